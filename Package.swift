@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot loops are compiled twice from the same source file: `MicroKernels` for any CPU and
+// `MicroKernelsAVX2` (a symlink to it) for x86-64-v3 (AVX2 + FMA). Only the second gets a
+// CPU flag, so `main` and the runtime never contain AVX instructions; `TrainLabKernels` picks one
+// of the two at run time from the CPU's feature flags.
+// Kernels are optimized in debug builds too: unoptimized SIMD code is ~100x slower, which would
+// make `swift test` spend its time in matrix products.
+let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+#if arch(x86_64)
+let avx2Flags: [SwiftSetting] = [.define("TRAINLAB_AVX2"), .unsafeFlags(["-target-cpu", "haswell"])] + optimizedInDebug
+#else
+let avx2Flags: [SwiftSetting] = optimizedInDebug
+#endif
+
+let package = Package(
+    name: "TrainLab",
+    products: [
+        .executable(name: "trainlab", targets: ["trainlab"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "MicroKernels", swiftSettings: optimizedInDebug),
+        .target(name: "MicroKernelsAVX2", swiftSettings: avx2Flags),
+        .target(
+            name: "TrainLabKernels", dependencies: ["MicroKernels", "MicroKernelsAVX2"],
+            swiftSettings: optimizedInDebug),
+        .target(name: "TrainLabAutodiff", dependencies: ["TrainLabKernels"]),
+        .target(name: "TrainLabStore", dependencies: ["CSQLite"]),
+        .executableTarget(
+            name: "trainlab",
+            dependencies: ["TrainLabKernels", "TrainLabAutodiff", "TrainLabStore"]
+        ),
+        .testTarget(name: "TrainLabKernelsTests", dependencies: ["TrainLabKernels"]),
+        .testTarget(name: "TrainLabAutodiffTests", dependencies: ["TrainLabAutodiff"]),
+        .testTarget(name: "TrainLabStoreTests", dependencies: ["TrainLabStore"]),
+    ]
+)

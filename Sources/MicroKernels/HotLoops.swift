@@ -1,0 +1,615 @@
+// The hot loops: GEMM packing and micro-kernel, elementwise maps, row reductions.
+//
+// This one file is compiled twice (see Package.swift): as `MicroKernels` for any CPU, and as
+// `MicroKernelsAVX2` (a symlink to this file) with `-target-cpu haswell` and TRAINLAB_AVX2
+// defined. It is one file so that every helper inlines even in debug builds, which compile file
+// by file.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+#if TRAINLAB_AVX2
+/// Name of the instruction set this copy of the hot loops was compiled for.
+public let instructionSet = "avx2"
+#else
+/// Name of the instruction set this copy of the hot loops was compiled for.
+public let instructionSet = "portable"
+#endif
+
+/// `c + a * b`: one vfmadd in the AVX2 build. Without a CPU flag, `addingProduct` on x86-64
+/// lowers to a libm `fmaf` call per lane, so the portable build multiplies and adds separately;
+/// arm64 always has a fused multiply-add.
+@inline(__always)
+func multiplyAdd<V: SIMD>(_ c: V, _ a: V, _ b: V) -> V where V.Scalar == Float {
+    #if TRAINLAB_AVX2 || arch(arm64)
+    return c.addingProduct(a, b)
+    #else
+    return c + a * b
+    #endif
+}
+
+// MARK: - GEMM
+// All matrices are row-major. op(A) is (m, k), op(B) is (k, n), C is (m, n).
+// Packed A: panels of `gemmMR` rows, each stored k-major: panel[p * MR + r] = op(A)[r, p].
+// Packed B: panels of `gemmNR` columns, each k-major:     panel[p * NR + c] = op(B)[p, c].
+// Rows and columns past the matrix edge are packed as zeros, so the micro-kernel always runs a
+// full MR x NR tile and only the final store is clipped.
+
+public typealias V8 = SIMD8<Float>
+
+/// Rows of C per micro-tile.
+public let gemmMR = 6
+/// Columns of C per micro-tile: two 8-lane vectors; 6 x 2 accumulators + 2 B vectors + 1 A
+/// broadcast = 15 of the 16 vector registers.
+public let gemmNR = 16
+
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>) -> V8 {
+    UnsafeRawPointer(p).loadUnaligned(as: V8.self)
+}
+
+@inline(__always)
+func store8(_ v: V8, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V8.self)
+}
+
+/// Packs rows `0..<mc`, columns `0..<kc` of op(A) into MR-row panels.
+/// `a` points at op(A)[0, 0]; with `transposed`, op(A)[i, p] = a[p * lda + i], else a[i * lda + p].
+@inline(never)
+public func gemmPackA(
+    _ a: UnsafePointer<Float>, lda: Int, transposed: Bool,
+    mc: Int, kc: Int, into dst: UnsafeMutablePointer<Float>
+) {
+    let mr = gemmMR
+    var out = dst
+    var i0 = 0
+    while i0 < mc {
+        let rows = min(mr, mc - i0)
+        if transposed {
+            // op(A)[i0 + r, p] = a[p * lda + i0 + r]: each k step is contiguous.
+            for p in 0..<kc {
+                let src = a + p * lda + i0
+                for r in 0..<rows { out[p * mr + r] = src[r] }
+                for r in rows..<mr { out[p * mr + r] = 0 }
+            }
+        } else if rows == mr {
+            // Six row streams read 8 at a time and interleaved.
+            let r0 = a + i0 * lda, r1 = r0 + lda, r2 = r1 + lda
+            let r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda
+            var p = 0
+            while p + 8 <= kc {
+                let v0 = load8(r0 + p), v1 = load8(r1 + p), v2 = load8(r2 + p)
+                let v3 = load8(r3 + p), v4 = load8(r4 + p), v5 = load8(r5 + p)
+                for q in 0..<8 {
+                    let o = out + (p + q) * mr
+                    o[0] = v0[q]; o[1] = v1[q]; o[2] = v2[q]
+                    o[3] = v3[q]; o[4] = v4[q]; o[5] = v5[q]
+                }
+                p += 8
+            }
+            while p < kc {
+                let o = out + p * mr
+                o[0] = r0[p]; o[1] = r1[p]; o[2] = r2[p]
+                o[3] = r3[p]; o[4] = r4[p]; o[5] = r5[p]
+                p += 1
+            }
+        } else {
+            for p in 0..<kc {
+                for r in 0..<rows { out[p * mr + r] = a[(i0 + r) * lda + p] }
+                for r in rows..<mr { out[p * mr + r] = 0 }
+            }
+        }
+        out += mr * kc
+        i0 += mr
+    }
+}
+
+/// Packs rows `0..<kc`, columns `0..<nc` of op(B) into NR-column panels.
+/// `b` points at op(B)[0, 0]; with `transposed`, op(B)[p, j] = b[j * ldb + p], else b[p * ldb + j].
+@inline(never)
+public func gemmPackB(
+    _ b: UnsafePointer<Float>, ldb: Int, transposed: Bool,
+    kc: Int, nc: Int, into dst: UnsafeMutablePointer<Float>
+) {
+    let nr = gemmNR
+    var out = dst
+    var j0 = 0
+    while j0 < nc {
+        let cols = min(nr, nc - j0)
+        if !transposed && cols == nr {
+            var src = b + j0
+            for p in 0..<kc {
+                store8(load8(src), out + p * nr)
+                store8(load8(src + 8), out + p * nr + 8)
+                src += ldb
+            }
+        } else if !transposed {
+            for p in 0..<kc {
+                for c in 0..<cols { out[p * nr + c] = b[p * ldb + j0 + c] }
+                for c in cols..<nr { out[p * nr + c] = 0 }
+            }
+        } else {
+            // op(B)[p, j0 + c] = b[(j0 + c) * ldb + p]: 8 columns at a time, 8 k steps per load,
+            // written through an 8 x 8 transpose held in registers.
+            var c0 = 0
+            while c0 < nr {
+                let width = min(8, cols - c0)
+                if width == 8 {
+                    var p = 0
+                    while p + 8 <= kc {
+                        var rowsOfB = (V8(), V8(), V8(), V8(), V8(), V8(), V8(), V8())
+                        withUnsafeMutableBytes(of: &rowsOfB) { raw in
+                            let r = raw.baseAddress!.assumingMemoryBound(to: V8.self)
+                            for c in 0..<8 { r[c] = load8(b + (j0 + c0 + c) * ldb + p) }
+                            for q in 0..<8 {
+                                var column = V8()
+                                for c in 0..<8 { column[c] = r[c][q] }
+                                store8(column, out + (p + q) * nr + c0)
+                            }
+                        }
+                        p += 8
+                    }
+                    while p < kc {
+                        for c in 0..<8 { out[p * nr + c0 + c] = b[(j0 + c0 + c) * ldb + p] }
+                        p += 1
+                    }
+                } else {
+                    for p in 0..<kc {
+                        for c in 0..<8 {
+                            out[p * nr + c0 + c] = c < width ? b[(j0 + c0 + c) * ldb + p] : 0
+                        }
+                    }
+                }
+                c0 += 8
+            }
+        }
+        out += nr * kc
+        j0 += nr
+    }
+}
+
+/// C[0..<mc, 0..<nc] (+)= packedA · packedB over `kc` steps. Overwrites C when `accumulate` is
+/// false. Loop order: each B micro-panel (kc x NR, in L1) meets every A micro-panel of the block.
+@inline(never)
+public func gemmMacroKernel(
+    mc: Int, nc: Int, kc: Int,
+    packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    var j0 = 0
+    while j0 < nc {
+        let bPanel = packedB + j0 * kc
+        var i0 = 0
+        while i0 < mc {
+            microKernel(
+                kc: kc, a: packedA + i0 * kc, b: bPanel,
+                c: c + i0 * ldc + j0, ldc: ldc,
+                rows: min(gemmMR, mc - i0), cols: min(gemmNR, nc - j0), accumulate: accumulate)
+            i0 += gemmMR
+        }
+        j0 += gemmNR
+    }
+}
+
+/// One 6 x 16 tile: twelve accumulators kept as separate variables so that none spills.
+@inline(__always)
+func microKernel(
+    kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool
+) {
+    var c00 = V8(), c01 = V8(), c10 = V8(), c11 = V8(), c20 = V8(), c21 = V8()
+    var c30 = V8(), c31 = V8(), c40 = V8(), c41 = V8(), c50 = V8(), c51 = V8()
+    var pa = a, pb = b
+    for _ in 0..<kc {
+        let b0 = load8(pb), b1 = load8(pb + 8)
+        var s = V8(repeating: pa[0])
+        c00 = multiplyAdd(c00, s, b0); c01 = multiplyAdd(c01, s, b1)
+        s = V8(repeating: pa[1])
+        c10 = multiplyAdd(c10, s, b0); c11 = multiplyAdd(c11, s, b1)
+        s = V8(repeating: pa[2])
+        c20 = multiplyAdd(c20, s, b0); c21 = multiplyAdd(c21, s, b1)
+        s = V8(repeating: pa[3])
+        c30 = multiplyAdd(c30, s, b0); c31 = multiplyAdd(c31, s, b1)
+        s = V8(repeating: pa[4])
+        c40 = multiplyAdd(c40, s, b0); c41 = multiplyAdd(c41, s, b1)
+        s = V8(repeating: pa[5])
+        c50 = multiplyAdd(c50, s, b0); c51 = multiplyAdd(c51, s, b1)
+        pa += 6
+        pb += 16
+    }
+    if rows == 6 && cols == 16 {
+        storeRow(c00, c01, c, accumulate)
+        storeRow(c10, c11, c + ldc, accumulate)
+        storeRow(c20, c21, c + 2 * ldc, accumulate)
+        storeRow(c30, c31, c + 3 * ldc, accumulate)
+        storeRow(c40, c41, c + 4 * ldc, accumulate)
+        storeRow(c50, c51, c + 5 * ldc, accumulate)
+        return
+    }
+    // Edge tile: the same sums, clipped on store.
+    var tile = (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
+    withUnsafeBytes(of: &tile) { raw in
+        let t = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+        for r in 0..<rows {
+            let dst = c + r * ldc
+            let src = t + r * 16
+            if accumulate {
+                for j in 0..<cols { dst[j] += src[j] }
+            } else {
+                for j in 0..<cols { dst[j] = src[j] }
+            }
+        }
+    }
+}
+
+@inline(__always)
+func storeRow(_ lo: V8, _ hi: V8, _ c: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+    if accumulate {
+        store8(load8(c) + lo, c)
+        store8(load8(c + 8) + hi, c + 8)
+    } else {
+        store8(lo, c)
+        store8(hi, c + 8)
+    }
+}
+
+// MARK: - Elementwise and row loops
+//
+// Over contiguous Float32 buffers of length n, 8 lanes at a time with a scalar tail. Each function runs on the caller's thread; TrainLabKernels splits rows between
+// threads. Sums reduce in a fixed order that depends only on n, never on the thread count.
+
+// MARK: - Transcendentals
+
+/// exp(x) to ~1 ulp: x = k ln2 + r, |r| <= ln2 / 2, exp(r) by a degree-6 polynomial, times 2^k.
+@inline(__always)
+public func exp8(_ x: V8) -> V8 {
+    let clamped = x.clamped(lowerBound: V8(repeating: -87.33654), upperBound: V8(repeating: 88.37626))
+    let k = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+    var r = multiplyAdd(clamped, k, V8(repeating: -0.693359375))
+    r = multiplyAdd(r, k, V8(repeating: 2.12194440e-4))
+    var p = V8(repeating: 1.9875691500e-4)
+    p = multiplyAdd(V8(repeating: 1.3981999507e-3), p, r)
+    p = multiplyAdd(V8(repeating: 8.3334519073e-3), p, r)
+    p = multiplyAdd(V8(repeating: 4.1665795894e-2), p, r)
+    p = multiplyAdd(V8(repeating: 1.6666665459e-1), p, r)
+    p = multiplyAdd(V8(repeating: 5.0000001201e-1), p, r)
+    p = multiplyAdd(r + 1, p, r * r)
+    let bits = (SIMD8<Int32>(k, rounding: .towardZero) &+ 127) &<< 23
+    return p * unsafeBitCast(bits, to: V8.self)
+}
+
+/// tanh(x): an odd polynomial for |x| < 0.625 (where 1 - 2/(e^2x + 1) would cancel),
+/// otherwise 1 - 2 / (exp(2|x|) + 1) with the sign restored.
+@inline(__always)
+public func tanh8(_ x: V8) -> V8 {
+    let ax = abs8(x)
+    let e = exp8(2 * ax)
+    var large = 1 - 2 / (e + 1)
+    large = large.replacing(with: -large, where: x .< 0)
+    let z = x * x
+    var p = V8(repeating: -5.70498872745e-3)
+    p = multiplyAdd(V8(repeating: 2.06390887954e-2), p, z)
+    p = multiplyAdd(V8(repeating: -5.37397155531e-2), p, z)
+    p = multiplyAdd(V8(repeating: 1.33314422036e-1), p, z)
+    p = multiplyAdd(V8(repeating: -3.33332819422e-1), p, z)
+    let small = multiplyAdd(x, p * z, x)
+    return large.replacing(with: small, where: ax .< 0.625)
+}
+
+/// sigmoid(x) = 1 / (1 + exp(-x)).
+@inline(__always)
+public func sigmoid8(_ x: V8) -> V8 {
+    1 / (1 + exp8(-x))
+}
+
+@inline(__always)
+func abs8(_ x: V8) -> V8 {
+    let magnitude = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7fff_ffff
+    return unsafeBitCast(magnitude, to: V8.self)
+}
+
+// MARK: - Maps
+
+/// Applies `f` lane-wise: y[i] = f(x[i]). The tail runs through the same vector function.
+@inline(__always)
+func map8(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ f: (V8) -> V8) {
+    var i = 0
+    while i + 8 <= n {
+        store8(f(load8(x + i)), y + i)
+        i += 8
+    }
+    if i < n {
+        var v = V8()
+        for j in 0..<(n - i) { v[j] = x[i + j] }
+        let r = f(v)
+        for j in 0..<(n - i) { y[i + j] = r[j] }
+    }
+}
+
+/// Applies `f` lane-wise to two inputs: z[i] = f(x[i], y[i]).
+@inline(__always)
+func zip8(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>,
+    _ n: Int, _ f: (V8, V8) -> V8
+) {
+    var i = 0
+    while i + 8 <= n {
+        store8(f(load8(x + i), load8(y + i)), z + i)
+        i += 8
+    }
+    if i < n {
+        var a = V8(), b = V8()
+        for j in 0..<(n - i) { a[j] = x[i + j]; b[j] = y[i + j] }
+        let r = f(a, b)
+        for j in 0..<(n - i) { z[i + j] = r[j] }
+    }
+}
+
+/// Unary maps with their derivatives, selected by `UnaryMap`.
+@inline(never)
+public func unaryForward(_ kind: UnaryMap, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    switch kind {
+    case .exp: map8(x, y, n, exp8)
+    case .tanh: map8(x, y, n, tanh8)
+    case .sigmoid: map8(x, y, n, sigmoid8)
+    case .relu: map8(x, y, n) { $0.replacing(with: 0, where: $0 .< 0) }
+    case .log: for i in 0..<n { y[i] = logf(x[i]) }
+    case .square: map8(x, y, n) { $0 * $0 }
+    case .abs: map8(x, y, n, abs8)
+    }
+}
+
+/// dx (+)= dy * f'(x), with y = f(x) from the forward pass where that is cheaper.
+@inline(never)
+public func unaryBackward(
+    _ kind: UnaryMap, x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>, _ n: Int
+) {
+    var i = 0
+    @inline(__always) func derivative(_ x: V8, _ y: V8) -> V8 {
+        switch kind {
+        case .exp: return y
+        case .tanh: return 1 - y * y
+        case .sigmoid: return y * (1 - y)
+        case .relu: return V8(repeating: 0).replacing(with: 1, where: x .> 0)
+        case .log: return 1 / x
+        case .square: return 2 * x
+        case .abs:
+            return V8(repeating: 0).replacing(with: 1, where: x .> 0).replacing(with: -1, where: x .< 0)
+        }
+    }
+    while i + 8 <= n {
+        let g = multiplyAdd(load8(dx + i), load8(dy + i), derivative(load8(x + i), load8(y + i)))
+        store8(g, dx + i)
+        i += 8
+    }
+    if i < n {
+        var a = V8(), b = V8()
+        for j in 0..<(n - i) { a[j] = x[i + j]; b[j] = y[i + j] }
+        let d = derivative(a, b)
+        for j in 0..<(n - i) { dx[i + j] += dy[i + j] * d[j] }
+    }
+}
+
+/// Elementwise functions with a closed-form derivative.
+public enum UnaryMap: Sendable {
+    case exp, tanh, sigmoid, relu, log, square, abs
+}
+
+/// z = x + y.
+@inline(never)
+public func add(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, _ n: Int) {
+    zip8(x, y, z, n, +)
+}
+
+/// z = x * y.
+@inline(never)
+public func multiply(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, _ n: Int) {
+    zip8(x, y, z, n, *)
+}
+
+/// y += alpha * x.
+@inline(never)
+public func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    let a = V8(repeating: alpha)
+    zip8(x, y, y, n) { multiplyAdd($1, a, $0) }
+}
+
+/// z += x * y.
+@inline(never)
+public func multiplyAccumulate(
+    _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, _ n: Int
+) {
+    var i = 0
+    while i + 8 <= n {
+        store8(multiplyAdd(load8(z + i), load8(x + i), load8(y + i)), z + i)
+        i += 8
+    }
+    while i < n { z[i] += x[i] * y[i]; i += 1 }
+}
+
+/// y = alpha * x.
+@inline(never)
+public func scale(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    map8(x, y, n) { $0 * alpha }
+}
+
+// MARK: - Reductions
+
+/// Σ x[i], in 8 lanes then a fixed pairwise fold: the order depends only on n.
+@inline(never)
+public func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var a0 = V8(), a1 = V8()
+    var i = 0
+    while i + 16 <= n {
+        a0 += load8(x + i)
+        a1 += load8(x + i + 8)
+        i += 16
+    }
+    while i + 8 <= n { a0 += load8(x + i); i += 8 }
+    var s = (a0 + a1).sum()
+    while i < n { s += x[i]; i += 1 }
+    return s
+}
+
+/// Σ x[i] * y[i], with the same fixed order as `sum`.
+@inline(never)
+public func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+    var a0 = V8(), a1 = V8()
+    var i = 0
+    while i + 16 <= n {
+        a0 = multiplyAdd(a0, load8(x + i), load8(y + i))
+        a1 = multiplyAdd(a1, load8(x + i + 8), load8(y + i + 8))
+        i += 16
+    }
+    while i + 8 <= n { a0 = multiplyAdd(a0, load8(x + i), load8(y + i)); i += 8 }
+    var s = (a0 + a1).sum()
+    while i < n { s += x[i] * y[i]; i += 1 }
+    return s
+}
+
+/// max over x[0..<n] (n >= 1).
+@inline(never)
+public func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var m = V8(repeating: -.infinity)
+    var i = 0
+    while i + 8 <= n { m = pointwiseMax(m, load8(x + i)); i += 8 }
+    var s = m.max()
+    while i < n { s = Swift.max(s, x[i]); i += 1 }
+    return s
+}
+
+/// y += x, for column sums accumulated row by row (bias gradients).
+@inline(never)
+public func accumulate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
+    zip8(x, y, y, n, +)
+}
+
+// MARK: - Rows
+
+/// y = softmax(x) over one row of n: exp(x - max) / Σ exp(x - max).
+@inline(never)
+public func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    let m = V8(repeating: maximum(x, n))
+    map8(x, y, n) { exp8($0 - m) }
+    let inverse = 1 / sum(y, n)
+    map8(y, y, n) { $0 * inverse }
+}
+
+/// y = log_softmax(x) over one row: x - max - log Σ exp(x - max). Returns the log-sum-exp.
+@inline(never)
+@discardableResult
+public func logSoftmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+    let mx = maximum(x, n)
+    let m = V8(repeating: mx)
+    map8(x, y, n) { exp8($0 - m) }
+    let logSum = logf(sum(y, n))
+    // (x - max) - logSum, not x - (max + logSum): the sum would round away logSum's low bits.
+    let l = V8(repeating: logSum)
+    map8(x, y, n) { ($0 - m) - l }
+    return mx + logSum
+}
+
+/// Mean and biased variance of one row, two-pass: var = Σ (x - mean)² / n.
+@inline(never)
+public func meanAndVariance(_ x: UnsafePointer<Float>, _ n: Int) -> (mean: Float, variance: Float) {
+    let mean = sum(x, n) / Float(n)
+    let m = V8(repeating: mean)
+    var a = V8()
+    var i = 0
+    while i + 8 <= n {
+        let d = load8(x + i) - m
+        a = multiplyAdd(a, d, d)
+        i += 8
+    }
+    var s = a.sum()
+    while i < n { let d = x[i] - mean; s += d * d; i += 1 }
+    return (mean, s / Float(n))
+}
+
+/// y = (x - shift) * factor, the normalize step of LayerNorm (shift = mean) and RMSNorm (shift = 0).
+@inline(never)
+public func shiftAndScale(
+    _ x: UnsafePointer<Float>, shift: Float, factor: Float, _ y: UnsafeMutablePointer<Float>, _ n: Int
+) {
+    let s = V8(repeating: shift), f = V8(repeating: factor)
+    map8(x, y, n) { ($0 - s) * f }
+}
+
+
+// MARK: - Machine probe
+
+/// Runs `iterations` rounds of 12 independent 8-lane multiply-adds and returns the flops done
+/// (2 per lane): enough independent chains to fill every FMA pipe, which is how the benchmarks
+/// measure this core's FP32 peak. `seed` keeps the optimizer from folding the loop away.
+@inline(never)
+public func fmaThroughputProbe(iterations: Int, seed: Float) -> (flops: Double, checksum: Float) {
+    let m = V8(repeating: 0.999_999), s = V8(repeating: seed * 1e-7)
+    var a0 = V8(repeating: seed), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, a4 = a0 + 4, a5 = a0 + 5
+    var a6 = a0 + 6, a7 = a0 + 7, a8 = a0 + 8, a9 = a0 + 9, a10 = a0 + 10, a11 = a0 + 11
+    for _ in 0..<iterations {
+        a0 = multiplyAdd(s, a0, m); a1 = multiplyAdd(s, a1, m); a2 = multiplyAdd(s, a2, m)
+        a3 = multiplyAdd(s, a3, m); a4 = multiplyAdd(s, a4, m); a5 = multiplyAdd(s, a5, m)
+        a6 = multiplyAdd(s, a6, m); a7 = multiplyAdd(s, a7, m); a8 = multiplyAdd(s, a8, m)
+        a9 = multiplyAdd(s, a9, m); a10 = multiplyAdd(s, a10, m); a11 = multiplyAdd(s, a11, m)
+    }
+    let total = (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).sum()
+    return (Double(iterations) * 12 * 8 * 2, total)
+}
+
+// MARK: - Row backward passes
+
+/// softmax: dx += y ⊙ (dy - Σ dy ⊙ y).
+@inline(never)
+public func softmaxBackwardRow(
+    _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ n: Int
+) {
+    let d = V8(repeating: dot(dy, y, n))
+    var i = 0
+    while i + 8 <= n {
+        store8(multiplyAdd(load8(dx + i), load8(y + i), load8(dy + i) - d), dx + i)
+        i += 8
+    }
+    while i < n { dx[i] += y[i] * (dy[i] - d[0]); i += 1 }
+}
+
+/// log_softmax: dx += dy - exp(y) Σ dy.
+@inline(never)
+public func logSoftmaxBackwardRow(
+    _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ n: Int
+) {
+    let s = V8(repeating: -sum(dy, n))
+    var i = 0
+    while i + 8 <= n {
+        store8(multiplyAdd(load8(dx + i) + load8(dy + i), exp8(load8(y + i)), s), dx + i)
+        i += 8
+    }
+    if i < n {
+        var v = V8()
+        for j in 0..<(n - i) { v[j] = y[i + j] }
+        let e = exp8(v)
+        for j in 0..<(n - i) { dx[i + j] += dy[i + j] + e[j] * s[0] }
+    }
+}
+
+/// Normalization y = (x - μ) r (centered, LayerNorm) or y = x r (RMSNorm), r = 1/√(var + ε):
+/// dx += r (dy - mean(dy) - y mean(dy ⊙ y)), without the mean(dy) term when not centered.
+@inline(never)
+public func normalizeBackwardRow(
+    _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ n: Int,
+    rstd: Float, centered: Bool
+) {
+    let meanDy = centered ? sum(dy, n) / Float(n) : 0
+    let meanDyY = dot(dy, y, n) / Float(n)
+    let r = V8(repeating: rstd), a = V8(repeating: meanDy), b = V8(repeating: -meanDyY)
+    var i = 0
+    while i + 8 <= n {
+        let g = multiplyAdd(load8(dy + i) - a, load8(y + i), b)
+        store8(multiplyAdd(load8(dx + i), r, g), dx + i)
+        i += 8
+    }
+    while i < n { dx[i] += rstd * (dy[i] - meanDy - y[i] * meanDyY); i += 1 }
+}

@@ -1,0 +1,90 @@
+import TrainLabKernels
+
+extension Tape {
+    /// y = a + b (same shapes).  da += dy, db += dy
+    public func add(_ a: Variable, _ b: Variable) -> Variable {
+        precondition(shape(a) == shape(b), "add: shapes differ, \(shape(a)) and \(shape(b))")
+        let (y, out) = output(shape: shape(a), from: a, b)
+        VectorKernels.add(value(a).data, value(b).data, out.data, count: out.count, pool: pool)
+        onBackward(y) { [unowned self] dy in
+            if let da = gradientIfTracked(a) { VectorKernels.axpy(1, dy.data, da.data, count: dy.count, pool: pool) }
+            if let db = gradientIfTracked(b) { VectorKernels.axpy(1, dy.data, db.data, count: dy.count, pool: pool) }
+        }
+        return y
+    }
+
+    /// y = a ⊙ b (same shapes).  da += dy ⊙ b, db += dy ⊙ a
+    public func multiply(_ a: Variable, _ b: Variable) -> Variable {
+        precondition(shape(a) == shape(b), "multiply: shapes differ, \(shape(a)) and \(shape(b))")
+        let (y, out) = output(shape: shape(a), from: a, b)
+        VectorKernels.multiply(value(a).data, value(b).data, out.data, count: out.count, pool: pool)
+        onBackward(y) { [unowned self] dy in
+            if let da = gradientIfTracked(a) {
+                VectorKernels.multiplyAccumulate(dy.data, value(b).data, da.data, count: dy.count, pool: pool)
+            }
+            if let db = gradientIfTracked(b) {
+                VectorKernels.multiplyAccumulate(dy.data, value(a).data, db.data, count: dy.count, pool: pool)
+            }
+        }
+        return y
+    }
+
+    /// y = alpha · x.  dx += alpha · dy
+    public func scale(_ x: Variable, by alpha: Float) -> Variable {
+        let (y, out) = output(shape: shape(x), from: x)
+        VectorKernels.scale(alpha, value(x).data, out.data, count: out.count, pool: pool)
+        onBackward(y) { [unowned self] dy in
+            if let dx = gradientIfTracked(x) { VectorKernels.axpy(alpha, dy.data, dx.data, count: dy.count, pool: pool) }
+        }
+        return y
+    }
+
+    /// y (R, C) = x (R, C) + v (C), v broadcast over rows (a bias).  dx += dy, dv += Σ_rows dy
+    public func addRowVector(_ x: Variable, _ v: Variable) -> Variable {
+        let sx = shape(x), sv = shape(v)
+        precondition(sv.count == 1 && sx.last == sv[0], "addRowVector: vector \(sv) does not match the rows of \(sx)")
+        let (y, out) = output(shape: sx, from: x, v)
+        let rows = out.rows, columns = out.columns
+        VectorKernels.addRowVector(value(x).data, value(v).data, out.data, rows: rows, columns: columns, pool: pool)
+        onBackward(y) { [unowned self] dy in
+            if let dx = gradientIfTracked(x) { VectorKernels.axpy(1, dy.data, dx.data, count: dy.count, pool: pool) }
+            if let dv = gradientIfTracked(v) {
+                VectorKernels.columnSums(dy.data, rows: rows, columns: columns, into: dv.data, accumulate: true, pool: pool)
+            }
+        }
+        return y
+    }
+
+    /// y = f(x) elementwise for a map with a closed-form derivative.  dx += dy ⊙ f'(x)
+    public func unary(_ map: UnaryMap, _ x: Variable) -> Variable {
+        let (y, out) = output(shape: shape(x), from: x)
+        VectorKernels.unary(map, value(x).data, out.data, count: out.count, pool: pool)
+        onBackward(y) { [unowned self] dy in
+            if let dx = gradientIfTracked(x) {
+                VectorKernels.unaryBackward(map, x: value(x).data, y: out.data, dy: dy.data, dx: dx.data,
+                                            count: dy.count, pool: pool)
+            }
+        }
+        return y
+    }
+
+    public func relu(_ x: Variable) -> Variable { unary(.relu, x) }
+    public func tanh(_ x: Variable) -> Variable { unary(.tanh, x) }
+    public func sigmoid(_ x: Variable) -> Variable { unary(.sigmoid, x) }
+    public func exp(_ x: Variable) -> Variable { unary(.exp, x) }
+    public func log(_ x: Variable) -> Variable { unary(.log, x) }
+    public func square(_ x: Variable) -> Variable { unary(.square, x) }
+    public func abs(_ x: Variable) -> Variable { unary(.abs, x) }
+
+    /// A copy with another shape of the same element count (row-major order is kept).  dx += dy
+    public func reshape(_ x: Variable, to newShape: [Int]) -> Variable {
+        let xv = value(x)
+        precondition(newShape.reduce(1, *) == xv.count, "reshape: \(xv.shape) has \(xv.count) elements, \(newShape) needs \(newShape.reduce(1, *))")
+        let (y, out) = output(shape: newShape, from: x)
+        out.data.update(from: xv.data, count: xv.count)
+        onBackward(y) { [unowned self] dy in
+            if let dx = gradientIfTracked(x) { VectorKernels.axpy(1, dy.data, dx.data, count: dy.count, pool: pool) }
+        }
+        return y
+    }
+}

@@ -1,0 +1,77 @@
+import TrainLabKernels
+
+extension Tape {
+    /// C (M, N) = op(A) · op(B); op(X) = Xᵀ when its flag is set.
+    ///   dop(A) = dC · op(B)ᵀ,  dop(B) = op(A)ᵀ · dC
+    public func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) -> Variable {
+        let sa = shape(a), sb = shape(b)
+        precondition(sa.count == 2 && sb.count == 2, "matmul takes matrices, got \(sa) and \(sb)")
+        let (m, k) = transposeA ? (sa[1], sa[0]) : (sa[0], sa[1])
+        let (kb, n) = transposeB ? (sb[1], sb[0]) : (sb[0], sb[1])
+        precondition(k == kb, "matmul inner sizes differ: \(sa)\(transposeA ? "ᵀ" : "") · \(sb)\(transposeB ? "ᵀ" : "")")
+        let (c, out) = output(shape: [m, n], from: a, b)
+        let av = value(a), bv = value(b)
+        gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+             a: av.data, lda: sa[1], b: bv.data, ldb: sb[1], c: out.data, ldc: n, pool: pool)
+        onBackward(c) { [unowned self] dc in
+            matmulBackward(a: a, b: b, dc: dc, transposeA: transposeA, transposeB: transposeB,
+                           m: m, n: n, k: k, batch: 1)
+        }
+        return c
+    }
+
+    /// Batched C[i] = op(A[i]) · op(B[i]) over the leading dimension of 3-D tensors (attention).
+    public func batchedMatmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) -> Variable {
+        let sa = shape(a), sb = shape(b)
+        precondition(sa.count == 3 && sb.count == 3 && sa[0] == sb[0],
+                     "batchedMatmul takes (batch, rows, columns) tensors with one batch size, got \(sa) and \(sb)")
+        let (m, k) = transposeA ? (sa[2], sa[1]) : (sa[1], sa[2])
+        let (kb, n) = transposeB ? (sb[2], sb[1]) : (sb[1], sb[2])
+        precondition(k == kb, "batchedMatmul inner sizes differ: \(sa) · \(sb)")
+        let batch = sa[0]
+        let (c, out) = output(shape: [batch, m, n], from: a, b)
+        gemmBatched(batch: batch, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                    a: value(a).data, lda: sa[2], strideA: m * k,
+                    b: value(b).data, ldb: sb[2], strideB: k * n,
+                    c: out.data, ldc: n, strideC: m * n, pool: pool)
+        onBackward(c) { [unowned self] dc in
+            matmulBackward(a: a, b: b, dc: dc, transposeA: transposeA, transposeB: transposeB,
+                           m: m, n: n, k: k, batch: batch)
+        }
+        return c
+    }
+
+    private func matmulBackward(
+        a: Variable, b: Variable, dc: Tensor, transposeA: Bool, transposeB: Bool,
+        m: Int, n: Int, k: Int, batch: Int
+    ) {
+        let av = value(a), bv = value(b)
+        let lda = transposeA ? m : k, ldb = transposeB ? k : n
+        if let da = gradientIfTracked(a) {
+            if transposeA {
+                // dA (K, M) = op(B) · dCᵀ
+                gemmBatched(batch: batch, transposeA: transposeB, transposeB: true, m: k, n: m, k: n,
+                            a: bv.data, lda: ldb, strideA: k * n, b: dc.data, ldb: n, strideB: m * n,
+                            c: da.data, ldc: m, strideC: m * k, accumulate: true, pool: pool)
+            } else {
+                // dA (M, K) = dC · op(B)ᵀ
+                gemmBatched(batch: batch, transposeA: false, transposeB: !transposeB, m: m, n: k, k: n,
+                            a: dc.data, lda: n, strideA: m * n, b: bv.data, ldb: ldb, strideB: k * n,
+                            c: da.data, ldc: k, strideC: m * k, accumulate: true, pool: pool)
+            }
+        }
+        if let db = gradientIfTracked(b) {
+            if transposeB {
+                // dB (N, K) = dCᵀ · op(A)
+                gemmBatched(batch: batch, transposeA: true, transposeB: transposeA, m: n, n: k, k: m,
+                            a: dc.data, lda: n, strideA: m * n, b: av.data, ldb: lda, strideB: m * k,
+                            c: db.data, ldc: k, strideC: k * n, accumulate: true, pool: pool)
+            } else {
+                // dB (K, N) = op(A)ᵀ · dC
+                gemmBatched(batch: batch, transposeA: !transposeA, transposeB: false, m: k, n: n, k: m,
+                            a: av.data, lda: lda, strideA: m * k, b: dc.data, ldb: n, strideB: m * n,
+                            c: db.data, ldc: n, strideC: k * n, accumulate: true, pool: pool)
+            }
+        }
+    }
+}

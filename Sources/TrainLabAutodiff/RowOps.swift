@@ -1,0 +1,85 @@
+import TrainLabKernels
+
+// Ops over the last dimension: each row of a (..., C) tensor is one independent problem.
+
+extension Tape {
+    /// y = softmax(x) per row: exp(x - max) / Σ exp(x - max).  dx += y ⊙ (dy - Σ dy ⊙ y)
+    public func softmax(_ x: Variable) -> Variable {
+        let xv = value(x)
+        let (y, out) = output(shape: xv.shape, from: x)
+        VectorKernels.softmaxRows(xv.data, out.data, rows: xv.rows, columns: xv.columns, pool: pool)
+        onBackward(y) { [unowned self] dy in
+            if let dx = gradientIfTracked(x) {
+                VectorKernels.softmaxBackwardRows(y: out.data, dy: dy.data, dx: dx.data,
+                                                  rows: xv.rows, columns: xv.columns, pool: pool)
+            }
+        }
+        return y
+    }
+
+    /// y = log_softmax(x) per row: x - logsumexp(x).  dx += dy - softmax(x) Σ dy
+    public func logSoftmax(_ x: Variable) -> Variable {
+        let xv = value(x)
+        let (y, out) = output(shape: xv.shape, from: x)
+        VectorKernels.logSoftmaxRows(xv.data, out.data, rows: xv.rows, columns: xv.columns, pool: pool)
+        onBackward(y) { [unowned self] dy in
+            if let dx = gradientIfTracked(x) {
+                VectorKernels.logSoftmaxBackwardRows(y: out.data, dy: dy.data, dx: dx.data,
+                                                     rows: xv.rows, columns: xv.columns, pool: pool)
+            }
+        }
+        return y
+    }
+
+    /// The statistics part of LayerNorm (`centered`) and RMSNorm, without the affine map:
+    ///   centered:  y = (x - mean) / √(var + ε),  var = Σ (x - mean)² / C   (biased, as PyTorch)
+    ///   otherwise: y = x / √(mean(x²) + ε)
+    ///   dx += r (dy - mean(dy) - y mean(dy ⊙ y)), r = 1/√(...), without mean(dy) for RMS.
+    public func normalizeRows(_ x: Variable, epsilon: Float, centered: Bool) -> Variable {
+        let xv = value(x)
+        let rows = xv.rows, columns = xv.columns
+        let (y, out) = output(shape: xv.shape, from: x)
+        let shift = scratch([rows]), rstd = scratch([rows])
+        VectorKernels.rowMeanAndVariance(xv.data, rows: rows, columns: columns, mean: shift.data, variance: rstd.data, pool: pool)
+        for r in 0..<rows {
+            // E[x²] = var + mean² for the uncentered (RMS) form.
+            let meanSquare = centered ? rstd[r] : rstd[r] + shift[r] * shift[r]
+            rstd[r] = 1 / (meanSquare + epsilon).squareRoot()
+        }
+        VectorKernels.shiftAndScaleRows(xv.data, shift: centered ? shift.data : nil, factor: rstd.data, out.data,
+                                        rows: rows, columns: columns, pool: pool)
+        onBackward(y) { [unowned self] dy in
+            if let dx = gradientIfTracked(x) {
+                VectorKernels.normalizeBackwardRows(y: out.data, dy: dy.data, dx: dx.data, rstd: rstd.data,
+                                                    centered: centered, rows: rows, columns: columns, pool: pool)
+            }
+        }
+        return y
+    }
+
+    /// Mean cross-entropy of logits (R, C) against class indices (R values in 0..<C), fused with
+    /// a stable log-softmax:  L = -(1/R) Σ_r log_softmax(x_r)[t_r];  dx = (softmax(x) - onehot(t)) / R · dL
+    public func crossEntropy(logits x: Variable, targets: [Int]) -> Variable {
+        let xv = value(x)
+        let rows = xv.rows, columns = xv.columns
+        precondition(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows")
+        let (loss, out) = output(shape: [1], from: x)
+        let logProbabilities = scratch(xv.shape)
+        VectorKernels.logSoftmaxRows(xv.data, logProbabilities.data, rows: rows, columns: columns, pool: pool)
+        var total: Float = 0
+        for (r, t) in targets.enumerated() {
+            precondition(t >= 0 && t < columns, "crossEntropy: target \(t) outside 0..<\(columns)")
+            total -= logProbabilities[r * columns + t]
+        }
+        out[0] = total / Float(rows)
+        onBackward(loss) { [unowned self] dl in
+            guard let dx = gradientIfTracked(x) else { return }
+            let g = dl[0] / Float(rows)
+            let p = logProbabilities
+            VectorKernels.unary(.exp, p.data, p.data, count: p.count, pool: pool)
+            for (r, t) in targets.enumerated() { p[r * columns + t] -= 1 }
+            VectorKernels.axpy(g, p.data, dx.data, count: p.count, pool: pool)
+        }
+        return loss
+    }
+}

@@ -1,0 +1,242 @@
+import MicroKernels
+import MicroKernelsAVX2
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Micro-tile size, the same in both copies of the hot loops.
+let microRows = MicroKernels.gemmMR
+let microColumns = MicroKernels.gemmNR
+
+/// Cache blocking (Zen-class cores: 32 KiB L1d, 1 MiB L2). A B micro-panel (KC x NR) stays in
+/// L1 while it meets every A micro-panel of an MC x KC block held in L2.
+public enum GEMMBlocking {
+    public static let kc = 256
+    public static let mc = 144
+    public static let nc = 4080
+    /// Below this many multiply-adds a GEMM runs on the caller's thread: handing work to the
+    /// pool costs about a microsecond, which a smaller product cannot win back.
+    public static let parallelThreshold = 96 * 96 * 32
+}
+
+/// C (M, N) = op(A) (M, K) · op(B) (K, N), or C += ... when `accumulate`.
+///
+/// op(A) = A, or Aᵀ when `transposeA` (then A is stored (K, M)); likewise B. Threads split C into
+/// disjoint tiles; every element's sum over K runs in the same order for any thread count.
+public func gemm(
+    transposeA: Bool = false, transposeB: Bool = false,
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool = false,
+    pool: ThreadPool = .shared
+) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        return
+    }
+    let problem = GEMMProblem(
+        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+        a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    if m * n * k < GEMMBlocking.parallelThreshold || pool.threadCount == 1 {
+        problem.run(rows: 0..<m, columns: 0..<n)
+        return
+    }
+    let (rowTasks, columnTasks) = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount)
+    let rowPanels = (m + microRows - 1) / microRows
+    let columnPanels = (n + microColumns - 1) / microColumns
+    pool.parallelFor(rowTasks * columnTasks) { task, _ in
+        let tr = task / columnTasks, tc = task % columnTasks
+        let rows = min(m, rowPanels * tr / rowTasks * microRows)..<min(m, rowPanels * (tr + 1) / rowTasks * microRows)
+        let columns = min(n, columnPanels * tc / columnTasks * microColumns)..<min(n, columnPanels * (tc + 1) / columnTasks * microColumns)
+        problem.run(rows: rows, columns: columns)
+    }
+}
+
+/// `batch` independent GEMMs whose operands sit `strideA`, `strideB`, `strideC` floats apart
+/// (attention: one per batch row and head). Whole products go to threads when there are enough
+/// of them; otherwise each product is split as in `gemm`.
+public func gemmBatched(
+    batch: Int,
+    transposeA: Bool = false, transposeB: Bool = false,
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, lda: Int, strideA: Int,
+    b: UnsafePointer<Float>, ldb: Int, strideB: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int,
+    accumulate: Bool = false,
+    pool: ThreadPool = .shared
+) {
+    if batch >= pool.threadCount || batch * m * n * k < GEMMBlocking.parallelThreshold {
+        let grain = max(1, GEMMBlocking.parallelThreshold / max(1, m * n * k))
+        pool.parallelRanges(batch, grain: grain) { range, _ in
+            for i in range {
+                gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                     a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
+                     c: c + i * strideC, ldc: ldc, accumulate: accumulate, pool: .serial)
+            }
+        }
+    } else {
+        for i in 0..<batch {
+            gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                 a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
+                 c: c + i * strideC, ldc: ldc, accumulate: accumulate, pool: pool)
+        }
+    }
+}
+
+/// The plain triple loop, accumulating in Float64: the reference the fast path is tested against.
+public func gemmNaive(
+    transposeA: Bool = false, transposeB: Bool = false,
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool = false
+) {
+    for i in 0..<m {
+        for j in 0..<n {
+            var s = 0.0
+            for p in 0..<k {
+                let x = transposeA ? a[p * lda + i] : a[i * lda + p]
+                let y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                s += Double(x) * Double(y)
+            }
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + Float(s) : Float(s)
+        }
+    }
+}
+
+extension ThreadPool {
+    /// A pool of one: everything runs on the caller's thread.
+    public static let serial = ThreadPool(threads: 1)
+}
+
+/// Splits C into `rowTasks x columnTasks` tiles (at most `threads` of them), minimising the
+/// largest tile's multiply-adds plus its packing traffic.
+func gemmPartition(m: Int, n: Int, k: Int, threads: Int) -> (rows: Int, columns: Int) {
+    let rowPanels = (m + microRows - 1) / microRows
+    let columnPanels = (n + microColumns - 1) / microColumns
+    var best = (rows: 1, columns: 1)
+    var bestCost = Int.max
+    for rowTasks in 1...threads where rowTasks <= rowPanels {
+        let columnTasks = min(threads / rowTasks, columnPanels)
+        let rows = (rowPanels + rowTasks - 1) / rowTasks * microRows
+        let columns = (columnPanels + columnTasks - 1) / columnTasks * microColumns
+        // A packed element costs about as much as 4 multiply-adds at full FMA throughput.
+        let packing = 4 * k * (columns + rows * ((columns + GEMMBlocking.nc - 1) / GEMMBlocking.nc))
+        let cost = rows * columns * k + packing
+        if cost < bestCost {
+            bestCost = cost
+            best = (rowTasks, columnTasks)
+        }
+    }
+    return best
+}
+
+/// One GEMM call's operands; `run` computes a tile of C on the current thread.
+struct GEMMProblem: @unchecked Sendable {
+    let transposeA: Bool, transposeB: Bool
+    let m: Int, n: Int, k: Int
+    let a: UnsafePointer<Float>, lda: Int
+    let b: UnsafePointer<Float>, ldb: Int
+    let c: UnsafeMutablePointer<Float>, ldc: Int
+    let accumulate: Bool
+
+    /// C[rows, columns] over all of K: blocks of NC columns, then KC steps, then MC rows.
+    func run(rows: Range<Int>, columns: Range<Int>) {
+        let scratch = ThreadScratch.current
+        let useAVX2 = InstructionSet.current == .avx2
+        var jc = columns.lowerBound
+        while jc < columns.upperBound {
+            let nc = min(GEMMBlocking.nc, columns.upperBound - jc)
+            let ncPadded = (nc + microColumns - 1) / microColumns * microColumns
+            var pc = 0
+            while pc < k {
+                let kc = min(GEMMBlocking.kc, k - pc)
+                let packedB = scratch.packedB(count: kc * ncPadded)
+                let bBlock = transposeB ? b + jc * ldb + pc : b + pc * ldb + jc
+                if useAVX2 {
+                    MicroKernelsAVX2.gemmPackB(bBlock, ldb: ldb, transposed: transposeB, kc: kc, nc: nc, into: packedB)
+                } else {
+                    MicroKernels.gemmPackB(bBlock, ldb: ldb, transposed: transposeB, kc: kc, nc: nc, into: packedB)
+                }
+                let accumulateBlock = accumulate || pc > 0
+                var ic = rows.lowerBound
+                while ic < rows.upperBound {
+                    let mc = min(GEMMBlocking.mc, rows.upperBound - ic)
+                    let mcPadded = (mc + microRows - 1) / microRows * microRows
+                    let packedA = scratch.packedA(count: mcPadded * kc)
+                    let aBlock = transposeA ? a + pc * lda + ic : a + ic * lda + pc
+                    let cBlock = c + ic * ldc + jc
+                    if useAVX2 {
+                        MicroKernelsAVX2.gemmPackA(aBlock, lda: lda, transposed: transposeA, mc: mc, kc: kc, into: packedA)
+                        MicroKernelsAVX2.gemmMacroKernel(
+                            mc: mc, nc: nc, kc: kc, packedA: packedA, packedB: packedB,
+                            c: cBlock, ldc: ldc, accumulate: accumulateBlock)
+                    } else {
+                        MicroKernels.gemmPackA(aBlock, lda: lda, transposed: transposeA, mc: mc, kc: kc, into: packedA)
+                        MicroKernels.gemmMacroKernel(
+                            mc: mc, nc: nc, kc: kc, packedA: packedA, packedB: packedB,
+                            c: cBlock, ldc: ldc, accumulate: accumulateBlock)
+                    }
+                    ic += mc
+                }
+                pc += kc
+            }
+            jc += nc
+        }
+    }
+}
+
+/// Per-thread packing buffers, grown on demand and kept for the thread's lifetime, so that no
+/// GEMM call allocates once warmed up.
+final class ThreadScratch {
+    private var a = Buffer()
+    private var b = Buffer()
+
+    func packedA(count: Int) -> UnsafeMutablePointer<Float> { a.reserve(count) }
+    func packedB(count: Int) -> UnsafeMutablePointer<Float> { b.reserve(count) }
+
+    struct Buffer {
+        var pointer: UnsafeMutablePointer<Float>? = nil
+        var capacity = 0
+
+        mutating func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+            if count > capacity {
+                free(pointer)
+                var raw: UnsafeMutableRawPointer? = nil
+                posix_memalign(&raw, 64, max(count, 1) * MemoryLayout<Float>.stride)
+                pointer = raw!.bindMemory(to: Float.self, capacity: count)
+                capacity = count
+            }
+            return pointer!
+        }
+    }
+
+    deinit {
+        free(a.pointer)
+        free(b.pointer)
+    }
+
+    static var current: ThreadScratch {
+        if let existing = pthread_getspecific(scratchKey) {
+            return Unmanaged<ThreadScratch>.fromOpaque(existing).takeUnretainedValue()
+        }
+        let made = ThreadScratch()
+        pthread_setspecific(scratchKey, Unmanaged.passRetained(made).toOpaque())
+        return made
+    }
+}
+
+private let scratchKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { pointer in
+        if let pointer { Unmanaged<ThreadScratch>.fromOpaque(pointer).release() }
+    }
+    return key
+}()

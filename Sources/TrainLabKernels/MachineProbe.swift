@@ -1,0 +1,42 @@
+import Foundation
+import MicroKernels
+import MicroKernelsAVX2
+
+/// Measures the machine rather than trusting a spec sheet, so every speed figure can be quoted
+/// as a fraction of what this CPU did in the same run.
+public enum MachineProbe {
+    /// FP32 peak in GFLOPS on `pool.threadCount` threads: independent FMA chains on every thread,
+    /// best of `repeats` runs of about 20 ms each.
+    public static func peakGFLOPS(pool: ThreadPool = .shared, repeats: Int = 5) -> Double {
+        let iterations = 2_000_000
+        var best = 0.0
+        let useAVX2 = InstructionSet.current == .avx2
+        for r in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            var flops = [Double](repeating: 0, count: pool.threadCount)
+            flops.withUnsafeMutableBufferPointer { out in
+                let out = out.baseAddress!
+                pool.parallelFor(pool.threadCount) { i, _ in
+                    let result = useAVX2
+                        ? MicroKernelsAVX2.fmaThroughputProbe(iterations: iterations, seed: Float(r + i))
+                        : MicroKernels.fmaThroughputProbe(iterations: iterations, seed: Float(r + i))
+                    out[i] = result.checksum.isNaN ? 0 : result.flops
+                }
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            best = max(best, flops.reduce(0, +) / seconds / 1e9)
+        }
+        return best
+    }
+
+    /// Median cost in microseconds of one `parallelFor` over every thread with an empty body.
+    public static func dispatchOverheadMicroseconds(pool: ThreadPool = .shared, calls: Int = 20_000) -> Double {
+        var samples: [Double] = []
+        for _ in 0..<5 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<calls { pool.parallelFor(pool.threadCount) { _, _ in } }
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(calls))
+        }
+        return samples.sorted()[samples.count / 2]
+    }
+}

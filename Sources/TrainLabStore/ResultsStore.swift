@@ -1,0 +1,305 @@
+import Foundation
+
+/// Outcome of a run, as stored in `runs.status`.
+public enum RunStatus: String, Sendable, CaseIterable {
+    case running, completed, diverged, failed, interrupted
+}
+
+/// One row of `runs`.
+public struct RunRecord: Sendable, Equatable {
+    public var id: Int64
+    public var experiment: String
+    public var status: RunStatus
+    /// Fully resolved JSON config of the run.
+    public var config: String
+    public var configHash: String?
+    public var seed: Int?
+    public var startedAt: String?
+    public var finishedAt: String?
+    public var pid: Int?
+    public var host: String?
+    public var error: String?
+    public var divergedStep: Int?
+    public var programVersion: String?
+}
+
+/// One row of `summaries`: a metric's last value and its best value (minimum for names
+/// containing "loss", maximum otherwise). NaN values are stored as NULL and never best.
+public struct MetricSummary: Sendable, Equatable {
+    public var name: String
+    /// Value at the largest step; nil when that value is NULL (NaN).
+    public var finalValue: Double?
+    public var bestValue: Double?
+    public var bestStep: Int?
+}
+
+/// The results database: experiments, runs, metrics, params and summaries in one SQLite file.
+///
+/// Safe to share between threads: every method holds `lock` while it touches the connection or
+/// the metric buffer (hence `@unchecked Sendable`). Separate processes coordinate through SQLite
+/// itself (WAL, `BEGIN IMMEDIATE`, 10 s busy timeout).
+public final class ResultsStore: @unchecked Sendable {
+    /// Schema version this program writes (`PRAGMA user_version`).
+    public static var schemaVersion: Int { Schema.currentVersion }
+
+    public let path: String
+    /// Buffered metric rows are written in one transaction once this many are pending.
+    public let flushEvery: Int
+
+    private let database: Database
+    private let lock = NSLock()
+    private var pending: [(runID: Int64, step: Int, name: String, value: Double)] = []
+    private var insertMetric: Statement?
+
+    /// Opens (creating the file and its parent folder when missing) and migrates the database.
+    /// With `readOnly`, nothing is created and every write fails.
+    public init(path: String, readOnly: Bool = false, flushEvery: Int = 2048) throws {
+        precondition(flushEvery > 0, "flushEvery must be positive, got \(flushEvery)")
+        self.path = path
+        self.flushEvery = flushEvery
+        if readOnly {
+            database = try Database(path: path, mode: .readOnly)
+            try Schema.checkReadable(database)
+        } else {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            database = try Database(path: path, mode: .readWrite)
+            try Schema.migrate(database)
+        }
+        pending.reserveCapacity(flushEvery)
+    }
+
+    deinit {
+        try? flushLocked()
+    }
+
+    // MARK: Writing
+
+    /// Inserts a run with status `running`, this process's pid and host, and its flattened
+    /// `params` (e.g. `optimizer.lr`); creates the experiment when new. Returns the run id.
+    public func beginRun(experiment: String, config: String, configHash: String? = nil,
+                         seed: Int? = nil, params: [String: String] = [:],
+                         programVersion: String? = nil) throws -> Int64 {
+        try locked {
+            let now = Timestamp.iso8601()
+            return try database.transaction {
+                try database.run("INSERT INTO experiments(name, created_at) VALUES (?, ?) "
+                                 + "ON CONFLICT(name) DO NOTHING", [.text(experiment), .text(now)])
+                let experimentID = try database.rows("SELECT id FROM experiments WHERE name = ?",
+                                                     [.text(experiment)]) { $0.int64(at: 0) }.first
+                try database.run("""
+                    INSERT INTO runs(experiment, experiment_id, status, config, config_hash, seed,
+                                     started_at, pid, host, program_version)
+                    VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
+                    """, [.text(experiment), SQLiteValue(experimentID), .text(config),
+                          SQLiteValue(configHash), SQLiteValue(seed), .text(now),
+                          .integer(Int64(getpid())), .text(Self.hostName), SQLiteValue(programVersion)])
+                let runID = database.lastInsertRowID
+                let insertParam = try database.prepare(
+                    "INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)")
+                for key in params.keys.sorted() {
+                    try insertParam.run([.integer(runID), .text(key), .text(params[key]!)])
+                }
+                return runID
+            }
+        }
+    }
+
+    /// Buffers one metric row; writes the buffer once `flushEvery` rows are pending.
+    /// NaN is stored as NULL. On a failed write the rows stay buffered and the error is thrown.
+    public func appendMetric(runID: Int64, step: Int, name: String, value: Double) throws {
+        try locked {
+            pending.append((runID, step, name, value))
+            if pending.count >= flushEvery { try flushLocked() }
+        }
+    }
+
+    /// Writes all buffered metric rows in one transaction.
+    public func flush() throws {
+        try locked { try flushLocked() }
+    }
+
+    /// Flushes, stores the run's summaries and sets its final status and `finished_at`.
+    public func finishRun(id: Int64, status: RunStatus, error: String? = nil,
+                          divergedStep: Int? = nil) throws {
+        precondition(status != .running, "finishRun needs a final status")
+        try locked {
+            try flushLocked()
+            try database.transaction {
+                try writeSummaries(runID: id)
+                try database.run("""
+                    UPDATE runs SET status = ?, finished_at = ?, error = ?, diverged_step = ?
+                    WHERE id = ?
+                    """, [.text(status.rawValue), .text(Timestamp.iso8601()), SQLiteValue(error),
+                          SQLiteValue(divergedStep), .integer(id)])
+                guard database.changes == 1 else {
+                    throw SQLiteError(code: 12, message: "no run with id \(id)")  // SQLITE_NOTFOUND
+                }
+            }
+        }
+    }
+
+    /// Marks `interrupted` every `running` run started on this host whose process is gone
+    /// (e.g. killed with SIGKILL), with summaries of the metrics it committed. Returns their ids.
+    @discardableResult
+    public func markInterruptedRuns() throws -> [Int64] {
+        try locked {
+            try database.transaction {
+                let running = try database.rows(
+                    "SELECT id, pid FROM runs WHERE status = 'running' AND host = ?",
+                    [.text(Self.hostName)]) { ($0.int64(at: 0), $0.optionalInt(at: 1)) }
+                var marked: [Int64] = []
+                for (id, pid) in running where !Self.isProcessAlive(pid) {
+                    try writeSummaries(runID: id)
+                    try database.run("""
+                        UPDATE runs SET status = 'interrupted',
+                            error = coalesce(error, 'process ' || coalesce(pid, '?') || ' on ' || host
+                                             || ' ended without finishing the run')
+                        WHERE id = ? AND status = 'running'
+                        """, [.integer(id)])
+                    marked.append(id)
+                }
+                return marked
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    /// Id of the latest `completed` run with this config hash and program version, to skip
+    /// work already done.
+    public func completedRun(configHash: String, programVersion: String?) throws -> Int64? {
+        try locked {
+            try database.rows("""
+                SELECT id FROM runs
+                WHERE config_hash = ? AND status = 'completed' AND program_version IS ?
+                ORDER BY id DESC LIMIT 1
+                """, [.text(configHash), SQLiteValue(programVersion)]) { $0.int64(at: 0) }.first
+        }
+    }
+
+    /// Runs of `experiment` (all runs when nil), oldest first.
+    public func runs(experiment: String? = nil) throws -> [RunRecord] {
+        try locked {
+            try database.rows("""
+                SELECT id, experiment, status, config, config_hash, seed, started_at, finished_at,
+                       pid, host, error, diverged_step, program_version
+                FROM runs WHERE ?1 IS NULL OR experiment = ?1 ORDER BY id
+                """, [SQLiteValue(experiment)]) { row in
+                RunRecord(id: row.int64(at: 0), experiment: row.string(at: 1),
+                          status: RunStatus(rawValue: row.string(at: 2)) ?? .failed,
+                          config: row.string(at: 3), configHash: row.optionalString(at: 4),
+                          seed: row.optionalInt(at: 5), startedAt: row.optionalString(at: 6),
+                          finishedAt: row.optionalString(at: 7), pid: row.optionalInt(at: 8),
+                          host: row.optionalString(at: 9), error: row.optionalString(at: 10),
+                          divergedStep: row.optionalInt(at: 11),
+                          programVersion: row.optionalString(at: 12))
+            }
+        }
+    }
+
+    /// The (step, value) series of one metric, by step; NULL values read as NaN.
+    /// Rows still buffered by this store are flushed first.
+    public func metrics(runID: Int64, name: String) throws -> [(step: Int, value: Double)] {
+        try locked {
+            try flushLocked()
+            return try database.rows("""
+                SELECT step, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step, rowid
+                """, [.integer(runID), .text(name)]) { ($0.int(at: 0), $0.optionalDouble(at: 1) ?? .nan) }
+        }
+    }
+
+    /// Summaries of a finished run, keyed by metric name.
+    public func summaries(runID: Int64) throws -> [String: MetricSummary] {
+        try locked {
+            let rows = try database.rows("""
+                SELECT name, final_value, best_value, best_step FROM summaries WHERE run_id = ?
+                """, [.integer(runID)]) {
+                MetricSummary(name: $0.string(at: 0), finalValue: $0.optionalDouble(at: 1),
+                              bestValue: $0.optionalDouble(at: 2), bestStep: $0.optionalInt(at: 3))
+            }
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0.name, $0) })
+        }
+    }
+
+    /// The run's flattened config (`params` table).
+    public func params(runID: Int64) throws -> [String: String] {
+        try locked {
+            let rows = try database.rows("SELECT key, value FROM params WHERE run_id = ?",
+                                         [.integer(runID)]) { ($0.string(at: 0), $0.string(at: 1)) }
+            return Dictionary(uniqueKeysWithValues: rows)
+        }
+    }
+
+    /// A `MetricsSink` that appends to run `runID`.
+    public func metricsSink(runID: Int64) -> RunMetricsWriter {
+        RunMetricsWriter(store: self, runID: runID)
+    }
+
+    // MARK: Private (callers hold `lock`)
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    private func flushLocked() throws {
+        guard !pending.isEmpty else { return }
+        if insertMetric == nil {
+            insertMetric = try database.prepare(
+                "INSERT INTO metrics(run_id, step, name, value) VALUES (?, ?, ?, ?)")
+        }
+        let insert = insertMetric!
+        try database.transaction {
+            for row in pending {
+                try insert.run([.integer(row.runID), SQLiteValue(row.step), .text(row.name),
+                                row.value.isNaN ? .null : .real(row.value)])
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Replaces the run's summaries with ones computed from its metrics rows.
+    private func writeSummaries(runID: Int64) throws {
+        try database.run("DELETE FROM summaries WHERE run_id = ?", [.integer(runID)])
+        let names = try database.rows("SELECT DISTINCT name FROM metrics WHERE run_id = ?",
+                                      [.integer(runID)]) { $0.string(at: 0) }
+        let last = try database.prepare("""
+            SELECT value FROM metrics WHERE run_id = ? AND name = ?
+            ORDER BY step DESC, rowid DESC LIMIT 1
+            """)
+        let lowest = try database.prepare("""
+            SELECT value, step FROM metrics WHERE run_id = ? AND name = ? AND value IS NOT NULL
+            ORDER BY value ASC, step ASC LIMIT 1
+            """)
+        let highest = try database.prepare("""
+            SELECT value, step FROM metrics WHERE run_id = ? AND name = ? AND value IS NOT NULL
+            ORDER BY value DESC, step ASC LIMIT 1
+            """)
+        let insert = try database.prepare("""
+            INSERT INTO summaries(run_id, name, final_value, best_value, best_step)
+            VALUES (?, ?, ?, ?, ?)
+            """)
+        for name in names {
+            let key: [SQLiteValue] = [.integer(runID), .text(name)]
+            let finalValue = try last.rows(key) { $0.optionalDouble(at: 0) }.first ?? nil
+            let best = try (name.lowercased().contains("loss") ? lowest : highest)
+                .rows(key) { ($0.double(at: 0), $0.int(at: 1)) }.first
+            try insert.run(key + [SQLiteValue(finalValue), SQLiteValue(best?.0), SQLiteValue(best?.1)])
+        }
+    }
+
+    static let hostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+
+    /// `kill(pid, 0)` succeeds, or fails only for lack of permission, while the process exists.
+    static func isProcessAlive(_ pid: Int?) -> Bool {
+        guard let pid, pid > 0, pid <= Int(Int32.max) else { return false }
+        if kill(pid_t(pid), 0) == 0 { return true }
+        return errno == EPERM
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+let programVersion = "0.1.0"
+
+let commands = ["bench", "help", "version"]
+
+let shortUsage = "usage: trainlab [--threads N] <command> ...   (trainlab help for more)"
+
+let usage = """
+    usage: trainlab [--threads N] <command> [options]
+
+    commands:
+      bench gemm [--json] [--quick]   GEMM GFLOPS on 1 and all threads, as % of the measured FP32 peak
+      help                            this text
+      version                         the program version
+
+    options:
+      --threads N    worker threads (default: TRAINLAB_THREADS, else the available cores)
+    """
+
+/// A command line error: printed with the usage line, exit status 2.
+struct UsageError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Command-line words, consumed front to back; options may appear anywhere.
+struct Arguments {
+    private var words: [String]
+
+    init(_ words: [String]) { self.words = words }
+
+    var isEmpty: Bool { words.isEmpty }
+
+    /// The next positional word.
+    mutating func next() -> String? {
+        guard let i = words.firstIndex(where: { !$0.hasPrefix("--") }) else { return nil }
+        return words.remove(at: i)
+    }
+
+    /// Removes `--name` and reports whether it was there.
+    mutating func flag(_ name: String) -> Bool {
+        guard let i = words.firstIndex(of: name) else { return false }
+        words.remove(at: i)
+        return true
+    }
+
+    /// Removes `--name VALUE` (or `--name=VALUE`) and returns VALUE.
+    mutating func option(_ name: String) throws -> String? {
+        if let i = words.firstIndex(where: { $0.hasPrefix(name + "=") }) {
+            return String(words.remove(at: i).dropFirst(name.count + 1))
+        }
+        guard let i = words.firstIndex(of: name) else { return nil }
+        guard i + 1 < words.count else { throw UsageError("\(name) needs a value") }
+        let value = words[i + 1]
+        words.removeSubrange(i...(i + 1))
+        return value
+    }
+
+    mutating func intOption(_ name: String, atLeast minimum: Int) throws -> Int? {
+        guard let text = try option(name) else { return nil }
+        guard let value = Int(text), value >= minimum else {
+            throw UsageError("\(name) expects an integer >= \(minimum), got '\(text)'")
+        }
+        return value
+    }
+
+    /// Fails on anything left over, naming it.
+    func finish() throws {
+        if let extra = words.first {
+            throw UsageError("unexpected argument '\(extra)'")
+        }
+    }
+}
+
+/// ", did you mean 'x'?" for the closest candidate within two edits, else "".
+func suggestion(for word: String, among candidates: [String]) -> String {
+    let scored = candidates.map { ($0, editDistance(word, $0)) }.min { $0.1 < $1.1 }
+    guard let (best, distance) = scored, distance <= 2 else { return "" }
+    return ", did you mean '\(best)'?"
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var previous = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var current = [i] + [Int](repeating: 0, count: b.count)
+        for j in 1...max(b.count, 1) where !b.isEmpty {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,99 @@
+import Foundation
+import TrainLabKernels
+
+/// `trainlab bench ...`: speed measured against references taken in the same run.
+enum BenchCommand {
+    static func run(_ arguments: inout Arguments) throws {
+        guard let what = arguments.next() else { throw UsageError("bench needs a target: gemm") }
+        switch what {
+        case "gemm": try GEMMBenchmark.run(&arguments)
+        default: throw UsageError("unknown benchmark '\(what)'\(suggestion(for: what, among: ["gemm"]))")
+        }
+    }
+}
+
+enum GEMMBenchmark {
+    struct Shape { let m, n, k: Int }
+
+    static let squares = [64, 128, 256, 512, 1024, 2048].map { Shape(m: $0, n: $0, k: $0) }
+    static let layers = [Shape(m: 256, n: 1024, k: 784), Shape(m: 256, n: 1024, k: 1024), Shape(m: 4096, n: 768, k: 256)]
+
+    static func run(_ arguments: inout Arguments) throws {
+        let json = arguments.flag("--json")
+        let quick = arguments.flag("--quick")
+        try arguments.finish()
+        let all = ThreadPool.shared
+        let threadCounts = all.threadCount > 1 ? [1, all.threadCount] : [1]
+        let pools = threadCounts.map { $0 == all.threadCount ? all : ThreadPool(threads: $0) }
+        let shapes = quick ? Array(squares.prefix(3)) : squares + layers
+
+        var peaks: [Double] = []
+        for pool in pools { peaks.append(MachineProbe.peakGFLOPS(pool: pool)) }
+        let overhead = MachineProbe.dispatchOverheadMicroseconds(pool: all)
+
+        if !json {
+            print("GEMM, Float32, \(InstructionSet.current.rawValue) kernels; C = A·B, best of repeated runs")
+            print("FMA probe peak: " + zip(threadCounts, peaks).map { "\($0) thread\($0 == 1 ? "" : "s") \(format($1, 1)) GFLOPS" }.joined(separator: ", "))
+            print("pool dispatch overhead (\(all.threadCount) threads, empty job): \(format(overhead, 2)) µs\n")
+            var header = "shape (m×k · k×n)".padding(toLength: 24, withPad: " ", startingAt: 0)
+            for t in threadCounts { header += "  \(t)T GFLOPS  %peak" }
+            print(header)
+        }
+        var records: [String] = []
+        for shape in shapes {
+            var line = "\(shape.m)×\(shape.k)·\(shape.k)×\(shape.n)".padding(toLength: 24, withPad: " ", startingAt: 0)
+            for (i, pool) in pools.enumerated() {
+                let gflops = measure(shape, pool: pool, quick: quick)
+                records.append("{\"m\": \(shape.m), \"n\": \(shape.n), \"k\": \(shape.k), \"threads\": \(pool.threadCount), \"gflops\": \(format(gflops, 2))}")
+                line += "  " + format(gflops, 1).leftPadded(to: 10) + "  " + (format(100 * gflops / peaks[i], 0) + "%").leftPadded(to: 5)
+            }
+            if !json { print(line) }
+        }
+        if json { print("[\n  " + records.joined(separator: ",\n  ") + "\n]") }
+    }
+
+    /// Best GFLOPS over repeats lasting about 0.3 s in all (at least 3 repeats after a warm-up).
+    static func measure(_ s: Shape, pool: ThreadPool, quick: Bool) -> Double {
+        var a = [Float](repeating: 0, count: s.m * s.k)
+        var b = [Float](repeating: 0, count: s.k * s.n)
+        var c = [Float](repeating: 0, count: s.m * s.n)
+        for i in a.indices { a[i] = Float((i * 7) % 13) * 0.01 - 0.06 }
+        for i in b.indices { b[i] = Float((i * 5) % 11) * 0.01 - 0.05 }
+        let flops = 2.0 * Double(s.m) * Double(s.n) * Double(s.k)
+        var best = 0.0
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    func once() -> Double {
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        gemm(m: s.m, n: s.n, k: s.k, a: a.baseAddress!, lda: s.k, b: b.baseAddress!, ldb: s.n,
+                             c: c.baseAddress!, ldc: s.n, pool: pool)
+                        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                    }
+                    _ = once()
+                    let budget = quick ? 0.05 : 0.3
+                    var spent = 0.0, runs = 0
+                    // Small products are timed in batches so the clock's resolution does not matter.
+                    let inner = max(1, Int(2e6 / flops * 50))
+                    while runs < 3 || spent < budget {
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        for _ in 0..<inner { _ = once() }
+                        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                        best = max(best, flops * Double(inner) / seconds / 1e9)
+                        spent += seconds
+                        runs += 1
+                    }
+                }
+            }
+        }
+        return best
+    }
+}
+
+func format(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import TrainLabKernels
+
+// Entry point: global options, then one subcommand. Exit status follows CONTRACT.md:
+// 0 success, 2 bad input (usage), 1 a failure while running.
+
+
+var arguments = Arguments(Array(CommandLine.arguments.dropFirst()))
+do {
+    if let threads = try arguments.intOption("--threads", atLeast: 1) {
+        ThreadPool.configureShared(threads: threads)
+    }
+    guard let command = arguments.next() else {
+        print(usage)
+        exit(2)
+    }
+    switch command {
+    case "bench":
+        try BenchCommand.run(&arguments)
+    case "help", "--help", "-h":
+        print(usage)
+    case "version", "--version":
+        print("trainlab \(programVersion)")
+    default:
+        throw UsageError("unknown command '\(command)'\(suggestion(for: command, among: commands))")
+    }
+} catch let error as UsageError {
+    FileHandle.standardError.write(Data("trainlab: \(error.message)\n\(shortUsage)\n".utf8))
+    exit(2)
+} catch {
+    FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
+    exit(1)
+}

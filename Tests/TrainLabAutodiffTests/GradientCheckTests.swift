@@ -1,0 +1,153 @@
+import XCTest
+import Foundation
+import TrainLabKernels
+@testable import TrainLabAutodiff
+
+/// A tensor of deterministic values in [low, high).
+func randomTensor(_ shape: [Int], seed: UInt64, low: Float = -1, high: Float = 1) -> Tensor {
+    var generator = SplitMix64(seed: seed)
+    let t = Tensor(shape: shape)
+    for i in 0..<t.count { t[i] = low + (high - low) * Float(generator.nextUnit()) }
+    return t
+}
+
+/// Every op's Float32 backward against central differences of its Float64 twin (Reference).
+/// Shapes are chosen to hit partial GEMM micro-tiles (1, 7, 17, 33) and vector tails (n % 8 != 0).
+/// Tolerance: 2e-3 relative (with a floor at 1% of the largest gradient) is ~100x the Float32
+/// rounding of these sizes, and far below any real mistake (a wrong term gives O(1) errors).
+final class GradientCheckTests: XCTestCase {
+    let tolerance = 2e-3
+    let checker = GradientCheck()
+    let pool = ThreadPool(threads: 2)
+
+    func assertPasses(_ report: GradientCheck.Report, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertLessThan(report.worstError, tolerance, "\(what): \(report)", file: file, line: line)
+        XCTAssertLessThan(report.forwardError, 1e-4, "\(what) forward: \(report)", file: file, line: line)
+    }
+
+    func testMatmulAllLayouts() {
+        for (m, n, k) in [(1, 1, 1), (7, 17, 33), (13, 33, 7)] {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let a = randomTensor(ta ? [k, m] : [m, k], seed: 1)
+                    let b = randomTensor(tb ? [n, k] : [k, n], seed: 2)
+                    let report = checker.run(inputs: [a, b], pool: pool) { tape, v in
+                        tape.matmul(v[0], v[1], transposeA: ta, transposeB: tb)
+                    } reference: { x in
+                        Reference.matmul(x[0], x[1], m: m, n: n, k: k, transposeA: ta, transposeB: tb)
+                    }
+                    assertPasses(report, "matmul \(m)x\(n)x\(k) transposeA \(ta) transposeB \(tb)")
+                }
+            }
+        }
+    }
+
+    func testBatchedMatmul() {
+        let batch = 3, m = 5, n = 7, k = 9
+        for (ta, tb) in [(false, false), (false, true), (true, false)] {
+            let a = randomTensor(ta ? [batch, k, m] : [batch, m, k], seed: 3)
+            let b = randomTensor(tb ? [batch, n, k] : [batch, k, n], seed: 4)
+            let report = checker.run(inputs: [a, b], pool: pool) { tape, v in
+                tape.batchedMatmul(v[0], v[1], transposeA: ta, transposeB: tb)
+            } reference: { x in
+                Reference.matmul(x[0], x[1], m: m, n: n, k: k, transposeA: ta, transposeB: tb, batch: batch)
+            }
+            assertPasses(report, "batchedMatmul transposeA \(ta) transposeB \(tb)")
+        }
+    }
+
+    func testElementwiseBinary() {
+        let a = randomTensor([5, 11], seed: 5), b = randomTensor([5, 11], seed: 6)
+        assertPasses(checker.run(inputs: [a, b], pool: pool) { $0.add($1[0], $1[1]) } reference: { x in
+            zip(x[0], x[1]).map { $0 + $1 }
+        }, "add")
+        assertPasses(checker.run(inputs: [a, b], pool: pool) { $0.multiply($1[0], $1[1]) } reference: { x in
+            zip(x[0], x[1]).map { $0 * $1 }
+        }, "multiply")
+        assertPasses(checker.run(inputs: [a], pool: pool) { $0.scale($1[0], by: -2.5) } reference: { x in
+            x[0].map { $0 * -2.5 }
+        }, "scale")
+        assertPasses(checker.run(inputs: [a], pool: pool) { $0.reshape($1[0], to: [55]) } reference: { x in x[0] }, "reshape")
+    }
+
+    func testAddRowVector() {
+        let x = randomTensor([6, 19], seed: 7), v = randomTensor([19], seed: 8)
+        let report = checker.run(inputs: [x, v], pool: pool) { $0.addRowVector($1[0], $1[1]) } reference: { x in
+            x[0].enumerated().map { $0.element + x[1][$0.offset % 19] }
+        }
+        assertPasses(report, "addRowVector")
+    }
+
+    func testUnaryMaps() {
+        // Kinks (relu, abs at 0) and log's domain are kept away from: inputs in ±[0.1, 2].
+        let magnitude = randomTensor([3, 13], seed: 9, low: 0.1, high: 2)
+        let signed = Tensor(shape: [3, 13])
+        for i in 0..<signed.count { signed[i] = i % 3 == 0 ? -magnitude[i] : magnitude[i] }
+        let cases: [(UnaryMap, Tensor, (Double) -> Double)] = [
+            (.exp, signed, Foundation.exp), (.tanh, signed, Foundation.tanh),
+            (.sigmoid, signed, { 1 / (1 + Foundation.exp(-$0)) }), (.relu, signed, { max($0, 0) }),
+            (.log, magnitude, Foundation.log), (.square, signed, { $0 * $0 }), (.abs, signed, Swift.abs),
+        ]
+        for (map, input, f) in cases {
+            let report = checker.run(inputs: [input], pool: pool) { $0.unary(map, $1[0]) } reference: { x in x[0].map(f) }
+            assertPasses(report, "\(map)")
+        }
+    }
+
+    func testReductions() {
+        let x = randomTensor([4, 9], seed: 10)
+        let w = randomTensor([4, 9], seed: 11)
+        assertPasses(checker.run(inputs: [x], pool: pool) { $0.sum($1[0]) } reference: { [$0[0].reduce(0, +)] }, "sum")
+        assertPasses(checker.run(inputs: [x], pool: pool) { $0.mean($1[0]) } reference: { [$0[0].reduce(0, +) / 36] }, "mean")
+        let wd = w.scalars.map(Double.init)
+        assertPasses(checker.run(inputs: [x], pool: pool) { $0.weightedSum($1[0], weights: w) } reference: { x in
+            [zip(x[0], wd).map { $0 * $1 }.reduce(0, +)]
+        }, "weightedSum")
+    }
+
+    func testRowOps() {
+        let x = randomTensor([5, 11], seed: 12, low: -3, high: 3)
+        assertPasses(checker.run(inputs: [x], pool: pool) { $0.softmax($1[0]) } reference: { x in
+            Reference.rows(x[0], columns: 11, Reference.softmax)
+        }, "softmax")
+        assertPasses(checker.run(inputs: [x], pool: pool) { $0.logSoftmax($1[0]) } reference: { x in
+            Reference.rows(x[0], columns: 11, Reference.logSoftmax)
+        }, "logSoftmax")
+        for centered in [true, false] {
+            let report = checker.run(inputs: [x], pool: pool) { $0.normalizeRows($1[0], epsilon: 1e-5, centered: centered) } reference: { x in
+                Reference.rows(x[0], columns: 11) { Reference.normalize($0, epsilon: 1e-5, centered: centered) }
+            }
+            assertPasses(report, centered ? "layer normalization" : "RMS normalization")
+        }
+        let targets = [0, 10, 3, 3, 7]
+        assertPasses(checker.run(inputs: [x], pool: pool) { $0.crossEntropy(logits: $1[0], targets: targets) } reference: { x in
+            [Reference.crossEntropy(x[0], targets: targets, columns: 11)]
+        }, "crossEntropy")
+    }
+
+    /// A composite graph (two layers, shared input used twice) checks accumulation into a
+    /// gradient from several consumers.
+    func testCompositeGraph() {
+        let x = randomTensor([4, 6], seed: 13), w = randomTensor([6, 5], seed: 14), b = randomTensor([5], seed: 15)
+        let report = checker.run(inputs: [x, w, b], pool: pool) { tape, v in
+            let h = tape.tanh(tape.addRowVector(tape.matmul(v[0], v[1]), v[2]))
+            return tape.add(tape.multiply(h, h), tape.matmul(v[0], v[1]))
+        } reference: { x in
+            let z = Reference.matmul(x[0], x[1], m: 4, n: 5, k: 6, transposeA: false, transposeB: false)
+            return z.enumerated().map { i, zi in
+                let h = Foundation.tanh(zi + x[2][i % 5])
+                return h * h + zi
+            }
+        }
+        assertPasses(report, "composite")
+    }
+
+    /// The checker itself can fail: a reference that differs from the op (2x instead of x) is
+    /// reported with an O(1) error, so a passing check above means something.
+    func testCheckerDetectsAWrongGradient() {
+        let x = randomTensor([3, 4], seed: 16)
+        let report = checker.run(inputs: [x], pool: pool) { $0.scale($1[0], by: 1) } reference: { x in x[0].map { 2 * $0 } }
+        XCTAssertGreaterThan(report.worstError, 0.4)
+        XCTAssertGreaterThan(report.forwardError, 0.4)
+    }
+}

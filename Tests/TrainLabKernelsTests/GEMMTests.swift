@@ -1,0 +1,152 @@
+import XCTest
+import MicroKernels
+import MicroKernelsAVX2
+@testable import TrainLabKernels
+
+/// Deterministic test data in [-1, 1).
+func pseudoRandom(_ count: Int, seed: UInt64) -> [Float] {
+    var state = seed
+    return (0..<count).map { _ in
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Int64(bitPattern: state >> 11) % 2_000_000) / 1_000_000 - 1
+    }
+}
+
+final class GEMMTests: XCTestCase {
+    /// Shapes that hit partial micro-tiles (1, 7, 33), several KC blocks (k = 300 > 256), and
+    /// several MC blocks (m = 150 > 144).
+    static let shapes: [(m: Int, n: Int, k: Int)] = [
+        (1, 1, 1), (1, 7, 33), (7, 1, 5), (7, 33, 129), (33, 17, 7), (129, 65, 260), (150, 40, 33), (6, 16, 256),
+    ]
+
+    func runGEMM(_ m: Int, _ n: Int, _ k: Int, ta: Bool, tb: Bool, accumulate: Bool, pool: ThreadPool, naive: Bool) -> [Float] {
+        let t0 = Date()
+        let a = pseudoRandom(m * k, seed: 1), b = pseudoRandom(k * n, seed: 2)
+        var c = pseudoRandom(m * n, seed: 3)
+        print("GEN", Date().timeIntervalSince(t0))
+        defer { print("ALL", Date().timeIntervalSince(t0)) }
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    let lda = ta ? m : k, ldb = tb ? k : n
+                    if naive {
+                        gemmNaive(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.baseAddress!, lda: lda,
+                                  b: b.baseAddress!, ldb: ldb, c: c.baseAddress!, ldc: n, accumulate: accumulate)
+                    } else {
+                        gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.baseAddress!, lda: lda,
+                             b: b.baseAddress!, ldb: ldb, c: c.baseAddress!, ldc: n, accumulate: accumulate, pool: pool)
+                    }
+                }
+            }
+        }
+        return c
+    }
+
+    /// Every layout and both store modes agree with the Float64 triple loop to Float32 rounding
+    /// (|error| <= 1e-5 · k for inputs in [-1, 1)).
+    func testMatchesNaiveOnAwkwardShapes() {
+        let pool = ThreadPool(threads: 2)
+        for (m, n, k) in Self.shapes {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    for accumulate in [false, true] {
+                        let fast = runGEMM(m, n, k, ta: ta, tb: tb, accumulate: accumulate, pool: pool, naive: false)
+                        let slow = runGEMM(m, n, k, ta: ta, tb: tb, accumulate: accumulate, pool: pool, naive: true)
+                        let worst = zip(fast, slow).map { abs($0 - $1) }.max()!
+                        XCTAssertLessThan(worst, 1e-5 * Float(k) + 1e-6,
+                                          "m \(m) n \(n) k \(k) transposeA \(ta) transposeB \(tb) accumulate \(accumulate)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// k = 0 is an empty sum: C is zeroed, or left alone when accumulating.
+    func testEmptyInnerDimension() {
+        let a: [Float] = [], b: [Float] = []
+        var c: [Float] = [5, 5, 5, 5]
+        c.withUnsafeMutableBufferPointer { c in
+            gemm(m: 2, n: 2, k: 0, a: a.withUnsafeBufferPointer { $0.baseAddress ?? UnsafePointer(bitPattern: 8)! }, lda: 1,
+                 b: b.withUnsafeBufferPointer { $0.baseAddress ?? UnsafePointer(bitPattern: 8)! }, ldb: 2,
+                 c: c.baseAddress!, ldc: 2, accumulate: true)
+        }
+        XCTAssertEqual(c, [5, 5, 5, 5])
+        c.withUnsafeMutableBufferPointer { c in
+            gemm(m: 2, n: 2, k: 0, a: UnsafePointer(bitPattern: 8)!, lda: 1, b: UnsafePointer(bitPattern: 8)!, ldb: 2,
+                 c: c.baseAddress!, ldc: 2)
+        }
+        XCTAssertEqual(c, [0, 0, 0, 0])
+    }
+
+    /// The portable and AVX2 builds of the hot loops both compute correct tiles (the dispatcher
+    /// only ever runs one of them on a given machine).
+    func testBothInstructionSetBuildsMatchNaive() {
+        let m = 13, n = 37, k = 29
+        let a = pseudoRandom(m * k, seed: 4), b = pseudoRandom(k * n, seed: 5)
+        var expected = [Float](repeating: 0, count: m * n)
+        gemmNaive(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &expected, ldc: n)
+        let mp = (m + 5) / 6 * 6, np = (n + 15) / 16 * 16
+        for build in ["portable", "avx2"] {
+            if build == "avx2" && !cpuHasAVX2FMA() { continue }
+            var pa = [Float](repeating: 0, count: mp * k), pb = [Float](repeating: 0, count: k * np)
+            var c = [Float](repeating: 0, count: m * n)
+            if build == "portable" {
+                MicroKernels.gemmPackA(a, lda: k, transposed: false, mc: m, kc: k, into: &pa)
+                MicroKernels.gemmPackB(b, ldb: n, transposed: false, kc: k, nc: n, into: &pb)
+                MicroKernels.gemmMacroKernel(mc: m, nc: n, kc: k, packedA: pa, packedB: pb, c: &c, ldc: n, accumulate: false)
+            } else {
+                MicroKernelsAVX2.gemmPackA(a, lda: k, transposed: false, mc: m, kc: k, into: &pa)
+                MicroKernelsAVX2.gemmPackB(b, ldb: n, transposed: false, kc: k, nc: n, into: &pb)
+                MicroKernelsAVX2.gemmMacroKernel(mc: m, nc: n, kc: k, packedA: pa, packedB: pb, c: &c, ldc: n, accumulate: false)
+            }
+            XCTAssertLessThan(zip(c, expected).map { abs($0 - $1) }.max()!, 1e-4, build)
+        }
+    }
+
+    /// Bit-identical results for 1, 2, 3 and 7 threads: K is never split, so each element's sum
+    /// runs in one order whatever the partition.
+    func testBitIdenticalAcrossThreadCounts() {
+        let shapes = [(m: 100, n: 200, k: 260), (m: 37, n: 500, k: 300), (m: 400, n: 20, k: 513)]
+        for (m, n, k) in shapes {
+            for (ta, tb) in [(false, false), (true, false), (false, true)] {
+                let reference = runGEMM(m, n, k, ta: ta, tb: tb, accumulate: true, pool: .serial, naive: false)
+                for threads in [2, 3, 7] {
+                    let pool = ThreadPool(threads: threads)
+                    let result = runGEMM(m, n, k, ta: ta, tb: tb, accumulate: true, pool: pool, naive: false)
+                    XCTAssertTrue(result.withUnsafeBytes { r in reference.withUnsafeBytes { r.elementsEqual($0) } },
+                                   "\(m)x\(n)x\(k) transposeA \(ta) transposeB \(tb) on \(threads) threads")
+                }
+            }
+        }
+    }
+
+    /// A batch of products equals the products done one at a time.
+    func testBatchedMatchesSingle() {
+        let batch = 5, m = 9, n = 17, k = 11
+        let a = pseudoRandom(batch * m * k, seed: 6), b = pseudoRandom(batch * k * n, seed: 7)
+        var batched = [Float](repeating: 0, count: batch * m * n)
+        var single = batched
+        gemmBatched(batch: batch, m: m, n: n, k: k, a: a, lda: k, strideA: m * k, b: b, ldb: n, strideB: k * n,
+                    c: &batched, ldc: n, strideC: m * n, pool: ThreadPool(threads: 3))
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                single.withUnsafeMutableBufferPointer { c in
+                    for i in 0..<batch {
+                        gemmNaive(m: m, n: n, k: k, a: a.baseAddress! + i * m * k, lda: k, b: b.baseAddress! + i * k * n,
+                                  ldb: n, c: c.baseAddress! + i * m * n, ldc: n)
+                    }
+                }
+            }
+        }
+        XCTAssertLessThan(zip(batched, single).map { abs($0 - $1) }.max()!, 1e-5)
+    }
+
+    /// The partition never makes more tiles than threads and splits the larger side.
+    func testPartition() {
+        let p = gemmPartition(m: 4096, n: 64, k: 256, threads: 2)
+        XCTAssertEqual(p.rows * p.columns, 2)
+        XCTAssertEqual(p.rows, 2, "a tall, narrow C splits rows")
+        let q = gemmPartition(m: 32, n: 4096, k: 256, threads: 4)
+        XCTAssertEqual(q.columns, 4, "a short, wide C splits columns")
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import XCTest
+@testable import TrainLabStore
+
+final class ResultsStoreTests: XCTestCase {
+    private var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("TrainLabStoreTests-\(UUID().uuidString)")
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// A path inside a folder that does not exist yet, so `init(path:)` must create it.
+    private var dbPath: String { folder.appendingPathComponent("nested/results.sqlite").path }
+
+    // A fresh file gets every table, WAL mode and user_version 1; reopening keeps it, and a file
+    // from a newer program is refused rather than misread.
+    func testSchemaCreationAndUserVersion() throws {
+        _ = try ResultsStore(path: dbPath)
+        _ = try ResultsStore(path: dbPath)  // second open: migration is a no-op
+        let db = try Database(path: dbPath)
+        XCTAssertEqual(try db.userVersion(), 1)
+        XCTAssertEqual(ResultsStore.schemaVersion, 1)
+        let tables = try db.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") {
+            $0.string(at: 0)
+        }
+        XCTAssertEqual(tables, ["experiments", "metrics", "params", "runs", "summaries"])
+        let indexes = try db.rows("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'metrics'") {
+            $0.string(at: 0)
+        }
+        XCTAssertEqual(indexes, ["metrics_by_run_name_step"])
+        XCTAssertEqual(try db.rows("PRAGMA journal_mode") { $0.string(at: 0) }, ["wal"])
+        XCTAssertEqual(try db.rows("PRAGMA foreign_keys") { $0.int(at: 0) }, [1])
+
+        try db.setUserVersion(2)
+        XCTAssertThrowsError(try ResultsStore(path: dbPath)) { error in
+            XCTAssertTrue("\(error)".contains("schema version 2"), "\(error)")
+        }
+    }
+
+    // 10k rows cross the 2048-row flush boundary four times; summaries must pick the exact final
+    // value and the best value (min for *loss*, max otherwise, earliest step on ties).
+    func testRunLifecycleRoundTrip() throws {
+        let store = try ResultsStore(path: dbPath)
+        let params = ["optimizer.lr": "0.001", "model.layers": "2"]
+        let id = try store.beginRun(experiment: "mlp", config: #"{"seed":7}"#, configHash: "abc",
+                                    seed: 7, params: params, programVersion: "0.1.0")
+        let sink = store.metricsSink(runID: id)
+        func loss(_ k: Int) -> Double { Double(abs(k - 3000)) / 1000 + 0.5 }  // min 0.5 at 3000
+        func accuracy(_ k: Int) -> Double { Double(k % 97) / 100 }  // max 0.96 first at 96
+        for k in 1...5000 {
+            sink.log(step: k, name: "train_loss", value: loss(k))
+            sink.log(step: k, name: "val_accuracy", value: accuracy(k))
+        }
+        try store.finishRun(id: id, status: .completed)
+
+        let series = try store.metrics(runID: id, name: "train_loss")
+        XCTAssertEqual(series.count, 5000)
+        XCTAssertEqual(series.first?.step, 1)
+        XCTAssertEqual(series.first?.value, 3.499)
+        XCTAssertEqual(series.last?.step, 5000)
+
+        let summaries = try store.summaries(runID: id)
+        XCTAssertEqual(summaries["train_loss"],
+                       MetricSummary(name: "train_loss", finalValue: 2.5, bestValue: 0.5, bestStep: 3000))
+        XCTAssertEqual(summaries["val_accuracy"],
+                       MetricSummary(name: "val_accuracy", finalValue: 0.53, bestValue: 0.96, bestStep: 96))
+
+        let run = try XCTUnwrap(store.runs(experiment: "mlp").first)
+        XCTAssertEqual(run.id, id)
+        XCTAssertEqual(run.status, .completed)
+        XCTAssertEqual(run.config, #"{"seed":7}"#)
+        XCTAssertEqual(run.seed, 7)
+        XCTAssertEqual(run.pid, Int(getpid()))
+        XCTAssertEqual(run.programVersion, "0.1.0")
+        XCTAssertNil(run.error)
+        XCTAssertNotNil(run.startedAt.flatMap { $0.range(of: Self.isoPattern, options: .regularExpression) })
+        XCTAssertNotNil(run.finishedAt.flatMap { $0.range(of: Self.isoPattern, options: .regularExpression) })
+        XCTAssertEqual(try store.params(runID: id), params)
+        XCTAssertEqual(try store.runs(experiment: "other"), [])
+    }
+
+    static let isoPattern = #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"#
+
+    // The contract's example timestamp, from its exact epoch time.
+    func testTimestampIsISO8601UTCWithMilliseconds() {
+        XCTAssertEqual(Timestamp.iso8601(Date(timeIntervalSince1970: 1_795_764_600.123)),
+                       "2026-11-27T07:30:00.123Z")
+        XCTAssertEqual(Timestamp.iso8601(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00.000Z")
+    }
+
+    // Two stores (two connections, as two processes would have) writing at once: BEGIN
+    // IMMEDIATE plus the busy timeout must serialize them with no SQLITE_BUSY and no lost rows.
+    // Both open the missing file at once, so WAL setup and migration race too.
+    func testTwoStoresWriteConcurrentlyWithoutBusyErrors() throws {
+        let path = dbPath
+        let errors = Locked<[String]>([])
+        let runsPerWriter = 5, metricsPerRun = 2000
+        DispatchQueue.concurrentPerform(iterations: 2) { writer in
+            do {
+                let store = try ResultsStore(path: path, flushEvery: 100)
+                for r in 0..<runsPerWriter {
+                    let id = try store.beginRun(experiment: "writer\(writer)", config: "{}",
+                                                params: ["run": "\(r)"])
+                    for k in 1...metricsPerRun {
+                        try store.appendMetric(runID: id, step: k, name: "train_loss", value: Double(k))
+                    }
+                    try store.finishRun(id: id, status: .completed)
+                }
+            } catch {
+                errors.mutate { $0.append("\(error)") }
+            }
+        }
+        XCTAssertEqual(errors.value, [])
+        let db = try Database(path: path)
+        XCTAssertEqual(try db.rows("SELECT count(*) FROM metrics") { $0.int(at: 0) }, [2 * runsPerWriter * metricsPerRun])
+        XCTAssertEqual(try db.rows("SELECT count(*) FROM runs WHERE status = 'completed'") { $0.int(at: 0) },
+                       [2 * runsPerWriter])
+        XCTAssertEqual(try db.rows("SELECT count(*) FROM experiments") { $0.int(at: 0) }, [2])
+    }
+
+    // A run whose process died (here /bin/true, already reaped, standing in for a SIGKILLed
+    // trainer) leaves a readable file; markInterruptedRuns marks only that run, keeps its committed
+    // metrics and summarizes them. Runs of live processes or other hosts are left alone.
+    func testDeadProcessRunIsMarkedInterrupted() throws {
+        let store = try ResultsStore(path: dbPath)
+        let dead = try store.beginRun(experiment: "e", config: "{}")
+        for k in 1...3 { try store.appendMetric(runID: dead, step: k, name: "train_loss", value: Double(4 - k)) }
+        try store.flush()
+        let alive = try store.beginRun(experiment: "e", config: "{}")
+        let remote = try store.beginRun(experiment: "e", config: "{}")
+
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let deadPID = Int64(child.processIdentifier)
+        XCTAssertFalse(ResultsStore.isProcessAlive(Int(deadPID)))
+
+        let db = try Database(path: dbPath)
+        try db.run("UPDATE runs SET pid = ? WHERE id = ?", [.integer(deadPID), .integer(dead)])
+        try db.run("UPDATE runs SET pid = ?, host = 'elsewhere' WHERE id = ?",
+                   [.integer(deadPID), .integer(remote)])
+
+        XCTAssertEqual(try store.markInterruptedRuns(), [dead])
+        XCTAssertEqual(try store.markInterruptedRuns(), [])  // idempotent
+        let status = Dictionary(uniqueKeysWithValues: try store.runs().map { ($0.id, $0.status) })
+        XCTAssertEqual(status, [dead: .interrupted, alive: .running, remote: .running])
+        let run = try XCTUnwrap(store.runs().first { $0.id == dead })
+        XCTAssertEqual(run.error, "process \(deadPID) on \(ResultsStore.hostName) ended without finishing the run")
+        XCTAssertEqual(try store.metrics(runID: dead, name: "train_loss").map(\.value), [3, 2, 1])
+        XCTAssertEqual(try store.summaries(runID: dead)["train_loss"]?.bestStep, 3)
+        XCTAssertEqual(try db.rows("PRAGMA integrity_check") { $0.string(at: 0) }, ["ok"])
+    }
+
+    // The future `query` command opens read-only: writes are refused at prepare time with a
+    // message naming the cause and the SQL, while SELECTs still work.
+    func testReadOnlyModeRejectsInsert() throws {
+        _ = try ResultsStore(path: dbPath)
+        let db = try Database(path: dbPath, mode: .readOnly)
+        let sql = "INSERT INTO experiments(name) VALUES ('x')"
+        XCTAssertThrowsError(try db.prepare(sql)) { error in
+            let e = error as? SQLiteError
+            XCTAssertEqual(e?.code, 8)  // SQLITE_READONLY
+            XCTAssertEqual(e?.sql, sql)
+            XCTAssertEqual("\(error)", "SQLite error 8 (attempt to write a readonly database): read-only "
+                           + "connection: only statements that do not write are allowed in SQL: \(sql)")
+        }
+        XCTAssertThrowsError(try db.execute("SELECT 1; DELETE FROM runs"))
+        XCTAssertEqual(try db.rows("SELECT count(*) FROM experiments") { $0.int(at: 0) }, [0])
+
+        let reader = try ResultsStore(path: dbPath, readOnly: true)
+        XCTAssertThrowsError(try reader.beginRun(experiment: "e", config: "{}"))
+        XCTAssertEqual(try reader.runs(), [])
+    }
+
+    // Skip-if-done matches config hash and program version exactly (NULL version included) and
+    // ignores runs that did not complete.
+    func testCompletedRunFindsOnlyCompletedMatches() throws {
+        let store = try ResultsStore(path: dbPath)
+        let failed = try store.beginRun(experiment: "e", config: "{}", configHash: "h", programVersion: "1")
+        try store.finishRun(id: failed, status: .failed, error: "boom")
+        XCTAssertNil(try store.completedRun(configHash: "h", programVersion: "1"))
+        let done = try store.beginRun(experiment: "e", config: "{}", configHash: "h", programVersion: "1")
+        try store.finishRun(id: done, status: .completed)
+        let unversioned = try store.beginRun(experiment: "e", config: "{}", configHash: "h")
+        try store.finishRun(id: unversioned, status: .completed)
+        XCTAssertEqual(try store.completedRun(configHash: "h", programVersion: "1"), done)
+        XCTAssertEqual(try store.completedRun(configHash: "h", programVersion: nil), unversioned)
+        XCTAssertNil(try store.completedRun(configHash: "h", programVersion: "2"))
+        XCTAssertNil(try store.completedRun(configHash: "other", programVersion: "1"))
+    }
+
+    // A diverged run logs NaN: it is stored as NULL, read back as NaN, is the final value (nil)
+    // but never the best one.
+    func testNaNIsStoredAsNullAndNeverBest() throws {
+        let store = try ResultsStore(path: dbPath)
+        let id = try store.beginRun(experiment: "e", config: "{}")
+        for (k, v) in [(1, 2.0), (2, 1.0), (3, .infinity), (4, .nan)] {
+            try store.appendMetric(runID: id, step: k, name: "train_loss", value: v)
+        }
+        try store.finishRun(id: id, status: .diverged, divergedStep: 4)
+        let values = try store.metrics(runID: id, name: "train_loss").map(\.value)
+        XCTAssertEqual(Array(values.prefix(3)), [2, 1, .infinity])
+        XCTAssertTrue(values[3].isNaN)
+        XCTAssertEqual(try store.summaries(runID: id)["train_loss"],
+                       MetricSummary(name: "train_loss", finalValue: nil, bestValue: 1, bestStep: 2))
+        XCTAssertEqual(try store.runs().first?.divergedStep, 4)
+        XCTAssertEqual(try store.runs().first?.status, .diverged)
+    }
+
+    // transaction { } commits on success and leaves no trace when the body throws; a nested
+    // call rolls back only its savepoint.
+    func testTransactionRollsBackOnThrow() throws {
+        struct Boom: Error {}
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let db = try Database(path: folder.appendingPathComponent("t.sqlite").path)
+        try db.execute("CREATE TABLE t(x INTEGER)")
+        XCTAssertThrowsError(try db.transaction {
+            try db.run("INSERT INTO t VALUES (1)")
+            throw Boom()
+        })
+        XCTAssertFalse(db.isInTransaction)
+        try db.transaction {
+            try db.run("INSERT INTO t VALUES (2)")
+            try? db.transaction {
+                try db.run("INSERT INTO t VALUES (3)")
+                throw Boom()
+            }
+        }
+        XCTAssertEqual(try db.rows("SELECT x FROM t") { $0.int(at: 0) }, [2])
+    }
+
+    // Errors carry the code, SQLite's message and the SQL: here the runs.status CHECK constraint.
+    func testErrorCarriesCodeMessageAndSQL() throws {
+        _ = try ResultsStore(path: dbPath)
+        let db = try Database(path: dbPath)
+        let sql = "INSERT INTO runs(experiment, status, config) VALUES ('e', 'paused', '{}')"
+        XCTAssertThrowsError(try db.run(sql)) { error in
+            let e = error as? SQLiteError
+            XCTAssertEqual(e?.code, 19)  // SQLITE_CONSTRAINT
+            XCTAssertEqual(e?.extendedCode, 275)  // SQLITE_CONSTRAINT_CHECK
+            XCTAssertEqual(e?.sql, sql)
+            XCTAssertTrue(e?.message.contains("CHECK constraint failed") ?? false, "\(error)")
+        }
+    }
+}
+
+/// A value shared by test threads, guarded by a lock.
+final class Locked<T>: @unchecked Sendable {  // every access goes through `lock`
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T { lock.lock(); defer { lock.unlock() }; return stored }
+    func mutate(_ body: (inout T) -> Void) { lock.lock(); defer { lock.unlock() }; body(&stored) }
+}
