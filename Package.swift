@@ -32,12 +32,25 @@ let package = Package(
             swiftSettings: optimizedInDebug),
         .target(name: "TrainLabAutodiff", dependencies: ["TrainLabKernels"]),
         .target(name: "TrainLabStore", dependencies: ["CSQLite"]),
+        .target(name: "TrainLabSpec"),
+        .target(name: "TrainLabData", dependencies: ["TrainLabAutodiff"]),
+        .target(name: "TrainLabModels", dependencies: ["TrainLabAutodiff"]),
+        .target(name: "TrainLabOptim", dependencies: ["TrainLabAutodiff"]),
+        .target(
+            name: "TrainLabExperiment",
+            dependencies: ["TrainLabSpec", "TrainLabData", "TrainLabModels", "TrainLabOptim", "TrainLabStore"]
+        ),
         .executableTarget(
             name: "trainlab",
-            dependencies: ["TrainLabKernels", "TrainLabAutodiff", "TrainLabStore"]
+            dependencies: ["TrainLabKernels", "TrainLabAutodiff", "TrainLabStore", "TrainLabExperiment"]
         ),
         .testTarget(name: "TrainLabKernelsTests", dependencies: ["TrainLabKernels"]),
         .testTarget(name: "TrainLabAutodiffTests", dependencies: ["TrainLabAutodiff"]),
         .testTarget(name: "TrainLabStoreTests", dependencies: ["TrainLabStore"]),
+        .testTarget(name: "TrainLabSpecTests", dependencies: ["TrainLabSpec"]),
+        .testTarget(name: "TrainLabDataTests", dependencies: ["TrainLabData"]),
+        .testTarget(name: "TrainLabModelsTests", dependencies: ["TrainLabModels"]),
+        .testTarget(name: "TrainLabOptimTests", dependencies: ["TrainLabOptim"]),
+        .testTarget(name: "TrainLabExperimentTests", dependencies: ["TrainLabExperiment"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import MicroKernels
 import MicroKernelsAVX2
 
@@ -29,14 +30,28 @@ public enum MachineProbe {
         return best
     }
 
-    /// Median cost in microseconds of one `parallelFor` over every thread with an empty body.
+    /// Median cost in microseconds of one `parallelFor` whose indices all wait for each other:
+    /// the job cannot finish before every worker has picked up its index, so this is the full
+    /// publish, wake, claim and complete round trip of a job that needs every thread.
     public static func dispatchOverheadMicroseconds(pool: ThreadPool = .shared, calls: Int = 20_000) -> Double {
+        let arrived = Counter()
+        let threads = pool.threadCount
         var samples: [Double] = []
         for _ in 0..<5 {
             let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<calls { pool.parallelFor(pool.threadCount) { _, _ in } }
+            for call in 1...calls {
+                pool.parallelFor(threads) { _, _ in
+                    arrived.value.add(1, ordering: .relaxed)
+                    while arrived.value.load(ordering: .relaxed) < call * threads {}
+                }
+            }
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(calls))
+            arrived.value.store(0, ordering: .relaxed)
         }
         return samples.sorted()[samples.count / 2]
+    }
+
+    private final class Counter: Sendable {
+        let value = Atomic<Int>(0)
     }
 }

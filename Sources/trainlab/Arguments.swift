@@ -2,7 +2,7 @@ import Foundation
 
 let programVersion = "0.1.0"
 
-let commands = ["bench", "help", "version"]
+let commands = ["run", "validate", "bench", "help", "version"]
 
 let shortUsage = "usage: trainlab [--threads N] <command> ...   (trainlab help for more)"
 
@@ -10,6 +10,10 @@ let usage = """
     usage: trainlab [--threads N] <command> [options]
 
     commands:
+      run SPEC.json... [--db PATH] [--force] [--quiet]
+                                      train every run of the specs (sweeps expanded), metrics to SQLite
+                                      (default database results/trainlab.sqlite); completed runs are skipped
+      validate SPEC.json...           parse, check and expand the specs; print the runs; train nothing
       bench gemm [--json] [--quick]   GEMM GFLOPS on 1 and all threads, as % of the measured FP32 peak
       help                            this text
       version                         the program version

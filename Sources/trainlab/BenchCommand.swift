@@ -34,7 +34,7 @@ enum GEMMBenchmark {
         if !json {
             print("GEMM, Float32, \(InstructionSet.current.rawValue) kernels; C = A·B, best of repeated runs")
             print("FMA probe peak: " + zip(threadCounts, peaks).map { "\($0) thread\($0 == 1 ? "" : "s") \(format($1, 1)) GFLOPS" }.joined(separator: ", "))
-            print("pool dispatch overhead (\(all.threadCount) threads, empty job): \(format(overhead, 2)) µs\n")
+            print("pool dispatch round trip (\(all.threadCount) threads, every thread joins): \(format(overhead, 2)) µs\n")
             var header = "shape (m×k · k×n)".padding(toLength: 24, withPad: " ", startingAt: 0)
             for t in threadCounts { header += "  \(t)T GFLOPS  %peak" }
             print(header)

@@ -1,5 +1,6 @@
 import Foundation
 import TrainLabKernels
+import TrainLabSpec
 
 // Entry point: global options, then one subcommand. Exit status follows CONTRACT.md:
 // 0 success, 2 bad input (usage), 1 a failure while running.
@@ -15,6 +16,10 @@ do {
         exit(2)
     }
     switch command {
+    case "run":
+        try RunCommand.run(&arguments)
+    case "validate":
+        try ValidateCommand.run(&arguments)
     case "bench":
         try BenchCommand.run(&arguments)
     case "help", "--help", "-h":
@@ -24,6 +29,9 @@ do {
     default:
         throw UsageError("unknown command '\(command)'\(suggestion(for: command, among: commands))")
     }
+} catch let error as SpecError {
+    FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
+    exit(2)
 } catch let error as UsageError {
     FileHandle.standardError.write(Data("trainlab: \(error.message)\n\(shortUsage)\n".utf8))
     exit(2)

@@ -1,0 +1,126 @@
+import Foundation
+import TrainLabAutodiff
+
+extension SyntheticTasks {
+    /// blobs: K centres c_k ~ N(0, spread² I_d); a row of class k is x = c_k + σε, ε ~ N(0, I_d);
+    /// labels balanced exactly (counts differ by at most one) in shuffled order.
+    static func blobs(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
+        let reader = OptionReader(options: options)
+        try reader.check(takesClasses: true, extras: ["spread"])
+        let d = try reader.integer("input_dim", options.inputDim, default: 2, min: 1)
+        let k = try reader.integer("classes", options.classes, default: 4, min: 2)
+        let spread = try reader.extra("spread", default: 3, min: 0, max: 1e6)
+        let sigma = try reader.noise(default: 1)
+        try reader.checkSize(rows: max(options.trainSize, options.valSize, k), width: d, what: "a split")
+
+        var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
+        let centres = (0..<(k * d)).map { _ in spread * stream.normal() }
+
+        func split(_ n: Int) -> Dataset {
+            let labels = balancedLabels(count: n, classes: k, stream: &stream)
+            let x = Tensor(shape: [n, d])
+            for i in 0..<n {
+                let c = labels[i] * d
+                for j in 0..<d { x[i * d + j] = Float(centres[c + j] + sigma * stream.normal()) }
+            }
+            return Dataset(inputs: x, targets: .classes(labels))
+        }
+        let train = split(options.trainSize)
+        let validation = options.valSize > 0 ? split(options.valSize) : nil
+        return TaskData(
+            kind: .classification, inputDim: d, outputDim: k, train: train, validation: validation,
+            notes: ["chance_accuracy": 1 / Double(k)])
+    }
+
+    /// spirals (CS231n layout, arms evenly spaced): a row of class k has r ~ U(0, 1),
+    /// θ = 2πk/K + 4r + σε, x = (r sin θ, r cos θ); labels balanced exactly in shuffled order.
+    static func spirals(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
+        let reader = OptionReader(options: options)
+        try reader.check(takesClasses: true)
+        if let d = options.inputDim, d != 2 {
+            throw TaskError("task.input_dim: spirals are 2-D, so input_dim must be 2 (got \(d))")
+        }
+        let k = try reader.integer("classes", options.classes, default: 3, min: 2)
+        let sigma = try reader.noise(default: 0.1)
+        try reader.checkSize(rows: max(options.trainSize, options.valSize), width: 2, what: "a split")
+
+        var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
+        func split(_ n: Int) -> Dataset {
+            let labels = balancedLabels(count: n, classes: k, stream: &stream)
+            let x = Tensor(shape: [n, 2])
+            for i in 0..<n {
+                let r = stream.uniform()
+                let theta = 2 * Double.pi * Double(labels[i]) / Double(k) + 4 * r + sigma * stream.normal()
+                x[2 * i] = Float(r * sin(theta))
+                x[2 * i + 1] = Float(r * cos(theta))
+            }
+            return Dataset(inputs: x, targets: .classes(labels))
+        }
+        let train = split(options.trainSize)
+        let validation = options.valSize > 0 ? split(options.valSize) : nil
+        return TaskData(
+            kind: .classification, inputDim: 2, outputDim: k, train: train, validation: validation,
+            notes: ["chance_accuracy": 1 / Double(k)])
+    }
+
+    /// teacher_classification: x ~ N(0, I_d), label = argmax_c z_c with z = relu(x·W1)·W2 + b2
+    /// (W1 ~ N(0, 2/d), W2 ~ N(0, 1/h)); each logit is then standardized, z_c ← (z_c − μ_c)/s_c,
+    /// with μ_c, s_c measured on 1024 calibration draws, so that classes come out roughly balanced.
+    /// With probability `noise` a label is replaced by a uniform random class.
+    static func teacherClassification(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
+        let reader = OptionReader(options: options)
+        try reader.check(takesClasses: true, extras: ["teacher_hidden"])
+        let d = try reader.integer("input_dim", options.inputDim, default: 64, min: 1)
+        let k = try reader.integer("classes", options.classes, default: 10, min: 2)
+        let h = try reader.extraInteger("teacher_hidden", default: 64, min: 1, max: 4096)
+        let flip = try reader.noise(default: 0, max: 1)
+        try reader.checkSize(rows: max(options.trainSize, options.valSize), width: d, what: "a split")
+        try reader.checkSize(rows: max(d, k), width: h, what: "the teacher")
+
+        var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
+        var teacher = TeacherMLP(
+            inputDim: d, hidden: h, outputDim: k, w1Std: (2 / Double(d)).squareRoot(), b1Std: 0,
+            w2Std: 1 / Double(h).squareRoot(), relu: true, stream: &stream)
+        var row = [Double](repeating: 0, count: d)
+        var hidden = [Double](repeating: 0, count: h)
+        var logits = [Double](repeating: 0, count: k)
+
+        // Calibration: per-class mean and std of the logits on fresh inputs.
+        let calibration = 1024
+        var sum = [Double](repeating: 0, count: k), sumSquares = sum
+        for _ in 0..<calibration {
+            for j in 0..<d { row[j] = Double(Float(stream.normal())) }
+            teacher.forward(row, hiddenScratch: &hidden, into: &logits)
+            for c in 0..<k {
+                sum[c] += logits[c]
+                sumSquares[c] += logits[c] * logits[c]
+            }
+        }
+        for c in 0..<k {
+            let mean = sum[c] / Double(calibration)
+            let std = max((sumSquares[c] / Double(calibration) - mean * mean).squareRoot(), 1e-12)
+            for j in 0..<h { teacher.w2[j * k + c] /= std }
+            teacher.b2[c] = -mean / std
+        }
+
+        func split(_ n: Int) -> Dataset {
+            let x = Tensor(shape: [n, d])
+            var labels = [Int](repeating: 0, count: n)
+            for i in 0..<n {
+                drawGaussianRow(x, row: i, values: &row, stream: &stream)
+                teacher.forward(row, hiddenScratch: &hidden, into: &logits)
+                var best = 0
+                for c in 1..<k where logits[c] > logits[best] { best = c }
+                // Always draw both, so every row uses the same share of the stream.
+                let u = stream.uniform(), random = stream.index(below: k)
+                labels[i] = u < flip ? random : best
+            }
+            return Dataset(inputs: x, targets: .classes(labels))
+        }
+        let train = split(options.trainSize)
+        let validation = options.valSize > 0 ? split(options.valSize) : nil
+        return TaskData(
+            kind: .classification, inputDim: d, outputDim: k, train: train, validation: validation,
+            notes: ["chance_accuracy": 1 / Double(k), "bayes_accuracy": 1 - flip * Double(k - 1) / Double(k)])
+    }
+}

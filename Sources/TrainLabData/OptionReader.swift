@@ -1,0 +1,101 @@
+/// Reads and checks one task's options, naming the spec key in every error ("task.classes: ...").
+struct OptionReader {
+    let options: TaskOptions
+    /// Largest number of elements one split's inputs or targets may hold (2²⁸ floats = 1 GiB).
+    static let maxElements = 1 << 28
+    /// Largest input_dim, output_dim, classes or teacher width.
+    static let maxWidth = 1 << 16
+
+    var kind: String { options.kind }
+
+    /// Rejects the standard options this kind does not take and any extra key it does not know.
+    func check(takesInputDim: Bool = true, takesOutputDim: Bool = false, takesClasses: Bool = false,
+               takesNoise: Bool = true, extras: [String] = []) throws {
+        let unused: [(String, Bool)] = [
+            ("input_dim", !takesInputDim && options.inputDim != nil),
+            ("output_dim", !takesOutputDim && options.outputDim != nil),
+            ("classes", !takesClasses && options.classes != nil),
+            ("noise", !takesNoise && options.noise != nil),
+        ]
+        for (key, bad) in unused where bad {
+            throw TaskError("task.\(key): not an option of task '\(kind)'")
+        }
+        for key in options.extra.keys.sorted() where !extras.contains(key) {
+            var message = "task.\(key): unknown key for task '\(kind)'"
+            if let hint = closest(to: key, in: extras + ["train_size", "val_size", "input_dim", "output_dim", "classes", "noise"]) {
+                message += " (did you mean '\(hint)'?)"
+            }
+            throw TaskError(message)
+        }
+        if options.trainSize < 1 || options.trainSize > Self.maxElements {
+            throw TaskError("task.train_size: expected an integer from 1 to \(Self.maxElements), got \(options.trainSize)")
+        }
+        if options.valSize < 0 || options.valSize > Self.maxElements {
+            throw TaskError("task.val_size: expected an integer from 0 to \(Self.maxElements), got \(options.valSize)")
+        }
+    }
+
+    /// An integer option in min ... max.
+    func integer(_ key: String, _ value: Int?, default fallback: Int, min: Int, max: Int = maxWidth) throws -> Int {
+        let v = value ?? fallback
+        guard v >= min && v <= max else {
+            throw TaskError("task.\(key): expected an integer from \(min) to \(max), got \(v)")
+        }
+        return v
+    }
+
+    /// `noise`: finite, ≥ 0 and ≤ max.
+    func noise(default fallback: Double, max: Double = 1e6) throws -> Double {
+        let v = options.noise ?? fallback
+        guard v.isFinite && v >= 0 && v <= max else {
+            throw TaskError("task.noise: expected a number from 0 to \(max), got \(v)")
+        }
+        return v
+    }
+
+    /// A numeric extra option, finite, in min ... max.
+    func extra(_ key: String, default fallback: Double, min: Double, max: Double) throws -> Double {
+        let v = options.extra[key] ?? fallback
+        guard v.isFinite && v >= min && v <= max else {
+            throw TaskError("task.\(key): expected a number from \(min) to \(max), got \(v)")
+        }
+        return v
+    }
+
+    /// An integral extra option in min ... max.
+    func extraInteger(_ key: String, default fallback: Int, min: Int, max: Int = maxWidth) throws -> Int {
+        let v = options.extra[key] ?? Double(fallback)
+        guard v.isFinite && v == v.rounded() && v >= Double(min) && v <= Double(max) else {
+            throw TaskError("task.\(key): expected an integer from \(min) to \(max), got \(v)")
+        }
+        return Int(v)
+    }
+
+    /// Checks that rows × width elements fit in one tensor.
+    func checkSize(rows: Int, width: Int, what: String) throws {
+        let (product, overflow) = rows.multipliedReportingOverflow(by: width)
+        if overflow || product > Self.maxElements {
+            throw TaskError("task.train_size: \(what) would hold \(rows) × \(width) elements, more than \(Self.maxElements)")
+        }
+    }
+}
+
+/// The candidate nearest to `word` by edit distance, if within max(2, |word|/3) edits.
+func closest(to word: String, in candidates: [String]) -> String? {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + [Int](repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where j <= b.count {
+                current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+    let w = Array(word)
+    let best = candidates.map { ($0, distance(w, Array($0))) }.min { $0.1 < $1.1 }
+    guard let (name, d) = best, d <= max(2, word.count / 3) else { return nil }
+    return name
+}

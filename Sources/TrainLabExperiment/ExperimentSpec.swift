@@ -1,0 +1,156 @@
+import Foundation
+import TrainLabSpec
+import TrainLabData
+import TrainLabModels
+import TrainLabOptim
+
+/// One fully resolved run of an experiment: every default filled in, sweep values applied.
+/// Decoding reads every key it knows and rejects the rest, so a typo never passes silently.
+public struct ExperimentSpec {
+    public let name: String
+    public let seed: UInt64
+    public let task: TaskOptions
+    public let model: ModelSpec
+    public let loss: any Loss
+    public let optimizerKind: String
+    public let lr: Double
+    public let scheduleKind: String
+    public let schedule: Schedule
+    public let training: TrainingSpec
+    /// The run's configuration as written, sweep values applied (stored in `runs.config`).
+    public let config: JSONValue
+    /// The sweep assignments that produced this run (empty without a sweep).
+    public let assignments: [(path: String, value: JSONValue)]
+
+    /// A fresh optimizer (its own state) for a run of this spec.
+    public let makeOptimizer: @Sendable () -> any Optimizer
+
+    public struct ModelSpec {
+        public let kind: String
+        public let hidden: [Int]
+        public let activation: any Activation
+        public let bias: Bool
+        public let weightInit: Initializer?
+        public let biasInit: Initializer?
+    }
+
+    public struct TrainingSpec {
+        public let steps: Int
+        public let batchSize: Int
+        public let shuffle: Bool
+        public let logEvery: Int
+        public let evalEvery: Int
+        public let clipGradNorm: Double?
+    }
+
+    /// Reads every run of a spec file: parse, expand the sweep, decode and check each run.
+    /// Throws a `SpecError` naming the file, JSON path and what was expected.
+    public static func load(file: String) throws -> [ExperimentSpec] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw SpecError(file: file, path: "", message: "cannot read the file (\(FileManager.default.fileExists(atPath: file) ? "not UTF-8 text or unreadable" : "no such file"))")
+        }
+        let document = try JSONParser.parse(text, file: file)
+        return try Sweep.expand(document).map { run in
+            let resolved = JSONDocument(root: run.spec, file: file, locationsFrom: document, assignments: run.assignments)
+            return try ExperimentSpec(resolved, assignments: run.assignments)
+        }
+    }
+
+    init(_ document: JSONDocument, assignments: [(path: String, value: JSONValue)]) throws {
+        let root = try ObjectReader(document.root, path: "", document: document)
+        name = try root.string("name")
+        seed = UInt64(try root.int("seed", default: 0, range: 0...Int(Int32.max)))
+        config = document.root
+        self.assignments = assignments
+
+        guard let taskReader = try root.object("task") else { throw root.error("task", "missing required key 'task'") }
+        task = try Self.decodeTask(taskReader)
+
+        let modelReader = try root.object("model") ?? ObjectReader(.object(JSONObject()), path: "model", document: document)
+        let modelKind = try modelReader.choice("kind", default: "mlp", among: ["mlp", "transformer"])
+        if modelKind == "transformer" {
+            throw modelReader.error("kind", "the transformer model is not available in this build yet (issue: model catalogue); use \"mlp\"")
+        }
+        let hidden = try modelReader.intArray("hidden", default: [64], elementRange: 1...1 << 20)
+        guard let (activationKind, activationOptions) = try modelReader.catalogue(
+            "activation", default: "relu", kinds: Catalogue.names(Catalogue.activations)) else { fatalError("defaulted") }
+        let activation = try Catalogue.activations[activationKind]!(activationOptions)
+        try activationOptions.finish()
+        if let norm = try modelReader.catalogue("norm", default: "none", kinds: ["none", "batchnorm", "layernorm", "rmsnorm"]),
+           norm.kind != "none" {
+            throw modelReader.error("norm", "norm '\(norm.kind)' is not available in this build yet; use \"none\"")
+        }
+        let residual = try modelReader.bool("residual", default: false)
+        if residual { throw modelReader.error("residual", "residual MLP blocks are not available in this build yet") }
+        let bias = try modelReader.bool("bias", default: true)
+        var weightInit: Initializer? = nil, biasInit: Initializer? = nil
+        if let initReader = try modelReader.object("init") {
+            let kinds = Catalogue.names(Catalogue.initializers)
+            if let (kind, options) = try initReader.catalogue("weight", kinds: kinds) {
+                weightInit = try Catalogue.initializers[kind]!(options)
+                try options.finish()
+            }
+            if let (kind, options) = try initReader.catalogue("bias", kinds: kinds) {
+                biasInit = try Catalogue.initializers[kind]!(options)
+                try options.finish()
+            }
+            try initReader.finish()
+        }
+        try modelReader.finish()
+        model = ModelSpec(kind: modelKind, hidden: hidden, activation: activation, bias: bias,
+                          weightInit: weightInit, biasInit: biasInit)
+
+        let training = try root.object("training") ?? ObjectReader(.object(JSONObject()), path: "training", document: document)
+        let steps = try training.int("steps", default: 1000, range: 1...100_000_000)
+        self.training = TrainingSpec(
+            steps: steps,
+            batchSize: try training.int("batch_size", default: 64, range: 1...1 << 24),
+            shuffle: try training.bool("shuffle", default: true),
+            logEvery: try training.int("log_every", default: 1, range: 1...Int(Int32.max)),
+            evalEvery: try training.int("eval_every", default: 100, range: 0...Int(Int32.max)),
+            clipGradNorm: try training.optionalDouble("clip_grad_norm", range: 0...1e12))
+        try training.finish()
+
+        guard let lossChoice = try root.catalogue("loss", default: nil, kinds: Catalogue.names(Catalogue.losses)) else {
+            throw root.error("loss", "missing required key 'loss'")
+        }
+        loss = try Catalogue.losses[lossChoice.kind]!(lossChoice.options)
+        try lossChoice.options.finish()
+
+        guard let optimizerReader = try root.object("optimizer") else { throw root.error("optimizer", "missing required key 'optimizer'") }
+        optimizerKind = try optimizerReader.choice("kind", among: Catalogue.names(Catalogue.optimizers))
+        lr = try optimizerReader.double("lr", default: 1e-3, range: 0...1e6)
+        makeOptimizer = try Catalogue.optimizers[optimizerKind]!(optimizerReader)
+        try optimizerReader.finish()
+
+        if let scheduleChoice = try root.catalogue("schedule", default: "constant", kinds: Catalogue.names(Catalogue.schedules)) {
+            scheduleKind = scheduleChoice.kind
+            schedule = try Catalogue.schedules[scheduleChoice.kind]!(scheduleChoice.options, steps)
+            try scheduleChoice.options.finish()
+        } else {
+            scheduleKind = "constant"
+            schedule = .constant
+        }
+        try root.finish()
+
+        let taskIsClassification = Catalogue.classificationTasks.contains(task.kind)
+        if loss.wantsClasses != taskIsClassification {
+            throw root.error("loss", "loss '\(loss.name)' needs \(loss.wantsClasses ? "a classification" : "a regression") task, but task '\(task.kind)' is \(taskIsClassification ? "classification" : "regression")")
+        }
+    }
+
+    static func decodeTask(_ r: ObjectReader) throws -> TaskOptions {
+        var options = TaskOptions(kind: try r.choice("kind", among: SyntheticTasks.names))
+        options.trainSize = try r.int("train_size", default: 1024, range: 1...1 << 26)
+        options.valSize = try r.int("val_size", default: 256, range: 0...1 << 26)
+        options.inputDim = try r.optionalInt("input_dim", range: 1...1 << 20)
+        options.outputDim = try r.optionalInt("output_dim", range: 1...1 << 20)
+        options.classes = try r.optionalInt("classes", range: 2...1 << 20)
+        options.noise = try r.optionalDouble("noise", range: 0...1e6)
+        try r.finish()
+        return options
+    }
+}

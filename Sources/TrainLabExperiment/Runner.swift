@@ -1,0 +1,202 @@
+import Foundation
+import TrainLabKernels
+import TrainLabAutodiff
+import TrainLabData
+import TrainLabModels
+import TrainLabOptim
+import TrainLabStore
+
+/// How a run ended.
+public enum RunEnd: String, Sendable {
+    case completed, diverged, interrupted
+}
+
+public struct RunResult {
+    public let end: RunEnd
+    /// The update at which the loss became non-finite or exploded (diverged runs).
+    public let divergedStep: Int?
+    public let finalTrainLoss: Double
+    public let finalValidationLoss: Double?
+    public let finalValidationAccuracy: Double?
+    public let seconds: Double
+}
+
+/// Receives progress of a run (the command line draws it; tests ignore it).
+public protocol ProgressObserver {
+    func update(step: Int, of total: Int, loss: Double, stepsPerSecond: Double)
+}
+
+/// Trains one `ExperimentSpec` and logs its metrics (CONTRACT.md names) to a `MetricsSink`:
+///   train_loss, grad_norm, lr — of update k, before it, at step k (1-based), every log_every;
+///   val_loss, val_accuracy    — after update k, every eval_every, at step 0 and at the end.
+public final class Runner {
+    public let spec: ExperimentSpec
+    public let pool: ThreadPool
+
+    /// A loss above this multiple of max(first loss, 1), or non-finite, ends the run as diverged.
+    public static let explosionFactor = 1e4
+
+    public init(spec: ExperimentSpec, pool: ThreadPool = .shared) {
+        self.spec = spec
+        self.pool = pool
+    }
+
+    /// Builds the data and the model (the part that can fail on bad options).
+    public func prepare() throws -> (TaskData, any Model) {
+        let data = try SyntheticTasks.make(spec.task, seed: spec.seed)
+        let model = MLP(inputs: data.inputDim, hidden: spec.model.hidden, outputs: data.outputDim,
+                        activation: spec.model.activation, bias: spec.model.bias,
+                        weightInit: spec.model.weightInit, biasInit: spec.model.biasInit,
+                        seed: spec.seed &+ 0x6d6f_64656c)
+        return (data, model)
+    }
+
+    /// - Parameter isCancelled: polled once per step; a `true` ends the run as `interrupted`.
+    public func run(metrics: MetricsSink, progress: ProgressObserver? = nil,
+                    isCancelled: () -> Bool = { false }) throws -> RunResult {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (data, model) = try prepare()
+        let parameters = model.parameters
+        let optimizer = spec.makeOptimizer()
+        let training = spec.training
+        let batchSize = min(training.batchSize, data.train.count)
+        var sampler = BatchSampler(count: data.train.count, batchSize: batchSize, shuffle: training.shuffle,
+                                   seed: spec.seed &+ 0x6461_7461)
+        let batch = BatchBuffers(data: data.train, rows: batchSize)
+        let tape = Tape(pool: pool)
+        let evaluator = data.validation.map { Evaluator(data: $0, model: model, loss: spec.loss, pool: pool) }
+
+        var lastValidation: (loss: Double, accuracy: Double?)? = nil
+        func evaluate(at step: Int) {
+            guard let evaluator, training.evalEvery > 0 else { return }
+            let v = evaluator.evaluate()
+            metrics.log(step: step, name: "val_loss", value: v.loss)
+            if let accuracy = v.accuracy { metrics.log(step: step, name: "val_accuracy", value: accuracy) }
+            lastValidation = v
+        }
+        evaluate(at: 0)
+
+        var firstLoss: Double? = nil
+        var lastLoss = Double.nan
+        var end = RunEnd.completed
+        var divergedStep: Int? = nil
+        var lastReport = start
+        for step in 1...training.steps {
+            if isCancelled() {
+                end = .interrupted
+                break
+            }
+            batch.load(sampler.next())
+            tape.reset()
+            for p in parameters { p.zeroGradient() }
+            let prediction = model.forward(tape.constant(batch.inputs), on: tape)
+            let loss = spec.loss(prediction, batch.targets, on: tape)
+            let lossValue = Double(tape.value(loss)[0])
+            lastLoss = lossValue
+            if firstLoss == nil { firstLoss = lossValue }
+            if !lossValue.isFinite || lossValue > Self.explosionFactor * max(firstLoss!, 1) {
+                metrics.log(step: step, name: "train_loss", value: lossValue)
+                end = .diverged
+                divergedStep = step
+                break
+            }
+            tape.backward(from: loss)
+            let gradientNorm = training.clipGradNorm.map { Gradients.clip(parameters, maxNorm: $0, pool: pool) }
+                ?? Gradients.globalNorm(parameters, pool: pool)
+            let lr = spec.schedule.rate(step: step, total: training.steps, lr: spec.lr)
+            optimizer.step(parameters, lr: Float(lr))
+            if step % training.logEvery == 0 || step == training.steps {
+                metrics.log(step: step, name: "train_loss", value: lossValue)
+                metrics.log(step: step, name: "grad_norm", value: gradientNorm)
+                metrics.log(step: step, name: "lr", value: lr)
+            }
+            if training.evalEvery > 0 && (step % training.evalEvery == 0 || step == training.steps) {
+                evaluate(at: step)
+            }
+            if let progress {
+                let now = DispatchTime.now().uptimeNanoseconds
+                if now - lastReport > 100_000_000 || step == training.steps {
+                    let rate = Double(step) / (Double(now - start) / 1e9)
+                    progress.update(step: step, of: training.steps, loss: lossValue, stepsPerSecond: rate)
+                    lastReport = now
+                }
+            }
+        }
+        return RunResult(end: end, divergedStep: divergedStep, finalTrainLoss: lastLoss,
+                         finalValidationLoss: lastValidation?.loss, finalValidationAccuracy: lastValidation?.accuracy ?? nil,
+                         seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+}
+
+/// A mini-batch's tensors, allocated once and refilled each step.
+final class BatchBuffers {
+    let data: Dataset
+    let inputs: Tensor
+    private let realTargets: Tensor?
+    private var classTargets: [Int] = []
+
+    init(data: Dataset, rows: Int) {
+        self.data = data
+        inputs = Tensor(shape: [rows, data.inputs.columns])
+        if case let .real(y) = data.targets {
+            realTargets = Tensor(shape: [rows, y.columns])
+        } else {
+            realTargets = nil
+            classTargets = [Int](repeating: 0, count: rows)
+        }
+    }
+
+    func load(_ indices: ArraySlice<Int>) {
+        data.gather(indices, inputs: inputs, realTargets: realTargets, classTargets: &classTargets)
+    }
+
+    var targets: LossTargets {
+        if let realTargets { return .real(realTargets) }
+        return .classes(classTargets)
+    }
+}
+
+/// Validation loss (mean over the set) and accuracy (classification), in fixed chunks of rows.
+final class Evaluator {
+    let data: Dataset
+    let model: any Model
+    let loss: any Loss
+    let tape: Tape
+    let chunks: [(range: Range<Int>, batch: BatchBuffers)]
+
+    init(data: Dataset, model: any Model, loss: any Loss, pool: ThreadPool) {
+        self.data = data
+        self.model = model
+        self.loss = loss
+        tape = Tape(pool: pool)
+        let chunk = 1024
+        chunks = stride(from: 0, to: data.count, by: chunk).map { lower in
+            let range = lower..<min(lower + chunk, data.count)
+            let batch = BatchBuffers(data: data, rows: range.count)
+            batch.load(ArraySlice(Array(range)))
+            return (range, batch)
+        }
+    }
+
+    func evaluate() -> (loss: Double, accuracy: Double?) {
+        var total = 0.0, correct = 0
+        var classification = false
+        for (range, batch) in chunks {
+            tape.reset()
+            let prediction = model.forward(tape.constant(batch.inputs), on: tape)
+            let value = loss(prediction, batch.targets, on: tape)
+            total += Double(tape.value(value)[0]) * Double(range.count)
+            if case let .classes(ids) = batch.targets {
+                classification = true
+                let logits = tape.value(prediction)
+                let columns = logits.columns
+                for (r, target) in ids.enumerated() {
+                    var best = 0
+                    for c in 1..<columns where logits[r * columns + c] > logits[r * columns + best] { best = c }
+                    if best == target { correct += 1 }
+                }
+            }
+        }
+        return (total / Double(data.count), classification ? Double(correct) / Double(data.count) : nil)
+    }
+}

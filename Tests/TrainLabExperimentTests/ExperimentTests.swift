@@ -1,0 +1,118 @@
+import XCTest
+import Foundation
+import TrainLabStore
+import TrainLabSpec
+@testable import TrainLabExperiment
+
+/// Writes `text` to a fresh temporary spec file and returns its path.
+func specFile(_ text: String, name: String = "spec.json") throws -> String {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let path = folder.appendingPathComponent(name).path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+let tinySpec = """
+    {
+      "name": "tiny",
+      "seed": 3,
+      "task": { "kind": "blobs", "classes": 3, "input_dim": 4, "train_size": 256, "val_size": 64 },
+      "model": { "kind": "mlp", "hidden": [16], "activation": "tanh" },
+      "loss": "cross_entropy",
+      "optimizer": { "kind": "sgd", "lr": 0.1, "momentum": 0.9 },
+      "training": { "steps": 40, "batch_size": 32, "log_every": 1, "eval_every": 20 },
+      "sweep": { "optimizer.lr": [0.1, 0.01], "seed": [0, 1] }
+    }
+    """
+
+final class SpecTests: XCTestCase {
+    /// The sweep expands to the cartesian product, first key outermost, defaults filled in.
+    func testSweepExpansionAndDefaults() throws {
+        let specs = try ExperimentSpec.load(file: try specFile(tinySpec))
+        XCTAssertEqual(specs.map(\.lr), [0.1, 0.1, 0.01, 0.01])
+        XCTAssertEqual(specs.map(\.seed), [0, 1, 0, 1])
+        XCTAssertEqual(specs[0].training.shuffle, true)
+        XCTAssertEqual(specs[0].schedule, .constant)
+        XCTAssertEqual(specs[2].flattenedParams["optimizer.lr"], "0.01")
+        XCTAssertEqual(specs[2].flattenedParams["model.hidden"], "[16]")
+        XCTAssertNotEqual(specs[0].configHash(programVersion: "1"), specs[1].configHash(programVersion: "1"))
+        XCTAssertNotEqual(specs[0].configHash(programVersion: "1"), specs[0].configHash(programVersion: "2"))
+    }
+
+    /// Each bad spec fails before training with a message naming file, line, path and what was
+    /// expected.
+    func testBadSpecsNameThePathAndExpectation() throws {
+        let cases: [(String, String)] = [
+            (#""optimizer": { "kind": "sgd", "lr": 0.1, "momentun": 0.9 }"#, "optimizer.momentun: unknown key 'momentun' in optimizer, did you mean 'momentum'?"),
+            (#""optimizer": { "kind": "adma", "lr": 0.1 }"#, "did you mean 'adam'?"),
+            (#""optimizer": { "kind": "adam", "betas": [0.9, 1.5] }"#, "optimizer.betas[1]: expected a number in [0, 1), got 1.5"),
+            (#""optimizer": { "kind": "sgd", "nesterov": true }"#, "Nesterov momentum requires momentum > 0"),
+            (#""optimizer": { "kind": "sgd", "lr": -1 }"#, "optimizer.lr: expected a number"),
+        ]
+        for (optimizer, expected) in cases {
+            let text = """
+                {"name": "bad", "task": {"kind": "blobs"}, "loss": "cross_entropy",
+                 \(optimizer)}
+                """
+            let path = try specFile(text)
+            XCTAssertThrowsError(try ExperimentSpec.load(file: path), optimizer) { error in
+                let message = "\(error)"
+                XCTAssertTrue(message.hasPrefix(path + ":2:"), "\(message) should start with the file and line 2")
+                XCTAssertTrue(message.contains(expected), "\(message) should contain \(expected)")
+            }
+        }
+    }
+
+    func testLossMustFitTheTask() throws {
+        let path = try specFile(#"{"name": "x", "task": {"kind": "linear_regression"}, "loss": "cross_entropy", "optimizer": {"kind": "sgd"}}"#)
+        XCTAssertThrowsError(try ExperimentSpec.load(file: path)) { error in
+            XCTAssertTrue("\(error)".contains("loss 'cross_entropy' needs a classification task, but task 'linear_regression' is regression"), "\(error)")
+        }
+    }
+
+    func testMissingFileIsABadInput() {
+        XCTAssertThrowsError(try ExperimentSpec.load(file: "/nonexistent/spec.json")) { error in
+            XCTAssertTrue(error is SpecError)
+            XCTAssertTrue("\(error)".contains("no such file"))
+        }
+    }
+}
+
+final class RunnerTests: XCTestCase {
+    /// A run writes CONTRACT.md's metrics: train_loss/grad_norm/lr at every step 1...40 (log_every
+    /// 1), val_loss and val_accuracy at steps 0, 20, 40; and it learns (blobs are separable).
+    func testRunLogsContractMetrics() throws {
+        let spec = try ExperimentSpec.load(file: try specFile(tinySpec))[0]
+        let sink = MemoryMetricsSink()
+        let result = try Runner(spec: spec).run(metrics: sink)
+        XCTAssertEqual(result.end, .completed)
+        XCTAssertEqual(sink.values("train_loss").map(\.step), Array(1...40))
+        XCTAssertEqual(sink.values("grad_norm").count, 40)
+        XCTAssertEqual(sink.values("lr").map(\.value), [Double](repeating: 0.1, count: 40))
+        XCTAssertEqual(sink.values("val_loss").map(\.step), [0, 20, 40])
+        XCTAssertEqual(sink.values("val_accuracy").map(\.step), [0, 20, 40])
+        XCTAssertGreaterThan(result.finalValidationAccuracy!, 0.9)
+        XCTAssertLessThan(sink.values("train_loss").last!.value, sink.values("train_loss").first!.value / 2)
+    }
+
+    /// Same spec, same seed: identical metrics (data order, init and arithmetic are seeded).
+    func testRunsAreReproducible() throws {
+        let spec = try ExperimentSpec.load(file: try specFile(tinySpec))[1]
+        let a = MemoryMetricsSink(), b = MemoryMetricsSink()
+        _ = try Runner(spec: spec).run(metrics: a)
+        _ = try Runner(spec: spec).run(metrics: b)
+        XCTAssertEqual(a.values("train_loss").map(\.value), b.values("train_loss").map(\.value))
+    }
+
+    /// A learning rate far too large makes the loss blow up: the run ends `diverged` with its step.
+    func testDivergenceIsAResult() throws {
+        let text = tinySpec.replacingOccurrences(of: #""sweep": { "optimizer.lr": [0.1, 0.01], "seed": [0, 1] }"#, with: #""seed": 0"#)
+            .replacingOccurrences(of: #""lr": 0.1, "momentum": 0.9"#, with: #""lr": 1e5, "momentum": 0.9"#)
+            .replacingOccurrences(of: "\"seed\": 3,", with: "")
+        let spec = try ExperimentSpec.load(file: try specFile(text))[0]
+        let result = try Runner(spec: spec).run(metrics: MemoryMetricsSink())
+        XCTAssertEqual(result.end, .diverged)
+        XCTAssertNotNil(result.divergedStep)
+    }
+}
