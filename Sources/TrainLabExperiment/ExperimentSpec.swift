@@ -150,6 +150,12 @@ public struct ExperimentSpec {
         options.outputDim = try r.optionalInt("output_dim", range: 1...1 << 20)
         options.classes = try r.optionalInt("classes", range: 2...1 << 20)
         options.noise = try r.optionalDouble("noise", range: 0...1e6)
+        // Task-specific numeric options (`spread`, `teacher_hidden`, ...) as the data module
+        // documents them; the data module checks their ranges.
+        let standard: Set = ["kind", "train_size", "val_size", "input_dim", "output_dim", "classes", "noise"]
+        for (key, _, _) in SyntheticTasks.documentation[options.kind] ?? [] where !standard.contains(key) {
+            if let value = try r.optionalDouble(key) { options.extra[key] = value }
+        }
         try r.finish()
         return options
     }
