@@ -52,5 +52,9 @@ let package = Package(
         .testTarget(name: "TrainLabModelsTests", dependencies: ["TrainLabModels"]),
         .testTarget(name: "TrainLabOptimTests", dependencies: ["TrainLabOptim"]),
         .testTarget(name: "TrainLabExperimentTests", dependencies: ["TrainLabExperiment"]),
+        .testTarget(
+            name: "GoldenTests", dependencies: ["TrainLabModels", "TrainLabOptim"],
+            exclude: ["Fixtures"]
+        ),
     ]
 )

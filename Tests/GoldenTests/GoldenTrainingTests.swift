@@ -1,0 +1,162 @@
+import XCTest
+import Foundation
+import TrainLabAutodiff
+import TrainLabModels
+import TrainLabOptim
+
+/// Whole training steps against PyTorch (fixtures from tools/golden/make_golden.py): for fixed
+/// weights and data, the forward output, loss and every parameter gradient, then the
+/// parameters after ten steps of each optimizer configuration.
+final class GoldenTrainingTests: XCTestCase {
+    struct Case {
+        let name: String
+        let widths: [Int]
+        let activation: String
+        let loss: String
+        let batch: Int
+        let inputs: [Float]
+        let targets: [Double]
+        let parameters: [String: (shape: [Int], values: [Float])]
+        let output: [Float]
+        let lossValue: Double
+        let gradients: [String: [Float]]
+        let trajectories: [[String: Any]]
+
+        init(file: String) throws {
+            let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("Fixtures").appendingPathComponent(file)
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+            func floats(_ any: Any?) -> [Float] { (any as! [NSNumber]).map { $0.floatValue } }
+            name = json["name"] as! String
+            widths = (json["widths"] as! [NSNumber]).map(\.intValue)
+            activation = json["activation"] as! String
+            loss = json["loss"] as! String
+            batch = (json["batch"] as! NSNumber).intValue
+            inputs = floats(json["inputs"])
+            targets = (json["targets"] as! [NSNumber]).map(\.doubleValue)
+            parameters = (json["parameters"] as! [String: [String: Any]]).mapValues {
+                ((($0["shape"] as! [NSNumber]).map(\.intValue)), floats($0["values"]))
+            }
+            output = floats(json["output"])
+            lossValue = (json["loss_value"] as! NSNumber).doubleValue
+            gradients = (json["gradients"] as! [String: Any]).mapValues { floats($0) }
+            trajectories = json["trajectories"] as! [[String: Any]]
+        }
+
+        /// The model of the fixture, with PyTorch's initial weights copied in by name.
+        func makeModel() -> MLP {
+            let activations: [String: any Activation] = ["tanh": Tanh(), "relu": ReLU(), "sigmoid": Sigmoid(), "silu": SiLU()]
+            let model = MLP(inputs: widths.first!, hidden: Array(widths.dropFirst().dropLast()), outputs: widths.last!,
+                            activation: activations[activation]!, seed: 0)
+            for p in model.parameters {
+                let stored = parameters[p.name]!
+                XCTAssertEqual(stored.shape, p.value.shape, p.name)
+                for (i, v) in stored.values.enumerated() { p.value[i] = v }
+            }
+            XCTAssertEqual(Set(model.parameters.map(\.name)), Set(parameters.keys))
+            return model
+        }
+
+        /// Records forward and loss on `tape`; returns (output, loss).
+        func forward(_ model: MLP, on tape: Tape) -> (Variable, Variable) {
+            let x = tape.constant(Tensor(shape: [batch, widths.first!], values: inputs))
+            let out = model.forward(x, on: tape)
+            let value: Variable
+            if loss == "cross_entropy" {
+                value = CrossEntropyLoss()(out, .classes(targets.map { Int($0) }), on: tape)
+            } else {
+                value = MSELoss()(out, .real(Tensor(shape: [batch, widths.last!], values: targets.map(Float.init))), on: tape)
+            }
+            return (out, value)
+        }
+    }
+
+    static let files = ["mlp_tanh_cross_entropy.json", "mlp_relu_mse.json", "mlp_silu_cross_entropy_wide.json"]
+
+    /// |ours - torch| <= tolerance · max(|torch|, floor · the tensor's largest magnitude).
+    /// Relative, with a floor: an element computed as a sum of terms of the tensor's scale carries
+    /// rounding of that scale (about 1e-7 of it in Float32) however small the element itself is,
+    /// and the two libraries add in different orders.
+    func assertClose(_ ours: [Float], _ torch: [Float], tolerance: Float, floor: Float = 0.01, _ what: String,
+                     file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(ours.count, torch.count, what, file: file, line: line)
+        let scale = max(torch.map(abs).max() ?? 0, 1e-6)
+        var worst: Float = 0, worstIndex = 0
+        for i in ours.indices {
+            let error = abs(ours[i] - torch[i]) / max(abs(torch[i]), floor * scale)
+            if error > worst { worst = error; worstIndex = i }
+        }
+        XCTAssertLessThanOrEqual(worst, tolerance,
+                                 "\(what): element \(worstIndex) is \(ours[worstIndex]), torch \(torch[worstIndex])",
+                                 file: file, line: line)
+    }
+
+    /// Forward output, loss and all gradients to 1e-4 relative.
+    func testForwardAndGradientsMatchPyTorch() throws {
+        for file in Self.files {
+            let c = try Case(file: file)
+            let model = c.makeModel()
+            let tape = Tape(pool: .serial)
+            let (out, loss) = c.forward(model, on: tape)
+            tape.backward(from: loss)
+            assertClose(tape.value(out).scalars, c.output, tolerance: 1e-5, "\(c.name) output")
+            XCTAssertEqual(Double(tape.value(loss)[0]), c.lossValue, accuracy: 1e-5 * max(1, abs(c.lossValue)), c.name)
+            for p in model.parameters {
+                assertClose(p.gradient.scalars, c.gradients[p.name]!, tolerance: 1e-4, "\(c.name) ∂\(p.name)")
+            }
+        }
+    }
+
+    /// The optimizers TrainLab has, built from a trajectory's kind and torch-named options.
+    func optimizer(_ kind: String, _ options: [String: Any]) -> (any Optimizer)? {
+        func number(_ key: String, _ fallback: Float) -> Float { (options[key] as? NSNumber)?.floatValue ?? fallback }
+        func flag(_ key: String) -> Bool { (options[key] as? Bool) ?? false }
+        let betas = (options["betas"] as? [NSNumber])?.map(\.floatValue) ?? [0.9, 0.999]
+        switch kind {
+        case "sgd":
+            return SGD(momentum: number("momentum", 0), dampening: number("dampening", 0),
+                       weightDecay: number("weight_decay", 0), nesterov: flag("nesterov"))
+        case "adam", "adamw":
+            return Adam(beta1: betas[0], beta2: betas[1], epsilon: number("eps", 1e-8),
+                        weightDecay: number("weight_decay", kind == "adamw" ? 0.01 : 0),
+                        amsgrad: flag("amsgrad"), decoupled: kind == "adamw")
+        default:
+            return nil
+        }
+    }
+
+    /// Ten full-batch steps of each optimizer configuration: the losses along the way and the
+    /// final parameters to 1e-5 relative (floor at 10% of each tensor's scale: Adam divides by
+    /// √v, so rounding differences in nearly-zero gradients move weights by ~lr · 1e-6).
+    func testTenStepTrajectoriesMatchTorchOptim() throws {
+        var covered = 0
+        for file in Self.files {
+            let c = try Case(file: file)
+            for trajectory in c.trajectories {
+                let kind = trajectory["kind"] as! String
+                let options = trajectory["options"] as! [String: Any]
+                guard let optimizer = optimizer(kind, options) else { continue }
+                covered += 1
+                let lr = (trajectory["lr"] as! NSNumber).floatValue
+                let model = c.makeModel()
+                let tape = Tape(pool: .serial)
+                var losses: [Float] = []
+                for _ in 0..<10 {
+                    tape.reset()
+                    for p in model.parameters { p.zeroGradient() }
+                    let (_, loss) = c.forward(model, on: tape)
+                    losses.append(tape.value(loss)[0])
+                    tape.backward(from: loss)
+                    optimizer.step(model.parameters, lr: lr)
+                }
+                let what = "\(c.name) \(kind) \(options)"
+                assertClose(losses, (trajectory["losses"] as! [NSNumber]).map(\.floatValue), tolerance: 1e-5, "\(what) losses")
+                let final = trajectory["final"] as! [String: [NSNumber]]
+                for p in model.parameters {
+                    assertClose(p.value.scalars, final[p.name]!.map(\.floatValue), tolerance: 1e-5, floor: 0.1, "\(what) \(p.name)")
+                }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(covered, 13, "sgd, adam and adamw configurations in the fixtures")
+    }
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Golden values from PyTorch for TrainLab's tests (run offline; CI never needs PyTorch).
+
+    python3 -m venv ~/venv-torch && ~/venv-torch/bin/pip install torch numpy
+    ~/venv-torch/bin/python tools/golden/make_golden.py
+
+Writes Tests/GoldenTests/Fixtures/*.json: for fixed weights and data (stored in the fixture, so
+the Swift side starts from exactly the same numbers), the forward output, the loss, every
+parameter gradient, and the parameters after ten steps of each optimizer configuration.
+Weights use TrainLab's names and PyTorch's layouts (a linear weight is [out, in]).
+"""
+import json
+import os
+
+import numpy as np
+import torch
+
+torch.set_default_dtype(torch.float32)
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "GoldenTests", "Fixtures")
+
+
+def tensor_list(t):
+    # Nine significant digits round-trip any float32 exactly, at half the size of repr().
+    return [float("%.9g" % v) for v in t.detach().reshape(-1).tolist()]
+
+
+class MLP(torch.nn.Module):
+    """TrainLab's `mlp`: Linear layers `layers.{i}` with the activation between them."""
+
+    def __init__(self, widths, activation):
+        super().__init__()
+        self.layers = torch.nn.ModuleList(
+            torch.nn.Linear(widths[i], widths[i + 1]) for i in range(len(widths) - 1))
+        self.activation = activation
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = self.activation(x)
+        return x
+
+
+ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "silu": torch.nn.functional.silu}
+
+OPTIMIZERS = [
+    ("sgd", {}, lambda p: torch.optim.SGD(p, lr=0.1)),
+    ("sgd", {"momentum": 0.9, "weight_decay": 0.01}, lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01)),
+    ("sgd", {"momentum": 0.9, "nesterov": True}, lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True)),
+    ("sgd", {"momentum": 0.9, "dampening": 0.5}, lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.5)),
+    ("adam", {}, lambda p: torch.optim.Adam(p, lr=0.01)),
+    ("adam", {"weight_decay": 0.1, "amsgrad": True}, lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1, amsgrad=True)),
+    ("adam", {"betas": [0.8, 0.99], "eps": 1e-6}, lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.99), eps=1e-6)),
+    ("adamw", {}, lambda p: torch.optim.AdamW(p, lr=0.01)),
+    ("adamw", {"weight_decay": 0.1, "amsgrad": True}, lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1, amsgrad=True)),
+    ("adagrad", {}, lambda p: torch.optim.Adagrad(p, lr=0.1)),
+    ("adagrad", {"lr_decay": 0.01, "weight_decay": 0.1, "initial_accumulator_value": 0.5},
+     lambda p: torch.optim.Adagrad(p, lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.5)),
+    ("rmsprop", {}, lambda p: torch.optim.RMSprop(p, lr=0.01)),
+    ("rmsprop", {"centered": True, "momentum": 0.9, "weight_decay": 0.01},
+     lambda p: torch.optim.RMSprop(p, lr=0.01, centered=True, momentum=0.9, weight_decay=0.01)),
+    ("adadelta", {}, lambda p: torch.optim.Adadelta(p, lr=1.0)),
+    ("adadelta", {"rho": 0.5, "weight_decay": 0.1}, lambda p: torch.optim.Adadelta(p, lr=1.0, rho=0.5, weight_decay=0.1)),
+]
+
+
+def make_case(name, widths, activation, loss, batch, seed, steps=10, optimizers=None):
+    g = np.random.default_rng(seed)
+    x = g.standard_normal((batch, widths[0])).astype(np.float32)
+    if loss == "cross_entropy":
+        y = g.integers(0, widths[-1], size=batch)
+        target = torch.tensor(y)
+        loss_fn = torch.nn.functional.cross_entropy
+        targets_json = [int(v) for v in y]
+    else:
+        y = g.standard_normal((batch, widths[-1])).astype(np.float32)
+        target = torch.tensor(y)
+        loss_fn = torch.nn.functional.mse_loss
+        targets_json = tensor_list(target)
+
+    torch.manual_seed(seed)
+    model = MLP(widths, ACTIVATIONS[activation])
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    xt = torch.tensor(x)
+
+    out = model(xt)
+    value = loss_fn(out, target)
+    value.backward()
+    case = {
+        "name": name, "widths": widths, "activation": activation, "loss": loss, "batch": batch,
+        "inputs": tensor_list(xt), "targets": targets_json,
+        "parameters": {k: {"shape": list(v.shape), "values": tensor_list(v)} for k, v in initial.items()},
+        "output": tensor_list(out), "loss_value": float(value.detach()),
+        "gradients": {k: tensor_list(p.grad) for k, p in model.named_parameters()},
+        "trajectories": [],
+    }
+    for kind, options, make in (optimizers or OPTIMIZERS):
+        model.load_state_dict(initial)
+        optimizer = make(model.parameters())
+        lr = optimizer.param_groups[0]["lr"]
+        losses = []
+        for _ in range(steps):
+            optimizer.zero_grad()
+            value = loss_fn(model(xt), target)
+            losses.append(float(value.detach()))
+            value.backward()
+            optimizer.step()
+        case["trajectories"].append({
+            "kind": kind, "lr": lr, "options": options, "losses": losses,
+            "final": {k: tensor_list(v) for k, v in model.state_dict().items()},
+        })
+    return case
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    cases = [
+        # Widths 5, 7, 3 and batch 6 hit partial GEMM micro-tiles (6 x 16) and vector tails (8).
+        make_case("mlp_tanh_cross_entropy", [5, 7, 3], "tanh", "cross_entropy", batch=6, seed=1),
+        make_case("mlp_relu_mse", [4, 9, 9, 2], "relu", "mse", batch=5, seed=2),
+        make_case("mlp_silu_cross_entropy_wide", [19, 33, 10], "silu", "cross_entropy", batch=13, seed=3,
+                  optimizers=[OPTIMIZERS[1], OPTIMIZERS[5], OPTIMIZERS[8]]),
+    ]
+    for case in cases:
+        path = os.path.join(OUT, case["name"] + ".json")
+        with open(path, "w") as f:
+            json.dump(case, f, indent=None, separators=(",", ":"))
+        print("wrote", os.path.relpath(path), os.path.getsize(path), "bytes")
+
+
+if __name__ == "__main__":
+    main()
