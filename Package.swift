@@ -51,7 +51,8 @@ let package = Package(
         .testTarget(name: "TrainLabDataTests", dependencies: ["TrainLabData"]),
         .testTarget(name: "TrainLabModelsTests", dependencies: ["TrainLabModels"]),
         .testTarget(name: "TrainLabOptimTests", dependencies: ["TrainLabOptim"]),
-        .testTarget(name: "TrainLabExperimentTests", dependencies: ["TrainLabExperiment"]),
+        // The process tests run the `trainlab` binary: depending on it makes `swift test` build it.
+        .testTarget(name: "TrainLabExperimentTests", dependencies: ["TrainLabExperiment", "trainlab"]),
         .testTarget(
             name: "GoldenTests", dependencies: ["TrainLabModels", "TrainLabOptim"],
             exclude: ["Fixtures"]

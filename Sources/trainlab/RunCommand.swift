@@ -33,13 +33,13 @@ func loadAll(_ files: [String]) throws -> [(String, [ExperimentSpec])] {
     try files.map { file in (file, try ExperimentSpec.load(file: file)) }
 }
 
-/// `trainlab run SPEC... [--db PATH] [--force] [--quiet]`.
+/// `trainlab run SPEC... [--db PATH] [--jobs N] [--force] [--quiet]`.
 enum RunCommand {
     static func run(_ arguments: inout Arguments) throws {
         let database = try arguments.option("--db") ?? "results/trainlab.sqlite"
         let force = arguments.flag("--force")
         let quiet = arguments.flag("--quiet")
-        _ = try arguments.intOption("--jobs", atLeast: 1)
+        let jobs = try arguments.intOption("--jobs", atLeast: 1) ?? 1
         var files: [String] = []
         while let file = arguments.next() { files.append(file) }
         try arguments.finish()
@@ -49,45 +49,106 @@ enum RunCommand {
         let store = try ResultsStore(path: database)
         try store.markInterruptedRuns()
         Interruption.install()
+        let session = RunSession(runs: runs, store: store, database: database, force: force, quiet: quiet)
 
-        var failures = 0
-        let progress: TerminalProgress? = quiet ? nil : TerminalProgress()
-        for (index, spec) in runs.enumerated() {
-            if Interruption.requested { break }
-            let hash = spec.configHash(programVersion: programVersion)
-            let label = "[\(index + 1)/\(runs.count)] \(spec.name)" + (spec.assignmentSummary.isEmpty ? "" : " \(spec.assignmentSummary)")
-            if !force, let done = try store.completedRun(configHash: hash, programVersion: programVersion) {
-                if !quiet { print("\(label): already completed as run \(done), skipped (--force reruns)") }
-                continue
+        let jobCount = min(jobs, runs.count)
+        if jobCount <= 1 {
+            let progress: TerminalProgress? = quiet ? nil : TerminalProgress()
+            while let index = session.nextIndex() {
+                session.execute(index, pool: .shared, progress: progress)
             }
-            let runID = try store.beginRun(
-                experiment: spec.name, config: JSONWriter.write(spec.config, sortedKeys: true), configHash: hash,
-                seed: Int(spec.seed), params: spec.flattenedParams, programVersion: programVersion)
-            progress?.label = label
-            do {
-                let result = try Runner(spec: spec).run(
-                    metrics: store.metricsSink(runID: runID), progress: progress, isCancelled: { Interruption.requested })
-                let status: RunStatus = switch result.end {
-                case .completed: .completed
-                case .diverged: .diverged
-                case .interrupted: .interrupted
+        } else {
+            // Run-level parallelism: each job trains whole runs on its own share of the threads,
+            // which keeps every core busy on sweeps of models too small to use them all.
+            let threadsPerJob = max(1, ThreadPool.shared.threadCount / jobCount)
+            let done = DispatchSemaphore(value: 0)
+            for _ in 0..<jobCount {
+                let thread = Thread {
+                    let pool = ThreadPool(threads: threadsPerJob)
+                    while let index = session.nextIndex() { session.execute(index, pool: pool, progress: nil) }
+                    done.signal()
                 }
-                try store.finishRun(id: runID, status: status, divergedStep: result.divergedStep)
-                progress?.finish()
-                if !quiet { print("\(label): run \(runID) \(describe(result))") }
-            } catch {
-                failures += 1
-                try? store.finishRun(id: runID, status: .failed, error: "\(error)")
-                progress?.finish()
-                FileHandle.standardError.write(Data("trainlab: \(label): run \(runID) failed: \(error)\n".utf8))
+                thread.stackSize = 8 << 20
+                thread.start()
             }
+            for _ in 0..<jobCount { done.wait() }
         }
+
         if Interruption.requested {
             FileHandle.standardError.write(Data("trainlab: interrupted; finished runs are saved in \(database)\n".utf8))
             exit(130)
         }
         if !quiet { print("results in \(database)") }
-        if failures > 0 { exit(1) }
+        if session.failures > 0 { exit(1) }
+    }
+}
+
+/// The runs of one `trainlab run`, handed out to one or several jobs.
+final class RunSession: @unchecked Sendable {
+    let runs: [ExperimentSpec]
+    let store: ResultsStore
+    let database: String
+    let force: Bool
+    let quiet: Bool
+    private let lock = NSLock()
+    private var next = 0
+    private(set) var failures = 0
+
+    init(runs: [ExperimentSpec], store: ResultsStore, database: String, force: Bool, quiet: Bool) {
+        self.runs = runs
+        self.store = store
+        self.database = database
+        self.force = force
+        self.quiet = quiet
+    }
+
+    /// The next run to start, or nil when all have started or Ctrl-C was pressed.
+    func nextIndex() -> Int? {
+        lock.withLock {
+            guard next < runs.count, !Interruption.requested else { return nil }
+            defer { next += 1 }
+            return next
+        }
+    }
+
+    /// Trains run `index` (unless already completed) and records its outcome.
+    func execute(_ index: Int, pool: ThreadPool, progress: TerminalProgress?) {
+        let spec = runs[index]
+        let label = "[\(index + 1)/\(runs.count)] \(spec.name)" + (spec.assignmentSummary.isEmpty ? "" : " \(spec.assignmentSummary)")
+        let hash = spec.configHash(programVersion: programVersion)
+        var runID: Int64? = nil
+        do {
+            if !force, let done = try store.completedRun(configHash: hash, programVersion: programVersion) {
+                say("\(label): already completed as run \(done), skipped (--force reruns)")
+                return
+            }
+            let id = try store.beginRun(
+                experiment: spec.name, config: JSONWriter.write(spec.config, sortedKeys: true), configHash: hash,
+                seed: Int(spec.seed), params: spec.flattenedParams, programVersion: programVersion)
+            runID = id
+            progress?.label = label
+            let result = try Runner(spec: spec, pool: pool).run(
+                metrics: store.metricsSink(runID: id), progress: progress, isCancelled: { Interruption.requested })
+            let status: RunStatus = switch result.end {
+            case .completed: .completed
+            case .diverged: .diverged
+            case .interrupted: .interrupted
+            }
+            try store.finishRun(id: id, status: status, divergedStep: result.divergedStep)
+            progress?.finish()
+            say("\(label): run \(id) \(RunSession.describe(result))")
+        } catch {
+            lock.withLock { failures += 1 }
+            if let runID { try? store.finishRun(id: runID, status: .failed, error: "\(error)") }
+            progress?.finish()
+            let which = runID.map { "run \($0) " } ?? ""
+            FileHandle.standardError.write(Data("trainlab: \(label): \(which)failed: \(error)\n".utf8))
+        }
+    }
+
+    private func say(_ line: String) {
+        if quiet { return }
+        lock.withLock { print(line) }
     }
 
     static func describe(_ r: RunResult) -> String {
