@@ -305,6 +305,31 @@ public func sigmoid8(_ x: V8) -> V8 {
     1 / (1 + exp8(-x))
 }
 
+/// erf(x): x·P(x²) for |x| < 1 (Cephes erff), else 1 - Q(t) e^(-x²) with t = 1/(1 + p|x|)
+/// (Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7), sign restored.
+@inline(__always)
+public func erf8(_ x: V8) -> V8 {
+    let z = x * x
+    var p = V8(repeating: 7.853861353153693e-5)
+    p = multiplyAdd(V8(repeating: -8.010193625184903e-4), p, z)
+    p = multiplyAdd(V8(repeating: 5.188327685732524e-3), p, z)
+    p = multiplyAdd(V8(repeating: -2.685381193529856e-2), p, z)
+    p = multiplyAdd(V8(repeating: 1.128358514861418e-1), p, z)
+    p = multiplyAdd(V8(repeating: -3.761262582423300e-1), p, z)
+    p = multiplyAdd(V8(repeating: 1.128379165726710), p, z)
+    let small = x * p
+    let ax = abs8(x)
+    let t = 1 / multiplyAdd(V8(repeating: 1), V8(repeating: 0.3275911), ax)
+    var q = V8(repeating: 1.061405429)
+    q = multiplyAdd(V8(repeating: -1.453152027), q, t)
+    q = multiplyAdd(V8(repeating: 1.421413741), q, t)
+    q = multiplyAdd(V8(repeating: -0.284496736), q, t)
+    q = multiplyAdd(V8(repeating: 0.254829592), q, t)
+    var large = 1 - q * t * exp8(-z)
+    large = large.replacing(with: -large, where: x .< 0)
+    return large.replacing(with: small, where: ax .< 1)
+}
+
 @inline(__always)
 func abs8(_ x: V8) -> V8 {
     let magnitude = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7fff_ffff
@@ -359,6 +384,9 @@ public func unaryForward(_ kind: UnaryMap, _ x: UnsafePointer<Float>, _ y: Unsaf
     case .log: for i in 0..<n { y[i] = logf(x[i]) }
     case .square: map8(x, y, n) { $0 * $0 }
     case .abs: map8(x, y, n, abs8)
+    case .erf: map8(x, y, n, erf8)
+    case .gelu: map8(x, y, n) { 0.5 * $0 * (1 + erf8($0 * 0.70710678118654752)) }
+    case .geluTanh: map8(x, y, n) { 0.5 * $0 * (1 + tanh8(0.79788456080286536 * multiplyAdd($0, 0.044715 * $0 * $0, $0))) }
     }
 }
 
@@ -379,6 +407,17 @@ public func unaryBackward(
         case .square: return 2 * x
         case .abs:
             return V8(repeating: 0).replacing(with: 1, where: x .> 0).replacing(with: -1, where: x .< 0)
+        case .erf:
+            return 1.1283791670955126 * exp8(-x * x)
+        case .gelu:
+            // Φ(x) + x φ(x), φ(x) = exp(-x²/2) / √(2π)
+            let cdf = 0.5 * (1 + erf8(x * 0.70710678118654752))
+            return multiplyAdd(cdf, x * 0.39894228040143268, exp8(-0.5 * x * x))
+        case .geluTanh:
+            // u = √(2/π)(x + 0.044715 x³): ½(1 + tanh u) + ½ x (1 - tanh² u) √(2/π)(1 + 3·0.044715 x²)
+            let t = tanh8(0.79788456080286536 * multiplyAdd(x, 0.044715 * x * x, x))
+            let du = 0.79788456080286536 * multiplyAdd(V8(repeating: 1), V8(repeating: 3 * 0.044715), x * x)
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
         }
     }
     while i + 8 <= n {
@@ -397,6 +436,12 @@ public func unaryBackward(
 /// Elementwise functions with a closed-form derivative.
 public enum UnaryMap: Sendable {
     case exp, tanh, sigmoid, relu, log, square, abs
+    /// erf(x).
+    case erf
+    /// GELU(x) = x Φ(x) = x (1 + erf(x / √2)) / 2  (`nn.GELU()`, approximate='none').
+    case gelu
+    /// GELU ≈ x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2  (`nn.GELU(approximate='tanh')`).
+    case geluTanh
 }
 
 /// z = x + y.

@@ -297,6 +297,9 @@ extension MicroKernelsAVX2.UnaryMap {
         case .log: self = .log
         case .square: self = .square
         case .abs: self = .abs
+        case .erf: self = .erf
+        case .gelu: self = .gelu
+        case .geluTanh: self = .geluTanh
         }
     }
 }

@@ -87,6 +87,8 @@ final class GradientCheckTests: XCTestCase {
             (.exp, signed, Foundation.exp), (.tanh, signed, Foundation.tanh),
             (.sigmoid, signed, { 1 / (1 + Foundation.exp(-$0)) }), (.relu, signed, { max($0, 0) }),
             (.log, magnitude, Foundation.log), (.square, signed, { $0 * $0 }), (.abs, signed, Swift.abs),
+            (.erf, signed, Foundation.erf), (.gelu, signed, { 0.5 * $0 * (1 + Foundation.erf($0 / 2.0.squareRoot())) }),
+            (.geluTanh, signed, { 0.5 * $0 * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }),
         ]
         for (map, input, f) in cases {
             let report = checker.run(inputs: [input], pool: pool) { $0.unary(map, $1[0]) } reference: { x in x[0].map(f) }

@@ -24,6 +24,24 @@ final class VectorKernelTests: XCTestCase {
         }
     }
 
+    /// erf and GELU against libm's erf in Float64: absolute error below 3e-7 everywhere, and
+    /// relative error below 1e-6 near 0 (where the polynomial branch keeps erf(x) ≈ 1.128 x exact).
+    func testErfAndGELU() {
+        let xs = (0..<2001).map { Float($0 - 1000) / 200 } + [1e-5, -3e-4, 0.999, 1.001]
+        var y = [Float](repeating: 0, count: xs.count), g = y, gt = y
+        VectorKernels.unary(.erf, xs, &y, count: xs.count, pool: .serial)
+        VectorKernels.unary(.gelu, xs, &g, count: xs.count, pool: .serial)
+        VectorKernels.unary(.geluTanh, xs, &gt, count: xs.count, pool: .serial)
+        for i in xs.indices {
+            let d = Double(xs[i])
+            XCTAssertEqual(Double(y[i]), Foundation.erf(d), accuracy: 3e-7, "erf(\(d))")
+            if abs(d) < 0.5, d != 0 { XCTAssertEqual(Double(y[i]) / Foundation.erf(d), 1, accuracy: 1e-6, "erf(\(d)) relative") }
+            XCTAssertEqual(Double(g[i]), 0.5 * d * (1 + Foundation.erf(d / 2.0.squareRoot())), accuracy: 2e-6, "gelu(\(d))")
+            let u = (2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d)
+            XCTAssertEqual(Double(gt[i]), 0.5 * d * (1 + Foundation.tanh(u)), accuracy: 2e-6, "gelu tanh(\(d))")
+        }
+    }
+
     /// Softmax rows sum to 1 and hold the right ratios even with large logits (stability).
     func testSoftmaxIsStable() {
         let x: [Float] = [1000, 1001, 1002, -5, 0, 5, 3, 3, 3]
