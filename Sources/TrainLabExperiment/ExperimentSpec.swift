@@ -30,6 +30,9 @@ public struct ExperimentSpec {
         public let hidden: [Int]
         public let activation: any Activation
         public let bias: Bool
+        public let norm: NormalizationKind
+        public let placement: NormPlacement
+        public let residual: Bool
         public let weightInit: Initializer?
         public let biasInit: Initializer?
     }
@@ -79,12 +82,29 @@ public struct ExperimentSpec {
             "activation", default: "relu", kinds: Catalogue.names(Catalogue.activations)) else { fatalError("defaulted") }
         let activation = try Catalogue.activations[activationKind]!(activationOptions)
         try activationOptions.finish()
-        if let norm = try modelReader.catalogue("norm", default: "none", kinds: ["none", "batchnorm", "layernorm", "rmsnorm"]),
-           norm.kind != "none" {
-            throw modelReader.error("norm", "norm '\(norm.kind)' is not available in this build yet; use \"none\"")
+        var normalization = NormalizationKind.none
+        var placement = NormPlacement.post
+        if let norm = try modelReader.catalogue("norm", default: "none", kinds: ["none", "batchnorm", "layernorm", "rmsnorm"]) {
+            let options = norm.options
+            placement = NormPlacement(rawValue: try options.choice("placement", default: "post", among: NormPlacement.allCases.map(\.rawValue)))!
+            switch norm.kind {
+            case "layernorm":
+                normalization = .layerNorm(epsilon: try options.double("eps", default: 1e-5, range: 0...1), affine: try options.bool("affine", default: true))
+            case "rmsnorm":
+                normalization = .rmsNorm(epsilon: try options.double("eps", default: 1.1920929e-7, range: 0...1), affine: try options.bool("affine", default: true))
+            case "batchnorm":
+                normalization = .batchNorm(epsilon: try options.double("eps", default: 1e-5, range: 0...1),
+                                           momentum: try options.double("momentum", default: 0.1, range: 0...1),
+                                           affine: try options.bool("affine", default: true))
+            default:
+                break
+            }
+            try options.finish()
         }
         let residual = try modelReader.bool("residual", default: false)
-        if residual { throw modelReader.error("residual", "residual MLP blocks are not available in this build yet") }
+        if placement == .deepnorm && !residual {
+            throw modelReader.error("norm", "placement 'deepnorm' scales a residual branch: it needs \"residual\": true")
+        }
         let bias = try modelReader.bool("bias", default: true)
         var weightInit: Initializer? = nil, biasInit: Initializer? = nil
         if let initReader = try modelReader.object("init") {
@@ -101,6 +121,7 @@ public struct ExperimentSpec {
         }
         try modelReader.finish()
         model = ModelSpec(kind: modelKind, hidden: hidden, activation: activation, bias: bias,
+                          norm: normalization, placement: placement, residual: residual,
                           weightInit: weightInit, biasInit: biasInit)
 
         let training = try root.object("training") ?? ObjectReader(.object(JSONObject()), path: "training", document: document)

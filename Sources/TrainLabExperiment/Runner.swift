@@ -46,6 +46,7 @@ public final class Runner {
         let data = try SyntheticTasks.make(spec.task, seed: spec.seed)
         let model = MLP(inputs: data.inputDim, hidden: spec.model.hidden, outputs: data.outputDim,
                         activation: spec.model.activation, bias: spec.model.bias,
+                        norm: spec.model.norm, placement: spec.model.placement, residual: spec.model.residual,
                         weightInit: spec.model.weightInit, biasInit: spec.model.biasInit,
                         seed: spec.seed &+ 0x6d6f_64656c)
         return (data, model)
@@ -179,6 +180,8 @@ final class Evaluator {
     }
 
     func evaluate() -> (loss: Double, accuracy: Double?) {
+        model.isTraining = false
+        defer { model.isTraining = true }
         var total = 0.0, correct = 0
         var classification = false
         for (range, batch) in chunks {

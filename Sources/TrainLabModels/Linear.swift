@@ -33,39 +33,3 @@ public final class Linear {
         return tape.addRowVector(y, tape.parameter(bias))
     }
 }
-
-/// A network mapping a batch of inputs to outputs (logits or predictions).
-public protocol Model: AnyObject {
-    /// Every trainable tensor, in the order of the weights file.
-    var parameters: [Parameter] { get }
-    func forward(_ x: Variable, on tape: Tape) -> Variable
-}
-
-/// Linear layers with an activation between them: in → hidden[0] → … → out.
-/// Parameters are named `layers.{i}.weight` / `layers.{i}.bias` (CONTRACT.md).
-public final class MLP: Model {
-    public let layers: [Linear]
-    public let activation: any Activation
-
-    public init(inputs: Int, hidden: [Int], outputs: Int, activation: any Activation, bias: Bool = true,
-                weightInit: Initializer? = nil, biasInit: Initializer? = nil, seed: UInt64) {
-        var generator = SplitMix64(seed: seed)
-        let widths = [inputs] + hidden + [outputs]
-        layers = (0..<(widths.count - 1)).map { i in
-            Linear(inputs: widths[i], outputs: widths[i + 1], bias: bias, name: "layers.\(i)",
-                   weightInit: weightInit, biasInit: biasInit, generator: &generator)
-        }
-        self.activation = activation
-    }
-
-    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
-
-    public func forward(_ x: Variable, on tape: Tape) -> Variable {
-        var h = x
-        for (i, layer) in layers.enumerated() {
-            h = layer(h, on: tape)
-            if i < layers.count - 1 { h = activation(h, on: tape) }
-        }
-        return h
-    }
-}

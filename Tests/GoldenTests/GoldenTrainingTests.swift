@@ -21,6 +21,10 @@ final class GoldenTrainingTests: XCTestCase {
         let lossValue: Double
         let gradients: [String: [Float]]
         let trajectories: [[String: Any]]
+        let norm: NormalizationKind
+        let placement: NormPlacement
+        let residual: Bool
+        let buffersAfter: [String: [Float]]
 
         init(file: String) throws {
             let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -41,19 +45,29 @@ final class GoldenTrainingTests: XCTestCase {
             lossValue = (json["loss_value"] as! NSNumber).doubleValue
             gradients = (json["gradients"] as! [String: Any]).mapValues { floats($0) }
             trajectories = json["trajectories"] as! [[String: Any]]
+            norm = switch json["norm"] as? String {
+            case "layernorm": .layerNorm()
+            case "rmsnorm": .rmsNorm()
+            case "batchnorm": .batchNorm()
+            default: .none
+            }
+            placement = NormPlacement(rawValue: json["placement"] as? String ?? "post")!
+            residual = json["residual"] as? Bool ?? false
+            buffersAfter = (json["buffers_after"] as? [String: Any] ?? [:]).mapValues { floats($0) }
         }
 
         /// The model of the fixture, with PyTorch's initial weights copied in by name.
         func makeModel() -> MLP {
             let activations: [String: any Activation] = ["tanh": Tanh(), "relu": ReLU(), "sigmoid": Sigmoid(), "silu": SiLU()]
             let model = MLP(inputs: widths.first!, hidden: Array(widths.dropFirst().dropLast()), outputs: widths.last!,
-                            activation: activations[activation]!, seed: 0)
-            for p in model.parameters {
-                let stored = parameters[p.name]!
-                XCTAssertEqual(stored.shape, p.value.shape, p.name)
-                for (i, v) in stored.values.enumerated() { p.value[i] = v }
+                            activation: activations[activation]!, norm: norm, placement: placement, residual: residual, seed: 0)
+            let tensors = model.parameters.map { ($0.name, $0.value) } + model.buffers
+            for (name, tensor) in tensors {
+                let stored = parameters[name]!
+                XCTAssertEqual(stored.shape, tensor.shape, name)
+                for (i, v) in stored.values.enumerated() { tensor[i] = v }
             }
-            XCTAssertEqual(Set(model.parameters.map(\.name)), Set(parameters.keys))
+            XCTAssertEqual(Set(tensors.map(\.0)), Set(parameters.keys), "the weights file names of CONTRACT.md")
             return model
         }
 
@@ -71,19 +85,24 @@ final class GoldenTrainingTests: XCTestCase {
         }
     }
 
-    static let files = ["mlp_tanh_cross_entropy.json", "mlp_relu_mse.json", "mlp_silu_cross_entropy_wide.json"]
+    static let files = [
+        "mlp_tanh_cross_entropy.json", "mlp_relu_mse.json", "mlp_silu_cross_entropy_wide.json",
+        "mlp_layernorm_post.json", "mlp_rmsnorm_pre_residual.json", "mlp_batchnorm_post.json",
+        "mlp_layernorm_deepnorm_residual.json", "mlp_layernorm_post_residual.json",
+    ]
 
-    /// |ours - torch| <= tolerance · max(|torch|, floor · the tensor's largest magnitude).
-    /// Relative, with a floor: an element computed as a sum of terms of the tensor's scale carries
+    /// |ours - torch| <= tolerance · max(|torch|, floor · the tensor's largest magnitude, 1e-3).
+    /// Relative, with floors: an element computed as a sum of terms of the tensor's scale carries
     /// rounding of that scale (about 1e-7 of it in Float32) however small the element itself is,
-    /// and the two libraries add in different orders.
+    /// and the two libraries add in different orders. The absolute floor covers tensors that are
+    /// zero in exact arithmetic (a bias right before BatchNorm gets only rounding noise, ~1e-8).
     func assertClose(_ ours: [Float], _ torch: [Float], tolerance: Float, floor: Float = 0.01, _ what: String,
                      file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(ours.count, torch.count, what, file: file, line: line)
         let scale = max(torch.map(abs).max() ?? 0, 1e-6)
         var worst: Float = 0, worstIndex = 0
         for i in ours.indices {
-            let error = abs(ours[i] - torch[i]) / max(abs(torch[i]), floor * scale)
+            let error = abs(ours[i] - torch[i]) / max(abs(torch[i]), floor * scale, 1e-3)
             if error > worst { worst = error; worstIndex = i }
         }
         XCTAssertLessThanOrEqual(worst, tolerance,
@@ -91,7 +110,9 @@ final class GoldenTrainingTests: XCTestCase {
                                  file: file, line: line)
     }
 
-    /// Forward output, loss and all gradients to 1e-4 relative.
+    /// Forward output, loss and all gradients to 1e-4 relative; for the norm cases (LayerNorm,
+    /// RMSNorm, BatchNorm; pre, post and deepnorm placements; residual blocks) also BatchNorm's
+    /// running statistics after the training-mode forward.
     func testForwardAndGradientsMatchPyTorch() throws {
         for file in Self.files {
             let c = try Case(file: file)
@@ -103,6 +124,9 @@ final class GoldenTrainingTests: XCTestCase {
             XCTAssertEqual(Double(tape.value(loss)[0]), c.lossValue, accuracy: 1e-5 * max(1, abs(c.lossValue)), c.name)
             for p in model.parameters {
                 assertClose(p.gradient.scalars, c.gradients[p.name]!, tolerance: 1e-4, "\(c.name) ∂\(p.name)")
+            }
+            for (name, tensor) in model.buffers {
+                assertClose(tensor.scalars, c.buffersAfter[name]!, tolerance: 1e-5, "\(c.name) \(name) after one step")
             }
         }
     }

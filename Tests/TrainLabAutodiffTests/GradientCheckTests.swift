@@ -127,6 +127,22 @@ final class GradientCheckTests: XCTestCase {
         }, "crossEntropy")
     }
 
+    func testNormOps() {
+        let x = randomTensor([6, 11], seed: 17, low: -2, high: 2), v = randomTensor([11], seed: 18)
+        assertPasses(checker.run(inputs: [x, v], pool: pool) { $0.multiplyRowVector($1[0], $1[1]) } reference: { x in
+            x[0].enumerated().map { $0.element * x[1][$0.offset % 11] }
+        }, "multiplyRowVector")
+        let mean = Tensor(shape: [11]), variance = Tensor(shape: [11])
+        assertPasses(checker.run(inputs: [x], pool: pool) {
+            $0.batchNormalize($1[0], epsilon: 1e-5, mean: mean, variance: variance)
+        } reference: { x in
+            Reference.batchNormalize(x[0], rows: 6, columns: 11, epsilon: 1e-5)
+        }, "batchNormalize")
+        var expected = 0.0
+        for r in 0..<6 { expected += Double(x[r * 11 + 3]) }
+        XCTAssertEqual(Double(mean[3]), expected / 6, accuracy: 1e-6, "batch mean is written out")
+    }
+
     /// A composite graph (two layers, shared input used twice) checks accumulation into a
     /// gradient from several consumers.
     func testCompositeGraph() {

@@ -53,3 +53,17 @@ enum Reference {
         return -targets.enumerated().map { logP[$0.offset * columns + $0.element] }.reduce(0, +) / Double(targets.count)
     }
 }
+
+extension Reference {
+    /// Column-wise batch normalization (biased variance).
+    static func batchNormalize(_ x: [Double], rows: Int, columns: Int, epsilon: Double) -> [Double] {
+        var y = x
+        for c in 0..<columns {
+            let column = (0..<rows).map { x[$0 * columns + c] }
+            let mean = column.reduce(0, +) / Double(rows)
+            let variance = column.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(rows)
+            for r in 0..<rows { y[r * columns + c] = (x[r * columns + c] - mean) / (variance + epsilon).squareRoot() }
+        }
+        return y
+    }
+}

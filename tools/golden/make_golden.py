@@ -41,6 +41,90 @@ class MLP(torch.nn.Module):
         return x
 
 
+class NormedLinear(torch.nn.Linear):
+    """A Linear layer that may own a norm, so names come out as `layers.{i}.norm.weight`."""
+    pass
+
+
+def make_norm(kind, width):
+    if kind == "layernorm":
+        return torch.nn.LayerNorm(width)
+    if kind == "rmsnorm":
+        return torch.nn.RMSNorm(width)
+    if kind == "batchnorm":
+        return torch.nn.BatchNorm1d(width)
+    raise ValueError(kind)
+
+
+class NormMLP(torch.nn.Module):
+    """TrainLab's `mlp` with `norm`, `placement` and `residual` (README / CONTRACT.md semantics)."""
+
+    def __init__(self, widths, activation, norm, placement, residual):
+        super().__init__()
+        self.layers = torch.nn.ModuleList(NormedLinear(widths[i], widths[i + 1]) for i in range(len(widths) - 1))
+        self.activation, self.placement = activation, placement
+        hidden = len(widths) - 2
+        self.residual = [residual and 0 < i < hidden and widths[i] == widths[i + 1] for i in range(len(widths) - 1)]
+        blocks = sum(self.residual)
+        deep = placement == "deepnorm" and blocks > 0
+        self.alpha = (2 * blocks) ** 0.25 if deep else 1.0
+        beta = (8 * blocks) ** -0.25 if deep else 1.0
+        for i in range(hidden):
+            layer = self.layers[i]
+            layer.norm = make_norm(norm, widths[i] if placement == "pre" else widths[i + 1])
+            if self.residual[i] and deep:
+                with torch.no_grad():
+                    layer.weight.mul_(beta)
+
+    def forward(self, x):
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            if i == last:
+                return torch.nn.functional.linear(x, layer.weight, layer.bias)
+            block = lambda v: self.activation(torch.nn.functional.linear(v, layer.weight, layer.bias))
+            if self.residual[i]:
+                if self.placement == "pre":
+                    x = x + block(layer.norm(x))
+                elif self.placement == "post":
+                    x = layer.norm(x + block(x))
+                else:
+                    x = layer.norm(self.alpha * x + block(x))
+            elif self.placement == "pre":
+                x = block(layer.norm(x))
+            else:
+                x = self.activation(layer.norm(torch.nn.functional.linear(x, layer.weight, layer.bias)))
+        return x
+
+
+def make_norm_case(name, widths, activation, norm, placement, residual, batch, seed):
+    """Forward output, loss and gradients (training mode), plus BatchNorm's running statistics."""
+    g = np.random.default_rng(seed)
+    x = torch.tensor(g.standard_normal((batch, widths[0])).astype(np.float32))
+    y = g.integers(0, widths[-1], size=batch)
+    torch.manual_seed(seed)
+    model = NormMLP(widths, ACTIVATIONS[activation], norm, placement, residual)
+    for m in model.modules():  # non-trivial gains and shifts, so the affine paths are exercised
+        if isinstance(m, (torch.nn.LayerNorm, torch.nn.RMSNorm, torch.nn.BatchNorm1d)) and m.weight is not None:
+            with torch.no_grad():
+                m.weight.uniform_(0.5, 1.5)
+                if getattr(m, "bias", None) is not None:
+                    m.bias.uniform_(-0.5, 0.5)
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    out = model(x)
+    value = torch.nn.functional.cross_entropy(out, torch.tensor(y))
+    value.backward()
+    after = {k: tensor_list(v) for k, v in model.state_dict().items() if k.endswith(("running_mean", "running_var"))}
+    return {
+        "name": name, "widths": widths, "activation": activation, "norm": norm, "placement": placement,
+        "residual": residual, "loss": "cross_entropy", "batch": batch,
+        "inputs": tensor_list(x), "targets": [int(v) for v in y],
+        "parameters": {k: {"shape": list(v.shape), "values": tensor_list(v)} for k, v in initial.items()},
+        "output": tensor_list(out), "loss_value": float(value.detach()),
+        "gradients": {k: tensor_list(p.grad) for k, p in model.named_parameters()},
+        "buffers_after": after, "trajectories": [],
+    }
+
+
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "silu": torch.nn.functional.silu}
 
 OPTIMIZERS = [
@@ -120,6 +204,13 @@ def main():
         make_case("mlp_relu_mse", [4, 9, 9, 2], "relu", "mse", batch=5, seed=2),
         make_case("mlp_silu_cross_entropy_wide", [19, 33, 10], "silu", "cross_entropy", batch=13, seed=3,
                   optimizers=[OPTIMIZERS[1], OPTIMIZERS[5], OPTIMIZERS[8]]),
+    ]
+    cases += [
+        make_norm_case("mlp_layernorm_post", [6, 12, 12, 4], "tanh", "layernorm", "post", False, batch=7, seed=4),
+        make_norm_case("mlp_rmsnorm_pre_residual", [6, 12, 12, 12, 4], "relu", "rmsnorm", "pre", True, batch=7, seed=5),
+        make_norm_case("mlp_batchnorm_post", [6, 12, 9, 4], "relu", "batchnorm", "post", False, batch=8, seed=6),
+        make_norm_case("mlp_layernorm_deepnorm_residual", [6, 10, 10, 10, 3], "silu", "layernorm", "deepnorm", True, batch=5, seed=7),
+        make_norm_case("mlp_layernorm_post_residual", [5, 8, 8, 3], "tanh", "layernorm", "post", True, batch=4, seed=8),
     ]
     for case in cases:
         path = os.path.join(OUT, case["name"] + ".json")

@@ -1,0 +1,106 @@
+import Foundation
+import TrainLabAutodiff
+
+/// A network mapping a batch of inputs to outputs (logits or predictions).
+public protocol Model: AnyObject {
+    /// Every trainable tensor, in the order of the weights file.
+    var parameters: [Parameter] { get }
+    /// Non-trainable state saved with the weights (BatchNorm running statistics).
+    var buffers: [(name: String, tensor: Tensor)] { get }
+    /// Training mode (BatchNorm uses batch statistics); evaluation uses running ones.
+    var isTraining: Bool { get set }
+    func forward(_ x: Variable, on tape: Tape) -> Variable
+}
+
+/// Where a hidden layer's normalization sits (`model.norm.placement`).
+public enum NormPlacement: String, Sendable, CaseIterable {
+    case pre, post, deepnorm
+}
+
+/// Linear layers with an activation between them: in → hidden[0] → … → out (CONTRACT.md):
+/// - plain hidden layer, post: act(Norm(Linear(x)));  pre: act(Linear(Norm(x)))
+/// - residual block (a hidden layer whose width equals the previous one's, with `residual`),
+///   F(x) = act(Linear(x)):  pre x + F(Norm(x));  post Norm(x + F(x));  deepnorm Norm(α x + F(x))
+/// DeepNet (Wang et al. 2022, https://arxiv.org/abs/2203.00555) for N residual blocks:
+/// α = (2N)^¼, and the blocks' weights are scaled by β = (8N)^-¼ after initialization.
+/// The output layer is a plain Linear. Parameters: `layers.{i}.weight`, `layers.{i}.bias`,
+/// `layers.{i}.norm.weight`, `.bias` (and BatchNorm's `running_mean`, `running_var`).
+public final class MLP: Model {
+    public struct Layer {
+        public let linear: Linear
+        public let norm: (any Normalization)?
+        public let isResidual: Bool
+    }
+
+    public let layers: [Layer]
+    public let activation: any Activation
+    public let placement: NormPlacement
+    /// DeepNet's residual scale α (1 unless placement is deepnorm).
+    public let alpha: Float
+
+    public init(inputs: Int, hidden: [Int], outputs: Int, activation: any Activation, bias: Bool = true,
+                norm: NormalizationKind = .none, placement: NormPlacement = .post, residual: Bool = false,
+                weightInit: Initializer? = nil, biasInit: Initializer? = nil, seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        let widths = [inputs] + hidden + [outputs]
+        let residualBlocks = residual ? (1..<max(hidden.count, 1)).filter { hidden[$0] == hidden[$0 - 1] }.count : 0
+        let deep = placement == .deepnorm && residualBlocks > 0
+        alpha = deep ? Float(pow(2.0 * Double(residualBlocks), 0.25)) : 1
+        let beta = deep ? Float(pow(8.0 * Double(residualBlocks), -0.25)) : 1
+        var built: [Layer] = []
+        for i in 0..<(widths.count - 1) {
+            let linear = Linear(inputs: widths[i], outputs: widths[i + 1], bias: bias, name: "layers.\(i)",
+                                weightInit: weightInit, biasInit: biasInit, generator: &generator)
+            let isHidden = i < widths.count - 2
+            let isResidual = residual && isHidden && i > 0 && widths[i] == widths[i + 1]
+            if isResidual && deep {
+                for j in 0..<linear.weight.value.count { linear.weight.value[j] *= beta }
+            }
+            // A pre norm sees the layer's input; post and residual norms its output width.
+            let normWidth = placement == .pre ? widths[i] : widths[i + 1]
+            built.append(Layer(linear: linear, norm: isHidden ? norm.make(features: normWidth, name: "layers.\(i).norm") : nil,
+                               isResidual: isResidual))
+        }
+        layers = built
+        self.activation = activation
+        self.placement = placement
+    }
+
+    public var parameters: [Parameter] {
+        layers.flatMap { layer in layer.linear.parameters + (layer.norm?.parameters ?? []) }
+    }
+
+    public var buffers: [(name: String, tensor: Tensor)] { layers.flatMap { $0.norm?.buffers ?? [] } }
+
+    public var isTraining: Bool = true {
+        didSet { for layer in layers { layer.norm?.isTraining = isTraining } }
+    }
+
+    public func forward(_ x: Variable, on tape: Tape) -> Variable {
+        var h = x
+        for (i, layer) in layers.enumerated() {
+            let isOutput = i == layers.count - 1
+            if isOutput { return layer.linear(h, on: tape) }
+            let norm = layer.norm
+            func block(_ input: Variable) -> Variable { activation(layer.linear(input, on: tape), on: tape) }
+            if layer.isResidual {
+                switch placement {
+                case .pre:
+                    h = tape.add(h, block(norm.map { $0(h, on: tape) } ?? h))
+                case .post:
+                    let sum = tape.add(h, block(h))
+                    h = norm.map { $0(sum, on: tape) } ?? sum
+                case .deepnorm:
+                    let sum = tape.add(alpha == 1 ? h : tape.scale(h, by: alpha), block(h))
+                    h = norm.map { $0(sum, on: tape) } ?? sum
+                }
+            } else if placement == .pre {
+                h = block(norm.map { $0(h, on: tape) } ?? h)
+            } else {
+                let z = layer.linear(h, on: tape)
+                h = activation(norm.map { $0(z, on: tape) } ?? z, on: tape)
+            }
+        }
+        return h
+    }
+}
