@@ -1,6 +1,20 @@
 import TrainLabKernels
 
 extension Tape {
+    /// y = s · x for a scalar variable s (shape [1]), e.g. a learnable gain.
+    ///   dx += s · dy,  ds += Σ dy ⊙ x
+    public func scale(_ x: Variable, by s: Variable) -> Variable {
+        precondition(value(s).count == 1, "scale: the factor must be a scalar, got \(shape(s))")
+        let (y, out) = output(shape: shape(x), from: x, s)
+        let factor = value(s)[0]
+        VectorKernels.scale(factor, value(x).data, out.data, count: out.count, pool: pool)
+        onBackward(y) { [unowned self] dy in
+            if let dx = gradientIfTracked(x) { VectorKernels.axpy(factor, dy.data, dx.data, count: dy.count, pool: pool) }
+            if let ds = gradientIfTracked(s) { ds[0] += VectorKernels.dot(dy.data, value(x).data, count: dy.count, pool: pool) }
+        }
+        return y
+    }
+
     /// y = a + b (same shapes).  da += dy, db += dy
     public func add(_ a: Variable, _ b: Variable) -> Variable {
         precondition(shape(a) == shape(b), "add: shapes differ, \(shape(a)) and \(shape(b))")

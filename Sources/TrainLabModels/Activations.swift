@@ -9,6 +9,12 @@ public protocol Activation: Sendable {
     /// The `calculate_gain` nonlinearity for Kaiming initialization.
     var nonlinearity: Initializer.Nonlinearity { get }
     func callAsFunction(_ x: Variable, on tape: Tape) -> Variable
+    /// Trainable parameters of the activation itself (swish's learnable β), shared by all layers.
+    var parameters: [Parameter] { get }
+}
+
+extension Activation {
+    public var parameters: [Parameter] { [] }
 }
 
 /// max(x, 0).
@@ -41,6 +47,52 @@ public struct SiLU: Activation {
     public var name: String { "silu" }
     public var nonlinearity: Initializer.Nonlinearity { .relu }
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable { tape.multiply(x, tape.sigmoid(x)) }
+}
+
+/// LeakyReLU(x) = max(x, 0) + a · min(x, 0) = relu(x) - a · relu(-x)  (negative_slope a = 0.01).
+public struct LeakyReLU: Activation {
+    public let negativeSlope: Float
+    public init(negativeSlope: Float = 0.01) { self.negativeSlope = negativeSlope }
+    public var name: String { "leaky_relu" }
+    public var nonlinearity: Initializer.Nonlinearity { .leakyRelu }
+    public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable {
+        tape.add(tape.relu(x), tape.scale(tape.relu(tape.scale(x, by: -1)), by: -negativeSlope))
+    }
+}
+
+/// GELU (`nn.GELU`): approximate none x Φ(x); tanh ½x(1 + tanh(√(2/π)(x + 0.044715x³)));
+/// sigmoid x σ(1.702 x) (Hendrycks & Gimpel 2016, https://arxiv.org/abs/1606.08415).
+public struct GELU: Activation {
+    public enum Approximation: String, Sendable, CaseIterable { case none, tanh, sigmoid }
+    public let approximate: Approximation
+    public init(approximate: Approximation = .none) { self.approximate = approximate }
+    public var name: String { "gelu" }
+    public var nonlinearity: Initializer.Nonlinearity { .relu }
+    public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable {
+        switch approximate {
+        case .none: tape.unary(.gelu, x)
+        case .tanh: tape.unary(.geluTanh, x)
+        case .sigmoid: tape.multiply(x, tape.sigmoid(tape.scale(x, by: 1.702)))
+        }
+    }
+}
+
+/// Swish(x) = x · σ(β x) (Ramachandran et al. 2017, https://arxiv.org/abs/1710.05941); β = 1 is
+/// SiLU. With `learnable`, β is one trainable scalar `activation.beta` shared by every layer.
+public final class Swish: Activation, @unchecked Sendable {
+    public let beta: Float
+    public let learnedBeta: Parameter?
+    public init(beta: Float = 1, learnable: Bool = false) {
+        self.beta = beta
+        learnedBeta = learnable ? Parameter(name: "activation.beta", value: Tensor(shape: [1], values: [beta])) : nil
+    }
+    public var name: String { "swish" }
+    public var nonlinearity: Initializer.Nonlinearity { .relu }
+    public var parameters: [Parameter] { learnedBeta.map { [$0] } ?? [] }
+    public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable {
+        let scaled = learnedBeta.map { tape.scale(x, by: tape.parameter($0)) } ?? tape.scale(x, by: beta)
+        return tape.multiply(x, tape.sigmoid(scaled))
+    }
 }
 
 /// x (no nonlinearity).

@@ -67,7 +67,7 @@ public final class MLP: Model {
     }
 
     public var parameters: [Parameter] {
-        layers.flatMap { layer in layer.linear.parameters + (layer.norm?.parameters ?? []) }
+        layers.flatMap { layer in layer.linear.parameters + (layer.norm?.parameters ?? []) } + activation.parameters
     }
 
     public var buffers: [(name: String, tensor: Tensor)] { layers.flatMap { $0.norm?.buffers ?? [] } }

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import TrainLabAutodiff
 @testable import TrainLabModels
 
@@ -76,5 +77,44 @@ final class InitializerTests: XCTestCase {
         XCTAssertEqual(Initializer.Nonlinearity.tanh.gain(0), 5.0 / 3)
         XCTAssertEqual(Initializer.Nonlinearity.relu.gain(0), 2.0.squareRoot())
         XCTAssertEqual(Initializer.Nonlinearity.leakyRelu.gain(5.0.squareRoot()), (2.0 / 6).squareRoot(), accuracy: 1e-15)
+    }
+}
+
+/// Activations against their closed forms, and the learnable swish β's gradient against a
+/// central difference of the Float64 function.
+final class ActivationTests: XCTestCase {
+    func values(_ activation: any Activation, _ xs: [Float]) -> [Float] {
+        let tape = Tape(pool: .serial)
+        return tape.value(activation(tape.constant(Tensor(shape: [xs.count], values: xs)), on: tape)).scalars
+    }
+
+    func testClosedForms() {
+        let xs: [Float] = [-2, -0.5, 0.3, 1.7]
+        func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+        let cases: [(any Activation, (Double) -> Double)] = [
+            (LeakyReLU(negativeSlope: 0.2), { $0 > 0 ? $0 : 0.2 * $0 }),
+            (GELU(), { 0.5 * $0 * (1 + Foundation.erf($0 / 2.0.squareRoot())) }),
+            (GELU(approximate: .sigmoid), { $0 * sigmoid(1.702 * $0) }),
+            (Swish(beta: 2), { $0 * sigmoid(2 * $0) }),
+            (SiLU(), { $0 * sigmoid($0) }),
+        ]
+        for (activation, f) in cases {
+            for (x, y) in zip(xs, values(activation, xs)) {
+                XCTAssertEqual(Double(y), f(Double(x)), accuracy: 2e-6, "\(activation.name)(\(x))")
+            }
+        }
+    }
+
+    /// d/dβ Σ x σ(βx) = Σ x² σ'(βx): the learnable β's gradient against a central difference.
+    func testLearnableSwishBetaGradient() {
+        let xs: [Float] = [-1.5, -0.2, 0.4, 2.0]
+        let swish = Swish(beta: 0.8, learnable: true)
+        let tape = Tape(pool: .serial)
+        let y = swish(tape.constant(Tensor(shape: [4], values: xs)), on: tape)
+        tape.backward(from: tape.sum(y))
+        func total(_ beta: Double) -> Double { xs.map { Double($0) }.reduce(0) { $0 + $1 / (1 + Foundation.exp(-beta * $1)) } }
+        let numeric = (total(0.8 + 1e-6) - total(0.8 - 1e-6)) / 2e-6
+        XCTAssertEqual(Double(swish.learnedBeta!.gradient[0]), numeric, accuracy: 1e-5)
+        XCTAssertEqual(swish.parameters.map(\.name), ["activation.beta"])
     }
 }
