@@ -17,6 +17,8 @@ public struct ExperimentSpec {
     public let scheduleKind: String
     public let schedule: Schedule
     public let training: TrainingSpec
+    /// Log the init probe (activation and gradient RMS by depth, orthogonality) at step 0.
+    public let probe: Bool
     /// The run's configuration as written, sweep values applied (stored in `runs.config`).
     public let config: JSONValue
     /// The sweep assignments that produced this run (empty without a sweep).
@@ -66,6 +68,7 @@ public struct ExperimentSpec {
         let root = try ObjectReader(document.root, path: "", document: document)
         name = try root.string("name")
         seed = UInt64(try root.int("seed", default: 0, range: 0...Int(Int32.max)))
+        probe = try root.bool("probe", default: false)
         config = document.root
         self.assignments = assignments
 

@@ -42,7 +42,7 @@ public final class Runner {
     }
 
     /// Builds the data and the model (the part that can fail on bad options).
-    public func prepare() throws -> (TaskData, any Model) {
+    public func prepare() throws -> (TaskData, MLP) {
         let data = try SyntheticTasks.make(spec.task, seed: spec.seed)
         let model = MLP(inputs: data.inputDim, hidden: spec.model.hidden, outputs: data.outputDim,
                         activation: spec.model.activation, bias: spec.model.bias,
@@ -76,6 +76,12 @@ public final class Runner {
             lastValidation = v
         }
         evaluate(at: 0)
+        if spec.probe {
+            // The probe sees the first batch without consuming it from the sampler.
+            var peek = sampler
+            batch.load(peek.next())
+            InitProbe.run(model: model, batch: batch, loss: spec.loss, pool: pool, metrics: metrics)
+        }
 
         var firstLoss: Double? = nil
         var lastLoss = Double.nan

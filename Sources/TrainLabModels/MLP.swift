@@ -77,10 +77,20 @@ public final class MLP: Model {
     }
 
     public func forward(_ x: Variable, on tape: Tape) -> Variable {
+        forward(x, on: tape, observe: { _, _ in })
+    }
+
+    /// The forward pass, handing each layer's output (`layers.{i}`) to `observe` as it is made:
+    /// the init probe reads activation and gradient sizes by depth this way.
+    public func forward(_ x: Variable, on tape: Tape, observe: (String, Variable) -> Void) -> Variable {
         var h = x
         for (i, layer) in layers.enumerated() {
             let isOutput = i == layers.count - 1
-            if isOutput { return layer.linear(h, on: tape) }
+            if isOutput {
+                let out = layer.linear(h, on: tape)
+                observe("layers.\(i)", out)
+                return out
+            }
             let norm = layer.norm
             func block(_ input: Variable) -> Variable { activation(layer.linear(input, on: tape), on: tape) }
             if layer.isResidual {
@@ -100,6 +110,7 @@ public final class MLP: Model {
                 let z = layer.linear(h, on: tape)
                 h = activation(norm.map { $0(z, on: tape) } ?? z, on: tape)
             }
+            observe("layers.\(i)", h)
         }
         return h
     }
