@@ -46,7 +46,8 @@ public final class ResultsStore: @unchecked Sendable {
     /// Buffered metric rows are written in one transaction once this many are pending.
     public let flushEvery: Int
 
-    private let database: Database
+    // Internal (not private) for the read helpers in ResultsQueries.swift.
+    let database: Database
     private let lock = NSLock()
     private var pending: [(runID: Int64, step: Int, name: String, value: Double)] = []
     private var insertMetric: Statement?
@@ -238,7 +239,7 @@ public final class ResultsStore: @unchecked Sendable {
 
     // MARK: Private (callers hold `lock`)
 
-    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body()

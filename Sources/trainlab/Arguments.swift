@@ -2,7 +2,7 @@ import Foundation
 
 let programVersion = "0.1.0"
 
-let commands = ["run", "validate", "bench", "help", "version"]
+let commands = ["run", "validate", "list", "show", "compare", "query", "export", "bench", "help", "version"]
 
 let shortUsage = "usage: trainlab [--threads N] <command> ...   (trainlab help for more)"
 
@@ -14,6 +14,16 @@ let usage = """
                                       train every run of the specs (sweeps expanded), metrics to SQLite
                                       (default database results/trainlab.sqlite); completed runs are skipped
       validate SPEC.json...           parse, check and expand the specs; print the runs; train nothing
+      list [EXPERIMENT] [--status S]  one line per run: status, seed, swept params, final losses, duration
+      show RUN                        a run's fields, config, metric summaries and loss sparklines
+      compare EXPERIMENT --by KEY... [--metric NAME] [--best min|max]
+                                      group runs by params: mean ± 95% CI over seeds, best, diverged, rank
+      compare --diff RUN1 RUN2        the params that differ between two runs
+      query SQL [--format table|csv|json]
+                                      one read-only SQL statement, rows as a table
+      export RUN|EXPERIMENT [--format csv|json] [-o FILE]
+                                      full metric history (run_id, step, name, value)
+                                      (the reading commands take --db PATH, default results/trainlab.sqlite)
       bench gemm [--json] [--quick]   GEMM GFLOPS on 1 and all threads, as % of the measured FP32 peak
       help                            this text
       version                         the program version

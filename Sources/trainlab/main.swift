@@ -1,6 +1,7 @@
 import Foundation
 import TrainLabKernels
 import TrainLabSpec
+import TrainLabStore
 
 // Entry point: global options, then one subcommand. Exit status follows CONTRACT.md:
 // 0 success, 2 bad input (usage), 1 a failure while running.
@@ -22,6 +23,16 @@ do {
         try ValidateCommand.run(&arguments)
     case "bench":
         try BenchCommand.run(&arguments)
+    case "list":
+        try ListCommand.run(&arguments)
+    case "show":
+        try ShowCommand.run(&arguments)
+    case "compare":
+        try CompareCommand.run(&arguments)
+    case "query":
+        try QueryCommand.run(&arguments)
+    case "export":
+        try ExportCommand.run(&arguments)
     case "help", "--help", "-h":
         print(usage)
     case "version", "--version":
@@ -30,6 +41,9 @@ do {
         throw UsageError("unknown command '\(command)'\(suggestion(for: command, among: commands))")
     }
 } catch let error as SpecError {
+    FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
+    exit(2)
+} catch let error as ResultsQueryError {
     FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
     exit(2)
 } catch let error as UsageError {

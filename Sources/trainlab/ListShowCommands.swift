@@ -1,0 +1,179 @@
+import Foundation
+import TrainLabSpec
+import TrainLabStore
+
+// The commands that read the results database (list, show, compare, query, export) open it
+// read-only; a missing database or an unknown run or experiment is a `ResultsQueryError` (exit 2).
+
+let defaultDatabasePath = "results/trainlab.sqlite"
+
+/// `trainlab list [EXPERIMENT] [--status S] [--db PATH]`: one line per run.
+enum ListCommand {
+    static func run(_ arguments: inout Arguments) throws {
+        let databasePath = try arguments.option("--db") ?? defaultDatabasePath
+        let status = try arguments.option("--status").map(parseStatus)
+        let experiment = arguments.next()
+        try arguments.finish()
+        let store = try ResultsStore.openForReading(path: databasePath)
+
+        let overviews = try store.runOverviews(experiment: experiment)
+        // Params that vary within each experiment (the sweep), seed aside: it has its own column.
+        let variedKeys = Dictionary(grouping: overviews, by: \.run.experiment).mapValues { runs in
+            ResultsStore.differingParamKeys(runs.map(\.params)).filter { $0 != "seed" }
+        }
+        let shown = overviews.filter { status == nil || $0.run.status == status }
+        guard !shown.isEmpty else {
+            print(status.map { "no \($0.rawValue) runs in \(databasePath)" } ?? "no runs in \(databasePath)")
+            return
+        }
+        let hasValidationLoss = shown.contains { $0.summaries["val_loss"] != nil }
+        let hasValidationAccuracy = shown.contains { $0.summaries["val_accuracy"] != nil }
+
+        var header = ["id", "experiment", "status", "seed", "params", "train_loss"]
+        if hasValidationLoss { header.append("val_loss") }
+        if hasValidationAccuracy { header.append("val_accuracy") }
+        header.append("duration")
+        var table = TextTable(header: header, rightAligned: Set([0, 3]).union(5..<header.count))
+        for overview in shown {
+            let run = overview.run
+            var row = [String(run.id), run.experiment, run.status.rawValue, run.seed.map(String.init) ?? "-",
+                       compactParams(overview.params, keys: variedKeys[run.experiment] ?? []),
+                       formatMetric(overview.summaries["train_loss"]?.finalValue)]
+            if hasValidationLoss { row.append(formatMetric(overview.summaries["val_loss"]?.finalValue)) }
+            if hasValidationAccuracy { row.append(formatMetric(overview.summaries["val_accuracy"]?.finalValue)) }
+            row.append(run.durationSeconds().map(formatDuration) ?? "-")
+            table.rows.append(row)
+        }
+        print(table.rendered())
+    }
+
+    static func parseStatus(_ text: String) throws -> RunStatus {
+        guard let status = RunStatus(rawValue: text) else {
+            let names = RunStatus.allCases.map(\.rawValue)
+            throw UsageError("--status expects one of \(names.joined(separator: ", ")), got '\(text)'"
+                             + suggestion(for: text, among: names))
+        }
+        return status
+    }
+
+    /// `lr=0.01 kind=adam`: the last part of each dotted key where that is unambiguous.
+    static func compactParams(_ params: [String: String], keys: [String]) -> String {
+        let lastParts = keys.map { $0.split(separator: ".").last.map(String.init) ?? $0 }
+        return zip(keys, lastParts).map { key, last in
+            let name = lastParts.filter { $0 == last }.count == 1 ? last : key
+            return "\(name)=\(params[key] ?? "-")"
+        }.joined(separator: " ")
+    }
+}
+
+/// `trainlab show RUN [--db PATH]`: a run's fields, config, metric summaries and loss sparklines.
+enum ShowCommand {
+    static let sparklineWidth = 60
+
+    static func run(_ arguments: inout Arguments) throws {
+        let databasePath = try arguments.option("--db") ?? defaultDatabasePath
+        guard let idText = arguments.next() else { throw UsageError("show needs a run id") }
+        try arguments.finish()
+        let runID = try parseRunID(idText)
+        let store = try ResultsStore.openForReading(path: databasePath)
+        let run = try store.run(id: runID)
+
+        var fields: [(String, String)] = [("experiment", run.experiment), ("status", run.status.rawValue)]
+        if let step = run.divergedStep { fields.append(("diverged at", "step \(step)")) }
+        if let error = run.error { fields.append(("error", error)) }
+        fields.append(("seed", run.seed.map(String.init) ?? "-"))
+        fields.append(("started", run.startedAt ?? "-"))
+        fields.append(("finished", run.finishedAt ?? "-"))
+        fields.append(("duration", run.durationSeconds().map(formatDuration) ?? "-"))
+        fields.append(("host, pid", "\(run.host ?? "-"), \(run.pid.map(String.init) ?? "-")"))
+        fields.append(("program", run.programVersion.map { "trainlab \($0)" } ?? "-"))
+        fields.append(("config hash", run.configHash ?? "-"))
+        print("run \(run.id)")
+        let labelWidth = fields.map(\.0.count).max() ?? 0
+        for (label, value) in fields { print("  " + label.padding(toLength: labelWidth, withPad: " ", startingAt: 0) + "  " + value) }
+
+        print("\nconfig")
+        let config = (try? JSONParser.parse(run.config, file: "config")).map {
+            JSONWriter.write($0.root, pretty: true, sortedKeys: true)
+        } ?? run.config
+        print(config.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+
+        let summaries = try store.summaries(runID: run.id)
+        print("")
+        if summaries.isEmpty {
+            print("no metric summaries (written when the run ends)")
+        } else {
+            var table = TextTable(header: ["metric", "final", "best", "best step"], rightAligned: [1, 2, 3])
+            for name in summaries.keys.sorted() {
+                let summary = summaries[name]!
+                table.rows.append([name, formatMetric(summary.finalValue), formatMetric(summary.bestValue),
+                                   summary.bestStep.map(String.init) ?? "-"])
+            }
+            print(table.rendered())
+        }
+
+        for name in ["train_loss", "val_loss"] {
+            let series = try store.metrics(runID: run.id, name: name)
+            guard let first = series.first, let last = series.last else { continue }
+            print("\n\(name), steps \(first.step)–\(last.step) (\(series.count) value\(series.count == 1 ? "" : "s"))")
+            guard let sparkline = Sparkline(series.map(\.value), width: sparklineWidth) else {
+                print("  no finite values")
+                continue
+            }
+            var note = "min \(formatMetric(sparkline.low)), max \(formatMetric(sparkline.high))"
+            if sparkline.isLogScale {
+                note += "; log scale (spans \(format(log10(sparkline.high / sparkline.low), 1)) decades)"
+            }
+            if sparkline.nonFiniteCount > 0 { note += "; \(sparkline.nonFiniteCount) non-finite values (blank)" }
+            print("  \(sparkline.text)\n  \(note)")
+        }
+    }
+}
+
+/// A run id argument.
+func parseRunID(_ text: String) throws -> Int64 {
+    guard let id = Int64(text), id > 0 else { throw UsageError("expected a run id (a positive integer), got '\(text)'") }
+    return id
+}
+
+/// A metric value with 4 significant digits; "-" when missing, "nan" for NaN.
+func formatMetric(_ value: Double?) -> String {
+    guard let value else { return "-" }
+    return value.isFinite ? String(format: "%.4g", value) : "\(value)"
+}
+
+/// `0.26 s`, `2m05s`, `1h02m`.
+func formatDuration(_ seconds: Double) -> String {
+    if seconds < 60 { return format(seconds, seconds < 10 ? 2 : 1) + " s" }
+    let whole = Int(seconds.rounded())
+    if whole < 3600 { return String(format: "%dm%02ds", whole / 60, whole % 60) }
+    return String(format: "%dh%02dm", whole / 3600, whole % 3600 / 60)
+}
+
+/// Columns aligned on their widest cell, two spaces apart.
+struct TextTable {
+    var header: [String]
+    var rows: [[String]] = []
+    /// Indices of columns aligned to the right (numbers).
+    var rightAligned: Set<Int> = []
+
+    init(header: [String], rows: [[String]] = [], rightAligned: Set<Int> = []) {
+        self.header = header
+        self.rows = rows
+        self.rightAligned = rightAligned
+    }
+
+    func rendered() -> String {
+        let lines = [header] + rows
+        let widths = header.indices.map { column in lines.map { $0[column].count }.max() ?? 0 }
+        return lines.map { cells in
+            var line = ""
+            for (column, cell) in cells.enumerated() {
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                if column > 0 { line += "  " }
+                line += rightAligned.contains(column) ? padding + cell : cell + padding
+            }
+            return String(line.reversed().drop(while: { $0 == " " }).reversed())
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import TrainLabStore
+
+/// `trainlab query SQL [--format table|csv|json] [--db PATH]`: one read-only statement.
+enum QueryCommand {
+    static func run(_ arguments: inout Arguments) throws {
+        let databasePath = try arguments.option("--db") ?? defaultDatabasePath
+        let formatName = try arguments.option("--format") ?? "table"
+        var words: [String] = []
+        while let word = arguments.next() { words.append(word) }
+        try arguments.finish()
+        guard !words.isEmpty else { throw UsageError("query needs an SQL statement, e.g. \"SELECT * FROM runs\"") }
+        let format: TableTextFormat?
+        if formatName == "table" {
+            format = nil
+        } else {
+            format = try parseFormat(formatName, among: ["table"])
+        }
+        let store = try ResultsStore.openForReading(path: databasePath)
+        let result = try store.query(words.joined(separator: " "))
+
+        if let format {
+            FileHandle.standardOutput.write(Data(format.text(result).utf8))
+            return
+        }
+        let numeric = result.columns.indices.filter { column in
+            result.rows.allSatisfy {
+                switch $0[column] {
+                case .integer, .real, .null: return true
+                case .text: return false
+                }
+            }
+        }
+        let table = TextTable(header: result.columns, rows: result.rows.map { $0.map(cellText) },
+                              rightAligned: Set(numeric))
+        print(table.rendered())
+        print("(\(result.rows.count) row\(result.rows.count == 1 ? "" : "s"))")
+    }
+
+    static func cellText(_ value: SQLiteValue) -> String {
+        switch value {
+        case .integer(let v): return String(v)
+        case .real(let v): return v.description
+        case .text(let v): return v
+        case .null: return "NULL"
+        }
+    }
+}
+
+/// `trainlab export RUN|EXPERIMENT [--format csv|json] [-o FILE] [--db PATH]`: the full metric
+/// history (run_id, step, name, value) of one run or of every run of an experiment.
+enum ExportCommand {
+    static func run(_ arguments: inout Arguments) throws {
+        let databasePath = try arguments.option("--db") ?? defaultDatabasePath
+        let format = try parseFormat(try arguments.option("--format") ?? "csv")
+        let outputPath = try arguments.option("-o") ?? arguments.option("--output")
+        guard let target = arguments.next() else { throw UsageError("export needs a run id or an experiment name") }
+        try arguments.finish()
+        let store = try ResultsStore.openForReading(path: databasePath)
+
+        // A number is a run id; anything else, or a number that is no run's id, an experiment.
+        var runIDs: [Int64]
+        if let id = Int64(target), try store.runs().contains(where: { $0.id == id }) {
+            runIDs = [id]
+        } else {
+            runIDs = try store.runs(experiment: target).map(\.id)
+        }
+        if runIDs.isEmpty {
+            if let id = Int64(target) { throw ResultsQueryError.unknownRun(id: id, path: databasePath) }
+            throw ResultsQueryError.unknownExperiment(name: target, known: try store.experimentNames())
+        }
+
+        guard let outputPath else {
+            try store.writeMetricHistory(runIDs: runIDs, format: format) {
+                FileHandle.standardOutput.write(Data($0.utf8))
+            }
+            return
+        }
+        guard FileManager.default.createFile(atPath: outputPath, contents: nil),
+              let file = FileHandle(forWritingAtPath: outputPath) else {
+            throw OutputFileError(path: outputPath)
+        }
+        defer { try? file.close() }
+        let rowCount = try store.writeMetricHistory(runIDs: runIDs, format: format) { try file.write(contentsOf: Data($0.utf8)) }
+        print("wrote \(rowCount) metric rows of \(runIDs.count) run\(runIDs.count == 1 ? "" : "s") to \(outputPath)")
+    }
+}
+
+struct OutputFileError: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "cannot write \(path)" }
+}
+
+func parseFormat(_ text: String, among extra: [String] = []) throws -> TableTextFormat {
+    guard let format = TableTextFormat(rawValue: text) else {
+        let names = extra + TableTextFormat.allCases.map(\.rawValue)
+        throw UsageError("--format expects \(names.joined(separator: ", ")), got '\(text)'")
+    }
+    return format
+}
