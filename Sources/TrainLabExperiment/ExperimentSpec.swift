@@ -8,6 +8,8 @@ import TrainLabOptim
 /// Decoding reads every key it knows and rejects the rest, so a typo never passes silently.
 public struct ExperimentSpec {
     public let name: String
+    /// The spec file this run came from.
+    public let file: String
     public let seed: UInt64
     public let task: TaskOptions
     public let model: ModelSpec
@@ -25,7 +27,14 @@ public struct ExperimentSpec {
     public let assignments: [(path: String, value: JSONValue)]
 
     /// A fresh optimizer (its own state) for a run of this spec.
-    public let makeOptimizer: @Sendable () -> any Optimizer
+    public let makeOptimizer: OptimizerChoice
+
+    /// First-order optimizers step on one mini-batch gradient; closure optimizers (L-BFGS, CG,
+    /// Newton) re-evaluate the loss on the step's batch as often as their line search needs.
+    public enum OptimizerChoice: Sendable {
+        case firstOrder(@Sendable () -> any Optimizer)
+        case closure(@Sendable () -> any ClosureOptimizer)
+    }
 
     public struct ModelSpec {
         public let kind: String
@@ -67,6 +76,7 @@ public struct ExperimentSpec {
     init(_ document: JSONDocument, assignments: [(path: String, value: JSONValue)]) throws {
         let root = try ObjectReader(document.root, path: "", document: document)
         name = try root.string("name")
+        file = document.file
         seed = UInt64(try root.int("seed", default: 0, range: 0...Int(Int32.max)))
         probe = try root.bool("probe", default: false)
         config = document.root
@@ -145,9 +155,14 @@ public struct ExperimentSpec {
         try lossChoice.options.finish()
 
         guard let optimizerReader = try root.object("optimizer") else { throw root.error("optimizer", "missing required key 'optimizer'") }
-        optimizerKind = try optimizerReader.choice("kind", among: Catalogue.names(Catalogue.optimizers))
-        lr = try optimizerReader.double("lr", default: 1e-3, range: 0...1e6)
-        makeOptimizer = try Catalogue.optimizers[optimizerKind]!(optimizerReader)
+        optimizerKind = try optimizerReader.choice(
+            "kind", among: Catalogue.names(Catalogue.optimizers) + Catalogue.names(Catalogue.closureOptimizers))
+        lr = try optimizerReader.double("lr", default: Catalogue.defaultLearningRates[optimizerKind] ?? 1e-3, range: 0...1e6)
+        if let firstOrder = Catalogue.optimizers[optimizerKind] {
+            makeOptimizer = .firstOrder(try firstOrder(optimizerReader))
+        } else {
+            makeOptimizer = .closure(try Catalogue.closureOptimizers[optimizerKind]!(optimizerReader))
+        }
         try optimizerReader.finish()
 
         if let scheduleChoice = try root.catalogue("schedule", default: "constant", kinds: Catalogue.names(Catalogue.schedules)) {
@@ -160,9 +175,33 @@ public struct ExperimentSpec {
         }
         try root.finish()
 
-        let taskIsClassification = Catalogue.classificationTasks.contains(task.kind)
-        if loss.wantsClasses != taskIsClassification {
-            throw root.error("loss", "loss '\(loss.name)' needs \(loss.wantsClasses ? "a classification" : "a regression") task, but task '\(task.kind)' is \(taskIsClassification ? "classification" : "regression")")
+        try Self.checkLoss(loss, fits: task, at: root)
+        if case .closure = makeOptimizer, self.training.clipGradNorm != nil {
+            throw root.error("training", "clip_grad_norm would break the line search of '\(optimizerKind)'; remove it")
+        }
+    }
+
+    /// The loss must be able to read the task's targets, and per-class tables must match the
+    /// number of classes: caught here, before anything trains or touches the database.
+    static func checkLoss(_ loss: any Loss, fits task: TaskOptions, at root: ObjectReader) throws {
+        let taskTargets: LossTargetKind = Catalogue.classificationTasks.contains(task.kind) ? .classes : .real
+        if loss.targetKind != taskTargets {
+            switch loss.targetKind {
+            case .classes, .real:
+                throw root.error("loss", "loss '\(loss.name)' needs \(loss.targetKind == .classes ? "a classification" : "a regression") task, but task '\(task.kind)' is \(taskTargets == .classes ? "classification" : "regression")")
+            default:
+                let tasks = ["pairs": "pairs", "lists": "ranking_lists", "triplets": "triplets", "views": "contrastive_views", "noiseSamples": "a classification task"]
+                throw root.error("loss", "loss '\(loss.name)' needs \(loss.targetKind.rawValue) targets (task '\(tasks[loss.targetKind.rawValue] ?? "?")'), which the tasks of this build do not produce yet")
+            }
+        }
+        guard taskTargets == .classes else { return }
+        let defaultClasses = SyntheticTasks.documentation[task.kind]?.first { $0.key == "classes" }.flatMap { Int($0.defaultValue) }
+        guard let classes = task.classes ?? defaultClasses else { return }
+        if let focal = loss as? FocalLoss, case let .perClass(weights)? = focal.alpha, weights.count != classes {
+            throw root.error("loss", "focal: alpha has \(weights.count) per-class weights, but the task has \(classes) classes")
+        }
+        if let nce = loss as? NCELoss, case let .unigram(weights) = nce.noise, weights.count != classes {
+            throw root.error("loss", "nce: the noise table has \(weights.count) weights, but the task has \(classes) classes")
         }
     }
 

@@ -8,7 +8,9 @@ import TrainLabStore
 /// activations and gradients, and that a random N(0, 1/n) matrix is nearly orthogonal:
 ///   probe/act_rms/layers.{i}      RMS of layer i's output on one training batch
 ///   probe/grad_rms/layers.{i}     RMS of ∂loss/∂(layer i's output)
-///   probe/orthogonality/layers.{i}  ‖WᵀW − I‖_F / √in for the layer's weight W [out, in]
+///   probe/orthogonality/layers.{i}  ‖WᵀW − I‖_F / in for the layer's weight W [out, in]: the RMS
+///     of WᵀW − I's entries, about 1/√in for an N(0, 1/in) matrix (the notes' corollary 2: such a
+///     matrix is nearly orthogonal, the more so the larger it is) and 0 for an orthogonal one
 enum InitProbe {
     static func run(model: MLP, batch: BatchBuffers, loss: any Loss, pool: ThreadPool, metrics: MetricsSink) {
         let tape = Tape(pool: pool)
@@ -33,7 +35,7 @@ enum InitProbe {
         return (s / Double(max(t.count, 1))).squareRoot()
     }
 
-    /// ‖WᵀW − I‖_F / √in, in Float64: 0 for orthonormal columns.
+    /// ‖WᵀW − I‖_F / in, in Float64: 0 for orthonormal columns.
     static func orthogonalityDefect(_ w: Tensor) -> Double {
         let rows = w.shape[0], columns = w.shape[1]
         var total = 0.0
@@ -45,6 +47,6 @@ enum InitProbe {
                 total += a == b ? d * d : 2 * d * d
             }
         }
-        return total.squareRoot() / Double(columns).squareRoot()
+        return total.squareRoot() / Double(columns)
     }
 }

@@ -5,6 +5,7 @@ import TrainLabData
 import TrainLabModels
 import TrainLabOptim
 import TrainLabStore
+import TrainLabSpec
 
 /// How a run ended.
 public enum RunEnd: String, Sendable {
@@ -53,12 +54,32 @@ public final class Runner {
     }
 
     /// - Parameter isCancelled: polled once per step; a `true` ends the run as `interrupted`.
+    /// Checks what needs the built model (a closure optimizer's size limit: Newton refuses large
+    /// models) and reports it as a bad input naming the spec and `optimizer.kind`.
+    public func checkModel() throws {
+        guard case let .closure(make) = spec.makeOptimizer else { return }
+        let (_, model) = try prepare()
+        do {
+            try make().validate(parameterCount: model.parameters.reduce(0) { $0 + $1.value.count })
+        } catch {
+            throw SpecError(file: spec.file, path: "optimizer.kind", message: "\(error)")
+        }
+    }
+
     public func run(metrics: MetricsSink, progress: ProgressObserver? = nil,
                     isCancelled: () -> Bool = { false }) throws -> RunResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let (data, model) = try prepare()
         let parameters = model.parameters
-        let optimizer = spec.makeOptimizer()
+        var optimizer: (any Optimizer)? = nil
+        var closureOptimizer: (any ClosureOptimizer)? = nil
+        switch spec.makeOptimizer {
+        case let .firstOrder(make): optimizer = make()
+        case let .closure(make):
+            let made = make()
+            try made.validate(parameterCount: parameters.reduce(0) { $0 + $1.value.count })
+            closureOptimizer = made
+        }
         let training = spec.training
         let batchSize = min(training.batchSize, data.train.count)
         var sampler = BatchSampler(count: data.train.count, batchSize: batchSize, shuffle: training.shuffle,
@@ -94,11 +115,23 @@ public final class Runner {
                 break
             }
             batch.load(sampler.next())
-            tape.reset()
-            for p in parameters { p.zeroGradient() }
-            let prediction = model.forward(tape.constant(batch.inputs), on: tape)
-            let loss = spec.loss(prediction, batch.targets, on: tape)
-            let lossValue = Double(tape.value(loss)[0])
+            let lr = spec.schedule.rate(step: step, total: training.steps, lr: spec.lr)
+            let lossValue: Double
+            var gradientNorm = Double.nan
+            if let closureOptimizer {
+                // L-BFGS, CG, Newton: the same batch for every evaluation of this step; the
+                // logged loss and gradient norm are those at the start of the step.
+                var evaluations = 0
+                let start = closureOptimizer.step(parameters, lr: Float(lr)) {
+                    let value = forwardBackward(model: model, parameters: parameters, batch: batch, tape: tape)
+                    if evaluations == 0 { gradientNorm = Gradients.globalNorm(parameters, pool: pool) }
+                    evaluations += 1
+                    return value
+                }
+                lossValue = Double(start)
+            } else {
+                lossValue = Double(forwardBackward(model: model, parameters: parameters, batch: batch, tape: tape))
+            }
             lastLoss = lossValue
             if firstLoss == nil { firstLoss = lossValue }
             if !lossValue.isFinite || lossValue > Self.explosionFactor * max(firstLoss!, 1) {
@@ -107,11 +140,11 @@ public final class Runner {
                 divergedStep = step
                 break
             }
-            tape.backward(from: loss)
-            let gradientNorm = training.clipGradNorm.map { Gradients.clip(parameters, maxNorm: $0, pool: pool) }
-                ?? Gradients.globalNorm(parameters, pool: pool)
-            let lr = spec.schedule.rate(step: step, total: training.steps, lr: spec.lr)
-            optimizer.step(parameters, lr: Float(lr))
+            if let optimizer {
+                gradientNorm = training.clipGradNorm.map { Gradients.clip(parameters, maxNorm: $0, pool: pool) }
+                    ?? Gradients.globalNorm(parameters, pool: pool)
+                optimizer.step(parameters, lr: Float(lr))
+            }
             if step % training.logEvery == 0 || step == training.steps {
                 metrics.log(step: step, name: "train_loss", value: lossValue)
                 metrics.log(step: step, name: "grad_norm", value: gradientNorm)
@@ -132,6 +165,19 @@ public final class Runner {
         return RunResult(end: end, divergedStep: divergedStep, finalTrainLoss: lastLoss,
                          finalValidationLoss: lastValidation?.loss, finalValidationAccuracy: lastValidation?.accuracy ?? nil,
                          seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+}
+
+extension Runner {
+    /// Zeroes the gradients, records forward and loss on a fresh tape step, back-propagates, and
+    /// returns the loss.
+    func forwardBackward(model: MLP, parameters: [Parameter], batch: BatchBuffers, tape: Tape) -> Float {
+        tape.reset()
+        for p in parameters { p.zeroGradient() }
+        let prediction = model.forward(tape.constant(batch.inputs), on: tape)
+        let loss = spec.loss(prediction, batch.targets, on: tape)
+        tape.backward(from: loss)
+        return tape.value(loss)[0]
     }
 }
 

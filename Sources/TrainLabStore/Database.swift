@@ -1,4 +1,9 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// One SQLite connection, for use by one thread at a time.
 ///
@@ -41,8 +46,21 @@ public final class Database {
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds)
         if mode == .readWrite {
+            // Two processes switching a new file to WAL at once can get SQLITE_BUSY without the
+            // busy handler being consulted (SQLite returns at once where waiting could deadlock),
+            // so this one statement retries for as long as the busy timeout allows.
+            var waited: Int32 = 0, pause: Int32 = 1
+            while true {
+                do {
+                    try execute("PRAGMA journal_mode = WAL;")
+                    break
+                } catch let error as SQLiteError where error.code == SQLITE_BUSY && waited < Self.busyTimeoutMilliseconds {
+                    usleep(useconds_t(pause) * 1000)
+                    waited += pause
+                    pause = min(pause * 2, 100)
+                }
+            }
             try execute("""
-                PRAGMA journal_mode = WAL;
                 PRAGMA synchronous = NORMAL;
                 PRAGMA foreign_keys = ON;
                 """)

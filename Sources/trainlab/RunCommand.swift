@@ -30,7 +30,11 @@ enum ValidateCommand {
 /// Loads every file before anything runs, so a bad spec anywhere stops the whole command
 /// before the database is touched (exit 2).
 func loadAll(_ files: [String]) throws -> [(String, [ExperimentSpec])] {
-    try files.map { file in (file, try ExperimentSpec.load(file: file)) }
+    try files.map { file in
+        let specs = try ExperimentSpec.load(file: file)
+        for spec in specs { try Runner(spec: spec, pool: .serial).checkModel() }
+        return (file, specs)
+    }
 }
 
 /// `trainlab run SPEC... [--db PATH] [--jobs N] [--force] [--quiet]`.

@@ -91,22 +91,28 @@ final class GoldenTrainingTests: XCTestCase {
         "mlp_layernorm_deepnorm_residual.json", "mlp_layernorm_post_residual.json",
     ]
 
-    /// |ours - torch| <= tolerance · max(|torch|, floor · the tensor's largest magnitude, 1e-3).
+    /// Largest |ours - torch| / max(|torch|, floor · the tensor's largest magnitude, 1e-3), and where.
     /// Relative, with floors: an element computed as a sum of terms of the tensor's scale carries
     /// rounding of that scale (about 1e-7 of it in Float32) however small the element itself is,
     /// and the two libraries add in different orders. The absolute floor covers tensors that are
     /// zero in exact arithmetic (a bias right before BatchNorm gets only rounding noise, ~1e-8).
-    func assertClose(_ ours: [Float], _ torch: [Float], tolerance: Float, floor: Float = 0.01, _ what: String,
-                     file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(ours.count, torch.count, what, file: file, line: line)
+    func relativeError(_ ours: [Float], _ torch: [Float], floor: Float = 0.01) -> (error: Float, index: Int) {
+        precondition(ours.count == torch.count, "\(ours.count) values against \(torch.count)")
         let scale = max(torch.map(abs).max() ?? 0, 1e-6)
         var worst: Float = 0, worstIndex = 0
         for i in ours.indices {
             let error = abs(ours[i] - torch[i]) / max(abs(torch[i]), floor * scale, 1e-3)
             if error > worst { worst = error; worstIndex = i }
         }
-        XCTAssertLessThanOrEqual(worst, tolerance,
-                                 "\(what): element \(worstIndex) is \(ours[worstIndex]), torch \(torch[worstIndex])",
+        return (worst, worstIndex)
+    }
+
+    func assertClose(_ ours: [Float], _ torch: [Float], tolerance: Float, floor: Float = 0.01, _ what: String,
+                     file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(ours.count, torch.count, what, file: file, line: line)
+        guard ours.count == torch.count else { return }
+        let (worst, i) = relativeError(ours, torch, floor: floor)
+        XCTAssertLessThanOrEqual(worst, tolerance, "\(what): element \(i) is \(ours[i]), torch \(torch[i])",
                                  file: file, line: line)
     }
 
@@ -144,6 +150,13 @@ final class GoldenTrainingTests: XCTestCase {
             return Adam(beta1: betas[0], beta2: betas[1], epsilon: number("eps", 1e-8),
                         weightDecay: number("weight_decay", kind == "adamw" ? 0.01 : 0),
                         amsgrad: flag("amsgrad"), decoupled: kind == "adamw")
+        case "adagrad":
+            return Adagrad(learningRateDecay: number("lr_decay", 0), weightDecay: number("weight_decay", 0),
+                           initialAccumulatorValue: number("initial_accumulator_value", 0))
+        case "rmsprop":
+            return RMSprop(weightDecay: number("weight_decay", 0), momentum: number("momentum", 0), centered: flag("centered"))
+        case "adadelta":
+            return Adadelta(rho: number("rho", 0.9), weightDecay: number("weight_decay", 0))
         default:
             return nil
         }
@@ -151,7 +164,8 @@ final class GoldenTrainingTests: XCTestCase {
 
     /// Ten full-batch steps of each optimizer configuration: the losses along the way and the
     /// final parameters to 1e-5 relative (floor at 10% of each tensor's scale: Adam divides by
-    /// √v, so rounding differences in nearly-zero gradients move weights by ~lr · 1e-6).
+    /// √v, so rounding differences in nearly-zero gradients move weights by ~lr · 1e-6), or to
+    /// 10x torch's own float32-vs-float64 difference where the trajectory amplifies rounding.
     func testTenStepTrajectoriesMatchTorchOptim() throws {
         var covered = 0
         for file in Self.files {
@@ -176,11 +190,18 @@ final class GoldenTrainingTests: XCTestCase {
                 let what = "\(c.name) \(kind) \(options)"
                 assertClose(losses, (trajectory["losses"] as! [NSNumber]).map(\.floatValue), tolerance: 1e-5, "\(what) losses")
                 let final = trajectory["final"] as! [String: [NSNumber]]
+                let exact = trajectory["final_float64"] as! [String: [NSNumber]]
+                // Some trajectories amplify rounding (centered RMSprop with momentum: torch's own
+                // float32 run strays 3e-5 from its float64 one); there the bar is 10x that stray.
+                let stray = model.parameters.map {
+                    relativeError(final[$0.name]!.map(\.floatValue), exact[$0.name]!.map(\.floatValue), floor: 0.1).error
+                }.max()!
                 for p in model.parameters {
-                    assertClose(p.value.scalars, final[p.name]!.map(\.floatValue), tolerance: 1e-5, floor: 0.1, "\(what) \(p.name)")
+                    assertClose(p.value.scalars, final[p.name]!.map(\.floatValue), tolerance: max(1e-5, 10 * stray), floor: 0.1,
+                                "\(what) \(p.name)")
                 }
             }
         }
-        XCTAssertGreaterThanOrEqual(covered, 13, "sgd, adam and adamw configurations in the fixtures")
+        XCTAssertEqual(covered, 33, "every torch.optim configuration in the fixtures")
     }
 }

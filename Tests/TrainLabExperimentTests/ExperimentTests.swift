@@ -3,6 +3,8 @@ import Foundation
 import TrainLabStore
 import TrainLabSpec
 @testable import TrainLabExperiment
+import TrainLabAutodiff
+import TrainLabModels
 
 /// Writes `text` to a fresh temporary spec file and returns its path.
 func specFile(_ text: String, name: String = "spec.json") throws -> String {
@@ -114,5 +116,39 @@ final class RunnerTests: XCTestCase {
         let result = try Runner(spec: spec).run(metrics: MemoryMetricsSink())
         XCTAssertEqual(result.end, .diverged)
         XCTAssertNotNil(result.divergedStep)
+    }
+}
+
+final class InitProbeTests: XCTestCase {
+    /// The probe's orthogonality measure: 0 for an orthogonal matrix, about 1/√n for N(0, 1/n)
+    /// (the notes' corollary 2), ≈ 1 for a matrix far from orthogonal.
+    func testOrthogonalityDefect() {
+        let identity = Tensor(shape: [3, 3], values: [1, 0, 0, 0, 1, 0, 0, 0, 1])
+        XCTAssertEqual(InitProbe.orthogonalityDefect(identity), 0)
+        let doubled = Tensor(shape: [2, 2], values: [2, 0, 0, 2])  // WᵀW - I = 3I: ‖·‖_F = 3√2, / 2
+        XCTAssertEqual(InitProbe.orthogonalityDefect(doubled), 3 * 2.0.squareRoot() / 2, accuracy: 1e-12)
+        var generator = SplitMix64(seed: 1)
+        let n = 256
+        let w = Tensor(shape: [n, n])
+        Initializer.normal(mean: 0, std: 1 / Double(n).squareRoot()).fill(w, using: &generator)
+        XCTAssertEqual(InitProbe.orthogonalityDefect(w) * Double(n).squareRoot(), 1, accuracy: 0.05)
+    }
+
+    /// With `probe`, step 0 carries act/grad RMS per layer; Kaiming init keeps a deep ReLU
+    /// network's activation RMS within a factor 2 of the first layer's at the last hidden layer.
+    func testProbeMetrics() throws {
+        let text = """
+            {"name": "probe", "probe": true, "task": {"kind": "teacher_classification", "input_dim": 64, "train_size": 256, "val_size": 0},
+             "model": {"hidden": [64, 64, 64, 64, 64, 64], "activation": "relu", "init": {"weight": {"kind": "kaiming_normal", "nonlinearity": "relu"}, "bias": "zeros"}},
+             "loss": "cross_entropy", "optimizer": {"kind": "sgd", "lr": 0.01}, "training": {"steps": 1, "batch_size": 256}}
+            """
+        let spec = try ExperimentSpec.load(file: try specFile(text))[0]
+        let sink = MemoryMetricsSink()
+        _ = try Runner(spec: spec).run(metrics: sink)
+        let first = sink.values("probe/act_rms/layers.0")[0].value, last = sink.values("probe/act_rms/layers.5")[0].value
+        XCTAssertEqual(sink.values("probe/act_rms/layers.0")[0].step, 0)
+        XCTAssertEqual(last / first, 1, accuracy: 0.5)
+        XCTAssertGreaterThan(sink.values("probe/grad_rms/layers.6")[0].value, 0)
+        XCTAssertEqual(sink.values("probe/orthogonality/layers.3").count, 1)
     }
 }

@@ -189,9 +189,20 @@ def make_case(name, widths, activation, loss, batch, seed, steps=10, optimizers=
             losses.append(float(value.detach()))
             value.backward()
             optimizer.step()
+        final = {k: tensor_list(v) for k, v in model.state_dict().items()}
+        # The same ten steps in float64: how far float32 itself strays from exact arithmetic on
+        # this trajectory (some, like centered RMSprop with momentum, amplify rounding).
+        model64 = MLP(widths, ACTIVATIONS[activation]).double()
+        model64.load_state_dict({k: v.double() for k, v in initial.items()})
+        optimizer64 = make(model64.parameters())
+        target64 = target.double() if loss != "cross_entropy" else target
+        for _ in range(steps):
+            optimizer64.zero_grad()
+            loss_fn(model64(xt.double()), target64).backward()
+            optimizer64.step()
         case["trajectories"].append({
-            "kind": kind, "lr": lr, "options": options, "losses": losses,
-            "final": {k: tensor_list(v) for k, v in model.state_dict().items()},
+            "kind": kind, "lr": lr, "options": options, "losses": losses, "final": final,
+            "final_float64": {k: tensor_list(v) for k, v in model64.state_dict().items()},
         })
     return case
 

@@ -1,0 +1,109 @@
+import TrainLabAutodiff
+
+/// An optimizer that re-evaluates the loss several times per step (line searches, Hessian-vector
+/// products), like `torch.optim.LBFGS.step(closure)`. Meant for small, full-batch problems: every
+/// evaluation is a forward and backward pass over the whole batch, and the state is a few flat
+/// Float64 copies of all parameters.
+public protocol ClosureOptimizer: AnyObject {
+    var name: String { get }
+    /// One optimization step from the parameters' current values; leaves them at the new point.
+    /// `evaluate` zeroes and then fills every parameter's `gradient` for the current parameter
+    /// values and returns the loss there. Returns the loss at the start of the step.
+    func step(_ parameters: [Parameter], lr: Float, evaluate: () -> Float) -> Float
+    /// Throws when the optimizer refuses a model with `parameterCount` scalars (call it before the
+    /// first step). The default accepts any size.
+    func validate(parameterCount: Int) throws
+}
+
+extension ClosureOptimizer {
+    public func validate(parameterCount: Int) throws {}
+}
+
+/// A model too large for an optimizer that refuses big models (`Newton`).
+public struct TooManyParametersError: Error, CustomStringConvertible, Sendable {
+    public let optimizer: String
+    public let parameterCount: Int
+    public let limit: Int
+    public let reason: String
+
+    public var description: String {
+        "optimizer '\(optimizer)' supports at most \(limit) parameters, the model has \(parameterCount) (\(reason))"
+    }
+}
+
+/// All parameters as one flat Float64 vector, in parameter order: values are copied in and out,
+/// so the closure optimizers do their arithmetic in double precision.
+struct FlatParameters {
+    let parameters: [Parameter]
+    let count: Int
+
+    init(_ parameters: [Parameter]) {
+        self.parameters = parameters
+        count = parameters.reduce(0) { $0 + $1.value.count }
+    }
+
+    func values() -> [Double] {
+        var flat = [Double]()
+        flat.reserveCapacity(count)
+        for p in parameters { for i in 0..<p.value.count { flat.append(Double(p.value[i])) } }
+        return flat
+    }
+
+    func gradient() -> [Double] {
+        var flat = [Double]()
+        flat.reserveCapacity(count)
+        for p in parameters { for i in 0..<p.gradient.count { flat.append(Double(p.gradient[i])) } }
+        return flat
+    }
+
+    /// Writes `x` (rounded to Float32) into the parameters and returns the values as stored.
+    @discardableResult
+    func assign(_ x: [Double]) -> [Double] {
+        precondition(x.count == count, "flat vector of \(x.count) values for \(count) parameters")
+        var offset = 0
+        for p in parameters {
+            for i in 0..<p.value.count { p.value[i] = Float(x[offset + i]) }
+            offset += p.value.count
+        }
+        return values()
+    }
+
+    /// Loss and gradient at `x`; the parameters are left at `x`.
+    func evaluate(at x: [Double], _ evaluate: () -> Float) -> (loss: Double, gradient: [Double]) {
+        assign(x)
+        let loss = Double(evaluate())
+        return (loss, gradient())
+    }
+}
+
+/// Small dense-vector helpers for the flat Float64 views.
+enum FlatVector {
+    static func dot(_ a: [Double], _ b: [Double]) -> Double {
+        precondition(a.count == b.count, "dot of vectors of \(a.count) and \(b.count) elements")
+        var total = 0.0
+        for i in a.indices { total += a[i] * b[i] }
+        return total
+    }
+
+    static func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
+
+    /// max |aᵢ| (torch's `abs().max()`), 0 for an empty vector.
+    static func maxAbs(_ a: [Double]) -> Double { a.reduce(0) { max($0, abs($1)) } }
+
+    /// Σ |aᵢ| (torch's `abs().sum()`).
+    static func sumAbs(_ a: [Double]) -> Double { a.reduce(0) { $0 + abs($1) } }
+
+    /// x + t · d
+    static func adding(_ x: [Double], _ t: Double, times d: [Double]) -> [Double] {
+        precondition(x.count == d.count, "x + t d with \(x.count) and \(d.count) elements")
+        return (0..<x.count).map { x[$0] + t * d[$0] }
+    }
+
+    static func scaled(_ a: [Double], by s: Double) -> [Double] { a.map { $0 * s } }
+
+    /// a - b
+    static func subtracting(_ a: [Double], _ b: [Double]) -> [Double] {
+        precondition(a.count == b.count, "a - b with \(a.count) and \(b.count) elements")
+        return (0..<a.count).map { a[$0] - b[$0] }
+    }
+}

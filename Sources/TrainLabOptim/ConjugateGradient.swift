@@ -1,0 +1,109 @@
+import TrainLabAutodiff
+
+/// Nonlinear conjugate gradient, Polak–Ribière+ (Nocedal & Wright, Numerical Optimization, §5.2),
+/// for small full-batch problems; steps are organized like `LBFGS` (up to `maxIterations`
+/// iterations and `maxEvaluations` evaluations per step, same stopping tolerances):
+///   β = max(0, gᵀ(g - g_prev) / g_prevᵀg_prev);  d = -g + β d_prev
+///   d = -g (restart) on the very first iteration, every `restartInterval` iterations
+///   (default: the parameter count n) and whenever gᵀd ≥ 0 (not a descent direction)
+///   t from `StrongWolfe.search` (c₁ = 1e-4, c₂ = 0.1: CG wants a tighter line search than
+///   L-BFGS's 0.9), starting at min(1, 1 / ‖g‖₁) · lr on the very first iteration and at
+///   t_prev · g_prevᵀd_prev / gᵀd afterwards (N&W eq. 3.60);  x += t d
+/// Directions and gradients are kept between steps. Arithmetic is in Float64 on a flat copy of all
+/// parameters.
+public final class ConjugateGradient: ClosureOptimizer {
+    public let maxIterations: Int, maxEvaluations: Int
+    public let toleranceGrad: Double, toleranceChange: Double
+    /// Iterations between restarts (d = -g); nil restarts every n iterations, n = parameter count.
+    public let restartInterval: Int?
+    /// The line search's curvature constant c₂.
+    public let curvatureConstant: Double
+    /// Loss evaluations over all steps.
+    public private(set) var evaluations = 0
+    /// Iterations over all steps.
+    public private(set) var iterations = 0
+
+    // State carried from step to step.
+    private var previousDirection: [Double] = []
+    private var previousGradient: [Double] = []
+    private var previousStepLength = 0.0
+    private var previousSlope = 0.0  // g_prevᵀd_prev
+    private var iterationsSinceRestart = 0
+
+    /// `maxEvaluations` defaults to maxIterations · 5 / 4, as LBFGS's max_eval.
+    public init(maxIterations: Int = 20, maxEvaluations: Int? = nil, toleranceGrad: Double = 1e-7,
+                toleranceChange: Double = 1e-9, restartInterval: Int? = nil, curvatureConstant: Double = 0.1) {
+        precondition(maxIterations >= 1, "conjugate gradient needs max_iter ≥ 1")
+        precondition(restartInterval.map { $0 >= 1 } ?? true, "conjugate gradient needs a restart interval ≥ 1")
+        self.maxIterations = maxIterations
+        self.maxEvaluations = maxEvaluations ?? maxIterations * 5 / 4
+        self.toleranceGrad = toleranceGrad
+        self.toleranceChange = toleranceChange
+        self.restartInterval = restartInterval
+        self.curvatureConstant = curvatureConstant
+    }
+
+    public var name: String { "cg" }
+
+    public func step(_ parameters: [Parameter], lr: Float, evaluate: () -> Float) -> Float {
+        let flat = FlatParameters(parameters)
+        let lr = Double(lr)
+        let originalLoss = evaluate()
+        var loss = Double(originalLoss)
+        var gradient = flat.gradient()
+        var currentEvaluations = 1
+        evaluations += 1
+        if FlatVector.maxAbs(gradient) <= toleranceGrad { return originalLoss }
+        precondition(previousGradient.isEmpty || previousGradient.count == flat.count,
+                     "conjugate gradient state is for \(previousGradient.count) parameters, got \(flat.count)")
+        let restartEvery = restartInterval ?? max(flat.count, 1)
+
+        var x = flat.values()
+        var iteration = 0
+        while iteration < maxIterations {
+            iteration += 1
+            iterations += 1
+
+            // Direction: Polak–Ribière+, or steepest descent on a restart.
+            var direction = FlatVector.scaled(gradient, by: -1)
+            var slope = -FlatVector.dot(gradient, gradient)
+            if !previousGradient.isEmpty && iterationsSinceRestart < restartEvery {
+                let change = FlatVector.subtracting(gradient, previousGradient)
+                let beta = max(0, FlatVector.dot(gradient, change) / FlatVector.dot(previousGradient, previousGradient))
+                let candidate = FlatVector.adding(direction, beta, times: previousDirection)
+                let candidateSlope = FlatVector.dot(gradient, candidate)
+                if candidateSlope < 0 {
+                    (direction, slope) = (candidate, candidateSlope)
+                } else {
+                    iterationsSinceRestart = 0
+                }
+            } else {
+                iterationsSinceRestart = 0
+            }
+            if slope > -toleranceChange { break }
+
+            var initialStep = min(1, 1 / FlatVector.sumAbs(gradient)) * lr
+            if !previousGradient.isEmpty {
+                let extrapolated = previousStepLength * previousSlope / slope
+                if extrapolated.isFinite && extrapolated > 0 { initialStep = extrapolated }
+            }
+            let previousLoss = loss
+            let result = StrongWolfe.search(
+                objective: { t in flat.evaluate(at: FlatVector.adding(x, t, times: direction), evaluate) },
+                direction: direction, initialStep: initialStep, loss: loss, gradient: gradient,
+                directionalDerivative: slope, c2: curvatureConstant, toleranceChange: toleranceChange)
+            (previousDirection, previousGradient) = (direction, gradient)
+            (previousStepLength, previousSlope) = (result.step, slope)
+            (loss, gradient) = (result.loss, result.gradient)
+            x = flat.assign(FlatVector.adding(x, result.step, times: direction))
+            iterationsSinceRestart += 1
+            currentEvaluations += result.evaluations
+            evaluations += result.evaluations
+
+            if currentEvaluations >= maxEvaluations || FlatVector.maxAbs(gradient) <= toleranceGrad { break }
+            if FlatVector.maxAbs(direction) * abs(result.step) <= toleranceChange { break }
+            if abs(loss - previousLoss) < toleranceChange { break }
+        }
+        return originalLoss
+    }
+}

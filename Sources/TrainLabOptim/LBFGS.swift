@@ -1,0 +1,154 @@
+import TrainLabAutodiff
+
+/// Limited-memory BFGS (`torch.optim.LBFGS`; Nocedal & Wright, Numerical Optimization, Alg. 7.4–7.5),
+/// for small full-batch problems. Each step runs up to `maxIterations` iterations:
+///   d = -H g  (two-loop recursion over the last `historySize` pairs s = t d, y = Δg with yᵀs > 1e-10;
+///              H₀ = yᵀs / yᵀy of the newest pair; d = -g on the very first iteration)
+///   t = min(1, 1 / ‖g‖₁) · lr on the very first iteration, else lr; with "strong_wolfe",
+///   t from `StrongWolfe.search` (c₁ = 1e-4, c₂ = 0.9, at most 25 evaluations; its Armijo test
+///   allows the Float32 rounding of the loss, the one change from torch);  x += t d
+/// It stops early when max |g| ≤ tolerance_grad, gᵀd > -tolerance_change, max |t d| ≤ tolerance_change,
+/// |Δf| < tolerance_change or after `maxEvaluations` evaluations. The history is kept between steps.
+/// Arithmetic is in Float64 on a flat copy of all parameters.
+public final class LBFGS: ClosureOptimizer {
+    public enum LineSearch: String, Sendable {
+        case strongWolfe = "strong_wolfe"
+    }
+
+    public let maxIterations: Int, maxEvaluations: Int, historySize: Int
+    public let toleranceGrad: Double, toleranceChange: Double
+    public let lineSearch: LineSearch?
+    /// Loss evaluations over all steps (torch's `func_evals`).
+    public private(set) var evaluations = 0
+    /// Iterations over all steps (torch's `n_iter`).
+    public private(set) var iterations = 0
+
+    // State carried from step to step (torch keeps it in `state[params[0]]`).
+    private var direction: [Double] = []
+    private var stepLength = 0.0
+    private var gradientChanges: [[Double]] = []  // y
+    private var steps: [[Double]] = []            // s
+    private var inverseCurvatures: [Double] = []  // ρ = 1 / yᵀs
+    private var hessianDiagonal = 1.0
+    private var previousGradient: [Double] = []
+
+    /// `maxEvaluations` defaults to maxIterations · 5 / 4, as in torch.
+    public init(maxIterations: Int = 20, maxEvaluations: Int? = nil, toleranceGrad: Double = 1e-7,
+                toleranceChange: Double = 1e-9, historySize: Int = 100, lineSearch: LineSearch? = nil) {
+        precondition(maxIterations >= 1 && historySize >= 1, "LBFGS needs max_iter ≥ 1 and history_size ≥ 1")
+        self.maxIterations = maxIterations
+        self.maxEvaluations = maxEvaluations ?? maxIterations * 5 / 4
+        self.toleranceGrad = toleranceGrad
+        self.toleranceChange = toleranceChange
+        self.historySize = historySize
+        self.lineSearch = lineSearch
+    }
+
+    public var name: String { "lbfgs" }
+
+    public func step(_ parameters: [Parameter], lr: Float, evaluate: () -> Float) -> Float {
+        let flat = FlatParameters(parameters)
+        let lr = Double(lr)
+        let originalLoss = evaluate()
+        var loss = Double(originalLoss)
+        var gradient = flat.gradient()
+        var currentEvaluations = 1
+        evaluations += 1
+        if FlatVector.maxAbs(gradient) <= toleranceGrad { return originalLoss }
+        precondition(previousGradient.isEmpty || previousGradient.count == flat.count,
+                     "LBFGS state is for \(previousGradient.count) parameters, got \(flat.count)")
+
+        var x = flat.values()
+        var previousLoss = loss
+        var iteration = 0
+        while iteration < maxIterations {
+            iteration += 1
+            iterations += 1
+
+            // Descent direction.
+            if iterations == 1 {
+                direction = FlatVector.scaled(gradient, by: -1)
+                gradientChanges = []
+                steps = []
+                inverseCurvatures = []
+                hessianDiagonal = 1
+            } else {
+                updateHistory(gradient: gradient)
+                direction = twoLoopDirection(gradient: gradient)
+            }
+            previousGradient = gradient
+            previousLoss = loss
+
+            // Step length.
+            stepLength = iterations == 1 ? min(1, 1 / FlatVector.sumAbs(gradient)) * lr : lr
+            let gtd = FlatVector.dot(gradient, direction)
+            if gtd > -toleranceChange { break }
+
+            var lineSearchEvaluations = 0
+            var optimal = false
+            switch lineSearch {
+            case .strongWolfe:
+                let result = StrongWolfe.search(
+                    objective: { t in flat.evaluate(at: FlatVector.adding(x, t, times: direction), evaluate) },
+                    direction: direction, initialStep: stepLength, loss: loss, gradient: gradient,
+                    directionalDerivative: gtd, toleranceChange: toleranceChange)
+                (loss, gradient, stepLength) = (result.loss, result.gradient, result.step)
+                lineSearchEvaluations = result.evaluations
+                x = flat.assign(FlatVector.adding(x, stepLength, times: direction))
+                optimal = FlatVector.maxAbs(gradient) <= toleranceGrad
+            case nil:
+                x = flat.assign(FlatVector.adding(x, stepLength, times: direction))
+                // The last iteration skips the evaluation (torch: no use in a stochastic setting).
+                if iteration != maxIterations {
+                    loss = Double(evaluate())
+                    gradient = flat.gradient()
+                    optimal = FlatVector.maxAbs(gradient) <= toleranceGrad
+                    lineSearchEvaluations = 1
+                }
+            }
+            currentEvaluations += lineSearchEvaluations
+            evaluations += lineSearchEvaluations
+
+            if iteration == maxIterations || currentEvaluations >= maxEvaluations || optimal { break }
+            if FlatVector.maxAbs(direction) * abs(stepLength) <= toleranceChange { break }
+            if abs(loss - previousLoss) < toleranceChange { break }
+        }
+        return originalLoss
+    }
+
+    /// Stores s = t d, y = g - g_prev when yᵀs > 1e-10 (dropping the oldest pair beyond
+    /// `historySize`) and rescales H₀ = yᵀs / yᵀy.
+    private func updateHistory(gradient: [Double]) {
+        let y = FlatVector.subtracting(gradient, previousGradient)
+        let s = FlatVector.scaled(direction, by: stepLength)
+        let ys = FlatVector.dot(y, s)
+        guard ys > 1e-10 else { return }
+        if steps.count == historySize {
+            gradientChanges.removeFirst()
+            steps.removeFirst()
+            inverseCurvatures.removeFirst()
+        }
+        gradientChanges.append(y)
+        steps.append(s)
+        inverseCurvatures.append(1 / ys)
+        hessianDiagonal = ys / FlatVector.dot(y, y)
+    }
+
+    /// -H g by the two-loop recursion:
+    ///   q = -g;  for i newest → oldest: aᵢ = ρᵢ sᵢᵀq, q -= aᵢ yᵢ
+    ///   r = H₀ q;  for i oldest → newest: bᵢ = ρᵢ yᵢᵀr, r += (aᵢ - bᵢ) sᵢ
+    private func twoLoopDirection(gradient: [Double]) -> [Double] {
+        var q = FlatVector.scaled(gradient, by: -1)
+        var a = [Double](repeating: 0, count: steps.count)
+        for i in steps.indices.reversed() {
+            a[i] = FlatVector.dot(steps[i], q) * inverseCurvatures[i]
+            for j in q.indices { q[j] -= a[i] * gradientChanges[i][j] }
+        }
+        var r = FlatVector.scaled(q, by: hessianDiagonal)
+        for i in steps.indices {
+            let b = FlatVector.dot(gradientChanges[i], r) * inverseCurvatures[i]
+            for j in r.indices { r[j] += (a[i] - b) * steps[i][j] }
+        }
+        return r
+    }
+}
