@@ -148,7 +148,14 @@ OPTIMIZERS = [
 ]
 
 
-def make_case(name, widths, activation, loss, batch, seed, steps=10, optimizers=None):
+# Closure optimizers: each step re-evaluates the loss as often as its iterations need.
+CLOSURE_OPTIMIZERS = [
+    ("lbfgs", {}, lambda p: torch.optim.LBFGS(p, lr=1)),
+    ("lbfgs", {"line_search_fn": "strong_wolfe", "history_size": 5}, lambda p: torch.optim.LBFGS(p, lr=1, line_search_fn="strong_wolfe", history_size=5)),
+]
+
+
+def make_case(name, widths, activation, loss, batch, seed, steps=10, optimizers=None, closure_optimizers=()):
     g = np.random.default_rng(seed)
     x = g.standard_normal((batch, widths[0])).astype(np.float32)
     if loss == "cross_entropy":
@@ -204,6 +211,23 @@ def make_case(name, widths, activation, loss, batch, seed, steps=10, optimizers=
             "kind": kind, "lr": lr, "options": options, "losses": losses, "final": final,
             "final_float64": {k: tensor_list(v) for k, v in model64.state_dict().items()},
         })
+    for kind, options, make in closure_optimizers:
+        model.load_state_dict(initial)
+        optimizer = make(model.parameters())
+        losses = []
+
+        def closure():
+            optimizer.zero_grad()
+            value = loss_fn(model(xt), target)
+            value.backward()
+            return value
+
+        for _ in range(3):
+            losses.append(float(optimizer.step(closure).detach()))
+        case["trajectories"].append({
+            "kind": kind, "lr": 1.0, "options": options, "losses": losses, "steps": 3,
+            "final": {k: tensor_list(v) for k, v in model.state_dict().items()},
+        })
     return case
 
 
@@ -211,7 +235,8 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     cases = [
         # Widths 5, 7, 3 and batch 6 hit partial GEMM micro-tiles (6 x 16) and vector tails (8).
-        make_case("mlp_tanh_cross_entropy", [5, 7, 3], "tanh", "cross_entropy", batch=6, seed=1),
+        make_case("mlp_tanh_cross_entropy", [5, 7, 3], "tanh", "cross_entropy", batch=6, seed=1,
+                  closure_optimizers=CLOSURE_OPTIMIZERS),
         make_case("mlp_relu_mse", [4, 9, 9, 2], "relu", "mse", batch=5, seed=2),
         make_case("mlp_silu_cross_entropy_wide", [19, 33, 10], "silu", "cross_entropy", batch=13, seed=3,
                   optimizers=[OPTIMIZERS[1], OPTIMIZERS[5], OPTIMIZERS[8]]),
