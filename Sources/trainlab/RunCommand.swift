@@ -15,13 +15,12 @@ enum ValidateCommand {
         for (file, runs) in specs {
             print("\(file): \(runs.count) run\(runs.count == 1 ? "" : "s")")
             for (i, spec) in runs.enumerated() {
-                let runner = Runner(spec: spec, pool: .serial)
-                let (data, model) = try runner.prepare()
-                let parameterCount = model.parameters.reduce(0) { $0 + $1.value.count }
+                let estimate = ResourceEstimate(spec)
                 let sweep = spec.assignmentSummary.isEmpty ? "" : "  [\(spec.assignmentSummary)]"
-                print("  \(i + 1). \(spec.name) seed \(spec.seed): \(spec.task.kind) \(data.inputDim)→\(data.outputDim), "
+                print("  \(i + 1). \(spec.name) seed \(spec.seed): \(spec.task.kind), "
                       + "mlp \(spec.model.hidden) \(spec.model.activation.name), \(spec.loss.name), \(spec.optimizerKind) lr \(spec.lr), "
-                      + "\(spec.training.steps) steps × batch \(spec.training.batchSize); \(parameterCount) parameters\(sweep)")
+                      + "\(spec.training.steps) steps × batch \(spec.training.batchSize); \(estimate.parameters) parameters, "
+                      + "\(format(estimate.flopsPerStep / 1e6, 1)) MFLOP/step, ~\(ResourceEstimate.format(estimate.bytes))\(sweep)")
             }
         }
     }
@@ -32,7 +31,10 @@ enum ValidateCommand {
 func loadAll(_ files: [String]) throws -> [(String, [ExperimentSpec])] {
     try files.map { file in
         let specs = try ExperimentSpec.load(file: file)
-        for spec in specs { try Runner(spec: spec, pool: .serial).checkModel() }
+        for spec in specs {
+            try ResourceEstimate(spec).check(spec)
+            try Runner(spec: spec, pool: .serial).checkModel()
+        }
         return (file, specs)
     }
 }

@@ -73,6 +73,21 @@ final class SpecTests: XCTestCase {
         }
     }
 
+    /// The estimate counts exactly the parameters the built model has, and a model far beyond
+    /// the machine's memory is refused with the estimate.
+    func testResourceEstimate() throws {
+        let spec = try ExperimentSpec.load(file: try specFile(tinySpec))[0]
+        let (_, model) = try Runner(spec: spec).prepare()
+        let estimate = ResourceEstimate(spec)
+        XCTAssertEqual(estimate.parameters, model.parameters.reduce(0) { $0 + $1.value.count })
+        XCTAssertEqual(estimate.flopsPerStep, 6 * 32 * Double(4 * 16 + 16 * 3))
+        let huge = try ExperimentSpec.load(file: try specFile(
+            #"{"name": "huge", "task": {"kind": "blobs", "input_dim": 60000, "train_size": 10}, "model": {"hidden": [60000, 60000]}, "loss": "cross_entropy", "optimizer": {"kind": "adam"}}"#))[0]
+        XCTAssertThrowsError(try ResourceEstimate(huge).check(huge)) { error in
+            XCTAssertTrue("\(error)".contains("this run would need about"), "\(error)")
+        }
+    }
+
     func testMissingFileIsABadInput() {
         XCTAssertThrowsError(try ExperimentSpec.load(file: "/nonexistent/spec.json")) { error in
             XCTAssertTrue(error is SpecError)

@@ -72,7 +72,7 @@ final class ProcessTests: XCTestCase {
         XCTAssertEqual(try store.markInterruptedRuns(), [2])
         XCTAssertEqual(try store.runs().map(\.status), [.completed, .interrupted])
         XCTAssertGreaterThan(try store.metrics(runID: 2, name: "train_loss").count, 0)
-        let check = try Database(path: database, mode: .readOnly).rows("PRAGMA integrity_check") { try $0.string(at: 0) }
+        let check = try Database(path: database, mode: .readOnly).rows("PRAGMA integrity_check") { $0.string(at: 0) }
         XCTAssertEqual(check, ["ok"])
 
         let output = Pipe()

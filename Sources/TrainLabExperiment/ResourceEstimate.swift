@@ -1,0 +1,63 @@
+import Foundation
+import TrainLabSpec
+import TrainLabData
+import TrainLabModels
+
+/// What a run will cost, estimated from the spec alone (nothing is built): `trainlab validate`
+/// prints it, and a run that would not fit in memory is refused before it starts.
+///   FLOPs per step ≈ 6 · B · Σ in·out  (forward 2, backward 4 per multiply-add of each layer)
+///   memory ≈ 4 bytes · (P · (2 + optimizer state) + 8 · B · Σ widths + rows · (input + target))
+/// where 8 · B · Σ widths covers each layer's values, gradients and intermediates in the arena.
+public struct ResourceEstimate {
+    public let parameters: Int
+    public let flopsPerStep: Double
+    public let bytes: Double
+
+    public init(_ spec: ExperimentSpec) {
+        let inputs = spec.task.inputDim ?? Self.documentedDefault(spec.task.kind, "input_dim") ?? 1
+        let classification = Catalogue.classificationTasks.contains(spec.task.kind)
+        let outputs = (classification ? spec.task.classes ?? Self.documentedDefault(spec.task.kind, "classes")
+                                      : spec.task.outputDim ?? Self.documentedDefault(spec.task.kind, "output_dim")) ?? 1
+        let widths = [inputs] + spec.model.hidden + [outputs]
+        var weights = 0, multiplyAdds = 0
+        for i in 0..<(widths.count - 1) {
+            weights += widths[i] * widths[i + 1] + (spec.model.bias ? widths[i + 1] : 0)
+            multiplyAdds += widths[i] * widths[i + 1]
+        }
+        let normalized = spec.model.norm == .none ? 0 : 2 * spec.model.hidden.reduce(0, +)
+        parameters = weights + normalized
+        let batch = min(spec.training.batchSize, spec.task.trainSize)
+        flopsPerStep = 6 * Double(batch) * Double(multiplyAdds)
+        let stateCopies: Double = switch spec.optimizerKind {
+        case "sgd": 1
+        case "adam", "adamw", "rmsprop", "adadelta": 3
+        case "lbfgs", "cg": 2 * 100 + 4
+        case "newton": 6
+        default: 2
+        }
+        let activations = 8.0 * Double(batch) * Double(widths.reduce(0, +))
+        let rows = Double(spec.task.trainSize + spec.task.valSize)
+        let data = rows * Double(inputs + (classification ? 1 : outputs))
+        bytes = 4 * (Double(parameters) * (2 + stateCopies) + activations + data)
+    }
+
+    static func documentedDefault(_ kind: String, _ key: String) -> Int? {
+        SyntheticTasks.documentation[kind]?.first { $0.key == key }.flatMap { Int($0.defaultValue) }
+    }
+
+    /// The machine's memory, and the share of it a run may plan to use.
+    public static let usableBytes = Double(ProcessInfo.processInfo.physicalMemory) * 0.8
+
+    /// Throws a bad-input error when the run would not fit in memory.
+    public func check(_ spec: ExperimentSpec) throws {
+        guard bytes > Self.usableBytes else { return }
+        throw SpecError(file: spec.file, path: "model",
+                        message: "this run would need about \(Self.format(bytes)) of memory (\(parameters) parameters, batch \(spec.training.batchSize)); this machine has \(Self.format(Double(ProcessInfo.processInfo.physicalMemory)))")
+    }
+
+    public static func format(_ bytes: Double) -> String {
+        if bytes >= 1_073_741_824 { return String(format: "%.1f GiB", bytes / Double(1 << 30)) }
+        if bytes >= 1_048_576 { return String(format: "%.1f MiB", bytes / Double(1 << 20)) }
+        return String(format: "%.0f KiB", bytes / 1024)
+    }
+}
