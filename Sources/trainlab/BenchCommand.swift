@@ -1,13 +1,16 @@
 import Foundation
 import TrainLabKernels
+import TrainLabStore
+import TrainLabExperiment
 
 /// `trainlab bench ...`: speed measured against references taken in the same run.
 enum BenchCommand {
     static func run(_ arguments: inout Arguments) throws {
-        guard let what = arguments.next() else { throw UsageError("bench needs a target: gemm") }
+        guard let what = arguments.next() else { throw UsageError("bench needs a target: gemm or metrics") }
         switch what {
         case "gemm": try GEMMBenchmark.run(&arguments)
-        default: throw UsageError("unknown benchmark '\(what)'\(suggestion(for: what, among: ["gemm"]))")
+        case "metrics": try MetricsBenchmark.run(&arguments)
+        default: throw UsageError("unknown benchmark '\(what)'\(suggestion(for: what, among: ["gemm", "metrics"]))")
         }
     }
 }
@@ -95,5 +98,38 @@ func format(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f
 extension String {
     func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+/// `trainlab bench metrics [SPEC]`: what logging every step to SQLite costs, as a share of the
+/// training time of the same run (default: experiments/quickstart.json's first run, log_every 1).
+enum MetricsBenchmark {
+    static func run(_ arguments: inout Arguments) throws {
+        let file = arguments.next() ?? "experiments/quickstart.json"
+        try arguments.finish()
+        guard let spec = try ExperimentSpec.load(file: file).first else { throw UsageError("\(file) has no runs") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-bench-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        // The same run twice: metrics kept in memory, then written to a fresh database.
+        let memory = MemoryMetricsSink()
+        let inMemory = try Runner(spec: spec).run(metrics: memory)
+        let store = try ResultsStore(path: folder.appendingPathComponent("bench.sqlite").path)
+        let id = try store.beginRun(experiment: spec.name, config: "{}", seed: Int(spec.seed))
+        let start = DispatchTime.now().uptimeNanoseconds
+        let toDatabase = try Runner(spec: spec).run(metrics: store.metricsSink(runID: id))
+        try store.finishRun(id: id, status: .completed)
+        let withStore = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+
+        // Writing alone: the same rows again, timed without training.
+        let rows = memory.entries
+        let writeStart = DispatchTime.now().uptimeNanoseconds
+        let sink = store.metricsSink(runID: try store.beginRun(experiment: spec.name, config: "{}", seed: 0))
+        for row in rows { sink.log(step: row.step, name: row.name, value: row.value) }
+        try store.flush()
+        let writing = Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9
+        print("\(spec.name): \(spec.training.steps) steps, \(rows.count) metric rows (log_every \(spec.training.logEvery))")
+        print("training with metrics in memory: \(format(inMemory.seconds, 3)) s; with SQLite: \(format(withStore, 3)) s (\(format(toDatabase.seconds, 3)) s inside the loop)")
+        print("writing the rows alone: \(format(writing * 1e3, 1)) ms = \(format(writing / Double(rows.count) * 1e6, 2)) µs a row, \(format(100 * writing / inMemory.seconds, 2))% of the training time")
     }
 }
