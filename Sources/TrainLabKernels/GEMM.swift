@@ -151,7 +151,7 @@ struct GEMMProblem: @unchecked Sendable {
     /// C[rows, columns] over all of K: blocks of NC columns, then KC steps, then MC rows.
     func run(rows: Range<Int>, columns: Range<Int>) {
         let scratch = ThreadScratch.current
-        let useAVX2 = InstructionSet.current == .avx2
+        let loops = HotLoops.current
         var jc = columns.lowerBound
         while jc < columns.upperBound {
             let nc = min(GEMMBlocking.nc, columns.upperBound - jc)
@@ -161,11 +161,7 @@ struct GEMMProblem: @unchecked Sendable {
                 let kc = min(GEMMBlocking.kc, k - pc)
                 let packedB = scratch.packedB(count: kc * ncPadded)
                 let bBlock = transposeB ? b + jc * ldb + pc : b + pc * ldb + jc
-                if useAVX2 {
-                    MicroKernelsAVX2.gemmPackB(bBlock, ldb: ldb, transposed: transposeB, kc: kc, nc: nc, into: packedB)
-                } else {
-                    MicroKernels.gemmPackB(bBlock, ldb: ldb, transposed: transposeB, kc: kc, nc: nc, into: packedB)
-                }
+                loops.packB(bBlock, ldb, transposeB, kc, nc, packedB)
                 let accumulateBlock = accumulate || pc > 0
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {
@@ -173,18 +169,8 @@ struct GEMMProblem: @unchecked Sendable {
                     let mcPadded = (mc + microRows - 1) / microRows * microRows
                     let packedA = scratch.packedA(count: mcPadded * kc)
                     let aBlock = transposeA ? a + pc * lda + ic : a + ic * lda + pc
-                    let cBlock = c + ic * ldc + jc
-                    if useAVX2 {
-                        MicroKernelsAVX2.gemmPackA(aBlock, lda: lda, transposed: transposeA, mc: mc, kc: kc, into: packedA)
-                        MicroKernelsAVX2.gemmMacroKernel(
-                            mc: mc, nc: nc, kc: kc, packedA: packedA, packedB: packedB,
-                            c: cBlock, ldc: ldc, accumulate: accumulateBlock)
-                    } else {
-                        MicroKernels.gemmPackA(aBlock, lda: lda, transposed: transposeA, mc: mc, kc: kc, into: packedA)
-                        MicroKernels.gemmMacroKernel(
-                            mc: mc, nc: nc, kc: kc, packedA: packedA, packedB: packedB,
-                            c: cBlock, ldc: ldc, accumulate: accumulateBlock)
-                    }
+                    loops.packA(aBlock, lda, transposeA, mc, kc, packedA)
+                    loops.macroKernel(mc, nc, kc, packedA, packedB, c + ic * ldc + jc, ldc, accumulateBlock)
                     ic += mc
                 }
                 pc += kc

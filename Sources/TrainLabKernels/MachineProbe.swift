@@ -1,7 +1,5 @@
 import Foundation
 import Synchronization
-import MicroKernels
-import MicroKernelsAVX2
 
 /// Measures the machine rather than trusting a spec sheet, so every speed figure can be quoted
 /// as a fraction of what this CPU did in the same run.
@@ -11,16 +9,14 @@ public enum MachineProbe {
     public static func peakGFLOPS(pool: ThreadPool = .shared, repeats: Int = 5) -> Double {
         let iterations = 2_000_000
         var best = 0.0
-        let useAVX2 = InstructionSet.current == .avx2
+        let loops = HotLoops.current
         for r in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
             var flops = [Double](repeating: 0, count: pool.threadCount)
             flops.withUnsafeMutableBufferPointer { out in
                 let out = out.baseAddress!
                 pool.parallelFor(pool.threadCount) { i, _ in
-                    let result = useAVX2
-                        ? MicroKernelsAVX2.fmaThroughputProbe(iterations: iterations, seed: Float(r + i))
-                        : MicroKernels.fmaThroughputProbe(iterations: iterations, seed: Float(r + i))
+                    let result = loops.fmaProbe(iterations, Float(r + i))
                     out[i] = result.checksum.isNaN ? 0 : result.flops
                 }
             }

@@ -12,7 +12,7 @@ public enum VectorKernels {
     /// Summation chunk: partial sums of this many elements are added in index order.
     public static let sumChunk = 1 << 12
 
-    @inline(__always) static var avx2: Bool { InstructionSet.current == .avx2 }
+    static var loops: HotLoops { HotLoops.current }
 
     /// y = f(x) elementwise.
     public static func unary(
@@ -21,11 +21,7 @@ public enum VectorKernels {
     ) {
         pool.parallelRanges(count, grain: elementGrain) { r, _ in
             let n = r.count
-            if avx2 {
-                MicroKernelsAVX2.unaryForward(MicroKernelsAVX2.UnaryMap(kind), x + r.lowerBound, y + r.lowerBound, n)
-            } else {
-                MicroKernels.unaryForward(kind, x + r.lowerBound, y + r.lowerBound, n)
-            }
+            loops.unary(kind, x + r.lowerBound, y + r.lowerBound, n)
         }
     }
 
@@ -36,12 +32,7 @@ public enum VectorKernels {
     ) {
         pool.parallelRanges(count, grain: elementGrain) { r, _ in
             let o = r.lowerBound
-            if avx2 {
-                MicroKernelsAVX2.unaryBackward(
-                    MicroKernelsAVX2.UnaryMap(kind), x: x + o, y: y + o, dy: dy + o, dx: dx + o, r.count)
-            } else {
-                MicroKernels.unaryBackward(kind, x: x + o, y: y + o, dy: dy + o, dx: dx + o, r.count)
-            }
+            loops.unaryBackward(kind, x + o, y + o, dy + o, dx + o, r.count)
         }
     }
 
@@ -52,7 +43,7 @@ public enum VectorKernels {
     ) {
         pool.parallelRanges(count, grain: elementGrain) { r, _ in
             let o = r.lowerBound
-            if avx2 { MicroKernelsAVX2.add(x + o, y + o, z + o, r.count) } else { MicroKernels.add(x + o, y + o, z + o, r.count) }
+            loops.add(x + o, y + o, z + o, r.count)
         }
     }
 
@@ -63,7 +54,7 @@ public enum VectorKernels {
     ) {
         pool.parallelRanges(count, grain: elementGrain) { r, _ in
             let o = r.lowerBound
-            if avx2 { MicroKernelsAVX2.multiply(x + o, y + o, z + o, r.count) } else { MicroKernels.multiply(x + o, y + o, z + o, r.count) }
+            loops.multiply(x + o, y + o, z + o, r.count)
         }
     }
 
@@ -74,11 +65,7 @@ public enum VectorKernels {
     ) {
         pool.parallelRanges(count, grain: elementGrain) { r, _ in
             let o = r.lowerBound
-            if avx2 {
-                MicroKernelsAVX2.multiplyAccumulate(x + o, y + o, z + o, r.count)
-            } else {
-                MicroKernels.multiplyAccumulate(x + o, y + o, z + o, r.count)
-            }
+            loops.multiplyAccumulate(x + o, y + o, z + o, r.count)
         }
     }
 
@@ -89,7 +76,7 @@ public enum VectorKernels {
     ) {
         pool.parallelRanges(count, grain: elementGrain) { r, _ in
             let o = r.lowerBound
-            if avx2 { MicroKernelsAVX2.axpy(alpha, x + o, y + o, r.count) } else { MicroKernels.axpy(alpha, x + o, y + o, r.count) }
+            loops.axpy(alpha, x + o, y + o, r.count)
         }
     }
 
@@ -100,14 +87,14 @@ public enum VectorKernels {
     ) {
         pool.parallelRanges(count, grain: elementGrain) { r, _ in
             let o = r.lowerBound
-            if avx2 { MicroKernelsAVX2.scale(alpha, x + o, y + o, r.count) } else { MicroKernels.scale(alpha, x + o, y + o, r.count) }
+            loops.scale(alpha, x + o, y + o, r.count)
         }
     }
 
     /// Σ x: chunks of `sumChunk` summed (in parallel), then the partials added in order.
     public static func sum(_ x: UnsafePointer<Float>, count: Int, pool: ThreadPool = .shared) -> Float {
         chunkedReduce(count: count, pool: pool) { o, n in
-            avx2 ? MicroKernelsAVX2.sum(x + o, n) : MicroKernels.sum(x + o, n)
+            loops.sum(x + o, n)
         }
     }
 
@@ -116,7 +103,7 @@ public enum VectorKernels {
         _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int, pool: ThreadPool = .shared
     ) -> Float {
         chunkedReduce(count: count, pool: pool) { o, n in
-            avx2 ? MicroKernelsAVX2.dot(x + o, y + o, n) : MicroKernels.dot(x + o, y + o, n)
+            loops.dot(x + o, y + o, n)
         }
     }
 
@@ -143,7 +130,7 @@ public enum VectorKernels {
         pool.parallelRanges(rows, grain: max(1, elementGrain / max(columns, 1))) { r, _ in
             for i in r {
                 let o = i * columns
-                if avx2 { MicroKernelsAVX2.softmaxRow(x + o, y + o, columns) } else { MicroKernels.softmaxRow(x + o, y + o, columns) }
+                loops.softmaxRow(x + o, y + o, columns)
             }
         }
     }
@@ -156,11 +143,7 @@ public enum VectorKernels {
         pool.parallelRanges(rows, grain: max(1, elementGrain / max(columns, 1))) { r, _ in
             for i in r {
                 let o = i * columns
-                if avx2 {
-                    MicroKernelsAVX2.logSoftmaxRow(x + o, y + o, columns)
-                } else {
-                    MicroKernels.logSoftmaxRow(x + o, y + o, columns)
-                }
+                loops.logSoftmaxRow(x + o, y + o, columns)
             }
         }
     }
@@ -173,9 +156,7 @@ public enum VectorKernels {
     ) {
         pool.parallelRanges(rows, grain: max(1, elementGrain / max(columns, 1))) { r, _ in
             for i in r {
-                let s = avx2
-                    ? MicroKernelsAVX2.meanAndVariance(x + i * columns, columns)
-                    : MicroKernels.meanAndVariance(x + i * columns, columns)
+                let s = loops.meanAndVariance(x + i * columns, columns)
                 mean[i] = s.mean
                 variance[i] = s.variance
             }
@@ -191,11 +172,7 @@ public enum VectorKernels {
             for i in r {
                 let o = i * columns
                 let s = shift?[i] ?? 0
-                if avx2 {
-                    MicroKernelsAVX2.shiftAndScale(x + o, shift: s, factor: factor[i], y + o, columns)
-                } else {
-                    MicroKernels.shiftAndScale(x + o, shift: s, factor: factor[i], y + o, columns)
-                }
+                loops.shiftAndScale(x + o, s, factor[i], y + o, columns)
             }
         }
     }
@@ -210,11 +187,7 @@ public enum VectorKernels {
         pool.parallelRanges(columns, grain: grain) { r, _ in
             for i in 0..<rows {
                 let o = i * columns + r.lowerBound
-                if avx2 {
-                    MicroKernelsAVX2.accumulate(x + o, into: y + r.lowerBound, r.count)
-                } else {
-                    MicroKernels.accumulate(x + o, into: y + r.lowerBound, r.count)
-                }
+                loops.accumulate(x + o, y + r.lowerBound, r.count)
             }
         }
     }
@@ -227,7 +200,7 @@ public enum VectorKernels {
         pool.parallelRanges(rows, grain: max(1, elementGrain / max(columns, 1))) { r, _ in
             for i in r {
                 let o = i * columns
-                if avx2 { MicroKernelsAVX2.add(x + o, v, y + o, columns) } else { MicroKernels.add(x + o, v, y + o, columns) }
+                loops.add(x + o, v, y + o, columns)
             }
         }
     }
@@ -242,11 +215,7 @@ extension VectorKernels {
         pool.parallelRanges(rows, grain: max(1, elementGrain / max(columns, 1))) { r, _ in
             for i in r {
                 let o = i * columns
-                if avx2 {
-                    MicroKernelsAVX2.softmaxBackwardRow(y + o, dy + o, dx + o, columns)
-                } else {
-                    MicroKernels.softmaxBackwardRow(y + o, dy + o, dx + o, columns)
-                }
+                loops.softmaxBackwardRow(y + o, dy + o, dx + o, columns)
             }
         }
     }
@@ -259,11 +228,7 @@ extension VectorKernels {
         pool.parallelRanges(rows, grain: max(1, elementGrain / max(columns, 1))) { r, _ in
             for i in r {
                 let o = i * columns
-                if avx2 {
-                    MicroKernelsAVX2.logSoftmaxBackwardRow(y + o, dy + o, dx + o, columns)
-                } else {
-                    MicroKernels.logSoftmaxBackwardRow(y + o, dy + o, dx + o, columns)
-                }
+                loops.logSoftmaxBackwardRow(y + o, dy + o, dx + o, columns)
             }
         }
     }
@@ -276,11 +241,7 @@ extension VectorKernels {
         pool.parallelRanges(rows, grain: max(1, elementGrain / max(columns, 1))) { r, _ in
             for i in r {
                 let o = i * columns
-                if avx2 {
-                    MicroKernelsAVX2.normalizeBackwardRow(y + o, dy + o, dx + o, columns, rstd: rstd[i], centered: centered)
-                } else {
-                    MicroKernels.normalizeBackwardRow(y + o, dy + o, dx + o, columns, rstd: rstd[i], centered: centered)
-                }
+                loops.normalizeBackwardRow(y + o, dy + o, dx + o, columns, rstd[i], centered)
             }
         }
     }

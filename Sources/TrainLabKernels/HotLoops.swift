@@ -1,0 +1,82 @@
+import MicroKernels
+import MicroKernelsAVX2
+
+/// The hot loops of one instruction set, as function references: the kernels call through
+/// `HotLoops.current`, chosen once from the CPU, instead of branching on the ISA at every call.
+struct HotLoops: Sendable {
+    typealias Binary = @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    typealias Scaled = @Sendable (Float, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    typealias Reduce = @Sendable (UnsafePointer<Float>, Int) -> Float
+    typealias Row = @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    typealias RowBackward = @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+
+    let packA: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    let packB: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    let macroKernel: @Sendable (Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Bool) -> Void
+    let unary: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    let unaryBackward: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    let add: Binary
+    let multiply: Binary
+    let multiplyAccumulate: Binary
+    let axpy: Scaled
+    let scale: Scaled
+    let sum: Reduce
+    let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
+    let accumulate: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    let softmaxRow: Row
+    let logSoftmaxRow: Row
+    let softmaxBackwardRow: RowBackward
+    let logSoftmaxBackwardRow: RowBackward
+    let normalizeBackwardRow: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Bool) -> Void
+    let meanAndVariance: @Sendable (UnsafePointer<Float>, Int) -> (mean: Float, variance: Float)
+    let shiftAndScale: @Sendable (UnsafePointer<Float>, Float, Float, UnsafeMutablePointer<Float>, Int) -> Void
+    let fmaProbe: @Sendable (Int, Float) -> (flops: Double, checksum: Float)
+
+    static let current: HotLoops = InstructionSet.current == .avx2 ? avx2 : portable
+
+    static let portable = HotLoops(
+        packA: { MicroKernels.gemmPackA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
+        packB: { MicroKernels.gemmPackB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
+        macroKernel: { MicroKernels.gemmMacroKernel(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, c: $5, ldc: $6, accumulate: $7) },
+        unary: { MicroKernels.unaryForward($0, $1, $2, $3) },
+        unaryBackward: { MicroKernels.unaryBackward($0, x: $1, y: $2, dy: $3, dx: $4, $5) },
+        add: { MicroKernels.add($0, $1, $2, $3) },
+        multiply: { MicroKernels.multiply($0, $1, $2, $3) },
+        multiplyAccumulate: { MicroKernels.multiplyAccumulate($0, $1, $2, $3) },
+        axpy: { MicroKernels.axpy($0, $1, $2, $3) },
+        scale: { MicroKernels.scale($0, $1, $2, $3) },
+        sum: { MicroKernels.sum($0, $1) },
+        dot: { MicroKernels.dot($0, $1, $2) },
+        accumulate: { MicroKernels.accumulate($0, into: $1, $2) },
+        softmaxRow: { MicroKernels.softmaxRow($0, $1, $2) },
+        logSoftmaxRow: { MicroKernels.logSoftmaxRow($0, $1, $2) },
+        softmaxBackwardRow: { MicroKernels.softmaxBackwardRow($0, $1, $2, $3) },
+        logSoftmaxBackwardRow: { MicroKernels.logSoftmaxBackwardRow($0, $1, $2, $3) },
+        normalizeBackwardRow: { MicroKernels.normalizeBackwardRow($0, $1, $2, $3, rstd: $4, centered: $5) },
+        meanAndVariance: { MicroKernels.meanAndVariance($0, $1) },
+        shiftAndScale: { MicroKernels.shiftAndScale($0, shift: $1, factor: $2, $3, $4) },
+        fmaProbe: { MicroKernels.fmaThroughputProbe(iterations: $0, seed: $1) })
+
+    static let avx2 = HotLoops(
+        packA: { MicroKernelsAVX2.gemmPackA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
+        packB: { MicroKernelsAVX2.gemmPackB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
+        macroKernel: { MicroKernelsAVX2.gemmMacroKernel(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, c: $5, ldc: $6, accumulate: $7) },
+        unary: { MicroKernelsAVX2.unaryForward(.init($0), $1, $2, $3) },
+        unaryBackward: { MicroKernelsAVX2.unaryBackward(.init($0), x: $1, y: $2, dy: $3, dx: $4, $5) },
+        add: { MicroKernelsAVX2.add($0, $1, $2, $3) },
+        multiply: { MicroKernelsAVX2.multiply($0, $1, $2, $3) },
+        multiplyAccumulate: { MicroKernelsAVX2.multiplyAccumulate($0, $1, $2, $3) },
+        axpy: { MicroKernelsAVX2.axpy($0, $1, $2, $3) },
+        scale: { MicroKernelsAVX2.scale($0, $1, $2, $3) },
+        sum: { MicroKernelsAVX2.sum($0, $1) },
+        dot: { MicroKernelsAVX2.dot($0, $1, $2) },
+        accumulate: { MicroKernelsAVX2.accumulate($0, into: $1, $2) },
+        softmaxRow: { MicroKernelsAVX2.softmaxRow($0, $1, $2) },
+        logSoftmaxRow: { MicroKernelsAVX2.logSoftmaxRow($0, $1, $2) },
+        softmaxBackwardRow: { MicroKernelsAVX2.softmaxBackwardRow($0, $1, $2, $3) },
+        logSoftmaxBackwardRow: { MicroKernelsAVX2.logSoftmaxBackwardRow($0, $1, $2, $3) },
+        normalizeBackwardRow: { MicroKernelsAVX2.normalizeBackwardRow($0, $1, $2, $3, rstd: $4, centered: $5) },
+        meanAndVariance: { MicroKernelsAVX2.meanAndVariance($0, $1) },
+        shiftAndScale: { MicroKernelsAVX2.shiftAndScale($0, shift: $1, factor: $2, $3, $4) },
+        fmaProbe: { MicroKernelsAVX2.fmaThroughputProbe(iterations: $0, seed: $1) })
+}
