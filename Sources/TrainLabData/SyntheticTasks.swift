@@ -9,6 +9,7 @@ public enum SyntheticTasks {
     /// The kinds implemented here.
     public static let names: [String] = [
         "linear_regression", "teacher_regression", "blobs", "spirals", "teacher_classification",
+        "ranking_lists", "pairs", "triplets", "contrastive_views",
     ]
 
     /// Builds the task; throws `TaskError` for bad options.
@@ -19,6 +20,10 @@ public enum SyntheticTasks {
         case "blobs": return try blobs(options, seed: seed)
         case "spirals": return try spirals(options, seed: seed)
         case "teacher_classification": return try teacherClassification(options, seed: seed)
+        case "ranking_lists": return try rankingLists(options, seed: seed).data
+        case "pairs": return try pairs(options, seed: seed).data
+        case "triplets": return try triplets(options, seed: seed)
+        case "contrastive_views": return try contrastiveViews(options, seed: seed).data
         default:
             var message = "task.kind: unknown task '\(options.kind)'"
             if let hint = closest(to: options.kind, in: names) { message += " (did you mean '\(hint)'?)" }
@@ -34,6 +39,30 @@ public enum SyntheticTasks {
             ("val_size", "256", "validation rows (0: no validation set)"),
         ]
         return [
+            "ranking_lists": sizes + [
+                ("input_dim", "16", "document features x ~ N(0, I) in this many dimensions; a row is one list, inputs (N, list_size·input_dim)"),
+                ("list_size", "8", "documents per list (query); the model scores each, output width 1"),
+                ("noise", "0.5", "relevance 0..4 = quintile of s = w*·x + noise·ε, w* ~ N(0, I/input_dim): each grade has probability 1/5; targets (N, list_size)"),
+            ],
+            "pairs": sizes + [
+                ("input_dim", "16", "item dimensions; a row is one pair, inputs (N, 2·input_dim)"),
+                ("output_dim", "16", "embedding width the model outputs (1 for margin_ranking scores)"),
+                ("classes", "10", "latent classes; items x = c_k + noise·ε, half the pairs same-class (label +1), half not (−1)"),
+                ("spread", "1", "class centres c_k ~ N(0, spread² I)"),
+                ("noise", "1", "std of each item around its class centre; targets (N, 2): similarity ±1, order ±1 (sign of w*·x₁ − w*·x₂)"),
+            ],
+            "triplets": sizes + [
+                ("input_dim", "16", "item dimensions; a row is (anchor, positive, negative), inputs (N, 3·input_dim)"),
+                ("output_dim", "16", "embedding width the model outputs"),
+                ("classes", "10", "latent classes: anchor and positive share one, the negative has another"),
+                ("spread", "1", "class centres c_k ~ N(0, spread² I)"),
+                ("noise", "1", "std of each item around its class centre"),
+            ],
+            "contrastive_views": sizes + [
+                ("input_dim", "16", "view dimensions; a row is two views of one point, inputs (N, 2·input_dim)"),
+                ("output_dim", "16", "embedding width the model outputs"),
+                ("noise", "0.5", "views = z + noise·ε each, z ~ N(0, I)"),
+            ],
             "linear_regression": sizes + [
                 ("input_dim", "16", "x ~ N(0, I) in this many dimensions"),
                 ("output_dim", "1", "target width; y = x·W* + b* + noise·ε, W* ~ N(0, 1/input_dim), b* ~ N(0, 1)"),

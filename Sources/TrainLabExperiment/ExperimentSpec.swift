@@ -184,16 +184,20 @@ public struct ExperimentSpec {
     /// The loss must be able to read the task's targets, and per-class tables must match the
     /// number of classes: caught here, before anything trains or touches the database.
     static func checkLoss(_ loss: any Loss, fits task: TaskOptions, at root: ObjectReader) throws {
-        let taskTargets: LossTargetKind = Catalogue.classificationTasks.contains(task.kind) ? .classes : .real
-        if loss.targetKind != taskTargets {
-            switch loss.targetKind {
-            case .classes, .real:
-                throw root.error("loss", "loss '\(loss.name)' needs \(loss.targetKind == .classes ? "a classification" : "a regression") task, but task '\(task.kind)' is \(taskTargets == .classes ? "classification" : "regression")")
-            default:
-                let tasks = ["pairs": "pairs", "lists": "ranking_lists", "triplets": "triplets", "views": "contrastive_views", "noiseSamples": "a classification task"]
-                throw root.error("loss", "loss '\(loss.name)' needs \(loss.targetKind.rawValue) targets (task '\(tasks[loss.targetKind.rawValue] ?? "?")'), which the tasks of this build do not produce yet")
-            }
+        // Which tasks produce the targets each kind of loss reads.
+        let tasksFor: [LossTargetKind: [String]] = [
+            .classes: Array(Catalogue.classificationTasks).sorted(), .noiseSamples: Array(Catalogue.classificationTasks).sorted(),
+            .real: ["linear_regression", "teacher_regression"], .lists: ["ranking_lists"], .pairs: ["pairs"],
+            .triplets: ["triplets"], .views: ["contrastive_views"],
+        ]
+        let suitable = tasksFor[loss.targetKind] ?? []
+        if !suitable.contains(task.kind) {
+            throw root.error("loss", "loss '\(loss.name)' reads \(loss.targetKind.rawValue) targets, which task '\(task.kind)' does not produce; use \(suitable.map { "'\($0)'" }.joined(separator: " or "))")
         }
+        if loss.name == "margin_ranking" && (task.outputDim ?? 16) != 1 {
+            throw root.error("loss", "margin_ranking compares one score per item: set task.output_dim to 1")
+        }
+        let taskTargets: LossTargetKind = Catalogue.classificationTasks.contains(task.kind) ? .classes : .real
         guard taskTargets == .classes else { return }
         let defaultClasses = SyntheticTasks.documentation[task.kind]?.first { $0.key == "classes" }.flatMap { Int($0.defaultValue) }
         guard let classes = task.classes ?? defaultClasses else { return }

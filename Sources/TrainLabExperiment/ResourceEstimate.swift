@@ -26,7 +26,14 @@ public struct ResourceEstimate {
         }
         let normalized = spec.model.norm == .none ? 0 : 2 * spec.model.hidden.reduce(0, +)
         parameters = weights + normalized
-        let batch = min(spec.training.batchSize, spec.task.trainSize)
+        // Grouped tasks feed k items per data row (a list, a pair, a triplet, two views).
+        let group = switch spec.task.kind {
+        case "ranking_lists": Int(spec.task.extra["list_size"] ?? 8)
+        case "pairs", "contrastive_views": 2
+        case "triplets": 3
+        default: 1
+        }
+        let batch = min(spec.training.batchSize, spec.task.trainSize) * group
         flopsPerStep = 6 * Double(batch) * Double(multiplyAdds)
         let stateCopies: Double = switch spec.optimizerKind {
         case "sgd": 1
@@ -37,7 +44,7 @@ public struct ResourceEstimate {
         }
         let activations = 8.0 * Double(batch) * Double(widths.reduce(0, +))
         let rows = Double(spec.task.trainSize + spec.task.valSize)
-        let data = rows * Double(inputs + (classification ? 1 : outputs))
+        let data = rows * Double(group * inputs + (classification ? 1 : outputs))
         bytes = 4 * (Double(parameters) * (2 + stateCopies) + activations + data)
     }
 

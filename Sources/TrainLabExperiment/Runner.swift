@@ -84,9 +84,9 @@ public final class Runner {
         let batchSize = min(training.batchSize, data.train.count)
         var sampler = BatchSampler(count: data.train.count, batchSize: batchSize, shuffle: training.shuffle,
                                    seed: spec.seed &+ 0x6461_7461)
-        let batch = BatchBuffers(data: data.train, rows: batchSize)
+        let batch = BatchBuffers(data: data.train, rows: batchSize, task: data, loss: spec.loss)
         let tape = Tape(pool: pool)
-        let evaluator = data.validation.map { Evaluator(data: $0, model: model, loss: spec.loss, pool: pool) }
+        let evaluator = data.validation.map { Evaluator(data: $0, task: data, model: model, loss: spec.loss, pool: pool) }
 
         var lastValidation: (loss: Double, accuracy: Double?)? = nil
         func evaluate(at step: Int) {
@@ -94,7 +94,8 @@ public final class Runner {
             let v = evaluator.evaluate()
             metrics.log(step: step, name: "val_loss", value: v.loss)
             if let accuracy = v.accuracy { metrics.log(step: step, name: "val_accuracy", value: accuracy) }
-            lastValidation = v
+            if let ndcg = v.ndcg { metrics.log(step: step, name: "val_ndcg", value: ndcg) }
+            lastValidation = (v.loss, v.accuracy)
         }
         evaluate(at: 0)
         if spec.probe {
@@ -181,16 +182,25 @@ extension Runner {
     }
 }
 
-/// A mini-batch's tensors, allocated once and refilled each step.
+/// A mini-batch's tensors, allocated once and refilled each step. Grouped tasks (ranking lists,
+/// pairs, triplets, views) keep a whole group in one data row of k·D features; the same memory
+/// read as (k·B, D) gives the model one item per row, in the order `LossTargets` expects.
 final class BatchBuffers {
     let data: Dataset
+    let rows: Int
     let inputs: Tensor
+    private let targetKind: LossTargetKind
+    private let pairLabelColumn: Int
     private let realTargets: Tensor?
     private var classTargets: [Int] = []
 
-    init(data: Dataset, rows: Int) {
+    init(data: Dataset, rows: Int, task: TaskData, loss: any Loss) {
         self.data = data
-        inputs = Tensor(shape: [rows, data.inputs.columns])
+        self.rows = rows
+        inputs = Tensor(shape: [rows * task.groupSize, task.inputDim])
+        targetKind = loss.targetKind
+        // The pairs task's second column is an order label (for margin_ranking); the first is similarity.
+        pairLabelColumn = loss.name == "margin_ranking" ? 1 : 0
         if case let .real(y) = data.targets {
             realTargets = Tensor(shape: [rows, y.columns])
         } else {
@@ -204,45 +214,58 @@ final class BatchBuffers {
     }
 
     var targets: LossTargets {
-        if let realTargets { return .real(realTargets) }
-        return .classes(classTargets)
+        switch targetKind {
+        case .classes, .noiseSamples: return .classes(classTargets)
+        case .real: return .real(realTargets!)
+        case .lists: return .lists(relevance: realTargets!)
+        case .pairs:
+            let labels = realTargets!
+            return .pairs(labels: (0..<rows).map { labels[$0 * labels.columns + pairLabelColumn] })
+        case .triplets: return .triplets
+        case .views: return .views
+        }
     }
+
+    /// Relevance grades (B, L) of a ranking batch.
+    var relevance: Tensor? { targetKind == .lists ? realTargets : nil }
 }
 
-/// Validation loss (mean over the set) and accuracy (classification), in fixed chunks of rows.
+/// Validation loss (mean over the set), accuracy (classification) and NDCG over whole lists
+/// (ranking), in fixed chunks of rows.
 final class Evaluator {
     let data: Dataset
     let model: any Model
     let loss: any Loss
     let tape: Tape
     let chunks: [(range: Range<Int>, batch: BatchBuffers)]
+    let classification: Bool
 
-    init(data: Dataset, model: any Model, loss: any Loss, pool: ThreadPool) {
+    init(data: Dataset, task: TaskData, model: any Model, loss: any Loss, pool: ThreadPool) {
         self.data = data
         self.model = model
         self.loss = loss
+        classification = task.kind == .classification
         tape = Tape(pool: pool)
-        let chunk = 1024
+        let chunk = max(1, 1024 / task.groupSize)
         chunks = stride(from: 0, to: data.count, by: chunk).map { lower in
             let range = lower..<min(lower + chunk, data.count)
-            let batch = BatchBuffers(data: data, rows: range.count)
+            let batch = BatchBuffers(data: data, rows: range.count, task: task, loss: loss)
             batch.load(ArraySlice(Array(range)))
             return (range, batch)
         }
     }
 
-    func evaluate() -> (loss: Double, accuracy: Double?) {
+    func evaluate() -> (loss: Double, accuracy: Double?, ndcg: Double?) {
         model.isTraining = false
         defer { model.isTraining = true }
-        var total = 0.0, correct = 0
-        var classification = false
+        var total = 0.0, correct = 0, ndcgTotal = 0.0
+        var ranking = false
         for (range, batch) in chunks {
             tape.reset()
             let prediction = model.forward(tape.constant(batch.inputs), on: tape)
             let value = loss(prediction, batch.targets, on: tape)
             total += Double(tape.value(value)[0]) * Double(range.count)
-            if case let .classes(ids) = batch.targets {
-                classification = true
+            if classification, case let .classes(ids) = batch.targets {
                 let logits = tape.value(prediction)
                 let columns = logits.columns
                 for (r, target) in ids.enumerated() {
@@ -251,7 +274,14 @@ final class Evaluator {
                     if best == target { correct += 1 }
                 }
             }
+            if let relevance = batch.relevance {
+                ranking = true
+                let listSize = relevance.columns
+                ndcgTotal += RankingMetrics.ndcg(scores: tape.value(prediction).scalars, relevance: relevance.scalars,
+                                                 listSize: listSize, k: listSize) * Double(range.count)
+            }
         }
-        return (total / Double(data.count), classification ? Double(correct) / Double(data.count) : nil)
+        let n = Double(data.count)
+        return (total / n, classification ? Double(correct) / n : nil, ranking ? ndcgTotal / n : nil)
     }
 }

@@ -27,9 +27,10 @@ final class SyntheticTasksTests: XCTestCase {
             "blobs": (.classification, 2, 4), "spirals": (.classification, 2, 3),
             "teacher_classification": (.classification, 64, 10),
         ]
-        XCTAssertEqual(Set(SyntheticTasks.names), Set(expected.keys))
-        XCTAssertEqual(Set(SyntheticTasks.documentation.keys), Set(expected.keys))
-        for name in SyntheticTasks.names {
+        // Grouped (ranking, metric) and sequence tasks have layouts of their own, tested beside them.
+        XCTAssertTrue(Set(expected.keys).isSubset(of: Set(SyntheticTasks.names)))
+        XCTAssertEqual(Set(SyntheticTasks.documentation.keys), Set(SyntheticTasks.names), "every task is documented")
+        for name in expected.keys.sorted() {
             let task = try SyntheticTasks.make(options(name), seed: 1)
             let e = try XCTUnwrap(expected[name])
             XCTAssertEqual(task.kind, e.kind, name)

@@ -51,6 +51,7 @@ final class SpecTests: XCTestCase {
             (#""optimizer": { "kind": "adam", "betas": [0.9, 1.5] }"#, "optimizer.betas[1]: expected a number in [0, 1), got 1.5"),
             (#""optimizer": { "kind": "sgd", "nesterov": true }"#, "Nesterov momentum requires momentum > 0"),
             (#""optimizer": { "kind": "sgd", "lr": -1 }"#, "optimizer.lr: expected a number"),
+            (#""optimizer": { "kind": "newton", "damping": -1 }"#, "optimizer.damping: expected a number"),
         ]
         for (optimizer, expected) in cases {
             let text = """
@@ -69,7 +70,7 @@ final class SpecTests: XCTestCase {
     func testLossMustFitTheTask() throws {
         let path = try specFile(#"{"name": "x", "task": {"kind": "linear_regression"}, "loss": "cross_entropy", "optimizer": {"kind": "sgd"}}"#)
         XCTAssertThrowsError(try ExperimentSpec.load(file: path)) { error in
-            XCTAssertTrue("\(error)".contains("loss 'cross_entropy' needs a classification task, but task 'linear_regression' is regression"), "\(error)")
+            XCTAssertTrue("\(error)".contains("loss 'cross_entropy' reads classes targets, which task 'linear_regression' does not produce; use 'blobs' or 'spirals' or 'teacher_classification'"), "\(error)")
         }
     }
 
@@ -120,6 +121,31 @@ final class RunnerTests: XCTestCase {
         _ = try Runner(spec: spec).run(metrics: a)
         _ = try Runner(spec: spec).run(metrics: b)
         XCTAssertEqual(a.values("train_loss").map(\.value), b.values("train_loss").map(\.value))
+    }
+
+    /// Grouped tasks feed their losses end to end: ranking lists (with NDCG logged), pairs,
+    /// triplets and two-view contrastive batches all train, and their validation loss falls.
+    func testGroupedTasksTrain() throws {
+        let cases = [("ranknet", "ranking_lists", ""), ("cosent", "pairs", ""), ("margin_ranking", "pairs", #", "output_dim": 1"#),
+                     ("triplet_margin", "triplets", ""), ("info_nce", "contrastive_views", "")]
+        for (loss, task, extra) in cases {
+            let text = """
+                {"name": "\(loss)", "task": {"kind": "\(task)", "train_size": 256, "val_size": 64\(extra)},
+                 "model": {"hidden": [32]}, "loss": "\(loss)", "optimizer": {"kind": "adam", "lr": 0.003},
+                 "training": {"steps": 60, "batch_size": 16, "eval_every": 60}}
+                """
+            let spec = try ExperimentSpec.load(file: try specFile(text))[0]
+            let sink = MemoryMetricsSink()
+            let result = try Runner(spec: spec).run(metrics: sink)
+            XCTAssertEqual(result.end, .completed, loss)
+            let validation = sink.values("val_loss").map(\.value)
+            XCTAssertLessThan(validation.last!, validation.first!, "\(loss) on \(task): \(validation)")
+            if task == "ranking_lists" {
+                let ndcg = sink.values("val_ndcg").map(\.value)
+                XCTAssertGreaterThan(ndcg.last!, ndcg.first!, "NDCG improves")
+                XCTAssertLessThanOrEqual(ndcg.last!, 1)
+            }
+        }
     }
 
     /// A learning rate far too large makes the loss blow up: the run ends `diverged` with its step.
