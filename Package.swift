@@ -34,15 +34,17 @@ let package = Package(
         .target(name: "TrainLabStore", dependencies: ["CSQLite"]),
         .target(name: "TrainLabSpec"),
         .target(name: "TrainLabData", dependencies: ["TrainLabAutodiff"]),
+        .target(name: "TrainLabIO", dependencies: ["TrainLabAutodiff"]),
+        .target(name: "TrainLabReport", dependencies: ["TrainLabStore"]),
         .target(name: "TrainLabModels", dependencies: ["TrainLabAutodiff"]),
         .target(name: "TrainLabOptim", dependencies: ["TrainLabAutodiff"]),
         .target(
             name: "TrainLabExperiment",
-            dependencies: ["TrainLabSpec", "TrainLabData", "TrainLabModels", "TrainLabOptim", "TrainLabStore"]
+            dependencies: ["TrainLabSpec", "TrainLabData", "TrainLabModels", "TrainLabOptim", "TrainLabStore", "TrainLabIO"]
         ),
         .executableTarget(
             name: "trainlab",
-            dependencies: ["TrainLabKernels", "TrainLabAutodiff", "TrainLabStore", "TrainLabExperiment"]
+            dependencies: ["TrainLabKernels", "TrainLabAutodiff", "TrainLabStore", "TrainLabExperiment", "TrainLabReport"]
         ),
         .testTarget(name: "TrainLabKernelsTests", dependencies: ["TrainLabKernels"]),
         .testTarget(name: "TrainLabAutodiffTests", dependencies: ["TrainLabAutodiff"]),
@@ -50,6 +52,8 @@ let package = Package(
         .testTarget(name: "TrainLabSpecTests", dependencies: ["TrainLabSpec"]),
         .testTarget(name: "TrainLabDataTests", dependencies: ["TrainLabData"]),
         .testTarget(name: "TrainLabModelsTests", dependencies: ["TrainLabModels"]),
+        .testTarget(name: "TrainLabIOTests", dependencies: ["TrainLabIO"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainLabReportTests", dependencies: ["TrainLabReport"]),
         .testTarget(name: "TrainLabOptimTests", dependencies: ["TrainLabOptim"]),
         // The process tests run the `trainlab` binary: depending on it makes `swift test` build it.
         .testTarget(name: "TrainLabExperimentTests", dependencies: ["TrainLabExperiment", "trainlab"]),
