@@ -6,11 +6,12 @@ import TrainLabExperiment
 /// `trainlab bench ...`: speed measured against references taken in the same run.
 enum BenchCommand {
     static func run(_ arguments: inout Arguments) throws {
-        guard let what = arguments.next() else { throw UsageError("bench needs a target: gemm or metrics") }
+        guard let what = arguments.next() else { throw UsageError("bench needs a target: gemm, train or metrics") }
         switch what {
         case "gemm": try GEMMBenchmark.run(&arguments)
         case "metrics": try MetricsBenchmark.run(&arguments)
-        default: throw UsageError("unknown benchmark '\(what)'\(suggestion(for: what, among: ["gemm", "metrics"]))")
+        case "train": try TrainBenchmarkCommand.run(&arguments)
+        default: throw UsageError("unknown benchmark '\(what)'\(suggestion(for: what, among: ["gemm", "metrics", "train"]))")
         }
     }
 }
@@ -131,5 +132,35 @@ enum MetricsBenchmark {
         print("\(spec.name): \(spec.training.steps) steps, \(rows.count) metric rows (log_every \(spec.training.logEvery))")
         print("training with metrics in memory: \(format(inMemory.seconds, 3)) s; with SQLite: \(format(withStore, 3)) s (\(format(toDatabase.seconds, 3)) s inside the loop)")
         print("writing the rows alone: \(format(writing * 1e3, 1)) ms = \(format(writing / Double(rows.count) * 1e6, 2)) µs a row, \(format(100 * writing / inMemory.seconds, 2))% of the training time")
+    }
+}
+
+/// `trainlab bench train [SPEC...] [--steps N]`: median ms per training step, samples/s, the
+/// share of each phase, and GFLOPS against the FP32 peak measured in the same run.
+enum TrainBenchmarkCommand {
+    static let defaults = ["experiments/bench/mlp-small.json", "experiments/bench/mlp-large.json"]
+
+    static func run(_ arguments: inout Arguments) throws {
+        let steps = try arguments.intOption("--steps", atLeast: 1)
+        var files: [String] = []
+        while let file = arguments.next() { files.append(file) }
+        try arguments.finish()
+        let specs = try (files.isEmpty ? defaults : files).compactMap { try ExperimentSpec.load(file: $0).first }
+        let pool = ThreadPool.shared
+        let peak = MachineProbe.peakGFLOPS(pool: pool)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-bench-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try ResultsStore(path: folder.appendingPathComponent("bench.sqlite").path)
+        print("training step, \(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s"), \(InstructionSet.current.rawValue) kernels; FP32 peak measured now: \(format(peak, 1)) GFLOPS")
+        print("config".padding(toLength: 20, withPad: " ", startingAt: 0) + "   batch   ms/step   samples/s   GFLOPS  %peak   forward  backward  optimizer  metrics")
+        for spec in specs {
+            let r = try TrainingBenchmark(spec: spec, pool: pool).run(steps: steps, store: store)
+            let total = r.phaseSeconds.reduce(0) { $0 + $1.seconds }
+            let shares = r.phaseSeconds.map { (format(100 * $0.seconds / total, 0) + "%").leftPadded(to: $0.phase.count + 2) }
+            print(r.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+                  + String(r.batchSize).leftPadded(to: 8) + format(r.medianStepSeconds * 1e3, 3).leftPadded(to: 10)
+                  + format(r.samplesPerSecond, 0).leftPadded(to: 12) + format(r.gflops, 1).leftPadded(to: 9)
+                  + (format(100 * r.gflops / peak, 0) + "%").leftPadded(to: 7) + shares.joined())
+        }
     }
 }

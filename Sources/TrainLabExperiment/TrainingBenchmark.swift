@@ -1,0 +1,88 @@
+import Foundation
+import TrainLabKernels
+import TrainLabAutodiff
+import TrainLabModels
+import TrainLabOptim
+import TrainLabStore
+import TrainLabData
+
+/// Times the training step of a spec phase by phase (`trainlab bench train`): forward (tape,
+/// model and loss), backward, optimizer, metrics (three rows to a SQLite database, as a run
+/// logs them). Median over a window after warm-up steps; the step's multiply-adds come from
+/// the model's matrix products (6 · B · Σ in·out for an MLP).
+public struct TrainingBenchmark {
+    public struct Result {
+        public let name: String
+        public let batchSize: Int
+        public let medianStepSeconds: Double
+        public let phaseSeconds: [(phase: String, seconds: Double)]
+        public let flopsPerStep: Double
+
+        public var samplesPerSecond: Double { Double(batchSize) / medianStepSeconds }
+        public var gflops: Double { flopsPerStep / medianStepSeconds / 1e9 }
+    }
+
+    public let spec: ExperimentSpec
+    public let pool: ThreadPool
+
+    public init(spec: ExperimentSpec, pool: ThreadPool = .shared) {
+        self.spec = spec
+        self.pool = pool
+    }
+
+    public func run(warmup: Int = 5, steps: Int? = nil, store: ResultsStore) throws -> Result {
+        let runner = Runner(spec: spec, pool: pool)
+        let (data, model) = try runner.prepare()
+        let parameters = model.parameters
+        guard case let .firstOrder(makeOptimizer) = spec.makeOptimizer else {
+            throw BenchmarkError("bench train times first-order optimizers; \(spec.optimizerKind) re-evaluates the loss per step")
+        }
+        let optimizer = makeOptimizer()
+        let batchSize = min(spec.training.batchSize, data.train.count)
+        var sampler = BatchSampler(count: data.train.count, batchSize: batchSize, shuffle: true, seed: spec.seed)
+        let batch = BatchBuffers(data: data.train, rows: batchSize, task: data, loss: spec.loss)
+        let tape = Tape(pool: pool)
+        let sink = store.metricsSink(runID: try store.beginRun(experiment: "bench", config: "{}", seed: 0))
+        let measured = steps ?? spec.training.steps
+        var phases = [[Double]](repeating: [], count: 4)
+        var totals: [Double] = []
+        func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+        for step in 0..<(warmup + measured) {
+            batch.load(sampler.next())
+            let t0 = now()
+            tape.reset()
+            for p in parameters { p.zeroGradient() }
+            let loss = spec.loss(model.forward(tape.constant(batch.inputs), on: tape), batch.targets, on: tape)
+            let t1 = now()
+            tape.backward(from: loss)
+            let t2 = now()
+            let norm = Gradients.globalNorm(parameters, pool: pool)
+            optimizer.step(parameters, lr: Float(spec.lr))
+            let t3 = now()
+            sink.log(step: step, name: "train_loss", value: Double(tape.value(loss)[0]))
+            sink.log(step: step, name: "grad_norm", value: norm)
+            sink.log(step: step, name: "lr", value: spec.lr)
+            let t4 = now()
+            guard step >= warmup else { continue }
+            let times = [t1 - t0, t2 - t1, t3 - t2, t4 - t3].map { Double($0) / 1e9 }
+            for (i, t) in times.enumerated() { phases[i].append(t) }
+            totals.append(times.reduce(0, +))
+        }
+        try store.flush()
+        let names = ["forward", "backward", "optimizer", "metrics"]
+        return Result(
+            name: spec.name, batchSize: batchSize, medianStepSeconds: Self.median(totals),
+            phaseSeconds: zip(names, phases).map { ($0, Self.median($1)) },
+            flopsPerStep: ResourceEstimate(spec).flopsPerStep)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
+    }
+}
+
+public struct BenchmarkError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
