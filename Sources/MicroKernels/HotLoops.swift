@@ -658,3 +658,62 @@ public func normalizeBackwardRow(
     }
     while i < n { dx[i] += rstd * (dy[i] - meanDy - y[i] * meanDyY); i += 1 }
 }
+
+// MARK: - Optimizer updates
+
+/// The constants of one Adam step (see TrainLabOptim's `Adam`).
+public struct AdamStepConstants: Sendable {
+    public var beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
+    public var lr: Float, stepSize: Float, correction2Root: Float
+    public var decoupled: Bool
+
+    public init(beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, lr: Float,
+                stepSize: Float, correction2Root: Float, decoupled: Bool) {
+        self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.weightDecay = weightDecay
+        self.lr = lr; self.stepSize = stepSize; self.correction2Root = correction2Root; self.decoupled = decoupled
+    }
+}
+
+/// One Adam/AdamW update of n parameters in one pass (`vMax` for AMSGrad):
+///   g = ∇ (+ λw for Adam);  w *= 1 - lr λ (AdamW);  m = β₁m + (1-β₁)g;  v = β₂v + (1-β₂)g²
+///   w -= stepSize · m / (√(v or v̂) / √(1-β₂ᵗ) + ε)
+@inline(never)
+public func adamUpdate(
+    _ w: UnsafeMutablePointer<Float>, _ grad: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+    _ v: UnsafeMutablePointer<Float>, _ vMax: UnsafeMutablePointer<Float>?, _ n: Int, _ k: AdamStepConstants
+) {
+    let b1 = V8(repeating: k.beta1), b2 = V8(repeating: k.beta2)
+    let c1 = V8(repeating: 1 - k.beta1), c2 = V8(repeating: 1 - k.beta2)
+    let decay = V8(repeating: k.weightDecay), shrink = V8(repeating: 1 - k.lr * k.weightDecay)
+    let root = V8(repeating: k.correction2Root), eps = V8(repeating: k.epsilon), step = V8(repeating: k.stepSize)
+    var i = 0
+    while i + 8 <= n {
+        var g = load8(grad + i)
+        var wi = load8(w + i)
+        if k.decoupled { wi = wi * shrink } else { g = g + decay * wi }
+        let mi = b1 * load8(m + i) + c1 * g
+        let vi = b2 * load8(v + i) + c2 * (g * g)
+        store8(mi, m + i)
+        store8(vi, v + i)
+        var second = vi
+        if let vMax {
+            second = pointwiseMax(load8(vMax + i), vi)
+            store8(second, vMax + i)
+        }
+        store8(wi - step * mi / (second.squareRoot() / root + eps), w + i)
+        i += 8
+    }
+    while i < n {
+        var g = grad[i]
+        if k.decoupled { w[i] *= 1 - k.lr * k.weightDecay } else { g += k.weightDecay * w[i] }
+        m[i] = k.beta1 * m[i] + (1 - k.beta1) * g
+        v[i] = k.beta2 * v[i] + (1 - k.beta2) * (g * g)
+        var second = v[i]
+        if let vMax {
+            vMax[i] = max(vMax[i], v[i])
+            second = vMax[i]
+        }
+        w[i] -= k.stepSize * m[i] / (second.squareRoot() / k.correction2Root + k.epsilon)
+        i += 1
+    }
+}

@@ -31,6 +31,8 @@ struct HotLoops: Sendable {
     let meanAndVariance: @Sendable (UnsafePointer<Float>, Int) -> (mean: Float, variance: Float)
     let shiftAndScale: @Sendable (UnsafePointer<Float>, Float, Float, UnsafeMutablePointer<Float>, Int) -> Void
     let fmaProbe: @Sendable (Int, Float) -> (flops: Double, checksum: Float)
+    let adamUpdate: @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                               UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, Int, AdamStepConstants) -> Void
 
     static let current: HotLoops = InstructionSet.current == .avx2 ? avx2 : portable
 
@@ -55,7 +57,8 @@ struct HotLoops: Sendable {
         normalizeBackwardRow: { MicroKernels.normalizeBackwardRow($0, $1, $2, $3, rstd: $4, centered: $5) },
         meanAndVariance: { MicroKernels.meanAndVariance($0, $1) },
         shiftAndScale: { MicroKernels.shiftAndScale($0, shift: $1, factor: $2, $3, $4) },
-        fmaProbe: { MicroKernels.fmaThroughputProbe(iterations: $0, seed: $1) })
+        fmaProbe: { MicroKernels.fmaThroughputProbe(iterations: $0, seed: $1) },
+        adamUpdate: { MicroKernels.adamUpdate($0, $1, $2, $3, $4, $5, $6) })
 
     static let avx2 = HotLoops(
         packA: { MicroKernelsAVX2.gemmPackA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
@@ -78,5 +81,6 @@ struct HotLoops: Sendable {
         normalizeBackwardRow: { MicroKernelsAVX2.normalizeBackwardRow($0, $1, $2, $3, rstd: $4, centered: $5) },
         meanAndVariance: { MicroKernelsAVX2.meanAndVariance($0, $1) },
         shiftAndScale: { MicroKernelsAVX2.shiftAndScale($0, shift: $1, factor: $2, $3, $4) },
-        fmaProbe: { MicroKernelsAVX2.fmaThroughputProbe(iterations: $0, seed: $1) })
+        fmaProbe: { MicroKernelsAVX2.fmaThroughputProbe(iterations: $0, seed: $1) },
+        adamUpdate: { MicroKernelsAVX2.adamUpdate($0, $1, $2, $3, $4, $5, .init($6)) })
 }

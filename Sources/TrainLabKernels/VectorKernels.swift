@@ -247,6 +247,30 @@ extension VectorKernels {
     }
 }
 
+public typealias AdamStepConstants = MicroKernels.AdamStepConstants
+
+extension VectorKernels {
+    /// One Adam/AdamW update over n parameters, split into ranges between threads (every element
+    /// is updated alone, so the split cannot change a result).
+    public static func adamUpdate(
+        weights: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+        v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?, count: Int,
+        constants: AdamStepConstants, pool: ThreadPool = .shared
+    ) {
+        pool.parallelRanges(count, grain: elementGrain) { r, _ in
+            let o = r.lowerBound
+            loops.adamUpdate(weights + o, gradient + o, m + o, v + o, vMax.map { $0 + o }, r.count, constants)
+        }
+    }
+}
+
+extension MicroKernelsAVX2.AdamStepConstants {
+    init(_ k: MicroKernels.AdamStepConstants) {
+        self.init(beta1: k.beta1, beta2: k.beta2, epsilon: k.epsilon, weightDecay: k.weightDecay, lr: k.lr,
+                  stepSize: k.stepSize, correction2Root: k.correction2Root, decoupled: k.decoupled)
+    }
+}
+
 extension MicroKernelsAVX2.UnaryMap {
     /// The same map in the AVX2 copy of the hot loops.
     init(_ portable: MicroKernels.UnaryMap) {

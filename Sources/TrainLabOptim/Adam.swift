@@ -1,5 +1,6 @@
 import Foundation
 import TrainLabAutodiff
+import TrainLabKernels
 
 /// Adam (`torch.optim.Adam`; `decoupled` gives `torch.optim.AdamW`):
 ///   Adam:  g = ∇ + λ p (L2 in the gradient)      AdamW: p -= lr λ p, g = ∇
@@ -10,6 +11,9 @@ public final class Adam: Optimizer {
     public let amsgrad: Bool, decoupled: Bool
     private let state = StateBuffers()
     private var steps = 0
+
+    /// Threads for the update (one pass over every parameter, split into ranges).
+    public var pool: ThreadPool = .shared
 
     public init(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0,
                 amsgrad: Bool = false, decoupled: Bool = false) {
@@ -29,23 +33,14 @@ public final class Adam: Optimizer {
         let correction1 = Float(1 - pow(Double(beta1), t))
         let correction2Root = Float((1 - pow(Double(beta2), t)).squareRoot())
         let stepSize = lr / correction1
+        let constants = AdamStepConstants(
+            beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, lr: lr,
+            stepSize: stepSize, correction2Root: correction2Root, decoupled: decoupled)
         for p in parameters {
             let buffers = state.of(p, count: amsgrad ? 3 : 2)
-            let w = p.value.data, grad = p.gradient.data
-            let m = buffers[0].data, v = buffers[1].data
-            let vMax = amsgrad ? buffers[2].data : nil
-            for i in 0..<p.value.count {
-                var g = grad[i]
-                if decoupled { w[i] *= 1 - lr * weightDecay } else { g += weightDecay * w[i] }
-                m[i] = beta1 * m[i] + (1 - beta1) * g
-                v[i] = beta2 * v[i] + (1 - beta2) * g * g
-                var second = v[i]
-                if let vMax {
-                    vMax[i] = max(vMax[i], v[i])
-                    second = vMax[i]
-                }
-                w[i] -= stepSize * m[i] / (second.squareRoot() / correction2Root + epsilon)
-            }
+            VectorKernels.adamUpdate(
+                weights: p.value.data, gradient: p.gradient.data, m: buffers[0].data, v: buffers[1].data,
+                vMax: amsgrad ? buffers[2].data : nil, count: p.value.count, constants: constants, pool: pool)
         }
     }
 }
