@@ -19,6 +19,10 @@ public struct ExperimentSpec {
     public let scheduleKind: String
     public let schedule: Schedule
     public let training: TrainingSpec
+    /// Weights to start from and to save (`checkpoint`).
+    public let checkpoint: CheckpointSpec
+    /// The data of a `task.kind = "file"` spec (nil for synthetic tasks).
+    let fileData: TaskData?
     /// Log the init probe (activation and gradient RMS by depth, orthogonality) at step 0.
     public let probe: Bool
     /// The run's configuration as written, sweep values applied (stored in `runs.config`).
@@ -67,13 +71,16 @@ public struct ExperimentSpec {
             throw SpecError(file: file, path: "", message: "cannot read the file (\(FileManager.default.fileExists(atPath: file) ? "not UTF-8 text or unreadable" : "no such file"))")
         }
         let document = try JSONParser.parse(text, file: file)
-        return try Sweep.expand(document).map { run in
+        let runs = try Sweep.expand(document)
+        let cache = FileTask.Cache()
+        return try runs.enumerated().map { index, run in
             let resolved = JSONDocument(root: run.spec, file: file, locationsFrom: document, assignments: run.assignments)
-            return try ExperimentSpec(resolved, assignments: run.assignments)
+            return try ExperimentSpec(resolved, assignments: run.assignments, runIndex: index, runCount: runs.count, files: cache)
         }
     }
 
-    init(_ document: JSONDocument, assignments: [(path: String, value: JSONValue)]) throws {
+    init(_ document: JSONDocument, assignments: [(path: String, value: JSONValue)], runIndex: Int = 0, runCount: Int = 1,
+         files: FileTask.Cache = FileTask.Cache()) throws {
         let root = try ObjectReader(document.root, path: "", document: document)
         name = try root.string("name")
         file = document.file
@@ -83,7 +90,22 @@ public struct ExperimentSpec {
         self.assignments = assignments
 
         guard let taskReader = try root.object("task") else { throw root.error("task", "missing required key 'task'") }
-        task = try Self.decodeTask(taskReader)
+        if taskReader.has("kind"), case .string("file")? = taskReader.value("kind") {
+            let file = try FileTask.decode(taskReader, specFile: document.file, cache: files)
+            fileData = file.data
+            var options = TaskOptions(kind: "file")
+            options.trainSize = file.data.train.count
+            options.valSize = file.data.validation?.count ?? 0
+            options.inputDim = file.data.inputDim
+            if file.data.kind == .classification { options.classes = file.data.outputDim } else { options.outputDim = file.data.outputDim }
+            task = options
+        } else {
+            fileData = nil
+            task = try Self.decodeTask(taskReader)
+        }
+        checkpoint = try root.object("checkpoint").map {
+            try CheckpointSpec.decode($0, specFile: document.file, runIndex: runIndex, runCount: runCount)
+        } ?? CheckpointSpec(initFrom: nil, saveInit: nil, saveFinal: nil)
 
         let modelReader = try root.object("model") ?? ObjectReader(.object(JSONObject()), path: "model", document: document)
         let modelKind = try modelReader.choice("kind", default: "mlp", among: ["mlp", "transformer"])
@@ -190,7 +212,13 @@ public struct ExperimentSpec {
             .real: ["linear_regression", "teacher_regression"], .lists: ["ranking_lists"], .pairs: ["pairs"],
             .triplets: ["triplets"], .views: ["contrastive_views"],
         ]
-        let suitable = tasksFor[loss.targetKind] ?? []
+        var suitable = tasksFor[loss.targetKind] ?? []
+        if task.kind == "file" {
+            // A file task's targets are class ids when the targets file holds integers.
+            let fileTargets: LossTargetKind = task.classes != nil ? .classes : .real
+            if [fileTargets, fileTargets == .classes ? .noiseSamples : .real].contains(loss.targetKind) { return }
+            suitable.append("file with \(loss.targetKind == .classes ? "integer" : "float") targets")
+        }
         if !suitable.contains(task.kind) {
             throw root.error("loss", "loss '\(loss.name)' reads \(loss.targetKind.rawValue) targets, which task '\(task.kind)' does not produce; use \(suitable.map { "'\($0)'" }.joined(separator: " or "))")
         }
@@ -210,7 +238,7 @@ public struct ExperimentSpec {
     }
 
     static func decodeTask(_ r: ObjectReader) throws -> TaskOptions {
-        var options = TaskOptions(kind: try r.choice("kind", among: SyntheticTasks.names))
+        var options = TaskOptions(kind: try r.choice("kind", among: SyntheticTasks.names + ["file"]))
         options.trainSize = try r.int("train_size", default: 1024, range: 1...1 << 26)
         options.valSize = try r.int("val_size", default: 256, range: 0...1 << 26)
         options.inputDim = try r.optionalInt("input_dim", range: 1...1 << 20)

@@ -44,7 +44,7 @@ public final class Runner {
 
     /// Builds the data and the model (the part that can fail on bad options).
     public func prepare() throws -> (TaskData, MLP) {
-        let data = try SyntheticTasks.make(spec.task, seed: spec.seed)
+        let data = try spec.fileData ?? SyntheticTasks.make(spec.task, seed: spec.seed)
         let model = MLP(inputs: data.inputDim, hidden: spec.model.hidden, outputs: data.outputDim,
                         activation: spec.model.activation, bias: spec.model.bias,
                         norm: spec.model.norm, placement: spec.model.placement, residual: spec.model.residual,
@@ -57,6 +57,10 @@ public final class Runner {
     /// Checks what needs the built model (a closure optimizer's size limit: Newton refuses large
     /// models) and reports it as a bad input naming the spec and `optimizer.kind`.
     public func checkModel() throws {
+        if let initFrom = spec.checkpoint.initFrom {
+            let (_, model) = try prepare()
+            try Checkpoints.load(initFrom, into: model, specFile: spec.file)
+        }
         guard case let .closure(make) = spec.makeOptimizer else { return }
         let (_, model) = try prepare()
         do {
@@ -70,6 +74,9 @@ public final class Runner {
                     isCancelled: () -> Bool = { false }) throws -> RunResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let (data, model) = try prepare()
+        if let initFrom = spec.checkpoint.initFrom { try Checkpoints.load(initFrom, into: model, specFile: spec.file) }
+        let weightsMetadata = ["experiment": spec.name, "seed": String(spec.seed), "format": "pt"]
+        if let path = spec.checkpoint.saveInit { try Checkpoints.save(model, to: path, metadata: weightsMetadata) }
         let parameters = model.parameters
         var optimizer: (any Optimizer)? = nil
         var closureOptimizer: (any ClosureOptimizer)? = nil
@@ -163,6 +170,7 @@ public final class Runner {
                 }
             }
         }
+        if let path = spec.checkpoint.saveFinal { try Checkpoints.save(model, to: path, metadata: weightsMetadata) }
         return RunResult(end: end, divergedStep: divergedStep, finalTrainLoss: lastLoss,
                          finalValidationLoss: lastValidation?.loss, finalValidationAccuracy: lastValidation?.accuracy ?? nil,
                          seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)

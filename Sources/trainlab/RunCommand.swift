@@ -199,3 +199,14 @@ enum Interruption {
         signal(SIGTERM) { _ in Interruption.flag = 1 }
     }
 }
+
+/// `trainlab export-data SPEC [-o DIR]`: the first run's task data as .npy files.
+enum ExportDataCommand {
+    static func run(_ arguments: inout Arguments) throws {
+        let folder = try arguments.option("-o") ?? arguments.option("--output") ?? "data"
+        guard let file = arguments.next() else { throw UsageError("export-data needs a spec file") }
+        try arguments.finish()
+        guard let spec = try ExperimentSpec.load(file: file).first else { throw UsageError("\(file) has no runs") }
+        for path in try DataExport.write(spec, to: folder) { print("wrote \(path)") }
+    }
+}
