@@ -2,7 +2,7 @@ import Foundation
 
 let programVersion = "0.1.0"
 
-let commands = ["run", "validate", "list", "show", "compare", "query", "export", "bench", "help", "version"]
+let commands = ["run", "validate", "export-data", "list", "show", "compare", "query", "export", "report", "bench", "help", "version"]
 
 let shortUsage = "usage: trainlab [--threads N] <command> ...   (trainlab help for more)"
 
@@ -14,6 +14,7 @@ let usage = """
                                       train every run of the specs (sweeps expanded), metrics to SQLite
                                       (default database results/trainlab.sqlite); completed runs are skipped
       validate SPEC.json...           parse, check and expand the specs; print the runs; train nothing
+      export-data SPEC.json [-o DIR]  write the first run's task data as .npy files (default folder data/)
       list [EXPERIMENT] [--status S]  one line per run: status, seed, swept params, final losses, duration
       show RUN                        a run's fields, config, metric summaries and loss sparklines
       compare EXPERIMENT --by KEY... [--metric NAME] [--best min|max]
@@ -23,6 +24,10 @@ let usage = """
                                       one read-only SQL statement, rows as a table
       export RUN|EXPERIMENT [--format csv|json] [-o FILE]
                                       full metric history (run_id, step, name, value)
+      report EXPERIMENT [-o FILE] [--by KEY...] [--metric NAME] [--format html|svg]
+                                      one HTML file: curves (mean, min-max band), final metric ± 95% CI,
+                                      init probe by depth, config table; --format svg [--chart curves|final|
+                                      act_rms|grad_rms] writes one chart (default EXPERIMENT.html / .svg)
                                       (the reading commands take --db PATH, default results/trainlab.sqlite)
       bench gemm [--json] [--quick]   GEMM GFLOPS on 1 and all threads, as % of the measured FP32 peak
       help                            this text

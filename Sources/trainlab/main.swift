@@ -21,6 +21,8 @@ do {
         try RunCommand.run(&arguments)
     case "validate":
         try ValidateCommand.run(&arguments)
+    case "export-data":
+        try ExportDataCommand.run(&arguments)
     case "bench":
         try BenchCommand.run(&arguments)
     case "list":
@@ -33,6 +35,8 @@ do {
         try QueryCommand.run(&arguments)
     case "export":
         try ExportCommand.run(&arguments)
+    case "report":
+        try ReportCommand.run(&arguments)
     case "help", "--help", "-h":
         print(usage)
     case "version", "--version":

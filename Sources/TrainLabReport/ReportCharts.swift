@@ -1,0 +1,105 @@
+import Foundation
+import TrainLabStore
+
+/// The report's charts, built from `ReportData`.
+public enum ReportCharts {
+    /// Legend label of a config: `#2 lr=0.1` plus how many of its runs diverged.
+    public static func legendLabel(_ config: ReportConfig) -> String {
+        let diverged = config.divergedRuns.count
+        let note = diverged == 0 ? "" : " (\(diverged)/\(config.runs.count) diverged)"
+        return "#\(config.number) \(config.label)\(note)"
+    }
+
+    /// Titles and y-axis labels of the known metrics.
+    static func describe(_ metric: String, unit: String?) -> (title: String, axis: String) {
+        let withUnit = unit.map { "\(metric) (\($0))" } ?? metric
+        switch metric {
+        case "train_loss": return ("Training loss", withUnit)
+        case "val_loss": return ("Validation loss", withUnit)
+        case "val_accuracy": return ("Validation accuracy", "val_accuracy (fraction correct)")
+        case "val_ndcg": return ("Validation NDCG", "val_ndcg (0 to 1)")
+        case "grad_norm": return ("Gradient norm", "grad_norm (global L2, before clipping)")
+        case "lr": return ("Learning rate", "lr")
+        default: return (metric, metric)
+        }
+    }
+
+    /// What a loss metric is measured in: "nats" when every run's loss is a negative
+    /// log-likelihood (natural log), else the loss kind when all runs share it (`mse`); nil otherwise.
+    static func unit(of metric: String, in data: ReportData) -> String? {
+        guard metric.contains("loss") else { return nil }
+        let natural: Set<String> = ["cross_entropy", "bce", "kl_div", "nce", "info_nce"]
+        let kinds = data.configs.flatMap(\.runs).map { $0.params["loss"] ?? $0.params["loss.kind"] ?? "" }
+        guard let first = kinds.first, !first.isEmpty else { return nil }
+        if kinds.allSatisfy(natural.contains) { return "nats" }
+        return kinds.allSatisfy { $0 == first } ? first : nil
+    }
+
+    /// The curves of `metric`, one line per config; nil when the metric has no curves.
+    public static func curves(_ data: ReportData, metric: String) -> LineChart? {
+        guard let curves = data.curves[metric] else { return nil }
+        let (title, axis) = describe(metric, unit: unit(of: metric, in: data))
+        let series = zip(data.configs, curves).map { config, curve in
+            LineSeries(id: config.id, label: legendLabel(config), style: config.style,
+                       points: curve.points, traces: curve.diverged)
+        }
+        var subtitle = "Line: mean over each config's runs at every logged step; band: min to max over those runs."
+        if curves.contains(where: { !$0.diverged.isEmpty }) {
+            subtitle += " Diverged runs are left out of both and drawn alone, a ✕ where they stopped."
+        }
+        if let size = data.stepsPerPoint[metric], size > 1 {
+            subtitle += " Each point averages \(size) consecutive logged steps."
+        }
+        var chart = LineChart(id: "chart-" + SVG.identifier(metric), title: "\(title): \(metric) by step",
+                              subtitle: subtitle, xLabel: "step (optimizer updates)", yLabel: axis, series: series)
+        chart.dotsUpTo = 25
+        return chart
+    }
+
+    /// The final value of the comparison's metric per config: mean ± 95% CI over completed runs.
+    public static func finalComparison(_ data: ReportData) -> BarChart {
+        let metric = data.comparison.metric
+        let items = data.configs.map { config -> BarItem in
+            let group = config.group
+            var note: String
+            if let mean = group.mean {
+                note = SVG.metricValue(mean)
+                if let half = group.confidenceHalfWidth { note += " ± " + SVG.metricValue(half) }
+                note += " (n=\(group.values.count))"
+            } else {
+                note = "no completed run"
+            }
+            if group.divergedCount > 0 { note += ", \(group.divergedCount) diverged" }
+            return BarItem(id: config.id, label: "#\(config.number) \(config.label)", style: config.style,
+                           value: group.mean, errorHalfWidth: group.confidenceHalfWidth, samples: group.values,
+                           note: note)
+        }
+        let better = data.comparison.direction == .min ? "lower is better" : "higher is better"
+        let unit = unit(of: metric, in: data).map { " (\($0))" } ?? ""
+        return BarChart(
+            id: "chart-final-" + SVG.identifier(metric), title: "Final \(metric) by config",
+            subtitle: "Bar: mean of the last logged \(metric) over completed runs; error bar: 95% confidence "
+                + "interval of the mean (Student t, n−1 degrees of freedom; none for n=1); dots: each run. "
+                + "Diverged runs are counted on the right, not averaged.",
+            valueLabel: "final \(metric)\(unit), \(better)", items: items)
+    }
+
+    /// RMS by depth at initialization ("act_rms" or "grad_rms"); nil when not logged.
+    public static func probe(_ data: ReportData, kind: String) -> LineChart? {
+        guard let curves = data.probes[kind] else { return nil }
+        let series = zip(data.configs, curves).map { config, curve in
+            LineSeries(id: config.id, label: legendLabel(config), style: config.style, points: curve.points)
+        }
+        let (title, axis) = kind == "act_rms"
+            ? ("Activation RMS by depth at initialization", "RMS of layer i's output")
+            : ("Gradient RMS by depth at initialization", "RMS of ∂loss/∂(layer i output)")
+        var chart = LineChart(
+            id: "chart-probe-" + SVG.identifier(kind), title: title,
+            subtitle: "probe/\(kind)/layers.i at step 0, on one training batch. Line: mean over each config's "
+                + "runs; band: min to max.",
+            xLabel: "layer index i (Linear layers from the input, 0-based)", yLabel: axis, series: series)
+        chart.xTargetTicks = 10
+        chart.dotsUpTo = 64
+        return chart
+    }
+}

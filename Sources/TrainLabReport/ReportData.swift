@@ -1,0 +1,270 @@
+import Foundation
+import TrainLabStore
+
+/// A config of an experiment: the runs that share the values of the grouping params (by default
+/// every param that varies, `seed` aside), i.e. one setting repeated over seeds.
+public struct ReportConfig: Sendable, Equatable {
+    /// 1-based, in the comparison's order (param values ascending).
+    public var number: Int
+    /// `activation=relu, lr=0.01`: the grouping params' values (see `ReportData.labels`).
+    public var label: String
+    public var groupValues: [String?]
+    public var runs: [RunOverview]
+    /// Final-metric statistics of the config (mean and CI over completed runs, diverged count).
+    public var group: ComparisonGroup
+    public var style: SeriesStyle
+
+    /// `data-config` of the config's chart elements.
+    public var id: String { String(number) }
+    public var divergedRuns: [RunOverview] { runs.filter { $0.run.status == .diverged } }
+}
+
+/// A config's curve of one metric: the mean over its runs at each logged step with the min–max
+/// band (runs that diverged left out), and each diverged run's own values up to where it stopped.
+public struct ConfigCurve: Sendable, Equatable {
+    public var config: Int
+    public var points: [ChartPoint]
+    public var diverged: [ChartTrace]
+}
+
+/// What a report shows, read from the results database.
+public struct ReportData: Sendable {
+    public var experiment: String
+    public var databasePath: String
+    /// The params that define a config.
+    public var groupKeys: [String]
+    public var configs: [ReportConfig]
+    /// The final-metric comparison (`metric`, `direction`, groups in `configs` order).
+    public var comparison: Comparison
+    /// Every metric the experiment's runs logged.
+    public var metricNames: [String]
+    /// Curve metrics in display order, and their curves (one per config, `configs` order).
+    public var curveMetrics: [String]
+    public var curves: [String: [ConfigCurve]]
+    /// Logged steps averaged into one chart point, per curve metric (1: raw).
+    public var stepsPerPoint: [String: Int]
+    /// Init-probe RMS by depth at step 0 (x = layer index): "act_rms", "grad_rms" when logged.
+    public var probes: [String: [ConfigCurve]]
+
+    /// Curve metrics shown when logged, in this order.
+    public static let standardCurveMetrics = ["train_loss", "val_loss", "val_accuracy", "val_ndcg"]
+    /// Probe families drawn by depth: metric prefix `probe/<kind>/`, names `layers.{i}`.
+    public static let probeKinds = ["act_rms", "grad_rms"]
+
+    /// Reads `experiment` from `store`.
+    ///
+    /// - `groupKeys`: params defining a config; nil: every param whose value differs between
+    ///   runs, `seed` aside. An unknown key is `ResultsQueryError.unknownParamKey`.
+    /// - `metric`: the final-metric comparison's metric; nil: `val_loss` when logged, else
+    ///   `train_loss`. Its curve is drawn too. A metric no run logged is `unknownMetric`.
+    /// - `maxPoints`: a curve with more steps is averaged over consecutive steps into about this many points.
+    public static func load(from store: ResultsStore, experiment: String, groupKeys: [String]? = nil,
+                            metric: String? = nil, maxPoints: Int = 1000) throws -> ReportData {
+        let overviews = try store.runOverviews(experiment: experiment)  // throws for an unknown experiment
+        let paramKeys = Set(overviews.flatMap(\.params.keys))
+        for key in groupKeys ?? [] where !paramKeys.contains(key) {
+            throw ResultsQueryError.unknownParamKey(key: key, experiment: experiment, known: paramKeys.sorted())
+        }
+        let keys = groupKeys ?? ResultsStore.differingParamKeys(overviews.map(\.params)).filter { $0 != "seed" }
+        let metricNames = try store.metricNames(experiment: experiment)
+        let metric = metric ?? (metricNames.contains("val_loss") ? "val_loss" : "train_loss")
+        guard metricNames.contains(metric) else {
+            throw ResultsQueryError.unknownMetric(name: metric, experiment: experiment, known: metricNames)
+        }
+
+        // Configs: Comparison's grouping (summaries give the final values; a run still running has none).
+        let direction = MetricDirection.preferred(for: metric)
+        let outcomes = overviews.map { overview in
+            RunOutcome(runID: overview.run.id, status: overview.run.status,
+                       groupValues: keys.map { overview.params[$0] },
+                       finalValue: overview.summaries[metric]?.finalValue)
+        }
+        let comparison = Comparison(experiment: experiment, keys: keys, metric: metric, direction: direction,
+                                    outcomes: outcomes)
+        let groups = comparison.groups
+        let byID = Dictionary(uniqueKeysWithValues: overviews.map { ($0.run.id, $0) })
+        let labels = Self.labels(keys: keys, values: groups.map(\.groupValues))
+        let styles = Self.styles(values: groups.map(\.groupValues))
+        let configs = groups.enumerated().map { index, group in
+            ReportConfig(number: index + 1, label: labels[index], groupValues: group.groupValues,
+                         runs: group.runIDs.compactMap { byID[$0] }, group: group, style: styles[index])
+        }
+
+        var curveMetrics = standardCurveMetrics.filter(metricNames.contains)
+        if !curveMetrics.contains(metric) && !metric.hasPrefix("probe/") { curveMetrics.append(metric) }
+        var curves: [String: [ConfigCurve]] = [:], stepsPerPoint: [String: Int] = [:]
+        for name in curveMetrics {
+            var perConfig: [ConfigCurve] = []
+            var bucket = 1
+            for config in configs {
+                var kept: [[(step: Int, value: Double)]] = [], traces: [ChartTrace] = []
+                for overview in config.runs {
+                    let series = try store.metrics(runID: overview.run.id, name: name)
+                    if overview.run.status == .diverged {
+                        let finite = series.prefix { $0.value.isFinite }
+                        let points = finite.map { ChartPoint(x: Double($0.step), y: $0.value, low: $0.value, high: $0.value) }
+                        if !points.isEmpty { traces.append(ChartTrace(runID: overview.run.id, points: points)) }
+                    } else {
+                        kept.append(series)
+                    }
+                }
+                let (points, size) = Self.averagedInBuckets(Self.aggregate(kept), maxPoints: maxPoints)
+                bucket = max(bucket, size)
+                traces = traces.map { ChartTrace(runID: $0.runID, points: Self.averagedInBuckets($0.points, maxPoints: maxPoints).points) }
+                perConfig.append(ConfigCurve(config: config.number, points: points, diverged: traces))
+            }
+            curves[name] = perConfig
+            stepsPerPoint[name] = bucket
+        }
+
+        var probes: [String: [ConfigCurve]] = [:]
+        for kind in probeKinds where metricNames.contains(where: { $0.hasPrefix("probe/\(kind)/") }) {
+            var perConfig: [ConfigCurve] = []
+            for config in configs {
+                var byRun: [[(step: Int, value: Double)]] = []
+                for overview in config.runs {
+                    let values = try store.metricValues(runID: overview.run.id, step: 0, namePrefix: "probe/\(kind)/")
+                    let layers = values.compactMap { name, value -> (step: Int, value: Double)? in
+                        Self.layerIndex(name, prefix: "probe/\(kind)/").map { ($0, value) }
+                    }
+                    if !layers.isEmpty { byRun.append(layers.sorted { $0.step < $1.step }) }
+                }
+                perConfig.append(ConfigCurve(config: config.number, points: Self.aggregate(byRun), diverged: []))
+            }
+            if perConfig.contains(where: { !$0.points.isEmpty }) { probes[kind] = perConfig }
+        }
+
+        return ReportData(experiment: experiment, databasePath: store.path, groupKeys: keys, configs: configs,
+                          comparison: comparison, metricNames: metricNames, curveMetrics: curveMetrics,
+                          curves: curves, stepsPerPoint: stepsPerPoint, probes: probes)
+    }
+
+    /// Series styles of configs with these group values. Up to seven configs get a colour each.
+    /// More get a colour for the values of all keys but one and a dash pattern for that one (the
+    /// key with the fewest values, 2 to 4, that leaves at most seven colours): `optimizer=adam`
+    /// solid and `adamw` dashed, one colour per weight decay. Otherwise colours repeat with dashes.
+    public static func styles(values: [[String?]]) -> [SeriesStyle] {
+        let colors = SeriesStyle.okabeIto.count
+        guard values.count > colors, let width = values.first?.count, width >= 2 else {
+            return values.indices.map { SeriesStyle.at($0) }
+        }
+        func distinct<T: Hashable>(_ items: [T]) -> [T] {
+            var seen = Set<T>()
+            return items.filter { seen.insert($0).inserted }
+        }
+        let candidates = (0..<width).compactMap { key -> (key: Int, dashes: [String?], rest: [[String?]])? in
+            let dashValues = distinct(values.map { $0[key] })
+            var rest = values
+            for index in rest.indices { rest[index].remove(at: key) }
+            guard (2...4).contains(dashValues.count), distinct(rest).count <= colors else { return nil }
+            return (key, dashValues, rest)
+        }
+        guard let best = candidates.min(by: { $0.dashes.count < $1.dashes.count }) else {
+            return values.indices.map { SeriesStyle.at($0) }
+        }
+        let colorOrder = distinct(best.rest)
+        return values.indices.map { index in
+            let color = colorOrder.firstIndex(of: best.rest[index])!
+            let dash = best.dashes.firstIndex(of: values[index][best.key])!
+            return SeriesStyle.at(color + dash * colors)
+        }
+    }
+
+    /// Mean and min–max over the runs at each step any of them logged; NaN and ±inf are skipped
+    /// (a step with no finite value gives no point). A step a run logged twice counts its last value.
+    public static func aggregate(_ runs: [[(step: Int, value: Double)]]) -> [ChartPoint] {
+        var byStep: [Int: [Double]] = [:]
+        for run in runs {
+            var last: [Int: Double] = [:]
+            for row in run { last[row.step] = row.value }
+            for (step, value) in last where value.isFinite { byStep[step, default: []].append(value) }
+        }
+        return byStep.keys.sorted().map { step in
+            let values = byStep[step]!
+            return ChartPoint(x: Double(step), y: values.reduce(0, +) / Double(values.count),
+                              low: values.min()!, high: values.max()!)
+        }
+    }
+
+    /// `points` averaged over runs of `size` consecutive points (x and y: mean, band: min of the
+    /// lows to max of the highs), `size` the smallest that leaves at most `maxPoints`.
+    public static func averagedInBuckets(_ points: [ChartPoint], maxPoints: Int) -> (points: [ChartPoint], size: Int) {
+        guard maxPoints > 0, points.count > maxPoints else { return (points, 1) }
+        let size = (points.count + maxPoints - 1) / maxPoints
+        let averaged = stride(from: 0, to: points.count, by: size).map { start -> ChartPoint in
+            let chunk = points[start..<min(start + size, points.count)]
+            let count = Double(chunk.count)
+            return ChartPoint(x: chunk.map(\.x).reduce(0, +) / count, y: chunk.map(\.y).reduce(0, +) / count,
+                              low: chunk.map(\.low).min()!, high: chunk.map(\.high).max()!)
+        }
+        return (averaged, size)
+    }
+
+    /// `i` of `<prefix>layers.{i}`; nil for other names.
+    static func layerIndex(_ name: String, prefix: String) -> Int? {
+        guard name.hasPrefix(prefix + "layers.") else { return nil }
+        return Int(name.dropFirst(prefix.count + "layers.".count))
+    }
+
+    /// Config labels: `name=value` for each grouping key a config has, joined by ", ". A key is
+    /// named by its last dotted part (`optimizer.lr` → `lr`), a longer suffix where that is
+    /// ambiguous; `X.kind` is shown as `X` (a catalogue choice written as an object). No keys:
+    /// "all runs".
+    public static func labels(keys: [String], values: [[String?]]) -> [String] {
+        guard !keys.isEmpty else { return values.map { _ in "all runs" } }
+        let shown = keys.map { $0.hasSuffix(".kind") && $0 != ".kind" ? String($0.dropLast(5)) : $0 }
+        let names = shortNames(shown)
+        return values.map { tuple in
+            let parts = zip(names, tuple).compactMap { name, value in value.map { "\(name)=\($0)" } }
+            return parts.isEmpty ? "(no value)" : parts.joined(separator: ", ")
+        }
+    }
+
+    /// The shortest dotted suffix of each key that no other (different) key shares.
+    static func shortNames(_ keys: [String]) -> [String] {
+        let distinct = Array(Set(keys))
+        func suffix(_ key: String, _ count: Int) -> String {
+            key.split(separator: ".", omittingEmptySubsequences: false).suffix(count).joined(separator: ".")
+        }
+        return keys.map { key in
+            let parts = key.split(separator: ".", omittingEmptySubsequences: false).count
+            for count in 1...max(parts, 1) {
+                let candidate = suffix(key, count)
+                if !distinct.contains(where: { $0 != key && suffix($0, count) == candidate }) { return candidate }
+            }
+            return key
+        }
+    }
+
+    /// One row of the config table: a param and its values in each config.
+    public struct ParamRow: Sendable, Equatable {
+        public var key: String
+        /// Per config, the distinct values among its runs ("–" for runs without the key).
+        public var values: [[String]]
+        /// True when configs differ in this key, or runs within a config do.
+        public var differs: Bool
+    }
+
+    /// Every param but `seed`, differing ones first (each part sorted by key).
+    public func paramRows() -> [ParamRow] {
+        let keys = Set(configs.flatMap { $0.runs.flatMap(\.params.keys) }).subtracting(["seed"])
+        let rows = keys.sorted().map { key -> ParamRow in
+            let values = configs.map { config in
+                Array(Set(config.runs.map { $0.params[key] ?? "–" })).sorted { paramValueOrder($0, $1) }
+            }
+            let differs = values.contains { $0.count > 1 } || Set(values).count > 1
+            return ParamRow(key: key, values: values, differs: differs)
+        }
+        return rows.filter(\.differs) + rows.filter { !$0.differs }
+    }
+}
+
+/// Numbers numerically, then text.
+func paramValueOrder(_ a: String, _ b: String) -> Bool {
+    switch (Double(a), Double(b)) {
+    case let (x?, y?) where x != y: return x < y
+    case (_?, nil): return true
+    case (nil, _?): return false
+    default: return a < b
+    }
+}

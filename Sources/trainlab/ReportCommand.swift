@@ -1,0 +1,87 @@
+import Foundation
+import TrainLabReport
+import TrainLabStore
+
+/// `trainlab report EXPERIMENT [-o FILE] [--db PATH] [--by KEY...] [--metric NAME]
+/// [--format html|svg] [--chart curves|final|act_rms|grad_rms]`: an experiment's charts and
+/// config table as one self-contained HTML file, or one chart as SVG.
+enum ReportCommand {
+    static let charts = ["curves", "final", "act_rms", "grad_rms"]
+
+    static func run(_ arguments: inout Arguments) throws {
+        let databasePath = try arguments.option("--db") ?? defaultDatabasePath
+        let outputPath = try arguments.option("-o") ?? arguments.option("--output")
+        var keys: [String] = []
+        while let value = try arguments.option("--by") {
+            keys += value.split(separator: ",").map { String($0) }
+        }
+        let metric = try arguments.option("--metric")
+        let format = try arguments.option("--format") ?? "html"
+        guard format == "html" || format == "svg" else {
+            throw UsageError("--format expects html or svg, got '\(format)'")
+        }
+        let chart = try arguments.option("--chart")
+        if let chart {
+            guard format == "svg" else { throw UsageError("--chart needs --format svg") }
+            guard charts.contains(chart) else {
+                throw UsageError("--chart expects \(charts.joined(separator: ", ")), got '\(chart)'"
+                                 + suggestion(for: chart, among: charts))
+            }
+        }
+        guard let experiment = arguments.next() else { throw UsageError("report needs an experiment name") }
+        try arguments.finish()
+
+        let store = try ResultsStore.openForReading(path: databasePath)
+        let data = try ReportData.load(from: store, experiment: experiment, groupKeys: keys.isEmpty ? nil : keys,
+                                       metric: metric)
+        let text: String
+        var what: String
+        if format == "html" {
+            text = HTMLReport.render(data, generator: "trainlab \(programVersion) report")
+            what = "report"
+        } else {
+            text = try svg(data, chart: chart ?? "curves", metric: metric ?? "train_loss")
+            what = "chart"
+        }
+        let runCount = data.configs.reduce(0) { $0 + $1.runs.count }
+        what += " of \(experiment): \(runCount) run\(runCount == 1 ? "" : "s") in \(data.configs.count) "
+            + "config\(data.configs.count == 1 ? "" : "s")"
+
+        let path = outputPath ?? defaultFileName(experiment: experiment, format: format)
+        if path == "-" {
+            FileHandle.standardOutput.write(Data(text.utf8))
+            return
+        }
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw OutputFileError(path: path)
+        }
+        print("wrote \(what) to \(path)")
+    }
+
+    static func svg(_ data: ReportData, chart: String, metric: String) throws -> String {
+        switch chart {
+        case "final":
+            return ReportCharts.finalComparison(data).svg(standalone: true)
+        case "act_rms", "grad_rms":
+            guard let probe = ReportCharts.probe(data, kind: chart) else {
+                throw ResultsQueryError.unknownMetric(name: "probe/\(chart)/layers.0", experiment: data.experiment,
+                                                      known: data.metricNames)
+            }
+            return probe.svg(standalone: true)
+        default:
+            guard let curves = ReportCharts.curves(data, metric: metric) else {
+                throw ResultsQueryError.unknownMetric(name: metric, experiment: data.experiment, known: data.metricNames)
+            }
+            return curves.svg(standalone: true)
+        }
+    }
+
+    /// `EXPERIMENT.html` (or `.svg`) in the current folder, characters other than letters,
+    /// digits, `-`, `_` and `.` replaced by `_`.
+    static func defaultFileName(experiment: String, format: String) -> String {
+        let safe = String(experiment.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" })
+        return (safe.isEmpty || safe.hasPrefix(".") ? "report" + safe : safe) + "." + format
+    }
+}
