@@ -57,27 +57,42 @@ extension Tape {
         return y
     }
 
-    /// Mean cross-entropy of logits (R, C) against class indices (R values in 0..<C), fused with
-    /// a stable log-softmax:  L = -(1/R) Σ_r log_softmax(x_r)[t_r];  dx = (softmax(x) - onehot(t)) / R · dL
+    /// The target id that `crossEntropy` skips (PyTorch's `ignore_index` default).
+    public static let ignoredTarget = -100
+
+    /// Mean cross-entropy of logits (R, C) against class indices (R values in 0..<C, or
+    /// `ignoredTarget` = -100 for a row that does not count), fused with a stable log-softmax:
+    ///   L = -(1/N) Σ_{r counted} log_softmax(x_r)[t_r],  N = the number of counted rows
+    ///   dx_r = (softmax(x_r) - onehot(t_r)) / N · dL for a counted row, 0 for an ignored one
+    /// (`nn.CrossEntropyLoss(ignore_index=-100)`, mean reduction); with every row ignored, L = 0
+    /// and no gradient flows (where torch would give 0/0).
     public func crossEntropy(logits x: Variable, targets: [Int]) -> Variable {
         let xv = value(x)
         let rows = xv.rows, columns = xv.columns
-        precondition(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows")
+        precondition(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows of logits \(xv.shape)")
         let (loss, out) = output(shape: [1], from: x)
         let logProbabilities = scratch(xv.shape)
         VectorKernels.logSoftmaxRows(xv.data, logProbabilities.data, rows: rows, columns: columns, pool: pool)
         var total: Float = 0
-        for (r, t) in targets.enumerated() {
-            precondition(t >= 0 && t < columns, "crossEntropy: target \(t) outside 0..<\(columns)")
+        var counted = 0
+        for (r, t) in targets.enumerated() where t != Tape.ignoredTarget {
+            precondition(t >= 0 && t < columns, "crossEntropy: target \(t) outside 0..<\(columns) (or \(Tape.ignoredTarget) to ignore the row)")
             total -= logProbabilities[r * columns + t]
+            counted += 1
         }
-        out[0] = total / Float(rows)
+        out[0] = counted == 0 ? 0 : total / Float(counted)
         onBackward(loss) { [unowned self] dl in
-            guard let dx = gradientIfTracked(x) else { return }
-            let g = dl[0] / Float(rows)
+            guard counted > 0, let dx = gradientIfTracked(x) else { return }
+            let g = dl[0] / Float(counted)
             let p = logProbabilities
             VectorKernels.unary(.exp, p.data, p.data, count: p.count, pool: pool)
-            for (r, t) in targets.enumerated() { p[r * columns + t] -= 1 }
+            for (r, t) in targets.enumerated() {
+                if t == Tape.ignoredTarget {
+                    (p.data + r * columns).update(repeating: 0, count: columns)
+                } else {
+                    p[r * columns + t] -= 1
+                }
+            }
             VectorKernels.axpy(g, p.data, dx.data, count: p.count, pool: pool)
         }
         return loss

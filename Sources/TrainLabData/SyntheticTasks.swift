@@ -10,6 +10,7 @@ public enum SyntheticTasks {
     public static let names: [String] = [
         "linear_regression", "teacher_regression", "blobs", "spirals", "teacher_classification",
         "ranking_lists", "pairs", "triplets", "contrastive_views",
+        "copy", "reverse", "sort", "modular_addition", "associative_recall",
     ]
 
     /// Builds the task; throws `TaskError` for bad options.
@@ -24,6 +25,11 @@ public enum SyntheticTasks {
         case "pairs": return try pairs(options, seed: seed).data
         case "triplets": return try triplets(options, seed: seed)
         case "contrastive_views": return try contrastiveViews(options, seed: seed).data
+        case "copy": return try transduction(options, seed: seed) { $0 }
+        case "reverse": return try transduction(options, seed: seed) { $0.reversed() }
+        case "sort": return try transduction(options, seed: seed) { $0.sorted() }
+        case "modular_addition": return try modularAddition(options, seed: seed)
+        case "associative_recall": return try associativeRecall(options, seed: seed)
         default:
             var message = "task.kind: unknown task '\(options.kind)'"
             if let hint = closest(to: options.kind, in: names) { message += " (did you mean '\(hint)'?)" }
@@ -34,6 +40,12 @@ public enum SyntheticTasks {
 
     /// The defaults for each kind, for the README table: [kind: [(key, default, meaning)]].
     public static var documentation: [String: [(key: String, defaultValue: String, meaning: String)]] {
+        func transduction(_ output: String) -> [(key: String, defaultValue: String, meaning: String)] {
+            [
+                ("vocab", "16", "symbols are tokens 0 ..< vocab - 1, the separator is vocab - 1"),
+                ("seq_len", "16", "even, 2n: n random symbols, the separator, then \(output); only those n outputs are scored"),
+            ]
+        }
         let sizes: [(key: String, defaultValue: String, meaning: String)] = [
             ("train_size", "1024", "training rows"),
             ("val_size", "256", "validation rows (0: no validation set)"),
@@ -90,6 +102,20 @@ public enum SyntheticTasks {
                 ("classes", "10", "label = argmax of a random ReLU teacher's logits, each standardized to mean 0, std 1"),
                 ("teacher_hidden", "64", "teacher width; W1 ~ N(0, 2/input_dim), W2 ~ N(0, 1/teacher_hidden)"),
                 ("noise", "0", "probability that a label is replaced by a uniformly random class"),
+            ],
+            "copy": sizes + transduction("the symbols again"),
+            "reverse": sizes + transduction("the symbols in reverse order"),
+            "sort": sizes + transduction("the symbols sorted ascending"),
+            "modular_addition": [
+                ("train_size", "1024", "training rows (distinct pairs a, b; train_size + val_size ≤ modulus²)"),
+                ("val_size", "256", "validation rows (pairs not in the training set; 0: no validation set)"),
+                ("modulus", "97", "p: a row reads 'a + b =' and predicts c = (a + b) mod p; only c is scored"),
+                ("vocab", "modulus + 2", "numbers 0 ..< p, then '+' = p and '=' = p + 1 (may be given instead of modulus)"),
+                ("seq_len", "4", "fixed: a + b ="),
+            ],
+            "associative_recall": sizes + [
+                ("vocab", "32", "keys are tokens 0 ..< vocab/2, values vocab/2 ..< vocab"),
+                ("seq_len", "17", "odd, 2n + 1: n key-value pairs with distinct keys, then a query key; only the value that follows is scored"),
             ],
         ]
     }

@@ -1,0 +1,174 @@
+// Fused scaled-dot-product attention over raw buffers (forward and backward), in the layout a
+// linear projection produces: q (B, T, H, D) is x (B·T, C) · Wqᵀ seen as heads, so no head
+// split or merge copies are needed; each head is a strided (T, D) matrix with row stride H·D.
+//
+// Per (b, h), with g = h / (H / Hkv) the key/value head it reads (grouped-query attention:
+// Hkv = H is multi-head, Hkv = 1 multi-query):
+//   S = scale · Q Kᵀ (T, T),  P = softmax(S) per row (causal: row i over columns 0...i),  O = P V
+// Rows are processed in blocks of `rowBlock`: a block of rows r0 ..< r1 needs only the key
+// columns 0 ..< r1 when causal, so the masked upper triangle is skipped (not computed and then
+// masked), and no (T, T) matrix per head is ever held: each worker owns one (rowBlock, T) buffer.
+// The backward keeps nothing from the forward but O: it recomputes each block's P exactly as the
+// forward did (bit-identical), then
+//   dV += Pᵀ dO,  dP = dO Vᵀ,  dS = scale · P ⊙ (dP - rowsum(dO ⊙ O)),  dQ += dS K,  dK += dSᵀ Q
+// (rowsum(dO ⊙ O)_i = Σ_j P_ij dP_ij, the softmax backward's inner product, without a T×T pass).
+//
+// Threads: the forward gives each (b, h) to one task, the backward each (b, g) with its query
+// heads in order (they all add into the same dK, dV rows). Every task runs its GEMMs serially in
+// an order fixed by the shapes, so results are bit-identical for any thread count.
+
+/// The sizes of one attention call. Queries (B, T, H, D); keys and values (B, T, Hkv, D).
+public struct AttentionShape: Equatable, Sendable {
+    public let batch: Int, length: Int, heads: Int, kvHeads: Int, headSize: Int
+
+    public init(batch: Int, length: Int, heads: Int, kvHeads: Int, headSize: Int) {
+        precondition(batch >= 0 && length >= 0 && heads >= 1 && kvHeads >= 1 && headSize >= 0,
+                     "attention sizes: batch \(batch), length \(length), heads \(heads), kv heads \(kvHeads), head size \(headSize)")
+        precondition(heads % kvHeads == 0, "attention: \(heads) query heads do not split into groups of \(kvHeads) key/value heads")
+        self.batch = batch
+        self.length = length
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headSize = headSize
+    }
+
+    /// Query heads per key/value head, H / Hkv.
+    public var groupSize: Int { heads / kvHeads }
+    /// Floats between consecutive positions of a query (and output) head: H·D.
+    public var queryRowStride: Int { heads * headSize }
+    /// Floats between consecutive positions of a key or value head: Hkv·D.
+    public var keyRowStride: Int { kvHeads * headSize }
+}
+
+public enum AttentionKernels {
+    /// Query rows per block: the causal mask skips whole key columns beyond each block's last row.
+    public static let defaultRowBlock = 64
+
+    /// Scratch floats the forward needs: one (rowBlock, T) probability block per worker.
+    public static func forwardScratchCount(_ shape: AttentionShape, rowBlock: Int, threads: Int) -> Int {
+        threads * min(rowBlock, max(shape.length, 1)) * shape.length
+    }
+
+    /// Scratch floats the backward needs: a probability block and a score-gradient block per worker.
+    public static func backwardScratchCount(_ shape: AttentionShape, rowBlock: Int, threads: Int) -> Int {
+        2 * forwardScratchCount(shape, rowBlock: rowBlock, threads: threads)
+    }
+
+    /// out = softmax(scale · q kᵀ [+ causal mask]) v per (batch, head).
+    // q (B, T, H, D), k (B, T, Hkv, D), v (B, T, Hkv, D), out (B, T, H, D),
+    // scratch: forwardScratchCount floats
+    public static func forward(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, shape s: AttentionShape, causal: Bool, scale: Float,
+        rowBlock: Int = defaultRowBlock, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared
+    ) {
+        precondition(rowBlock >= 1, "attention: row block \(rowBlock)")
+        let t = s.length, d = s.headSize, qs = s.queryRowStride, ks = s.keyRowStride
+        let block = min(rowBlock, max(t, 1))
+        pool.parallelFor(s.batch * s.heads) { task, worker in
+            let b = task / s.heads, h = task % s.heads, g = h / s.groupSize
+            let qHead = q + b * t * qs + h * d, oHead = out + b * t * qs + h * d
+            let kHead = k + b * t * ks + g * d, vHead = v + b * t * ks + g * d
+            let probabilities = scratch + worker * block * t
+            var r0 = 0
+            while r0 < t {
+                let rows = min(block, t - r0), width = causal ? r0 + rows : t
+                probabilityBlock(qBlock: qHead + r0 * qs, kHead: kHead, shape: s, firstRow: r0, rows: rows, width: width,
+                                 causal: causal, scale: scale, into: probabilities)
+                // O[r0 ..< r0 + rows] = P (rows, width) · V[0 ..< width]
+                gemm(m: rows, n: d, k: width, a: probabilities, lda: t, b: vHead, ldb: ks,
+                     c: oHead + r0 * qs, ldc: qs, pool: .serial)
+                r0 += rows
+            }
+        }
+    }
+
+    /// Adds the gradients of `forward` into dq, dk, dv (each optional: nil skips it).
+    // q, out, dOut, dq (B, T, H, D); k, v, dk, dv (B, T, Hkv, D); scratch: backwardScratchCount floats
+    public static func backward(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        out: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
+        dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?,
+        shape s: AttentionShape, causal: Bool, scale: Float,
+        rowBlock: Int = defaultRowBlock, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared
+    ) {
+        precondition(rowBlock >= 1, "attention: row block \(rowBlock)")
+        if dq == nil && dk == nil && dv == nil { return }
+        let t = s.length, d = s.headSize, qs = s.queryRowStride, ks = s.keyRowStride
+        let block = min(rowBlock, max(t, 1))
+        let needsScoreGradient = dq != nil || dk != nil
+        pool.parallelFor(s.batch * s.kvHeads) { task, worker in
+            let b = task / s.kvHeads, g = task % s.kvHeads
+            let kHead = k + b * t * ks + g * d, vHead = v + b * t * ks + g * d
+            let dkHead = dk.map { $0 + b * t * ks + g * d }, dvHead = dv.map { $0 + b * t * ks + g * d }
+            let probabilities = scratch + worker * 2 * block * t
+            let scoreGradient = probabilities + block * t
+            for h in (g * s.groupSize)..<((g + 1) * s.groupSize) {
+                let headOffset = b * t * qs + h * d
+                var r0 = 0
+                while r0 < t {
+                    let rows = min(block, t - r0), width = causal ? r0 + rows : t
+                    let rowOffset = headOffset + r0 * qs
+                    probabilityBlock(qBlock: q + rowOffset, kHead: kHead, shape: s, firstRow: r0, rows: rows, width: width,
+                                     causal: causal, scale: scale, into: probabilities)
+                    if let dvHead {
+                        // dV[0 ..< width] += Pᵀ (width, rows) · dO[r0 ..< r0 + rows]
+                        gemm(transposeA: true, m: width, n: d, k: rows, a: probabilities, lda: t, b: dOut + rowOffset, ldb: qs,
+                             c: dvHead, ldc: ks, accumulate: true, pool: .serial)
+                    }
+                    if needsScoreGradient {
+                        // dP (rows, width) = dO[r0 ..< r0 + rows] · V[0 ..< width]ᵀ
+                        gemm(transposeB: true, m: rows, n: width, k: d, a: dOut + rowOffset, lda: qs, b: vHead, ldb: ks,
+                             c: scoreGradient, ldc: t, pool: .serial)
+                        for i in 0..<rows {
+                            let inner = VectorKernels.dot(dOut + rowOffset + i * qs, out + rowOffset + i * qs, count: d, pool: .serial)
+                            let valid = causal ? r0 + i + 1 : width
+                            scoreGradientRow(probabilities + i * t, scoreGradient + i * t, valid: valid, width: width,
+                                             inner: inner, scale: scale)
+                        }
+                        if let dq {
+                            // dQ[r0 ..< r0 + rows] += dS (rows, width) · K[0 ..< width]
+                            gemm(m: rows, n: d, k: width, a: scoreGradient, lda: t, b: kHead, ldb: ks,
+                                 c: dq + rowOffset, ldc: qs, accumulate: true, pool: .serial)
+                        }
+                        if let dkHead {
+                            // dK[0 ..< width] += dSᵀ (width, rows) · Q[r0 ..< r0 + rows]
+                            gemm(transposeA: true, m: width, n: d, k: rows, a: scoreGradient, lda: t, b: q + rowOffset, ldb: qs,
+                                 c: dkHead, ldc: ks, accumulate: true, pool: .serial)
+                        }
+                    }
+                    r0 += rows
+                }
+            }
+        }
+    }
+
+    /// P[i, 0 ..< width] for query rows firstRow ..< firstRow + rows of one head: softmax of
+    /// scale · q_i · k_j over the valid columns (j ≤ firstRow + i when causal), zero beyond them.
+    // qBlock (rows, D) with row stride H·D; kHead (T, D) with row stride Hkv·D; p (rows, width), row stride T
+    @inline(__always)
+    static func probabilityBlock(
+        qBlock: UnsafePointer<Float>, kHead: UnsafePointer<Float>, shape s: AttentionShape,
+        firstRow: Int, rows: Int, width: Int, causal: Bool, scale: Float, into p: UnsafeMutablePointer<Float>
+    ) {
+        let t = s.length
+        gemm(transposeB: true, m: rows, n: width, k: s.headSize, a: qBlock, lda: s.queryRowStride,
+             b: kHead, ldb: s.keyRowStride, c: p, ldc: t, pool: .serial)
+        for i in 0..<rows {
+            let row = p + i * t
+            let valid = causal ? firstRow + i + 1 : width
+            VectorKernels.scale(scale, row, row, count: valid, pool: .serial)
+            VectorKernels.softmaxRows(row, row, rows: 1, columns: valid, pool: .serial)
+            if valid < width { (row + valid).update(repeating: 0, count: width - valid) }
+        }
+    }
+
+    /// dS_j = scale · P_j (dP_j - inner) for j < valid, 0 for valid ≤ j < width; in place over dP.
+    @inline(__always)
+    static func scoreGradientRow(
+        _ p: UnsafePointer<Float>, _ dp: UnsafeMutablePointer<Float>, valid: Int, width: Int, inner: Float, scale: Float
+    ) {
+        for j in 0..<valid { dp[j] = scale * p[j] * (dp[j] - inner) }
+        if valid < width { (dp + valid).update(repeating: 0, count: width - valid) }
+    }
+}
