@@ -211,6 +211,9 @@ enum Catalogue {
         "lbfgs": 1.0, "cg": 1.0, "newton": 1.0,
     ]
 
+    /// Next-token tasks for the Transformer (token ids in, one target per position, -100 unscored).
+    static let sequenceTasks: Set<String> = ["copy", "reverse", "sort", "modular_addition", "associative_recall"]
+
     /// Tasks whose targets are class ids.
     static let classificationTasks: Set<String> = ["blobs", "spirals", "teacher_classification"]
 

@@ -50,6 +50,9 @@ public struct ExperimentSpec {
         public let residual: Bool
         public let weightInit: Initializer?
         public let biasInit: Initializer?
+        /// The Transformer's settings (`kind` "transformer"); vocab and max_len are filled from the
+        /// task when the spec leaves them out.
+        public let transformer: TransformerSettings?
     }
 
     public struct TrainingSpec {
@@ -108,56 +111,7 @@ public struct ExperimentSpec {
         } ?? CheckpointSpec(initFrom: nil, saveInit: nil, saveFinal: nil)
 
         let modelReader = try root.object("model") ?? ObjectReader(.object(JSONObject()), path: "model", document: document)
-        let modelKind = try modelReader.choice("kind", default: "mlp", among: ["mlp", "transformer"])
-        if modelKind == "transformer" {
-            throw modelReader.error("kind", "the transformer model is not available in this build yet (issue: model catalogue); use \"mlp\"")
-        }
-        let hidden = try modelReader.intArray("hidden", default: [64], elementRange: 1...1 << 20)
-        guard let (activationKind, activationOptions) = try modelReader.catalogue(
-            "activation", default: "relu", kinds: Catalogue.names(Catalogue.activations)) else { fatalError("defaulted") }
-        let activation = try Catalogue.activations[activationKind]!(activationOptions)
-        try activationOptions.finish()
-        var normalization = NormalizationKind.none
-        var placement = NormPlacement.post
-        if let norm = try modelReader.catalogue("norm", default: "none", kinds: ["none", "batchnorm", "layernorm", "rmsnorm"]) {
-            let options = norm.options
-            placement = NormPlacement(rawValue: try options.choice("placement", default: "post", among: NormPlacement.allCases.map(\.rawValue)))!
-            switch norm.kind {
-            case "layernorm":
-                normalization = .layerNorm(epsilon: try options.double("eps", default: 1e-5, range: 0...1), affine: try options.bool("affine", default: true))
-            case "rmsnorm":
-                normalization = .rmsNorm(epsilon: try options.double("eps", default: 1.1920929e-7, range: 0...1), affine: try options.bool("affine", default: true))
-            case "batchnorm":
-                normalization = .batchNorm(epsilon: try options.double("eps", default: 1e-5, range: 0...1),
-                                           momentum: try options.double("momentum", default: 0.1, range: 0...1),
-                                           affine: try options.bool("affine", default: true))
-            default:
-                break
-            }
-            try options.finish()
-        }
-        let residual = try modelReader.bool("residual", default: false)
-        if placement == .deepnorm && !residual {
-            throw modelReader.error("norm", "placement 'deepnorm' scales a residual branch: it needs \"residual\": true")
-        }
-        let bias = try modelReader.bool("bias", default: true)
-        var weightInit: Initializer? = nil, biasInit: Initializer? = nil
-        if let initReader = try modelReader.object("init") {
-            let kinds = Catalogue.names(Catalogue.initializers)
-            if let (kind, options) = try initReader.catalogue("weight", kinds: kinds) {
-                weightInit = try Catalogue.initializers[kind]!(options)
-                try options.finish()
-            }
-            if let (kind, options) = try initReader.catalogue("bias", kinds: kinds) {
-                biasInit = try Catalogue.initializers[kind]!(options)
-                try options.finish()
-            }
-            try initReader.finish()
-        }
-        try modelReader.finish()
-        model = ModelSpec(kind: modelKind, hidden: hidden, activation: activation, bias: bias,
-                          norm: normalization, placement: placement, residual: residual,
-                          weightInit: weightInit, biasInit: biasInit)
+        model = try ModelSpec.decode(modelReader)
 
         let training = try root.object("training") ?? ObjectReader(.object(JSONObject()), path: "training", document: document)
         let steps = try training.int("steps", default: 1000, range: 1...100_000_000)
@@ -197,6 +151,13 @@ public struct ExperimentSpec {
         }
         try root.finish()
 
+        let sequenceTask = Catalogue.sequenceTasks.contains(task.kind)
+        if sequenceTask && model.transformer == nil {
+            throw root.error("model", "task '\(task.kind)' is a token sequence: use \"model\": {\"kind\": \"transformer\", ...}")
+        }
+        if !sequenceTask && model.transformer != nil {
+            throw root.error("task", "the transformer reads token sequences: use one of \(Catalogue.sequenceTasks.sorted().joined(separator: ", "))")
+        }
         try Self.checkLoss(loss, fits: task, at: root)
         if case .closure = makeOptimizer, self.training.clipGradNorm != nil {
             throw root.error("training", "clip_grad_norm would break the line search of '\(optimizerKind)'; remove it")
@@ -206,6 +167,16 @@ public struct ExperimentSpec {
     /// The loss must be able to read the task's targets, and per-class tables must match the
     /// number of classes: caught here, before anything trains or touches the database.
     static func checkLoss(_ loss: any Loss, fits task: TaskOptions, at root: ObjectReader) throws {
+        if Catalogue.sequenceTasks.contains(task.kind) {
+            // Only cross-entropy skips the unscored positions (target -100) of a sequence task.
+            guard let crossEntropy = loss as? CrossEntropyLoss else {
+                throw root.error("loss", "sequence task '\(task.kind)' is trained with cross_entropy (it skips the unscored positions); '\(loss.name)' cannot")
+            }
+            if crossEntropy.labelSmoothing > 0 {
+                throw root.error("loss", "label_smoothing is not supported on sequence tasks yet (its smoothing term would count unscored positions)")
+            }
+            return
+        }
         // Which tasks produce the targets each kind of loss reads.
         let tasksFor: [LossTargetKind: [String]] = [
             .classes: Array(Catalogue.classificationTasks).sorted(), .noiseSamples: Array(Catalogue.classificationTasks).sorted(),

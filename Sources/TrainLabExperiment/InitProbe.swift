@@ -8,11 +8,19 @@ import TrainLabStore
 /// activations and gradients, and that a random N(0, 1/n) matrix is nearly orthogonal:
 ///   probe/act_rms/layers.{i}      RMS of layer i's output on one training batch
 ///   probe/grad_rms/layers.{i}     RMS of ∂loss/∂(layer i's output)
-///   probe/orthogonality/layers.{i}  ‖WᵀW − I‖_F / in for the layer's weight W [out, in]: the RMS
+///   probe/orthogonality/{name}  ‖WᵀW − I‖_F / in for each 2-D weight W [out, in] (`layers.{i}`): the RMS
 ///     of WᵀW − I's entries, about 1/√in for an N(0, 1/in) matrix (the notes' corollary 2: such a
 ///     matrix is nearly orthogonal, the more so the larger it is) and 0 for an orthogonal one
+/// A model whose forward pass can hand out each layer's output (`layers.{i}`, `blocks.{i}`).
+public protocol LayerObservingModel: Model {
+    func forward(_ x: Variable, on tape: Tape, observe: (String, Variable) -> Void) -> Variable
+}
+
+extension MLP: LayerObservingModel {}
+extension Transformer: LayerObservingModel {}
+
 enum InitProbe {
-    static func run(model: MLP, batch: BatchBuffers, loss: any Loss, pool: ThreadPool, metrics: MetricsSink) {
+    static func run(model: any LayerObservingModel, batch: BatchBuffers, loss: any Loss, pool: ThreadPool, metrics: MetricsSink) {
         let tape = Tape(pool: pool)
         var observed: [(String, Variable)] = []
         let prediction = model.forward(tape.constant(batch.inputs), on: tape) { observed.append(($0, $1)) }
@@ -24,8 +32,8 @@ enum InitProbe {
                 metrics.log(step: 0, name: "probe/grad_rms/\(name)", value: rms(gradient))
             }
         }
-        for (i, layer) in model.layers.enumerated() {
-            metrics.log(step: 0, name: "probe/orthogonality/layers.\(i)", value: orthogonalityDefect(layer.linear.weight.value))
+        for p in model.parameters where p.value.shape.count == 2 && p.name.hasSuffix(".weight") {
+            metrics.log(step: 0, name: "probe/orthogonality/\(p.name.dropLast(".weight".count))", value: orthogonalityDefect(p.value))
         }
     }
 

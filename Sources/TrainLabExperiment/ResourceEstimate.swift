@@ -14,6 +14,14 @@ public struct ResourceEstimate {
     public let bytes: Double
 
     public init(_ spec: ExperimentSpec) {
+        if let settings = spec.model.transformer {
+            self.init(transformer: settings, spec: spec)
+        } else {
+            self.init(mlp: spec)
+        }
+    }
+
+    init(mlp spec: ExperimentSpec) {
         let inputs = spec.task.inputDim ?? Self.documentedDefault(spec.task.kind, "input_dim") ?? 1
         let classification = Catalogue.classificationTasks.contains(spec.task.kind)
         let outputs = (classification ? spec.task.classes ?? Self.documentedDefault(spec.task.kind, "classes")
@@ -46,6 +54,36 @@ public struct ResourceEstimate {
         let rows = Double(spec.task.trainSize + spec.task.valSize)
         let data = rows * Double(group * inputs + (classification ? 1 : outputs))
         bytes = 4 * (Double(parameters) * (2 + stateCopies) + activations + data)
+    }
+
+    /// Transformer: P = V·d (+ L·d learned positions) + layers · (d·H·hd + 2·d·Hkv·hd + d² + (2 or 3)·d·h)
+    /// (+ V·d head unless tied); FLOPs ≈ 6·B·T·(matrix parameters + V·d) + 12·B·layers·H·T²·hd.
+    init(transformer settings: TransformerSettings, spec: ExperimentSpec) {
+        func option(_ key: String) -> Int? {
+            spec.task.extra[key].map { Int($0) } ?? Self.documentedDefault(spec.task.kind, key)
+        }
+        let length = option("seq_len") ?? spec.task.inputDim ?? 16
+        let vocab = settings.vocab ?? option("vocab") ?? (option("modulus").map { $0 + 2 }) ?? 16
+        let c = settings.resolved(vocab: vocab, sequenceLength: length)
+        let d = c.dModel, hd = c.headSize, h = c.resolvedFFNHidden
+        let gated: Int = if case .gated = c.activation { 3 } else { 2 }
+        let perLayer = d * c.heads * hd + 2 * d * c.resolvedKVHeads * hd + c.heads * hd * d + gated * d * h
+        let embeddings = c.vocab * d + (c.positional == .learned ? c.maxLength * d : 0) + (c.tieEmbeddings ? 0 : c.vocab * d)
+        let normSize: Int = switch c.norm {
+        case .layerNorm: 2 * d
+        case .rmsNorm: d
+        default: 0
+        }
+        let biases = c.bias ? c.layers * (c.heads * hd + 2 * c.resolvedKVHeads * hd + d + (gated - 1) * h + d)
+            + (c.tieEmbeddings ? 0 : c.vocab) : 0
+        parameters = embeddings + c.layers * (perLayer + 2 * normSize) + (c.placement == .pre ? normSize : 0) + biases
+        let batch = min(spec.training.batchSize, spec.task.trainSize)
+        let tokens = Double(batch * length)
+        flopsPerStep = 6 * tokens * Double(c.layers * perLayer + c.vocab * d)
+            + 12 * Double(batch * c.layers * c.heads * length * length * hd)
+        let activations = tokens * Double(c.layers * (12 * d + 3 * h) + 3 * c.vocab)
+        let rows = Double(spec.task.trainSize + spec.task.valSize) * Double(2 * length)
+        bytes = 4 * (Double(parameters) * 5 + activations + rows)
     }
 
     static func documentedDefault(_ kind: String, _ key: String) -> Int? {

@@ -43,17 +43,30 @@ public final class Runner {
     }
 
     /// Builds the data and the model (the part that can fail on bad options).
-    public func prepare() throws -> (TaskData, MLP) {
+    public func prepare() throws -> (TaskData, any LayerObservingModel) {
         let data = try spec.fileData ?? SyntheticTasks.make(spec.task, seed: spec.seed)
+        let seed = spec.seed &+ 0x6d6f_64656c
+        if let settings = spec.model.transformer {
+            let config = settings.resolved(vocab: data.outputDim, sequenceLength: data.inputDim)
+            if let message = config.validationError() {
+                throw SpecError(file: spec.file, path: "model", message: message)
+            }
+            if config.vocab < data.outputDim {
+                throw SpecError(file: spec.file, path: "model.vocab", message: "the task uses \(data.outputDim) tokens, more than vocab \(config.vocab)")
+            }
+            if config.maxLength < data.inputDim && [.learned, .sinusoidal].contains(config.positional) {
+                throw SpecError(file: spec.file, path: "model.max_len", message: "the task's sequences have \(data.inputDim) tokens, more than max_len \(config.maxLength)")
+            }
+            return (data, Transformer(config, seed: seed))
+        }
         let model = MLP(inputs: data.inputDim, hidden: spec.model.hidden, outputs: data.outputDim,
                         activation: spec.model.activation, bias: spec.model.bias,
                         norm: spec.model.norm, placement: spec.model.placement, residual: spec.model.residual,
                         weightInit: spec.model.weightInit, biasInit: spec.model.biasInit,
-                        seed: spec.seed &+ 0x6d6f_64656c)
+                        seed: seed)
         return (data, model)
     }
 
-    /// - Parameter isCancelled: polled once per step; a `true` ends the run as `interrupted`.
     /// Checks what needs the built model (a closure optimizer's size limit: Newton refuses large
     /// models) and reports it as a bad input naming the spec and `optimizer.kind`.
     public func checkModel() throws {
@@ -180,7 +193,7 @@ public final class Runner {
 extension Runner {
     /// Zeroes the gradients, records forward and loss on a fresh tape step, back-propagates, and
     /// returns the loss.
-    func forwardBackward(model: MLP, parameters: [Parameter], batch: BatchBuffers, tape: Tape) -> Float {
+    func forwardBackward(model: any Model, parameters: [Parameter], batch: BatchBuffers, tape: Tape) -> Float {
         tape.reset()
         for p in parameters { p.zeroGradient() }
         let prediction = model.forward(tape.constant(batch.inputs), on: tape)
@@ -252,7 +265,7 @@ final class Evaluator {
         self.data = data
         self.model = model
         self.loss = loss
-        classification = task.kind == .classification
+        classification = task.kind == .classification || task.kind == .sequence
         tape = Tape(pool: pool)
         let chunk = max(1, 1024 / task.groupSize)
         chunks = stride(from: 0, to: data.count, by: chunk).map { lower in
@@ -266,17 +279,23 @@ final class Evaluator {
     func evaluate() -> (loss: Double, accuracy: Double?, ndcg: Double?) {
         model.isTraining = false
         defer { model.isTraining = true }
-        var total = 0.0, correct = 0, ndcgTotal = 0.0
+        var total = 0.0, correct = 0, ndcgTotal = 0.0, weight = 0
         var ranking = false
         for (range, batch) in chunks {
             tape.reset()
             let prediction = model.forward(tape.constant(batch.inputs), on: tape)
             let value = loss(prediction, batch.targets, on: tape)
-            total += Double(tape.value(value)[0]) * Double(range.count)
+            // Sequence tasks leave positions unscored (target -100): the mean is over scored rows.
+            var counted = range.count
+            if case let .classes(ids) = batch.targets, ids.count != range.count || ids.contains(Tape.ignoredTarget) {
+                counted = ids.reduce(0) { $0 + ($1 == Tape.ignoredTarget ? 0 : 1) }
+            }
+            total += Double(tape.value(value)[0]) * Double(counted)
+            weight += counted
             if classification, case let .classes(ids) = batch.targets {
                 let logits = tape.value(prediction)
                 let columns = logits.columns
-                for (r, target) in ids.enumerated() {
+                for (r, target) in ids.enumerated() where target != Tape.ignoredTarget {
                     var best = 0
                     for c in 1..<columns where logits[r * columns + c] > logits[r * columns + best] { best = c }
                     if best == target { correct += 1 }
@@ -289,7 +308,7 @@ final class Evaluator {
                                                  listSize: listSize, k: listSize) * Double(range.count)
             }
         }
-        let n = Double(data.count)
-        return (total / n, classification ? Double(correct) / n : nil, ranking ? ndcgTotal / n : nil)
+        let n = Double(data.count), scored = Double(max(weight, 1))
+        return (total / scored, classification ? Double(correct) / scored : nil, ranking ? ndcgTotal / n : nil)
     }
 }
