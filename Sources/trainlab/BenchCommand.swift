@@ -138,7 +138,7 @@ enum MetricsBenchmark {
 /// `trainlab bench train [SPEC...] [--steps N]`: median ms per training step, samples/s, the
 /// share of each phase, and GFLOPS against the FP32 peak measured in the same run.
 enum TrainBenchmarkCommand {
-    static let defaults = ["experiments/bench/mlp-small.json", "experiments/bench/mlp-large.json"]
+    static let defaults = ["experiments/bench/mlp-small.json", "experiments/bench/mlp-large.json", "experiments/bench/transformer.json"]
 
     static func run(_ arguments: inout Arguments) throws {
         let steps = try arguments.intOption("--steps", atLeast: 1)
