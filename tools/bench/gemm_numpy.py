@@ -3,9 +3,10 @@
 
 Run it right after `trainlab bench gemm --json` so both are measured on the same machine state:
     .build/release/trainlab bench gemm --json > ours.json && python3 tools/bench/gemm_numpy.py > numpy.json
-Thread counts come from OPENBLAS_NUM_THREADS via threadpoolctl when installed, else 1 and all.
+Each thread count (1 and all cores) runs in a child process started with OPENBLAS_NUM_THREADS
+(and OMP_NUM_THREADS) set, which OpenBLAS reads when it loads.
 """
-import json, os, time
+import json, os, subprocess, sys, time
 import numpy as np
 
 SHAPES = [(s, s, s) for s in (64, 128, 256, 512, 1024, 2048)] + [(256, 1024, 784), (256, 1024, 1024), (4096, 768, 256)]
@@ -29,19 +30,18 @@ def best_gflops(m, n, k, budget=0.3):
     return best
 
 def main():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        threadpool_limits = None
-    counts = sorted({1, os.cpu_count() or 1})
+    if len(sys.argv) == 2:  # child: one thread count, set in the environment by the parent
+        threads = int(sys.argv[1])
+        print(json.dumps([{"m": m, "n": n, "k": k, "threads": threads, "gflops": round(best_gflops(m, n, k), 2)}
+                          for m, n, k in SHAPES]))
+        return
     out = []
-    for threads in counts:
-        ctx = threadpool_limits(limits=threads) if threadpool_limits else None
-        for m, n, k in SHAPES:
-            out.append({"m": m, "n": n, "k": k, "threads": threads, "gflops": round(best_gflops(m, n, k), 2)})
-        if ctx:
-            ctx.unregister() if hasattr(ctx, "unregister") else None
+    for threads in sorted({1, os.cpu_count() or 1}):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+        child = subprocess.run([sys.executable, __file__, str(threads)], env=env, capture_output=True, text=True, check=True)
+        out += json.loads(child.stdout)
     print(json.dumps(out, indent=1))
+
 
 if __name__ == "__main__":
     main()
