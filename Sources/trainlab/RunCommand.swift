@@ -170,19 +170,26 @@ final class RunSession: @unchecked Sendable {
     }
 }
 
-/// A live status line on a terminal (redrawn in place), or nothing when stderr is not one: the
-/// per-run summary lines are then the log.
+/// Progress of the current run: on a terminal a status line redrawn in place; otherwise (a log
+/// file, CI) a plain line at every quarter of the run.
 final class TerminalProgress: ProgressObserver {
-    var label = ""
-    private let enabled = isatty(STDERR_FILENO) != 0
+    var label = "" {
+        didSet { nextQuarter = 1 }
+    }
+    private let isTerminal = isatty(STDERR_FILENO) != 0
     private var drawn = false
+    private var nextQuarter = 1
 
     func update(step: Int, of total: Int, loss: Double, stepsPerSecond: Double) {
-        guard enabled else { return }
         let eta = Double(total - step) / max(stepsPerSecond, 1e-9)
         let line = "\(label)  step \(step)/\(total)  loss \(format(loss, 4))  \(format(stepsPerSecond, 0)) steps/s  ETA \(format(eta, 1)) s"
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
-        drawn = true
+        if isTerminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+            drawn = true
+        } else if nextQuarter < 4 && step * 4 >= nextQuarter * total {
+            FileHandle.standardError.write(Data("\(line)\n".utf8))
+            while nextQuarter < 4 && step * 4 >= nextQuarter * total { nextQuarter += 1 }
+        }
     }
 
     func finish() {
