@@ -180,7 +180,9 @@ public struct ExperimentSpec {
         // Which tasks produce the targets each kind of loss reads.
         let tasksFor: [LossTargetKind: [String]] = [
             .classes: Array(Catalogue.classificationTasks).sorted(), .noiseSamples: Array(Catalogue.classificationTasks).sorted(),
-            .real: ["linear_regression", "teacher_regression"], .lists: ["ranking_lists"], .pairs: ["pairs"],
+            // A regression loss on a classifier reads one-hot targets (the MSE-vs-cross-entropy question).
+            .real: ["linear_regression", "teacher_regression"] + Array(Catalogue.classificationTasks).sorted(),
+            .lists: ["ranking_lists"], .pairs: ["pairs"],
             .triplets: ["triplets"], .views: ["contrastive_views"],
         ]
         var suitable = tasksFor[loss.targetKind] ?? []

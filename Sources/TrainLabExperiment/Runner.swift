@@ -215,6 +215,10 @@ final class BatchBuffers {
     private let realTargets: Tensor?
     private var classTargets: [Int] = []
 
+    /// One-hot targets (B, classes) when a regression loss (mse, l1, huber, bce, kl_div) trains a
+    /// classifier: the target row is the class's indicator vector, as `F.one_hot` gives.
+    private let oneHot: Tensor?
+
     init(data: Dataset, rows: Int, task: TaskData, loss: any Loss) {
         self.data = data
         self.rows = rows
@@ -224,20 +228,29 @@ final class BatchBuffers {
         pairLabelColumn = loss.name == "margin_ranking" ? 1 : 0
         if case let .real(y) = data.targets {
             realTargets = Tensor(shape: [rows, y.columns])
+            oneHot = nil
         } else {
             realTargets = nil
             classTargets = [Int](repeating: 0, count: rows)
+            oneHot = loss.targetKind == .real ? Tensor(shape: [rows, task.outputDim]) : nil
         }
     }
 
     func load(_ indices: ArraySlice<Int>) {
         data.gather(indices, inputs: inputs, realTargets: realTargets, classTargets: &classTargets)
+        if let oneHot {
+            oneHot.fill(0)
+            for (r, c) in classTargets.enumerated() { oneHot[r * oneHot.columns + c] = 1 }
+        }
     }
+
+    /// The class ids of a classification batch, whatever form the loss reads them in.
+    var classIds: [Int]? { realTargets == nil ? classTargets : nil }
 
     var targets: LossTargets {
         switch targetKind {
         case .classes, .noiseSamples: return .classes(classTargets)
-        case .real: return .real(realTargets!)
+        case .real: return .real(oneHot ?? realTargets!)
         case .lists: return .lists(relevance: realTargets!)
         case .pairs:
             let labels = realTargets!
@@ -292,7 +305,7 @@ final class Evaluator {
             }
             total += Double(tape.value(value)[0]) * Double(counted)
             weight += counted
-            if classification, case let .classes(ids) = batch.targets {
+            if classification, let ids = batch.classIds {
                 let logits = tape.value(prediction)
                 let columns = logits.columns
                 for (r, target) in ids.enumerated() where target != Tape.ignoredTarget {
