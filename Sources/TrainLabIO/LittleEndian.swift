@@ -53,6 +53,10 @@ enum LittleEndian {
                 let bits = base.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)
                 destination[index] = Float(bitPattern: UInt32(UInt16(littleEndian: bits)) << 16)
             }
+        case .int64:
+            for index in 0..<count {
+                destination[index] = Float(Int64(littleEndian: base.loadUnaligned(fromByteOffset: index * 8, as: Int64.self)))
+            }
         }
     }
 
@@ -128,12 +132,13 @@ enum LittleEndian {
 
 /// The floating-point element formats both readers convert to Float32.
 enum FloatFormat {
-    case float32, float64, float16, bfloat16
+    /// `int64` is a safetensors I64 tensor read as Float32 (PyTorch's BatchNorm step counter).
+    case float32, float64, float16, bfloat16, int64
 
     var byteSize: Int {
         switch self {
         case .float32: return 4
-        case .float64: return 8
+        case .float64, .int64: return 8
         case .float16, .bfloat16: return 2
         }
     }

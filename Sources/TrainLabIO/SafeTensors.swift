@@ -23,9 +23,10 @@ import TrainLabAutodiff
 /// JSON, `__metadata__` first (its keys sorted too, where Python's order is arbitrary), header
 /// padded with spaces to a multiple of 8.
 public enum SafeTensors {
-    /// The element types of the format that TrainLab reads (the format has more: BOOL, U8, I64, ...).
+    /// The element types of the format that TrainLab reads (the format has more: BOOL, U8, ...).
+    /// I64 is read as Float32 for PyTorch's integer buffers (BatchNorm's `num_batches_tracked`).
     public enum DType: String, Sendable, CaseIterable {
-        case f32 = "F32", f64 = "F64", f16 = "F16", bf16 = "BF16"
+        case f32 = "F32", f64 = "F64", f16 = "F16", bf16 = "BF16", i64 = "I64"
 
         /// Bytes per element.
         public var byteSize: Int { format.byteSize }
@@ -36,6 +37,7 @@ public enum SafeTensors {
             case .f64: return .float64
             case .f16: return .float16
             case .bf16: return .bfloat16
+            case .i64: return .int64
             }
         }
     }

@@ -75,6 +75,8 @@ public final class BatchNorm: Normalization {
     public let bias: Parameter?
     public let runningMean: Tensor
     public let runningVariance: Tensor
+    /// Training forwards so far (PyTorch's `num_batches_tracked`, saved with the weights).
+    public let batchesTracked = Tensor(shape: [])
     public let epsilon: Float
     public let momentum: Float
     public var isTraining = true
@@ -108,13 +110,15 @@ public final class BatchNorm: Normalization {
 
     public var parameters: [Parameter] { [weight, bias].compactMap { $0 } }
     public var buffers: [(name: String, tensor: Tensor)] {
-        [("\(name).running_mean", runningMean), ("\(name).running_var", runningVariance)]
+        [("\(name).running_mean", runningMean), ("\(name).running_var", runningVariance),
+         ("\(name).num_batches_tracked", batchesTracked)]
     }
 
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable {
         var y: Variable
         if isTraining {
             y = tape.batchNormalize(x, epsilon: epsilon, mean: batchMean, variance: batchVariance)
+            batchesTracked[0] += 1
             let rows = Float(tape.shape(x)[0])
             let unbiased = rows > 1 ? rows / (rows - 1) : 1
             for c in 0..<runningMean.count {

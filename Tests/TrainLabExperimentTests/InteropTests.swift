@@ -3,6 +3,7 @@ import Foundation
 import TrainLabStore
 import TrainLabSpec
 import TrainLabIO
+import TrainLabAutodiff
 @testable import TrainLabExperiment
 
 /// Weights and data leave and re-enter TrainLab through safetensors and .npy.
@@ -53,7 +54,7 @@ final class InteropTests: XCTestCase {
         let sink = MemoryMetricsSink()
         _ = try Runner(spec: first).run(metrics: sink)
         let saved = try SafeTensors.read(path: dir.appendingPathComponent("final.safetensors").path)
-        XCTAssertEqual(Set(saved.keys), ["layers.0.weight", "layers.0.bias", "layers.0.norm.weight", "layers.0.norm.bias",
+        XCTAssertEqual(Set(saved.keys), ["layers.0.weight", "layers.0.bias", "layers.0.norm.weight", "layers.0.norm.bias", "layers.0.norm.num_batches_tracked",
                                          "layers.0.norm.running_mean", "layers.0.norm.running_var", "layers.1.weight", "layers.1.bias"])
         XCTAssertEqual(saved["layers.0.weight"]!.shape, [16, 5], "PyTorch layout [out, in]")
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("init.safetensors").path))
@@ -90,6 +91,34 @@ final class InteropTests: XCTestCase {
             .replacingOccurrences(of: "init.safetensors", with: "init-{run}.safetensors"), in: dir)
         XCTAssertEqual(named.map { URL(fileURLWithPath: $0.checkpoint.saveFinal!).lastPathComponent },
                        ["final-1.safetensors", "final-2.safetensors"])
+    }
+
+    /// A state_dict saved by PyTorch (safetensors.torch.save_file of an MLP with BatchNorm, after
+    /// a few training steps; tools/golden/make_golden.py) starts a TrainLab run: init_from loads
+    /// every tensor, the int64 step counter included, and the eval-mode output matches PyTorch's.
+    func testPyTorchCheckpointLoads() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("GoldenTests/Fixtures")
+        let weights = fixtures.appendingPathComponent("mlp_batchnorm_torch.safetensors").path
+        let expected = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: fixtures.appendingPathComponent("mlp_batchnorm_torch.json"))) as! [String: [NSNumber]]
+        let dir = try folder()
+        let run = try spec("""
+            {"name": "from-torch", "task": {"kind": "blobs", "classes": 4, "input_dim": 6},
+             "model": {"hidden": [12, 9], "norm": {"kind": "batchnorm", "placement": "post"}}, "loss": "cross_entropy",
+             "optimizer": {"kind": "sgd"}, "checkpoint": {"init_from": "\(weights)"}}
+            """, in: dir)[0]
+        let runner = Runner(spec: run)
+        try runner.checkModel()
+        let (_, model) = try runner.prepare()
+        try Checkpoints.load(weights, into: model, specFile: run.file)
+        model.isTraining = false
+        let tape = Tape(pool: .serial)
+        let inputs = expected["inputs"]!.map(\.floatValue)
+        let output = tape.value(model.forward(tape.constant(Tensor(shape: [5, 6], values: inputs)), on: tape)).scalars
+        for (ours, torch) in zip(output, expected["output"]!.map(\.floatValue)) {
+            XCTAssertEqual(ours, torch, accuracy: 1e-5 * max(1, abs(torch)))
+        }
     }
 
     func testMissingDataFileIsABadInput() throws {

@@ -187,10 +187,21 @@ final class SafeTensorsTests: TemporaryFolderTestCase {
     }
 
     func testRejectsUnsupportedDTypes() throws {
-        let integer = safetensorsFile("{" + entry("ids", "I64", shape: "[1]", offsets: "[0,8]") + "}", data: [UInt8](repeating: 0, count: 8))
-        XCTAssertEqual(try readProblem(integer), #"tensor "ids": dtype "I64" is not supported (readable: F32, F64, F16, BF16)"#)
+        let integer = safetensorsFile("{" + entry("ids", "I32", shape: "[1]", offsets: "[0,4]") + "}", data: [UInt8](repeating: 0, count: 4))
+        XCTAssertEqual(try readProblem(integer), #"tensor "ids": dtype "I32" is not supported (readable: F32, F64, F16, BF16, I64)"#)
         let unknown = safetensorsFile("{" + entry("x", "float32", shape: "[1]", offsets: "[0,4]") + "}", data: float32Bytes([1]))
-        XCTAssertEqual(try readProblem(unknown), #"tensor "x": dtype "float32" is not supported (readable: F32, F64, F16, BF16)"#)
+        XCTAssertEqual(try readProblem(unknown), #"tensor "x": dtype "float32" is not supported (readable: F32, F64, F16, BF16, I64)"#)
+    }
+
+    /// I64 (PyTorch's integer buffers, e.g. BatchNorm's num_batches_tracked) is read as Float32.
+    func testReadsInt64AsFloat() throws {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        bytes[0] = 7                                           // 7
+        for i in 8..<16 { bytes[i] = 0xff }; bytes[8] = 0xfd   // -3
+        let file = safetensorsFile("{" + entry("n", "I64", shape: "[2]", offsets: "[0,16]") + "}", data: bytes)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("i64-\(UUID().uuidString).safetensors").path
+        try Data(file).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try SafeTensors.read(path: path)["n"]?.scalars, [7, -3])
     }
 
     func testRejectsMissingAndNonIntegerFields() throws {

@@ -109,11 +109,12 @@ def make_norm_case(name, widths, activation, norm, placement, residual, batch, s
                 m.weight.uniform_(0.5, 1.5)
                 if getattr(m, "bias", None) is not None:
                     m.bias.uniform_(-0.5, 0.5)
-    initial = {k: v.detach().clone() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    initial = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
     out = model(x)
     value = torch.nn.functional.cross_entropy(out, torch.tensor(y))
     value.backward()
-    after = {k: tensor_list(v) for k, v in model.state_dict().items() if k.endswith(("running_mean", "running_var"))}
+    after = {k: tensor_list(v.float()) for k, v in model.state_dict().items()
+             if k.endswith(("running_mean", "running_var", "num_batches_tracked"))}
     return {
         "name": name, "widths": widths, "activation": activation, "norm": norm, "placement": placement,
         "residual": residual, "loss": "cross_entropy", "batch": batch,
@@ -231,8 +232,31 @@ def make_case(name, widths, activation, loss, batch, seed, steps=10, optimizers=
     return case
 
 
+def make_torch_checkpoint():
+    """A PyTorch state_dict saved with safetensors (BatchNorm buffers and its int64 step counter
+    included), and the module's eval-mode output on fixed inputs: TrainLab's init_from must
+    reproduce it."""
+    from safetensors.torch import save_file
+    torch.manual_seed(9)
+    model = NormMLP([6, 12, 9, 4], torch.relu, "batchnorm", "post", False)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    g = np.random.default_rng(9)
+    for _ in range(3):  # a few training steps so the running statistics are not their defaults
+        x = torch.tensor(g.standard_normal((16, 6)).astype(np.float32))
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), torch.tensor(g.integers(0, 4, size=16))).backward()
+        optimizer.step()
+    model.eval()
+    x = torch.tensor(g.standard_normal((5, 6)).astype(np.float32))
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, os.path.join(OUT, "mlp_batchnorm_torch.safetensors"))
+    with open(os.path.join(OUT, "mlp_batchnorm_torch.json"), "w") as f:
+        json.dump({"inputs": tensor_list(x), "output": tensor_list(model(x))}, f)
+    print("wrote the PyTorch checkpoint fixture")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    make_torch_checkpoint()
     cases = [
         # Widths 5, 7, 3 and batch 6 hit partial GEMM micro-tiles (6 x 16) and vector tails (8).
         make_case("mlp_tanh_cross_entropy", [5, 7, 3], "tanh", "cross_entropy", batch=6, seed=1,
