@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import TrainLabStore
 import TrainLabSpec
+import TrainLabStore
 @testable import TrainLabExperiment
 
 final class TransformerRunTests: XCTestCase {
@@ -25,6 +26,22 @@ final class TransformerRunTests: XCTestCase {
         XCTAssertEqual(sink.values("val_loss").map(\.step), [0, 60, 120])
         XCTAssertLessThan(loss.last!, loss.first! * 0.7, "\(loss)")
         XCTAssertGreaterThan(accuracy.last!, 0.3, "\(accuracy)")
+    }
+
+    /// A tiny Transformer run end to end into a results database: the run row, its params, and
+    /// every CONTRACT metric at the expected steps.
+    func testTransformerRunWritesTheDatabase() throws {
+        let spec = try ExperimentSpec.load(file: try specFile(transformerSpec()))[0]
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tf-\(UUID().uuidString)/r.sqlite").path
+        let store = try ResultsStore(path: path)
+        let id = try store.beginRun(experiment: spec.name, config: JSONWriter.write(spec.config), seed: Int(spec.seed),
+                                    params: spec.flattenedParams)
+        let result = try Runner(spec: spec).run(metrics: store.metricsSink(runID: id))
+        try store.finishRun(id: id, status: result.end == .completed ? .completed : .diverged)
+        XCTAssertEqual(try store.runs(experiment: "tf").map(\.status), [.completed])
+        XCTAssertEqual(try store.metrics(runID: id, name: "train_loss").map(\.step), Array(1...120))
+        XCTAssertEqual(try store.metrics(runID: id, name: "val_accuracy").map(\.step), [0, 60, 120])
+        XCTAssertEqual(try store.params(runID: id)["model.kv_heads"], "2")
     }
 
     /// The estimate counts exactly the parameters the built Transformer has (gated FFN, GQA,
