@@ -67,15 +67,22 @@ public final class Runner {
         return (data, model)
     }
 
-    /// Checks what needs the built model (a closure optimizer's size limit: Newton refuses large
-    /// models) and reports it as a bad input naming the spec and `optimizer.kind`.
-    public func checkModel() throws {
+    /// Everything about a run that can only be checked with its data and model built — task
+    /// options (e.g. an odd seq_len for `copy`), the Transformer's sizes against the task, a weights
+    /// file that must fit, a closure optimizer's size limit — reported as bad input naming the
+    /// spec, before anything trains or touches the database.
+    public func check() throws {
+        let built: (TaskData, any LayerObservingModel)
+        do {
+            built = try prepare()
+        } catch let error as TaskError {
+            throw SpecError(file: spec.file, path: "", message: error.message)
+        }
+        let model = built.1
         if let initFrom = spec.checkpoint.initFrom {
-            let (_, model) = try prepare()
             try Checkpoints.load(initFrom, into: model, specFile: spec.file)
         }
         guard case let .closure(make) = spec.makeOptimizer else { return }
-        let (_, model) = try prepare()
         do {
             try make().validate(parameterCount: model.parameters.reduce(0) { $0 + $1.value.count })
         } catch {

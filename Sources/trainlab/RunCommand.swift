@@ -36,7 +36,7 @@ func loadAll(_ files: [String]) throws -> [(String, [ExperimentSpec])] {
         let specs = try ExperimentSpec.load(file: file)
         for spec in specs {
             try ResourceEstimate(spec).check(spec)
-            try Runner(spec: spec, pool: .serial).checkModel()
+            try Runner(spec: spec, pool: .serial).check()
         }
         return (file, specs)
     }

@@ -74,7 +74,7 @@ final class InteropTests: XCTestCase {
             .replacingOccurrences(of: #""hidden": [16]"#, with: #""hidden": [17]"#)
             .replacingOccurrences(of: #""checkpoint": {"save_init": "init.safetensors", "save_final": "final.safetensors"}"#,
                                   with: #""checkpoint": {"init_from": "final.safetensors"}"#), in: dir, name: "wider.json")[0]
-        XCTAssertThrowsError(try Runner(spec: wider).checkModel()) { error in
+        XCTAssertThrowsError(try Runner(spec: wider).check()) { error in
             XCTAssertTrue("\(error)".contains("checkpoint.init_from: "), "\(error)")
             XCTAssertTrue("\(error)".contains("'layers.0.weight' is [16, 5] in the file, the model needs [17, 5]"), "\(error)")
         }
@@ -109,7 +109,7 @@ final class InteropTests: XCTestCase {
              "optimizer": {"kind": "sgd"}, "checkpoint": {"init_from": "\(weights)"}}
             """, in: dir)[0]
         let runner = Runner(spec: run)
-        try runner.checkModel()
+        try runner.check()
         let (_, model) = try runner.prepare()
         try Checkpoints.load(weights, into: model, specFile: run.file)
         model.isTraining = false

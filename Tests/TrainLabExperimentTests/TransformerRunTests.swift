@@ -66,6 +66,12 @@ final class TransformerRunTests: XCTestCase {
             (transformerSpec(loss: #""focal""#), "is trained with cross_entropy"),
             (transformerSpec(model: #""kind": "transformer", "hidden": [3]"#), "unknown key 'hidden'"),
         ]
+        // Task options that only the data module can judge are caught by `check()`, before a run.
+        let odd = try ExperimentSpec.load(file: try specFile(transformerSpec(task: #""kind": "copy", "seq_len": 7"#)))[0]
+        XCTAssertThrowsError(try Runner(spec: odd).check()) { error in
+            XCTAssertTrue(error is SpecError, "\(error)")
+            XCTAssertTrue("\(error)".contains("seq_len"), "\(error)")
+        }
         for (text, expected) in cases {
             XCTAssertThrowsError(try ExperimentSpec.load(file: try specFile(text)), expected) { error in
                 XCTAssertTrue(error is SpecError)
