@@ -28,11 +28,15 @@ public final class ThreadPool: @unchecked Sendable {
         sharedLock.withLock { $0 = ThreadPool(threads: threads) }
     }
 
-    /// `TRAINLAB_THREADS` when set to a positive integer, else the available cores.
+    /// The most threads a pool takes (a larger request is capped).
+    public static let maximumThreads = 256
+
+    /// `TRAINLAB_THREADS` when set to a positive integer (at most `maximumThreads`), else the
+    /// available cores.
     public static func defaultThreadCount() -> Int {
         if let text = ProcessInfo.processInfo.environment["TRAINLAB_THREADS"],
            let n = Int(text.trimmingCharacters(in: .whitespaces)), n > 0 {
-            return n
+            return min(n, maximumThreads)
         }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }

@@ -10,6 +10,9 @@ import TrainLabStore
 var arguments = Arguments(Array(CommandLine.arguments.dropFirst()))
 do {
     if let threads = try arguments.intOption("--threads", atLeast: 1) {
+        guard threads <= ThreadPool.maximumThreads else {
+            throw UsageError("--threads expects at most \(ThreadPool.maximumThreads), got \(threads)")
+        }
         ThreadPool.configureShared(threads: threads)
     }
     guard let command = arguments.next() else {
