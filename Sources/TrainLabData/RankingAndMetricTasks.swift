@@ -86,18 +86,9 @@ extension SyntheticTasks {
     static func pairs(_ options: TaskOptions, seed: UInt64) throws
         -> (data: TaskData, weights: [Double], trainClasses: [Int], validationClasses: [Int])
     {
-        let reader = OptionReader(options: options)
-        try reader.check(takesOutputDim: true, takesClasses: true, extras: ["spread"])
-        let d = try reader.integer("input_dim", options.inputDim, default: 16, min: 1)
-        let m = try reader.integer("output_dim", options.outputDim, default: 16, min: 1)
-        let k = try reader.integer("classes", options.classes, default: 10, min: 2)
-        let spread = try reader.extra("spread", default: 1, min: 0, max: 1e6)
-        let sigma = try reader.noise(default: 1)
-        try reader.checkSize(rows: max(options.trainSize, options.valSize), width: 2 * d, what: "a split")
-        try reader.checkSize(rows: k, width: d, what: "the class centres")
-
         var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
-        let centres = (0..<(k * d)).map { _ in spread * stream.normal() }
+        let latent = try LatentClasses(options, groupSize: 2, stream: &stream)
+        let (d, m, k, sigma, centres) = (latent.d, latent.outputDim, latent.k, latent.sigma, latent.centres)
         let scale = 1 / Double(d).squareRoot()
         let weights = (0..<d).map { _ in scale * stream.normal() }
 
@@ -142,18 +133,9 @@ extension SyntheticTasks {
     /// the order of the reshaped (3N, d) rows. `triplet_margin` needs none of it (the layout is
     /// the target); they serve checks and class-based losses (`circle` with `.classes`).
     static func triplets(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
-        let reader = OptionReader(options: options)
-        try reader.check(takesOutputDim: true, takesClasses: true, extras: ["spread"])
-        let d = try reader.integer("input_dim", options.inputDim, default: 16, min: 1)
-        let m = try reader.integer("output_dim", options.outputDim, default: 16, min: 1)
-        let k = try reader.integer("classes", options.classes, default: 10, min: 2)
-        let spread = try reader.extra("spread", default: 1, min: 0, max: 1e6)
-        let sigma = try reader.noise(default: 1)
-        try reader.checkSize(rows: max(options.trainSize, options.valSize), width: 3 * d, what: "a split")
-        try reader.checkSize(rows: k, width: d, what: "the class centres")
-
         var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
-        let centres = (0..<(k * d)).map { _ in spread * stream.normal() }
+        let latent = try LatentClasses(options, groupSize: 3, stream: &stream)
+        let (d, m, k, sigma, centres) = (latent.d, latent.outputDim, latent.k, latent.sigma, latent.centres)
 
         func split(_ rows: Int) -> Dataset {
             let x = Tensor(shape: [rows, 3 * d])
@@ -221,5 +203,29 @@ extension TaskData {
         default:
             return 1
         }
+    }
+}
+
+/// The latent classes behind `pairs` and `triplets`: their options (input_dim 16, output_dim 16,
+/// classes 10, spread 1, noise σ 1) and class centres c_k ~ N(0, spread²·I_d), drawn first from
+/// the task's stream; items are then c_k + σε.
+struct LatentClasses {
+    let d: Int, outputDim: Int, k: Int
+    let sigma: Double
+    let centres: [Double]
+
+    /// Reads and checks the options for groups of `groupSize` items per row, then draws the centres.
+    init(_ options: TaskOptions, groupSize: Int, stream: inout RandomStream) throws {
+        let reader = OptionReader(options: options)
+        try reader.check(takesOutputDim: true, takesClasses: true, extras: ["spread"])
+        d = try reader.integer("input_dim", options.inputDim, default: 16, min: 1)
+        outputDim = try reader.integer("output_dim", options.outputDim, default: 16, min: 1)
+        k = try reader.integer("classes", options.classes, default: 10, min: 2)
+        let spread = try reader.extra("spread", default: 1, min: 0, max: 1e6)
+        sigma = try reader.noise(default: 1)
+        try reader.checkSize(rows: max(options.trainSize, options.valSize), width: groupSize * d, what: "a split")
+        try reader.checkSize(rows: k, width: d, what: "the class centres")
+        let (count, scale) = (k * d, spread)
+        centres = (0..<count).map { _ in scale * stream.normal() }
     }
 }
