@@ -7,11 +7,15 @@ import PackageDescription
 // of the two at run time from the CPU's feature flags.
 // Kernels are optimized in debug builds too: unoptimized SIMD code is ~100x slower, which would
 // make `swift test` spend its time in matrix products.
+// `-fno-math-errno` lets `squareRoot()` (a C shim that may set errno on Linux) lower to
+// `vsqrtps`: without it every SIMD square root is eight scalar calls (Adam's update was 60 cycles
+// a vector). The results are the same correctly rounded square roots.
+let noMathErrno: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-fno-math-errno"])]
 let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #if arch(x86_64)
-let avx2Flags: [SwiftSetting] = [.define("TRAINLAB_AVX2"), .unsafeFlags(["-target-cpu", "haswell"])] + optimizedInDebug
+let avx2Flags: [SwiftSetting] = [.define("TRAINLAB_AVX2"), .unsafeFlags(["-target-cpu", "haswell"])] + noMathErrno + optimizedInDebug
 #else
-let avx2Flags: [SwiftSetting] = optimizedInDebug
+let avx2Flags: [SwiftSetting] = noMathErrno + optimizedInDebug
 #endif
 
 let package = Package(
@@ -25,7 +29,7 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        .target(name: "MicroKernels", swiftSettings: optimizedInDebug),
+        .target(name: "MicroKernels", swiftSettings: noMathErrno + optimizedInDebug),
         .target(name: "MicroKernelsAVX2", swiftSettings: avx2Flags),
         .target(
             name: "TrainLabKernels", dependencies: ["MicroKernels", "MicroKernelsAVX2"],
