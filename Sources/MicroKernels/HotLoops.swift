@@ -313,7 +313,11 @@ public func sigmoid8(_ x: V8) -> V8 {
 /// erf(x): x·P(x²) for |x| < 1 (Cephes erff), else 1 - Q(t) e^(-x²) with t = 1/(1 + p|x|)
 /// (Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7), sign restored.
 @inline(__always)
-public func erf8(_ x: V8) -> V8 {
+public func erf8(_ x: V8) -> V8 { erfAndGaussian8(x).erf }
+
+/// erf(x) and e^(-x²), which erf's tail computes anyway (GELU's derivative needs both).
+@inline(__always)
+func erfAndGaussian8(_ x: V8) -> (erf: V8, gaussian: V8) {
     let z = x * x
     var p = V8(repeating: 7.853861353153693e-5)
     p = multiplyAdd(V8(repeating: -8.010193625184903e-4), p, z)
@@ -330,9 +334,10 @@ public func erf8(_ x: V8) -> V8 {
     q = multiplyAdd(V8(repeating: 1.421413741), q, t)
     q = multiplyAdd(V8(repeating: -0.284496736), q, t)
     q = multiplyAdd(V8(repeating: 0.254829592), q, t)
-    var large = 1 - q * t * exp8(-z)
+    let gaussian = exp8(-z)
+    var large = 1 - q * t * gaussian
     large = large.replacing(with: -large, where: x .< 0)
-    return large.replacing(with: small, where: ax .< 1)
+    return (large.replacing(with: small, where: ax .< 1), gaussian)
 }
 
 /// Lane-wise max and min as compare-and-blend: the standard library's generic `pointwiseMax`,
@@ -386,69 +391,166 @@ func zip8(
     }
 }
 
-/// Unary maps with their derivatives, selected by `UnaryMap`.
-@inline(never)
-public func unaryForward(_ kind: UnaryMap, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    switch kind {
-    case .exp: map8(x, y, n, exp8)
-    case .tanh: map8(x, y, n, tanh8)
-    case .sigmoid: map8(x, y, n, sigmoid8)
-    case .relu: map8(x, y, n) { $0.replacing(with: 0, where: $0 .< 0) }
-    case .log: for i in 0..<n { y[i] = logf(x[i]) }
-    case .square: map8(x, y, n) { $0 * $0 }
-    case .abs: map8(x, y, n, abs8)
-    case .erf: map8(x, y, n, erf8)
-    case .gelu: map8(x, y, n) { 0.5 * $0 * (1 + erf8($0 * 0.70710678118654752)) }
-    case .geluTanh: map8(x, y, n) { 0.5 * $0 * (1 + tanh8(0.79788456080286536 * multiplyAdd($0, 0.044715 * $0 * $0, $0))) }
+/// An elementwise function and its derivative, 8 lanes at a time. Each map is its own type so
+/// that `mapForward` / `mapBackward` are specialized per map with the math inlined into the loop
+/// (passed as closures, erf8 and tanh8 stayed out-of-line calls: 6x slower GELU).
+protocol LaneMap {
+    static func value(_ x: V8) -> V8
+    /// f'(x), given y = f(x) from the forward pass where that is cheaper.
+    static func derivative(_ x: V8, _ y: V8) -> V8
+}
+
+enum ExpLanes: LaneMap {
+    @inline(__always) static func value(_ x: V8) -> V8 { exp8(x) }
+    @inline(__always) static func derivative(_ x: V8, _ y: V8) -> V8 { y }
+}
+
+enum TanhLanes: LaneMap {
+    @inline(__always) static func value(_ x: V8) -> V8 { tanh8(x) }
+    @inline(__always) static func derivative(_ x: V8, _ y: V8) -> V8 { 1 - y * y }
+}
+
+enum SigmoidLanes: LaneMap {
+    @inline(__always) static func value(_ x: V8) -> V8 { sigmoid8(x) }
+    @inline(__always) static func derivative(_ x: V8, _ y: V8) -> V8 { y * (1 - y) }
+}
+
+enum SiLULanes: LaneMap {
+    @inline(__always) static func value(_ x: V8) -> V8 { x * sigmoid8(x) }
+    /// σ(x) (1 + x (1 - σ(x)))
+    @inline(__always) static func derivative(_ x: V8, _ y: V8) -> V8 {
+        let s = sigmoid8(x)
+        return s * multiplyAdd(V8(repeating: 1), x, 1 - s)
     }
 }
 
-/// dx (+)= dy * f'(x), with y = f(x) from the forward pass where that is cheaper.
+enum ReLULanes: LaneMap {
+    @inline(__always) static func value(_ x: V8) -> V8 { x.replacing(with: 0, where: x .< 0) }
+    @inline(__always) static func derivative(_ x: V8, _ y: V8) -> V8 { V8(repeating: 0).replacing(with: 1, where: x .> 0) }
+}
+
+enum SquareLanes: LaneMap {
+    @inline(__always) static func value(_ x: V8) -> V8 { x * x }
+    @inline(__always) static func derivative(_ x: V8, _ y: V8) -> V8 { 2 * x }
+}
+
+enum AbsLanes: LaneMap {
+    @inline(__always) static func value(_ x: V8) -> V8 { abs8(x) }
+    @inline(__always) static func derivative(_ x: V8, _ y: V8) -> V8 {
+        V8(repeating: 0).replacing(with: 1, where: x .> 0).replacing(with: -1, where: x .< 0)
+    }
+}
+
+enum ErfLanes: LaneMap {
+    @inline(__always) static func value(_ x: V8) -> V8 { erf8(x) }
+    /// 2/√π e^(-x²)
+    @inline(__always) static func derivative(_ x: V8, _ y: V8) -> V8 { 1.1283791670955126 * exp8(-x * x) }
+}
+
+enum GELULanes: LaneMap {
+    @inline(__always) static func value(_ x: V8) -> V8 { 0.5 * x * (1 + erf8(x * 0.70710678118654752)) }
+    /// Φ(x) + x φ(x), φ(x) = e^(-x²/2) / √(2π); erf's tail and φ share the exponential.
+    @inline(__always) static func derivative(_ x: V8, _ y: V8) -> V8 {
+        let (erf, gaussian) = erfAndGaussian8(x * 0.70710678118654752)
+        return multiplyAdd(0.5 * (1 + erf), x * 0.39894228040143268, gaussian)
+    }
+}
+
+enum GELUTanhLanes: LaneMap {
+    @inline(__always) static func value(_ x: V8) -> V8 {
+        0.5 * x * (1 + tanh8(0.79788456080286536 * multiplyAdd(x, 0.044715 * x * x, x)))
+    }
+    /// u = √(2/π)(x + 0.044715 x³): ½(1 + tanh u) + ½ x (1 - tanh² u) √(2/π)(1 + 3·0.044715 x²)
+    @inline(__always) static func derivative(_ x: V8, _ y: V8) -> V8 {
+        let t = tanh8(0.79788456080286536 * multiplyAdd(x, 0.044715 * x * x, x))
+        let du = 0.79788456080286536 * multiplyAdd(V8(repeating: 1), V8(repeating: 3 * 0.044715), x * x)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+    }
+}
+
 @inline(never)
-public func unaryBackward(
-    _ kind: UnaryMap, x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-    dx: UnsafeMutablePointer<Float>, _ n: Int
+func mapForward<F: LaneMap>(_: F.Type, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 8 <= n {
+        store8(F.value(load8(x + i)), y + i)
+        i += 8
+    }
+    if i < n {
+        var v = V8()
+        for j in 0..<(n - i) { v[j] = x[i + j] }
+        let r = F.value(v)
+        for j in 0..<(n - i) { y[i + j] = r[j] }
+    }
+}
+
+/// dx += dy * f'(x), or dx = dy * f'(x) unless `accumulate`.
+@inline(never)
+func mapBackward<F: LaneMap>(
+    _: F.Type, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dx: UnsafeMutablePointer<Float>, _ n: Int, _ accumulate: Bool
 ) {
     var i = 0
-    @inline(__always) func derivative(_ x: V8, _ y: V8) -> V8 {
-        switch kind {
-        case .exp: return y
-        case .tanh: return 1 - y * y
-        case .sigmoid: return y * (1 - y)
-        case .relu: return V8(repeating: 0).replacing(with: 1, where: x .> 0)
-        case .log: return 1 / x
-        case .square: return 2 * x
-        case .abs:
-            return V8(repeating: 0).replacing(with: 1, where: x .> 0).replacing(with: -1, where: x .< 0)
-        case .erf:
-            return 1.1283791670955126 * exp8(-x * x)
-        case .gelu:
-            // Φ(x) + x φ(x), φ(x) = exp(-x²/2) / √(2π)
-            let cdf = 0.5 * (1 + erf8(x * 0.70710678118654752))
-            return multiplyAdd(cdf, x * 0.39894228040143268, exp8(-0.5 * x * x))
-        case .geluTanh:
-            // u = √(2/π)(x + 0.044715 x³): ½(1 + tanh u) + ½ x (1 - tanh² u) √(2/π)(1 + 3·0.044715 x²)
-            let t = tanh8(0.79788456080286536 * multiplyAdd(x, 0.044715 * x * x, x))
-            let du = 0.79788456080286536 * multiplyAdd(V8(repeating: 1), V8(repeating: 3 * 0.044715), x * x)
-            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+    if accumulate {
+        while i + 8 <= n {
+            store8(multiplyAdd(load8(dx + i), load8(dy + i), F.derivative(load8(x + i), load8(y + i))), dx + i)
+            i += 8
         }
-    }
-    while i + 8 <= n {
-        let g = multiplyAdd(load8(dx + i), load8(dy + i), derivative(load8(x + i), load8(y + i)))
-        store8(g, dx + i)
-        i += 8
+    } else {
+        while i + 8 <= n {
+            store8(load8(dy + i) * F.derivative(load8(x + i), load8(y + i)), dx + i)
+            i += 8
+        }
     }
     if i < n {
         var a = V8(), b = V8()
         for j in 0..<(n - i) { a[j] = x[i + j]; b[j] = y[i + j] }
-        let d = derivative(a, b)
-        for j in 0..<(n - i) { dx[i + j] += dy[i + j] * d[j] }
+        let d = F.derivative(a, b)
+        for j in 0..<(n - i) { dx[i + j] = (accumulate ? dx[i + j] : 0) + dy[i + j] * d[j] }
+    }
+}
+
+/// y = f(x) for the map `kind`.
+public func unaryForward(_ kind: UnaryMap, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    switch kind {
+    case .exp: mapForward(ExpLanes.self, x, y, n)
+    case .tanh: mapForward(TanhLanes.self, x, y, n)
+    case .sigmoid: mapForward(SigmoidLanes.self, x, y, n)
+    case .silu: mapForward(SiLULanes.self, x, y, n)
+    case .relu: mapForward(ReLULanes.self, x, y, n)
+    case .log: for i in 0..<n { y[i] = logf(x[i]) }
+    case .square: mapForward(SquareLanes.self, x, y, n)
+    case .abs: mapForward(AbsLanes.self, x, y, n)
+    case .erf: mapForward(ErfLanes.self, x, y, n)
+    case .gelu: mapForward(GELULanes.self, x, y, n)
+    case .geluTanh: mapForward(GELUTanhLanes.self, x, y, n)
+    }
+}
+
+/// dx += dy * f'(x) (dx = ... unless `accumulate`), with y = f(x) from the forward pass.
+public func unaryBackward(
+    _ kind: UnaryMap, x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>, _ n: Int, accumulate: Bool
+) {
+    switch kind {
+    case .exp: mapBackward(ExpLanes.self, x, y, dy, dx, n, accumulate)
+    case .tanh: mapBackward(TanhLanes.self, x, y, dy, dx, n, accumulate)
+    case .sigmoid: mapBackward(SigmoidLanes.self, x, y, dy, dx, n, accumulate)
+    case .silu: mapBackward(SiLULanes.self, x, y, dy, dx, n, accumulate)
+    case .relu: mapBackward(ReLULanes.self, x, y, dy, dx, n, accumulate)
+    case .log: for i in 0..<n { dx[i] = (accumulate ? dx[i] : 0) + dy[i] / x[i] }
+    case .square: mapBackward(SquareLanes.self, x, y, dy, dx, n, accumulate)
+    case .abs: mapBackward(AbsLanes.self, x, y, dy, dx, n, accumulate)
+    case .erf: mapBackward(ErfLanes.self, x, y, dy, dx, n, accumulate)
+    case .gelu: mapBackward(GELULanes.self, x, y, dy, dx, n, accumulate)
+    case .geluTanh: mapBackward(GELUTanhLanes.self, x, y, dy, dx, n, accumulate)
     }
 }
 
 /// Elementwise functions with a closed-form derivative.
 public enum UnaryMap: Sendable {
     case exp, tanh, sigmoid, relu, log, square, abs
+    /// SiLU(x) = x σ(x)  (`nn.SiLU`; swish with β = 1).
+    case silu
     /// erf(x).
     case erf
     /// GELU(x) = x Φ(x) = x (1 + erf(x / √2)) / 2  (`nn.GELU()`, approximate='none').
@@ -535,7 +637,9 @@ public func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     var m = V8(repeating: -.infinity)
     var i = 0
     while i + 8 <= n { m = max8(m, load8(x + i)); i += 8 }
-    var s = m.max()
+    // A fixed fold (SIMD's generic `max()` is an out-of-line lane loop here).
+    var s = m[0]
+    for j in 1..<8 { s = Swift.max(s, m[j]) }
     while i < n { s = Swift.max(s, x[i]); i += 1 }
     return s
 }

@@ -37,10 +37,11 @@ extension Tape {
         AttentionKernels.forward(q: qv.data, k: kv.data, v: vv.data, out: out.data, shape: s, causal: causal,
                                  scale: factor, rowBlock: rowBlock, scratch: work.data, pool: pool)
         onBackward(y) { [unowned self] dy in
-            let dq = gradientIfTracked(q), dk = gradientIfTracked(k), dv = gradientIfTracked(v)
+            let dq = gradientSlot(q), dk = gradientIfTracked(k), dv = gradientIfTracked(v)
             let work = scratch([AttentionKernels.backwardScratchCount(s, rowBlock: rowBlock, threads: pool.threadCount)])
             AttentionKernels.backward(q: qv.data, k: kv.data, v: vv.data, out: out.data, dOut: dy.data,
-                                      dq: dq?.data, dk: dk?.data, dv: dv?.data, shape: s, causal: causal,
+                                      dq: dq?.tensor.data, overwriteQueryGradient: dq?.overwrite ?? false,
+                                      dk: dk?.data, dv: dv?.data, shape: s, causal: causal,
                                       scale: factor, rowBlock: rowBlock, scratch: work.data, pool: pool)
         }
         return y

@@ -9,8 +9,11 @@ extension Tape {
         let factor = value(s)[0]
         VectorKernels.scale(factor, value(x).data, out.data, count: out.count, pool: pool)
         onBackward(y) { [unowned self] dy in
-            if let dx = gradientIfTracked(x) { VectorKernels.axpy(factor, dy.data, dx.data, count: dy.count, pool: pool) }
-            if let ds = gradientIfTracked(s) { ds[0] += VectorKernels.dot(dy.data, value(x).data, count: dy.count, pool: pool) }
+            if let ds = gradientSlot(s) {
+                let d = VectorKernels.dot(dy.data, value(x).data, count: dy.count, pool: pool)
+                ds.tensor[0] = ds.overwrite ? d : ds.tensor[0] + d
+            }
+            addGradient(dy, scaledBy: factor, to: x)
         }
         return y
     }
@@ -21,8 +24,8 @@ extension Tape {
         let (y, out) = output(shape: shape(a), from: a, b)
         VectorKernels.add(value(a).data, value(b).data, out.data, count: out.count, pool: pool)
         onBackward(y) { [unowned self] dy in
-            if let da = gradientIfTracked(a) { VectorKernels.axpy(1, dy.data, da.data, count: dy.count, pool: pool) }
-            if let db = gradientIfTracked(b) { VectorKernels.axpy(1, dy.data, db.data, count: dy.count, pool: pool) }
+            addGradient(dy, to: b)
+            passGradient(dy, of: y, to: a)
         }
         return y
     }
@@ -33,11 +36,13 @@ extension Tape {
         let (y, out) = output(shape: shape(a), from: a, b)
         VectorKernels.multiply(value(a).data, value(b).data, out.data, count: out.count, pool: pool)
         onBackward(y) { [unowned self] dy in
-            if let da = gradientIfTracked(a) {
-                VectorKernels.multiplyAccumulate(dy.data, value(b).data, da.data, count: dy.count, pool: pool)
-            }
-            if let db = gradientIfTracked(b) {
-                VectorKernels.multiplyAccumulate(dy.data, value(a).data, db.data, count: dy.count, pool: pool)
+            for (input, other) in [(a, b), (b, a)] {
+                guard let (d, overwrite) = gradientSlot(input) else { continue }
+                if overwrite {
+                    VectorKernels.multiply(dy.data, value(other).data, d.data, count: dy.count, pool: pool)
+                } else {
+                    VectorKernels.multiplyAccumulate(dy.data, value(other).data, d.data, count: dy.count, pool: pool)
+                }
             }
         }
         return y
@@ -48,7 +53,7 @@ extension Tape {
         let (y, out) = output(shape: shape(x), from: x)
         VectorKernels.scale(alpha, value(x).data, out.data, count: out.count, pool: pool)
         onBackward(y) { [unowned self] dy in
-            if let dx = gradientIfTracked(x) { VectorKernels.axpy(alpha, dy.data, dx.data, count: dy.count, pool: pool) }
+            addGradient(dy, scaledBy: alpha, to: x)
         }
         return y
     }
@@ -61,22 +66,22 @@ extension Tape {
         let rows = out.rows, columns = out.columns
         VectorKernels.addRowVector(value(x).data, value(v).data, out.data, rows: rows, columns: columns, pool: pool)
         onBackward(y) { [unowned self] dy in
-            if let dx = gradientIfTracked(x) { VectorKernels.axpy(1, dy.data, dx.data, count: dy.count, pool: pool) }
-            if let dv = gradientIfTracked(v) {
-                VectorKernels.columnSums(dy.data, rows: rows, columns: columns, into: dv.data, accumulate: true, pool: pool)
+            if let (dv, overwrite) = gradientSlot(v) {
+                VectorKernels.columnSums(dy.data, rows: rows, columns: columns, into: dv.data, accumulate: !overwrite, pool: pool)
             }
+            passGradient(dy, of: y, to: x)
         }
         return y
     }
 
     /// y = f(x) elementwise for a map with a closed-form derivative.  dx += dy ⊙ f'(x)
     public func unary(_ map: UnaryMap, _ x: Variable) -> Variable {
-        let (y, out) = output(shape: shape(x), from: x)
+        let (y, out) = output(shape: shape(x), from: x, op: "\(map)")
         VectorKernels.unary(map, value(x).data, out.data, count: out.count, pool: pool)
         onBackward(y) { [unowned self] dy in
-            if let dx = gradientIfTracked(x) {
+            if let (dx, overwrite) = gradientSlot(x) {
                 VectorKernels.unaryBackward(map, x: value(x).data, y: out.data, dy: dy.data, dx: dx.data,
-                                            count: dy.count, pool: pool)
+                                            accumulate: !overwrite, count: dy.count, pool: pool)
             }
         }
         return y
@@ -90,15 +95,13 @@ extension Tape {
     public func square(_ x: Variable) -> Variable { unary(.square, x) }
     public func abs(_ x: Variable) -> Variable { unary(.abs, x) }
 
-    /// A copy with another shape of the same element count (row-major order is kept).  dx += dy
+    /// The same elements with another shape of the same element count (row-major order is kept):
+    /// a view, no copy.  dx += dy
     public func reshape(_ x: Variable, to newShape: [Int]) -> Variable {
         let xv = value(x)
         precondition(newShape.reduce(1, *) == xv.count, "reshape: \(xv.shape) has \(xv.count) elements, \(newShape) needs \(newShape.reduce(1, *))")
-        let (y, out) = output(shape: newShape, from: x)
-        out.data.update(from: xv.data, count: xv.count)
-        onBackward(y) { [unowned self] dy in
-            if let dx = gradientIfTracked(x) { VectorKernels.axpy(1, dy.data, dx.data, count: dy.count, pool: pool) }
-        }
+        let y = outputViewing(x, shape: newShape)
+        onBackward(y) { [unowned self] dy in passGradient(dy, of: y, to: x) }
         return y
     }
 }

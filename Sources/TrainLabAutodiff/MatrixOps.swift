@@ -47,30 +47,30 @@ extension Tape {
     ) {
         let av = value(a), bv = value(b)
         let lda = transposeA ? m : k, ldb = transposeB ? k : n
-        if let da = gradientIfTracked(a) {
+        if let (da, overwriteA) = gradientSlot(a) {
             if transposeA {
                 // dA (K, M) = op(B) · dCᵀ
                 gemmBatched(batch: batch, transposeA: transposeB, transposeB: true, m: k, n: m, k: n,
                             a: bv.data, lda: ldb, strideA: k * n, b: dc.data, ldb: n, strideB: m * n,
-                            c: da.data, ldc: m, strideC: m * k, accumulate: true, pool: pool)
+                            c: da.data, ldc: m, strideC: m * k, accumulate: !overwriteA, pool: pool)
             } else {
                 // dA (M, K) = dC · op(B)ᵀ
                 gemmBatched(batch: batch, transposeA: false, transposeB: !transposeB, m: m, n: k, k: n,
                             a: dc.data, lda: n, strideA: m * n, b: bv.data, ldb: ldb, strideB: k * n,
-                            c: da.data, ldc: k, strideC: m * k, accumulate: true, pool: pool)
+                            c: da.data, ldc: k, strideC: m * k, accumulate: !overwriteA, pool: pool)
             }
         }
-        if let db = gradientIfTracked(b) {
+        if let (db, overwriteB) = gradientSlot(b) {
             if transposeB {
                 // dB (N, K) = dCᵀ · op(A)
                 gemmBatched(batch: batch, transposeA: true, transposeB: transposeA, m: n, n: k, k: m,
                             a: dc.data, lda: n, strideA: m * n, b: av.data, ldb: lda, strideB: m * k,
-                            c: db.data, ldc: k, strideC: k * n, accumulate: true, pool: pool)
+                            c: db.data, ldc: k, strideC: k * n, accumulate: !overwriteB, pool: pool)
             } else {
                 // dB (K, N) = op(A)ᵀ · dC
                 gemmBatched(batch: batch, transposeA: !transposeA, transposeB: false, m: k, n: n, k: m,
                             a: av.data, lda: lda, strideA: m * k, b: dc.data, ldb: n, strideB: m * n,
-                            c: db.data, ldc: n, strideC: k * n, accumulate: true, pool: pool)
+                            c: db.data, ldc: n, strideC: k * n, accumulate: !overwriteB, pool: pool)
             }
         }
     }

@@ -82,7 +82,7 @@ extension Tape {
         }
         out[0] = counted == 0 ? 0 : total / Float(counted)
         onBackward(loss) { [unowned self] dl in
-            guard counted > 0, let dx = gradientIfTracked(x) else { return }
+            guard counted > 0, let (dx, overwrite) = gradientSlot(x) else { return }
             let g = dl[0] / Float(counted)
             let p = logProbabilities
             VectorKernels.unary(.exp, p.data, p.data, count: p.count, pool: pool)
@@ -93,7 +93,11 @@ extension Tape {
                     p[r * columns + t] -= 1
                 }
             }
-            VectorKernels.axpy(g, p.data, dx.data, count: p.count, pool: pool)
+            if overwrite {
+                VectorKernels.scale(g, p.data, dx.data, count: p.count, pool: pool)
+            } else {
+                VectorKernels.axpy(g, p.data, dx.data, count: p.count, pool: pool)
+            }
         }
         return loss
     }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// A Float32 array with a shape, row-major, in 64-byte-aligned memory it owns.
+/// A Float32 array with a shape, row-major, in 64-byte-aligned memory it owns, or a view with
+/// another shape of another tensor's memory (a reshape costs no copy).
 ///
 /// A reference type on purpose: buffers are planned once and reused between training steps, and
 /// the kernels write through `data`. Tensors are not shared between threads except through the
@@ -9,6 +10,8 @@ public final class Tensor {
     public let shape: [Int]
     public let count: Int
     public let data: UnsafeMutablePointer<Float>
+    /// The tensor whose memory this view shares (kept alive by the view); nil when it owns `data`.
+    public let base: Tensor?
 
     /// A zero-filled tensor.
     public init(shape: [Int]) {
@@ -19,6 +22,17 @@ public final class Tensor {
         posix_memalign(&raw, 64, max(count, 1) * MemoryLayout<Float>.stride)
         data = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
         data.initialize(repeating: 0, count: max(count, 1))
+        base = nil
+    }
+
+    /// A view of `tensor`'s elements with another shape of the same element count.
+    public init(viewing tensor: Tensor, shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == tensor.count,
+                     "a view of \(tensor.shape) (\(tensor.count) elements) cannot have shape \(shape)")
+        self.shape = shape
+        count = tensor.count
+        data = tensor.data
+        base = tensor.base ?? tensor
     }
 
     /// A tensor holding `values` (row-major), which must have `shape`'s element count.
@@ -28,7 +42,7 @@ public final class Tensor {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit { free(data) }
+    deinit { if base == nil { free(data) } }
 
     /// A copy of the elements.
     public var scalars: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
@@ -52,17 +66,32 @@ public final class Tensor {
 }
 
 /// A trainable tensor with its gradient buffer. Backward passes add (+=) into `gradient`;
-/// the optimizer zeroes it between steps.
+/// the training loop zeroes it between steps.
+///
+/// Zeroing is lazy: `zeroGradient()` only marks the buffer, and the first backward op to reach
+/// the parameter writes its gradient instead of adding to zeros (no memset, no read of C in the
+/// weight-gradient GEMM). Reading `gradient` while the mark is set fills the zeros then.
 public final class Parameter {
     public let name: String
     public let value: Tensor
-    public let gradient: Tensor
+    let gradientStorage: Tensor
+    /// The stored gradient is stale and stands for zeros.
+    var gradientIsZero = false
 
     public init(name: String, value: Tensor) {
         self.name = name
         self.value = value
-        gradient = Tensor(shape: value.shape)
+        gradientStorage = Tensor(shape: value.shape)
     }
 
-    public func zeroGradient() { gradient.fill(0) }
+    /// ∂loss/∂value, accumulated by backward passes since the last `zeroGradient()`.
+    public var gradient: Tensor {
+        if gradientIsZero {
+            gradientStorage.fill(0)
+            gradientIsZero = false
+        }
+        return gradientStorage
+    }
+
+    public func zeroGradient() { gradientIsZero = true }
 }

@@ -23,7 +23,10 @@ enum InitProbe {
     static func run(model: any LayerObservingModel, batch: BatchBuffers, loss: any Loss, pool: ThreadPool, metrics: MetricsSink) {
         let tape = Tape(pool: pool)
         var observed: [(String, Variable)] = []
-        let prediction = model.forward(tape.constant(batch.inputs), on: tape) { observed.append(($0, $1)) }
+        let prediction = model.forward(tape.constant(batch.inputs), on: tape) {
+            tape.retainGradient($1)
+            observed.append(($0, $1))
+        }
         tape.backward(from: loss(prediction, batch.targets, on: tape))
         for p in model.parameters { p.zeroGradient() }
         for (name, variable) in observed {

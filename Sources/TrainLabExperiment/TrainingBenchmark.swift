@@ -17,6 +17,9 @@ public struct TrainingBenchmark {
         public let medianStepSeconds: Double
         public let phaseSeconds: [(phase: String, seconds: Double)]
         public let flopsPerStep: Double
+        /// Per-op wall time over the measured steps (when asked for).
+        public let profile: OpProfile?
+        public let measuredSteps: Int
 
         public var samplesPerSecond: Double { Double(batchSize) / medianStepSeconds }
         public var gflops: Double { flopsPerStep / medianStepSeconds / 1e9 }
@@ -30,7 +33,8 @@ public struct TrainingBenchmark {
         self.pool = pool
     }
 
-    public func run(warmup: Int = 5, steps: Int? = nil, store: ResultsStore) throws -> Result {
+    /// With `profile`, every op is timed (a few percent slower: a clock read per op).
+    public func run(warmup: Int = 5, steps: Int? = nil, profile: Bool = false, store: ResultsStore) throws -> Result {
         let runner = Runner(spec: spec, pool: pool)
         let (data, model) = try runner.prepare()
         let parameters = model.parameters
@@ -47,7 +51,9 @@ public struct TrainingBenchmark {
         var phases = [[Double]](repeating: [], count: 4)
         var totals: [Double] = []
         func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+        let opProfile = profile ? OpProfile() : nil
         for step in 0..<(warmup + measured) {
+            if step == warmup { tape.profile = opProfile }
             batch.load(sampler.next())
             let t0 = now()
             tape.reset()
@@ -68,12 +74,13 @@ public struct TrainingBenchmark {
             for (i, t) in times.enumerated() { phases[i].append(t) }
             totals.append(times.reduce(0, +))
         }
+        tape.reset()
         try store.flush()
         let names = ["forward", "backward", "optimizer", "metrics"]
         return Result(
             name: spec.name, batchSize: batchSize, medianStepSeconds: Self.median(totals),
             phaseSeconds: zip(names, phases).map { ($0, Self.median($1)) },
-            flopsPerStep: ResourceEstimate(spec).flopsPerStep)
+            flopsPerStep: ResourceEstimate(spec).flopsPerStep, profile: opProfile, measuredSteps: measured)
     }
 
     static func median(_ values: [Double]) -> Double {

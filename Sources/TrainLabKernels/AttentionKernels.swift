@@ -83,12 +83,14 @@ public enum AttentionKernels {
         }
     }
 
-    /// Adds the gradients of `forward` into dq, dk, dv (each optional: nil skips it).
+    /// Adds the gradients of `forward` into dq, dk, dv (each optional: nil skips it); with
+    /// `overwriteQueryGradient`, dq is written (=), not added to (each of its rows is produced once).
     // q, out, dOut, dq (B, T, H, D); k, v, dk, dv (B, T, Hkv, D); scratch: backwardScratchCount floats
     public static func backward(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         out: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
-        dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?,
+        dq: UnsafeMutablePointer<Float>?, overwriteQueryGradient: Bool = false,
+        dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?,
         shape s: AttentionShape, causal: Bool, scale: Float,
         rowBlock: Int = defaultRowBlock, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared
     ) {
@@ -129,7 +131,7 @@ public enum AttentionKernels {
                         if let dq {
                             // dQ[r0 ..< r0 + rows] += dS (rows, width) · K[0 ..< width]
                             gemm(m: rows, n: d, k: width, a: scoreGradient, lda: t, b: kHead, ldb: ks,
-                                 c: dq + rowOffset, ldc: qs, accumulate: true, pool: .serial)
+                                 c: dq + rowOffset, ldc: qs, accumulate: !overwriteQueryGradient, pool: .serial)
                         }
                         if let dkHead {
                             // dK[0 ..< width] += dSᵀ (width, rows) · Q[r0 ..< r0 + rows]

@@ -14,7 +14,7 @@ struct HotLoops: Sendable {
     let packB: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutablePointer<Float>) -> Void
     let macroKernel: @Sendable (Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Bool) -> Void
     let unary: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
-    let unaryBackward: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    let unaryBackward: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Bool) -> Void
     let add: Binary
     let multiply: Binary
     let multiplyAccumulate: Binary
@@ -41,7 +41,7 @@ struct HotLoops: Sendable {
         packB: { MicroKernels.gemmPackB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
         macroKernel: { MicroKernels.gemmMacroKernel(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, c: $5, ldc: $6, accumulate: $7) },
         unary: { MicroKernels.unaryForward($0, $1, $2, $3) },
-        unaryBackward: { MicroKernels.unaryBackward($0, x: $1, y: $2, dy: $3, dx: $4, $5) },
+        unaryBackward: { MicroKernels.unaryBackward($0, x: $1, y: $2, dy: $3, dx: $4, $5, accumulate: $6) },
         add: { MicroKernels.add($0, $1, $2, $3) },
         multiply: { MicroKernels.multiply($0, $1, $2, $3) },
         multiplyAccumulate: { MicroKernels.multiplyAccumulate($0, $1, $2, $3) },
@@ -65,7 +65,7 @@ struct HotLoops: Sendable {
         packB: { MicroKernelsAVX2.gemmPackB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
         macroKernel: { MicroKernelsAVX2.gemmMacroKernel(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, c: $5, ldc: $6, accumulate: $7) },
         unary: { MicroKernelsAVX2.unaryForward(.init($0), $1, $2, $3) },
-        unaryBackward: { MicroKernelsAVX2.unaryBackward(.init($0), x: $1, y: $2, dy: $3, dx: $4, $5) },
+        unaryBackward: { MicroKernelsAVX2.unaryBackward(.init($0), x: $1, y: $2, dy: $3, dx: $4, $5, accumulate: $6) },
         add: { MicroKernelsAVX2.add($0, $1, $2, $3) },
         multiply: { MicroKernelsAVX2.multiply($0, $1, $2, $3) },
         multiplyAccumulate: { MicroKernelsAVX2.multiplyAccumulate($0, $1, $2, $3) },

@@ -25,14 +25,21 @@ public enum VectorKernels {
         }
     }
 
-    /// dx += dy * f'(x), given y = f(x).
+    /// dx += dy * f'(x), given y = f(x); dx = dy * f'(x) unless `accumulate`.
     public static func unaryBackward(
         _ kind: UnaryMap, x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-        dx: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .shared
+        dx: UnsafeMutablePointer<Float>, accumulate: Bool = true, count: Int, pool: ThreadPool = .shared
     ) {
         pool.parallelRanges(count, grain: elementGrain) { r, _ in
             let o = r.lowerBound
-            loops.unaryBackward(kind, x + o, y + o, dy + o, dx + o, r.count)
+            loops.unaryBackward(kind, x + o, y + o, dy + o, dx + o, r.count, accumulate)
+        }
+    }
+
+    /// y = x.
+    public static func copy(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .shared) {
+        pool.parallelRanges(count, grain: 4 * elementGrain) { r, _ in
+            (y + r.lowerBound).update(from: x + r.lowerBound, count: r.count)
         }
     }
 
@@ -278,6 +285,7 @@ extension MicroKernelsAVX2.UnaryMap {
         case .exp: self = .exp
         case .tanh: self = .tanh
         case .sigmoid: self = .sigmoid
+        case .silu: self = .silu
         case .relu: self = .relu
         case .log: self = .log
         case .square: self = .square

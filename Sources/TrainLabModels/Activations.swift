@@ -41,12 +41,12 @@ public struct Sigmoid: Activation {
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable { tape.sigmoid(x) }
 }
 
-/// SiLU(x) = x · σ(x)  (swish with β = 1).
+/// SiLU(x) = x · σ(x)  (swish with β = 1), one fused map: SwiGLU's gate runs it over every hidden unit.
 public struct SiLU: Activation {
     public init() {}
     public var name: String { "silu" }
     public var nonlinearity: Initializer.Nonlinearity { .relu }
-    public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable { tape.multiply(x, tape.sigmoid(x)) }
+    public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable { tape.unary(.silu, x) }
 }
 
 /// LeakyReLU(x) = max(x, 0) + a · min(x, 0) = relu(x) - a · relu(-x)  (negative_slope a = 0.01).

@@ -1,5 +1,6 @@
 import Foundation
 import TrainLabKernels
+import TrainLabAutodiff
 import TrainLabStore
 import TrainLabExperiment
 
@@ -135,13 +136,15 @@ enum MetricsBenchmark {
     }
 }
 
-/// `trainlab bench train [SPEC...] [--steps N]`: median ms per training step, samples/s, the
-/// share of each phase, and GFLOPS against the FP32 peak measured in the same run.
+/// `trainlab bench train [SPEC...] [--steps N] [--profile]`: median ms per training step,
+/// samples/s, the share of each phase, and GFLOPS against the FP32 peak measured in the same run;
+/// `--profile` adds where forward and backward time goes, op by op.
 enum TrainBenchmarkCommand {
     static let defaults = ["experiments/bench/mlp-small.json", "experiments/bench/mlp-large.json", "experiments/bench/transformer.json"]
 
     static func run(_ arguments: inout Arguments) throws {
         let steps = try arguments.intOption("--steps", atLeast: 1)
+        let profile = arguments.flag("--profile")
         var files: [String] = []
         while let file = arguments.next() { files.append(file) }
         try arguments.finish()
@@ -154,13 +157,28 @@ enum TrainBenchmarkCommand {
         print("training step, \(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s"), \(InstructionSet.current.rawValue) kernels; FP32 peak measured now: \(format(peak, 1)) GFLOPS")
         print("config".padding(toLength: 20, withPad: " ", startingAt: 0) + "   batch   ms/step   samples/s   GFLOPS  %peak   forward  backward  optimizer  metrics")
         for spec in specs {
-            let r = try TrainingBenchmark(spec: spec, pool: pool).run(steps: steps, store: store)
+            let r = try TrainingBenchmark(spec: spec, pool: pool).run(steps: steps, profile: profile, store: store)
             let total = r.phaseSeconds.reduce(0) { $0 + $1.seconds }
             let shares = r.phaseSeconds.map { (format(100 * $0.seconds / total, 0) + "%").leftPadded(to: $0.phase.count + 2) }
             print(r.name.padding(toLength: 20, withPad: " ", startingAt: 0)
                   + String(r.batchSize).leftPadded(to: 8) + format(r.medianStepSeconds * 1e3, 3).leftPadded(to: 10)
                   + format(r.samplesPerSecond, 0).leftPadded(to: 12) + format(r.gflops, 1).leftPadded(to: 9)
                   + (format(100 * r.gflops / peak, 0) + "%").leftPadded(to: 7) + shares.joined())
+            if let ops = r.profile { printProfile(ops, steps: r.measuredSteps) }
+        }
+    }
+
+    /// Ops by total time, µs per step, with their share of forward + backward.
+    static func printProfile(_ profile: OpProfile, steps: Int) {
+        let rows = profile.entries.sorted { $0.value.forwardNanoseconds + $0.value.backwardNanoseconds > $1.value.forwardNanoseconds + $1.value.backwardNanoseconds }
+        let total = rows.reduce(0.0) { $0 + Double($1.value.forwardNanoseconds + $1.value.backwardNanoseconds) }
+        let perStep = { (ns: UInt64) in format(Double(ns) / Double(steps) / 1e3, 1) }
+        print("  " + "op".padding(toLength: 22, withPad: " ", startingAt: 0) + "calls/step  forward µs  backward µs   share")
+        for (name, e) in rows {
+            let share = Double(e.forwardNanoseconds + e.backwardNanoseconds) / total
+            print("  " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                  + String(e.forwardCalls / steps).leftPadded(to: 10) + perStep(e.forwardNanoseconds).leftPadded(to: 12)
+                  + perStep(e.backwardNanoseconds).leftPadded(to: 13) + (format(100 * share, 1) + "%").leftPadded(to: 8))
         }
     }
 }

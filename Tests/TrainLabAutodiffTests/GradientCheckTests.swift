@@ -86,6 +86,7 @@ final class GradientCheckTests: XCTestCase {
         let cases: [(UnaryMap, Tensor, (Double) -> Double)] = [
             (.exp, signed, Foundation.exp), (.tanh, signed, Foundation.tanh),
             (.sigmoid, signed, { 1 / (1 + Foundation.exp(-$0)) }), (.relu, signed, { max($0, 0) }),
+            (.silu, signed, { $0 / (1 + Foundation.exp(-$0)) }),
             (.log, magnitude, Foundation.log), (.square, signed, { $0 * $0 }), (.abs, signed, Swift.abs),
             (.erf, signed, Foundation.erf), (.gelu, signed, { 0.5 * $0 * (1 + Foundation.erf($0 / 2.0.squareRoot())) }),
             (.geluTanh, signed, { 0.5 * $0 * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }),

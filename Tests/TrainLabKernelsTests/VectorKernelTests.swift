@@ -3,12 +3,12 @@ import Foundation
 @testable import TrainLabKernels
 
 final class VectorKernelTests: XCTestCase {
-    /// Vector exp, tanh and sigmoid against libm in Float64, across their whole useful range,
+    /// Vector exp, tanh, sigmoid and SiLU against libm in Float64, across their whole useful range,
     /// including |x| near 0 where tanh's polynomial branch runs: relative error below 4e-7
     /// (a few Float32 ulps).
     func testTranscendentalsMatchLibm() {
         let xs = (0..<4001).map { Float($0 - 2000) / 100 } + [1e-6, -1e-6, 1e-3, 0.6249, 0.6251]
-        for map in [UnaryMap.exp, .tanh, .sigmoid] {
+        for map in [UnaryMap.exp, .tanh, .sigmoid, .silu] {
             var y = [Float](repeating: 0, count: xs.count)
             VectorKernels.unary(map, xs, &y, count: xs.count, pool: .serial)
             for (x, got) in zip(xs, y) {
@@ -16,6 +16,7 @@ final class VectorKernelTests: XCTestCase {
                 let want: Double = switch map {
                 case .exp: Foundation.exp(d)
                 case .tanh: Foundation.tanh(d)
+                case .silu: d / (1 + Foundation.exp(-d))
                 default: 1 / (1 + Foundation.exp(-d))
                 }
                 let error = abs(Double(got) - want) / max(abs(want), 1e-30)
