@@ -173,15 +173,18 @@ public func gemmPackB(
 
 /// C[0..<mc, 0..<nc] (+)= packedA · packedB over `kc` steps. Overwrites C when `accumulate` is
 /// false. Loop order: each B micro-panel (kc x NR, in L1) meets every A micro-panel of the block.
+/// B's panels sit `bPanelStride` floats apart (kc · NR unless B was packed for a longer k and
+/// only its first kc rows are used).
 @inline(never)
 public func gemmMacroKernel(
     mc: Int, nc: Int, kc: Int,
-    packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
+    packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>, bPanelStride: Int? = nil,
     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
+    let panelStride = bPanelStride ?? kc * gemmNR
     var j0 = 0
     while j0 < nc {
-        let bPanel = packedB + j0 * kc
+        let bPanel = packedB + j0 / gemmNR * panelStride
         var i0 = 0
         while i0 < mc {
             microKernel(

@@ -9,7 +9,7 @@ extension Tape {
         let (m, k) = transposeA ? (sa[1], sa[0]) : (sa[0], sa[1])
         let (kb, n) = transposeB ? (sb[1], sb[0]) : (sb[0], sb[1])
         precondition(k == kb, "matmul inner sizes differ: \(sa)\(transposeA ? "ᵀ" : "") · \(sb)\(transposeB ? "ᵀ" : "")")
-        let (c, out) = output(shape: [m, n], from: a, b)
+        let (c, out) = output(shape: [m, n], from: a, b, op: "matmul \(m)x\(n)x\(k) \(transposeA ? "Aᵀ" : "A")·\(transposeB ? "Bᵀ" : "B")")
         let av = value(a), bv = value(b)
         gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
              a: av.data, lda: sa[1], b: bv.data, ldb: sb[1], c: out.data, ldc: n, pool: pool)

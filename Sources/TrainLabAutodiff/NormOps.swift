@@ -11,19 +11,15 @@ extension Tape {
         let (y, out) = output(shape: sx, from: x, v)
         let xv = value(x), vv = value(v)
         let rows = out.rows, columns = out.columns
-        for r in 0..<rows {
-            VectorKernels.multiply(xv.data + r * columns, vv.data, out.data + r * columns, count: columns, pool: .serial)
-        }
+        VectorKernels.multiplyRowVector(xv.data, vv.data, out.data, rows: rows, columns: columns, pool: pool)
         onBackward(y) { [unowned self] dy in
-            if let dx = gradientIfTracked(x) {
-                for r in 0..<rows {
-                    VectorKernels.multiplyAccumulate(dy.data + r * columns, vv.data, dx.data + r * columns, count: columns, pool: .serial)
-                }
+            if let (dx, overwrite) = gradientSlot(x) {
+                VectorKernels.multiplyRowVector(dy.data, vv.data, dx.data, rows: rows, columns: columns,
+                                                accumulate: !overwrite, pool: pool)
             }
-            if let dv = gradientIfTracked(v) {
-                for r in 0..<rows {
-                    VectorKernels.multiplyAccumulate(dy.data + r * columns, xv.data + r * columns, dv.data, count: columns, pool: .serial)
-                }
+            if let (dv, overwrite) = gradientSlot(v) {
+                VectorKernels.columnProductSums(dy.data, xv.data, rows: rows, columns: columns, into: dv.data,
+                                                accumulate: !overwrite, pool: pool)
             }
         }
         return y

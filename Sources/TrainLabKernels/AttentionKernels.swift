@@ -13,9 +13,11 @@
 //   dV += Pᵀ dO,  dP = dO Vᵀ,  dS = scale · P ⊙ (dP - rowsum(dO ⊙ O)),  dQ += dS K,  dK += dSᵀ Q
 // (rowsum(dO ⊙ O)_i = Σ_j P_ij dP_ij, the softmax backward's inner product, without a T×T pass).
 //
-// Threads: the forward gives each (b, h) to one task, the backward each (b, g) with its query
-// heads in order (they all add into the same dK, dV rows). Every task runs its GEMMs serially in
-// an order fixed by the shapes, so results are bit-identical for any thread count.
+// Threads: forward and backward give each (b, g) to one task, with its query heads in order (in
+// the backward they all add into the same dK, dV rows). A task packs its head's keys and values
+// once (Kᵀ, V; and Vᵀ, K for the backward) for all its query heads and row blocks: packing a
+// transposed operand costs about as much as a (64 × 128 × 32) product. Every task runs its GEMMs
+// serially in an order fixed by the shapes, so results are bit-identical for any thread count.
 
 /// The sizes of one attention call. Queries (B, T, H, D); keys and values (B, T, Hkv, D).
 public struct AttentionShape: Equatable, Sendable {
@@ -44,14 +46,21 @@ public enum AttentionKernels {
     /// Query rows per block: the causal mask skips whole key columns beyond each block's last row.
     public static let defaultRowBlock = 64
 
-    /// Scratch floats the forward needs: one (rowBlock, T) probability block per worker.
-    public static func forwardScratchCount(_ shape: AttentionShape, rowBlock: Int, threads: Int) -> Int {
-        threads * min(rowBlock, max(shape.length, 1)) * shape.length
+    /// Floats of one packed key or value head (k × n or n × k, columns in whole panels).
+    static func packedHeadCount(_ s: AttentionShape) -> Int {
+        max(PackedMatrix.count(k: s.headSize, n: s.length), PackedMatrix.count(k: s.length, n: s.headSize))
     }
 
-    /// Scratch floats the backward needs: a probability block and a score-gradient block per worker.
+    /// Scratch floats the forward needs per worker: a (rowBlock, T) probability block and the
+    /// packed Kᵀ and V of one key/value head.
+    public static func forwardScratchCount(_ shape: AttentionShape, rowBlock: Int, threads: Int) -> Int {
+        threads * (min(rowBlock, max(shape.length, 1)) * shape.length + 2 * packedHeadCount(shape))
+    }
+
+    /// Scratch floats the backward needs per worker: probability and score-gradient blocks and
+    /// the packed Kᵀ, Vᵀ and K of one key/value head.
     public static func backwardScratchCount(_ shape: AttentionShape, rowBlock: Int, threads: Int) -> Int {
-        2 * forwardScratchCount(shape, rowBlock: rowBlock, threads: threads)
+        threads * (2 * min(rowBlock, max(shape.length, 1)) * shape.length + 3 * packedHeadCount(shape))
     }
 
     /// out = softmax(scale · q kᵀ [+ causal mask]) v per (batch, head).
@@ -65,20 +74,27 @@ public enum AttentionKernels {
         precondition(rowBlock >= 1, "attention: row block \(rowBlock)")
         let t = s.length, d = s.headSize, qs = s.queryRowStride, ks = s.keyRowStride
         let block = min(rowBlock, max(t, 1))
-        pool.parallelFor(s.batch * s.heads) { task, worker in
-            let b = task / s.heads, h = task % s.heads, g = h / s.groupSize
-            let qHead = q + b * t * qs + h * d, oHead = out + b * t * qs + h * d
+        let perWorker = block * t + 2 * packedHeadCount(s)
+        // One task per key/value head: its Kᵀ and V are packed once for all its query heads.
+        pool.parallelFor(s.batch * s.kvHeads) { task, worker in
+            let b = task / s.kvHeads, g = task % s.kvHeads
             let kHead = k + b * t * ks + g * d, vHead = v + b * t * ks + g * d
-            let probabilities = scratch + worker * block * t
-            var r0 = 0
-            while r0 < t {
-                let rows = min(block, t - r0), width = causal ? r0 + rows : t
-                probabilityBlock(qBlock: qHead + r0 * qs, kHead: kHead, shape: s, firstRow: r0, rows: rows, width: width,
-                                 causal: causal, scale: scale, into: probabilities)
-                // O[r0 ..< r0 + rows] = P (rows, width) · V[0 ..< width]
-                gemm(m: rows, n: d, k: width, a: probabilities, lda: t, b: vHead, ldb: ks,
-                     c: oHead + r0 * qs, ldc: qs, pool: .serial)
-                r0 += rows
+            let probabilities = scratch + worker * perWorker
+            let keys = PackedMatrix(packing: kHead, ldb: ks, transposed: true, k: d, n: t,
+                                    into: probabilities + block * t)
+            let values = PackedMatrix(packing: vHead, ldb: ks, transposed: false, k: t, n: d,
+                                      into: probabilities + block * t + packedHeadCount(s))
+            for h in (g * s.groupSize)..<((g + 1) * s.groupSize) {
+                let qHead = q + b * t * qs + h * d, oHead = out + b * t * qs + h * d
+                var r0 = 0
+                while r0 < t {
+                    let rows = min(block, t - r0), width = causal ? r0 + rows : t
+                    probabilityBlock(qBlock: qHead + r0 * qs, keys: keys, shape: s, firstRow: r0, rows: rows, width: width,
+                                     causal: causal, scale: scale, into: probabilities)
+                    // O[r0 ..< r0 + rows] = P (rows, width) · V[0 ..< width]
+                    gemm(m: rows, n: d, k: width, a: probabilities, lda: t, packedB: values, c: oHead + r0 * qs, ldc: qs)
+                    r0 += rows
+                }
             }
         }
     }
@@ -99,19 +115,25 @@ public enum AttentionKernels {
         let t = s.length, d = s.headSize, qs = s.queryRowStride, ks = s.keyRowStride
         let block = min(rowBlock, max(t, 1))
         let needsScoreGradient = dq != nil || dk != nil
+        let packed = packedHeadCount(s)
+        let perWorker = 2 * block * t + 3 * packed
         pool.parallelFor(s.batch * s.kvHeads) { task, worker in
             let b = task / s.kvHeads, g = task % s.kvHeads
             let kHead = k + b * t * ks + g * d, vHead = v + b * t * ks + g * d
             let dkHead = dk.map { $0 + b * t * ks + g * d }, dvHead = dv.map { $0 + b * t * ks + g * d }
-            let probabilities = scratch + worker * 2 * block * t
+            let probabilities = scratch + worker * perWorker
             let scoreGradient = probabilities + block * t
+            let packs = scoreGradient + block * t
+            let keysT = PackedMatrix(packing: kHead, ldb: ks, transposed: true, k: d, n: t, into: packs)
+            let valuesT = PackedMatrix(packing: vHead, ldb: ks, transposed: true, k: d, n: t, into: packs + packed)
+            let keys = PackedMatrix(packing: kHead, ldb: ks, transposed: false, k: t, n: d, into: packs + 2 * packed)
             for h in (g * s.groupSize)..<((g + 1) * s.groupSize) {
                 let headOffset = b * t * qs + h * d
                 var r0 = 0
                 while r0 < t {
                     let rows = min(block, t - r0), width = causal ? r0 + rows : t
                     let rowOffset = headOffset + r0 * qs
-                    probabilityBlock(qBlock: q + rowOffset, kHead: kHead, shape: s, firstRow: r0, rows: rows, width: width,
+                    probabilityBlock(qBlock: q + rowOffset, keys: keysT, shape: s, firstRow: r0, rows: rows, width: width,
                                      causal: causal, scale: scale, into: probabilities)
                     if let dvHead {
                         // dV[0 ..< width] += Pᵀ (width, rows) · dO[r0 ..< r0 + rows]
@@ -120,8 +142,7 @@ public enum AttentionKernels {
                     }
                     if needsScoreGradient {
                         // dP (rows, width) = dO[r0 ..< r0 + rows] · V[0 ..< width]ᵀ
-                        gemm(transposeB: true, m: rows, n: width, k: d, a: dOut + rowOffset, lda: qs, b: vHead, ldb: ks,
-                             c: scoreGradient, ldc: t, pool: .serial)
+                        gemm(m: rows, n: width, k: d, a: dOut + rowOffset, lda: qs, packedB: valuesT, c: scoreGradient, ldc: t)
                         for i in 0..<rows {
                             let inner = VectorKernels.dot(dOut + rowOffset + i * qs, out + rowOffset + i * qs, count: d, pool: .serial)
                             let valid = causal ? r0 + i + 1 : width
@@ -130,8 +151,8 @@ public enum AttentionKernels {
                         }
                         if let dq {
                             // dQ[r0 ..< r0 + rows] += dS (rows, width) · K[0 ..< width]
-                            gemm(m: rows, n: d, k: width, a: scoreGradient, lda: t, b: kHead, ldb: ks,
-                                 c: dq + rowOffset, ldc: qs, accumulate: !overwriteQueryGradient, pool: .serial)
+                            gemm(m: rows, n: d, k: width, a: scoreGradient, lda: t, packedB: keys,
+                                 c: dq + rowOffset, ldc: qs, accumulate: !overwriteQueryGradient)
                         }
                         if let dkHead {
                             // dK[0 ..< width] += dSᵀ (width, rows) · Q[r0 ..< r0 + rows]
@@ -147,15 +168,14 @@ public enum AttentionKernels {
 
     /// P[i, 0 ..< width] for query rows firstRow ..< firstRow + rows of one head: softmax of
     /// scale · q_i · k_j over the valid columns (j ≤ firstRow + i when causal), zero beyond them.
-    // qBlock (rows, D) with row stride H·D; kHead (T, D) with row stride Hkv·D; p (rows, width), row stride T
+    // qBlock (rows, D) with row stride H·D; keys: Kᵀ (D, T) packed; p (rows, width), row stride T
     @inline(__always)
     static func probabilityBlock(
-        qBlock: UnsafePointer<Float>, kHead: UnsafePointer<Float>, shape s: AttentionShape,
+        qBlock: UnsafePointer<Float>, keys: PackedMatrix, shape s: AttentionShape,
         firstRow: Int, rows: Int, width: Int, causal: Bool, scale: Float, into p: UnsafeMutablePointer<Float>
     ) {
         let t = s.length
-        gemm(transposeB: true, m: rows, n: width, k: s.headSize, a: qBlock, lda: s.queryRowStride,
-             b: kHead, ldb: s.keyRowStride, c: p, ldc: t, pool: .serial)
+        gemm(m: rows, n: width, k: s.headSize, a: qBlock, lda: s.queryRowStride, packedB: keys, c: p, ldc: t)
         for i in 0..<rows {
             let row = p + i * t
             let valid = causal ? firstRow + i + 1 : width

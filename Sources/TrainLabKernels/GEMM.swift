@@ -90,6 +90,49 @@ public func gemmBatched(
     }
 }
 
+/// op(B) packed once for several products that share it (attention packs each key and value head
+/// once for all the query heads and row blocks that read it): `k` rows in NR-column panels.
+/// A product may use any leading block of it, rows 0..<k' and columns 0..<n'.
+public struct PackedMatrix {
+    public let data: UnsafeMutablePointer<Float>
+    public let k: Int, n: Int
+
+    /// Floats a packed k × n matrix takes (columns rounded up to whole panels).
+    public static func count(k: Int, n: Int) -> Int { k * (n + microColumns - 1) / microColumns * microColumns }
+
+    /// Packs op(B) (k, n) into `storage` (`count(k:n:)` floats); op(B) = Bᵀ when `transposed`,
+    /// B then stored (n, k).
+    public init(packing b: UnsafePointer<Float>, ldb: Int, transposed: Bool, k: Int, n: Int,
+                into storage: UnsafeMutablePointer<Float>) {
+        HotLoops.current.packB(b, ldb, transposed, k, n, storage)
+        (data, self.k, self.n) = (storage, k, n)
+    }
+}
+
+/// C (m, n) (+)= op(A) (m, k) · B[0..<k, 0..<n] for a prepacked B, on the caller's thread.
+public func gemm(
+    transposeA: Bool = false, m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, lda: Int, packedB b: PackedMatrix,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
+) {
+    precondition(k <= b.k && n <= b.n, "gemm: \(k) x \(n) block of a packed \(b.k) x \(b.n) matrix")
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        return
+    }
+    let loops = HotLoops.current
+    let scratch = ThreadScratch.current
+    var ic = 0
+    while ic < m {
+        let mc = min(GEMMBlocking.mc, m - ic)
+        let packedA = scratch.packedA(count: (mc + microRows - 1) / microRows * microRows * k)
+        loops.packA(transposeA ? a + ic : a + ic * lda, lda, transposeA, mc, k, packedA)
+        loops.macroKernel(mc, n, k, packedA, b.data, b.k * microColumns, c + ic * ldc, ldc, accumulate)
+        ic += mc
+    }
+}
+
 /// The plain triple loop, accumulating in Float64: the reference the fast path is tested against.
 public func gemmNaive(
     transposeA: Bool = false, transposeB: Bool = false,
@@ -170,7 +213,7 @@ struct GEMMProblem: @unchecked Sendable {
                     let packedA = scratch.packedA(count: mcPadded * kc)
                     let aBlock = transposeA ? a + pc * lda + ic : a + ic * lda + pc
                     loops.packA(aBlock, lda, transposeA, mc, kc, packedA)
-                    loops.macroKernel(mc, nc, kc, packedA, packedB, c + ic * ldc + jc, ldc, accumulateBlock)
+                    loops.macroKernel(mc, nc, kc, packedA, packedB, kc * microColumns, c + ic * ldc + jc, ldc, accumulateBlock)
                     ic += mc
                 }
                 pc += kc

@@ -199,6 +199,35 @@ public enum VectorKernels {
         }
     }
 
+    /// y (R, C) = x (R, C) ⊙ v (C) broadcast over rows; y (+)= ... when `accumulate`.
+    public static func multiplyRowVector(
+        _ x: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        rows: Int, columns: Int, accumulate: Bool = false, pool: ThreadPool = .shared
+    ) {
+        pool.parallelRanges(rows, grain: max(1, elementGrain / max(columns, 1))) { r, _ in
+            for i in r {
+                let o = i * columns
+                if accumulate { loops.multiplyAccumulate(x + o, v, y + o, columns) } else { loops.multiply(x + o, v, y + o, columns) }
+            }
+        }
+    }
+
+    /// y (C) (+)= Σ over rows of x ⊙ z (R, C): a gain's gradient. Threads own column ranges and
+    /// add rows in order, as in `columnSums`.
+    public static func columnProductSums(
+        _ x: UnsafePointer<Float>, _ z: UnsafePointer<Float>, rows: Int, columns: Int,
+        into y: UnsafeMutablePointer<Float>, accumulate: Bool, pool: ThreadPool = .shared
+    ) {
+        if !accumulate { y.update(repeating: 0, count: columns) }
+        let grain = max(64, elementGrain / max(rows, 1))
+        pool.parallelRanges(columns, grain: grain) { r, _ in
+            for i in 0..<rows {
+                let o = i * columns + r.lowerBound
+                loops.multiplyAccumulate(x + o, z + o, y + r.lowerBound, r.count)
+            }
+        }
+    }
+
     /// y (R, C) = x (R, C) + v (C) broadcast over rows.
     public static func addRowVector(
         _ x: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,

@@ -18,7 +18,32 @@ enum BenchCommand {
 }
 
 enum GEMMBenchmark {
-    struct Shape { let m, n, k: Int }
+    /// C (m, n) = op(A) (m, k) · op(B) (k, n); `MxNxK`, with `/tn`, `/nt` or `/tt` for a transposed
+    /// A (t first) or B (t second) as in a weight gradient (`/tn`) or an activation gradient (`/nt`).
+    struct Shape {
+        let m, n, k: Int
+        var transposeA = false, transposeB = false
+
+        init(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false) {
+            (self.m, self.n, self.k, self.transposeA, self.transposeB) = (m, n, k, transposeA, transposeB)
+        }
+
+        init?(parsing text: String) {
+            let parts = text.split(separator: "/", maxSplits: 1)
+            let sizes = parts[0].split(separator: "x").compactMap { Int($0) }
+            guard sizes.count == 3, sizes.allSatisfy({ $0 > 0 && $0 <= 1 << 14 }) else { return nil }
+            var flags = (false, false)
+            if parts.count == 2 {
+                guard let f = ["nn": (false, false), "tn": (true, false), "nt": (false, true), "tt": (true, true)][String(parts[1])] else { return nil }
+                flags = f
+            }
+            self.init(m: sizes[0], n: sizes[1], k: sizes[2], transposeA: flags.0, transposeB: flags.1)
+        }
+
+        var label: String {
+            "\(m)×\(k)·\(k)×\(n)" + (transposeA || transposeB ? " (\(transposeA ? "Aᵀ" : "A")·\(transposeB ? "Bᵀ" : "B"))" : "")
+        }
+    }
 
     static let squares = [64, 128, 256, 512, 1024, 2048].map { Shape(m: $0, n: $0, k: $0) }
     static let layers = [Shape(m: 256, n: 1024, k: 784), Shape(m: 256, n: 1024, k: 1024), Shape(m: 4096, n: 768, k: 256)]
@@ -26,11 +51,20 @@ enum GEMMBenchmark {
     static func run(_ arguments: inout Arguments) throws {
         let json = arguments.flag("--json")
         let quick = arguments.flag("--quick")
+        var custom: [Shape] = []
+        if let list = try arguments.option("--shapes") {
+            for item in list.split(separator: ",") {
+                guard let shape = Shape(parsing: String(item)) else {
+                    throw UsageError("--shapes: '\(item)' is not MxNxK (sizes 1...16384), optionally followed by /tn, /nt or /tt")
+                }
+                custom.append(shape)
+            }
+        }
         try arguments.finish()
         let all = ThreadPool.shared
         let threadCounts = all.threadCount > 1 ? [1, all.threadCount] : [1]
         let pools = threadCounts.map { $0 == all.threadCount ? all : ThreadPool(threads: $0) }
-        let shapes = quick ? Array(squares.prefix(3)) : squares + layers
+        let shapes = !custom.isEmpty ? custom : quick ? Array(squares.prefix(3)) : squares + layers
 
         var peaks: [Double] = []
         for pool in pools { peaks.append(MachineProbe.peakGFLOPS(pool: pool)) }
@@ -46,10 +80,10 @@ enum GEMMBenchmark {
         }
         var records: [String] = []
         for shape in shapes {
-            var line = "\(shape.m)×\(shape.k)·\(shape.k)×\(shape.n)".padding(toLength: 24, withPad: " ", startingAt: 0)
+            var line = shape.label.padding(toLength: 24, withPad: " ", startingAt: 0)
             for (i, pool) in pools.enumerated() {
                 let gflops = measure(shape, pool: pool, quick: quick)
-                records.append("{\"m\": \(shape.m), \"n\": \(shape.n), \"k\": \(shape.k), \"threads\": \(pool.threadCount), \"gflops\": \(format(gflops, 2))}")
+                records.append("{\"m\": \(shape.m), \"n\": \(shape.n), \"k\": \(shape.k), \"transpose_a\": \(shape.transposeA), \"transpose_b\": \(shape.transposeB), \"threads\": \(pool.threadCount), \"gflops\": \(format(gflops, 2))}")
                 line += "  " + format(gflops, 1).leftPadded(to: 10) + "  " + (format(100 * gflops / peaks[i], 0) + "%").leftPadded(to: 5)
             }
             if !json { print(line) }
@@ -71,7 +105,8 @@ enum GEMMBenchmark {
                 c.withUnsafeMutableBufferPointer { c in
                     func once() -> Double {
                         let start = DispatchTime.now().uptimeNanoseconds
-                        gemm(m: s.m, n: s.n, k: s.k, a: a.baseAddress!, lda: s.k, b: b.baseAddress!, ldb: s.n,
+                        gemm(transposeA: s.transposeA, transposeB: s.transposeB, m: s.m, n: s.n, k: s.k,
+                             a: a.baseAddress!, lda: s.transposeA ? s.m : s.k, b: b.baseAddress!, ldb: s.transposeB ? s.k : s.n,
                              c: c.baseAddress!, ldc: s.n, pool: pool)
                         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                     }
@@ -173,10 +208,10 @@ enum TrainBenchmarkCommand {
         let rows = profile.entries.sorted { $0.value.forwardNanoseconds + $0.value.backwardNanoseconds > $1.value.forwardNanoseconds + $1.value.backwardNanoseconds }
         let total = rows.reduce(0.0) { $0 + Double($1.value.forwardNanoseconds + $1.value.backwardNanoseconds) }
         let perStep = { (ns: UInt64) in format(Double(ns) / Double(steps) / 1e3, 1) }
-        print("  " + "op".padding(toLength: 22, withPad: " ", startingAt: 0) + "calls/step  forward µs  backward µs   share")
+        print("  " + "op".padding(toLength: 32, withPad: " ", startingAt: 0) + "calls/step  forward µs  backward µs   share")
         for (name, e) in rows {
             let share = Double(e.forwardNanoseconds + e.backwardNanoseconds) / total
-            print("  " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
+            print("  " + name.padding(toLength: 32, withPad: " ", startingAt: 0)
                   + String(e.forwardCalls / steps).leftPadded(to: 10) + perStep(e.forwardNanoseconds).leftPadded(to: 12)
                   + perStep(e.backwardNanoseconds).leftPadded(to: 13) + (format(100 * share, 1) + "%").leftPadded(to: 8))
         }

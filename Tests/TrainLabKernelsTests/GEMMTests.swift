@@ -147,3 +147,32 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(q.columns, 4, "a short, wide C splits columns")
     }
 }
+
+final class PackedGEMMTests: XCTestCase {
+    /// A B packed once serves products over any leading block of it (rows 0..<k', columns
+    /// 0..<n'), as attention uses its packed keys and values for every causal row block; the
+    /// result equals the unpacked GEMM's bit for bit (same kernel, same summation order).
+    func testLeadingBlocksOfAPackedMatrixMatchPlainGEMM() {
+        let (kFull, nFull) = (37, 45)
+        for transposed in [false, true] {
+            let b = pseudoRandom(kFull * nFull, seed: 5)
+            let storage = UnsafeMutablePointer<Float>.allocate(capacity: PackedMatrix.count(k: kFull, n: nFull))
+            defer { storage.deallocate() }
+            b.withUnsafeBufferPointer { b in
+                let ldb = transposed ? kFull : nFull
+                let packed = PackedMatrix(packing: b.baseAddress!, ldb: ldb, transposed: transposed, k: kFull, n: nFull, into: storage)
+                for (m, k, n) in [(7, 37, 45), (13, 20, 45), (100, 37, 17), (5, 1, 16), (6, 36, 31)] {
+                    let a = pseudoRandom(m * k, seed: 6)
+                    for accumulate in [false, true] {
+                        var packedResult = pseudoRandom(m * n, seed: 7)
+                        var plainResult = packedResult
+                        gemm(m: m, n: n, k: k, a: a, lda: k, packedB: packed, c: &packedResult, ldc: n, accumulate: accumulate)
+                        gemm(transposeB: transposed, m: m, n: n, k: k, a: a, lda: k, b: b.baseAddress!, ldb: ldb,
+                             c: &plainResult, ldc: n, accumulate: accumulate, pool: .serial)
+                        XCTAssertEqual(packedResult, plainResult, "m \(m) k \(k) n \(n) transposed \(transposed) accumulate \(accumulate)")
+                    }
+                }
+            }
+        }
+    }
+}
