@@ -316,11 +316,7 @@ public func sigmoid8(_ x: V8) -> V8 {
 /// erf(x): x·P(x²) for |x| < 1 (Cephes erff), else 1 - Q(t) e^(-x²) with t = 1/(1 + p|x|)
 /// (Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7), sign restored.
 @inline(__always)
-public func erf8(_ x: V8) -> V8 { erfAndGaussian8(x).erf }
-
-/// erf(x) and e^(-x²), which erf's tail computes anyway (GELU's derivative needs both).
-@inline(__always)
-func erfAndGaussian8(_ x: V8) -> (erf: V8, gaussian: V8) {
+public func erf8(_ x: V8) -> V8 {
     let z = x * x
     var p = V8(repeating: 7.853861353153693e-5)
     p = multiplyAdd(V8(repeating: -8.010193625184903e-4), p, z)
@@ -337,10 +333,33 @@ func erfAndGaussian8(_ x: V8) -> (erf: V8, gaussian: V8) {
     q = multiplyAdd(V8(repeating: 1.421413741), q, t)
     q = multiplyAdd(V8(repeating: -0.284496736), q, t)
     q = multiplyAdd(V8(repeating: 0.254829592), q, t)
-    let gaussian = exp8(-z)
-    var large = 1 - q * t * gaussian
+    var large = 1 - q * t * exp8(-z)
     large = large.replacing(with: -large, where: x .< 0)
-    return (large.replacing(with: small, where: ax .< 1), gaussian)
+    return large.replacing(with: small, where: ax .< 1)
+}
+
+/// erf(x) ≈ x P(x²) / Q(x²) with x clamped to ±4 (erf(4) = 1 - 1.5e-8): one division, no
+/// exponential, no branch blend, so about half the cost of `erf8`, for GELU. Coefficients fitted by
+/// tools/numerics/fit_erf_rational.py (7 and 6 terms); |error| < 3.1e-7 in Float32 (erf8: 1.5e-7),
+/// i.e. GELU's relative error stays below 2e-7.
+@inline(__always)
+func erfRational8(_ x: V8) -> V8 {
+    let xc = max8(min8(x, V8(repeating: 4)), V8(repeating: -4))
+    let z = xc * xc
+    var p = V8(repeating: -1.3914838170592247e-08)
+    p = multiplyAdd(V8(repeating: 4.831116257264512e-06), p, z)
+    p = multiplyAdd(V8(repeating: 0.00038439457421191037), p, z)
+    p = multiplyAdd(V8(repeating: 0.0038367488887161016), p, z)
+    p = multiplyAdd(V8(repeating: 0.05434863641858101), p, z)
+    p = multiplyAdd(V8(repeating: 0.18450814485549927), p, z)
+    p = multiplyAdd(V8(repeating: 1.128379225730896), p, z)
+    var q = V8(repeating: 6.44863976049237e-05)
+    q = multiplyAdd(V8(repeating: 0.001311285886913538), q, z)
+    q = multiplyAdd(V8(repeating: 0.015454021282494068), q, z)
+    q = multiplyAdd(V8(repeating: 0.11378064751625061), q, z)
+    q = multiplyAdd(V8(repeating: 0.4968496561050415), q, z)
+    q = multiplyAdd(V8(repeating: 1), q, z)
+    return xc * p / q
 }
 
 /// Lane-wise max and min as compare-and-blend: the standard library's generic `pointwiseMax`,
@@ -451,11 +470,11 @@ enum ErfLanes: LaneMap {
 }
 
 enum GELULanes: LaneMap {
-    @inline(__always) static func value(_ x: V8) -> V8 { 0.5 * x * (1 + erf8(x * 0.70710678118654752)) }
-    /// Φ(x) + x φ(x), φ(x) = e^(-x²/2) / √(2π); erf's tail and φ share the exponential.
+    @inline(__always) static func value(_ x: V8) -> V8 { 0.5 * x * (1 + erfRational8(x * 0.70710678118654752)) }
+    /// Φ(x) + x φ(x), φ(x) = e^(-x²/2) / √(2π)
     @inline(__always) static func derivative(_ x: V8, _ y: V8) -> V8 {
-        let (erf, gaussian) = erfAndGaussian8(x * 0.70710678118654752)
-        return multiplyAdd(0.5 * (1 + erf), x * 0.39894228040143268, gaussian)
+        let cdf = 0.5 * (1 + erfRational8(x * 0.70710678118654752))
+        return multiplyAdd(cdf, x * 0.39894228040143268, exp8(-0.5 * x * x))
     }
 }
 
