@@ -26,12 +26,19 @@ public final class Tensor {
     }
 
     /// A view of `tensor`'s elements with another shape of the same element count.
-    public init(viewing tensor: Tensor, shape: [Int]) {
-        precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == tensor.count,
-                     "a view of \(tensor.shape) (\(tensor.count) elements) cannot have shape \(shape)")
+    public convenience init(viewing tensor: Tensor, shape: [Int]) {
+        self.init(viewing: tensor, offset: 0, shape: shape)
+        precondition(count == tensor.count, "a view of \(tensor.shape) (\(tensor.count) elements) cannot have shape \(shape)")
+    }
+
+    /// A view of the elements `offset ..< offset + shape's count` of `tensor`.
+    public init(viewing tensor: Tensor, offset: Int, shape: [Int]) {
+        let count = shape.reduce(1, *)
+        precondition(shape.allSatisfy { $0 >= 0 } && offset >= 0 && offset + count <= tensor.count,
+                     "a view of \(count) elements (shape \(shape)) at \(offset) in a tensor of \(tensor.count)")
         self.shape = shape
-        count = tensor.count
-        data = tensor.data
+        self.count = count
+        data = tensor.data + offset
         base = tensor.base ?? tensor
     }
 
@@ -73,8 +80,8 @@ public final class Tensor {
 /// weight-gradient GEMM). Reading `gradient` while the mark is set fills the zeros then.
 public final class Parameter {
     public let name: String
-    public let value: Tensor
-    let gradientStorage: Tensor
+    public private(set) var value: Tensor
+    private(set) var gradientStorage: Tensor
     /// The stored gradient is stale and stands for zeros.
     var gradientIsZero = false
 
@@ -94,4 +101,41 @@ public final class Parameter {
     }
 
     public func zeroGradient() { gradientIsZero = true }
+
+    /// Moves `parameters` (duplicates once) into one value buffer and one gradient buffer, in
+    /// order, each parameter becoming a view of its slice: an optimizer or a gradient norm then
+    /// makes one pass over all of them (`contiguousSpan`). Values and gradients are kept. Call it
+    /// before anything holds on to a parameter's tensors (right after building the model).
+    public static func packContiguously(_ parameters: [Parameter]) {
+        var seen = Set<ObjectIdentifier>()
+        let unique = parameters.filter { seen.insert(ObjectIdentifier($0)).inserted }
+        let total = unique.reduce(0) { $0 + $1.value.count }
+        let values = Tensor(shape: [total]), gradients = Tensor(shape: [total])
+        var offset = 0
+        for p in unique {
+            let value = Tensor(viewing: values, offset: offset, shape: p.value.shape)
+            let gradient = Tensor(viewing: gradients, offset: offset, shape: p.value.shape)
+            value.copy(from: p.value)
+            gradient.copy(from: p.gradientStorage)
+            (p.value, p.gradientStorage) = (value, gradient)
+            offset += p.value.count
+        }
+    }
+
+    /// When `parameters` lie back to back in memory, in order (after `packContiguously`), their
+    /// values and gradients as single buffers of `count` floats; else nil. Pending zero
+    /// gradients are filled first, so the gradients read as they should.
+    public static func contiguousSpan(_ parameters: [Parameter])
+        -> (values: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>, count: Int)? {
+        guard let first = parameters.first else { return nil }
+        var count = 0
+        for p in parameters {
+            guard p.value.data == first.value.data + count, p.gradientStorage.data == first.gradientStorage.data + count else {
+                return nil
+            }
+            count += p.value.count
+        }
+        for p in parameters where p.gradientIsZero { _ = p.gradient }
+        return (first.value.data, first.gradientStorage.data, count)
+    }
 }

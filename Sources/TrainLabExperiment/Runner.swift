@@ -63,13 +63,16 @@ public final class Runner {
             if config.maxLength < data.inputDim && [.learned, .sinusoidal].contains(config.positional) {
                 throw SpecError(file: spec.file, path: "model.max_len", message: "the task's sequences have \(data.inputDim) tokens, more than max_len \(config.maxLength)")
             }
-            return (data, Transformer(config, seed: seed))
+            let model = Transformer(config, seed: seed)
+            Parameter.packContiguously(model.parameters)
+            return (data, model)
         }
         let model = MLP(inputs: data.inputDim, hidden: spec.model.hidden, outputs: data.outputDim,
                         activation: spec.model.activation, bias: spec.model.bias,
                         norm: spec.model.norm, placement: spec.model.placement, residual: spec.model.residual,
                         weightInit: spec.model.weightInit, biasInit: spec.model.biasInit,
                         seed: seed)
+        Parameter.packContiguously(model.parameters)
         return (data, model)
     }
 

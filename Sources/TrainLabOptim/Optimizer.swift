@@ -21,12 +21,26 @@ final class StateBuffers {
         buffers[ObjectIdentifier(p)] = made
         return made
     }
+
+    private var flatBuffers: [Tensor] = []
+
+    /// `tensors` flat buffers of `count` floats (zeros when first made) for state kept over a
+    /// packed parameter span; the same ones on every call with the same sizes.
+    func flat(count: Int, tensors: Int) -> [Tensor] {
+        if flatBuffers.count != tensors || flatBuffers.first?.count != count {
+            flatBuffers = (0..<tensors).map { _ in Tensor(shape: [count]) }
+        }
+        return flatBuffers
+    }
 }
 
 /// Gradient utilities shared by the training loop.
 public enum Gradients {
     /// ‖∇‖₂ over all parameters together (summed in parameter order: deterministic).
     public static func globalNorm(_ parameters: [Parameter], pool: ThreadPool = .shared) -> Double {
+        if let span = Parameter.contiguousSpan(parameters) {
+            return Double(VectorKernels.dot(span.gradients, span.gradients, count: span.count, pool: pool)).squareRoot()
+        }
         var total = 0.0
         for p in parameters {
             total += Double(VectorKernels.dot(p.gradient.data, p.gradient.data, count: p.gradient.count, pool: pool))
@@ -41,6 +55,10 @@ public enum Gradients {
         let norm = globalNorm(parameters, pool: pool)
         let coefficient = maxNorm / (norm + 1e-6)
         if coefficient < 1 {
+            if let span = Parameter.contiguousSpan(parameters) {
+                VectorKernels.scale(Float(coefficient), span.gradients, span.gradients, count: span.count, pool: pool)
+                return norm
+            }
             for p in parameters {
                 VectorKernels.scale(Float(coefficient), p.gradient.data, p.gradient.data, count: p.gradient.count, pool: pool)
             }
