@@ -185,14 +185,20 @@ enum TrainBenchmarkCommand {
         try arguments.finish()
         let specs = try (files.isEmpty ? defaults : files).compactMap { try ExperimentSpec.load(file: $0).first }
         let pool = ThreadPool.shared
-        let peak = MachineProbe.peakGFLOPS(pool: pool)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-bench-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try ResultsStore(path: folder.appendingPathComponent("bench.sqlite").path)
-        print("training step, \(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s"), \(InstructionSet.current.rawValue) kernels; FP32 peak measured now: \(format(peak, 1)) GFLOPS")
-        print("config".padding(toLength: 20, withPad: " ", startingAt: 0) + "   batch   ms/step   samples/s   GFLOPS  %peak   forward  backward  optimizer  metrics")
+        // The peak is probed before and after the runs and the higher kept: a neighbour that
+        // takes a core for the few tenths of a second of one probe would otherwise halve it.
+        var results: [TrainingBenchmark.Result] = []
+        let peakBefore = MachineProbe.peakGFLOPS(pool: pool)
         for spec in specs {
-            let r = try TrainingBenchmark(spec: spec, pool: pool).run(steps: steps, profile: profile, store: store)
+            results.append(try TrainingBenchmark(spec: spec, pool: pool).run(steps: steps, profile: profile, store: store))
+        }
+        let peak = max(peakBefore, MachineProbe.peakGFLOPS(pool: pool))
+        print("training step, \(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s"), \(InstructionSet.current.rawValue) kernels; FP32 peak measured in this run: \(format(peak, 1)) GFLOPS")
+        print("config".padding(toLength: 20, withPad: " ", startingAt: 0) + "   batch   ms/step   samples/s   GFLOPS  %peak   forward  backward  optimizer  metrics")
+        for r in results {
             let total = r.phaseSeconds.reduce(0) { $0 + $1.seconds }
             let shares = r.phaseSeconds.map { (format(100 * $0.seconds / total, 0) + "%").leftPadded(to: $0.phase.count + 2) }
             print(r.name.padding(toLength: 20, withPad: " ", startingAt: 0)
