@@ -181,14 +181,41 @@ public func gemmMacroKernel(
     packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>, bPanelStride: Int? = nil,
     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
 ) {
-    let panelStride = bPanelStride ?? kc * gemmNR
+    macroKernel(mc: mc, nc: nc, kc: kc, panelA: { PackedPanelA(base: packedA + $0 * kc) },
+                packedB: packedB, panelStride: bPanelStride ?? kc * gemmNR, c: c, ldc: ldc, accumulate: accumulate)
+}
+
+/// `gemmMacroKernel` for an A that is not packed: op(A) = A row-major with leading dimension
+/// `lda`, read in place (each micro-tile broadcasts from six row streams). Packing a row-major A
+/// is a 6-row transpose done one float at a time, ~8% of a Transformer step, for data the
+/// micro-kernel can read almost as well where it lies.
+@inline(never)
+public func gemmMacroKernelRowMajorA(
+    mc: Int, nc: Int, kc: Int,
+    a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>, bPanelStride: Int? = nil,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    macroKernel(mc: mc, nc: nc, kc: kc, panelA: { i0 in
+        // Rows past the end of a partial panel repeat the last row; their sums are not stored.
+        let last = mc - 1
+        return RowMajorPanelA(
+            r0: a + i0 * lda, r1: a + min(i0 + 1, last) * lda, r2: a + min(i0 + 2, last) * lda,
+            r3: a + min(i0 + 3, last) * lda, r4: a + min(i0 + 4, last) * lda, r5: a + min(i0 + 5, last) * lda)
+    }, packedB: packedB, panelStride: bPanelStride ?? kc * gemmNR, c: c, ldc: ldc, accumulate: accumulate)
+}
+
+@inline(__always)
+func macroKernel<A: MicroPanelA>(
+    mc: Int, nc: Int, kc: Int, panelA: (Int) -> A, packedB: UnsafePointer<Float>, panelStride: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
     var j0 = 0
     while j0 < nc {
         let bPanel = packedB + j0 / gemmNR * panelStride
         var i0 = 0
         while i0 < mc {
             microKernel(
-                kc: kc, a: packedA + i0 * kc, b: bPanel,
+                kc: kc, a: panelA(i0), b: bPanel,
                 c: c + i0 * ldc + j0, ldc: ldc,
                 rows: min(gemmMR, mc - i0), cols: min(gemmNR, nc - j0), accumulate: accumulate)
             i0 += gemmMR
@@ -197,30 +224,55 @@ public func gemmMacroKernel(
     }
 }
 
+/// Where a micro-kernel reads its six rows of op(A): `element(p, r)` = op(A)[i0 + r, p].
+protocol MicroPanelA {
+    func element(_ p: Int, _ r: Int) -> Float
+}
+
+/// A packed MR-row panel: the six values of step p side by side.
+struct PackedPanelA: MicroPanelA {
+    let base: UnsafePointer<Float>
+    @inline(__always) func element(_ p: Int, _ r: Int) -> Float { base[p &* gemmMR &+ r] }
+}
+
+/// Six rows of a row-major A, read in place.
+struct RowMajorPanelA: MicroPanelA {
+    let r0, r1, r2, r3, r4, r5: UnsafePointer<Float>
+    @inline(__always) func element(_ p: Int, _ r: Int) -> Float {
+        switch r {
+        case 0: r0[p]
+        case 1: r1[p]
+        case 2: r2[p]
+        case 3: r3[p]
+        case 4: r4[p]
+        default: r5[p]
+        }
+    }
+}
+
 /// One 6 x 16 tile: twelve accumulators kept as separate variables so that none spills.
 @inline(__always)
-func microKernel(
-    kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+func microKernel<A: MicroPanelA>(
+    kc: Int, a: A, b: UnsafePointer<Float>,
     c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool
 ) {
     var c00 = V8(), c01 = V8(), c10 = V8(), c11 = V8(), c20 = V8(), c21 = V8()
     var c30 = V8(), c31 = V8(), c40 = V8(), c41 = V8(), c50 = V8(), c51 = V8()
-    var pa = a, pb = b
-    for _ in 0..<kc {
+    var pb = b
+    for p in 0..<kc {
         let b0 = load8(pb), b1 = load8(pb + 8)
-        var s = V8(repeating: pa[0])
+        var s = V8(repeating: a.element(p, 0))
         c00 = multiplyAdd(c00, s, b0); c01 = multiplyAdd(c01, s, b1)
-        s = V8(repeating: pa[1])
+        s = V8(repeating: a.element(p, 1))
         c10 = multiplyAdd(c10, s, b0); c11 = multiplyAdd(c11, s, b1)
-        s = V8(repeating: pa[2])
+        s = V8(repeating: a.element(p, 2))
         c20 = multiplyAdd(c20, s, b0); c21 = multiplyAdd(c21, s, b1)
-        s = V8(repeating: pa[3])
+        s = V8(repeating: a.element(p, 3))
         c30 = multiplyAdd(c30, s, b0); c31 = multiplyAdd(c31, s, b1)
-        s = V8(repeating: pa[4])
+        s = V8(repeating: a.element(p, 4))
         c40 = multiplyAdd(c40, s, b0); c41 = multiplyAdd(c41, s, b1)
-        s = V8(repeating: pa[5])
+        s = V8(repeating: a.element(p, 5))
         c50 = multiplyAdd(c50, s, b0); c51 = multiplyAdd(c51, s, b1)
-        pa += 6
         pb += 16
     }
     if rows == 6 && cols == 16 {

@@ -126,9 +126,13 @@ public func gemm(
     var ic = 0
     while ic < m {
         let mc = min(GEMMBlocking.mc, m - ic)
-        let packedA = scratch.packedA(count: (mc + microRows - 1) / microRows * microRows * k)
-        loops.packA(transposeA ? a + ic : a + ic * lda, lda, transposeA, mc, k, packedA)
-        loops.macroKernel(mc, n, k, packedA, b.data, b.k * microColumns, c + ic * ldc, ldc, accumulate)
+        if transposeA {
+            let packedA = scratch.packedA(count: (mc + microRows - 1) / microRows * microRows * k)
+            loops.packA(a + ic, lda, true, mc, k, packedA)
+            loops.macroKernel(mc, n, k, packedA, b.data, b.k * microColumns, c + ic * ldc, ldc, accumulate)
+        } else {
+            loops.macroKernelRowMajorA(mc, n, k, a + ic * lda, lda, b.data, b.k * microColumns, c + ic * ldc, ldc, accumulate)
+        }
         ic += mc
     }
 }
@@ -209,11 +213,16 @@ struct GEMMProblem: @unchecked Sendable {
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {
                     let mc = min(GEMMBlocking.mc, rows.upperBound - ic)
-                    let mcPadded = (mc + microRows - 1) / microRows * microRows
-                    let packedA = scratch.packedA(count: mcPadded * kc)
-                    let aBlock = transposeA ? a + pc * lda + ic : a + ic * lda + pc
-                    loops.packA(aBlock, lda, transposeA, mc, kc, packedA)
-                    loops.macroKernel(mc, nc, kc, packedA, packedB, kc * microColumns, c + ic * ldc + jc, ldc, accumulateBlock)
+                    if transposeA {
+                        let mcPadded = (mc + microRows - 1) / microRows * microRows
+                        let packedA = scratch.packedA(count: mcPadded * kc)
+                        loops.packA(a + pc * lda + ic, lda, true, mc, kc, packedA)
+                        loops.macroKernel(mc, nc, kc, packedA, packedB, kc * microColumns, c + ic * ldc + jc, ldc, accumulateBlock)
+                    } else {
+                        // A row-major A is read in place (see gemmMacroKernelRowMajorA).
+                        loops.macroKernelRowMajorA(mc, nc, kc, a + ic * lda + pc, lda, packedB, kc * microColumns,
+                                                   c + ic * ldc + jc, ldc, accumulateBlock)
+                    }
                     ic += mc
                 }
                 pc += kc

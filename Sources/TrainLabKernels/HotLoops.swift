@@ -13,6 +13,8 @@ struct HotLoops: Sendable {
     let packA: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutablePointer<Float>) -> Void
     let packB: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutablePointer<Float>) -> Void
     let macroKernel: @Sendable (Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
+    /// The macro-kernel reading a row-major A in place: (mc, nc, kc, a, lda, packedB, panel stride, c, ldc, accumulate).
+    let macroKernelRowMajorA: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
     let unary: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     let unaryBackward: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Bool) -> Void
     let add: Binary
@@ -40,6 +42,7 @@ struct HotLoops: Sendable {
         packA: { MicroKernels.gemmPackA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
         packB: { MicroKernels.gemmPackB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
         macroKernel: { MicroKernels.gemmMacroKernel(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, bPanelStride: $5, c: $6, ldc: $7, accumulate: $8) },
+        macroKernelRowMajorA: { MicroKernels.gemmMacroKernelRowMajorA(mc: $0, nc: $1, kc: $2, a: $3, lda: $4, packedB: $5, bPanelStride: $6, c: $7, ldc: $8, accumulate: $9) },
         unary: { MicroKernels.unaryForward($0, $1, $2, $3) },
         unaryBackward: { MicroKernels.unaryBackward($0, x: $1, y: $2, dy: $3, dx: $4, $5, accumulate: $6) },
         add: { MicroKernels.add($0, $1, $2, $3) },
@@ -64,6 +67,7 @@ struct HotLoops: Sendable {
         packA: { MicroKernelsAVX2.gemmPackA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
         packB: { MicroKernelsAVX2.gemmPackB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
         macroKernel: { MicroKernelsAVX2.gemmMacroKernel(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, bPanelStride: $5, c: $6, ldc: $7, accumulate: $8) },
+        macroKernelRowMajorA: { MicroKernelsAVX2.gemmMacroKernelRowMajorA(mc: $0, nc: $1, kc: $2, a: $3, lda: $4, packedB: $5, bPanelStride: $6, c: $7, ldc: $8, accumulate: $9) },
         unary: { MicroKernelsAVX2.unaryForward(.init($0), $1, $2, $3) },
         unaryBackward: { MicroKernelsAVX2.unaryBackward(.init($0), x: $1, y: $2, dy: $3, dx: $4, $5, accumulate: $6) },
         add: { MicroKernelsAVX2.add($0, $1, $2, $3) },
