@@ -68,7 +68,16 @@ public func gemmPackA(
     var i0 = 0
     while i0 < mc {
         let rows = min(mr, mc - i0)
-        if transposed {
+        if transposed && i0 + 8 <= mc {
+            // op(A)[i0 + r, p] = a[p * lda + i0 + r]: each k step is 6 contiguous floats, copied
+            // as 8 (in bounds: rows i0 + 6, i0 + 7 exist). The 2 extra floats land where the next
+            // step (or, after the last step, the next panel) writes right after.
+            var src = a + i0
+            for p in 0..<kc {
+                store8(load8(src), out + p * mr)
+                src += lda
+            }
+        } else if transposed {
             // op(A)[i0 + r, p] = a[p * lda + i0 + r]: each k step is contiguous.
             for p in 0..<kc {
                 let src = a + p * lda + i0
