@@ -744,6 +744,61 @@ public func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Floa
     map8(y, y, n) { $0 * inverse }
 }
 
+/// One row of attention probabilities, in place: p[j] = softmax(scale · s)[j] for j < valid
+/// (exp(scale s_j - m) / Σ, m = max scale s, one rounding in the fused multiply-add), 0 for
+/// valid ≤ j < width (the causal mask). Three passes instead of a scaling pass plus softmax.
+@inline(never)
+public func attentionSoftmaxRow(_ p: UnsafeMutablePointer<Float>, valid: Int, width: Int, scale: Float) {
+    let s = V8(repeating: scale)
+    var mv = V8(repeating: -.infinity)
+    var i = 0
+    while i + 8 <= valid { mv = max8(mv, load8(p + i) * s); i += 8 }
+    var m = mv[0]
+    for j in 1..<8 { m = Swift.max(m, mv[j]) }
+    while i < valid { m = Swift.max(m, p[i] * scale); i += 1 }
+    let shift = V8(repeating: -m)
+    var total = V8()
+    i = 0
+    while i + 8 <= valid {
+        let e = exp8(multiplyAdd(shift, load8(p + i), s))
+        store8(e, p + i)
+        total += e
+        i += 8
+    }
+    if i < valid {
+        var v = V8(repeating: 0)
+        for j in 0..<(valid - i) { v[j] = p[i + j] }
+        var e = exp8(multiplyAdd(shift, v, s))
+        for j in (valid - i)..<8 { e[j] = 0 }
+        for j in 0..<(valid - i) { p[i + j] = e[j] }
+        total += e
+    }
+    let inverse = V8(repeating: 1 / total.sum())
+    i = 0
+    while i + 8 <= valid { store8(load8(p + i) * inverse, p + i); i += 8 }
+    while i < valid { p[i] *= inverse[0]; i += 1 }
+    if valid < width { (p + valid).update(repeating: 0, count: width - valid) }
+}
+
+/// The attention backward's score gradient for one query row, in place over dP:
+///   dS_j = scale · P_j (dP_j - ⟨dO, O⟩) for j < valid, 0 for valid ≤ j < width,
+/// where ⟨dO, O⟩ = Σ_j P_j dP_j is the softmax backward's inner product, taken over the head.
+@inline(never)
+public func attentionScoreGradientRow(
+    _ p: UnsafePointer<Float>, _ dp: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
+    out: UnsafePointer<Float>, headSize: Int, valid: Int, width: Int, scale: Float
+) {
+    let inner = V8(repeating: dot(dOut, out, headSize))
+    let s = V8(repeating: scale)
+    var i = 0
+    while i + 8 <= valid {
+        store8(s * load8(p + i) * (load8(dp + i) - inner), dp + i)
+        i += 8
+    }
+    while i < valid { dp[i] = scale * p[i] * (dp[i] - inner[0]); i += 1 }
+    if valid < width { (dp + valid).update(repeating: 0, count: width - valid) }
+}
+
 /// y = log_softmax(x) over one row: x - max - log Σ exp(x - max). Returns the log-sum-exp.
 @inline(never)
 @discardableResult

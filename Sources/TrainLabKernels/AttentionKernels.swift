@@ -143,11 +143,11 @@ public enum AttentionKernels {
                     if needsScoreGradient {
                         // dP (rows, width) = dO[r0 ..< r0 + rows] · V[0 ..< width]ᵀ
                         gemm(m: rows, n: width, k: d, a: dOut + rowOffset, lda: qs, packedB: valuesT, c: scoreGradient, ldc: t)
+                        let loops = HotLoops.current
                         for i in 0..<rows {
-                            let inner = VectorKernels.dot(dOut + rowOffset + i * qs, out + rowOffset + i * qs, count: d, pool: .serial)
-                            let valid = causal ? r0 + i + 1 : width
-                            scoreGradientRow(probabilities + i * t, scoreGradient + i * t, valid: valid, width: width,
-                                             inner: inner, scale: scale)
+                            loops.attentionScoreGradientRow(probabilities + i * t, scoreGradient + i * t,
+                                                            dOut + rowOffset + i * qs, out + rowOffset + i * qs, d,
+                                                            causal ? r0 + i + 1 : width, width, scale)
                         }
                         if let dq {
                             // dQ[r0 ..< r0 + rows] += dS (rows, width) · K[0 ..< width]
@@ -176,21 +176,9 @@ public enum AttentionKernels {
     ) {
         let t = s.length
         gemm(m: rows, n: width, k: s.headSize, a: qBlock, lda: s.queryRowStride, packedB: keys, c: p, ldc: t)
+        let loops = HotLoops.current
         for i in 0..<rows {
-            let row = p + i * t
-            let valid = causal ? firstRow + i + 1 : width
-            VectorKernels.scale(scale, row, row, count: valid, pool: .serial)
-            VectorKernels.softmaxRows(row, row, rows: 1, columns: valid, pool: .serial)
-            if valid < width { (row + valid).update(repeating: 0, count: width - valid) }
+            loops.attentionSoftmaxRow(p + i * t, causal ? firstRow + i + 1 : width, width, scale)
         }
-    }
-
-    /// dS_j = scale · P_j (dP_j - inner) for j < valid, 0 for valid ≤ j < width; in place over dP.
-    @inline(__always)
-    static func scoreGradientRow(
-        _ p: UnsafePointer<Float>, _ dp: UnsafeMutablePointer<Float>, valid: Int, width: Int, inner: Float, scale: Float
-    ) {
-        for j in 0..<valid { dp[j] = scale * p[j] * (dp[j] - inner) }
-        if valid < width { (dp + valid).update(repeating: 0, count: width - valid) }
     }
 }

@@ -26,6 +26,9 @@ struct HotLoops: Sendable {
     let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
     let accumulate: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     let softmaxRow: Row
+    let attentionSoftmaxRow: @Sendable (UnsafeMutablePointer<Float>, Int, Int, Float) -> Void
+    let attentionScoreGradientRow: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafePointer<Float>,
+                                              UnsafePointer<Float>, Int, Int, Int, Float) -> Void
     let logSoftmaxRow: Row
     let softmaxBackwardRow: RowBackward
     let logSoftmaxBackwardRow: RowBackward
@@ -54,6 +57,10 @@ struct HotLoops: Sendable {
         dot: { MicroKernels.dot($0, $1, $2) },
         accumulate: { MicroKernels.accumulate($0, into: $1, $2) },
         softmaxRow: { MicroKernels.softmaxRow($0, $1, $2) },
+        attentionSoftmaxRow: { MicroKernels.attentionSoftmaxRow($0, valid: $1, width: $2, scale: $3) },
+        attentionScoreGradientRow: {
+            MicroKernels.attentionScoreGradientRow($0, $1, dOut: $2, out: $3, headSize: $4, valid: $5, width: $6, scale: $7)
+        },
         logSoftmaxRow: { MicroKernels.logSoftmaxRow($0, $1, $2) },
         softmaxBackwardRow: { MicroKernels.softmaxBackwardRow($0, $1, $2, $3) },
         logSoftmaxBackwardRow: { MicroKernels.logSoftmaxBackwardRow($0, $1, $2, $3) },
@@ -79,6 +86,10 @@ struct HotLoops: Sendable {
         dot: { MicroKernelsAVX2.dot($0, $1, $2) },
         accumulate: { MicroKernelsAVX2.accumulate($0, into: $1, $2) },
         softmaxRow: { MicroKernelsAVX2.softmaxRow($0, $1, $2) },
+        attentionSoftmaxRow: { MicroKernelsAVX2.attentionSoftmaxRow($0, valid: $1, width: $2, scale: $3) },
+        attentionScoreGradientRow: {
+            MicroKernelsAVX2.attentionScoreGradientRow($0, $1, dOut: $2, out: $3, headSize: $4, valid: $5, width: $6, scale: $7)
+        },
         logSoftmaxRow: { MicroKernelsAVX2.logSoftmaxRow($0, $1, $2) },
         softmaxBackwardRow: { MicroKernelsAVX2.softmaxBackwardRow($0, $1, $2, $3) },
         logSoftmaxBackwardRow: { MicroKernelsAVX2.logSoftmaxBackwardRow($0, $1, $2, $3) },
