@@ -830,16 +830,6 @@ public func meanAndVariance(_ x: UnsafePointer<Float>, _ n: Int) -> (mean: Float
     return (mean, s / Float(n))
 }
 
-/// y = (x - shift) * factor, the normalize step of LayerNorm (shift = mean) and RMSNorm (shift = 0).
-@inline(never)
-public func shiftAndScale(
-    _ x: UnsafePointer<Float>, shift: Float, factor: Float, _ y: UnsafeMutablePointer<Float>, _ n: Int
-) {
-    let s = V8(repeating: shift), f = V8(repeating: factor)
-    map8(x, y, n) { ($0 - s) * f }
-}
-
-
 // MARK: - Machine probe
 
 /// Runs `iterations` rounds of 12 independent 8-lane multiply-adds and returns the flops done
@@ -895,23 +885,78 @@ public func logSoftmaxBackwardRow(
     }
 }
 
-/// Normalization y = (x - μ) r (centered, LayerNorm) or y = x r (RMSNorm), r = 1/√(var + ε):
-/// dx += r (dy - mean(dy) - y mean(dy ⊙ y)), without the mean(dy) term when not centered.
+/// One row of LayerNorm (shift = μ) or RMSNorm (shift = 0) with its affine map, in one pass:
+/// y = (x - shift) r ⊙ γ + β (γ, β optional).
 @inline(never)
-public func normalizeBackwardRow(
-    _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ n: Int,
-    rstd: Float, centered: Bool
+public func normalizeAffineRow(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, shift: Float, rstd: Float,
+    gain: UnsafePointer<Float>?, bias: UnsafePointer<Float>?
 ) {
-    let meanDy = centered ? sum(dy, n) / Float(n) : 0
-    let meanDyY = dot(dy, y, n) / Float(n)
-    let r = V8(repeating: rstd), a = V8(repeating: meanDy), b = V8(repeating: -meanDyY)
+    let s = V8(repeating: shift), r = V8(repeating: rstd)
     var i = 0
     while i + 8 <= n {
-        let g = multiplyAdd(load8(dy + i) - a, load8(y + i), b)
-        store8(multiplyAdd(load8(dx + i), r, g), dx + i)
+        var v = (load8(x + i) - s) * r
+        if let gain { v = v * load8(gain + i) }
+        if let bias { v = v + load8(bias + i) }
+        store8(v, y + i)
         i += 8
     }
-    while i < n { dx[i] += rstd * (dy[i] - meanDy - y[i] * meanDyY); i += 1 }
+    while i < n {
+        var v = (x[i] - shift) * rstd
+        if let gain { v = v * gain[i] }
+        if let bias { v = v + bias[i] }
+        y[i] = v
+        i += 1
+    }
+}
+
+/// Backward of `normalizeAffineRow` for one row, with x̂ = (x - shift) r recomputed and u = dy ⊙ γ:
+///   dx (+)= r (u - mean(u) - x̂ mean(u ⊙ x̂))  (no mean(u) term for RMSNorm)
+///   dγ += dy ⊙ x̂,  dβ += dy   (into the caller's partial sums for this row's chunk)
+@inline(never)
+public func normalizeAffineBackwardRow(
+    _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?, _ n: Int,
+    shift: Float, rstd: Float, centered: Bool, gain: UnsafePointer<Float>?, accumulate: Bool,
+    gainGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?
+) {
+    let s = V8(repeating: shift), r = V8(repeating: rstd)
+    @inline(__always) func u8(_ i: Int) -> V8 { gain.map { load8(dy + i) * load8($0 + i) } ?? load8(dy + i) }
+    @inline(__always) func u1(_ i: Int) -> Float { gain.map { dy[i] * $0[i] } ?? dy[i] }
+    if let dx {
+        var sumU = V8(), sumUX = V8()
+        var i = 0
+        while i + 8 <= n {
+            let u = u8(i), xh = (load8(x + i) - s) * r
+            sumU += u
+            sumUX = multiplyAdd(sumUX, u, xh)
+            i += 8
+        }
+        var su = sumU.sum(), sux = sumUX.sum()
+        while i < n { let u = u1(i); su += u; sux += u * ((x[i] - shift) * rstd); i += 1 }
+        let meanU = V8(repeating: centered ? su / Float(n) : 0), meanUX = V8(repeating: -sux / Float(n))
+        i = 0
+        while i + 8 <= n {
+            let xh = (load8(x + i) - s) * r
+            let g = r * multiplyAdd(u8(i) - meanU, xh, meanUX)
+            store8(accumulate ? load8(dx + i) + g : g, dx + i)
+            i += 8
+        }
+        while i < n {
+            let xh = (x[i] - shift) * rstd
+            let g = rstd * (u1(i) - meanU[0] + xh * meanUX[0])
+            dx[i] = accumulate ? dx[i] + g : g
+            i += 1
+        }
+    }
+    if let gainGradient {
+        var i = 0
+        while i + 8 <= n {
+            store8(multiplyAdd(load8(gainGradient + i), load8(dy + i), (load8(x + i) - s) * r), gainGradient + i)
+            i += 8
+        }
+        while i < n { gainGradient[i] += dy[i] * ((x[i] - shift) * rstd); i += 1 }
+    }
+    if let biasGradient { zip8(dy, biasGradient, biasGradient, n, +) }
 }
 
 // MARK: - Optimizer updates

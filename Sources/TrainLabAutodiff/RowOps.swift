@@ -31,14 +31,20 @@ extension Tape {
         return y
     }
 
-    /// The statistics part of LayerNorm (`centered`) and RMSNorm, without the affine map:
-    ///   centered:  y = (x - mean) / √(var + ε),  var = Σ (x - mean)² / C   (biased, as PyTorch)
-    ///   otherwise: y = x / √(mean(x²) + ε)
-    ///   dx += r (dy - mean(dy) - y mean(dy ⊙ y)), r = 1/√(...), without mean(dy) for RMS.
-    public func normalizeRows(_ x: Variable, epsilon: Float, centered: Bool) -> Variable {
+    /// LayerNorm (`centered`) and RMSNorm over the last dimension, with an optional gain γ and
+    /// bias β (C), fused into one op:
+    ///   centered:  x̂ = (x - mean) r,  r = 1/√(var + ε),  var = Σ (x - mean)² / C   (biased, as PyTorch)
+    ///   otherwise: x̂ = x r,  r = 1/√(mean(x²) + ε);     y = x̂ ⊙ γ + β
+    ///   u = dy ⊙ γ:  dx += r (u - mean(u) - x̂ mean(u ⊙ x̂)) (no mean(u) for RMS),
+    ///   dγ += Σ_rows dy ⊙ x̂,  dβ += Σ_rows dy
+    /// x̂ is recomputed in the backward from x and the row statistics, not stored.
+    public func normalizeRows(_ x: Variable, epsilon: Float, centered: Bool, gain: Variable? = nil, bias: Variable? = nil) -> Variable {
         let xv = value(x)
         let rows = xv.rows, columns = xv.columns
-        let (y, out) = output(shape: xv.shape, from: x)
+        for v in [gain, bias].compactMap({ $0 }) {
+            precondition(shape(v) == [columns], "normalizeRows: gain and bias must have shape [\(columns)], got \(shape(v))")
+        }
+        let (y, out) = output(shape: xv.shape, inputs: [x] + [gain, bias].compactMap { $0 })
         let shift = scratch([rows]), rstd = scratch([rows])
         VectorKernels.rowMeanAndVariance(xv.data, rows: rows, columns: columns, mean: shift.data, variance: rstd.data, pool: pool)
         for r in 0..<rows {
@@ -46,13 +52,22 @@ extension Tape {
             let meanSquare = centered ? rstd[r] : rstd[r] + shift[r] * shift[r]
             rstd[r] = 1 / (meanSquare + epsilon).squareRoot()
         }
-        VectorKernels.shiftAndScaleRows(xv.data, shift: centered ? shift.data : nil, factor: rstd.data, out.data,
-                                        rows: rows, columns: columns, pool: pool)
+        let gainValue = gain.map { value($0) }, biasValue = bias.map { value($0) }
+        VectorKernels.normalizeAffineRows(xv.data, shift: centered ? shift.data : nil, factor: rstd.data,
+                                          gain: gainValue?.data, bias: biasValue?.data, out.data,
+                                          rows: rows, columns: columns, pool: pool)
         onBackward(y) { [unowned self] dy in
-            if let dx = gradientIfTracked(x) {
-                VectorKernels.normalizeBackwardRows(y: out.data, dy: dy.data, dx: dx.data, rstd: rstd.data,
-                                                    centered: centered, rows: rows, columns: columns, pool: pool)
-            }
+            let dx = gradientSlot(x)
+            let dg = gain.flatMap { gradientSlot($0) }, db = bias.flatMap { gradientSlot($0) }
+            if dx == nil && dg == nil && db == nil { return }
+            let work = scratch([Swift.max(1, VectorKernels.normalizeAffineScratchCount(
+                rows: rows, columns: columns, gain: dg != nil, bias: db != nil))])
+            VectorKernels.normalizeAffineBackwardRows(
+                x: xv.data, dy: dy.data, dx: dx?.tensor.data, accumulate: !(dx?.overwrite ?? true),
+                shift: centered ? shift.data : nil, rstd: rstd.data, centered: centered, gain: gainValue?.data,
+                gainGradient: dg?.tensor.data, accumulateGain: !(dg?.overwrite ?? true),
+                biasGradient: db?.tensor.data, accumulateBias: !(db?.overwrite ?? true),
+                rows: rows, columns: columns, scratch: work.data, pool: pool)
         }
         return y
     }

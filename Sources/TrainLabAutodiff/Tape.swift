@@ -143,6 +143,11 @@ public final class Tape {
         output(shape: shape, from: inputs, op: op(), value: nil)
     }
 
+    /// `output(shape:from:)` for a list of inputs (ops with optional operands).
+    func output(shape: [Int], inputs: [Variable], op: @autoclosure () -> String = #function) -> (Variable, Tensor) {
+        output(shape: shape, from: inputs, op: op(), value: nil)
+    }
+
     private func output(shape: [Int], from inputs: [Variable], op: @autoclosure () -> String, value given: Tensor?) -> (Variable, Tensor) {
         var tracks = false
         for i in inputs where tracksGradient[i.id] { tracks = true }

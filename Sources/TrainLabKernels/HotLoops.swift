@@ -32,9 +32,14 @@ struct HotLoops: Sendable {
     let logSoftmaxRow: Row
     let softmaxBackwardRow: RowBackward
     let logSoftmaxBackwardRow: RowBackward
-    let normalizeBackwardRow: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Bool) -> Void
+    /// (x, y, n, shift, rstd, gain, bias)
+    let normalizeAffineRow: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float,
+                                       UnsafePointer<Float>?, UnsafePointer<Float>?) -> Void
+    /// (x, dy, dx, n, shift, rstd, centered, gain, accumulate, gain gradient, bias gradient)
+    let normalizeAffineBackwardRow: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>?, Int,
+                                               Float, Float, Bool, UnsafePointer<Float>?, Bool,
+                                               UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
     let meanAndVariance: @Sendable (UnsafePointer<Float>, Int) -> (mean: Float, variance: Float)
-    let shiftAndScale: @Sendable (UnsafePointer<Float>, Float, Float, UnsafeMutablePointer<Float>, Int) -> Void
     let fmaProbe: @Sendable (Int, Float) -> (flops: Double, checksum: Float)
     let adamUpdate: @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
                                UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, Int, AdamStepConstants) -> Void
@@ -64,9 +69,12 @@ struct HotLoops: Sendable {
         logSoftmaxRow: { MicroKernels.logSoftmaxRow($0, $1, $2) },
         softmaxBackwardRow: { MicroKernels.softmaxBackwardRow($0, $1, $2, $3) },
         logSoftmaxBackwardRow: { MicroKernels.logSoftmaxBackwardRow($0, $1, $2, $3) },
-        normalizeBackwardRow: { MicroKernels.normalizeBackwardRow($0, $1, $2, $3, rstd: $4, centered: $5) },
+        normalizeAffineRow: { MicroKernels.normalizeAffineRow($0, $1, $2, shift: $3, rstd: $4, gain: $5, bias: $6) },
+        normalizeAffineBackwardRow: {
+            MicroKernels.normalizeAffineBackwardRow($0, $1, $2, $3, shift: $4, rstd: $5, centered: $6, gain: $7, accumulate: $8,
+                                          gainGradient: $9, biasGradient: $10)
+        },
         meanAndVariance: { MicroKernels.meanAndVariance($0, $1) },
-        shiftAndScale: { MicroKernels.shiftAndScale($0, shift: $1, factor: $2, $3, $4) },
         fmaProbe: { MicroKernels.fmaThroughputProbe(iterations: $0, seed: $1) },
         adamUpdate: { MicroKernels.adamUpdate($0, $1, $2, $3, $4, $5, $6) })
 
@@ -93,9 +101,12 @@ struct HotLoops: Sendable {
         logSoftmaxRow: { MicroKernelsAVX2.logSoftmaxRow($0, $1, $2) },
         softmaxBackwardRow: { MicroKernelsAVX2.softmaxBackwardRow($0, $1, $2, $3) },
         logSoftmaxBackwardRow: { MicroKernelsAVX2.logSoftmaxBackwardRow($0, $1, $2, $3) },
-        normalizeBackwardRow: { MicroKernelsAVX2.normalizeBackwardRow($0, $1, $2, $3, rstd: $4, centered: $5) },
+        normalizeAffineRow: { MicroKernelsAVX2.normalizeAffineRow($0, $1, $2, shift: $3, rstd: $4, gain: $5, bias: $6) },
+        normalizeAffineBackwardRow: {
+            MicroKernelsAVX2.normalizeAffineBackwardRow($0, $1, $2, $3, shift: $4, rstd: $5, centered: $6, gain: $7, accumulate: $8,
+                                          gainGradient: $9, biasGradient: $10)
+        },
         meanAndVariance: { MicroKernelsAVX2.meanAndVariance($0, $1) },
-        shiftAndScale: { MicroKernelsAVX2.shiftAndScale($0, shift: $1, factor: $2, $3, $4) },
         fmaProbe: { MicroKernelsAVX2.fmaThroughputProbe(iterations: $0, seed: $1) },
         adamUpdate: { MicroKernelsAVX2.adamUpdate($0, $1, $2, $3, $4, $5, .init($6)) })
 }

@@ -170,16 +170,17 @@ public enum VectorKernels {
         }
     }
 
-    /// y[r, :] = (x[r, :] - shift[r]) * factor[r]: the normalize step of LayerNorm and RMSNorm.
-    public static func shiftAndScaleRows(
+    /// y[r, :] = (x[r, :] - shift[r]) · factor[r] ⊙ γ + β: LayerNorm (shift = mean) and RMSNorm
+    /// (no shift) with their optional gain γ and bias β (C), one pass per row.
+    public static func normalizeAffineRows(
         _ x: UnsafePointer<Float>, shift: UnsafePointer<Float>?, factor: UnsafePointer<Float>,
+        gain: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
         _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int, pool: ThreadPool = .shared
     ) {
         pool.parallelRanges(rows, grain: max(1, elementGrain / max(columns, 1))) { r, _ in
             for i in r {
                 let o = i * columns
-                let s = shift?[i] ?? 0
-                loops.shiftAndScale(x + o, s, factor[i], y + o, columns)
+                loops.normalizeAffineRow(x + o, y + o, columns, shift?[i] ?? 0, factor[i], gain, bias)
             }
         }
     }
@@ -269,16 +270,45 @@ extension VectorKernels {
         }
     }
 
-    /// Row backward of a normalization y = (x - μ) r or y = x r (see `normalizeBackwardRow`).
-    public static func normalizeBackwardRows(
-        y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-        rstd: UnsafePointer<Float>, centered: Bool, rows: Int, columns: Int, pool: ThreadPool = .shared
+    /// Rows per chunk of the gain and bias gradients' partial sums: fixed, so the sums do not
+    /// depend on the thread count.
+    public static let normalizeChunkRows = 16
+
+    /// Scratch floats `normalizeAffineBackwardRows` needs for `rows` × `columns`.
+    public static func normalizeAffineScratchCount(rows: Int, columns: Int, gain: Bool, bias: Bool) -> Int {
+        (rows + normalizeChunkRows - 1) / normalizeChunkRows * columns * ((gain ? 1 : 0) + (bias ? 1 : 0))
+    }
+
+    /// Backward of `normalizeAffineRows` (see `normalizeAffineBackwardRow`): dx (+)= ... per row;
+    /// dγ (+)= Σ_rows dy ⊙ x̂ and dβ (+)= Σ_rows dy through per-chunk partial sums in `scratch`
+    /// (`normalizeAffineScratchCount` floats), added chunk by chunk in order.
+    public static func normalizeAffineBackwardRows(
+        x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+        shift: UnsafePointer<Float>?, rstd: UnsafePointer<Float>, centered: Bool, gain: UnsafePointer<Float>?,
+        gainGradient: UnsafeMutablePointer<Float>?, accumulateGain: Bool,
+        biasGradient: UnsafeMutablePointer<Float>?, accumulateBias: Bool,
+        rows: Int, columns: Int, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared
     ) {
-        pool.parallelRanges(rows, grain: max(1, elementGrain / max(columns, 1))) { r, _ in
-            for i in r {
-                let o = i * columns
-                loops.normalizeBackwardRow(y + o, dy + o, dx + o, columns, rstd[i], centered)
+        let chunkRows = normalizeChunkRows, chunks = (rows + chunkRows - 1) / chunkRows
+        let gainPartials = gainGradient == nil ? nil : scratch
+        let biasPartials = biasGradient == nil ? nil : scratch + (gainGradient == nil ? 0 : chunks * columns)
+        pool.parallelRanges(chunks, grain: max(1, elementGrain / max(columns * chunkRows, 1))) { r, _ in
+            for chunk in r {
+                let g = gainPartials.map { $0 + chunk * columns }, b = biasPartials.map { $0 + chunk * columns }
+                g?.update(repeating: 0, count: columns)
+                b?.update(repeating: 0, count: columns)
+                for i in (chunk * chunkRows)..<min(rows, (chunk + 1) * chunkRows) {
+                    let o = i * columns
+                    loops.normalizeAffineBackwardRow(x + o, dy + o, dx.map { $0 + o }, columns, shift?[i] ?? 0, rstd[i],
+                                                     centered, gain, accumulate, g, b)
+                }
             }
+        }
+        if let gainGradient, let gainPartials {
+            columnSums(gainPartials, rows: chunks, columns: columns, into: gainGradient, accumulate: accumulateGain, pool: pool)
+        }
+        if let biasGradient, let biasPartials {
+            columnSums(biasPartials, rows: chunks, columns: columns, into: biasGradient, accumulate: accumulateBias, pool: pool)
         }
     }
 }

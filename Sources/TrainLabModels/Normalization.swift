@@ -60,10 +60,8 @@ public final class RowNorm: Normalization {
     public var buffers: [(name: String, tensor: Tensor)] { [] }
 
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable {
-        var y = tape.normalizeRows(x, epsilon: epsilon, centered: centered)
-        if let weight { y = tape.multiplyRowVector(y, tape.parameter(weight)) }
-        if let bias { y = tape.addRowVector(y, tape.parameter(bias)) }
-        return y
+        tape.normalizeRows(x, epsilon: epsilon, centered: centered,
+                           gain: weight.map { tape.parameter($0) }, bias: bias.map { tape.parameter($0) })
     }
 }
 

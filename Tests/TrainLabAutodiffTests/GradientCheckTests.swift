@@ -128,6 +128,29 @@ final class GradientCheckTests: XCTestCase {
         }, "crossEntropy")
     }
 
+    /// The fused affine norm: gain and bias gradients go through per-chunk partial sums (37 rows
+    /// = three chunks of 16), the input gradient through the recomputed x̂.
+    func testNormalizeRowsWithGainAndBias() {
+        let x = randomTensor([37, 11], seed: 31, low: -3, high: 3)
+        let gain = randomTensor([11], seed: 32, low: 0.5, high: 1.5), bias = randomTensor([11], seed: 33)
+        for centered in [true, false] {
+            let report = checker.run(inputs: [x, gain, bias], pool: pool) {
+                $0.normalizeRows($1[0], epsilon: 1e-5, centered: centered, gain: $1[1], bias: $1[2])
+            } reference: { x in
+                Reference.rows(x[0], columns: 11) { Reference.normalize($0, epsilon: 1e-5, centered: centered) }
+                    .enumerated().map { $0.element * x[1][$0.offset % 11] + x[2][$0.offset % 11] }
+            }
+            assertPasses(report, centered ? "layer normalization, affine" : "RMS normalization, affine")
+            let gainOnly = checker.run(inputs: [x, gain], pool: pool) {
+                $0.normalizeRows($1[0], epsilon: 1e-5, centered: centered, gain: $1[1])
+            } reference: { x in
+                Reference.rows(x[0], columns: 11) { Reference.normalize($0, epsilon: 1e-5, centered: centered) }
+                    .enumerated().map { $0.element * x[1][$0.offset % 11] }
+            }
+            assertPasses(gainOnly, centered ? "layer normalization, gain only" : "RMSNorm")
+        }
+    }
+
     func testNormOps() {
         let x = randomTensor([6, 11], seed: 17, low: -2, high: 2), v = randomTensor([11], seed: 18)
         assertPasses(checker.run(inputs: [x, v], pool: pool) { $0.multiplyRowVector($1[0], $1[1]) } reference: { x in
