@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "TrainLabData", dependencies: ["TrainLabAutodiff"]),
         .target(name: "TrainLabIO", dependencies: ["TrainLabAutodiff"]),
         .target(name: "TrainLabReport", dependencies: ["TrainLabStore"]),
-        .target(name: "TrainLabModels", dependencies: ["TrainLabAutodiff"]),
+        .target(name: "TrainLabModels", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),
         .target(name: "TrainLabOptim", dependencies: ["TrainLabAutodiff"]),
         .target(
             name: "TrainLabExperiment",

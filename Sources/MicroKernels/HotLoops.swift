@@ -592,6 +592,92 @@ func mapBackward<F: LaneMap>(
     }
 }
 
+/// Gated linear unit, one pass: y = f(g) ⊙ u.
+@inline(never)
+func gatedForward<F: LaneMap>(_: F.Type, _ g: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 8 <= n {
+        store8(F.value(load8(g + i)) * load8(u + i), y + i)
+        i += 8
+    }
+    if i < n {
+        var a = V8(), b = V8()
+        for j in 0..<(n - i) { a[j] = g[i + j]; b[j] = u[i + j] }
+        let r = F.value(a) * b
+        for j in 0..<(n - i) { y[i + j] = r[j] }
+    }
+}
+
+/// Backward of `gatedForward`, f(g) recomputed: dg (+)= dy ⊙ u ⊙ f'(g), du (+)= dy ⊙ f(g).
+@inline(never)
+func gatedBackward<F: LaneMap>(
+    _: F.Type, _ g: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+    _ dg: UnsafeMutablePointer<Float>?, _ du: UnsafeMutablePointer<Float>?, _ n: Int,
+    _ accumulateGate: Bool, _ accumulateUp: Bool
+) {
+    @inline(__always) func step(_ gv: V8, _ uv: V8, _ dyv: V8) -> (V8, V8) {
+        let f = F.value(gv)
+        return (dyv * uv * F.derivative(gv, f), dyv * f)
+    }
+    var i = 0
+    while i + 8 <= n {
+        let (a, b) = step(load8(g + i), load8(u + i), load8(dy + i))
+        if let dg { store8(accumulateGate ? load8(dg + i) + a : a, dg + i) }
+        if let du { store8(accumulateUp ? load8(du + i) + b : b, du + i) }
+        i += 8
+    }
+    if i < n {
+        var gv = V8(), uv = V8(), dyv = V8()
+        for j in 0..<(n - i) { gv[j] = g[i + j]; uv[j] = u[i + j]; dyv[j] = dy[i + j] }
+        let (a, b) = step(gv, uv, dyv)
+        for j in 0..<(n - i) {
+            if let dg { dg[i + j] = (accumulateGate ? dg[i + j] : 0) + a[j] }
+            if let du { du[i + j] = (accumulateUp ? du[i + j] : 0) + b[j] }
+        }
+    }
+}
+
+/// y = f(g) ⊙ u for the map `kind` (GLU, SwiGLU, GeGLU).
+public func gatedUnaryForward(_ kind: UnaryMap, _ g: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    switch kind {
+    case .exp: gatedForward(ExpLanes.self, g, u, y, n)
+    case .tanh: gatedForward(TanhLanes.self, g, u, y, n)
+    case .sigmoid: gatedForward(SigmoidLanes.self, g, u, y, n)
+    case .silu: gatedForward(SiLULanes.self, g, u, y, n)
+    case .relu: gatedForward(ReLULanes.self, g, u, y, n)
+    case .square: gatedForward(SquareLanes.self, g, u, y, n)
+    case .abs: gatedForward(AbsLanes.self, g, u, y, n)
+    case .erf: gatedForward(ErfLanes.self, g, u, y, n)
+    case .gelu: gatedForward(GELULanes.self, g, u, y, n)
+    case .geluTanh: gatedForward(GELUTanhLanes.self, g, u, y, n)
+    case .log: for i in 0..<n { y[i] = logf(g[i]) * u[i] }
+    }
+}
+
+/// dg (+)= dy ⊙ u ⊙ f'(g), du (+)= dy ⊙ f(g) (either optional).
+public func gatedUnaryBackward(
+    _ kind: UnaryMap, g: UnsafePointer<Float>, u: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+    dg: UnsafeMutablePointer<Float>?, du: UnsafeMutablePointer<Float>?, _ n: Int, accumulateGate: Bool, accumulateUp: Bool
+) {
+    switch kind {
+    case .exp: gatedBackward(ExpLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
+    case .tanh: gatedBackward(TanhLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
+    case .sigmoid: gatedBackward(SigmoidLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
+    case .silu: gatedBackward(SiLULanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
+    case .relu: gatedBackward(ReLULanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
+    case .square: gatedBackward(SquareLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
+    case .abs: gatedBackward(AbsLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
+    case .erf: gatedBackward(ErfLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
+    case .gelu: gatedBackward(GELULanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
+    case .geluTanh: gatedBackward(GELUTanhLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
+    case .log:
+        for i in 0..<n {
+            if let dg { dg[i] = (accumulateGate ? dg[i] : 0) + dy[i] * u[i] / g[i] }
+            if let du { du[i] = (accumulateUp ? du[i] : 0) + dy[i] * logf(g[i]) }
+        }
+    }
+}
+
 /// y = f(x) for the map `kind`.
 public func unaryForward(_ kind: UnaryMap, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     switch kind {

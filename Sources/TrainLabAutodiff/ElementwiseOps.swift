@@ -87,6 +87,35 @@ extension Tape {
         return y
     }
 
+    /// y = f(gate) ⊙ up, a gated linear unit in one op (SwiGLU: f = SiLU; GeGLU: GELU; GLU: σ).
+    ///   dgate += dy ⊙ up ⊙ f'(gate),  dup += dy ⊙ f(gate)   (f(gate) recomputed, not stored)
+    public func gatedUnary(_ map: UnaryMap, gate: Variable, up: Variable) -> Variable {
+        precondition(shape(gate) == shape(up), "gatedUnary: gate \(shape(gate)) and up \(shape(up)) differ")
+        let (y, out) = output(shape: shape(up), from: gate, up, op: "gated \(map)")
+        let g = value(gate), u = value(up)
+        VectorKernels.gatedUnary(map, gate: g.data, up: u.data, out.data, count: out.count, pool: pool)
+        onBackward(y) { [unowned self] dy in
+            let dg = gradientSlot(gate), du = gate == up ? nil : gradientSlot(up)
+            if gate == up {
+                // f(x) ⊙ x: both roles land in one gradient; the general op covers it.
+                guard let dg else { return }
+                let d = scratch(shape(gate))
+                VectorKernels.gatedUnaryBackward(map, gate: g.data, up: u.data, dy: dy.data, dGate: d.data, accumulateGate: false,
+                                                 dUp: nil, accumulateUp: false, count: dy.count, pool: pool)
+                VectorKernels.gatedUnaryBackward(map, gate: g.data, up: u.data, dy: dy.data, dGate: nil, accumulateGate: false,
+                                                 dUp: d.data, accumulateUp: true, count: dy.count, pool: pool)
+                if dg.overwrite { dg.tensor.copy(from: d) } else { VectorKernels.axpy(1, d.data, dg.tensor.data, count: d.count, pool: pool) }
+                return
+            }
+            if dg == nil && du == nil { return }
+            VectorKernels.gatedUnaryBackward(map, gate: g.data, up: u.data, dy: dy.data,
+                                             dGate: dg?.tensor.data, accumulateGate: !(dg?.overwrite ?? true),
+                                             dUp: du?.tensor.data, accumulateUp: !(du?.overwrite ?? true),
+                                             count: dy.count, pool: pool)
+        }
+        return y
+    }
+
     public func relu(_ x: Variable) -> Variable { unary(.relu, x) }
     public func tanh(_ x: Variable) -> Variable { unary(.tanh, x) }
     public func sigmoid(_ x: Variable) -> Variable { unary(.sigmoid, x) }

@@ -36,6 +36,30 @@ public enum VectorKernels {
         }
     }
 
+    /// y = f(g) ⊙ u elementwise (gated linear units).
+    public static func gatedUnary(
+        _ kind: UnaryMap, gate g: UnsafePointer<Float>, up u: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        count: Int, pool: ThreadPool = .shared
+    ) {
+        pool.parallelRanges(count, grain: elementGrain) { r, _ in
+            let o = r.lowerBound
+            loops.gatedForward(kind, g + o, u + o, y + o, r.count)
+        }
+    }
+
+    /// dg (+)= dy ⊙ u ⊙ f'(g), du (+)= dy ⊙ f(g); either may be nil.
+    public static func gatedUnaryBackward(
+        _ kind: UnaryMap, gate g: UnsafePointer<Float>, up u: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dGate: UnsafeMutablePointer<Float>?, accumulateGate: Bool, dUp: UnsafeMutablePointer<Float>?, accumulateUp: Bool,
+        count: Int, pool: ThreadPool = .shared
+    ) {
+        pool.parallelRanges(count, grain: elementGrain) { r, _ in
+            let o = r.lowerBound
+            loops.gatedBackward(kind, g + o, u + o, dy + o, dGate.map { $0 + o }, dUp.map { $0 + o }, r.count,
+                                accumulateGate, accumulateUp)
+        }
+    }
+
     /// y = x.
     public static func copy(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool = .shared) {
         pool.parallelRanges(count, grain: 4 * elementGrain) { r, _ in

@@ -1,4 +1,5 @@
 import TrainLabAutodiff
+import TrainLabKernels
 
 /// An elementwise nonlinearity applied on a tape. Composite activations are written as
 /// compositions of differentiated ops (tinygrad's rule: silu is x · sigmoid(x), no backward of
@@ -11,10 +12,13 @@ public protocol Activation: Sendable {
     func callAsFunction(_ x: Variable, on tape: Tape) -> Variable
     /// Trainable parameters of the activation itself (swish's learnable β), shared by all layers.
     var parameters: [Parameter] { get }
+    /// The one elementwise map this activation is, when it is one (gated units then fuse it).
+    var map: UnaryMap? { get }
 }
 
 extension Activation {
     public var parameters: [Parameter] { [] }
+    public var map: UnaryMap? { nil }
 }
 
 /// max(x, 0).
@@ -22,6 +26,7 @@ public struct ReLU: Activation {
     public init() {}
     public var name: String { "relu" }
     public var nonlinearity: Initializer.Nonlinearity { .relu }
+    public var map: UnaryMap? { .relu }
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable { tape.relu(x) }
 }
 
@@ -30,6 +35,7 @@ public struct Tanh: Activation {
     public init() {}
     public var name: String { "tanh" }
     public var nonlinearity: Initializer.Nonlinearity { .tanh }
+    public var map: UnaryMap? { .tanh }
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable { tape.tanh(x) }
 }
 
@@ -38,6 +44,7 @@ public struct Sigmoid: Activation {
     public init() {}
     public var name: String { "sigmoid" }
     public var nonlinearity: Initializer.Nonlinearity { .sigmoid }
+    public var map: UnaryMap? { .sigmoid }
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable { tape.sigmoid(x) }
 }
 
@@ -46,6 +53,7 @@ public struct SiLU: Activation {
     public init() {}
     public var name: String { "silu" }
     public var nonlinearity: Initializer.Nonlinearity { .relu }
+    public var map: UnaryMap? { .silu }
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable { tape.unary(.silu, x) }
 }
 
@@ -68,6 +76,13 @@ public struct GELU: Activation {
     public init(approximate: Approximation = .none) { self.approximate = approximate }
     public var name: String { "gelu" }
     public var nonlinearity: Initializer.Nonlinearity { .relu }
+    public var map: UnaryMap? {
+        switch approximate {
+        case .none: .gelu
+        case .tanh: .geluTanh
+        case .sigmoid: nil
+        }
+    }
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable {
         switch approximate {
         case .none: tape.unary(.gelu, x)

@@ -114,7 +114,9 @@ public final class FeedForward {
     func callAsFunction(_ x: Variable, on tape: Tape) -> Variable {
         let act = activation.activation
         let hidden: Variable
-        if let gate {
+        if let gate, let map = act.map {
+            hidden = tape.gatedUnary(map, gate: gate(x, on: tape), up: up(x, on: tape))
+        } else if let gate {
             hidden = tape.multiply(act(gate(x, on: tape), on: tape), up(x, on: tape))
         } else {
             hidden = act(up(x, on: tape), on: tape)

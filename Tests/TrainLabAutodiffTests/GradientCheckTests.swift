@@ -97,6 +97,24 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// Gated units y = f(gate) ⊙ up for GLU, SwiGLU, GeGLU, and the gate fed as its own up
+    /// (f(x) ⊙ x: both gradients land in one buffer).
+    func testGatedUnary() {
+        let gate = randomTensor([3, 13], seed: 41, low: -2, high: 2), up = randomTensor([3, 13], seed: 42, low: -2, high: 2)
+        let maps: [(UnaryMap, (Double) -> Double)] = [
+            (.sigmoid, { 1 / (1 + Foundation.exp(-$0)) }), (.silu, { $0 / (1 + Foundation.exp(-$0)) }),
+            (.gelu, { 0.5 * $0 * (1 + Foundation.erf($0 / 2.0.squareRoot())) }),
+        ]
+        for (map, f) in maps {
+            assertPasses(checker.run(inputs: [gate, up], pool: pool) { $0.gatedUnary(map, gate: $1[0], up: $1[1]) } reference: { x in
+                zip(x[0], x[1]).map { f($0) * $1 }
+            }, "gated \(map)")
+            assertPasses(checker.run(inputs: [gate], pool: pool) { $0.gatedUnary(map, gate: $1[0], up: $1[0]) } reference: { x in
+                x[0].map { f($0) * $0 }
+            }, "gated \(map), gate as up")
+        }
+    }
+
     func testReductions() {
         let x = randomTensor([4, 9], seed: 10)
         let w = randomTensor([4, 9], seed: 11)
