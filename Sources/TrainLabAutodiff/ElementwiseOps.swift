@@ -75,8 +75,22 @@ extension Tape {
     }
 
     /// y = f(x) elementwise for a map with a closed-form derivative.  dx += dy ⊙ f'(x)
+    /// (f'(x) kept from the forward pass for the maps that store it, else from x and y).
     public func unary(_ map: UnaryMap, _ x: Variable) -> Variable {
         let (y, out) = output(shape: shape(x), from: x, op: "\(map)")
+        if map.storesDerivative && requiresGradient(x) {
+            let derivative = scratch(shape(x))
+            VectorKernels.unary(map, value(x).data, out.data, derivative: derivative.data, count: out.count, pool: pool)
+            onBackward(y) { [unowned self] dy in
+                guard let (dx, overwrite) = gradientSlot(x) else { return }
+                if overwrite {
+                    VectorKernels.multiply(dy.data, derivative.data, dx.data, count: dy.count, pool: pool)
+                } else {
+                    VectorKernels.multiplyAccumulate(dy.data, derivative.data, dx.data, count: dy.count, pool: pool)
+                }
+            }
+            return y
+        }
         VectorKernels.unary(map, value(x).data, out.data, count: out.count, pool: pool)
         onBackward(y) { [unowned self] dy in
             if let (dx, overwrite) = gradientSlot(x) {

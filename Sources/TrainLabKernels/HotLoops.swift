@@ -15,7 +15,7 @@ struct HotLoops: Sendable {
     let macroKernel: @Sendable (Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
     /// The macro-kernel reading a row-major A in place: (mc, nc, kc, a, lda, packedB, panel stride, c, ldc, accumulate).
     let macroKernelRowMajorA: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
-    let unary: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    let unary: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Float>?) -> Void
     let unaryBackward: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Bool) -> Void
     let gatedForward: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     /// (map, g, u, dy, dg, du, n, accumulate gate, accumulate up)
@@ -55,7 +55,7 @@ struct HotLoops: Sendable {
         packB: { MicroKernels.gemmPackB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
         macroKernel: { MicroKernels.gemmMacroKernel(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, bPanelStride: $5, c: $6, ldc: $7, accumulate: $8) },
         macroKernelRowMajorA: { MicroKernels.gemmMacroKernelRowMajorA(mc: $0, nc: $1, kc: $2, a: $3, lda: $4, packedB: $5, bPanelStride: $6, c: $7, ldc: $8, accumulate: $9) },
-        unary: { MicroKernels.unaryForward($0, $1, $2, $3) },
+        unary: { MicroKernels.unaryForward($0, $1, $2, $3, derivative: $4) },
         unaryBackward: { MicroKernels.unaryBackward($0, x: $1, y: $2, dy: $3, dx: $4, $5, accumulate: $6) },
         gatedForward: { MicroKernels.gatedUnaryForward($0, $1, $2, $3, $4) },
         gatedBackward: { MicroKernels.gatedUnaryBackward($0, g: $1, u: $2, dy: $3, dg: $4, du: $5, $6, accumulateGate: $7, accumulateUp: $8) },
@@ -89,7 +89,7 @@ struct HotLoops: Sendable {
         packB: { MicroKernelsAVX2.gemmPackB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
         macroKernel: { MicroKernelsAVX2.gemmMacroKernel(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, bPanelStride: $5, c: $6, ldc: $7, accumulate: $8) },
         macroKernelRowMajorA: { MicroKernelsAVX2.gemmMacroKernelRowMajorA(mc: $0, nc: $1, kc: $2, a: $3, lda: $4, packedB: $5, bPanelStride: $6, c: $7, ldc: $8, accumulate: $9) },
-        unary: { MicroKernelsAVX2.unaryForward(.init($0), $1, $2, $3) },
+        unary: { MicroKernelsAVX2.unaryForward(.init($0), $1, $2, $3, derivative: $4) },
         unaryBackward: { MicroKernelsAVX2.unaryBackward(.init($0), x: $1, y: $2, dy: $3, dx: $4, $5, accumulate: $6) },
         gatedForward: { MicroKernelsAVX2.gatedUnaryForward(.init($0), $1, $2, $3, $4) },
         gatedBackward: {

@@ -14,14 +14,14 @@ public enum VectorKernels {
 
     static var loops: HotLoops { HotLoops.current }
 
-    /// y = f(x) elementwise.
+    /// y = f(x) elementwise; also d = f'(x) when given (`UnaryMap.storesDerivative` maps only).
     public static func unary(
-        _ kind: UnaryMap, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
-        pool: ThreadPool = .shared
+        _ kind: UnaryMap, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        derivative: UnsafeMutablePointer<Float>? = nil, count: Int, pool: ThreadPool = .shared
     ) {
         pool.parallelRanges(count, grain: elementGrain) { r, _ in
-            let n = r.count
-            loops.unary(kind, x + r.lowerBound, y + r.lowerBound, n)
+            let o = r.lowerBound
+            loops.unary(kind, x + o, y + o, r.count, derivative.map { $0 + o })
         }
     }
 
