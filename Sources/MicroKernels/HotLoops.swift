@@ -149,16 +149,7 @@ public func gemmPackB(
                 if width == 8 {
                     var p = 0
                     while p + 8 <= kc {
-                        var rowsOfB = (V8(), V8(), V8(), V8(), V8(), V8(), V8(), V8())
-                        withUnsafeMutableBytes(of: &rowsOfB) { raw in
-                            let r = raw.baseAddress!.assumingMemoryBound(to: V8.self)
-                            for c in 0..<8 { r[c] = load8(b + (j0 + c0 + c) * ldb + p) }
-                            for q in 0..<8 {
-                                var column = V8()
-                                for c in 0..<8 { column[c] = r[c][q] }
-                                store8(column, out + (p + q) * nr + c0)
-                            }
-                        }
+                        transpose8x8(b + (j0 + c0) * ldb + p, ldb, out + p * nr + c0, nr)
                         p += 8
                     }
                     while p < kc {
@@ -178,6 +169,22 @@ public func gemmPackB(
         out += nr * kc
         j0 += nr
     }
+}
+
+/// dst[q * ldd + c] = src[c * lds + q] for an 8 x 8 block: three perfect unshuffles of the 64
+/// values (each moves the lowest index bit to the top; three turn (row, column) into
+/// (column, row)), 24 two-vector shuffles instead of 64 lane extracts and inserts.
+@inline(__always)
+func transpose8x8(_ src: UnsafePointer<Float>, _ lds: Int, _ dst: UnsafeMutablePointer<Float>, _ ldd: Int) {
+    var v = (load8(src), load8(src + lds), load8(src + 2 * lds), load8(src + 3 * lds),
+             load8(src + 4 * lds), load8(src + 5 * lds), load8(src + 6 * lds), load8(src + 7 * lds))
+    for _ in 0..<3 {
+        let p0 = SIMD16(lowHalf: v.0, highHalf: v.1), p1 = SIMD16(lowHalf: v.2, highHalf: v.3)
+        let p2 = SIMD16(lowHalf: v.4, highHalf: v.5), p3 = SIMD16(lowHalf: v.6, highHalf: v.7)
+        v = (p0.evenHalf, p1.evenHalf, p2.evenHalf, p3.evenHalf, p0.oddHalf, p1.oddHalf, p2.oddHalf, p3.oddHalf)
+    }
+    store8(v.0, dst); store8(v.1, dst + ldd); store8(v.2, dst + 2 * ldd); store8(v.3, dst + 3 * ldd)
+    store8(v.4, dst + 4 * ldd); store8(v.5, dst + 5 * ldd); store8(v.6, dst + 6 * ldd); store8(v.7, dst + 7 * ldd)
 }
 
 /// C[0..<mc, 0..<nc] (+)= packedA · packedB over `kc` steps. Overwrites C when `accumulate` is

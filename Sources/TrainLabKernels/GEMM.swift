@@ -48,7 +48,7 @@ public func gemm(
         problem.run(rows: 0..<m, columns: 0..<n)
         return
     }
-    let (rowTasks, columnTasks) = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount)
+    let (rowTasks, columnTasks) = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount, packsA: transposeA)
     let rowPanels = (m + microRows - 1) / microRows
     let columnPanels = (n + microColumns - 1) / microColumns
     pool.parallelFor(rowTasks * columnTasks) { task, _ in
@@ -165,8 +165,9 @@ extension ThreadPool {
 }
 
 /// Splits C into `rowTasks x columnTasks` tiles (at most `threads` of them), minimising the
-/// largest tile's multiply-adds plus its packing traffic.
-func gemmPartition(m: Int, n: Int, k: Int, threads: Int) -> (rows: Int, columns: Int) {
+/// largest tile's multiply-adds plus its packing traffic (every tile packs its columns of B, and
+/// its rows of A when A is transposed; a row-major A is read in place).
+func gemmPartition(m: Int, n: Int, k: Int, threads: Int, packsA: Bool = true) -> (rows: Int, columns: Int) {
     let rowPanels = (m + microRows - 1) / microRows
     let columnPanels = (n + microColumns - 1) / microColumns
     var best = (rows: 1, columns: 1)
@@ -176,7 +177,7 @@ func gemmPartition(m: Int, n: Int, k: Int, threads: Int) -> (rows: Int, columns:
         let rows = (rowPanels + rowTasks - 1) / rowTasks * microRows
         let columns = (columnPanels + columnTasks - 1) / columnTasks * microColumns
         // A packed element costs about as much as 4 multiply-adds at full FMA throughput.
-        let packing = 4 * k * (columns + rows * ((columns + GEMMBlocking.nc - 1) / GEMMBlocking.nc))
+        let packing = 4 * k * (columns + (packsA ? rows * ((columns + GEMMBlocking.nc - 1) / GEMMBlocking.nc) : 0))
         let cost = rows * columns * k + packing
         if cost < bestCost {
             bestCost = cost

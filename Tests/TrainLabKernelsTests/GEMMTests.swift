@@ -145,6 +145,10 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(p.rows, 2, "a tall, narrow C splits rows")
         let q = gemmPartition(m: 32, n: 4096, k: 256, threads: 4)
         XCTAssertEqual(q.columns, 4, "a short, wide C splits columns")
+        // A square-ish C whose A is read in place: splitting rows would make both threads pack
+        // all of B, splitting columns packs half each (mlp-small's 128 × 256 layers).
+        XCTAssertEqual(gemmPartition(m: 128, n: 256, k: 256, threads: 2, packsA: false).columns, 2)
+        XCTAssertEqual(gemmPartition(m: 128, n: 256, k: 256, threads: 2, packsA: true).rows, 2)
     }
 }
 
