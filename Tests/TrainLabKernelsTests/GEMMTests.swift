@@ -145,10 +145,10 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(p.rows, 2, "a tall, narrow C splits rows")
         let q = gemmPartition(m: 32, n: 4096, k: 256, threads: 4)
         XCTAssertEqual(q.columns, 4, "a short, wide C splits columns")
-        // A square-ish C whose A is read in place: splitting rows would make both threads pack
-        // all of B, splitting columns packs half each (mlp-small's 128 × 256 layers).
-        XCTAssertEqual(gemmPartition(m: 128, n: 256, k: 256, threads: 2, packsA: false).columns, 2)
-        XCTAssertEqual(gemmPartition(m: 128, n: 256, k: 256, threads: 2, packsA: true).rows, 2)
+        // 512 × 256: with A packed, splitting rows packs less (each tile packs its rows of A and
+        // all of B); with A read in place only B is packed, so splitting columns packs half each.
+        XCTAssertEqual(gemmPartition(m: 512, n: 256, k: 256, threads: 2, packsA: true).rows, 2)
+        XCTAssertEqual(gemmPartition(m: 512, n: 256, k: 256, threads: 2, packsA: false).columns, 2)
     }
 }
 
