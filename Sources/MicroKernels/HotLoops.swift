@@ -632,6 +632,106 @@ func mapBackward<F: LaneMap>(
     }
 }
 
+/// A linear layer's epilogue on one row of its output, in place: c = f(c + bias), and
+/// d = f'(c + bias) when given (maps that store their derivative).
+@inline(never)
+func biasActivationRow<F: LaneMap>(_: F.Type, _ c: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>?,
+                                   _ d: UnsafeMutablePointer<Float>?, _ n: Int) {
+    var i = 0
+    while i + 8 <= n {
+        var z = load8(c + i)
+        if let bias { z += load8(bias + i) }
+        if let d {
+            let (v, dv) = F.valueAndDerivative(z)
+            store8(v, c + i)
+            store8(dv, d + i)
+        } else {
+            store8(F.value(z), c + i)
+        }
+        i += 8
+    }
+    if i < n {
+        var z = V8()
+        for j in 0..<(n - i) { z[j] = c[i + j] + (bias?[i + j] ?? 0) }
+        let (v, dv) = F.valueAndDerivative(z)
+        for j in 0..<(n - i) {
+            c[i + j] = v[j]
+            d?[i + j] = dv[j]
+        }
+    }
+}
+
+/// c = f(c + bias) over n floats (f = identity when `kind` is nil); d = f'(c + bias) when given.
+public func biasActivation(_ kind: UnaryMap?, _ c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                           derivative d: UnsafeMutablePointer<Float>?, _ n: Int) {
+    guard let kind else {
+        if let bias { zip8(c, bias, c, n, +) }
+        return
+    }
+    switch kind {
+    case .exp: biasActivationRow(ExpLanes.self, c, bias, d, n)
+    case .tanh: biasActivationRow(TanhLanes.self, c, bias, d, n)
+    case .sigmoid: biasActivationRow(SigmoidLanes.self, c, bias, d, n)
+    case .silu: biasActivationRow(SiLULanes.self, c, bias, d, n)
+    case .relu: biasActivationRow(ReLULanes.self, c, bias, d, n)
+    case .square: biasActivationRow(SquareLanes.self, c, bias, d, n)
+    case .abs: biasActivationRow(AbsLanes.self, c, bias, d, n)
+    case .erf: biasActivationRow(ErfLanes.self, c, bias, d, n)
+    case .gelu: biasActivationRow(GELULanes.self, c, bias, d, n)
+    case .geluTanh: biasActivationRow(GELUTanhLanes.self, c, bias, d, n)
+    case .log:
+        for i in 0..<n {
+            let z = c[i] + (bias?[i] ?? 0)
+            c[i] = logf(z)
+            d?[i] = 1 / z
+        }
+    }
+}
+
+/// Backward of a fused layer's activation for one row: dz = dy ⊙ f'(z), with f'(z) read from
+/// `derivative` (stored by the forward) or computed from the output y; biasPartial += dz.
+@inline(never)
+func activationBackwardRow<F: LaneMap>(
+    _: F.Type, _ y: UnsafePointer<Float>, _ derivative: UnsafePointer<Float>?, _ dy: UnsafePointer<Float>,
+    _ dz: UnsafeMutablePointer<Float>, _ n: Int, _ biasPartial: UnsafeMutablePointer<Float>?
+) {
+    var i = 0
+    while i + 8 <= n {
+        let yv = load8(y + i)
+        let g = load8(dy + i) * (derivative.map { load8($0 + i) } ?? F.derivative(yv, yv))
+        store8(g, dz + i)
+        if let biasPartial { store8(load8(biasPartial + i) + g, biasPartial + i) }
+        i += 8
+    }
+    if i < n {
+        var yv = V8()
+        for j in 0..<(n - i) { yv[j] = y[i + j] }
+        let dv = F.derivative(yv, yv)
+        for j in 0..<(n - i) {
+            let g = dy[i + j] * (derivative?[i + j] ?? dv[j])
+            dz[i + j] = g
+            biasPartial?[i + j] += g
+        }
+    }
+}
+
+/// dz = dy ⊙ f'(z) over one row of a fused linear layer (`UnaryMap.storesDerivative` maps read
+/// `derivative`, `derivativeFromOutput` maps compute it from y); biasPartial += dz when given.
+public func linearActivationBackward(
+    _ kind: UnaryMap, y: UnsafePointer<Float>, derivative: UnsafePointer<Float>?, dy: UnsafePointer<Float>,
+    dz: UnsafeMutablePointer<Float>, _ n: Int, biasPartial: UnsafeMutablePointer<Float>?
+) {
+    switch kind {
+    case .relu: activationBackwardRow(ReLULanes.self, y, nil, dy, dz, n, biasPartial)
+    case .sigmoid: activationBackwardRow(SigmoidLanes.self, y, nil, dy, dz, n, biasPartial)
+    case .tanh: activationBackwardRow(TanhLanes.self, y, nil, dy, dz, n, biasPartial)
+    case .exp: activationBackwardRow(ExpLanes.self, y, nil, dy, dz, n, biasPartial)
+    default:
+        precondition(derivative != nil, "linearActivationBackward: \(kind) needs its stored derivative")
+        activationBackwardRow(ReLULanes.self, y, derivative, dy, dz, n, biasPartial)
+    }
+}
+
 /// Gated linear unit, one pass: y = f(g) ⊙ u.
 @inline(never)
 func gatedForward<F: LaneMap>(_: F.Type, _ g: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
@@ -786,6 +886,15 @@ public enum UnaryMap: Sendable {
     public var storesDerivative: Bool {
         switch self {
         case .gelu, .geluTanh, .silu, .erf: true
+        default: false
+        }
+    }
+
+    /// Whether f'(x) is a function of y = f(x) alone (ReLU: y > 0; σ: y (1 - y); tanh: 1 - y²;
+    /// exp: y), so a fused layer need not keep its pre-activation.
+    public var derivativeFromOutput: Bool {
+        switch self {
+        case .relu, .sigmoid, .tanh, .exp: true
         default: false
         }
     }

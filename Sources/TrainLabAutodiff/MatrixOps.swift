@@ -20,6 +20,46 @@ extension Tape {
         return c
     }
 
+    /// A linear layer in one op: y (R, out) = f(x (R, in) Wᵀ + b), W [out, in], with the bias and
+    /// the activation applied by the GEMM to each block of y while it is in cache; f must be
+    /// nil or a map with `storesDerivative` (f'(z) kept) or `derivativeFromOutput` (f'(z) from y).
+    ///   dz = dy ⊙ f'(z),  db += Σ_rows dz,  dW += dzᵀ x,  dx += dz W
+    public func linear(_ x: Variable, weight w: Variable, bias b: Variable?, activation: UnaryMap?) -> Variable {
+        let sx = shape(x), sw = shape(w)
+        precondition(sx.count == 2 && sw.count == 2 && sx[1] == sw[1],
+                     "linear: input \(sx) and weight \(sw) (out, in) do not match")
+        let rows = sx[0], inputs = sx[1], outputs = sw[0]
+        if let b { precondition(shape(b) == [outputs], "linear: bias \(shape(b)) for \(outputs) outputs") }
+        if let activation {
+            precondition(activation.storesDerivative || activation.derivativeFromOutput,
+                         "linear: \(activation) cannot be fused (its derivative needs the pre-activation)")
+        }
+        let (y, out) = output(shape: [rows, outputs], inputs: [x, w] + (b.map { [$0] } ?? []),
+                              op: "linear \(rows)x\(outputs)x\(inputs)" + (activation.map { " \($0)" } ?? ""))
+        let tracks = requiresGradient(y)
+        let derivative = tracks && activation?.storesDerivative == true ? scratch([rows, outputs]) : nil
+        let epilogue = b == nil && activation == nil ? nil
+            : GEMMEpilogue(bias: b.map { value($0).data }, activation: activation, derivative: derivative?.data)
+        gemm(transposeB: true, m: rows, n: outputs, k: inputs, a: value(x).data, lda: inputs, b: value(w).data, ldb: inputs,
+             c: out.data, ldc: outputs, epilogue: epilogue, pool: pool)
+        onBackward(y) { [unowned self] dy in
+            let db = b.flatMap { gradientSlot($0) }
+            var dz = dy
+            if let activation {
+                dz = scratch([rows, outputs])
+                let work = scratch([Swift.max(1, VectorKernels.linearActivationScratchCount(rows: rows, columns: outputs))])
+                VectorKernels.linearActivationBackwardRows(
+                    activation, y: out.data, derivative: derivative?.data, dy: dy.data, dz: dz.data,
+                    biasGradient: db?.tensor.data, accumulateBias: !(db?.overwrite ?? true),
+                    rows: rows, columns: outputs, scratch: work.data, pool: pool)
+            } else if let db {
+                VectorKernels.columnSums(dy.data, rows: rows, columns: outputs, into: db.tensor.data, accumulate: !db.overwrite, pool: pool)
+            }
+            matmulBackward(a: x, b: w, dc: dz, transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, batch: 1)
+        }
+        return y
+    }
+
     /// Batched C[i] = op(A[i]) · op(B[i]) over the leading dimension of 3-D tensors (attention).
     public func batchedMatmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) -> Variable {
         let sa = shape(a), sb = shape(b)
@@ -41,7 +81,7 @@ extension Tape {
         return c
     }
 
-    private func matmulBackward(
+    func matmulBackward(
         a: Variable, b: Variable, dc: Tensor, transposeA: Bool, transposeB: Bool,
         m: Int, n: Int, k: Int, batch: Int
     ) {

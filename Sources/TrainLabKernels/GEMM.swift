@@ -23,7 +23,30 @@ public enum GEMMBlocking {
     public static let parallelThreshold = 64 * 64 * 16
 }
 
-/// C (M, N) = op(A) (M, K) · op(B) (K, N), or C += ... when `accumulate`.
+/// What a GEMM does to each finished block of C while it is still in cache: a linear layer's
+/// bias and activation, C[i, j] = f(C[i, j] + bias[j]), with f'(·) written to `derivative`
+/// (laid out as C) for the maps that store it.
+public struct GEMMEpilogue {
+    public let bias: UnsafePointer<Float>?
+    public let activation: UnaryMap?
+    public let derivative: UnsafeMutablePointer<Float>?
+
+    public init(bias: UnsafePointer<Float>?, activation: UnaryMap?, derivative: UnsafeMutablePointer<Float>?) {
+        precondition(derivative == nil || activation?.storesDerivative == true,
+                     "GEMMEpilogue: only maps that store their derivative write one")
+        (self.bias, self.activation, self.derivative) = (bias, activation, derivative)
+    }
+
+    /// Rows `rows`, columns `columns` of C (leading dimension `ldc`).
+    func apply(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Range<Int>, columns: Range<Int>, loops: HotLoops) {
+        for i in rows {
+            let o = i * ldc + columns.lowerBound
+            loops.biasActivation(activation, c + o, bias.map { $0 + columns.lowerBound }, derivative.map { $0 + o }, columns.count)
+        }
+    }
+}
+
+/// C (M, N) = op(A) (M, K) · op(B) (K, N), or C += ... when `accumulate`; then `epilogue` on C.
 ///
 /// op(A) = A, or Aᵀ when `transposeA` (then A is stored (K, M)); likewise B. Threads split C into
 /// disjoint tiles; every element's sum over K runs in the same order for any thread count.
@@ -34,16 +57,18 @@ public func gemm(
     b: UnsafePointer<Float>, ldb: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool = false,
+    epilogue: GEMMEpilogue? = nil,
     pool: ThreadPool = .shared
 ) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        epilogue?.apply(c, ldc: ldc, rows: 0..<m, columns: 0..<n, loops: HotLoops.current)
         return
     }
     let problem = GEMMProblem(
         transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-        a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+        a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, epilogue: epilogue)
     if m * n * k < GEMMBlocking.parallelThreshold || pool.threadCount == 1 {
         problem.run(rows: 0..<m, columns: 0..<n)
         return
@@ -195,8 +220,10 @@ struct GEMMProblem: @unchecked Sendable {
     let b: UnsafePointer<Float>, ldb: Int
     let c: UnsafeMutablePointer<Float>, ldc: Int
     let accumulate: Bool
+    var epilogue: GEMMEpilogue? = nil
 
-    /// C[rows, columns] over all of K: blocks of NC columns, then KC steps, then MC rows.
+    /// C[rows, columns] over all of K: blocks of NC columns, then KC steps, then MC rows; the
+    /// epilogue runs on each MC × NC block right after its last KC step.
     func run(rows: Range<Int>, columns: Range<Int>) {
         let scratch = ThreadScratch.current
         let loops = HotLoops.current
@@ -223,6 +250,9 @@ struct GEMMProblem: @unchecked Sendable {
                         // A row-major A is read in place (see gemmMacroKernelRowMajorA).
                         loops.macroKernelRowMajorA(mc, nc, kc, a + ic * lda + pc, lda, packedB, kc * microColumns,
                                                    c + ic * ldc + jc, ldc, accumulateBlock)
+                    }
+                    if let epilogue, pc + kc == k {
+                        epilogue.apply(c, ldc: ldc, rows: ic..<(ic + mc), columns: jc..<(jc + nc), loops: loops)
                     }
                     ic += mc
                 }

@@ -17,6 +17,11 @@ struct HotLoops: Sendable {
     let macroKernelRowMajorA: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
     let unary: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Float>?) -> Void
     let unaryBackward: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Bool) -> Void
+    /// (map, c, bias, derivative, n): c = f(c + bias), derivative = f'(c + bias) where given.
+    let biasActivation: @Sendable (UnaryMap?, UnsafeMutablePointer<Float>, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+    /// (map, y, derivative, dy, dz, n, bias partial)
+    let linearActivationBackward: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafePointer<Float>?, UnsafePointer<Float>,
+                                             UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Float>?) -> Void
     let gatedForward: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     /// (map, g, u, dy, dg, du, n, accumulate gate, accumulate up)
     let gatedBackward: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
@@ -57,6 +62,8 @@ struct HotLoops: Sendable {
         macroKernelRowMajorA: { MicroKernels.gemmMacroKernelRowMajorA(mc: $0, nc: $1, kc: $2, a: $3, lda: $4, packedB: $5, bPanelStride: $6, c: $7, ldc: $8, accumulate: $9) },
         unary: { MicroKernels.unaryForward($0, $1, $2, $3, derivative: $4) },
         unaryBackward: { MicroKernels.unaryBackward($0, x: $1, y: $2, dy: $3, dx: $4, $5, accumulate: $6) },
+        biasActivation: { MicroKernels.biasActivation($0, $1, bias: $2, derivative: $3, $4) },
+        linearActivationBackward: { MicroKernels.linearActivationBackward($0, y: $1, derivative: $2, dy: $3, dz: $4, $5, biasPartial: $6) },
         gatedForward: { MicroKernels.gatedUnaryForward($0, $1, $2, $3, $4) },
         gatedBackward: { MicroKernels.gatedUnaryBackward($0, g: $1, u: $2, dy: $3, dg: $4, du: $5, $6, accumulateGate: $7, accumulateUp: $8) },
         add: { MicroKernels.add($0, $1, $2, $3) },
@@ -91,6 +98,10 @@ struct HotLoops: Sendable {
         macroKernelRowMajorA: { MicroKernelsAVX2.gemmMacroKernelRowMajorA(mc: $0, nc: $1, kc: $2, a: $3, lda: $4, packedB: $5, bPanelStride: $6, c: $7, ldc: $8, accumulate: $9) },
         unary: { MicroKernelsAVX2.unaryForward(.init($0), $1, $2, $3, derivative: $4) },
         unaryBackward: { MicroKernelsAVX2.unaryBackward(.init($0), x: $1, y: $2, dy: $3, dx: $4, $5, accumulate: $6) },
+        biasActivation: { MicroKernelsAVX2.biasActivation($0.map { .init($0) }, $1, bias: $2, derivative: $3, $4) },
+        linearActivationBackward: {
+            MicroKernelsAVX2.linearActivationBackward(.init($0), y: $1, derivative: $2, dy: $3, dz: $4, $5, biasPartial: $6)
+        },
         gatedForward: { MicroKernelsAVX2.gatedUnaryForward(.init($0), $1, $2, $3, $4) },
         gatedBackward: {
             MicroKernelsAVX2.gatedUnaryBackward(.init($0), g: $1, u: $2, dy: $3, dg: $4, du: $5, $6, accumulateGate: $7, accumulateUp: $8)

@@ -294,6 +294,37 @@ extension VectorKernels {
         }
     }
 
+    /// Backward of a fused linear layer's activation: dz = dy ⊙ f'(z) per row, f'(z) from
+    /// `derivative` or from the output y (see `UnaryMap.derivativeFromOutput`); the bias gradient
+    /// (+)= Σ_rows dz through per-chunk partial sums in `scratch` (`rows / 16` rounded up × columns
+    /// floats), added in chunk order.
+    public static func linearActivationBackwardRows(
+        _ kind: UnaryMap, y: UnsafePointer<Float>, derivative: UnsafePointer<Float>?, dy: UnsafePointer<Float>,
+        dz: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?, accumulateBias: Bool,
+        rows: Int, columns: Int, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared
+    ) {
+        let chunkRows = normalizeChunkRows, chunks = (rows + chunkRows - 1) / chunkRows
+        let partials = biasGradient == nil ? nil : scratch
+        pool.parallelRanges(chunks, grain: max(1, elementGrain / max(columns * chunkRows, 1))) { r, _ in
+            for chunk in r {
+                let partial = partials.map { $0 + chunk * columns }
+                partial?.update(repeating: 0, count: columns)
+                for i in (chunk * chunkRows)..<min(rows, (chunk + 1) * chunkRows) {
+                    let o = i * columns
+                    loops.linearActivationBackward(kind, y + o, derivative.map { $0 + o }, dy + o, dz + o, columns, partial)
+                }
+            }
+        }
+        if let biasGradient, let partials {
+            columnSums(partials, rows: chunks, columns: columns, into: biasGradient, accumulate: accumulateBias, pool: pool)
+        }
+    }
+
+    /// Scratch floats `linearActivationBackwardRows` needs.
+    public static func linearActivationScratchCount(rows: Int, columns: Int) -> Int {
+        (rows + normalizeChunkRows - 1) / normalizeChunkRows * columns
+    }
+
     /// Rows per chunk of the gain and bias gradients' partial sums: fixed, so the sums do not
     /// depend on the thread count.
     public static let normalizeChunkRows = 16

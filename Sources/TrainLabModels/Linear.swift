@@ -1,4 +1,5 @@
 import TrainLabAutodiff
+import TrainLabKernels
 
 /// y = x Wᵀ + b with W [out, in] and b [out] (`torch.nn.Linear`'s layout and default init).
 public final class Linear {
@@ -26,10 +27,9 @@ public final class Linear {
 
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 
-    /// x (B, in) -> (B, out).
-    public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable {
-        let y = tape.matmul(x, tape.parameter(weight), transposeB: true)
-        guard let bias else { return y }
-        return tape.addRowVector(y, tape.parameter(bias))
+    /// x (B, in) -> (B, out), one fused op with the bias; `activation` (a map the layer can
+    /// fuse, see `Tape.linear`) is applied in the same pass.
+    public func callAsFunction(_ x: Variable, on tape: Tape, activation: UnaryMap? = nil) -> Variable {
+        tape.linear(x, weight: tape.parameter(weight), bias: bias.map { tape.parameter($0) }, activation: activation)
     }
 }

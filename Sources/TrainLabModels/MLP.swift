@@ -92,7 +92,12 @@ public final class MLP: Model {
                 return out
             }
             let norm = layer.norm
-            func block(_ input: Variable) -> Variable { activation(layer.linear(input, on: tape), on: tape) }
+            // act(Linear(x)) is one fused op when the activation is a map the GEMM can apply.
+            let fused = activation.map.flatMap { $0.storesDerivative || $0.derivativeFromOutput ? $0 : nil }
+            func block(_ input: Variable) -> Variable {
+                if let fused { return layer.linear(input, on: tape, activation: fused) }
+                return activation(layer.linear(input, on: tape), on: tape)
+            }
             if layer.isResidual {
                 switch placement {
                 case .pre:
@@ -104,7 +109,7 @@ public final class MLP: Model {
                     let sum = tape.add(alpha == 1 ? h : tape.scale(h, by: alpha), block(h))
                     h = norm.map { $0(sum, on: tape) } ?? sum
                 }
-            } else if placement == .pre {
+            } else if placement == .pre || norm == nil {
                 h = block(norm.map { $0(h, on: tape) } ?? h)
             } else {
                 let z = layer.linear(h, on: tape)

@@ -97,6 +97,36 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// The fused linear layer y = f(x Wᵀ + b): every activation the GEMM epilogue applies (stored
+    /// derivative: GELU, SiLU; from the output: ReLU, σ, tanh), with and without a bias, over 37
+    /// rows (three bias-gradient chunks of 16). ReLU's inputs keep away from its kink.
+    func testFusedLinear() {
+        let (rows, inputs, outputs) = (37, 5, 7)
+        let x = randomTensor([rows, inputs], seed: 51), w = randomTensor([outputs, inputs], seed: 52)
+        let b = randomTensor([outputs], seed: 53)
+        let maps: [(UnaryMap?, (Double) -> Double)] = [
+            (nil, { $0 }), (.relu, { max($0, 0) }), (.sigmoid, { 1 / (1 + Foundation.exp(-$0)) }), (.tanh, Foundation.tanh),
+            (.silu, { $0 / (1 + Foundation.exp(-$0)) }), (.gelu, { 0.5 * $0 * (1 + Foundation.erf($0 / 2.0.squareRoot())) }),
+        ]
+        func z(_ v: [[Double]], bias: Bool) -> [Double] {
+            (0..<rows).flatMap { r in
+                (0..<outputs).map { o in
+                    (0..<inputs).reduce(bias ? v[2][o] : 0) { $0 + v[0][r * inputs + $1] * v[1][o * inputs + $1] }
+                }
+            }
+        }
+        for (map, f) in maps {
+            let withBias = checker.run(inputs: [x, w, b], pool: pool) {
+                $0.linear($1[0], weight: $1[1], bias: $1[2], activation: map)
+            } reference: { v in z(v, bias: true).map(f) }
+            assertPasses(withBias, "linear \(map.map { "\($0)" } ?? "identity") with bias")
+            let noBias = checker.run(inputs: [x, w], pool: pool) {
+                $0.linear($1[0], weight: $1[1], bias: nil, activation: map)
+            } reference: { v in z(v, bias: false).map(f) }
+            assertPasses(noBias, "linear \(map.map { "\($0)" } ?? "identity") without bias")
+        }
+    }
+
     /// Gated units y = f(gate) ⊙ up for GLU, SwiGLU, GeGLU, and the gate fed as its own up
     /// (f(x) ⊙ x: both gradients land in one buffer).
     func testGatedUnary() {
