@@ -9,15 +9,17 @@ extension Tape {
     /// grouped-query heads (Ainslie et al. 2023, https://arxiv.org/abs/2305.13245):
     ///   y[b, :, h] = softmax(scale · q[b, :, h] k[b, :, g]ᵀ + mask) v[b, :, g],  g = h / (H / Hkv)
     /// scale = 1/√D unless given; the causal mask keeps key j ≤ query i. Hkv = H is multi-head,
-    /// Hkv = 1 multi-query attention. Fused (`AttentionKernels`): no (T, T) matrix per head is
-    /// kept; the masked part is skipped; the backward recomputes the probabilities.
+    /// Hkv = 1 multi-query attention. Fused (`AttentionKernels`): the masked part is skipped; the
+    /// probabilities are kept for the backward up to 64 MiB per call, recomputed beyond.
     ///   dv += Pᵀ dy,  dS = scale · P ⊙ (dy vᵀ - rowsum(dy ⊙ y)),  dq += dS k,  dk += dSᵀ q
     /// (summed over the H / Hkv query heads that share a key/value head). `rowBlock`: query rows
     /// handled together (the causal skip works in whole blocks; tests use small ones).
     // q (B, T, H, D), k (B, T, Hkv, D), v (B, T, Hkv, D) -> y (B, T, H, D)
+    /// `keepProbabilities`: keep them for the backward (true), recompute them there (false), or
+    /// keep them when they fit in `AttentionKernels.keptProbabilityLimit` (nil).
     public func attention(
         _ q: Variable, _ k: Variable, _ v: Variable, causal: Bool, scale: Float? = nil,
-        rowBlock: Int = AttentionKernels.defaultRowBlock
+        rowBlock: Int = AttentionKernels.defaultRowBlock, keepProbabilities: Bool? = nil
     ) -> Variable {
         let sq = shape(q), sk = shape(k), sv = shape(v)
         precondition(sq.count == 4 && sk.count == 4 && sv.count == 4,
@@ -34,15 +36,19 @@ extension Tape {
         let (y, out) = output(shape: sq, from: q, k, v)
         let qv = value(q), kv = value(k), vv = value(v)
         let work = scratch([AttentionKernels.forwardScratchCount(s, rowBlock: rowBlock, threads: pool.threadCount)])
+        // The probabilities are kept for the backward when they fit (else it recomputes them).
+        let keep = requiresGradient(y)
+            && (keepProbabilities ?? (AttentionKernels.keptProbabilityCount(s) <= AttentionKernels.keptProbabilityLimit))
+        let kept = keep ? scratch([AttentionKernels.keptProbabilityCount(s)]) : nil
         AttentionKernels.forward(q: qv.data, k: kv.data, v: vv.data, out: out.data, shape: s, causal: causal,
-                                 scale: factor, rowBlock: rowBlock, scratch: work.data, pool: pool)
+                                 scale: factor, rowBlock: rowBlock, scratch: work.data, keep: kept?.data, pool: pool)
         onBackward(y) { [unowned self] dy in
             let dq = gradientSlot(q), dk = gradientIfTracked(k), dv = gradientIfTracked(v)
             let work = scratch([AttentionKernels.backwardScratchCount(s, rowBlock: rowBlock, threads: pool.threadCount)])
             AttentionKernels.backward(q: qv.data, k: kv.data, v: vv.data, out: out.data, dOut: dy.data,
                                       dq: dq?.tensor.data, overwriteQueryGradient: dq?.overwrite ?? false,
                                       dk: dk?.data, dv: dv?.data, shape: s, causal: causal,
-                                      scale: factor, rowBlock: rowBlock, scratch: work.data, pool: pool)
+                                      scale: factor, rowBlock: rowBlock, scratch: work.data, kept: kept?.data, pool: pool)
         }
         return y
     }

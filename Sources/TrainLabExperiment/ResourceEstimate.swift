@@ -2,6 +2,7 @@ import Foundation
 import TrainLabSpec
 import TrainLabData
 import TrainLabModels
+import TrainLabKernels
 
 /// What a run will cost, estimated from the spec alone (nothing is built): `trainlab validate`
 /// prints it, and a run that would not fit in memory is refused before it starts.
@@ -81,7 +82,10 @@ public struct ResourceEstimate {
         let tokens = Double(batch * length)
         flopsPerStep = 6 * tokens * Double(c.layers * perLayer + c.vocab * d)
             + 12 * Double(batch * c.layers * c.heads * length * length * hd)
-        let activations = tokens * Double(c.layers * (12 * d + 3 * h) + 3 * c.vocab)
+        // Attention keeps its probabilities for the backward when they fit (see AttentionKernels).
+        let probabilities = batch * c.heads * length * length
+        let kept = probabilities <= AttentionKernels.keptProbabilityLimit ? Double(c.layers * probabilities) : 0
+        let activations = tokens * Double(c.layers * (12 * d + 3 * h) + 3 * c.vocab) + kept
         let rows = Double(spec.task.trainSize + spec.task.valSize) * Double(2 * length)
         bytes = 4 * (Double(parameters) * 5 + activations + rows)
     }

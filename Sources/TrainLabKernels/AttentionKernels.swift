@@ -8,8 +8,8 @@
 // Rows are processed in blocks of `rowBlock`: a block of rows r0 ..< r1 needs only the key
 // columns 0 ..< r1 when causal, so the masked upper triangle is skipped (not computed and then
 // masked), and no (T, T) matrix per head is ever held: each worker owns one (rowBlock, T) buffer.
-// The backward keeps nothing from the forward but O: it recomputes each block's P exactly as the
-// forward did (bit-identical), then
+// The backward uses the probabilities the forward kept when they fit (`keptProbabilityLimit`),
+// else recomputes each block's P exactly as the forward did (bit-identical), then
 //   dV += Pᵀ dO,  dP = dO Vᵀ,  dS = scale · P ⊙ (dP - rowsum(dO ⊙ O)),  dQ += dS K,  dK += dSᵀ Q
 // (rowsum(dO ⊙ O)_i = Σ_j P_ij dP_ij, the softmax backward's inner product, without a T×T pass).
 //
@@ -63,13 +63,23 @@ public enum AttentionKernels {
         threads * (2 * min(rowBlock, max(shape.length, 1)) * shape.length + 3 * packedHeadCount(shape))
     }
 
-    /// out = softmax(scale · q kᵀ [+ causal mask]) v per (batch, head).
+    /// Floats of the probabilities `forward` can keep for `backward`: one (T, T) matrix per
+    /// (batch, head) (the causal part written).
+    public static func keptProbabilityCount(_ s: AttentionShape) -> Int { s.batch * s.heads * s.length * s.length }
+
+    /// Above this many floats (64 MiB) the backward recomputes the probabilities instead.
+    public static let keptProbabilityLimit = 1 << 24
+
+    /// out = softmax(scale · q kᵀ [+ causal mask]) v per (batch, head). With `keep`
+    /// (`keptProbabilityCount` floats), the probabilities are written there for `backward`,
+    /// which then skips recomputing them (one of its five products and the softmax).
     // q (B, T, H, D), k (B, T, Hkv, D), v (B, T, Hkv, D), out (B, T, H, D),
     // scratch: forwardScratchCount floats
     public static func forward(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, shape s: AttentionShape, causal: Bool, scale: Float,
-        rowBlock: Int = defaultRowBlock, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared
+        rowBlock: Int = defaultRowBlock, scratch: UnsafeMutablePointer<Float>,
+        keep: UnsafeMutablePointer<Float>? = nil, pool: ThreadPool = .shared
     ) {
         precondition(rowBlock >= 1, "attention: row block \(rowBlock)")
         let t = s.length, d = s.headSize, qs = s.queryRowStride, ks = s.keyRowStride
@@ -89,10 +99,11 @@ public enum AttentionKernels {
                 var r0 = 0
                 while r0 < t {
                     let rows = min(block, t - r0), width = causal ? r0 + rows : t
+                    let p = keep.map { $0 + ((b * s.heads + h) * t + r0) * t } ?? probabilities
                     probabilityBlock(qBlock: qHead + r0 * qs, keys: keys, shape: s, firstRow: r0, rows: rows, width: width,
-                                     causal: causal, scale: scale, into: probabilities)
+                                     causal: causal, scale: scale, into: p)
                     // O[r0 ..< r0 + rows] = P (rows, width) · V[0 ..< width]
-                    gemm(m: rows, n: d, k: width, a: probabilities, lda: t, packedB: values, c: oHead + r0 * qs, ldc: qs)
+                    gemm(m: rows, n: d, k: width, a: p, lda: t, packedB: values, c: oHead + r0 * qs, ldc: qs)
                     r0 += rows
                 }
             }
@@ -101,6 +112,7 @@ public enum AttentionKernels {
 
     /// Adds the gradients of `forward` into dq, dk, dv (each optional: nil skips it); with
     /// `overwriteQueryGradient`, dq is written (=), not added to (each of its rows is produced once).
+    /// `kept`: the probabilities `forward` kept, else they are recomputed (bit-identical).
     // q, out, dOut, dq (B, T, H, D); k, v, dk, dv (B, T, Hkv, D); scratch: backwardScratchCount floats
     public static func backward(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
@@ -108,7 +120,8 @@ public enum AttentionKernels {
         dq: UnsafeMutablePointer<Float>?, overwriteQueryGradient: Bool = false,
         dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?,
         shape s: AttentionShape, causal: Bool, scale: Float,
-        rowBlock: Int = defaultRowBlock, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared
+        rowBlock: Int = defaultRowBlock, scratch: UnsafeMutablePointer<Float>,
+        kept: UnsafePointer<Float>? = nil, pool: ThreadPool = .shared
     ) {
         precondition(rowBlock >= 1, "attention: row block \(rowBlock)")
         if dq == nil && dk == nil && dv == nil { return }
@@ -121,8 +134,8 @@ public enum AttentionKernels {
             let b = task / s.kvHeads, g = task % s.kvHeads
             let kHead = k + b * t * ks + g * d, vHead = v + b * t * ks + g * d
             let dkHead = dk.map { $0 + b * t * ks + g * d }, dvHead = dv.map { $0 + b * t * ks + g * d }
-            let probabilities = scratch + worker * perWorker
-            let scoreGradient = probabilities + block * t
+            let recomputed = scratch + worker * perWorker
+            let scoreGradient = recomputed + block * t
             let packs = scoreGradient + block * t
             let keysT = PackedMatrix(packing: kHead, ldb: ks, transposed: true, k: d, n: t, into: packs)
             let valuesT = PackedMatrix(packing: vHead, ldb: ks, transposed: true, k: d, n: t, into: packs + packed)
@@ -133,8 +146,14 @@ public enum AttentionKernels {
                 while r0 < t {
                     let rows = min(block, t - r0), width = causal ? r0 + rows : t
                     let rowOffset = headOffset + r0 * qs
-                    probabilityBlock(qBlock: q + rowOffset, keys: keysT, shape: s, firstRow: r0, rows: rows, width: width,
-                                     causal: causal, scale: scale, into: probabilities)
+                    let probabilities: UnsafePointer<Float>
+                    if let kept {
+                        probabilities = kept + ((b * s.heads + h) * t + r0) * t
+                    } else {
+                        probabilityBlock(qBlock: q + rowOffset, keys: keysT, shape: s, firstRow: r0, rows: rows, width: width,
+                                         causal: causal, scale: scale, into: recomputed)
+                        probabilities = UnsafePointer(recomputed)
+                    }
                     if let dvHead {
                         // dV[0 ..< width] += Pᵀ (width, rows) · dO[r0 ..< r0 + rows]
                         gemm(transposeA: true, m: width, n: d, k: rows, a: probabilities, lda: t, b: dOut + rowOffset, ldb: qs,

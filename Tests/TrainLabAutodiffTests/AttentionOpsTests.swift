@@ -195,6 +195,26 @@ final class AttentionOpsTests: XCTestCase {
         }
     }
 
+    /// The backward gives bit-identical gradients whether it reads the probabilities the forward
+    /// kept or recomputes them (the two paths run the same code on the same inputs), causal or
+    /// not, with grouped heads and a row block that leaves a partial last block.
+    func testKeptAndRecomputedProbabilitiesGiveIdenticalGradients() {
+        let (batch, length, heads, kvHeads, d) = (2, 11, 4, 2, 6)
+        let q = randomTensor([batch, length, heads, d], seed: 61), k = randomTensor([batch, length, kvHeads, d], seed: 62)
+        let v = randomTensor([batch, length, kvHeads, d], seed: 63), seed = randomTensor([batch, length, heads, d], seed: 64)
+        for causal in [true, false] {
+            var results: [[[Float]]] = []
+            for keep in [true, false] {
+                let tape = Tape(pool: ThreadPool(threads: 2))
+                let (tq, tk, tv) = (tape.input(q), tape.input(k), tape.input(v))
+                let y = tape.attention(tq, tk, tv, causal: causal, rowBlock: 4, keepProbabilities: keep)
+                tape.backward(from: y, seed: seed)
+                results.append([tape.value(y).scalars] + [tq, tk, tv].map { tape.gradient($0)!.scalars })
+            }
+            XCTAssertEqual(results[0], results[1], "causal \(causal)")
+        }
+    }
+
     /// Causal: changing keys and values at positions after i leaves outputs 0 ... i bit-identical.
     func testCausalOutputsIgnoreLaterPositions() {
         let (length, heads, d) = (9, 2, 4)
