@@ -571,6 +571,38 @@ enum GELUTanhLanes: LaneMap {
     }
 }
 
+enum LogLanes: LaneMap {
+    @inline(__always) static func value(_ x: V8) -> V8 {
+        var y = V8()
+        for i in 0..<8 { y[i] = logf(x[i]) }
+        return y
+    }
+    @inline(__always) static func derivative(_ x: V8, _ y: V8) -> V8 { 1 / x }
+}
+
+/// A loop generic over the lane map; `dispatch` runs it with the map a `UnaryMap` names, the one
+/// place where a case meets its `LaneMap` type (a new map: its type above and one line here).
+protocol LaneMapOperation {
+    func callAsFunction<F: LaneMap>(_ map: F.Type)
+}
+
+@inline(__always)
+func dispatch<O: LaneMapOperation>(_ kind: UnaryMap, _ operation: O) {
+    switch kind {
+    case .exp: operation(ExpLanes.self)
+    case .tanh: operation(TanhLanes.self)
+    case .sigmoid: operation(SigmoidLanes.self)
+    case .silu: operation(SiLULanes.self)
+    case .relu: operation(ReLULanes.self)
+    case .log: operation(LogLanes.self)
+    case .square: operation(SquareLanes.self)
+    case .abs: operation(AbsLanes.self)
+    case .erf: operation(ErfLanes.self)
+    case .gelu: operation(GELULanes.self)
+    case .geluTanh: operation(GELUTanhLanes.self)
+    }
+}
+
 @inline(never)
 func mapForward<F: LaneMap>(_: F.Type, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     var i = 0
@@ -668,24 +700,11 @@ public func biasActivation(_ kind: UnaryMap?, _ c: UnsafeMutablePointer<Float>, 
         if let bias { zip8(c, bias, c, n, +) }
         return
     }
-    switch kind {
-    case .exp: biasActivationRow(ExpLanes.self, c, bias, d, n)
-    case .tanh: biasActivationRow(TanhLanes.self, c, bias, d, n)
-    case .sigmoid: biasActivationRow(SigmoidLanes.self, c, bias, d, n)
-    case .silu: biasActivationRow(SiLULanes.self, c, bias, d, n)
-    case .relu: biasActivationRow(ReLULanes.self, c, bias, d, n)
-    case .square: biasActivationRow(SquareLanes.self, c, bias, d, n)
-    case .abs: biasActivationRow(AbsLanes.self, c, bias, d, n)
-    case .erf: biasActivationRow(ErfLanes.self, c, bias, d, n)
-    case .gelu: biasActivationRow(GELULanes.self, c, bias, d, n)
-    case .geluTanh: biasActivationRow(GELUTanhLanes.self, c, bias, d, n)
-    case .log:
-        for i in 0..<n {
-            let z = c[i] + (bias?[i] ?? 0)
-            c[i] = logf(z)
-            d?[i] = 1 / z
-        }
+    struct Loop: LaneMapOperation {
+        let c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, d: UnsafeMutablePointer<Float>?, n: Int
+        func callAsFunction<F: LaneMap>(_ map: F.Type) { biasActivationRow(map, c, bias, d, n) }
     }
+    dispatch(kind, Loop(c: c, bias: bias, d: d, n: n))
 }
 
 /// Backward of a fused layer's activation for one row: dz = dy ⊙ f'(z), with f'(z) read from
@@ -721,15 +740,15 @@ public func linearActivationBackward(
     _ kind: UnaryMap, y: UnsafePointer<Float>, derivative: UnsafePointer<Float>?, dy: UnsafePointer<Float>,
     dz: UnsafeMutablePointer<Float>, _ n: Int, biasPartial: UnsafeMutablePointer<Float>?
 ) {
-    switch kind {
-    case .relu: activationBackwardRow(ReLULanes.self, y, nil, dy, dz, n, biasPartial)
-    case .sigmoid: activationBackwardRow(SigmoidLanes.self, y, nil, dy, dz, n, biasPartial)
-    case .tanh: activationBackwardRow(TanhLanes.self, y, nil, dy, dz, n, biasPartial)
-    case .exp: activationBackwardRow(ExpLanes.self, y, nil, dy, dz, n, biasPartial)
-    default:
-        precondition(derivative != nil, "linearActivationBackward: \(kind) needs its stored derivative")
-        activationBackwardRow(ReLULanes.self, y, derivative, dy, dz, n, biasPartial)
+    precondition(derivative != nil || kind.derivativeFromOutput, "linearActivationBackward: \(kind) needs its stored derivative")
+    struct Loop: LaneMapOperation {
+        let y: UnsafePointer<Float>, derivative: UnsafePointer<Float>?, dy: UnsafePointer<Float>
+        let dz: UnsafeMutablePointer<Float>, n: Int, biasPartial: UnsafeMutablePointer<Float>?
+        func callAsFunction<F: LaneMap>(_ map: F.Type) { activationBackwardRow(map, y, derivative, dy, dz, n, biasPartial) }
     }
+    let loop = Loop(y: y, derivative: derivative, dy: dy, dz: dz, n: n, biasPartial: biasPartial)
+    // A stored derivative makes the map irrelevant: one specialization serves every such map.
+    if derivative != nil { loop(ReLULanes.self) } else { dispatch(kind, loop) }
 }
 
 /// Gated linear unit, one pass: y = f(g) ⊙ u.
@@ -755,21 +774,25 @@ func gatedBackward<F: LaneMap>(
     _ dg: UnsafeMutablePointer<Float>?, _ du: UnsafeMutablePointer<Float>?, _ n: Int,
     _ accumulateGate: Bool, _ accumulateUp: Bool
 ) {
-    @inline(__always) func step(_ gv: V8, _ uv: V8, _ dyv: V8) -> (V8, V8) {
-        let f = F.value(gv)
-        return (dyv * uv * F.derivative(gv, f), dyv * f)
-    }
     var i = 0
     while i + 8 <= n {
-        let (a, b) = step(load8(g + i), load8(u + i), load8(dy + i))
-        if let dg { store8(accumulateGate ? load8(dg + i) + a : a, dg + i) }
-        if let du { store8(accumulateUp ? load8(du + i) + b : b, du + i) }
+        let gv = load8(g + i), dyv = load8(dy + i)
+        let (f, df) = F.valueAndDerivative(gv)
+        if let dg {
+            let a = dyv * load8(u + i) * df
+            store8(accumulateGate ? load8(dg + i) + a : a, dg + i)
+        }
+        if let du {
+            let b = dyv * f
+            store8(accumulateUp ? load8(du + i) + b : b, du + i)
+        }
         i += 8
     }
     if i < n {
         var gv = V8(), uv = V8(), dyv = V8()
         for j in 0..<(n - i) { gv[j] = g[i + j]; uv[j] = u[i + j]; dyv[j] = dy[i + j] }
-        let (a, b) = step(gv, uv, dyv)
+        let (f, df) = F.valueAndDerivative(gv)
+        let a = dyv * uv * df, b = dyv * f
         for j in 0..<(n - i) {
             if let dg { dg[i + j] = (accumulateGate ? dg[i + j] : 0) + a[j] }
             if let du { du[i + j] = (accumulateUp ? du[i + j] : 0) + b[j] }
@@ -779,19 +802,11 @@ func gatedBackward<F: LaneMap>(
 
 /// y = f(g) ⊙ u for the map `kind` (GLU, SwiGLU, GeGLU).
 public func gatedUnaryForward(_ kind: UnaryMap, _ g: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    switch kind {
-    case .exp: gatedForward(ExpLanes.self, g, u, y, n)
-    case .tanh: gatedForward(TanhLanes.self, g, u, y, n)
-    case .sigmoid: gatedForward(SigmoidLanes.self, g, u, y, n)
-    case .silu: gatedForward(SiLULanes.self, g, u, y, n)
-    case .relu: gatedForward(ReLULanes.self, g, u, y, n)
-    case .square: gatedForward(SquareLanes.self, g, u, y, n)
-    case .abs: gatedForward(AbsLanes.self, g, u, y, n)
-    case .erf: gatedForward(ErfLanes.self, g, u, y, n)
-    case .gelu: gatedForward(GELULanes.self, g, u, y, n)
-    case .geluTanh: gatedForward(GELUTanhLanes.self, g, u, y, n)
-    case .log: for i in 0..<n { y[i] = logf(g[i]) * u[i] }
+    struct Loop: LaneMapOperation {
+        let g: UnsafePointer<Float>, u: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, n: Int
+        func callAsFunction<F: LaneMap>(_ map: F.Type) { gatedForward(map, g, u, y, n) }
     }
+    dispatch(kind, Loop(g: g, u: u, y: y, n: n))
 }
 
 /// dg (+)= dy ⊙ u ⊙ f'(g), du (+)= dy ⊙ f(g) (either optional).
@@ -799,53 +814,28 @@ public func gatedUnaryBackward(
     _ kind: UnaryMap, g: UnsafePointer<Float>, u: UnsafePointer<Float>, dy: UnsafePointer<Float>,
     dg: UnsafeMutablePointer<Float>?, du: UnsafeMutablePointer<Float>?, _ n: Int, accumulateGate: Bool, accumulateUp: Bool
 ) {
-    switch kind {
-    case .exp: gatedBackward(ExpLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
-    case .tanh: gatedBackward(TanhLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
-    case .sigmoid: gatedBackward(SigmoidLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
-    case .silu: gatedBackward(SiLULanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
-    case .relu: gatedBackward(ReLULanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
-    case .square: gatedBackward(SquareLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
-    case .abs: gatedBackward(AbsLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
-    case .erf: gatedBackward(ErfLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
-    case .gelu: gatedBackward(GELULanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
-    case .geluTanh: gatedBackward(GELUTanhLanes.self, g, u, dy, dg, du, n, accumulateGate, accumulateUp)
-    case .log:
-        for i in 0..<n {
-            if let dg { dg[i] = (accumulateGate ? dg[i] : 0) + dy[i] * u[i] / g[i] }
-            if let du { du[i] = (accumulateUp ? du[i] : 0) + dy[i] * logf(g[i]) }
-        }
+    struct Loop: LaneMapOperation {
+        let g: UnsafePointer<Float>, u: UnsafePointer<Float>, dy: UnsafePointer<Float>
+        let dg: UnsafeMutablePointer<Float>?, du: UnsafeMutablePointer<Float>?, n: Int, accumulateGate: Bool, accumulateUp: Bool
+        func callAsFunction<F: LaneMap>(_ map: F.Type) { gatedBackward(map, g, u, dy, dg, du, n, accumulateGate, accumulateUp) }
     }
+    dispatch(kind, Loop(g: g, u: u, dy: dy, dg: dg, du: du, n: n, accumulateGate: accumulateGate, accumulateUp: accumulateUp))
 }
 
 /// y = f(x) for the map `kind`; also d = f'(x) when `derivative` is given (the maps whose
-/// derivative costs a recomputation: GELU, SiLU, erf).
+/// derivative costs a recomputation: `UnaryMap.storesDerivative`).
 public func unaryForward(
     _ kind: UnaryMap, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
     derivative: UnsafeMutablePointer<Float>? = nil
 ) {
-    if let d = derivative {
-        switch kind {
-        case .gelu: return mapForwardWithDerivative(GELULanes.self, x, y, d, n)
-        case .geluTanh: return mapForwardWithDerivative(GELUTanhLanes.self, x, y, d, n)
-        case .silu: return mapForwardWithDerivative(SiLULanes.self, x, y, d, n)
-        case .erf: return mapForwardWithDerivative(ErfLanes.self, x, y, d, n)
-        default: preconditionFailure("unaryForward: \(kind)'s derivative comes from its output, not stored")
+    precondition(derivative == nil || kind.storesDerivative, "unaryForward: \(kind)'s derivative comes from its output, not stored")
+    struct Loop: LaneMapOperation {
+        let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, n: Int, derivative: UnsafeMutablePointer<Float>?
+        func callAsFunction<F: LaneMap>(_ map: F.Type) {
+            if let derivative { mapForwardWithDerivative(map, x, y, derivative, n) } else { mapForward(map, x, y, n) }
         }
     }
-    switch kind {
-    case .exp: mapForward(ExpLanes.self, x, y, n)
-    case .tanh: mapForward(TanhLanes.self, x, y, n)
-    case .sigmoid: mapForward(SigmoidLanes.self, x, y, n)
-    case .silu: mapForward(SiLULanes.self, x, y, n)
-    case .relu: mapForward(ReLULanes.self, x, y, n)
-    case .log: for i in 0..<n { y[i] = logf(x[i]) }
-    case .square: mapForward(SquareLanes.self, x, y, n)
-    case .abs: mapForward(AbsLanes.self, x, y, n)
-    case .erf: mapForward(ErfLanes.self, x, y, n)
-    case .gelu: mapForward(GELULanes.self, x, y, n)
-    case .geluTanh: mapForward(GELUTanhLanes.self, x, y, n)
-    }
+    dispatch(kind, Loop(x: x, y: y, n: n, derivative: derivative))
 }
 
 /// dx += dy * f'(x) (dx = ... unless `accumulate`), with y = f(x) from the forward pass.
@@ -853,19 +843,12 @@ public func unaryBackward(
     _ kind: UnaryMap, x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafePointer<Float>,
     dx: UnsafeMutablePointer<Float>, _ n: Int, accumulate: Bool
 ) {
-    switch kind {
-    case .exp: mapBackward(ExpLanes.self, x, y, dy, dx, n, accumulate)
-    case .tanh: mapBackward(TanhLanes.self, x, y, dy, dx, n, accumulate)
-    case .sigmoid: mapBackward(SigmoidLanes.self, x, y, dy, dx, n, accumulate)
-    case .silu: mapBackward(SiLULanes.self, x, y, dy, dx, n, accumulate)
-    case .relu: mapBackward(ReLULanes.self, x, y, dy, dx, n, accumulate)
-    case .log: for i in 0..<n { dx[i] = (accumulate ? dx[i] : 0) + dy[i] / x[i] }
-    case .square: mapBackward(SquareLanes.self, x, y, dy, dx, n, accumulate)
-    case .abs: mapBackward(AbsLanes.self, x, y, dy, dx, n, accumulate)
-    case .erf: mapBackward(ErfLanes.self, x, y, dy, dx, n, accumulate)
-    case .gelu: mapBackward(GELULanes.self, x, y, dy, dx, n, accumulate)
-    case .geluTanh: mapBackward(GELUTanhLanes.self, x, y, dy, dx, n, accumulate)
+    struct Loop: LaneMapOperation {
+        let x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafePointer<Float>
+        let dx: UnsafeMutablePointer<Float>, n: Int, accumulate: Bool
+        func callAsFunction<F: LaneMap>(_ map: F.Type) { mapBackward(map, x, y, dy, dx, n, accumulate) }
     }
+    dispatch(kind, Loop(x: x, y: y, dy: dy, dx: dx, n: n, accumulate: accumulate))
 }
 
 /// Elementwise functions with a closed-form derivative.
