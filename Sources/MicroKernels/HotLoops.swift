@@ -852,7 +852,7 @@ public func unaryBackward(
 }
 
 /// Elementwise functions with a closed-form derivative.
-public enum UnaryMap: Sendable {
+public enum UnaryMap: Int, Sendable {
     case exp, tanh, sigmoid, relu, log, square, abs
     /// SiLU(x) = x σ(x)  (`nn.SiLU`; swish with β = 1).
     case silu
