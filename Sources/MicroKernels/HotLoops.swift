@@ -657,10 +657,13 @@ func mapBackward<F: LaneMap>(
         }
     }
     if i < n {
-        var a = V8(), b = V8()
-        for j in 0..<(n - i) { a[j] = x[i + j]; b[j] = y[i + j] }
+        // The same vector arithmetic as the body (a fused multiply-add when accumulating), so
+        // where a thread's range ends cannot change a result.
+        var a = V8(), b = V8(), g = V8(), old = V8()
+        for j in 0..<(n - i) { a[j] = x[i + j]; b[j] = y[i + j]; g[j] = dy[i + j]; old[j] = dx[i + j] }
         let d = F.derivative(a, b)
-        for j in 0..<(n - i) { dx[i + j] = (accumulate ? dx[i + j] : 0) + dy[i + j] * d[j] }
+        let r = accumulate ? multiplyAdd(old, g, d) : g * d
+        for j in 0..<(n - i) { dx[i + j] = r[j] }
     }
 }
 
@@ -912,7 +915,14 @@ public func multiplyAccumulate(
         store8(multiplyAdd(load8(z + i), load8(x + i), load8(y + i)), z + i)
         i += 8
     }
-    while i < n { z[i] += x[i] * y[i]; i += 1 }
+    // The tail through the same fused multiply-add: where a thread's range ends must not change
+    // how an element is rounded.
+    if i < n {
+        var a = V8(), b = V8(), c = V8()
+        for j in 0..<(n - i) { a[j] = x[i + j]; b[j] = y[i + j]; c[j] = z[i + j] }
+        let r = multiplyAdd(c, a, b)
+        for j in 0..<(n - i) { z[i + j] = r[j] }
+    }
 }
 
 /// y = alpha * x.

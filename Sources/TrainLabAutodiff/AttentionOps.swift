@@ -43,7 +43,9 @@ extension Tape {
         AttentionKernels.forward(q: qv.data, k: kv.data, v: vv.data, out: out.data, shape: s, causal: causal,
                                  scale: factor, rowBlock: rowBlock, scratch: work.data, keep: kept?.data, pool: pool)
         onBackward(y) { [unowned self] dy in
-            let dq = gradientSlot(q), dk = gradientIfTracked(k), dv = gradientIfTracked(v)
+            // k and v first: when q is the same variable as one of them, its slot is then the
+            // zero-filled buffer they add into, not a fresh one dq would overwrite.
+            let dk = gradientIfTracked(k), dv = gradientIfTracked(v), dq = gradientSlot(q)
             let work = scratch([AttentionKernels.backwardScratchCount(s, rowBlock: rowBlock, threads: pool.threadCount)])
             AttentionKernels.backward(q: qv.data, k: kv.data, v: vv.data, out: out.data, dOut: dy.data,
                                       dq: dq?.tensor.data, overwriteQueryGradient: dq?.overwrite ?? false,

@@ -39,7 +39,7 @@ public final class Tape {
     private var arenaCursor = 0
     private var views: [Tensor] = []
     private var viewCursor = 0
-    /// Op names by node, kept only while profiling.
+    /// Op names by node (empty unless a profile was set when the node was made).
     private var opNames: [String] = []
     private var openOp: (name: String, start: UInt64)?
 
@@ -124,7 +124,7 @@ public final class Tape {
                 guard let backward = backwards[id], let dy = gradients[id] else { continue }
                 let start = OpProfile.now()
                 backward(dy)
-                profile.add(opNames[id], backward: OpProfile.now() - start)
+                profile.add(opNames[id].isEmpty ? "(recorded before profiling)" : opNames[id], backward: OpProfile.now() - start)
             }
             return
         }
@@ -257,7 +257,7 @@ public final class Tape {
         parameters.append(nil)
         retainsGradient.append(false)
         backwards.append(nil)
-        if profile != nil { opNames.append("") }
+        opNames.append("")
         return Variable(id: values.count - 1)
     }
 

@@ -38,7 +38,7 @@ public final class Adam: Optimizer {
             stepSize: stepSize, correction2Root: correction2Root, decoupled: decoupled)
         if let span = Parameter.contiguousSpan(parameters) {
             // One pass over every parameter (packed model): moments kept flat in the same order.
-            let buffers = state.flat(count: span.count, tensors: amsgrad ? 3 : 2)
+            let buffers = state.flat(span: span.values, count: span.count, tensors: amsgrad ? 3 : 2)
             VectorKernels.adamUpdate(
                 weights: span.values, gradient: span.gradients, m: buffers[0].data, v: buffers[1].data,
                 vMax: amsgrad ? buffers[2].data : nil, count: span.count, constants: constants, pool: pool)

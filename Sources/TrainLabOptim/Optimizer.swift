@@ -23,12 +23,14 @@ final class StateBuffers {
     }
 
     private var flatBuffers: [Tensor] = []
+    private var flatSpan: UnsafeMutablePointer<Float>? = nil
 
-    /// `tensors` flat buffers of `count` floats (zeros when first made) for state kept over a
-    /// packed parameter span; the same ones on every call with the same sizes.
-    func flat(count: Int, tensors: Int) -> [Tensor] {
-        if flatBuffers.count != tensors || flatBuffers.first?.count != count {
+    /// `tensors` flat buffers of `count` floats (zeros when first made) for state kept over the
+    /// packed parameter span starting at `span`; the same ones on every call for that span.
+    func flat(span: UnsafeMutablePointer<Float>, count: Int, tensors: Int) -> [Tensor] {
+        if flatSpan != span || flatBuffers.count != tensors || flatBuffers.first?.count != count {
             flatBuffers = (0..<tensors).map { _ in Tensor(shape: [count]) }
+            flatSpan = span
         }
         return flatBuffers
     }

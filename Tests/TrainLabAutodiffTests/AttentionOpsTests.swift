@@ -215,6 +215,25 @@ final class AttentionOpsTests: XCTestCase {
         }
     }
 
+    /// Self-attention on one tensor, attention(x, x, x): x's gradient is the sum of the three
+    /// roles' gradients (computed with three separate copies of x), whether or not q shares a
+    /// buffer with k and v (dq is written on first touch, dk and dv added).
+    func testSharedQueryKeyValueGradientIsTheSumOfTheRoles() {
+        let x = randomTensor([2, 5, 2, 3], seed: 71), seed = randomTensor([2, 5, 2, 3], seed: 72)
+        for causal in [true, false] {
+            for keep in [true, false] {
+                let shared = Tape(pool: .serial)
+                let sx = shared.input(x)
+                shared.backward(from: shared.attention(sx, sx, sx, causal: causal, rowBlock: 2, keepProbabilities: keep), seed: seed)
+                let separate = Tape(pool: .serial)
+                let (q, k, v) = (separate.input(x), separate.input(x), separate.input(x))
+                separate.backward(from: separate.attention(q, k, v, causal: causal, rowBlock: 2, keepProbabilities: keep), seed: seed)
+                let sum = (0..<x.count).map { i in [q, k, v].reduce(Float(0)) { $0 + separate.gradient($1)![i] } }
+                assertClose(shared.gradient(sx)!.scalars, sum, 1e-5, "causal \(causal) keep \(keep)")
+            }
+        }
+    }
+
     /// Causal: changing keys and values at positions after i leaves outputs 0 ... i bit-identical.
     func testCausalOutputsIgnoreLaterPositions() {
         let (length, heads, d) = (9, 2, 4)

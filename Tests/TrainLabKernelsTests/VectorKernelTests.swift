@@ -69,6 +69,26 @@ final class VectorKernelTests: XCTestCase {
         XCTAssertEqual(Double(reference), x.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-2)
     }
 
+    /// Elementwise kernels that accumulate (z += x·y, dx += dy·f'(x), a gain's column products)
+    /// give bit-identical results for any thread count: a thread's range may end anywhere, and
+    /// its tail must round as the vector body does (a fused multiply-add either way).
+    func testAccumulatingKernelsAreBitIdenticalAcrossThreadCounts() {
+        let n = 50_001
+        let x = pseudoRandom(n, seed: 21), y = pseudoRandom(n, seed: 22), start = pseudoRandom(n, seed: 23)
+        func run(_ threads: Int) -> [[Float]] {
+            let pool = threads == 1 ? ThreadPool.serial : ThreadPool(threads: threads)
+            var z = start
+            VectorKernels.multiplyAccumulate(x, y, &z, count: n, pool: pool)
+            var dx = start
+            VectorKernels.unaryBackward(.tanh, x: x, y: y, dy: y, dx: &dx, accumulate: true, count: n, pool: pool)
+            var gain = [Float](repeating: 0.5, count: 200)
+            VectorKernels.columnProductSums(x, y, rows: 250, columns: 200, into: &gain, accumulate: true, pool: pool)
+            return [z, dx, gain]
+        }
+        let reference = run(1)
+        for threads in [2, 3, 5] { XCTAssertEqual(run(threads), reference, "\(threads) threads") }
+    }
+
     /// Column sums (bias gradients): exact on small integers, bit-identical across threads.
     func testColumnSums() {
         let rows = 300, columns = 1000
