@@ -22,15 +22,8 @@ extension Tape {
         }
         onBackward(y) { [unowned self] dy in
             guard let dtable = gradientIfTracked(table) else { return }
-            let gradient = dy.data, accumulated = dtable.data
             ids.withUnsafeBufferPointer { ids in
-                pool.parallelRanges(width, grain: max(64, VectorKernels.elementGrain / max(ids.count, 1))) { columns, _ in
-                    for n in 0..<ids.count {
-                        VectorKernels.axpy(1, gradient + n * width + columns.lowerBound,
-                                           accumulated + ids[n] * width + columns.lowerBound,
-                                           count: columns.count, pool: .serial)
-                    }
-                }
+                VectorKernels.scatterAddRows(dy.data, rows: ids, width: width, into: dtable.data, pool: pool)
             }
         }
         return y

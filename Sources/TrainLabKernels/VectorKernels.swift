@@ -224,6 +224,19 @@ public enum VectorKernels {
         }
     }
 
+    /// table[rows[n], :] += x[n, :] for n in order (an embedding's backward): threads own column
+    /// ranges, so a repeated row sums its contributions in the same order for any thread count.
+    public static func scatterAddRows(
+        _ x: UnsafePointer<Float>, rows: UnsafeBufferPointer<Int>, width: Int,
+        into table: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared
+    ) {
+        pool.parallelRanges(width, grain: max(64, elementGrain / max(rows.count, 1))) { columns, _ in
+            for n in 0..<rows.count {
+                loops.accumulate(x + n * width + columns.lowerBound, table + rows[n] * width + columns.lowerBound, columns.count)
+            }
+        }
+    }
+
     /// y (R, C) = x (R, C) ⊙ v (C) broadcast over rows; y (+)= ... when `accumulate`.
     public static func multiplyRowVector(
         _ x: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
