@@ -39,10 +39,9 @@ final class StateBuffers {
 /// Gradient utilities shared by the training loop.
 public enum Gradients {
     /// ‖∇‖₂ over all parameters together (summed in parameter order: deterministic).
+    /// Per parameter even when they are packed: the logged norm is then the same number for a
+    /// packed and an unpacked model (a handful of reductions; the update is the one pass).
     public static func globalNorm(_ parameters: [Parameter], pool: ThreadPool = .shared) -> Double {
-        if let span = Parameter.contiguousSpan(parameters) {
-            return Double(VectorKernels.dot(span.gradients, span.gradients, count: span.count, pool: pool)).squareRoot()
-        }
         var total = 0.0
         for p in parameters {
             total += Double(VectorKernels.dot(p.gradient.data, p.gradient.data, count: p.gradient.count, pool: pool))
