@@ -20,6 +20,8 @@ public struct TrainingBenchmark {
         /// Per-op wall time over the measured steps (when asked for).
         public let profile: OpProfile?
         public let measuredSteps: Int
+        /// The median step of each window, in order (the result is the fastest window's).
+        public let windowMedians: [Double]
 
         public var samplesPerSecond: Double { Double(batchSize) / medianStepSeconds }
         public var gflops: Double { flopsPerStep / medianStepSeconds / 1e9 }
@@ -33,8 +35,13 @@ public struct TrainingBenchmark {
         self.pool = pool
     }
 
-    /// With `profile`, every op is timed (a few percent slower: a clock read per op).
-    public func run(warmup: Int = 5, steps: Int? = nil, profile: Bool = false, store: ResultsStore) throws -> Result {
+    /// With `profile`, every op is timed (a few percent slower: a clock read per op). With
+    /// `windows` > 1 the measured steps are repeated that many times and the window with the
+    /// fastest median is reported: on a shared machine a neighbour's burst then spoils one
+    /// window, not the figure.
+    public func run(warmup: Int = 5, steps: Int? = nil, windows: Int = 1, profile: Bool = false,
+                    store: ResultsStore) throws -> Result {
+        precondition(windows >= 1, "bench windows must be at least 1, got \(windows)")
         let runner = Runner(spec: spec, pool: pool)
         let (data, model) = try runner.prepare()
         let parameters = model.parameters
@@ -50,9 +57,11 @@ public struct TrainingBenchmark {
         let measured = steps ?? spec.training.steps
         var phases = [[Double]](repeating: [], count: 4)
         var totals: [Double] = []
+        var best: (median: Double, phases: [Double])? = nil
+        var windowMedians: [Double] = []
         func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
         let opProfile = profile ? OpProfile() : nil
-        for step in 0..<(warmup + measured) {
+        for step in 0..<(warmup + measured * windows) {
             if step == warmup { tape.profile = opProfile }
             batch.load(sampler.next())
             let t0 = now()
@@ -73,14 +82,22 @@ public struct TrainingBenchmark {
             let times = [t1 - t0, t2 - t1, t3 - t2, t4 - t3].map { Double($0) / 1e9 }
             for (i, t) in times.enumerated() { phases[i].append(t) }
             totals.append(times.reduce(0, +))
+            if totals.count == measured {
+                let median = Self.median(totals)
+                windowMedians.append(median)
+                if best == nil || median < best!.median { best = (median, phases.map { Self.median($0) }) }
+                totals.removeAll(keepingCapacity: true)
+                for i in phases.indices { phases[i].removeAll(keepingCapacity: true) }
+            }
         }
         tape.reset()
         try store.flush()
         let names = ["forward", "backward", "optimizer", "metrics"]
         return Result(
-            name: spec.name, batchSize: batchSize, medianStepSeconds: Self.median(totals),
-            phaseSeconds: zip(names, phases).map { ($0, Self.median($1)) },
-            flopsPerStep: ResourceEstimate(spec).flopsPerStep, profile: opProfile, measuredSteps: measured)
+            name: spec.name, batchSize: batchSize, medianStepSeconds: best?.median ?? .nan,
+            phaseSeconds: zip(names, best?.phases ?? [.nan, .nan, .nan, .nan]).map { ($0, $1) },
+            flopsPerStep: ResourceEstimate(spec).flopsPerStep, profile: opProfile,
+            measuredSteps: measured * windows, windowMedians: windowMedians)
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -29,7 +29,12 @@ let usage = """
                                       init probe by depth, config table; --format svg [--chart curves|final|
                                       act_rms|grad_rms] writes one chart (default EXPERIMENT.html / .svg)
                                       (the reading commands take --db PATH, default results/trainlab.sqlite)
-      bench gemm [--json] [--quick]   GEMM GFLOPS on 1 and all threads, as % of the measured FP32 peak
+      bench gemm [--json] [--quick] [--shapes MxNxK[/tn|/nt|/tt],...]
+                                      GEMM GFLOPS on 1 and all threads, as % of the measured FP32 peak
+      bench train [SPEC.json...] [--steps N] [--windows N] [--profile]
+                                      training step: ms, samples/s, GFLOPS, phase shares; --profile: per op
+                                      (default: experiments/bench/{mlp-small,mlp-large,transformer}.json)
+      bench metrics [SPEC.json]       what logging every step to SQLite costs, as a share of training
       help                            this text
       version                         the program version
 

@@ -171,14 +171,16 @@ enum MetricsBenchmark {
     }
 }
 
-/// `trainlab bench train [SPEC...] [--steps N] [--profile]`: median ms per training step,
-/// samples/s, the share of each phase, and GFLOPS against the FP32 peak measured in the same run;
-/// `--profile` adds where forward and backward time goes, op by op.
+/// `trainlab bench train [SPEC...] [--steps N] [--windows N] [--profile]`: median ms per training
+/// step, samples/s, the share of each phase, and GFLOPS against the FP32 peak measured in the same
+/// run; `--windows N` repeats the measured steps N times and keeps the fastest window's median
+/// (printing the spread); `--profile` adds where forward and backward time goes, op by op.
 enum TrainBenchmarkCommand {
     static let defaults = ["experiments/bench/mlp-small.json", "experiments/bench/mlp-large.json", "experiments/bench/transformer.json"]
 
     static func run(_ arguments: inout Arguments) throws {
         let steps = try arguments.intOption("--steps", atLeast: 1)
+        let windows = try arguments.intOption("--windows", atLeast: 1) ?? 1
         let profile = arguments.flag("--profile")
         var files: [String] = []
         while let file = arguments.next() { files.append(file) }
@@ -193,7 +195,7 @@ enum TrainBenchmarkCommand {
         var results: [TrainingBenchmark.Result] = []
         let peakBefore = MachineProbe.peakGFLOPS(pool: pool)
         for spec in specs {
-            results.append(try TrainingBenchmark(spec: spec, pool: pool).run(steps: steps, profile: profile, store: store))
+            results.append(try TrainingBenchmark(spec: spec, pool: pool).run(steps: steps, windows: windows, profile: profile, store: store))
         }
         let peak = max(peakBefore, MachineProbe.peakGFLOPS(pool: pool))
         print("training step, \(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s"), \(InstructionSet.current.rawValue) kernels; FP32 peak measured in this run: \(format(peak, 1)) GFLOPS")
@@ -205,6 +207,10 @@ enum TrainBenchmarkCommand {
                   + String(r.batchSize).leftPadded(to: 8) + format(r.medianStepSeconds * 1e3, 3).leftPadded(to: 10)
                   + format(r.samplesPerSecond, 0).leftPadded(to: 12) + format(r.gflops, 1).leftPadded(to: 9)
                   + (format(100 * r.gflops / peak, 0) + "%").leftPadded(to: 7) + shares.joined())
+            if r.windowMedians.count > 1 {
+                let ms = r.windowMedians.map { format($0 * 1e3, 3) }.joined(separator: ", ")
+                print("  window medians, ms: \(ms) (the fastest is reported)")
+            }
             if let ops = r.profile { printProfile(ops, steps: r.measuredSteps) }
         }
     }
