@@ -25,7 +25,8 @@ public struct ExperimentSpec {
     let fileData: TaskData?
     /// Log the init probe (activation and gradient RMS by depth, orthogonality) at step 0.
     public let probe: Bool
-    /// The run's configuration as written, sweep values applied (stored in `runs.config`).
+    /// The run's configuration resolved: sweep values applied, every default filled in, every
+    /// catalogue choice as `{"kind": ...}` (stored in `runs.config`, hashed, flattened to params).
     public let config: JSONValue
     /// The sweep assignments that produced this run (empty without a sweep).
     public let assignments: [(path: String, value: JSONValue)]
@@ -89,11 +90,12 @@ public struct ExperimentSpec {
         file = document.file
         seed = UInt64(try root.int("seed", default: 0, range: 0...Int(Int32.max)))
         probe = try root.bool("probe", default: false)
-        config = document.root
         self.assignments = assignments
 
-        guard let taskReader = try root.object("task") else { throw root.error("task", "missing required key 'task'") }
-        if taskReader.has("kind"), case .string("file")? = taskReader.value("kind") {
+        guard let (taskKind, taskReader) = try root.catalogue("task", kinds: SyntheticTasks.names + ["file"]) else {
+            throw root.error("task", "missing required key 'task'")
+        }
+        if taskKind == "file" {
             let file = try FileTask.decode(taskReader, specFile: document.file, cache: files)
             fileData = file.data
             var options = TaskOptions(kind: "file")
@@ -104,16 +106,18 @@ public struct ExperimentSpec {
             task = options
         } else {
             fileData = nil
-            task = try Self.decodeTask(taskReader)
+            task = try Self.decodeTask(kind: taskKind, taskReader)
         }
         checkpoint = try root.object("checkpoint").map {
             try CheckpointSpec.decode($0, specFile: document.file, runIndex: runIndex, runCount: runCount)
         } ?? CheckpointSpec(initFrom: nil, saveInit: nil, saveFinal: nil)
 
-        let modelReader = try root.object("model") ?? ObjectReader(.object(JSONObject()), path: "model", document: document)
-        model = try ModelSpec.decode(modelReader)
+        guard let (modelKind, modelReader) = try root.catalogue("model", default: "mlp", kinds: ["mlp", "transformer"]) else {
+            fatalError("defaulted")
+        }
+        model = try ModelSpec.decode(kind: modelKind, modelReader)
 
-        let training = try root.object("training") ?? ObjectReader(.object(JSONObject()), path: "training", document: document)
+        let training = try root.objectOrEmpty("training")
         let steps = try training.int("steps", default: 1000, range: 1...100_000_000)
         self.training = TrainingSpec(
             steps: steps,
@@ -130,9 +134,10 @@ public struct ExperimentSpec {
         loss = try Catalogue.losses[lossChoice.kind]!(lossChoice.options)
         try lossChoice.options.finish()
 
-        guard let optimizerReader = try root.object("optimizer") else { throw root.error("optimizer", "missing required key 'optimizer'") }
-        optimizerKind = try optimizerReader.choice(
-            "kind", among: Catalogue.names(Catalogue.optimizers) + Catalogue.names(Catalogue.closureOptimizers))
+        guard let (optimizerKind, optimizerReader) = try root.catalogue(
+            "optimizer", kinds: Catalogue.names(Catalogue.optimizers) + Catalogue.names(Catalogue.closureOptimizers))
+        else { throw root.error("optimizer", "missing required key 'optimizer'") }
+        self.optimizerKind = optimizerKind
         lr = try optimizerReader.double("lr", default: Catalogue.defaultLearningRates[optimizerKind] ?? 1e-3, range: 0...1e6)
         if let firstOrder = Catalogue.optimizers[optimizerKind] {
             makeOptimizer = .firstOrder(try firstOrder(optimizerReader))
@@ -150,6 +155,7 @@ public struct ExperimentSpec {
             schedule = .constant
         }
         try root.finish()
+        config = root.resolved
 
         let sequenceTask = Catalogue.sequenceTasks.contains(task.kind)
         if sequenceTask && model.transformer == nil {
@@ -210,8 +216,8 @@ public struct ExperimentSpec {
         }
     }
 
-    static func decodeTask(_ r: ObjectReader) throws -> TaskOptions {
-        var options = TaskOptions(kind: try r.choice("kind", among: SyntheticTasks.names + ["file"]))
+    static func decodeTask(kind: String, _ r: ObjectReader) throws -> TaskOptions {
+        var options = TaskOptions(kind: kind)
         options.trainSize = try r.int("train_size", default: 1024, range: 1...1 << 26)
         options.valSize = try r.int("val_size", default: 256, range: 0...1 << 26)
         options.inputDim = try r.optionalInt("input_dim", range: 1...1 << 20)
@@ -221,10 +227,15 @@ public struct ExperimentSpec {
         // Task-specific numeric options (`spread`, `teacher_hidden`, ...) as the data module
         // documents them; the data module checks their ranges.
         let standard: Set = ["kind", "train_size", "val_size", "input_dim", "output_dim", "classes", "noise"]
-        for (key, _, _) in SyntheticTasks.documentation[options.kind] ?? [] where !standard.contains(key) {
+        let documented = SyntheticTasks.documentation[options.kind] ?? []
+        for (key, _, _) in documented where !standard.contains(key) {
             if let value = try r.optionalDouble(key) { options.extra[key] = value }
         }
         try r.finish()
+        // The stored config names every size the task uses, defaults included.
+        for (key, defaultValue, _) in documented where !r.keys.contains(key) {
+            r.resolve(key, Double(defaultValue).map(JSONValue.number) ?? .string(defaultValue))
+        }
         return options
     }
 }

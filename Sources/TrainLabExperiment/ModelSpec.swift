@@ -17,9 +17,8 @@ public struct TransformerSettings {
 }
 
 extension ExperimentSpec.ModelSpec {
-    /// Reads `model`: the shared keys, then the MLP's or the Transformer's own.
-    static func decode(_ r: ObjectReader) throws -> Self {
-        let kind = try r.choice("kind", default: "mlp", among: ["mlp", "transformer"])
+    /// Reads `model` of `kind` (`mlp` or `transformer`): the shared keys, then the kind's own.
+    static func decode(kind: String, _ r: ObjectReader) throws -> Self {
         let isTransformer = kind == "transformer"
         let activationKinds = Catalogue.names(Catalogue.activations) + (isTransformer ? ["glu", "swiglu", "geglu"] : [])
         guard let (activationKind, activationOptions) = try r.catalogue(

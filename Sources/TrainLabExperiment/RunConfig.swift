@@ -10,24 +10,18 @@ extension ExperimentSpec {
         Digest.sha256Hex(canonicalConfig + "\n" + programVersion)
     }
 
-    /// The config flattened to dotted keys (`optimizer.lr` -> `0.01`) for the `params` table;
-    /// arrays and scalars are stored as their JSON text, strings without quotes.
-    public var flattenedParams: [String: String] {
-        var out: [String: String] = [:]
+    /// The resolved config flattened to dotted keys (`optimizer.lr` -> 0.01) for the `params`
+    /// table: scalars as they are, arrays as values (stored as their JSON text).
+    public var flattenedParams: [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
         func walk(_ value: JSONValue, _ prefix: String) {
-            switch value {
-            case let .object(object):
+            if case let .object(object) = value {
                 for key in object.keys { walk(object.values[key]!, prefix.isEmpty ? key : prefix + "." + key) }
-            case let .string(text):
-                out[prefix] = text
-            default:
-                out[prefix] = JSONWriter.write(value, sortedKeys: true)
+            } else {
+                out[prefix] = value
             }
         }
         walk(config, "")
-        // Defaults the spec left out still matter when comparing runs.
-        out["optimizer.lr"] = out["optimizer.lr"] ?? JSONWriter.write(.number(lr))
-        out["seed"] = out["seed"] ?? String(seed)
         return out
     }
 

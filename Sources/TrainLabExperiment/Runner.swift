@@ -137,6 +137,7 @@ public final class Runner {
             if let accuracy = v.accuracy { metrics.log(step: step, name: "val_accuracy", value: accuracy) }
             if let ndcg = v.ndcg { metrics.log(step: step, name: "val_ndcg", value: ndcg) }
             lastValidation = (v.loss, v.accuracy)
+            metrics.flush()
         }
         evaluate(at: 0)
         if spec.probe {
@@ -187,7 +188,8 @@ public final class Runner {
                     ?? Gradients.globalNorm(parameters, pool: pool)
                 optimizer.step(parameters, lr: Float(lr))
             }
-            if step % training.logEvery == 0 || step == training.steps {
+            // Step 1 always: the initial loss is the reference every curve starts from.
+            if step % training.logEvery == 0 || step == 1 || step == training.steps {
                 metrics.log(step: step, name: "train_loss", value: lossValue)
                 metrics.log(step: step, name: "grad_norm", value: gradientNorm)
                 metrics.log(step: step, name: "lr", value: lr)

@@ -100,3 +100,16 @@ func joinPath(_ parent: String, _ key: String) -> String {
 func joinPath(_ parent: String, index: Int) -> String {
     parent + "[\(index)]"
 }
+
+/// A Swift value with a JSON form: what a spec default resolves to in the stored config.
+public protocol JSONRepresentable {
+    var jsonValue: JSONValue { get }
+}
+
+extension String: JSONRepresentable { public var jsonValue: JSONValue { .string(self) } }
+extension Bool: JSONRepresentable { public var jsonValue: JSONValue { .bool(self) } }
+extension Int: JSONRepresentable { public var jsonValue: JSONValue { .number(Double(self)) } }
+extension Double: JSONRepresentable { public var jsonValue: JSONValue { .number(self) } }
+extension Array: JSONRepresentable where Element: JSONRepresentable {
+    public var jsonValue: JSONValue { .array(map(\.jsonValue)) }
+}

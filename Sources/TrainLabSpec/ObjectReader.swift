@@ -1,4 +1,8 @@
 /// Reads one JSON object, remembering which keys were read; `finish()` rejects the rest.
+///
+/// It also records what each read resolved to (the value as written, or the default taken,
+/// and the readers of nested objects), so `resolved` is the object with every default filled
+/// in and every catalogue choice in one form, `{"kind": name, ...}`, however it was written.
 public final class ObjectReader {
     /// "" for the root, else e.g. "optimizer" or "model.norm".
     public let path: String
@@ -8,6 +12,13 @@ public final class ObjectReader {
     private var read: Set<String> = []
     /// Keys asked about, in order: the candidates for "did you mean".
     private var known: [String] = []
+    /// What each read key resolved to, in reading order.
+    private var entries: [(key: String, entry: Entry)] = []
+
+    private enum Entry {
+        case value(JSONValue)
+        case child(ObjectReader)
+    }
 
     /// Fails with "expected an object, got a string" when `value` is not an object.
     public init(_ value: JSONValue, path: String, document: JSONDocument) throws {
@@ -40,7 +51,27 @@ public final class ObjectReader {
         note(key)
         guard let value = object[key] else { return nil }
         read.insert(key)
+        record(key, .value(value))
         return value
+    }
+
+    /// Records `value` as what `key` resolved to, for a default this reader's callers compute.
+    public func resolve(_ key: String, _ value: JSONValue) {
+        record(key, .value(value))
+    }
+
+    /// The object as read: every read key with the value it resolved to, nested readers
+    /// resolved in turn; a catalogue choice's `kind` comes first.
+    public var resolved: JSONValue {
+        var out = JSONObject()
+        let ordered = entries.filter { $0.key == "kind" } + entries.filter { $0.key != "kind" }
+        for (key, entry) in ordered {
+            switch entry {
+            case .value(let value): out[key] = value
+            case .child(let reader): out[key] = reader.resolved
+            }
+        }
+        return .object(out)
     }
 
     /// The dotted path of a key in this object.
@@ -125,7 +156,10 @@ public final class ObjectReader {
     public func choice(_ key: String, default defaultValue: String? = nil, among allowed: [String]) throws -> String {
         let list = allowed.joined(separator: ", ")
         guard let value = value(key) else {
-            if let defaultValue { return defaultValue }
+            if let defaultValue {
+                record(key, .value(.string(defaultValue)))
+                return defaultValue
+            }
             throw error(nil, "missing required key '\(key)' (one of: \(list))")
         }
         guard case .string(let s) = value else {
@@ -138,7 +172,17 @@ public final class ObjectReader {
     /// Nil when missing; an error when present but not an object.
     public func object(_ key: String) throws -> ObjectReader? {
         guard let value = value(key) else { return nil }
-        return try ObjectReader(value, path: path(of: key), document: document)
+        let child = try ObjectReader(value, path: path(of: key), document: document)
+        record(key, .child(child))
+        return child
+    }
+
+    /// The object at `key`, or an empty one when missing (its reads then resolve to defaults).
+    public func objectOrEmpty(_ key: String) throws -> ObjectReader {
+        if let child = try object(key) { return child }
+        let child = ObjectReader(empty: path(of: key), document: document)
+        record(key, .child(child))
+        return child
     }
 
     /// A catalogue choice: either a name string ("gelu") or an object with "kind" plus options ({"kind": "gelu", "approximate": "tanh"}).
@@ -147,18 +191,23 @@ public final class ObjectReader {
     public func catalogue(_ key: String, default defaultValue: String? = nil, kinds: [String]) throws -> (kind: String, options: ObjectReader)? {
         let keyPath = path(of: key)
         let list = kinds.joined(separator: ", ")
+        func chosen(_ kind: String, _ options: ObjectReader) -> (kind: String, options: ObjectReader) {
+            options.resolve("kind", .string(kind))
+            record(key, .child(options))
+            return (kind, options)
+        }
         guard let value = value(key) else {
             guard let defaultValue else { return nil }
-            return (defaultValue, ObjectReader(empty: keyPath, document: document))
+            return chosen(defaultValue, ObjectReader(empty: keyPath, document: document))
         }
         switch value {
         case .string(let name):
             guard kinds.contains(name) else { throw unknownName(name, what: "kind", at: keyPath, allowed: kinds) }
-            return (name, ObjectReader(empty: keyPath, document: document))
+            return chosen(name, ObjectReader(empty: keyPath, document: document))
         case .object:
             let options = try ObjectReader(value, path: keyPath, document: document)
             guard let kindValue = options.value("kind") else {
-                if let defaultValue { return (defaultValue, options) }
+                if let defaultValue { return chosen(defaultValue, options) }
                 throw options.error(nil, "missing required key 'kind' (one of: \(list))")
             }
             guard case .string(let name) = kindValue else {
@@ -167,7 +216,7 @@ public final class ObjectReader {
             guard kinds.contains(name) else {
                 throw unknownName(name, what: "kind", at: joinPath(keyPath, "kind"), allowed: kinds, owner: keyPath)
             }
-            return (name, options)
+            return chosen(name, options)
         default:
             throw error(key, "expected a name (one of: \(list)) or an object with \"kind\", got \(value.typeName)")
         }
@@ -219,9 +268,18 @@ public final class ObjectReader {
         if !known.contains(key) { known.append(key) }
     }
 
-    private func defaultOrMissing<T>(_ key: String, _ defaultValue: T?) throws -> T {
+    private func defaultOrMissing<T: JSONRepresentable>(_ key: String, _ defaultValue: T?) throws -> T {
         guard let defaultValue else { throw error(nil, "missing required key '\(key)'") }
+        record(key, .value(defaultValue.jsonValue))
         return defaultValue
+    }
+
+    private func record(_ key: String, _ entry: Entry) {
+        if let i = entries.firstIndex(where: { $0.key == key }) {
+            entries[i].entry = entry
+        } else {
+            entries.append((key, entry))
+        }
     }
 
     private func unknownName(_ name: String, what: String, at errorPath: String, allowed: [String], owner: String? = nil) -> SpecError {

@@ -2,6 +2,12 @@
 public protocol MetricsSink {
     /// Records `value` of metric `name` (e.g. `train_loss`) at update `step`.
     func log(step: Int, name: String, value: Double)
+    /// Makes what was logged so far durable (the runner calls it after each evaluation).
+    func flush()
+}
+
+extension MetricsSink {
+    public func flush() {}
 }
 
 /// The `MetricsSink` of one run in a `ResultsStore`.
@@ -19,6 +25,10 @@ public struct RunMetricsWriter: MetricsSink, Sendable {
 
     public func log(step: Int, name: String, value: Double) {
         try? store.appendMetric(runID: runID, step: step, name: name, value: value)
+    }
+
+    public func flush() {
+        try? store.flush()
     }
 }
 

@@ -185,14 +185,15 @@ extension ResultsStore {
         return run
     }
 
-    /// Runs of `experiment` (all when nil) with their params and summaries, oldest first.
+    /// Runs of `experiment` (all when nil) with their params and summaries, oldest first;
+    /// attempts superseded by a later one at the same config only with `includeSuperseded`.
     /// An experiment without runs is an error.
-    public func runOverviews(experiment: String? = nil) throws -> [RunOverview] {
+    public func runOverviews(experiment: String? = nil, includeSuperseded: Bool = false) throws -> [RunOverview] {
         let records = try runs(experiment: experiment)
         if let experiment, records.isEmpty {
             throw ResultsQueryError.unknownExperiment(name: experiment, known: try experimentNames())
         }
-        return try records.map {
+        return try records.filter { includeSuperseded || $0.supersededBy == nil }.map {
             RunOverview(run: $0, params: try params(runID: $0.id), summaries: try summaries(runID: $0.id))
         }
     }
@@ -405,7 +406,7 @@ extension RunRecord {
         if let finishedAt {
             return Timestamp.date(iso8601: finishedAt).map { $0.timeIntervalSince(start) }
         }
-        return status == .running ? now.timeIntervalSince(start) : nil
+        return status == .running && !isOrphaned ? now.timeIntervalSince(start) : nil
     }
 }
 

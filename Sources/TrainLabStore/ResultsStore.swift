@@ -21,6 +21,15 @@ public struct RunRecord: Sendable, Equatable {
     public var error: String?
     public var divergedStep: Int?
     public var programVersion: String?
+    /// The id of a later attempt at the same config (same `configHash`) that finished: this
+    /// attempt no longer counts in statistics. Nil for the latest attempt.
+    public var supersededBy: Int64? = nil
+
+    /// A `running` run on this host whose process no longer exists (killed; not yet marked
+    /// `interrupted` by the next `trainlab run`).
+    public var isOrphaned: Bool {
+        status == .running && host == ResultsStore.hostName && !ResultsStore.isProcessAlive(pid)
+    }
 }
 
 /// One row of `summaries`: a metric's last value and its best value (minimum for names
@@ -43,31 +52,95 @@ public final class ResultsStore: @unchecked Sendable {
     public static var schemaVersion: Int { Schema.currentVersion }
 
     public let path: String
-    /// Buffered metric rows are written in one transaction once this many are pending.
+    /// Buffered metric rows are written in one transaction once this many are pending...
     public let flushEvery: Int
+    /// ...or once this long has passed since the last write, so a killed run keeps all but its
+    /// last second of metrics and readers see a live run progress.
+    public let flushInterval: Double
 
     // Internal (not private) for the read helpers in ResultsQueries.swift.
     let database: Database
     private let lock = NSLock()
     private var pending: [(runID: Int64, step: Int, name: String, value: Double)] = []
     private var insertMetric: Statement?
+    private var lastFlush = DispatchTime.now().uptimeNanoseconds
 
     /// Opens (creating the file and its parent folder when missing) and migrates the database.
-    /// With `readOnly`, nothing is created and every write fails.
-    public init(path: String, readOnly: Bool = false, flushEvery: Int = 2048) throws {
+    /// A new file appears with its schema already in it (built under a temporary name, then
+    /// linked into place), so no reader ever sees a database without tables.
+    ///
+    /// With `readOnly`, nothing is created and every write fails. A file with no tables reads
+    /// as empty; one from an older schema is read through an upgraded copy in memory when it
+    /// cannot be upgraded in place.
+    public init(path: String, readOnly: Bool = false, flushEvery: Int = 2048, flushInterval: Double = 1) throws {
         precondition(flushEvery > 0, "flushEvery must be positive, got \(flushEvery)")
         self.path = path
         self.flushEvery = flushEvery
+        self.flushInterval = flushInterval
         if readOnly {
-            database = try Database(path: path, mode: .readOnly)
-            try Schema.checkReadable(database)
+            database = try Self.openForReadingOnly(path)
         } else {
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: path) { try Self.createWithSchema(path) }
             database = try Database(path: path, mode: .readWrite)
             try Schema.migrate(database)
         }
         pending.reserveCapacity(flushEvery)
+    }
+
+    /// Builds the schema in a private file beside `path`, then links it to `path` (which fails,
+    /// harmlessly, when another process created the file first).
+    private static func createWithSchema(_ path: String) throws {
+        let temporary = path + ".creating-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer {
+            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) }
+        }
+        do {
+            let database = try Database(path: temporary, mode: .readWrite)
+            try Schema.migrate(database)
+        }  // closed here: the WAL is checkpointed into the file
+        if link(temporary, path) != 0 && errno != EEXIST {
+            throw SQLiteError(code: 14, message: "cannot create \(path): \(String(cString: strerror(errno)))")  // SQLITE_CANTOPEN
+        }
+    }
+
+    private static func openForReadingOnly(_ path: String) throws -> Database {
+        let file = try Database(path: path, mode: .readOnly)
+        switch try Schema.contents(of: file) {
+        case .empty:
+            return try upgradedInMemory(from: nil)
+        case .results(let version) where version < Schema.currentVersion:
+            // Upgrade the file itself when we may write it, else read an upgraded copy.
+            if let writable = try? Database(path: path, mode: .readWrite), (try? Schema.migrate(writable)) != nil {
+                return try Database(path: path, mode: .readOnly)
+            }
+            return try upgradedInMemory(from: path)
+        case .results:
+            return file
+        }
+    }
+
+    /// An in-memory database at the current schema, holding the rows of `path` when given.
+    private static func upgradedInMemory(from path: String?) throws -> Database {
+        let memory = try Database(path: ":memory:", mode: .readWrite)
+        guard let path else {
+            try Schema.migrate(memory)
+            return memory
+        }
+        let uri = "file:" + path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)! + "?mode=ro"
+        try memory.run("ATTACH DATABASE ? AS old", [.text(uri)])
+        let version = try memory.rows("PRAGMA old.user_version") { $0.int(at: 0) }.first ?? 0
+        let schema = try memory.rows("SELECT sql FROM old.sqlite_master WHERE sql IS NOT NULL ORDER BY rowid") { $0.string(at: 0) }
+        let tables = try memory.rows("SELECT name FROM old.sqlite_master WHERE type = 'table'") { $0.string(at: 0) }
+        try memory.transaction {
+            for statement in schema { try memory.execute(statement) }
+            for table in tables { try memory.execute("INSERT INTO main.\"\(table)\" SELECT * FROM old.\"\(table)\"") }
+            try memory.setUserVersion(version)
+        }
+        try memory.execute("DETACH DATABASE old")
+        try Schema.migrate(memory)
+        return memory
     }
 
     deinit {
@@ -79,7 +152,7 @@ public final class ResultsStore: @unchecked Sendable {
     /// Inserts a run with status `running`, this process's pid and host, and its flattened
     /// `params` (e.g. `optimizer.lr`); creates the experiment when new. Returns the run id.
     public func beginRun(experiment: String, config: String, configHash: String? = nil,
-                         seed: Int? = nil, params: [String: String] = [:],
+                         seed: Int? = nil, params: [String: SQLiteValue] = [:],
                          programVersion: String? = nil) throws -> Int64 {
         try locked {
             let now = Timestamp.iso8601()
@@ -99,19 +172,23 @@ public final class ResultsStore: @unchecked Sendable {
                 let insertParam = try database.prepare(
                     "INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)")
                 for key in params.keys.sorted() {
-                    try insertParam.run([.integer(runID), .text(key), .text(params[key]!)])
+                    try insertParam.run([.integer(runID), .text(key), params[key]!])
                 }
                 return runID
             }
         }
     }
 
-    /// Buffers one metric row; writes the buffer once `flushEvery` rows are pending.
+    /// Buffers one metric row; writes the buffer once `flushEvery` rows are pending or
+    /// `flushInterval` seconds have passed since the last write.
     /// NaN is stored as NULL. On a failed write the rows stay buffered and the error is thrown.
     public func appendMetric(runID: Int64, step: Int, name: String, value: Double) throws {
         try locked {
             pending.append((runID, step, name, value))
-            if pending.count >= flushEvery { try flushLocked() }
+            if pending.count >= flushEvery
+                || Double(DispatchTime.now().uptimeNanoseconds &- lastFlush) >= flushInterval * 1e9 {
+                try flushLocked()
+            }
         }
     }
 
@@ -121,6 +198,8 @@ public final class ResultsStore: @unchecked Sendable {
     }
 
     /// Flushes, stores the run's summaries and sets its final status and `finished_at`.
+    /// A run that ends with a result (`completed` or `diverged`) supersedes the earlier,
+    /// finished attempts at its config: statistics then count it alone.
     public func finishRun(id: Int64, status: RunStatus, error: String? = nil,
                           divergedStep: Int? = nil) throws {
         precondition(status != .running, "finishRun needs a final status")
@@ -135,6 +214,13 @@ public final class ResultsStore: @unchecked Sendable {
                           SQLiteValue(divergedStep), .integer(id)])
                 guard database.changes == 1 else {
                     throw SQLiteError(code: 12, message: "no run with id \(id)")  // SQLITE_NOTFOUND
+                }
+                if status == .completed || status == .diverged {
+                    try database.run("""
+                        UPDATE runs SET superseded_by = ?1
+                        WHERE config_hash = (SELECT config_hash FROM runs WHERE id = ?1)
+                          AND id < ?1 AND status != 'running'
+                        """, [.integer(id)])
                 }
             }
         }
@@ -184,7 +270,7 @@ public final class ResultsStore: @unchecked Sendable {
         try locked {
             try database.rows("""
                 SELECT id, experiment, status, config, config_hash, seed, started_at, finished_at,
-                       pid, host, error, diverged_step, program_version
+                       pid, host, error, diverged_step, program_version, superseded_by
                 FROM runs WHERE ?1 IS NULL OR experiment = ?1 ORDER BY id
                 """, [SQLiteValue(experiment)]) { row in
                 RunRecord(id: row.int64(at: 0), experiment: row.string(at: 1),
@@ -194,7 +280,7 @@ public final class ResultsStore: @unchecked Sendable {
                           finishedAt: row.optionalString(at: 7), pid: row.optionalInt(at: 8),
                           host: row.optionalString(at: 9), error: row.optionalString(at: 10),
                           divergedStep: row.optionalInt(at: 11),
-                          programVersion: row.optionalString(at: 12))
+                          programVersion: row.optionalString(at: 12), supersededBy: row.optionalInt64(at: 13))
             }
         }
     }
@@ -223,11 +309,11 @@ public final class ResultsStore: @unchecked Sendable {
         }
     }
 
-    /// The run's flattened config (`params` table).
+    /// The run's flattened config (`params` table), values as text (`ParamValue.text`).
     public func params(runID: Int64) throws -> [String: String] {
         try locked {
             let rows = try database.rows("SELECT key, value FROM params WHERE run_id = ?",
-                                         [.integer(runID)]) { ($0.string(at: 0), $0.string(at: 1)) }
+                                         [.integer(runID)]) { ($0.string(at: 0), ParamValue.text($0.value(at: 1))) }
             return Dictionary(uniqueKeysWithValues: rows)
         }
     }
@@ -247,6 +333,7 @@ public final class ResultsStore: @unchecked Sendable {
 
     private func flushLocked() throws {
         guard !pending.isEmpty else { return }
+        lastFlush = DispatchTime.now().uptimeNanoseconds
         if insertMetric == nil {
             insertMetric = try database.prepare(
                 "INSERT INTO metrics(run_id, step, name, value) VALUES (?, ?, ?, ?)")

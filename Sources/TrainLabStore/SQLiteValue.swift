@@ -12,3 +12,9 @@ public enum SQLiteValue: Sendable, Equatable {
     public init(_ value: Double?) { self = value.map { .real($0) } ?? .null }
     public init(_ value: String?) { self = value.map { .text($0) } ?? .null }
 }
+
+extension SQLiteValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral {
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(floatLiteral value: Double) { self = .real(value) }
+}

@@ -2,11 +2,17 @@
 ///
 /// `steps[i]` moves a file from version i to i + 1. Never edit a released step; append one.
 enum Schema {
+    /// One migration: SQL, or Swift where the rows need converting.
+    enum Step: Sendable {
+        case sql(String)
+        case code(@Sendable (Database) throws -> Void)
+    }
+
     static var currentVersion: Int { steps.count }
 
-    static let steps: [String] = [
+    static let steps: [Step] = [
         // 0 -> 1
-        """
+        .sql("""
         CREATE TABLE experiments (
             id INTEGER PRIMARY KEY,
             name TEXT UNIQUE NOT NULL,
@@ -52,7 +58,37 @@ enum Schema {
             best_step INTEGER,
             PRIMARY KEY (run_id, name)
         );
-        """,
+        """),
+        // 1 -> 2: params values keep their type (a column without affinity: numbers are SQLite
+        // numbers, booleans 1/0, strings and arrays text); `superseded_by` marks older attempts
+        // of a config once a newer one has finished.
+        .code { database in
+            try database.execute("""
+                CREATE TABLE params_typed (
+                    run_id INTEGER NOT NULL REFERENCES runs(id),
+                    key TEXT NOT NULL,
+                    value,
+                    PRIMARY KEY (run_id, key)
+                );
+                ALTER TABLE runs ADD COLUMN superseded_by INTEGER REFERENCES runs(id);
+                """)
+            let insert = try database.prepare("INSERT INTO params_typed(run_id, key, value) VALUES (?, ?, ?)")
+            let old = try database.rows("SELECT run_id, key, value FROM params") {
+                ($0.int64(at: 0), $0.string(at: 1), $0.optionalString(at: 2))
+            }
+            for (runID, key, text) in old {
+                try insert.run([.integer(runID), .text(key), text.map(ParamValue.typed(fromText:)) ?? .null])
+            }
+            try database.execute("""
+                DROP TABLE params;
+                ALTER TABLE params_typed RENAME TO params;
+                UPDATE runs SET superseded_by = (
+                    SELECT max(newer.id) FROM runs newer
+                    WHERE newer.config_hash = runs.config_hash AND newer.id > runs.id
+                      AND newer.status IN ('completed', 'diverged'))
+                WHERE config_hash IS NOT NULL AND status != 'running';
+                """)
+        },
     ]
 
     /// Brings `database` to `currentVersion`, one transaction per step.
@@ -62,10 +98,12 @@ enum Schema {
     static func migrate(_ database: Database) throws {
         while true {
             let done: Bool = try database.transaction {
-                let version = try database.userVersion()
-                guard version <= currentVersion else { throw newerFileError(database, version) }
+                let version = try checkedVersion(database)
                 guard version < currentVersion else { return true }
-                try database.execute(steps[version])
+                switch steps[version] {
+                case .sql(let sql): try database.execute(sql)
+                case .code(let body): try body(database)
+                }
                 try database.setUserVersion(version + 1)
                 return false
             }
@@ -73,14 +111,36 @@ enum Schema {
         }
     }
 
-    /// Throws when the file was written by a newer program than this one.
-    static func checkReadable(_ database: Database) throws {
-        let version = try database.userVersion()
-        guard version <= currentVersion else { throw newerFileError(database, version) }
+    /// What a reader finds in a file.
+    enum Contents {
+        /// No tables yet (a new file whose schema is not committed): read as no runs.
+        case empty
+        /// A TrainLab database at `version`, up to `currentVersion`.
+        case results(version: Int)
     }
 
-    private static func newerFileError(_ database: Database, _ version: Int) -> SQLiteError {
-        SQLiteError(code: 1, message: "\(database.path) has schema version \(version); this "
-                    + "program knows up to \(currentVersion). Use a newer trainlab.")
+    /// Throws for a file that is not a TrainLab database or was written by a newer program.
+    static func contents(of database: Database) throws -> Contents {
+        let version = try checkedVersion(database)
+        return version == 0 ? .empty : .results(version: version)
+    }
+
+    /// The file's schema version, checked: 0 (no tables at all) up to `currentVersion`.
+    private static func checkedVersion(_ database: Database) throws -> Int {
+        let version = try database.userVersion()
+        guard version >= 0 else {
+            throw SQLiteError(code: 1, message: "\(database.path) has an unknown schema version \(version): not a TrainLab database")
+        }
+        guard version <= currentVersion else {
+            throw SQLiteError(code: 1, message: "\(database.path) has schema version \(version); this "
+                              + "program knows up to \(currentVersion). Use a newer trainlab.")
+        }
+        if version == 0 {
+            let tables = try database.rows("SELECT count(*) FROM sqlite_master") { $0.int(at: 0) }.first ?? 0
+            guard tables == 0 else {
+                throw SQLiteError(code: 1, message: "\(database.path) is an SQLite file but not a TrainLab database (it has tables, and no TrainLab schema version)")
+            }
+        }
+        return version
     }
 }

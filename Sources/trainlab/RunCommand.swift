@@ -133,7 +133,7 @@ final class RunSession: @unchecked Sendable {
             }
             let id = try store.beginRun(
                 experiment: spec.name, config: JSONWriter.write(spec.config, sortedKeys: true), configHash: hash,
-                seed: Int(spec.seed), params: spec.flattenedParams, programVersion: programVersion)
+                seed: Int(spec.seed), params: spec.flattenedParams.mapValues(storedParam), programVersion: programVersion)
             runID = id
             progress?.label = label
             let result = try Runner(spec: spec, pool: pool).run(
@@ -167,6 +167,17 @@ final class RunSession: @unchecked Sendable {
         if let v = r.finalValidationLoss { parts.append("val_loss \(format(v, 4))") }
         if let a = r.finalValidationAccuracy { parts.append("val_accuracy \(format(a, 3))") }
         return parts.joined(separator: ", ")
+    }
+}
+
+/// A param as the database stores it (`ParamValue`): numbers as numbers, booleans 1/0, the rest text.
+func storedParam(_ value: JSONValue) -> SQLiteValue {
+    switch value {
+    case .number(let x): return ParamValue.number(x)
+    case .bool(let b): return .integer(b ? 1 : 0)
+    case .string(let text): return .text(text)
+    case .null: return .null
+    case .array, .object: return .text(JSONWriter.write(value, sortedKeys: true))
     }
 }
 

@@ -36,8 +36,8 @@ final class SpecTests: XCTestCase {
         XCTAssertEqual(specs.map(\.seed), [0, 1, 0, 1])
         XCTAssertEqual(specs[0].training.shuffle, true)
         XCTAssertEqual(specs[0].schedule, .constant)
-        XCTAssertEqual(specs[2].flattenedParams["optimizer.lr"], "0.01")
-        XCTAssertEqual(specs[2].flattenedParams["model.hidden"], "[16]")
+        XCTAssertEqual(specs[2].flattenedParams["optimizer.lr"], 0.01)
+        XCTAssertEqual(specs[2].flattenedParams["model.hidden"], [16])
         XCTAssertNotEqual(specs[0].configHash(programVersion: "1"), specs[1].configHash(programVersion: "1"))
         XCTAssertNotEqual(specs[0].configHash(programVersion: "1"), specs[0].configHash(programVersion: "2"))
     }

@@ -19,6 +19,12 @@ final class ProcessTests: XCTestCase {
         process.standardError = FileHandle.nullDevice
         process.environment = ["TRAINLAB_THREADS": "1"]
         try process.run()
+        // Ended in teardown whatever the test's outcome: a failed assertion must not leave a
+        // 10-million-step run behind.
+        addTeardownBlock {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
         return process
     }
 

@@ -35,7 +35,7 @@ final class TransformerRunTests: XCTestCase {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tf-\(UUID().uuidString)/r.sqlite").path
         let store = try ResultsStore(path: path)
         let id = try store.beginRun(experiment: spec.name, config: JSONWriter.write(spec.config), seed: Int(spec.seed),
-                                    params: spec.flattenedParams)
+                                    params: spec.flattenedParams.mapValues { .text(JSONWriter.write($0)) })
         let result = try Runner(spec: spec).run(metrics: store.metricsSink(runID: id))
         try store.finishRun(id: id, status: result.end == .completed ? .completed : .diverged)
         XCTAssertEqual(try store.runs(experiment: "tf").map(\.status), [.completed])

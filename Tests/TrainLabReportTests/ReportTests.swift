@@ -34,7 +34,7 @@ final class ReportTests: XCTestCase {
         for run in runs {
             let params = ["name": "demo", "optimizer.kind": "sgd", "optimizer.lr": run.lr, "seed": String(run.seed),
                           "loss": "mse", "task.kind": "linear_regression"]
-            let id = try store.beginRun(experiment: "demo", config: "{}", seed: run.seed, params: params)
+            let id = try store.beginRun(experiment: "demo", config: "{}", seed: run.seed, params: params.mapValues { .text($0) })
             for layer in 0..<3 {
                 let scale = run.lr == "0.1" ? 1.0 : 10.0
                 try store.appendMetric(runID: id, step: 0, name: "probe/act_rms/layers.\(layer)", value: scale / Double(1 << layer))

@@ -27,7 +27,8 @@ final class ResultsQueriesTests: XCTestCase {
         ]
         var ids: [String: Int64] = [:]
         for c in cases {
-            let params = ["name": "sweep", "optimizer.kind": "sgd", "optimizer.lr": c.lr, "seed": String(c.seed)]
+            let params: [String: SQLiteValue] = ["name": "sweep", "optimizer.kind": "sgd", "optimizer.lr": ParamValue.number(Double(c.lr)!),
+                                                 "seed": .integer(Int64(c.seed))]
             let id = try store.beginRun(experiment: "sweep", config: "{}", seed: c.seed, params: params)
             try store.appendMetric(runID: id, step: 0, name: "val_loss", value: c.valLoss * 2)
             try store.appendMetric(runID: id, step: 1, name: "train_loss", value: c.valLoss + 0.25)

@@ -17,14 +17,14 @@ final class ResultsStoreTests: XCTestCase {
     /// A path inside a folder that does not exist yet, so `init(path:)` must create it.
     private var dbPath: String { folder.appendingPathComponent("nested/results.sqlite").path }
 
-    // A fresh file gets every table, WAL mode and user_version 1; reopening keeps it, and a file
-    // from a newer program is refused rather than misread.
+    // A fresh file gets every table, WAL mode and the current user_version; reopening keeps it,
+    // and a file from a newer program is refused rather than misread.
     func testSchemaCreationAndUserVersion() throws {
         _ = try ResultsStore(path: dbPath)
         _ = try ResultsStore(path: dbPath)  // second open: migration is a no-op
         let db = try Database(path: dbPath)
-        XCTAssertEqual(try db.userVersion(), 1)
-        XCTAssertEqual(ResultsStore.schemaVersion, 1)
+        XCTAssertEqual(try db.userVersion(), 2)
+        XCTAssertEqual(ResultsStore.schemaVersion, 2)
         let tables = try db.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") {
             $0.string(at: 0)
         }
@@ -36,17 +36,100 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertEqual(try db.rows("PRAGMA journal_mode") { $0.string(at: 0) }, ["wal"])
         XCTAssertEqual(try db.rows("PRAGMA foreign_keys") { $0.int(at: 0) }, [1])
 
-        try db.setUserVersion(2)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("nested").path)
+            .filter { $0.contains("creating") }, [], "the temporary file the schema was built in is gone")
+
+        try db.setUserVersion(3)
         XCTAssertThrowsError(try ResultsStore(path: dbPath)) { error in
-            XCTAssertTrue("\(error)".contains("schema version 2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("schema version 3"), "\(error)")
         }
+        try db.setUserVersion(-5)
+        XCTAssertThrowsError(try ResultsStore(path: dbPath, readOnly: true)) { error in
+            XCTAssertTrue("\(error)".contains("unknown schema version -5"), "\(error)")
+        }
+    }
+
+    // A reader that opens a file before any schema is in it (an empty file) sees no runs, not
+    // "no such table"; a foreign SQLite file is named as such.
+    func testEmptyFileReadsAsEmptyAndForeignFileIsRefused() throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let empty = folder.appendingPathComponent("empty.sqlite").path
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        let reader = try ResultsStore(path: empty, readOnly: true)
+        XCTAssertEqual(try reader.runs(), [])
+        XCTAssertEqual(try reader.experimentNames(), [])
+
+        let foreign = folder.appendingPathComponent("foreign.sqlite").path
+        try Database(path: foreign).execute("CREATE TABLE t(x)")
+        for readOnly in [true, false] {
+            XCTAssertThrowsError(try ResultsStore(path: foreign, readOnly: readOnly)) { error in
+                XCTAssertTrue("\(error)".contains("not a TrainLab database"), "\(error)")
+            }
+        }
+    }
+
+    // A version-1 file (params as text, no superseded_by) is upgraded: numbers become SQLite
+    // numbers, booleans 1/0, strings stay text; and a read-only reader of such a file in a
+    // folder it cannot write gets the same rows from an upgraded copy.
+    func testVersionOneFileIsMigrated() throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("v1.sqlite").path
+        let old = try Database(path: path)
+        guard case .sql(let v1) = Schema.steps[0] else { return XCTFail("step 0 is SQL") }
+        try old.execute(v1)
+        try old.setUserVersion(1)
+        try old.execute("""
+            INSERT INTO runs(id, experiment, status, config, config_hash) VALUES
+                (1, 'e', 'completed', '{}', 'h'), (2, 'e', 'completed', '{}', 'h'), (3, 'e', 'failed', '{}', 'h');
+            INSERT INTO params VALUES (1, 'optimizer.lr', '0.001'), (1, 'model.hidden', '[64,64]'),
+                (1, 'model.bias', 'true'), (1, 'optimizer.kind', 'adam'), (1, 'seed', '3'), (1, 'name', '1e-3x');
+            """)
+        try old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        let reader = try ResultsStore(path: path, readOnly: true)
+        let types = try reader.query("SELECT key, typeof(value), value FROM params ORDER BY key").rows
+        XCTAssertEqual(types, [
+            [.text("model.bias"), .text("integer"), .integer(1)],
+            [.text("model.hidden"), .text("text"), .text("[64,64]")],
+            [.text("name"), .text("text"), .text("1e-3x")],
+            [.text("optimizer.kind"), .text("text"), .text("adam")],
+            [.text("optimizer.lr"), .text("real"), .real(0.001)],
+            [.text("seed"), .text("integer"), .integer(3)],
+        ])
+        XCTAssertEqual(try reader.runs().map(\.supersededBy), [2, nil, nil], "the later completed attempt supersedes the first")
+        XCTAssertEqual(try Database(path: path).userVersion(), 2, "upgraded in place")
+    }
+
+    // A later finished attempt at the same config supersedes the earlier ones; statistics (run
+    // overviews, compare) count only the latest, and the older rows stay.
+    func testLaterAttemptSupersedesEarlierOnes() throws {
+        let store = try ResultsStore(path: dbPath)
+        var ids: [Int64] = []
+        for (hash, status) in [("a", RunStatus.completed), ("a", .failed), ("b", .completed), ("a", .completed)] {
+            let id = try store.beginRun(experiment: "e", config: "{}", configHash: hash, seed: 0, params: ["seed": 0])
+            try store.appendMetric(runID: id, step: 1, name: "train_loss", value: 1)
+            try store.finishRun(id: id, status: status)
+            ids.append(id)
+        }
+        XCTAssertEqual(try store.runs().map(\.supersededBy), [ids[3], ids[3], nil, nil])
+        XCTAssertEqual(try store.runOverviews(experiment: "e").map(\.run.id), [ids[2], ids[3]])
+        XCTAssertEqual(try store.runOverviews(experiment: "e", includeSuperseded: true).count, 4)
+        XCTAssertEqual(try store.compare(experiment: "e", by: ["seed"]).groups.map(\.values.count), [2])
+    }
+
+    // Rows are written once a second even when few are logged, so a killed run keeps them.
+    func testMetricsAreFlushedAfterTheInterval() throws {
+        let store = try ResultsStore(path: dbPath, flushEvery: 1_000_000, flushInterval: 0)
+        let id = try store.beginRun(experiment: "e", config: "{}")
+        try store.appendMetric(runID: id, step: 1, name: "train_loss", value: 2)
+        let reader = try ResultsStore(path: dbPath, readOnly: true)
+        XCTAssertEqual(try reader.metrics(runID: id, name: "train_loss").map(\.value), [2])
     }
 
     // 10k rows cross the 2048-row flush boundary four times; summaries must pick the exact final
     // value and the best value (min for *loss*, max otherwise, earliest step on ties).
     func testRunLifecycleRoundTrip() throws {
         let store = try ResultsStore(path: dbPath)
-        let params = ["optimizer.lr": "0.001", "model.layers": "2"]
+        let params: [String: SQLiteValue] = ["optimizer.lr": 0.001, "model.layers": 2]
         let id = try store.beginRun(experiment: "mlp", config: #"{"seed":7}"#, configHash: "abc",
                                     seed: 7, params: params, programVersion: "0.1.0")
         let sink = store.metricsSink(runID: id)
@@ -80,7 +163,9 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertNil(run.error)
         XCTAssertNotNil(run.startedAt.flatMap { $0.range(of: Self.isoPattern, options: .regularExpression) })
         XCTAssertNotNil(run.finishedAt.flatMap { $0.range(of: Self.isoPattern, options: .regularExpression) })
-        XCTAssertEqual(try store.params(runID: id), params)
+        XCTAssertEqual(try store.params(runID: id), ["optimizer.lr": "0.001", "model.layers": "2"])
+        XCTAssertEqual(try store.query("SELECT typeof(value) FROM params ORDER BY key").rows, [[.text("integer")], [.text("real")]],
+                       "numbers are stored as SQLite numbers")
         XCTAssertEqual(try store.runs(experiment: "other"), [])
     }
 
@@ -105,7 +190,7 @@ final class ResultsStoreTests: XCTestCase {
                 let store = try ResultsStore(path: path, flushEvery: 100)
                 for r in 0..<runsPerWriter {
                     let id = try store.beginRun(experiment: "writer\(writer)", config: "{}",
-                                                params: ["run": "\(r)"])
+                                                params: ["run": .integer(Int64(r))])
                     for k in 1...metricsPerRun {
                         try store.appendMetric(runID: id, step: k, name: "train_loss", value: Double(k))
                     }
