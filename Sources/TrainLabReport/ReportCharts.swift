@@ -76,12 +76,28 @@ public enum ReportCharts {
         }
         let better = data.comparison.direction == .min ? "lower is better" : "higher is better"
         let unit = unit(of: metric, in: data).map { " (\($0))" } ?? ""
-        return BarChart(
+        var chart = BarChart(
             id: "chart-final-" + SVG.identifier(metric), title: "Final \(metric) by config",
             subtitle: "Bar: mean of the last logged \(metric) over completed runs; error bar: 95% confidence "
                 + "interval of the mean (Student t, n−1 degrees of freedom; none for n=1); dots: each run. "
                 + "Diverged runs are counted on the right, not averaged.",
             valueLabel: "final \(metric)\(unit), \(better)", items: items)
+        chart.valueRange = valueRange(of: metric, values: data.configs.flatMap(\.group.values))
+        if chart.cutsAnErrorBar {
+            chart.subtitle! += " An arrowhead ends an error bar cut where the axis, or the values \(metric) can take, end."
+        }
+        return chart
+    }
+
+    /// The values `metric` can take, judged from its name and its `values`: `0...1` for an
+    /// accuracy or NDCG whose values lie there, `0...∞` when no value is negative (a loss),
+    /// else unbounded.
+    static func valueRange(of metric: String, values: [Double]) -> ClosedRange<Double> {
+        let finite = values.filter(\.isFinite), name = metric.lowercased()
+        if name.contains("accuracy") || name.contains("ndcg"), finite.allSatisfy({ (0...1).contains($0) }) {
+            return 0...1
+        }
+        return finite.allSatisfy { $0 >= 0 } ? 0...Double.infinity : -Double.infinity...Double.infinity
     }
 
     /// RMS by depth at initialization ("act_rms" or "grad_rms"); nil when not logged.

@@ -277,6 +277,95 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    // MARK: The final chart: axis inside the metric's range
+
+    /// One bar per (mean, half-width, samples).
+    private func barChart(_ rows: [(Double, Double?, [Double])], range: ClosedRange<Double>) -> BarChart {
+        var chart = BarChart(id: "c", title: "t", valueLabel: "v", items: rows.enumerated().map { index, row in
+            BarItem(id: String(index + 1), label: "#\(index + 1)", style: .at(index), value: row.0,
+                    errorHalfWidth: row.1, samples: row.2, note: "")
+        })
+        chart.valueRange = range
+        return chart
+    }
+
+    func testValueRangeFollowsTheMetricAndItsValues() {
+        XCTAssertEqual(ReportCharts.valueRange(of: "val_accuracy", values: [0.5, 1]), 0...1)
+        XCTAssertEqual(ReportCharts.valueRange(of: "val_ndcg", values: [0, 0.3]), 0...1)
+        XCTAssertEqual(ReportCharts.valueRange(of: "val_accuracy", values: [55, 90]), 0...Double.infinity, "a percentage")
+        XCTAssertEqual(ReportCharts.valueRange(of: "val_loss", values: [0.2, 3, .nan]), 0...Double.infinity)
+        XCTAssertEqual(ReportCharts.valueRange(of: "reward", values: [-1, 2]), -Double.infinity...Double.infinity)
+    }
+
+    func testLossAxisStaysAtOrAboveZeroAndTheWhiskerIsClipped() throws {
+        // Mean 0.02 ± 0.127: the interval reaches −0.107, a loss cannot.
+        let chart = barChart([(0.02, 0.127, [0.01, 0.03]), (0.05, nil, [0.05])], range: 0...Double.infinity)
+        let axis = try XCTUnwrap(chart.axis())
+        XCTAssertEqual(axis.scale, .linear)
+        XCTAssertEqual(axis.lower, 0)
+        let bar = try XCTUnwrap(chart.errorBar(chart.items[0], on: axis))
+        XCTAssertEqual(bar.low, 0)
+        XCTAssertEqual(bar.high, 0.147, accuracy: 1e-12)
+        XCTAssertTrue(bar.lowCut)
+        XCTAssertFalse(bar.highCut)
+        XCTAssertTrue(chart.cutsAnErrorBar)
+        XCTAssertNil(chart.errorBar(chart.items[1], on: axis))
+
+        let svg = try XMLNode.parse(chart.svg(standalone: true))
+        let ci = try XCTUnwrap(svg.first { $0.classes.contains("ci") })
+        XCTAssertEqual(ci.attributes["data-clipped"], "low")
+        XCTAssertEqual(Double(ci.attributes["data-low"]!)!, -0.107, accuracy: 1e-9, "the interval itself is reported")
+        XCTAssertEqual(ci.all { $0.classes.contains("ci-clipped") }.count, 1)
+        XCTAssertFalse(svg.all { $0.classes.contains("tick") }.contains { $0.text.hasPrefix("-") })
+        // The data are not clipped.
+        XCTAssertEqual(svg.all { $0.classes.contains("bar") }.map { Double($0.attributes["data-value"]!)! }, [0.02, 0.05])
+        XCTAssertEqual(svg.all { $0.classes.contains("sample") }.count, 3)
+
+        // Unbounded metric: the axis runs below 0 and nothing is cut.
+        let free = barChart([(0.02, 0.127, [0.01, 0.03])], range: -Double.infinity...Double.infinity)
+        XCTAssertLessThan(try XCTUnwrap(free.axis()).lower, 0)
+        XCTAssertEqual(free.errorBar(free.items[0], on: free.axis()!)?.lowCut, false)
+        XCTAssertFalse(free.cutsAnErrorBar)
+    }
+
+    func testAccuracyAxisStaysAtOrBelowOneAndTheWhiskerIsClipped() throws {
+        let chart = barChart([(0.97, 0.1, [0.95, 0.97, 0.99]), (0.6, 0.05, [0.58, 0.62])], range: 0...1)
+        let axis = try XCTUnwrap(chart.axis())
+        XCTAssertEqual(axis.lower, 0)
+        XCTAssertEqual(axis.upper, 1)
+        XCTAssertLessThanOrEqual(axis.ticks.max()!, 1)
+        let clipped = try XCTUnwrap(chart.errorBar(chart.items[0], on: axis))
+        XCTAssertEqual(clipped.high, 1)
+        XCTAssertEqual(clipped.low, 0.87, accuracy: 1e-12)
+        XCTAssertEqual([clipped.lowCut, clipped.highCut], [false, true])
+        let inside = try XCTUnwrap(chart.errorBar(chart.items[1], on: axis))
+        XCTAssertEqual([inside.lowCut, inside.highCut], [false, false])
+        let svg = try XMLNode.parse(chart.svg(standalone: true))
+        XCTAssertEqual(svg.all { $0.classes.contains("ci") }.map { $0.attributes["data-clipped"] }, ["high", nil])
+    }
+
+    func testFinalsSpanningMoreThanADecadeGetALogAxis() throws {
+        let wide = barChart([(1e-3, 5e-4, [1e-3]), (0.1, nil, [0.1]), (1, 0.2, [0.9, 1.1])], range: 0...Double.infinity)
+        let axis = try XCTUnwrap(wide.axis())
+        XCTAssertEqual(axis.scale, .log)
+        XCTAssertEqual(axis.lower, 1e-3, accuracy: 1e-15)
+        XCTAssertEqual(axis.ticks.map(axis.tickLabel), ["0.001", "0.01", "0.1", "1"])
+        XCTAssertEqual(try XMLNode.parse(wide.svg(standalone: true)).attributes["data-x-scale"], "log")
+        // 12× is log (a bar of 0.05 beside 0.6 reads as nothing), 8× is linear.
+        XCTAssertEqual(barChart([(0.05, nil, []), (0.6, nil, [])], range: 0...Double.infinity).axis()?.scale, .log)
+        XCTAssertEqual(barChart([(0.05, nil, []), (0.4, nil, [])], range: 0...Double.infinity).axis()?.scale, .linear)
+        XCTAssertFalse(Axis.prefersLog(lower: 0.05, upper: 0.6))
+        XCTAssertTrue(Axis.prefersLog(lower: 0.05, upper: 0.6, decades: 1))
+    }
+
+    func testTheReportsFinalChartUsesTheMetricsRange() throws {
+        let data = try ReportData.load(from: try makeDemo(), experiment: "demo")
+        let chart = ReportCharts.finalComparison(data)
+        XCTAssertEqual(chart.valueRange, 0...Double.infinity)
+        XCTAssertEqual(chart.axis()?.lower, 0)
+        XCTAssertTrue(chart.subtitle!.hasSuffix("An arrowhead ends an error bar cut where the axis, or the values val_loss can take, end."))
+    }
+
     /// (x, y) pairs of an `M x y L x y ...` path.
     private func pathPoints(_ d: String) -> [(Double, Double)] {
         let numbers = d.split(whereSeparator: { $0 == " " || $0 == "M" || $0 == "L" || $0 == "Z" }).compactMap { Double($0) }
