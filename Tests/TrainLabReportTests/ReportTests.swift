@@ -366,6 +366,44 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(chart.subtitle!.hasSuffix("An arrowhead ends an error bar cut where the axis, or the values val_loss can take, end."))
     }
 
+    // MARK: Many configs
+
+    func testTwelveConfigsGetTwelveDistinctColourAndDashPairs() throws {
+        func pairs(_ styles: [SeriesStyle]) -> Set<String> { Set(styles.map { $0.color + "/" + ($0.dash ?? "solid") }) }
+        XCTAssertEqual(pairs((0..<12).map(SeriesStyle.at)).count, 12)
+        XCTAssertEqual(pairs((0..<28).map(SeriesStyle.at)).count, 28)
+        // One key with 12 values; 3 optimizers × 4 learning rates; 12 values of one key beside another.
+        let oneKey: [[String?]] = (0..<12).map { [String($0)] }
+        let grid: [[String?]] = ["adam", "adamw", "sgd"].flatMap { kind in ["1e-4", "1e-3", "1e-2", "1e-1"].map { [kind, $0] } }
+        let wide: [[String?]] = (0..<12).map { [String($0), $0 < 6 ? "a" : "b"] }
+        for values in [oneKey, grid, wide] {
+            XCTAssertEqual(pairs(ReportData.styles(values: values)).count, 12, "\(values)")
+        }
+
+        // The legend draws each line's dash.
+        let series = (0..<12).map { (index: Int) -> LineSeries in
+            let value = Double(index)
+            return LineSeries(id: String(index + 1), label: "config \(index + 1)", style: SeriesStyle.at(index),
+                              points: [ChartPoint(x: 0, y: value, low: value, high: value)])
+        }
+        let svg = try XMLNode.parse(LineChart(id: "c", title: "t", xLabel: "x", yLabel: "y", series: series).svg(standalone: true))
+        let symbols = svg.all { $0.classes.contains("legend-item") }.compactMap { $0.first { $0.name == "line" } }
+        XCTAssertEqual(symbols.count, 12)
+        let drawn = Set(symbols.map { ($0.attributes["stroke"] ?? "") + "/" + ($0.attributes["stroke-dasharray"] ?? "solid") })
+        XCTAssertEqual(drawn.count, 12)
+        let means = svg.all { $0.classes.contains("mean") }
+        XCTAssertEqual(Set(means.map { $0.attributes["stroke"]! + "/" + ($0.attributes["stroke-dasharray"] ?? "solid") }).count, 12)
+    }
+
+    func testFinalChartBarsCarryTheirConfigsLabel() throws {
+        let data = try ReportData.load(from: try makeDemo(), experiment: "demo")
+        let svg = try XMLNode.parse(ReportCharts.finalComparison(data).svg(standalone: true))
+        let labels = svg.all { $0.attributes["data-row-config"] != nil }
+            .map { row in (row.attributes["data-row-config"]!, row.all { $0.classes.contains("row-label") }.map(\.text).joined()) }
+        XCTAssertEqual(labels.map(\.0), ["1", "2"])
+        XCTAssertEqual(labels.map(\.1), ["#1 lr=0.01", "#2 lr=0.1"])
+    }
+
     /// (x, y) pairs of an `M x y L x y ...` path.
     private func pathPoints(_ d: String) -> [(Double, Double)] {
         let numbers = d.split(whereSeparator: { $0 == " " || $0 == "M" || $0 == "L" || $0 == "Z" }).compactMap { Double($0) }
