@@ -404,6 +404,53 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(labels.map(\.1), ["#1 lr=0.01", "#2 lr=0.1"])
     }
 
+    // MARK: Smoothing
+
+    func testExponentialMovingAverageIsDebiased() {
+        // ema: 0.5, 0.25, 0.125; debiased by 1 − 0.5^t = 0.5, 0.75, 0.875.
+        let smoothed = ReportData.exponentialMovingAverage([1, 0, 0], smoothing: 0.5)
+        XCTAssertEqual(smoothed.count, 3)
+        for (value, want) in zip(smoothed, [1.0, 1.0 / 3, 1.0 / 7]) { XCTAssertEqual(value, want, accuracy: 1e-12) }
+        // A constant stays put; weight 0 is the raw series.
+        for value in ReportData.exponentialMovingAverage([2, 2, 2, 2], smoothing: 0.9) { XCTAssertEqual(value, 2, accuracy: 1e-12) }
+        XCTAssertEqual(ReportData.exponentialMovingAverage([3, 1, 4], smoothing: 0), [3, 1, 4])
+        XCTAssertEqual(ReportData.exponentialMovingAverage([Double](), smoothing: 0.9), [])
+
+        let points = ReportData.exponentialMovingAverage(
+            [ChartPoint(x: 1, y: 1, low: 0, high: 2), ChartPoint(x: 2, y: 0, low: 0, high: 0)], smoothing: 0.5)
+        XCTAssertEqual(points.map(\.x), [1, 2])
+        XCTAssertEqual(points.map(\.low), [0, 0])
+        XCTAssertEqual(points[1].y, 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(points[1].high, 2.0 / 3, accuracy: 1e-12)
+    }
+
+    func testSmoothingAppliesToTrainLossOnlyAndIsLabelled() throws {
+        let store = try makeDemo()
+        let raw = try ReportData.load(from: store, experiment: "demo")
+        let data = try ReportData.load(from: store, experiment: "demo", smoothing: 0.5)
+        XCTAssertEqual(data.smoothing, 0.5)
+        // Config #1's train_loss 3 2 1 (band 2-4, 2-2, 1-1): ema 1.5, 1.75, 1.375 over 0.5, 0.75, 0.875.
+        let curve = data.curves["train_loss"]![0].points
+        for (value, want) in zip(curve.map(\.y), [3.0, 7.0 / 3, 11.0 / 7]) { XCTAssertEqual(value, want, accuracy: 1e-12) }
+        XCTAssertEqual(curve[0].low, 2)
+        XCTAssertEqual(curve[0].high, 4)
+        // The diverged run 3, 50 is smoothed too.
+        let trace = data.curves["train_loss"]![1].diverged[0].points.map(\.y)
+        XCTAssertEqual(trace[1], (0.25 * 3 + 0.5 * 50) / 0.75, accuracy: 1e-12)
+        XCTAssertEqual(data.curves["val_loss"], raw.curves["val_loss"])
+        XCTAssertEqual(data.configs.map(\.group), raw.configs.map(\.group), "final values are not smoothed")
+
+        let svg = try XMLNode.parse(ReportCharts.curves(data, metric: "train_loss")!.svg(standalone: true))
+        XCTAssertEqual(svg.first { $0.classes.contains("title") }?.text, "Training loss: train_loss (EMA 0.5) by step")
+        XCTAssertEqual(svg.first { $0.classes.contains("axis-label") && $0.classes.contains("y") }?.text, "train_loss (EMA 0.5, mse)")
+        XCTAssertTrue(svg.all { $0.classes.contains("subtitle") }.map(\.text).joined(separator: " ").contains("ema_t = 0.5·ema_{t−1} + 0.5·x_t"))
+        let val = try XMLNode.parse(ReportCharts.curves(data, metric: "val_loss")!.svg(standalone: true))
+        XCTAssertFalse(val.text.contains("EMA"))
+        let unsmoothed = try XMLNode.parse(ReportCharts.curves(raw, metric: "train_loss")!.svg(standalone: true))
+        XCTAssertFalse(unsmoothed.text.contains("EMA"))
+        XCTAssertEqual(ReportCharts.describe("train_loss", unit: nil, smoothing: 0.9).axis, "train_loss (EMA 0.9)")
+    }
+
     /// (x, y) pairs of an `M x y L x y ...` path.
     private func pathPoints(_ d: String) -> [(Double, Double)] {
         let numbers = d.split(whereSeparator: { $0 == " " || $0 == "M" || $0 == "L" || $0 == "Z" }).compactMap { Double($0) }
