@@ -18,9 +18,9 @@ public struct Axis: Sendable, Equatable {
     public var label: String
 
     /// Whether data with this lower and upper value should be drawn on a log scale: positive and
-    /// spanning more than two decades (upper / lower > 100).
-    public static func prefersLog(lower: Double, upper: Double) -> Bool {
-        lower > 0 && upper / lower > 100
+    /// spanning more than `decades` decades (upper / lower > 10^decades; curves: 2).
+    public static func prefersLog(lower: Double, upper: Double, decades: Int = 2) -> Bool {
+        lower > 0 && upper / lower > power10(decades)
     }
 
     /// A linear axis over `low...high`. With `extendToTicks` the domain grows to the ticks that

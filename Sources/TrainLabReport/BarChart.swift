@@ -29,17 +29,22 @@ public struct BarItem: Sendable, Equatable {
 
 /// A horizontal bar chart with error bars as SVG: one row per item (label left, note right), the
 /// value axis at the bottom. Bars start at 0 on a linear axis; when the values are positive and
-/// span more than two decades the axis is log10 and each value is a dot with its error bar
-/// (a bar's length would mean nothing there).
+/// span more than a decade the axis is log10 and each value is a dot with its error bar
+/// (a bar's length would mean nothing there). The axis stays inside `valueRange`: an error bar
+/// reaching past it, or past the axis, is cut there and ends in an arrowhead instead of a cap.
 ///
 /// Elements: `<rect class="bar" data-config data-value>`, `<g class="ci" data-config data-low
-/// data-high>` (the error bar's ends, unclipped), `<circle class="sample">`.
+/// data-high [data-clipped="low|high|low high"]>` (the error bar's ends, unclipped; which ends are
+/// cut), `<circle class="sample">`.
 public struct BarChart: Sendable {
     public var id: String
     public var title: String
     public var subtitle: String?
     public var valueLabel: String
     public var items: [BarItem]
+    /// The values the metric can take (`0...1` for an accuracy, `0...∞` for a loss). The data lie
+    /// inside it; error bars are clipped at it, so the axis never shows impossible values.
+    public var valueRange = -Double.infinity...Double.infinity
     public var width = 900.0
     public var rowHeight = 26.0
 
@@ -53,23 +58,34 @@ public struct BarChart: Sendable {
 
     static let labelSize = 12.0, noteSize = 11.0
 
-    /// The value axis; nil without a finite value.
+    /// The value axis; nil without a finite value. It spans the means, samples and error bars
+    /// clipped at `valueRange`; it is log when the means and samples are positive and
+    /// max / min > 10 (a lower error bar end at or below 0 does not forbid it).
     public func axis() -> Axis? {
-        var values: [Double] = []
+        let centres = (items.compactMap(\.value) + items.flatMap(\.samples)).filter(\.isFinite)
+        guard let centreLow = centres.min(), let centreHigh = centres.max() else { return nil }
+        var low = centreLow, high = centreHigh
         for item in items {
-            guard let value = item.value, value.isFinite else { continue }
-            values.append(value)
-            if let half = item.errorHalfWidth, half.isFinite { values += [value - half, value + half] }
+            guard let value = item.value, value.isFinite, let half = item.errorHalfWidth, half.isFinite else { continue }
+            low = min(low, max(value - half, valueRange.lowerBound))
+            high = max(high, min(value + half, valueRange.upperBound))
         }
-        values += items.flatMap(\.samples)
-        let finite = values.filter(\.isFinite)
-        guard let low = finite.min(), let high = finite.max() else { return nil }
-        // Log only from the means and samples: a lower CI end at or below 0 does not forbid it.
-        let centres = items.compactMap(\.value).filter(\.isFinite) + items.flatMap(\.samples).filter(\.isFinite)
-        if let cLow = centres.min(), let cHigh = centres.max(), Axis.prefersLog(lower: cLow, upper: max(cHigh, high)) {
-            return .log(from: cLow, to: max(cHigh, high), label: valueLabel)
+        if Axis.prefersLog(lower: centreLow, upper: centreHigh, decades: 1) {
+            return .log(from: centreLow, to: high, label: valueLabel)
         }
         return .linear(from: min(low, 0), to: max(high, 0), label: valueLabel)
+    }
+
+    /// The error bar of `item` as drawn on `axis`: value ± half-width, each end cut at
+    /// `valueRange` and at the axis's ends; nil without one.
+    public func errorBar(_ item: BarItem, on axis: Axis) -> (low: Double, high: Double, lowCut: Bool, highCut: Bool)? {
+        guard let value = item.value, value.isFinite, let half = item.errorHalfWidth, half.isFinite else { return nil }
+        let low = value - half, high = value + half
+        // The tolerance keeps an end that lies on the axis's end (up to rounding) uncut.
+        let lowCut = low < valueRange.lowerBound || axis.fraction(low) < -1e-9
+        let highCut = high > valueRange.upperBound || axis.fraction(high) > 1 + 1e-9
+        return (lowCut ? max(valueRange.lowerBound, axis.lower) : low,
+                highCut ? min(valueRange.upperBound, axis.upper) : high, lowCut, highCut)
     }
 
     /// `label` in at most two lines of `width`, broken after ", " where possible, the rest cut with "…".
@@ -85,6 +101,21 @@ public struct BarChart: Sendable {
         let rest = parts[used...].joined(separator: ", ")
         return [SVG.truncated(first + ",", width: width, fontSize: labelSize),
                 SVG.truncated(rest, width: width, fontSize: labelSize)]
+    }
+
+    /// Whether an error bar is cut at the axis or at `valueRange` (the reader is told what the
+    /// arrowhead means).
+    public var cutsAnErrorBar: Bool {
+        guard let axis = axis() else { return false }
+        return items.contains { item in errorBar(item, on: axis).map { $0.lowCut || $0.highCut } ?? false }
+    }
+
+    /// A filled arrowhead with its tip at (`x`, `y`), pointing left (`pointing` -1) or right (1).
+    static func arrowhead(x: Double, y: Double, pointing: Double) -> String {
+        let back = x - pointing * 7
+        let d = "M\(SVG.number(x)) \(SVG.number(y)) L\(SVG.number(back)) \(SVG.number(y - 4.5)) "
+            + "L\(SVG.number(back)) \(SVG.number(y + 4.5)) Z"
+        return SVG.element("path", [("class", "ci-clipped"), ("d", d), ("fill", "#222222")])
     }
 
     /// The chart as an `<svg>` element; `standalone` makes it a complete SVG file.
@@ -150,19 +181,19 @@ public struct BarChart: Sendable {
                         ("cx", SVG.number(px(value))), ("cy", SVG.number(middle)), ("r", "5"),
                         ("fill", item.style.color)]))
                 }
-                if let half = item.errorHalfWidth, half.isFinite {
-                    let low = value - half, high = value + half
-                    let xl = px(low), xh = px(high)
+                if let half = item.errorHalfWidth, let bar = errorBar(item, on: axis) {
+                    let xl = px(bar.low), xh = px(bar.high)
                     var parts = [SVG.line(x1: xl, y1: middle, x2: xh, y2: middle, stroke: "#222222", width: 1.5)]
-                    // A cap only where the end is inside the axis (a log axis cannot show low <= 0).
-                    if axis.fraction(low) >= 0 {
-                        parts.append(SVG.line(x1: xl, y1: middle - 6, x2: xl, y2: middle + 6, stroke: "#222222", width: 1.5))
-                    }
-                    if axis.fraction(high) <= 1 {
-                        parts.append(SVG.line(x1: xh, y1: middle - 6, x2: xh, y2: middle + 6, stroke: "#222222", width: 1.5))
-                    }
-                    out.append("<g class=\"ci\"\(SVG.attributes([("data-config", item.id), ("data-low", SVG.dataValue(low)), ("data-high", SVG.dataValue(high))]))>"
-                               + parts.joined() + "</g>")
+                    // A cap at an end inside the metric's range and the axis, an outward arrowhead at a cut one.
+                    parts.append(bar.lowCut ? Self.arrowhead(x: xl, y: middle, pointing: -1)
+                                 : SVG.line(x1: xl, y1: middle - 6, x2: xl, y2: middle + 6, stroke: "#222222", width: 1.5))
+                    parts.append(bar.highCut ? Self.arrowhead(x: xh, y: middle, pointing: 1)
+                                 : SVG.line(x1: xh, y1: middle - 6, x2: xh, y2: middle + 6, stroke: "#222222", width: 1.5))
+                    var pairs = [("data-config", item.id), ("data-low", SVG.dataValue(value - half)),
+                                 ("data-high", SVG.dataValue(value + half))]
+                    let cut = [bar.lowCut ? "low" : nil, bar.highCut ? "high" : nil].compactMap { $0 }
+                    if !cut.isEmpty { pairs.append(("data-clipped", cut.joined(separator: " "))) }
+                    out.append("<g class=\"ci\"\(SVG.attributes(pairs))>" + parts.joined() + "</g>")
                 }
             }
             if axis != nil {

@@ -10,9 +10,11 @@ public enum ReportCharts {
         return "#\(config.number) \(config.label)\(note)"
     }
 
-    /// Titles and y-axis labels of the known metrics.
-    static func describe(_ metric: String, unit: String?) -> (title: String, axis: String) {
-        let withUnit = unit.map { "\(metric) (\($0))" } ?? metric
+    /// Titles and y-axis labels of the known metrics; `smoothing` (of train_loss) is named in the
+    /// label: `train_loss (EMA 0.9, nats)`.
+    static func describe(_ metric: String, unit: String?, smoothing: Double? = nil) -> (title: String, axis: String) {
+        let notes = [smoothing.map(emaLabel), unit].compactMap { $0 }
+        let withUnit = notes.isEmpty ? metric : "\(metric) (\(notes.joined(separator: ", ")))"
         switch metric {
         case "train_loss": return ("Training loss", withUnit)
         case "val_loss": return ("Validation loss", withUnit)
@@ -35,10 +37,16 @@ public enum ReportCharts {
         return kinds.allSatisfy { $0 == first } ? first : nil
     }
 
+    /// `EMA 0.9`: how a smoothed curve is labelled.
+    static func emaLabel(_ smoothing: Double) -> String {
+        "EMA " + String(format: "%g", smoothing)
+    }
+
     /// The curves of `metric`, one line per config; nil when the metric has no curves.
     public static func curves(_ data: ReportData, metric: String) -> LineChart? {
         guard let curves = data.curves[metric] else { return nil }
-        let (title, axis) = describe(metric, unit: unit(of: metric, in: data))
+        let smoothing = metric == "train_loss" ? data.smoothing : nil
+        let (title, axis) = describe(metric, unit: unit(of: metric, in: data), smoothing: smoothing)
         let series = zip(data.configs, curves).map { config, curve in
             LineSeries(id: config.id, label: legendLabel(config), style: config.style,
                        points: curve.points, traces: curve.diverged)
@@ -47,10 +55,17 @@ public enum ReportCharts {
         if curves.contains(where: { !$0.diverged.isEmpty }) {
             subtitle += " Diverged runs are left out of both and drawn alone, a ✕ where they stopped."
         }
+        var shownMetric = metric
+        if let smoothing {
+            let a = String(format: "%g", smoothing), b = String(format: "%g", 1 - smoothing)
+            subtitle += " Smoothed (line, band and diverged runs): exponential moving average over the logged steps, "
+                + "ema_t = \(a)·ema_{t−1} + \(b)·x_t, divided by 1 − \(a)^t as TensorBoard does."
+            shownMetric += " (\(emaLabel(smoothing)))"
+        }
         if let size = data.stepsPerPoint[metric], size > 1 {
             subtitle += " Each point averages \(size) consecutive logged steps."
         }
-        var chart = LineChart(id: "chart-" + SVG.identifier(metric), title: "\(title): \(metric) by step",
+        var chart = LineChart(id: "chart-" + SVG.identifier(metric), title: "\(title): \(shownMetric) by step",
                               subtitle: subtitle, xLabel: "step (optimizer updates)", yLabel: axis, series: series)
         chart.dotsUpTo = 25
         return chart
@@ -76,12 +91,28 @@ public enum ReportCharts {
         }
         let better = data.comparison.direction == .min ? "lower is better" : "higher is better"
         let unit = unit(of: metric, in: data).map { " (\($0))" } ?? ""
-        return BarChart(
+        var chart = BarChart(
             id: "chart-final-" + SVG.identifier(metric), title: "Final \(metric) by config",
             subtitle: "Bar: mean of the last logged \(metric) over completed runs; error bar: 95% confidence "
                 + "interval of the mean (Student t, n−1 degrees of freedom; none for n=1); dots: each run. "
                 + "Diverged runs are counted on the right, not averaged.",
             valueLabel: "final \(metric)\(unit), \(better)", items: items)
+        chart.valueRange = valueRange(of: metric, values: data.configs.flatMap(\.group.values))
+        if chart.cutsAnErrorBar {
+            chart.subtitle! += " An arrowhead ends an error bar cut where the axis, or the values \(metric) can take, end."
+        }
+        return chart
+    }
+
+    /// The values `metric` can take, judged from its name and its `values`: `0...1` for an
+    /// accuracy or NDCG whose values lie there, `0...∞` when no value is negative (a loss),
+    /// else unbounded.
+    static func valueRange(of metric: String, values: [Double]) -> ClosedRange<Double> {
+        let finite = values.filter(\.isFinite), name = metric.lowercased()
+        if name.contains("accuracy") || name.contains("ndcg"), finite.allSatisfy({ (0...1).contains($0) }) {
+            return 0...1
+        }
+        return finite.allSatisfy { $0 >= 0 } ? 0...Double.infinity : -Double.infinity...Double.infinity
     }
 
     /// RMS by depth at initialization ("act_rms" or "grad_rms"); nil when not logged.

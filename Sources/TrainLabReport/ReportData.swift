@@ -43,6 +43,9 @@ public struct ReportData: Sendable {
     public var curves: [String: [ConfigCurve]]
     /// Logged steps averaged into one chart point, per curve metric (1: raw).
     public var stepsPerPoint: [String: Int]
+    /// The EMA weight the `train_loss` curves are smoothed with (see `exponentialMovingAverage`);
+    /// nil: raw.
+    public var smoothing: Double?
     /// Init-probe RMS by depth at step 0 (x = layer index): "act_rms", "grad_rms" when logged.
     public var probes: [String: [ConfigCurve]]
 
@@ -58,8 +61,11 @@ public struct ReportData: Sendable {
     /// - `metric`: the final-metric comparison's metric; nil: `val_loss` when logged, else
     ///   `train_loss`. Its curve is drawn too. A metric no run logged is `unknownMetric`.
     /// - `maxPoints`: a curve with more steps is averaged over consecutive steps into about this many points.
+    /// - `smoothing`: the `train_loss` curves (line, band and diverged runs) are exponential moving
+    ///   averages with this weight, in `0..<1`, over the logged steps, before those are averaged
+    ///   into points; nil: raw.
     public static func load(from store: ResultsStore, experiment: String, groupKeys: [String]? = nil,
-                            metric: String? = nil, maxPoints: Int = 1000) throws -> ReportData {
+                            metric: String? = nil, maxPoints: Int = 1000, smoothing: Double? = nil) throws -> ReportData {
         let overviews = try store.runOverviews(experiment: experiment)  // throws for an unknown experiment
         let paramKeys = Set(overviews.flatMap(\.params.keys))
         for key in groupKeys ?? [] where !paramKeys.contains(key) {
@@ -94,6 +100,10 @@ public struct ReportData: Sendable {
         if !curveMetrics.contains(metric) && !metric.hasPrefix("probe/") { curveMetrics.append(metric) }
         var curves: [String: [ConfigCurve]] = [:], stepsPerPoint: [String: Int] = [:]
         for name in curveMetrics {
+            let curveSmoothing = name == "train_loss" ? smoothing : nil
+            func smoothed(_ points: [ChartPoint]) -> [ChartPoint] {
+                curveSmoothing.map { Self.exponentialMovingAverage(points, smoothing: $0) } ?? points
+            }
             var perConfig: [ConfigCurve] = []
             var bucket = 1
             for config in configs {
@@ -108,9 +118,11 @@ public struct ReportData: Sendable {
                         kept.append(series)
                     }
                 }
-                let (points, size) = Self.averagedInBuckets(Self.aggregate(kept), maxPoints: maxPoints)
+                let (points, size) = Self.averagedInBuckets(smoothed(Self.aggregate(kept)), maxPoints: maxPoints)
                 bucket = max(bucket, size)
-                traces = traces.map { ChartTrace(runID: $0.runID, points: Self.averagedInBuckets($0.points, maxPoints: maxPoints).points) }
+                traces = traces.map {
+                    ChartTrace(runID: $0.runID, points: Self.averagedInBuckets(smoothed($0.points), maxPoints: maxPoints).points)
+                }
                 perConfig.append(ConfigCurve(config: config.number, points: points, diverged: traces))
             }
             curves[name] = perConfig
@@ -136,7 +148,7 @@ public struct ReportData: Sendable {
 
         return ReportData(experiment: experiment, databasePath: store.path, groupKeys: keys, configs: configs,
                           comparison: comparison, metricNames: metricNames, curveMetrics: curveMetrics,
-                          curves: curves, stepsPerPoint: stepsPerPoint, probes: probes)
+                          curves: curves, stepsPerPoint: stepsPerPoint, smoothing: smoothing, probes: probes)
     }
 
     /// Series styles of configs with these group values. Up to seven configs get a colour each.
@@ -198,6 +210,27 @@ public struct ReportData: Sendable {
                               low: chunk.map(\.low).min()!, high: chunk.map(\.high).max()!)
         }
         return (averaged, size)
+    }
+
+    /// The exponential moving average of `values` (finite) with TensorBoard's debiasing:
+    /// ema_t = smoothing·ema_{t−1} + (1 − smoothing)·x_t from ema_0 = 0, shown as
+    /// ema_t / (1 − smoothing^t), so the first value is x_1 rather than pulled towards 0.
+    public static func exponentialMovingAverage(_ values: [Double], smoothing: Double) -> [Double] {
+        var average = 0.0, weight = 1.0
+        return values.map { value in
+            average = smoothing * average + (1 - smoothing) * value
+            weight *= smoothing
+            return average / (1 - weight)
+        }
+    }
+
+    /// `points` with their line and band (`y`, `low`, `high`) each an exponential moving average;
+    /// the band still encloses the line (the average is monotone).
+    public static func exponentialMovingAverage(_ points: [ChartPoint], smoothing: Double) -> [ChartPoint] {
+        let y = exponentialMovingAverage(points.map(\.y), smoothing: smoothing)
+        let low = exponentialMovingAverage(points.map(\.low), smoothing: smoothing)
+        let high = exponentialMovingAverage(points.map(\.high), smoothing: smoothing)
+        return points.indices.map { ChartPoint(x: points[$0].x, y: y[$0], low: low[$0], high: high[$0]) }
     }
 
     /// `i` of `<prefix>layers.{i}`; nil for other names.

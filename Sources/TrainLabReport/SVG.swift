@@ -126,7 +126,8 @@ public enum SVG {
 
 /// Colours and dash patterns of series: the Okabe–Ito palette (distinguishable with the common
 /// colour-vision deficiencies; Okabe & Ito 2008, "Color Universal Design"), yellow left out
-/// (too light on white). Past seven series the colours repeat with dashes.
+/// (too light on white). Past seven series the colours repeat with dashes: 7 colours × 4 dashes
+/// give 28 series distinct (colour, dash) pairs.
 public struct SeriesStyle: Sendable, Equatable {
     public var color: String
     /// SVG `stroke-dasharray`, nil for a solid line.

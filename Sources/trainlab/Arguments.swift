@@ -24,10 +24,11 @@ let usage = """
                                       one read-only SQL statement, rows as a table
       export RUN|EXPERIMENT [--format csv|json] [-o FILE]
                                       full metric history (run_id, step, name, value)
-      report EXPERIMENT [-o FILE] [--by KEY...] [--metric NAME] [--format html|svg]
+      report EXPERIMENT [-o FILE] [--by KEY...] [--metric NAME] [--smooth A] [--format html|svg]
                                       one HTML file: curves (mean, min-max band), final metric ± 95% CI,
                                       init probe by depth, config table; --format svg [--chart curves|final|
-                                      act_rms|grad_rms] writes one chart (default EXPERIMENT.html / .svg)
+                                      act_rms|grad_rms] writes one chart (default EXPERIMENT.html / .svg);
+                                      --smooth A: train_loss as an EMA of weight A in [0, 1), e.g. 0.9
                                       (the reading commands take --db PATH, default results/trainlab.sqlite)
       bench gemm [--json] [--quick] [--shapes MxNxK[/tn|/nt|/tt],...]
                                       GEMM GFLOPS on 1 and all threads, as % of the measured FP32 peak

@@ -2,9 +2,10 @@ import Foundation
 import TrainLabReport
 import TrainLabStore
 
-/// `trainlab report EXPERIMENT [-o FILE] [--db PATH] [--by KEY...] [--metric NAME]
+/// `trainlab report EXPERIMENT [-o FILE] [--db PATH] [--by KEY...] [--metric NAME] [--smooth A]
 /// [--format html|svg] [--chart curves|final|act_rms|grad_rms]`: an experiment's charts and
-/// config table as one self-contained HTML file, or one chart as SVG.
+/// config table as one self-contained HTML file, or one chart as SVG. `--smooth A` draws the
+/// train_loss curves as exponential moving averages of weight A (see `ReportData.exponentialMovingAverage`).
 enum ReportCommand {
     static let charts = ["curves", "final", "act_rms", "grad_rms"]
 
@@ -16,6 +17,13 @@ enum ReportCommand {
             keys += value.split(separator: ",").map { String($0) }
         }
         let metric = try arguments.option("--metric")
+        var smoothing: Double?
+        if let text = try arguments.option("--smooth") {
+            guard let value = Double(text), (0..<1).contains(value) else {
+                throw UsageError("--smooth expects a number in [0, 1), the EMA weight of the past (e.g. 0.9), got '\(text)'")
+            }
+            smoothing = value
+        }
         let format = try arguments.option("--format") ?? "html"
         guard format == "html" || format == "svg" else {
             throw UsageError("--format expects html or svg, got '\(format)'")
@@ -33,7 +41,7 @@ enum ReportCommand {
 
         let store = try ResultsStore.openForReading(path: databasePath)
         let data = try ReportData.load(from: store, experiment: experiment, groupKeys: keys.isEmpty ? nil : keys,
-                                       metric: metric)
+                                       metric: metric, smoothing: smoothing)
         let text: String
         var what: String
         if format == "html" {

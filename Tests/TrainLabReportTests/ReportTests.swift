@@ -277,6 +277,180 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    // MARK: The final chart: axis inside the metric's range
+
+    /// One bar per (mean, half-width, samples).
+    private func barChart(_ rows: [(Double, Double?, [Double])], range: ClosedRange<Double>) -> BarChart {
+        var chart = BarChart(id: "c", title: "t", valueLabel: "v", items: rows.enumerated().map { index, row in
+            BarItem(id: String(index + 1), label: "#\(index + 1)", style: .at(index), value: row.0,
+                    errorHalfWidth: row.1, samples: row.2, note: "")
+        })
+        chart.valueRange = range
+        return chart
+    }
+
+    func testValueRangeFollowsTheMetricAndItsValues() {
+        XCTAssertEqual(ReportCharts.valueRange(of: "val_accuracy", values: [0.5, 1]), 0...1)
+        XCTAssertEqual(ReportCharts.valueRange(of: "val_ndcg", values: [0, 0.3]), 0...1)
+        XCTAssertEqual(ReportCharts.valueRange(of: "val_accuracy", values: [55, 90]), 0...Double.infinity, "a percentage")
+        XCTAssertEqual(ReportCharts.valueRange(of: "val_loss", values: [0.2, 3, .nan]), 0...Double.infinity)
+        XCTAssertEqual(ReportCharts.valueRange(of: "reward", values: [-1, 2]), -Double.infinity...Double.infinity)
+    }
+
+    func testLossAxisStaysAtOrAboveZeroAndTheWhiskerIsClipped() throws {
+        // Mean 0.02 ± 0.127: the interval reaches −0.107, a loss cannot.
+        let chart = barChart([(0.02, 0.127, [0.01, 0.03]), (0.05, nil, [0.05])], range: 0...Double.infinity)
+        let axis = try XCTUnwrap(chart.axis())
+        XCTAssertEqual(axis.scale, .linear)
+        XCTAssertEqual(axis.lower, 0)
+        let bar = try XCTUnwrap(chart.errorBar(chart.items[0], on: axis))
+        XCTAssertEqual(bar.low, 0)
+        XCTAssertEqual(bar.high, 0.147, accuracy: 1e-12)
+        XCTAssertTrue(bar.lowCut)
+        XCTAssertFalse(bar.highCut)
+        XCTAssertTrue(chart.cutsAnErrorBar)
+        XCTAssertNil(chart.errorBar(chart.items[1], on: axis))
+
+        let svg = try XMLNode.parse(chart.svg(standalone: true))
+        let ci = try XCTUnwrap(svg.first { $0.classes.contains("ci") })
+        XCTAssertEqual(ci.attributes["data-clipped"], "low")
+        XCTAssertEqual(Double(ci.attributes["data-low"]!)!, -0.107, accuracy: 1e-9, "the interval itself is reported")
+        XCTAssertEqual(ci.all { $0.classes.contains("ci-clipped") }.count, 1)
+        XCTAssertFalse(svg.all { $0.classes.contains("tick") }.contains { $0.text.hasPrefix("-") })
+        // The data are not clipped.
+        XCTAssertEqual(svg.all { $0.classes.contains("bar") }.map { Double($0.attributes["data-value"]!)! }, [0.02, 0.05])
+        XCTAssertEqual(svg.all { $0.classes.contains("sample") }.count, 3)
+
+        // Unbounded metric: the axis runs below 0 and nothing is cut.
+        let free = barChart([(0.02, 0.127, [0.01, 0.03])], range: -Double.infinity...Double.infinity)
+        XCTAssertLessThan(try XCTUnwrap(free.axis()).lower, 0)
+        XCTAssertEqual(free.errorBar(free.items[0], on: free.axis()!)?.lowCut, false)
+        XCTAssertFalse(free.cutsAnErrorBar)
+    }
+
+    func testAccuracyAxisStaysAtOrBelowOneAndTheWhiskerIsClipped() throws {
+        let chart = barChart([(0.97, 0.1, [0.95, 0.97, 0.99]), (0.6, 0.05, [0.58, 0.62])], range: 0...1)
+        let axis = try XCTUnwrap(chart.axis())
+        XCTAssertEqual(axis.lower, 0)
+        XCTAssertEqual(axis.upper, 1)
+        XCTAssertLessThanOrEqual(axis.ticks.max()!, 1)
+        let clipped = try XCTUnwrap(chart.errorBar(chart.items[0], on: axis))
+        XCTAssertEqual(clipped.high, 1)
+        XCTAssertEqual(clipped.low, 0.87, accuracy: 1e-12)
+        XCTAssertEqual([clipped.lowCut, clipped.highCut], [false, true])
+        let inside = try XCTUnwrap(chart.errorBar(chart.items[1], on: axis))
+        XCTAssertEqual([inside.lowCut, inside.highCut], [false, false])
+        let svg = try XMLNode.parse(chart.svg(standalone: true))
+        XCTAssertEqual(svg.all { $0.classes.contains("ci") }.map { $0.attributes["data-clipped"] }, ["high", nil])
+    }
+
+    func testFinalsSpanningMoreThanADecadeGetALogAxis() throws {
+        let wide = barChart([(1e-3, 5e-4, [1e-3]), (0.1, nil, [0.1]), (1, 0.2, [0.9, 1.1])], range: 0...Double.infinity)
+        let axis = try XCTUnwrap(wide.axis())
+        XCTAssertEqual(axis.scale, .log)
+        XCTAssertEqual(axis.lower, 1e-3, accuracy: 1e-15)
+        XCTAssertEqual(axis.ticks.map(axis.tickLabel), ["0.001", "0.01", "0.1", "1"])
+        XCTAssertEqual(try XMLNode.parse(wide.svg(standalone: true)).attributes["data-x-scale"], "log")
+        // 12× is log (a bar of 0.05 beside 0.6 reads as nothing), 8× is linear.
+        XCTAssertEqual(barChart([(0.05, nil, []), (0.6, nil, [])], range: 0...Double.infinity).axis()?.scale, .log)
+        XCTAssertEqual(barChart([(0.05, nil, []), (0.4, nil, [])], range: 0...Double.infinity).axis()?.scale, .linear)
+        XCTAssertFalse(Axis.prefersLog(lower: 0.05, upper: 0.6))
+        XCTAssertTrue(Axis.prefersLog(lower: 0.05, upper: 0.6, decades: 1))
+    }
+
+    func testTheReportsFinalChartUsesTheMetricsRange() throws {
+        let data = try ReportData.load(from: try makeDemo(), experiment: "demo")
+        let chart = ReportCharts.finalComparison(data)
+        XCTAssertEqual(chart.valueRange, 0...Double.infinity)
+        XCTAssertEqual(chart.axis()?.lower, 0)
+        XCTAssertTrue(chart.subtitle!.hasSuffix("An arrowhead ends an error bar cut where the axis, or the values val_loss can take, end."))
+    }
+
+    // MARK: Many configs
+
+    func testTwelveConfigsGetTwelveDistinctColourAndDashPairs() throws {
+        func pairs(_ styles: [SeriesStyle]) -> Set<String> { Set(styles.map { $0.color + "/" + ($0.dash ?? "solid") }) }
+        XCTAssertEqual(pairs((0..<12).map(SeriesStyle.at)).count, 12)
+        XCTAssertEqual(pairs((0..<28).map(SeriesStyle.at)).count, 28)
+        // One key with 12 values; 3 optimizers × 4 learning rates; 12 values of one key beside another.
+        let oneKey: [[String?]] = (0..<12).map { [String($0)] }
+        let grid: [[String?]] = ["adam", "adamw", "sgd"].flatMap { kind in ["1e-4", "1e-3", "1e-2", "1e-1"].map { [kind, $0] } }
+        let wide: [[String?]] = (0..<12).map { [String($0), $0 < 6 ? "a" : "b"] }
+        for values in [oneKey, grid, wide] {
+            XCTAssertEqual(pairs(ReportData.styles(values: values)).count, 12, "\(values)")
+        }
+
+        // The legend draws each line's dash.
+        let series = (0..<12).map { (index: Int) -> LineSeries in
+            let value = Double(index)
+            return LineSeries(id: String(index + 1), label: "config \(index + 1)", style: SeriesStyle.at(index),
+                              points: [ChartPoint(x: 0, y: value, low: value, high: value)])
+        }
+        let svg = try XMLNode.parse(LineChart(id: "c", title: "t", xLabel: "x", yLabel: "y", series: series).svg(standalone: true))
+        let symbols = svg.all { $0.classes.contains("legend-item") }.compactMap { $0.first { $0.name == "line" } }
+        XCTAssertEqual(symbols.count, 12)
+        let drawn = Set(symbols.map { ($0.attributes["stroke"] ?? "") + "/" + ($0.attributes["stroke-dasharray"] ?? "solid") })
+        XCTAssertEqual(drawn.count, 12)
+        let means = svg.all { $0.classes.contains("mean") }
+        XCTAssertEqual(Set(means.map { $0.attributes["stroke"]! + "/" + ($0.attributes["stroke-dasharray"] ?? "solid") }).count, 12)
+    }
+
+    func testFinalChartBarsCarryTheirConfigsLabel() throws {
+        let data = try ReportData.load(from: try makeDemo(), experiment: "demo")
+        let svg = try XMLNode.parse(ReportCharts.finalComparison(data).svg(standalone: true))
+        let labels = svg.all { $0.attributes["data-row-config"] != nil }
+            .map { row in (row.attributes["data-row-config"]!, row.all { $0.classes.contains("row-label") }.map(\.text).joined()) }
+        XCTAssertEqual(labels.map(\.0), ["1", "2"])
+        XCTAssertEqual(labels.map(\.1), ["#1 lr=0.01", "#2 lr=0.1"])
+    }
+
+    // MARK: Smoothing
+
+    func testExponentialMovingAverageIsDebiased() {
+        // ema: 0.5, 0.25, 0.125; debiased by 1 − 0.5^t = 0.5, 0.75, 0.875.
+        let smoothed = ReportData.exponentialMovingAverage([1, 0, 0], smoothing: 0.5)
+        XCTAssertEqual(smoothed.count, 3)
+        for (value, want) in zip(smoothed, [1.0, 1.0 / 3, 1.0 / 7]) { XCTAssertEqual(value, want, accuracy: 1e-12) }
+        // A constant stays put; weight 0 is the raw series.
+        for value in ReportData.exponentialMovingAverage([2, 2, 2, 2], smoothing: 0.9) { XCTAssertEqual(value, 2, accuracy: 1e-12) }
+        XCTAssertEqual(ReportData.exponentialMovingAverage([3, 1, 4], smoothing: 0), [3, 1, 4])
+        XCTAssertEqual(ReportData.exponentialMovingAverage([Double](), smoothing: 0.9), [])
+
+        let points = ReportData.exponentialMovingAverage(
+            [ChartPoint(x: 1, y: 1, low: 0, high: 2), ChartPoint(x: 2, y: 0, low: 0, high: 0)], smoothing: 0.5)
+        XCTAssertEqual(points.map(\.x), [1, 2])
+        XCTAssertEqual(points.map(\.low), [0, 0])
+        XCTAssertEqual(points[1].y, 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(points[1].high, 2.0 / 3, accuracy: 1e-12)
+    }
+
+    func testSmoothingAppliesToTrainLossOnlyAndIsLabelled() throws {
+        let store = try makeDemo()
+        let raw = try ReportData.load(from: store, experiment: "demo")
+        let data = try ReportData.load(from: store, experiment: "demo", smoothing: 0.5)
+        XCTAssertEqual(data.smoothing, 0.5)
+        // Config #1's train_loss 3 2 1 (band 2-4, 2-2, 1-1): ema 1.5, 1.75, 1.375 over 0.5, 0.75, 0.875.
+        let curve = data.curves["train_loss"]![0].points
+        for (value, want) in zip(curve.map(\.y), [3.0, 7.0 / 3, 11.0 / 7]) { XCTAssertEqual(value, want, accuracy: 1e-12) }
+        XCTAssertEqual(curve[0].low, 2)
+        XCTAssertEqual(curve[0].high, 4)
+        // The diverged run 3, 50 is smoothed too.
+        let trace = data.curves["train_loss"]![1].diverged[0].points.map(\.y)
+        XCTAssertEqual(trace[1], (0.25 * 3 + 0.5 * 50) / 0.75, accuracy: 1e-12)
+        XCTAssertEqual(data.curves["val_loss"], raw.curves["val_loss"])
+        XCTAssertEqual(data.configs.map(\.group), raw.configs.map(\.group), "final values are not smoothed")
+
+        let svg = try XMLNode.parse(ReportCharts.curves(data, metric: "train_loss")!.svg(standalone: true))
+        XCTAssertEqual(svg.first { $0.classes.contains("title") }?.text, "Training loss: train_loss (EMA 0.5) by step")
+        XCTAssertEqual(svg.first { $0.classes.contains("axis-label") && $0.classes.contains("y") }?.text, "train_loss (EMA 0.5, mse)")
+        XCTAssertTrue(svg.all { $0.classes.contains("subtitle") }.map(\.text).joined(separator: " ").contains("ema_t = 0.5·ema_{t−1} + 0.5·x_t"))
+        let val = try XMLNode.parse(ReportCharts.curves(data, metric: "val_loss")!.svg(standalone: true))
+        XCTAssertFalse(val.text.contains("EMA"))
+        let unsmoothed = try XMLNode.parse(ReportCharts.curves(raw, metric: "train_loss")!.svg(standalone: true))
+        XCTAssertFalse(unsmoothed.text.contains("EMA"))
+        XCTAssertEqual(ReportCharts.describe("train_loss", unit: nil, smoothing: 0.9).axis, "train_loss (EMA 0.9)")
+    }
+
     /// (x, y) pairs of an `M x y L x y ...` path.
     private func pathPoints(_ d: String) -> [(Double, Double)] {
         let numbers = d.split(whereSeparator: { $0 == " " || $0 == "M" || $0 == "L" || $0 == "Z" }).compactMap { Double($0) }
