@@ -94,14 +94,11 @@ public struct ExperimentSpec {
 
         guard let taskReader = try root.object("task") else { throw root.error("task", "missing required key 'task'") }
         if taskReader.has("kind"), case .string("file")? = taskReader.value("kind") {
-            let file = try FileTask.decode(taskReader, specFile: document.file, cache: files)
+            // The model says what the files hold: token ids for the Transformer, features for the MLP.
+            let tokens = try root.object("model")?.value("kind") == .string("transformer")
+            let file = try FileTask.decode(taskReader, specFile: document.file, tokens: tokens, cache: files)
             fileData = file.data
-            var options = TaskOptions(kind: "file")
-            options.trainSize = file.data.train.count
-            options.valSize = file.data.validation?.count ?? 0
-            options.inputDim = file.data.inputDim
-            if file.data.kind == .classification { options.classes = file.data.outputDim } else { options.outputDim = file.data.outputDim }
-            task = options
+            task = file.options
         } else {
             fileData = nil
             task = try Self.decodeTask(taskReader)
@@ -151,7 +148,7 @@ public struct ExperimentSpec {
         }
         try root.finish()
 
-        let sequenceTask = Catalogue.sequenceTasks.contains(task.kind)
+        let sequenceTask = task.isTokenSequence
         if sequenceTask && model.transformer == nil {
             throw root.error("model", "task '\(task.kind)' is a token sequence: use \"model\": {\"kind\": \"transformer\", ...}")
         }
@@ -167,7 +164,7 @@ public struct ExperimentSpec {
     /// The loss must be able to read the task's targets, and per-class tables must match the
     /// number of classes: caught here, before anything trains or touches the database.
     static func checkLoss(_ loss: any Loss, fits task: TaskOptions, at root: ObjectReader) throws {
-        if Catalogue.sequenceTasks.contains(task.kind) {
+        if task.isTokenSequence {
             // Only cross-entropy skips the unscored positions (target -100) of a sequence task.
             guard let crossEntropy = loss as? CrossEntropyLoss else {
                 throw root.error("loss", "sequence task '\(task.kind)' is trained with cross_entropy (it skips the unscored positions); '\(loss.name)' cannot")
