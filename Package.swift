@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "TrainLabReportTests", dependencies: ["TrainLabReport"]),
         .testTarget(name: "TrainLabOptimTests", dependencies: ["TrainLabOptim"]),
         // The process tests run the `trainlab` binary: depending on it makes `swift test` build it.
-        .testTarget(name: "TrainLabExperimentTests", dependencies: ["TrainLabExperiment", "trainlab"]),
+        .testTarget(name: "TrainLabExperimentTests", dependencies: ["TrainLabExperiment", "trainlab"], exclude: ["Fixtures"]),
         .testTarget(
             name: "GoldenTests", dependencies: ["TrainLabModels", "TrainLabOptim"],
             exclude: ["Fixtures"]

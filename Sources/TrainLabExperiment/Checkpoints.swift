@@ -10,8 +10,13 @@ enum Checkpoints {
         model.parameters.map { ($0.name, $0.value) } + model.buffers
     }
 
+    /// Whether a state may leave the tensor out, as PyTorch's `load_state_dict` allows: BatchNorm's
+    /// step counter `num_batches_tracked` (older states lack it), which then starts at 0.
+    static func mayBeMissing(_ name: String) -> Bool { name.hasSuffix(".num_batches_tracked") }
+
     /// Replaces the model's initial weights with the file's. Every name the model has must be in
-    /// the file with the same shape, and the file may hold nothing else: a mismatch is a bad input.
+    /// the file with the same shape (but `mayBeMissing`), and the file may hold nothing else: a
+    /// mismatch is a bad input.
     static func load(_ path: String, into model: any Model, specFile: String) throws {
         let stored: [String: Tensor]
         do { stored = try SafeTensors.read(path: path) } catch {
@@ -20,7 +25,10 @@ enum Checkpoints {
         let wanted = tensors(of: model)
         var problems: [String] = []
         for (name, tensor) in wanted {
-            guard let found = stored[name] else { problems.append("missing '\(name)' \(tensor.shape)"); continue }
+            guard let found = stored[name] else {
+                if !mayBeMissing(name) { problems.append("missing '\(name)' \(tensor.shape)") }
+                continue
+            }
             if found.shape != tensor.shape { problems.append("'\(name)' is \(found.shape) in the file, the model needs \(tensor.shape)") }
         }
         let extra = Set(stored.keys).subtracting(wanted.map(\.name)).sorted()
@@ -29,7 +37,9 @@ enum Checkpoints {
             throw SpecError(file: specFile, path: "checkpoint.init_from",
                             message: "\(path) does not fit this model: \(problems.prefix(5).joined(separator: "; "))")
         }
-        for (name, tensor) in wanted { tensor.copy(from: stored[name]!) }
+        for (name, tensor) in wanted {
+            if let found = stored[name] { tensor.copy(from: found) } else { tensor.fill(0) }
+        }
     }
 
     static func save(_ model: any Model, to path: String, metadata: [String: String]) throws {

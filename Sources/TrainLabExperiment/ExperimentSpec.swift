@@ -96,14 +96,11 @@ public struct ExperimentSpec {
             throw root.error("task", "missing required key 'task'")
         }
         if taskKind == "file" {
-            let file = try FileTask.decode(taskReader, specFile: document.file, cache: files)
+            // The model says what the files hold: token ids for the Transformer, features for the MLP.
+            let file = try FileTask.decode(taskReader, specFile: document.file, tokens: Self.modelKind(of: document.root) == "transformer",
+                                           cache: files)
             fileData = file.data
-            var options = TaskOptions(kind: "file")
-            options.trainSize = file.data.train.count
-            options.valSize = file.data.validation?.count ?? 0
-            options.inputDim = file.data.inputDim
-            if file.data.kind == .classification { options.classes = file.data.outputDim } else { options.outputDim = file.data.outputDim }
-            task = options
+            task = file.options
         } else {
             fileData = nil
             task = try Self.decodeTask(kind: taskKind, taskReader)
@@ -157,7 +154,7 @@ public struct ExperimentSpec {
         try root.finish()
         config = root.resolved
 
-        let sequenceTask = Catalogue.sequenceTasks.contains(task.kind)
+        let sequenceTask = task.isTokenSequence
         if sequenceTask && model.transformer == nil {
             throw root.error("model", "task '\(task.kind)' is a token sequence: use \"model\": {\"kind\": \"transformer\", ...}")
         }
@@ -170,10 +167,20 @@ public struct ExperimentSpec {
         }
     }
 
+    /// `model`'s kind as written (a name or an object's `kind`), before the model is decoded.
+    static func modelKind(of root: JSONValue) -> String? {
+        guard case .object(let spec) = root else { return nil }
+        switch spec["model"] {
+        case .string(let name)?: return name
+        case .object(let model)?: if case .string(let kind)? = model["kind"] { return kind } else { return nil }
+        default: return nil
+        }
+    }
+
     /// The loss must be able to read the task's targets, and per-class tables must match the
     /// number of classes: caught here, before anything trains or touches the database.
     static func checkLoss(_ loss: any Loss, fits task: TaskOptions, at root: ObjectReader) throws {
-        if Catalogue.sequenceTasks.contains(task.kind) {
+        if task.isTokenSequence {
             // Only cross-entropy skips the unscored positions (target -100) of a sequence task.
             guard let crossEntropy = loss as? CrossEntropyLoss else {
                 throw root.error("loss", "sequence task '\(task.kind)' is trained with cross_entropy (it skips the unscored positions); '\(loss.name)' cannot")

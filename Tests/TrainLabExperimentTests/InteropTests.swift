@@ -121,6 +121,42 @@ final class InteropTests: XCTestCase {
         }
     }
 
+    /// PyTorch's load_state_dict accepts a BatchNorm state without `num_batches_tracked` (older
+    /// PyTorch saved none) and starts the counter at 0: so does init_from. The PyTorch state of
+    /// testPyTorchCheckpointLoads (3 training steps) loads its counters as 3; the same state
+    /// without them, loaded over it, resets them to 0 and still gives PyTorch's eval output.
+    func testBatchNormStateWithoutStepCounterLoads() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("GoldenTests/Fixtures")
+        let torchWeights = fixtures.appendingPathComponent("mlp_batchnorm_torch.safetensors").path
+        let expected = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: fixtures.appendingPathComponent("mlp_batchnorm_torch.json"))) as! [String: [NSNumber]]
+        let dir = try folder()
+        let withoutCounters = dir.appendingPathComponent("no_counters.safetensors").path
+        try SafeTensors.write(try SafeTensors.readOrdered(path: torchWeights).filter { !$0.name.hasSuffix("num_batches_tracked") },
+                              metadata: [:], to: withoutCounters)
+        let counters = ["layers.0.norm.num_batches_tracked", "layers.1.norm.num_batches_tracked"]
+        let run = try spec("""
+            {"name": "old-torch", "task": {"kind": "blobs", "classes": 4, "input_dim": 6},
+             "model": {"hidden": [12, 9], "norm": {"kind": "batchnorm", "placement": "post"}}, "loss": "cross_entropy",
+             "optimizer": {"kind": "sgd"}, "checkpoint": {"init_from": "no_counters.safetensors"}}
+            """, in: dir)[0]
+        try Runner(spec: run).check()
+        let (_, model) = try Runner(spec: run).prepare()
+        func counterValues() -> [Float] { counters.map { name in model.buffers.first { $0.name == name }!.tensor[0] } }
+
+        try Checkpoints.load(torchWeights, into: model, specFile: run.file)
+        XCTAssertEqual(counterValues(), [3, 3])
+        try Checkpoints.load(withoutCounters, into: model, specFile: run.file)
+        XCTAssertEqual(counterValues(), [0, 0])
+        model.isTraining = false
+        let tape = Tape(pool: .serial)
+        let output = tape.value(model.forward(tape.constant(Tensor(shape: [5, 6], values: expected["inputs"]!.map(\.floatValue))), on: tape)).scalars
+        for (ours, torch) in zip(output, expected["output"]!.map(\.floatValue)) {
+            XCTAssertEqual(ours, torch, accuracy: 1e-5 * max(1, abs(torch)))
+        }
+    }
+
     func testMissingDataFileIsABadInput() throws {
         let dir = try folder()
         XCTAssertThrowsError(try spec(#"{"name": "f", "task": {"kind": "file", "train_inputs": "x.npy", "train_targets": "y.npy"}, "loss": "mse", "optimizer": {"kind": "sgd"}}"#, in: dir)) { error in
