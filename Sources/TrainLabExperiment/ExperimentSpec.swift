@@ -83,6 +83,17 @@ public struct ExperimentSpec {
         }
     }
 
+    /// `load`, then everything `validate` judges before a run may start: the memory estimate,
+    /// and the checks that need the data and model built (`Runner.check`). Throws a `SpecError`.
+    public static func loadChecked(file: String) throws -> [ExperimentSpec] {
+        let specs = try load(file: file)
+        for spec in specs {
+            try ResourceEstimate(spec).check(spec)
+            try Runner(spec: spec, pool: .serial).check()
+        }
+        return specs
+    }
+
     init(_ document: JSONDocument, assignments: [(path: String, value: JSONValue)], runIndex: Int = 0, runCount: Int = 1,
          files: FileTask.Cache = FileTask.Cache()) throws {
         let root = try ObjectReader(document.root, path: "", document: document)

@@ -32,14 +32,7 @@ enum ValidateCommand {
 /// Loads every file before anything runs, so a bad spec anywhere stops the whole command
 /// before the database is touched (exit 2).
 func loadAll(_ files: [String]) throws -> [(String, [ExperimentSpec])] {
-    try files.map { file in
-        let specs = try ExperimentSpec.load(file: file)
-        for spec in specs {
-            try ResourceEstimate(spec).check(spec)
-            try Runner(spec: spec, pool: .serial).check()
-        }
-        return (file, specs)
-    }
+    try files.map { ($0, try ExperimentSpec.loadChecked(file: $0)) }
 }
 
 /// `trainlab run SPEC... [--db PATH] [--jobs N] [--force] [--quiet]`.
