@@ -1,3 +1,4 @@
+import Foundation
 import TrainLabSpec
 import TrainLabAutodiff
 import TrainLabModels
@@ -42,7 +43,23 @@ enum Checkpoints {
         }
     }
 
+    /// Writes the weights, creating the file's folder when missing (as for the database).
     static func save(_ model: any Model, to path: String, metadata: [String: String]) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try SafeTensors.write(tensors(of: model), metadata: metadata, to: path)
+    }
+
+    /// Why a weights file could not be written at `path`, judged before training: the nearest
+    /// existing folder above it must be a writable folder. Nil when it can be written.
+    static func unwritableReason(_ path: String) -> String? {
+        var folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        var isFolder: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder) {
+            folder = folder.deletingLastPathComponent()
+        }
+        if !isFolder.boolValue { return "\(folder.path) is a file, not a folder" }
+        if access(folder.path, W_OK) != 0 { return "the folder \(folder.path) is not writable" }
+        return nil
     }
 }

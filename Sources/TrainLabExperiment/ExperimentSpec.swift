@@ -162,6 +162,8 @@ public struct ExperimentSpec {
             scheduleKind = "constant"
             schedule = .constant
         }
+        // The sweep keys were expanded away before this run; named so a typo near them suggests them.
+        _ = root.has("sweep") || root.has("sweep_mode")
         try root.finish()
         config = root.resolved
 

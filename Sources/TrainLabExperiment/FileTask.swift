@@ -189,6 +189,11 @@ public struct CheckpointSpec: Sendable {
         }
         let spec = CheckpointSpec(initFrom: try path("init_from"), saveInit: try path("save_init"), saveFinal: try path("save_final"))
         try r.finish()
+        for (key, target) in [("save_init", spec.saveInit), ("save_final", spec.saveFinal)] {
+            if let target, let reason = Checkpoints.unwritableReason(target) {
+                throw r.error(key, "cannot write \(target): \(reason)")
+            }
+        }
         if let initFrom = spec.initFrom, !FileManager.default.fileExists(atPath: initFrom) {
             throw r.error("init_from", "no such file: \(initFrom)")
         }

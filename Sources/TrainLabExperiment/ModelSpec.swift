@@ -77,6 +77,8 @@ extension ExperimentSpec.ModelSpec {
             c.bias = bias
             c.positional = PositionalEncoding(rawValue: try r.choice(
                 "positional", default: "learned", among: PositionalEncoding.allCases.map(\.rawValue)))!
+            // RoPE's θ: position p turns pair i by p·θ^(-2i/head_dim) (Su et al. 2021; Llama's 10000).
+            if c.positional == .rope { c.ropeBase = try r.double("rope_base", default: c.ropeBase, range: 1...1e9) }
             c.tieEmbeddings = try r.bool("tie_embeddings", default: false)
             c.weightInit = weightInit
             c.biasInit = biasInit

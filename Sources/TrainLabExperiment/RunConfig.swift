@@ -25,8 +25,15 @@ extension ExperimentSpec {
         return out
     }
 
-    /// "seed=1 optimizer.lr=0.01" for the sweep values of this run, or "" without a sweep.
+    /// "seed=1 optimizer.lr=0.01" for the sweep values of this run, or "" without a sweep;
+    /// fractions to 4 significant digits (a random sweep's draws), as every listing shows them.
     public var assignmentSummary: String {
-        assignments.map { "\($0.path)=\(JSONWriter.write($0.value))" }.joined(separator: " ")
+        assignments.map { "\($0.path)=\(Self.compact($0.value))" }.joined(separator: " ")
+    }
+
+    /// A value as listings show it: a fractional number to 4 significant digits, the rest as JSON.
+    public static func compact(_ value: JSONValue) -> String {
+        if case .number(let x) = value, x.isFinite, x != x.rounded() { return String(format: "%.4g", x) }
+        return JSONWriter.write(value)
     }
 }

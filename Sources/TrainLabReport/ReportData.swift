@@ -67,22 +67,18 @@ public struct ReportData: Sendable {
     public static func load(from store: ResultsStore, experiment: String, groupKeys: [String]? = nil,
                             metric: String? = nil, maxPoints: Int = 1000, smoothing: Double? = nil) throws -> ReportData {
         let overviews = try store.runOverviews(experiment: experiment)  // throws for an unknown experiment
-        let paramKeys = Set(overviews.flatMap(\.params.keys))
-        for key in groupKeys ?? [] where !paramKeys.contains(key) {
-            throw ResultsQueryError.unknownParamKey(key: key, experiment: experiment, known: paramKeys.sorted())
-        }
         let keys = groupKeys ?? ResultsStore.differingParamKeys(overviews.map(\.params)).filter { $0 != "seed" }
+        let tuples = try ResultsStore.groupValues(by: keys, of: overviews, experiment: experiment)
         let metricNames = try store.metricNames(experiment: experiment)
-        let metric = metric ?? (metricNames.contains("val_loss") ? "val_loss" : "train_loss")
+        let metric = metric ?? ResultsStore.defaultMetric(among: Set(metricNames))
         guard metricNames.contains(metric) else {
             throw ResultsQueryError.unknownMetric(name: metric, experiment: experiment, known: metricNames)
         }
 
         // Configs: Comparison's grouping (summaries give the final values; a run still running has none).
         let direction = MetricDirection.preferred(for: metric)
-        let outcomes = overviews.map { overview in
-            RunOutcome(runID: overview.run.id, status: overview.run.status,
-                       groupValues: keys.map { overview.params[$0] },
+        let outcomes = zip(overviews, tuples).map { overview, tuple in
+            RunOutcome(runID: overview.run.id, status: overview.run.status, groupValues: tuple,
                        finalValue: overview.summaries[metric]?.finalValue)
         }
         let comparison = Comparison(experiment: experiment, keys: keys, metric: metric, direction: direction,
@@ -248,7 +244,7 @@ public struct ReportData: Sendable {
         let shown = keys.map { $0.hasSuffix(".kind") && $0 != ".kind" ? String($0.dropLast(5)) : $0 }
         let names = shortNames(shown)
         return values.map { tuple in
-            let parts = zip(names, tuple).compactMap { name, value in value.map { "\(name)=\($0)" } }
+            let parts = zip(names, tuple).compactMap { name, value in value.map { "\(name)=\(ParamValue.compact($0))" } }
             return parts.isEmpty ? "(no value)" : parts.joined(separator: ", ")
         }
     }

@@ -73,7 +73,8 @@ public enum Sweep {
     }
 
     /// Returns `root` with `value` at `dottedPath` (e.g. `optimizer.lr`), creating missing objects on the way.
-    /// A new key goes at the end of its object; an existing one keeps its place.
+    /// A new key goes at the end of its object; an existing one keeps its place. A name on the way
+    /// (`"optimizer": "sgd"`) becomes its object form, `{"kind": "sgd"}`.
     public static func set(_ value: JSONValue, at dottedPath: String, in root: JSONValue) throws -> JSONValue {
         let segments = dottedPath.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         if segments.contains(where: \.isEmpty) {
@@ -93,7 +94,10 @@ public enum Sweep {
                     message: "cannot set '\(dottedPath)': \(here) is \(node.typeName), not an object")
             }
             objects.append(object)
-            if i + 1 < segments.count { node = object[key] ?? .object(JSONObject()) }
+            guard i + 1 < segments.count else { break }
+            node = object[key] ?? .object(JSONObject())
+            // A catalogue choice written as a name takes options as its object form.
+            if case .string(let name) = node { node = ["kind": .string(name)] }
         }
         var result = value
         for i in segments.indices.reversed() {

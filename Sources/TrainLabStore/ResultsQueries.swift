@@ -219,23 +219,63 @@ extension ResultsStore {
     public func compare(experiment: String, by keys: [String], metric: String? = nil,
                         direction: MetricDirection? = nil) throws -> Comparison {
         let overviews = try runOverviews(experiment: experiment)
-        let paramKeys = Set(overviews.flatMap(\.params.keys))
-        for key in keys where !paramKeys.contains(key) {
-            throw ResultsQueryError.unknownParamKey(key: key, experiment: experiment, known: paramKeys.sorted())
-        }
+        let tuples = try Self.groupValues(by: keys, of: overviews, experiment: experiment)
         let metricNames = Set(overviews.flatMap(\.summaries.keys))
-        let metric = metric ?? (metricNames.contains("val_loss") ? "val_loss" : "train_loss")
+        let metric = metric ?? Self.defaultMetric(among: metricNames)
         guard metricNames.contains(metric) else {
             throw ResultsQueryError.unknownMetric(name: metric, experiment: experiment, known: metricNames.sorted())
         }
         let direction = direction ?? .preferred(for: metric)
-        let outcomes = overviews.map { overview in
-            RunOutcome(runID: overview.run.id, status: overview.run.status,
-                       groupValues: keys.map { overview.params[$0] },
+        let outcomes = zip(overviews, tuples).map { overview, tuple in
+            RunOutcome(runID: overview.run.id, status: overview.run.status, groupValues: tuple,
                        finalValue: overview.summaries[metric]?.finalValue)
         }
         return Comparison(experiment: experiment, keys: keys, metric: metric, direction: direction,
                           groups: Comparison.groups(of: outcomes, direction: direction))
+    }
+
+    /// Each run's values of the grouping `keys`. A key is a param, or the prefix of a catalogue
+    /// choice's params (`optimizer`), whose value is then a compact label (`choiceLabels`).
+    public static func groupValues(by keys: [String], of overviews: [RunOverview],
+                                   experiment: String) throws -> [[String?]] {
+        let paramKeys = Set(overviews.flatMap(\.params.keys))
+        let columns: [[String?]] = try keys.map { key in
+            if paramKeys.contains(key) { return overviews.map { $0.params[key] } }
+            guard paramKeys.contains(where: { $0.hasPrefix(key + ".") }) else {
+                throw ResultsQueryError.unknownParamKey(key: key, experiment: experiment, known: paramKeys.sorted())
+            }
+            return choiceLabels(key, in: overviews.map(\.params))
+        }
+        return overviews.indices.map { run in columns.map { $0[run] } }
+    }
+
+    /// The metric a comparison reads when none is named: `val_ndcg` for ranking runs, else
+    /// `val_loss` when there is validation, else `train_loss`.
+    public static func defaultMetric(among names: Set<String>) -> String {
+        ["val_ndcg", "val_loss"].first(where: names.contains) ?? "train_loss"
+    }
+
+    /// One label per run for the catalogue choice under `prefix` (`optimizer` ->
+    /// `adam lr=0.003`): its kind, then the options whose values tell the runs apart — those
+    /// every run has that differ somewhere, and those that differ between runs of one kind.
+    public static func choiceLabels(_ prefix: String, in params: [[String: String]]) -> [String] {
+        let options = params.map { run in
+            Dictionary(uniqueKeysWithValues: run.compactMap { key, value in
+                key.hasPrefix(prefix + ".") ? (String(key.dropFirst(prefix.count + 1)), value) : nil
+            })
+        }
+        let names = Set(options.flatMap(\.keys)).subtracting(["kind"])
+        func varies(_ name: String, among runs: [[String: String]]) -> Bool { Set(runs.map { $0[name] }).count > 1 }
+        let byKind = Dictionary(grouping: options) { $0["kind"] ?? "" }.values
+        let shown = names.filter { name in
+            (options.allSatisfy { $0[name] != nil } && varies(name, among: options))
+                || byKind.contains { varies(name, among: $0) }
+        }.sorted()
+        return options.map { run in
+            ([run["kind"]].compactMap { $0 } + shown.compactMap { name in
+                run[name].map { "\(name)=\(ParamValue.compact($0))" }
+            }).joined(separator: " ")
+        }
     }
 
     /// Runs one statement that does not write and returns its rows. Anything that would write,

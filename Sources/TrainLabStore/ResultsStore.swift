@@ -40,6 +40,8 @@ public struct MetricSummary: Sendable, Equatable {
     public var finalValue: Double?
     public var bestValue: Double?
     public var bestStep: Int?
+    /// Step of the final value; known for summaries computed from the rows (a live run's).
+    public var finalStep: Int? = nil
 }
 
 /// The results database: experiments, runs, metrics, params and summaries in one SQLite file.
@@ -296,9 +298,14 @@ public final class ResultsStore: @unchecked Sendable {
         }
     }
 
-    /// Summaries of a finished run, keyed by metric name.
+    /// Summaries of a run, keyed by metric name: as stored when it ended, computed from the
+    /// rows so far while it is `running`.
     public func summaries(runID: Int64) throws -> [String: MetricSummary] {
         try locked {
+            let running = try database.rows("SELECT status = 'running' FROM runs WHERE id = ?", [.integer(runID)]) { $0.int(at: 0) }
+            if running.first == 1 {
+                return Dictionary(uniqueKeysWithValues: try computeSummaries(runID: runID).map { ($0.name, $0) })
+            }
             let rows = try database.rows("""
                 SELECT name, final_value, best_value, best_step FROM summaries WHERE run_id = ?
                 """, [.integer(runID)]) {
@@ -351,10 +358,22 @@ public final class ResultsStore: @unchecked Sendable {
     /// Replaces the run's summaries with ones computed from its metrics rows.
     private func writeSummaries(runID: Int64) throws {
         try database.run("DELETE FROM summaries WHERE run_id = ?", [.integer(runID)])
+        let insert = try database.prepare("""
+            INSERT INTO summaries(run_id, name, final_value, best_value, best_step)
+            VALUES (?, ?, ?, ?, ?)
+            """)
+        for summary in try computeSummaries(runID: runID) {
+            try insert.run([.integer(runID), .text(summary.name), SQLiteValue(summary.finalValue),
+                            SQLiteValue(summary.bestValue), SQLiteValue(summary.bestStep)])
+        }
+    }
+
+    /// Summaries of the run's metrics rows as they stand (a live run's so far).
+    func computeSummaries(runID: Int64) throws -> [MetricSummary] {
         let names = try database.rows("SELECT DISTINCT name FROM metrics WHERE run_id = ?",
                                       [.integer(runID)]) { $0.string(at: 0) }
         let last = try database.prepare("""
-            SELECT value FROM metrics WHERE run_id = ? AND name = ?
+            SELECT value, step FROM metrics WHERE run_id = ? AND name = ?
             ORDER BY step DESC, rowid DESC LIMIT 1
             """)
         let lowest = try database.prepare("""
@@ -365,16 +384,13 @@ public final class ResultsStore: @unchecked Sendable {
             SELECT value, step FROM metrics WHERE run_id = ? AND name = ? AND value IS NOT NULL
             ORDER BY value DESC, step ASC LIMIT 1
             """)
-        let insert = try database.prepare("""
-            INSERT INTO summaries(run_id, name, final_value, best_value, best_step)
-            VALUES (?, ?, ?, ?, ?)
-            """)
-        for name in names {
+        return try names.map { name in
             let key: [SQLiteValue] = [.integer(runID), .text(name)]
-            let finalValue = try last.rows(key) { $0.optionalDouble(at: 0) }.first ?? nil
+            let final = try last.rows(key) { ($0.optionalDouble(at: 0), $0.int(at: 1)) }.first
             let best = try (name.lowercased().contains("loss") ? lowest : highest)
                 .rows(key) { ($0.double(at: 0), $0.int(at: 1)) }.first
-            try insert.run(key + [SQLiteValue(finalValue), SQLiteValue(best?.0), SQLiteValue(best?.1)])
+            return MetricSummary(name: name, finalValue: final?.0 ?? nil, bestValue: best?.0, bestStep: best?.1,
+                                 finalStep: final?.1)
         }
     }
 

@@ -42,7 +42,7 @@ enum CompareCommand {
                 String(group.runIDs.count), String(group.values.count), formatMetric(group.mean), halfWidth,
                 formatMetric(group.best), String(group.divergedCount), group.rank.map { String($0) } ?? "-",
             ]
-            table.rows.append(group.groupValues.map { $0 ?? "-" } + statistics)
+            table.rows.append(group.groupValues.map { $0.map(ParamValue.compact) ?? "-" } + statistics)
         }
         print(table.rendered())
     }

@@ -7,16 +7,18 @@ import TrainLabStore
 
 let defaultDatabasePath = "results/trainlab.sqlite"
 
-/// `trainlab list [EXPERIMENT] [--status S] [--db PATH]`: one line per run.
+/// `trainlab list [EXPERIMENT] [--status S] [--all] [--db PATH]`: one line per run; `--all`
+/// adds the attempts superseded by a later run of the same config.
 enum ListCommand {
     static func run(_ arguments: inout Arguments) throws {
         let databasePath = try arguments.option("--db") ?? defaultDatabasePath
         let status = try arguments.option("--status").map(parseStatus)
+        let all = arguments.flag("--all")
         let experiment = arguments.next()
         try arguments.finish()
         let store = try ResultsStore.openForReading(path: databasePath)
 
-        let overviews = try store.runOverviews(experiment: experiment)
+        let overviews = try store.runOverviews(experiment: experiment, includeSuperseded: all)
         // Params that vary within each experiment (the sweep), seed aside: it has its own column.
         let variedKeys = Dictionary(grouping: overviews, by: \.run.experiment).mapValues { runs in
             ResultsStore.differingParamKeys(runs.map(\.params)).filter { $0 != "seed" }
@@ -26,25 +28,31 @@ enum ListCommand {
             print(status.map { "no \($0.rawValue) runs in \(databasePath)" } ?? "no runs in \(databasePath)")
             return
         }
-        let hasValidationLoss = shown.contains { $0.summaries["val_loss"] != nil }
-        let hasValidationAccuracy = shown.contains { $0.summaries["val_accuracy"] != nil }
-
-        var header = ["id", "experiment", "status", "seed", "params", "train_loss"]
-        if hasValidationLoss { header.append("val_loss") }
-        if hasValidationAccuracy { header.append("val_accuracy") }
-        header.append("duration")
-        var table = TextTable(header: header, rightAligned: Set([0, 3]).union(5..<header.count))
+        // Metric columns: those any shown run has; a live run's are its latest values.
+        let metrics = ["train_loss", "val_loss", "val_accuracy", "val_ndcg"].filter { name in
+            shown.contains { $0.summaries[name] != nil }
+        }
+        // The params column comes last: runs of other experiments with long sweeps pad nothing.
+        let header = ["id", "experiment", "status", "seed"] + metrics + ["duration", "params"]
+        var table = TextTable(header: header, rightAligned: Set([0, 3]).union(4..<(header.count - 1)))
         for overview in shown {
             let run = overview.run
-            var row = [String(run.id), run.experiment, run.status.rawValue, run.seed.map(String.init) ?? "-",
-                       compactParams(overview.params, keys: variedKeys[run.experiment] ?? []),
-                       formatMetric(overview.summaries["train_loss"]?.finalValue)]
-            if hasValidationLoss { row.append(formatMetric(overview.summaries["val_loss"]?.finalValue)) }
-            if hasValidationAccuracy { row.append(formatMetric(overview.summaries["val_accuracy"]?.finalValue)) }
-            row.append(run.durationSeconds().map(formatDuration) ?? "-")
-            table.rows.append(row)
+            table.rows.append([String(run.id), run.experiment, statusText(run), run.seed.map(String.init) ?? "-"]
+                + metrics.map { formatMetric(overview.summaries[$0]?.finalValue) }
+                + [run.durationSeconds().map(formatDuration) ?? "-",
+                   compactParams(overview.params, keys: variedKeys[run.experiment] ?? [])])
         }
         print(table.rendered())
+        if shown.contains(where: { $0.run.isOrphaned }) {
+            print("(process gone: the run's process on this host has ended; the next trainlab run marks it interrupted)")
+        }
+    }
+
+    /// The status, with what it hides: a superseded attempt, a running run whose process is gone.
+    static func statusText(_ run: RunRecord) -> String {
+        if run.isOrphaned { return "running (process gone)" }
+        if run.supersededBy != nil { return "\(run.status.rawValue) (superseded)" }
+        return run.status.rawValue
     }
 
     static func parseStatus(_ text: String) throws -> RunStatus {
@@ -61,7 +69,7 @@ enum ListCommand {
         let lastParts = keys.map { $0.split(separator: ".").last.map(String.init) ?? $0 }
         return zip(keys, lastParts).map { key, last in
             let name = lastParts.filter { $0 == last }.count == 1 ? last : key
-            return "\(name)=\(params[key] ?? "-")"
+            return "\(name)=\(params[key].map(ParamValue.compact) ?? "-")"
         }.joined(separator: " ")
     }
 }
@@ -78,7 +86,8 @@ enum ShowCommand {
         let store = try ResultsStore.openForReading(path: databasePath)
         let run = try store.run(id: runID)
 
-        var fields: [(String, String)] = [("experiment", run.experiment), ("status", run.status.rawValue)]
+        var fields: [(String, String)] = [("experiment", run.experiment), ("status", ListCommand.statusText(run))]
+        if let newer = run.supersededBy { fields.append(("superseded by", "run \(newer) (same config; statistics count that one)")) }
         if let step = run.divergedStep { fields.append(("diverged at", "step \(step)")) }
         if let error = run.error { fields.append(("error", error)) }
         fields.append(("seed", run.seed.map(String.init) ?? "-"))
@@ -100,8 +109,11 @@ enum ShowCommand {
 
         let summaries = try store.summaries(runID: run.id)
         print("")
+        if run.status == .running {
+            print(progressLine(run, params: try store.params(runID: run.id), summaries: summaries) + "\n")
+        }
         if summaries.isEmpty {
-            print("no metric summaries (written when the run ends)")
+            print("no metrics yet")
         } else {
             var table = TextTable(header: ["metric", "final", "best", "best step"], rightAligned: [1, 2, 3])
             for name in summaries.keys.sorted() {
@@ -128,6 +140,21 @@ enum ShowCommand {
             print("  \(sparkline.text)\n  \(note)")
         }
     }
+}
+
+/// Where a running run stands: its latest step and loss, and its ETA from the pace so far (or
+/// that its process is gone).
+func progressLine(_ run: RunRecord, params: [String: String], summaries: [String: MetricSummary]) -> String {
+    let step = summaries.values.compactMap(\.finalStep).max() ?? 0
+    let latest = summaries["train_loss"].map { step > 0 ? ", train_loss \(formatMetric($0.finalValue))" : "" } ?? ""
+    guard let total = params["training.steps"].flatMap(Int.init), total > 0 else { return "at step \(step)\(latest)" }
+    var line = "at step \(step) of \(total) (\(format(100 * Double(step) / Double(total), 0))%)\(latest)"
+    if run.isOrphaned {
+        line += "; its process is gone (the next trainlab run marks it interrupted)"
+    } else if step > 0, let elapsed = run.durationSeconds() {
+        line += ", ETA \(formatDuration(elapsed / Double(step) * Double(total - step)))"
+    }
+    return line
 }
 
 /// A run id argument.

@@ -42,9 +42,11 @@ final class SweepTests: XCTestCase {
         let root: JSONValue = ["a": ["b": 1, "c": 2], "d": "s"]
         XCTAssertEqual(JSONWriter.write(try Sweep.set(5, at: "a.b", in: root)), #"{"a":{"b":5,"c":2},"d":"s"}"#)
         XCTAssertEqual(JSONWriter.write(try Sweep.set(5, at: "x.y.z", in: root)), #"{"a":{"b":1,"c":2},"d":"s","x":{"y":{"z":5}}}"#)
+        // A name on the way is a catalogue choice: it takes options as {"kind": name, ...}.
+        XCTAssertEqual(JSONWriter.write(try Sweep.set(5, at: "d.e", in: root)), #"{"a":{"b":1,"c":2},"d":{"kind":"s","e":5}}"#)
         XCTAssertEqual(
-            specError { try Sweep.set(5, at: "d.e", in: root) }?.message,
-            "cannot set 'd.e': 'd' is a string, not an object")
+            specError { try Sweep.set(5, at: "a.b.e", in: root) }?.message,
+            "cannot set 'a.b.e': 'a.b' is a number, not an object")
         XCTAssertEqual(specError { try Sweep.set(5, at: "a..b", in: root) }?.message, "invalid path 'a..b': empty segment")
     }
 
@@ -53,8 +55,8 @@ final class SweepTests: XCTestCase {
             sweepError("{\"sweep\": {\n  \"optimizer.lr\": []}}"),
             "x.json:2:19: sweep.optimizer.lr: expected a non-empty array of values to try, got an empty array")
         XCTAssertEqual(
-            sweepError(#"{"name": "x", "sweep": {"name.first": [1]}}"#),
-            "x.json:1:39: sweep.name.first: cannot set 'name.first': 'name' is a string, not an object")
+            sweepError(#"{"seed": 1, "sweep": {"seed.first": [1]}}"#),
+            "x.json:1:37: sweep.seed.first: cannot set 'seed.first': 'seed' is a number, not an object")
         XCTAssertEqual(
             sweepError(#"{"sweep": {"optimizer.lr": 0.1}}"#),
             "x.json:1:28: sweep.optimizer.lr: expected an array of values to try, got a number")

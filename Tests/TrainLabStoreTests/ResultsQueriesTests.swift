@@ -232,3 +232,64 @@ final class ResultsQueriesTests: XCTestCase {
         XCTAssertEqual(run.durationSeconds(), 62.5)
     }
 }
+
+/// Grouping by a whole catalogue choice, the default metric, compact values, live runs.
+final class ChoiceGroupingTests: XCTestCase {
+    private var dbPath: String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("choice-\(UUID().uuidString).sqlite").path
+    }
+
+    /// `compare --by optimizer` groups by the whole object and labels each group by its kind and
+    /// the options that tell the groups apart (here lr, shared by all and differing).
+    func testCompareByAWholeChoice() throws {
+        let store = try ResultsStore(path: dbPath)
+        let optimizers: [[String: SQLiteValue]] = [
+            ["optimizer.kind": "sgd", "optimizer.lr": 0.1, "optimizer.momentum": 0],
+            ["optimizer.kind": "adam", "optimizer.lr": 0.003, "optimizer.eps": 1e-8],
+            ["optimizer.kind": "adam", "optimizer.lr": 0.0031622776601683794, "optimizer.eps": 1e-8],
+        ]
+        for (i, params) in optimizers.enumerated() {
+            for seed in 0..<2 {
+                let id = try store.beginRun(experiment: "opt", config: "{}", seed: seed, params: params.merging(["seed": .integer(Int64(seed))]) { a, _ in a })
+                try store.appendMetric(runID: id, step: 1, name: "val_loss", value: Double(i) + Double(seed))
+                try store.finishRun(id: id, status: .completed)
+            }
+        }
+        let comparison = try store.compare(experiment: "opt", by: ["optimizer"])
+        XCTAssertEqual(comparison.groups.map { $0.groupValues[0] ?? "" }.sorted(),
+                       ["adam lr=0.003", "adam lr=0.003162", "sgd lr=0.1"])
+        XCTAssertEqual(comparison.groups.map(\.values.count), [2, 2, 2])
+        XCTAssertThrowsError(try store.compare(experiment: "opt", by: ["optimiser"]))
+    }
+
+    func testRankingRunsCompareNDCGByDefault() {
+        XCTAssertEqual(ResultsStore.defaultMetric(among: ["train_loss", "val_loss", "val_ndcg"]), "val_ndcg")
+        XCTAssertEqual(ResultsStore.defaultMetric(among: ["train_loss", "val_loss", "val_accuracy"]), "val_loss")
+        XCTAssertEqual(ResultsStore.defaultMetric(among: ["train_loss"]), "train_loss")
+    }
+
+    func testCompactValues() {
+        XCTAssertEqual(ParamValue.compact("0.0031622776601683794"), "0.003162")
+        XCTAssertEqual(ParamValue.compact("64"), "64")
+        XCTAssertEqual(ParamValue.compact("adam"), "adam")
+        XCTAssertEqual(ParamValue.compact("[0.9,0.999]"), "[0.9,0.999]")
+    }
+
+    /// A running run's summaries come from its rows so far (list and show see it progress); a
+    /// running run whose process is gone is told apart and its duration stops growing.
+    func testLiveAndOrphanedRuns() throws {
+        let store = try ResultsStore(path: dbPath, flushInterval: 0)
+        let id = try store.beginRun(experiment: "live", config: "{}")
+        for step in 1...3 { try store.appendMetric(runID: id, step: step, name: "train_loss", value: Double(10 - step)) }
+        let reader = try ResultsStore(path: store.path, readOnly: true)
+        let live = try reader.summaries(runID: id)["train_loss"]
+        XCTAssertEqual(live?.finalValue, 7)
+        XCTAssertEqual(live?.finalStep, 3)
+        var run = try reader.run(id: id)
+        XCTAssertFalse(run.isOrphaned, "this process is alive")
+        XCTAssertNotNil(run.durationSeconds())
+        run.pid = Int(Int32.max)  // no such process
+        XCTAssertTrue(run.isOrphaned)
+        XCTAssertNil(run.durationSeconds(), "a run whose process is gone has no growing duration")
+    }
+}

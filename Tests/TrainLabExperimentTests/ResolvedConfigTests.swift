@@ -1,0 +1,104 @@
+import XCTest
+import Foundation
+import TrainLabStore
+import TrainLabSpec
+@testable import TrainLabExperiment
+
+/// The stored config is the resolved one: one form per choice, every default filled in.
+final class ResolvedConfigTests: XCTestCase {
+    func spec(_ model: String, optimizer: String = #"{"kind": "sgd", "lr": 0.1}"#, extra: String = "") throws -> ExperimentSpec {
+        try ExperimentSpec.load(file: try specFile("""
+            {"name": "r", "task": "blobs", "model": \(model), "loss": "cross_entropy",
+             "optimizer": \(optimizer), "training": {"steps": 10}\(extra)}
+            """))[0]
+    }
+
+    /// `"relu"` and `{"kind": "relu"}` are one config: the same stored JSON, hash and params.
+    func testANameAndAnObjectAreStoredAlike() throws {
+        let byName = try spec(#"{"hidden": [8], "activation": "relu"}"#)
+        let byObject = try spec(#"{"hidden": [8], "activation": {"kind": "relu"}}"#)
+        XCTAssertEqual(byName.canonicalConfig, byObject.canonicalConfig)
+        XCTAssertEqual(byName.configHash(programVersion: "1"), byObject.configHash(programVersion: "1"))
+        XCTAssertEqual(byName.flattenedParams["model.activation.kind"], "relu")
+        XCTAssertNil(byName.flattenedParams["model.activation"])
+    }
+
+    /// Defaults are in the config: adamw's decoupled weight_decay 0.01, sgd's 0, the schedule,
+    /// the task's documented sizes; `compare --diff` of the two shows weight_decay.
+    func testEveryDefaultIsResolved() throws {
+        let sgd = try spec(#"{"hidden": [8]}"#).flattenedParams
+        let adamw = try spec(#"{"hidden": [8]}"#, optimizer: #""adamw""#).flattenedParams
+        XCTAssertEqual(adamw["optimizer.kind"], "adamw")
+        XCTAssertEqual(adamw["optimizer.weight_decay"], 0.01)
+        XCTAssertEqual(adamw["optimizer.lr"], 0.001)
+        XCTAssertEqual(adamw["optimizer.betas"], [0.9, 0.999])
+        XCTAssertEqual(sgd["optimizer.weight_decay"], 0)
+        XCTAssertEqual(sgd["schedule.kind"], "constant")
+        XCTAssertEqual(sgd["model.kind"], "mlp")
+        XCTAssertEqual(sgd["task.classes"], 4, "blobs' documented default")
+        XCTAssertEqual(sgd["training.batch_size"], 64)
+        XCTAssertEqual(sgd["seed"], 0)
+        let differing = ResultsStore.differingParamKeys([sgd, adamw].map { $0.mapValues { JSONWriter.write($0) } })
+        XCTAssertTrue(differing.contains("optimizer.weight_decay"), "\(differing)")
+    }
+
+    /// Every catalogue choice accepts a bare name (CONTRACT.md): optimizer, task, model.
+    func testBareNamesAreAccepted() throws {
+        XCTAssertThrowsError(try spec(#""transformer""#)) { error in  // blobs is not a sequence task
+            XCTAssertTrue("\(error)".contains("the transformer reads token sequences"), "\(error)")
+        }
+        let mlp = try spec(#""mlp""#, optimizer: #""adam""#)
+        XCTAssertEqual(mlp.optimizerKind, "adam")
+        XCTAssertEqual(mlp.lr, 1e-3)
+    }
+
+    /// The top-level "did you mean" knows the sweep keys.
+    func testSweepKeysAreKnownAtTheTopLevel() throws {
+        XCTAssertThrowsError(try spec(#""mlp""#, extra: #", "swep": {"seed": [1, 2]}"#)) { error in
+            XCTAssertTrue("\(error)".contains("did you mean 'sweep'?"), "\(error)")
+        }
+    }
+
+    /// Random sweep values show with 4 significant digits; the config keeps them whole.
+    func testAssignmentsShowFourSignificantDigits() throws {
+        let runs = try ExperimentSpec.load(file: try specFile("""
+            {"name": "r", "task": "blobs", "loss": "cross_entropy", "optimizer": "sgd",
+             "sweep": {"optimizer.lr": [0.0031622776601683794], "seed": [2]}}
+            """))
+        XCTAssertEqual(runs[0].assignmentSummary, "optimizer.lr=0.003162 seed=2")
+        XCTAssertEqual(runs[0].flattenedParams["optimizer.lr"], 0.0031622776601683794)
+    }
+
+    /// A weights file into a missing folder is written there (the folder is created), and one
+    /// whose folder cannot exist is refused before training.
+    func testCheckpointFoldersAreCheckedBeforeTraining() throws {
+        let file = try specFile("""
+            {"name": "ck", "task": {"kind": "blobs", "train_size": 16, "val_size": 0}, "model": {"hidden": [4]},
+             "loss": "cross_entropy", "optimizer": "sgd", "training": {"steps": 2},
+             "checkpoint": {"save_final": "new/folder/w.safetensors"}}
+            """)
+        let spec = try ExperimentSpec.loadChecked(file: file)[0]
+        _ = try Runner(spec: spec).run(metrics: MemoryMetricsSink())
+        XCTAssertTrue(FileManager.default.fileExists(atPath: spec.checkpoint.saveFinal!))
+
+        let blocked = try specFile("""
+            {"name": "ck", "task": "blobs", "loss": "cross_entropy", "optimizer": "sgd",
+             "checkpoint": {"save_final": "spec.json/w.safetensors"}}
+            """)
+        XCTAssertThrowsError(try ExperimentSpec.loadChecked(file: blocked)) { error in
+            XCTAssertTrue("\(error)".contains("checkpoint.save_final: cannot write"), "\(error)")
+            XCTAssertTrue("\(error)".contains("is a file, not a folder"), "\(error)")
+        }
+    }
+
+    /// train_loss is logged at step 1 whatever log_every is: the curve's starting point.
+    func testInitialLossIsAlwaysLogged() throws {
+        let spec = try ExperimentSpec.load(file: try specFile("""
+            {"name": "l", "task": {"kind": "blobs", "train_size": 32, "val_size": 0}, "model": {"hidden": [4]},
+             "loss": "cross_entropy", "optimizer": "sgd", "training": {"steps": 12, "log_every": 5}}
+            """))[0]
+        let sink = MemoryMetricsSink()
+        _ = try Runner(spec: spec).run(metrics: sink)
+        XCTAssertEqual(sink.values("train_loss").map(\.step), [1, 5, 10, 12])
+    }
+}
