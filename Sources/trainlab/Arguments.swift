@@ -2,48 +2,7 @@ import Foundation
 
 let programVersion = "0.1.0"
 
-let commands = ["run", "validate", "export-data", "list", "show", "compare", "query", "export", "report", "bench", "help", "version"]
-
-let shortUsage = "usage: trainlab [--threads N] <command> ...   (trainlab help for more)"
-
-let usage = """
-    usage: trainlab [--threads N] <command> [options]
-
-    commands:
-      run SPEC.json... [--db PATH] [--force] [--quiet]
-                                      train every run of the specs (sweeps expanded), metrics to SQLite
-                                      (default database results/trainlab.sqlite); completed runs are skipped
-      validate SPEC.json...           parse, check and expand the specs; print the runs; train nothing
-      export-data SPEC.json [-o DIR]  write the first run's task data as .npy files (default folder data/)
-      list [EXPERIMENT] [--status S]  one line per run: status, seed, swept params, final losses, duration
-      show RUN                        a run's fields, config, metric summaries and loss sparklines
-      compare EXPERIMENT --by KEY... [--metric NAME] [--best min|max]
-                                      group runs by params: mean ± 95% CI over seeds, best, diverged, rank
-      compare --diff RUN1 RUN2        the params that differ between two runs
-      query SQL [--format table|csv|json]
-                                      one read-only SQL statement, rows as a table
-      export RUN|EXPERIMENT [--format csv|json] [-o FILE]
-                                      full metric history (run_id, step, name, value)
-      report EXPERIMENT [-o FILE] [--by KEY...] [--metric NAME] [--smooth A] [--format html|svg]
-                                      one HTML file: curves (mean, min-max band), final metric ± 95% CI,
-                                      init probe by depth, config table; --format svg [--chart curves|final|
-                                      act_rms|grad_rms] writes one chart (default EXPERIMENT.html / .svg);
-                                      --smooth A: train_loss as an EMA of weight A in [0, 1), e.g. 0.9
-                                      (the reading commands take --db PATH, default results/trainlab.sqlite)
-      bench gemm [--json] [--quick] [--shapes MxNxK[/tn|/nt|/tt],...]
-                                      GEMM GFLOPS on 1 and all threads, as % of the measured FP32 peak
-      bench train [SPEC.json...] [--steps N] [--windows N] [--profile]
-                                      training step: ms, samples/s, GFLOPS, phase shares; --profile: per op
-                                      (default: experiments/bench/{mlp-small,mlp-large,transformer}.json)
-      bench metrics [SPEC.json]       what logging every step to SQLite costs, as a share of training
-      help                            this text
-      version                         the program version
-
-    options:
-      --threads N    worker threads (default: TRAINLAB_THREADS, else the available cores)
-    """
-
-/// A command line error: printed with the usage line, exit status 2.
+/// A command line error: printed with the command's usage lines, exit status 2.
 struct UsageError: Error {
     let message: String
     init(_ message: String) { self.message = message }
@@ -52,19 +11,28 @@ struct UsageError: Error {
 /// Command-line words, consumed front to back; options may appear anywhere.
 struct Arguments {
     private var words: [String]
+    /// Every option this command line may use (the global ones, then the command's): a word
+    /// left over that looks like an option is named as unknown, with the closest of these.
+    var acceptedOptions: [String]
+    /// The command being parsed, for messages ("unknown option '--jbos' for run").
+    var commandName: String?
 
-    init(_ words: [String]) { self.words = words }
+    init(_ words: [String], acceptedOptions: [String]) {
+        self.words = words
+        self.acceptedOptions = acceptedOptions
+    }
 
     var isEmpty: Bool { words.isEmpty }
 
-    /// The next positional word.
+    /// The next positional word: anything but an option (`-x`, `--name`); a lone `-` is positional.
     mutating func next() -> String? {
-        guard let i = words.firstIndex(where: { !$0.hasPrefix("--") }) else { return nil }
+        guard let i = words.firstIndex(where: { !Arguments.looksLikeOption($0) }) else { return nil }
         return words.remove(at: i)
     }
 
     /// Removes `--name` and reports whether it was there.
     mutating func flag(_ name: String) -> Bool {
+        assertAccepted(name)
         guard let i = words.firstIndex(of: name) else { return false }
         words.remove(at: i)
         return true
@@ -72,6 +40,7 @@ struct Arguments {
 
     /// Removes `--name VALUE` (or `--name=VALUE`) and returns VALUE.
     mutating func option(_ name: String) throws -> String? {
+        assertAccepted(name)
         if let i = words.firstIndex(where: { $0.hasPrefix(name + "=") }) {
             return String(words.remove(at: i).dropFirst(name.count + 1))
         }
@@ -90,11 +59,23 @@ struct Arguments {
         return value
     }
 
-    /// Fails on anything left over, naming it.
+    /// Fails on anything left over, naming it: an unknown option with the closest accepted one.
     func finish() throws {
-        if let extra = words.first {
-            throw UsageError("unexpected argument '\(extra)'")
-        }
+        guard let extra = words.first else { return }
+        guard Arguments.looksLikeOption(extra) else { throw UsageError("unexpected argument '\(extra)'") }
+        let name = String(extra.prefix { $0 != "=" })
+        let context = commandName.map { " for \($0)" } ?? ""
+        // Any one-letter option is one edit from any other: only long names get a guess.
+        let guess = name.hasPrefix("--") ? suggestion(for: name, among: acceptedOptions.filter { $0.hasPrefix("--") }) : ""
+        throw UsageError("unknown option '\(name)'\(context)\(guess)")
+    }
+
+    static func looksLikeOption(_ word: String) -> Bool { word.hasPrefix("-") && word.count > 1 }
+
+    /// A command reading an option its table entry does not list is a programming error: the
+    /// option would be missing from its usage and from the did-you-mean candidates.
+    private func assertAccepted(_ name: String) {
+        assert(acceptedOptions.contains(name), "\(name) is read but not listed in the command table")
     }
 }
 

@@ -51,14 +51,12 @@ enum RunCommand {
         let store = try ResultsStore(path: database)
         try store.markInterruptedRuns()
         Interruption.install()
-        let session = RunSession(runs: runs, store: store, database: database, force: force, quiet: quiet)
+        let progress = quiet ? nil : SweepProgress(totalSteps: runs.reduce(0) { $0 + $1.training.steps })
+        let session = RunSession(runs: runs, store: store, database: database, force: force, progress: progress)
 
         let jobCount = min(jobs, runs.count)
         if jobCount <= 1 {
-            let progress: TerminalProgress? = quiet ? nil : TerminalProgress()
-            while let index = session.nextIndex() {
-                session.execute(index, pool: .shared, progress: progress)
-            }
+            while let index = session.nextIndex() { session.execute(index, pool: .shared) }
         } else {
             // Run-level parallelism: each job trains whole runs on its own share of the threads,
             // which keeps every core busy on sweeps of models too small to use them all.
@@ -67,7 +65,7 @@ enum RunCommand {
             for _ in 0..<jobCount {
                 let thread = Thread {
                     let pool = ThreadPool(threads: threadsPerJob)
-                    while let index = session.nextIndex() { session.execute(index, pool: pool, progress: nil) }
+                    while let index = session.nextIndex() { session.execute(index, pool: pool) }
                     done.signal()
                 }
                 thread.stackSize = 8 << 20
@@ -80,7 +78,7 @@ enum RunCommand {
             FileHandle.standardError.write(Data("trainlab: interrupted; finished runs are saved in \(database)\n".utf8))
             exit(130)
         }
-        if !quiet { print("results in \(database)") }
+        progress?.print("results in \(database)")
         if session.failures > 0 { exit(1) }
     }
 }
@@ -91,17 +89,18 @@ final class RunSession: @unchecked Sendable {
     let store: ResultsStore
     let database: String
     let force: Bool
-    let quiet: Bool
+    /// Nil with --quiet: then only errors are printed.
+    let progress: SweepProgress?
     private let lock = NSLock()
     private var next = 0
     private(set) var failures = 0
 
-    init(runs: [ExperimentSpec], store: ResultsStore, database: String, force: Bool, quiet: Bool) {
+    init(runs: [ExperimentSpec], store: ResultsStore, database: String, force: Bool, progress: SweepProgress?) {
         self.runs = runs
         self.store = store
         self.database = database
         self.force = force
-        self.quiet = quiet
+        self.progress = progress
     }
 
     /// The next run to start, or nil when all have started or Ctrl-C was pressed.
@@ -114,43 +113,45 @@ final class RunSession: @unchecked Sendable {
     }
 
     /// Trains run `index` (unless already completed) and records its outcome.
-    func execute(_ index: Int, pool: ThreadPool, progress: TerminalProgress?) {
+    func execute(_ index: Int, pool: ThreadPool) {
         let spec = runs[index]
         let label = "[\(index + 1)/\(runs.count)] \(spec.name)" + (spec.assignmentSummary.isEmpty ? "" : " \(spec.assignmentSummary)")
         let hash = spec.configHash(programVersion: programVersion)
+        progress?.begin(index, label: label, steps: spec.training.steps)
         var runID: Int64? = nil
         do {
             if !force, let done = try store.completedRun(configHash: hash, programVersion: programVersion) {
-                say("\(label): already completed as run \(done), skipped (--force reruns)")
+                progress?.end(index)
+                progress?.print("\(label): already completed as run \(done), skipped (--force reruns)")
                 return
             }
             let id = try store.beginRun(
                 experiment: spec.name, config: JSONWriter.write(spec.config, sortedKeys: true), configHash: hash,
                 seed: Int(spec.seed), params: spec.flattenedParams.mapValues(storedParam), programVersion: programVersion)
             runID = id
-            progress?.label = label
             let result = try Runner(spec: spec, pool: pool).run(
-                metrics: store.metricsSink(runID: id), progress: progress, isCancelled: { Interruption.requested })
+                metrics: store.metricsSink(runID: id), progress: progress?.observer(of: index),
+                isCancelled: { Interruption.requested })
             let status: RunStatus = switch result.end {
             case .completed: .completed
             case .diverged: .diverged
             case .interrupted: .interrupted
             }
             try store.finishRun(id: id, status: status, divergedStep: result.divergedStep)
-            progress?.finish()
-            say("\(label): run \(id) \(RunSession.describe(result))")
+            progress?.end(index)
+            progress?.print("\(label): run \(id) \(RunSession.describe(result))")
         } catch {
             lock.withLock { failures += 1 }
             if let runID { try? store.finishRun(id: runID, status: .failed, error: "\(error)") }
-            progress?.finish()
             let which = runID.map { "run \($0) " } ?? ""
-            FileHandle.standardError.write(Data("trainlab: \(label): \(which)failed: \(error)\n".utf8))
+            let message = "trainlab: \(label): \(which)failed: \(error)"
+            if let progress {
+                progress.end(index)
+                progress.print(message, toStandardError: true)
+            } else {
+                FileHandle.standardError.write(Data("\(message)\n".utf8))
+            }
         }
-    }
-
-    private func say(_ line: String) {
-        if quiet { return }
-        lock.withLock { print(line) }
     }
 
     static func describe(_ r: RunResult) -> String {
@@ -174,31 +175,133 @@ func storedParam(_ value: JSONValue) -> SQLiteValue {
     }
 }
 
-/// Progress of the current run: on a terminal a status line redrawn in place; otherwise (a log
-/// file, CI) a plain line at every quarter of the run.
-final class TerminalProgress: ProgressObserver {
-    var label = "" {
-        didSet { nextQuarter = 1 }
+/// Progress of a whole `trainlab run`, reported by every job from its own thread (so all state is
+/// behind one lock). On a terminal: one status line redrawn in place, with each training run's
+/// step and ETA and the sweep's ETA; otherwise (a log file, CI): a plain line at every quarter
+/// of each run, with the sweep's ETA. Result lines are printed through it, above the status line.
+final class SweepProgress: @unchecked Sendable {
+    private struct ActiveRun {
+        let label: String
+        let total: Int
+        var step = 0
+        var loss = Double.nan
+        var stepsPerSecond = 0.0
+        /// The next quarter of the run that gets a plain line (not on a terminal).
+        var nextQuarter = 1
     }
-    private let isTerminal = isatty(STDERR_FILENO) != 0
-    private var drawn = false
-    private var nextQuarter = 1
 
-    func update(step: Int, of total: Int, loss: Double, stepsPerSecond: Double) {
-        let eta = Double(total - step) / max(stepsPerSecond, 1e-9)
-        let line = "\(label)  step \(step)/\(total)  loss \(format(loss, 4))  \(format(stepsPerSecond, 0)) steps/s  ETA \(format(eta, 1)) s"
-        if isTerminal {
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
-            drawn = true
-        } else if nextQuarter < 4 && step * 4 >= nextQuarter * total {
-            FileHandle.standardError.write(Data("\(line)\n".utf8))
-            while nextQuarter < 4 && step * 4 >= nextQuarter * total { nextQuarter += 1 }
+    private let lock = NSLock()
+    private let isTerminal = isatty(STDERR_FILENO) != 0
+    private let start = DispatchTime.now().uptimeNanoseconds
+    /// Steps of the runs not started yet.
+    private var pendingSteps: Int
+    /// Steps trained by runs that have ended. A run that was skipped, diverged or failed ends
+    /// with its untrained steps dropped from the sweep, so they do not count in its ETA.
+    private var finishedSteps = 0
+    private var active: [Int: ActiveRun] = [:]
+    private var drawn = false
+
+    init(totalSteps: Int) { pendingSteps = totalSteps }
+
+    /// The `ProgressObserver` a `Runner` reports run `index` to.
+    func observer(of index: Int) -> ProgressObserver { RunObserver(sweep: self, index: index) }
+
+    func begin(_ index: Int, label: String, steps: Int) {
+        lock.withLock {
+            pendingSteps -= steps
+            active[index] = ActiveRun(label: label, total: steps)
         }
     }
 
-    func finish() {
-        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        drawn = false
+    func end(_ index: Int) {
+        lock.withLock {
+            guard let run = active.removeValue(forKey: index) else { return }
+            finishedSteps += run.step
+            if isTerminal { redraw() }
+        }
+    }
+
+    /// `line` on stdout (or stderr), above the status line.
+    func print(_ line: String, toStandardError: Bool = false) {
+        lock.withLock {
+            if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            if toStandardError {
+                FileHandle.standardError.write(Data("\(line)\n".utf8))
+            } else {
+                Swift.print(line)
+            }
+            if drawn { redraw() }
+        }
+    }
+
+    fileprivate func update(_ index: Int, step: Int, loss: Double, stepsPerSecond: Double) {
+        lock.withLock {
+            guard var run = active[index] else { return }
+            run.step = step
+            run.loss = loss
+            run.stepsPerSecond = stepsPerSecond
+            if isTerminal {
+                active[index] = run
+                redraw()
+            } else if run.nextQuarter < 4 && step * 4 >= run.nextQuarter * run.total {
+                while run.nextQuarter < 4 && step * 4 >= run.nextQuarter * run.total { run.nextQuarter += 1 }
+                active[index] = run
+                FileHandle.standardError.write(Data("\(describe(run))  \(sweepStatus())\n".utf8))
+            } else {
+                active[index] = run
+            }
+        }
+    }
+
+    /// `[2/6] lr-sweep optimizer.lr=0.1  step 150/200  loss 0.1234  950 steps/s  ETA 0.1 s`
+    private func describe(_ run: ActiveRun) -> String {
+        "\(run.label)  step \(run.step)/\(run.total)  loss \(format(run.loss, 4))  "
+            + "\(format(run.stepsPerSecond, 0)) steps/s  ETA \(formatDuration(runSecondsLeft(run)))"
+    }
+
+    private func runSecondsLeft(_ run: ActiveRun) -> Double {
+        Double(run.total - run.step) / max(run.stepsPerSecond, 1e-9)
+    }
+
+    /// `sweep 38%, ETA 3.2 s`: the steps left over the rate at which the whole sweep has
+    /// trained so far, which counts every job and the time between runs.
+    private func sweepStatus() -> String {
+        let done = finishedSteps + active.values.reduce(0) { $0 + $1.step }
+        let left = pendingSteps + active.values.reduce(0) { $0 + $1.total - $1.step }
+        let percent = "sweep \(done * 100 / max(done + left, 1))%"
+        guard done > 0 else { return percent }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return "\(percent), ETA \(formatDuration(Double(left) * elapsed / Double(done)))"
+    }
+
+    /// The status line: the one training run in full, or with several jobs each run's number,
+    /// step and ETA; cut to the terminal's width, since a wrapped line cannot be redrawn in place.
+    private func redraw() {
+        let runs = active.sorted { $0.key < $1.key }.map(\.value)
+        let line: String
+        switch runs.count {
+        case 0: line = ""
+        case 1: line = "\(describe(runs[0]))  \(sweepStatus())"
+        default:
+            let parts = runs.map { run in
+                "\(run.label.prefix { $0 != " " }) \(run.step)/\(run.total) ETA \(formatDuration(runSecondsLeft(run)))"
+            }
+            line = "\(sweepStatus())  " + parts.joined(separator: "  ")
+        }
+        var size = winsize()
+        let width = ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) - 1 : 79
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(line.prefix(width))".utf8))
+        drawn = !line.isEmpty
+    }
+}
+
+/// Forwards one run's progress to its sweep.
+private struct RunObserver: ProgressObserver {
+    let sweep: SweepProgress
+    let index: Int
+
+    func update(step: Int, of total: Int, loss: Double, stepsPerSecond: Double) {
+        sweep.update(index, step: step, loss: loss, stepsPerSecond: stepsPerSecond)
     }
 }
 

@@ -6,8 +6,10 @@ import TrainLabStore
 // Entry point: global options, then one subcommand. Exit status follows CONTRACT.md:
 // 0 success, 2 bad input (usage), 1 a failure while running.
 
+lineBufferStandardOutput()
 
-var arguments = Arguments(Array(CommandLine.arguments.dropFirst()))
+var arguments = Arguments(Array(CommandLine.arguments.dropFirst()), acceptedOptions: globalOptions.flatMap(\.names))
+var command: Command?
 do {
     if let threads = try arguments.intOption("--threads", atLeast: 1) {
         guard threads <= ThreadPool.maximumThreads else {
@@ -15,38 +17,24 @@ do {
         }
         ThreadPool.configureShared(threads: threads)
     }
-    guard let command = arguments.next() else {
-        print(usage)
+    let helpRequested = arguments.flag("--help") || arguments.flag("-h")
+    command = try arguments.next().map(lookUpCommand)
+    if helpRequested {
+        print(command?.usage ?? usage, terminator: "")
+        exit(0)
+    }
+    guard let command else {
+        if arguments.flag("--version") {
+            print("trainlab \(programVersion)")
+            exit(0)
+        }
+        try arguments.finish()
+        print(usage, terminator: "")
         exit(2)
     }
-    switch command {
-    case "run":
-        try RunCommand.run(&arguments)
-    case "validate":
-        try ValidateCommand.run(&arguments)
-    case "export-data":
-        try ExportDataCommand.run(&arguments)
-    case "bench":
-        try BenchCommand.run(&arguments)
-    case "list":
-        try ListCommand.run(&arguments)
-    case "show":
-        try ShowCommand.run(&arguments)
-    case "compare":
-        try CompareCommand.run(&arguments)
-    case "query":
-        try QueryCommand.run(&arguments)
-    case "export":
-        try ExportCommand.run(&arguments)
-    case "report":
-        try ReportCommand.run(&arguments)
-    case "help", "--help", "-h":
-        print(usage)
-    case "version", "--version":
-        print("trainlab \(programVersion)")
-    default:
-        throw UsageError("unknown command '\(command)'\(suggestion(for: command, among: commands))")
-    }
+    arguments.commandName = command.name
+    arguments.acceptedOptions = optionsOfEveryCommand.flatMap(\.names) + command.optionNames
+    try command.run(&arguments)
 } catch let error as SpecError {
     FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
     exit(2)
@@ -54,7 +42,8 @@ do {
     FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
     exit(2)
 } catch let error as UsageError {
-    FileHandle.standardError.write(Data("trainlab: \(error.message)\n\(shortUsage)\n".utf8))
+    let usageLines = command?.shortUsage ?? "usage: trainlab [--threads N] COMMAND [options]\n(trainlab help for more)"
+    FileHandle.standardError.write(Data("trainlab: \(error.message)\n\(usageLines)\n".utf8))
     exit(2)
 } catch {
     FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))

@@ -1,0 +1,195 @@
+// The commands of `trainlab`: the one source of what each is called, what it does, how it is
+// written and which options it accepts. The overall usage, `help CMD`, `CMD --help`, the
+// did-you-mean for a misspelt command or option and the dispatch all derive from this table,
+// so an option cannot be accepted without appearing in its command's usage.
+
+import Foundation
+
+/// One option: its spellings (`-o`, `--output`), the value it takes if any, what it does.
+struct Option {
+    let names: [String]
+    let value: String?
+    let help: String
+
+    init(_ names: String..., value: String? = nil, help: String) {
+        self.names = names
+        self.value = value
+        self.help = help
+    }
+
+    /// `-o, --output FILE`
+    var spelled: String { names.joined(separator: ", ") + (value.map { " \($0)" } ?? "") }
+}
+
+struct Command {
+    let name: String
+    /// What follows `trainlab` on each usage line, one line per form of the command.
+    let synopses: [String]
+    /// One line, shown under the synopses in the overall usage.
+    let summary: String
+    let options: [Option]
+    let run: @Sendable (inout Arguments) throws -> Void
+
+    var optionNames: [String] { options.flatMap(\.names) }
+
+    /// `help CMD` and `CMD --help`: its usage lines, what it does, every option it accepts.
+    var usage: String {
+        let lines = synopses.enumerated().map { i, synopsis in (i == 0 ? "usage: " : "       ") + "trainlab \(synopsis)" }
+        return lines.joined(separator: "\n") + "\n\n\(summary)\n\noptions:\n"
+            + optionTable(options + optionsOfEveryCommand)
+    }
+
+    /// The synopses alone, printed after a usage error.
+    var shortUsage: String {
+        synopses.enumerated().map { i, synopsis in (i == 0 ? "usage: " : "       ") + "trainlab \(synopsis)" }
+            .joined(separator: "\n") + "\n(trainlab help \(name) for more)"
+    }
+}
+
+let databaseOption = Option("--db", value: "PATH", help: "the results database, opened read-only (default results/trainlab.sqlite)")
+
+/// Options every command accepts, read before the command is known.
+let optionsOfEveryCommand = [
+    Option("--threads", value: "N", help: "kernel threads (default: TRAINLAB_THREADS, else the available cores)"),
+    Option("-h", "--help", help: "usage: the commands, or with a command its own"),
+]
+
+/// The options of `trainlab` without a command.
+let globalOptions = optionsOfEveryCommand + [Option("--version", help: "the program version")]
+
+let commandTable: [Command] = [
+    Command(
+        name: "run", synopses: ["run SPEC.json... [--db PATH] [--jobs N] [--force] [--quiet]"],
+        summary: "train every run of the specs (sweeps expanded), metrics to SQLite",
+        options: [
+            Option("--db", value: "PATH", help: "the results database (default results/trainlab.sqlite, created with its folder)"),
+            Option("--jobs", value: "N", help: "train N runs at once, each on threads/N of the kernel threads (default 1)"),
+            Option("--force", help: "rerun runs whose config already completed (skipped otherwise)"),
+            Option("--quiet", help: "print nothing but errors"),
+        ],
+        run: RunCommand.run),
+    Command(
+        name: "validate", synopses: ["validate SPEC.json..."],
+        summary: "parse, check and expand the specs; print the runs with size estimates; train nothing",
+        options: [], run: ValidateCommand.run),
+    Command(
+        name: "export-data", synopses: ["export-data SPEC.json [-o DIR]"],
+        summary: "write the first run's task data as .npy files",
+        options: [Option("-o", "--output", value: "DIR", help: "the folder (default data/)")],
+        run: ExportDataCommand.run),
+    Command(
+        name: "list", synopses: ["list [EXPERIMENT] [--status S] [--db PATH]"],
+        summary: "one line per run: status, seed, swept params, final losses, duration",
+        options: [
+            Option("--status", value: "S", help: "only runs with this status: running, completed, diverged, failed, interrupted"),
+            databaseOption,
+        ],
+        run: ListCommand.run),
+    Command(
+        name: "show", synopses: ["show RUN [--db PATH]"],
+        summary: "a run's fields, config, metric summaries and loss sparklines",
+        options: [databaseOption], run: ShowCommand.run),
+    Command(
+        name: "compare",
+        synopses: ["compare EXPERIMENT --by KEY... [--metric NAME] [--best min|max] [--db PATH]",
+                   "compare --diff RUN1 RUN2 [--db PATH]"],
+        summary: "group runs by params: mean ± 95% CI over seeds, best, diverged, rank; or two runs' differing params",
+        options: [
+            Option("--by", value: "KEY", help: "a param to group by, e.g. optimizer.lr (repeated or comma-separated: a tuple)"),
+            Option("--metric", value: "NAME", help: "the final metric compared (default val_loss when logged, else train_loss)"),
+            Option("--best", value: "min|max", help: "which end is better (default min for names containing loss, else max)"),
+            Option("--diff", help: "the params that differ between runs RUN1 and RUN2"),
+            databaseOption,
+        ],
+        run: CompareCommand.run),
+    Command(
+        name: "query", synopses: ["query SQL [--format table|csv|json] [--db PATH]"],
+        summary: "one read-only SQL statement, the rows as a table, CSV or JSON",
+        options: [Option("--format", value: "table|csv|json", help: "how rows are printed (default table)"), databaseOption],
+        run: QueryCommand.run),
+    Command(
+        name: "export", synopses: ["export RUN|EXPERIMENT [--format csv|json] [-o FILE] [--db PATH]"],
+        summary: "the full metric history (run_id, step, name, value) of a run or an experiment",
+        options: [
+            Option("--format", value: "csv|json", help: "CSV with a header or a JSON array of objects (default csv)"),
+            Option("-o", "--output", value: "FILE", help: "write to FILE (default stdout)"),
+            databaseOption,
+        ],
+        run: ExportCommand.run),
+    Command(
+        name: "report",
+        synopses: ["report EXPERIMENT [-o FILE] [--by KEY...] [--metric NAME] [--smooth A] [--format html|svg] [--chart C] [--db PATH]"],
+        summary: "one HTML file: curves (mean, min-max band), final metric ± 95% CI, init probe by depth, config table",
+        options: [
+            Option("-o", "--output", value: "FILE", help: "the file (default EXPERIMENT.html or .svg; - for stdout)"),
+            Option("--by", value: "KEY", help: "configs share these params (default: runs that differ only by seed)"),
+            Option("--metric", value: "NAME", help: "the final metric, and the curves' with --chart curves"),
+            Option("--smooth", value: "A", help: "train_loss curves as an EMA of weight A in [0, 1), e.g. 0.9"),
+            Option("--format", value: "html|svg", help: "html (default) or one chart as svg"),
+            Option("--chart", value: "C", help: "the svg chart: curves (default), final, act_rms or grad_rms"),
+            databaseOption,
+        ],
+        run: ReportCommand.run),
+    Command(
+        name: "bench",
+        synopses: ["bench gemm [--json] [--quick] [--shapes MxNxK[/tn|/nt|/tt],...]",
+                   "bench train [SPEC.json...] [--steps N] [--windows N] [--profile]",
+                   "bench metrics [SPEC.json]"],
+        summary: "GEMM GFLOPS as % of the measured FP32 peak; training-step timings; the cost of logging metrics",
+        options: [
+            Option("--json", help: "gemm: results as JSON"),
+            Option("--quick", help: "gemm: only the small sizes"),
+            Option("--shapes", value: "LIST", help: "gemm: time these products instead"),
+            Option("--steps", value: "N", help: "train: steps per window (default the spec's)"),
+            Option("--windows", value: "N", help: "train: measure N windows, report the fastest (default 1)"),
+            Option("--profile", help: "train: where forward and backward time goes, op by op"),
+        ],
+        run: BenchCommand.run),
+    Command(
+        name: "help", synopses: ["help [COMMAND]"],
+        summary: "the commands, or a command's usage and options",
+        options: [], run: HelpCommand.run),
+    Command(
+        name: "version", synopses: ["version"],
+        summary: "the program version",
+        options: [], run: VersionCommand.run),
+]
+
+/// `trainlab --help` and `trainlab help`: every command's usage lines and summary.
+let usage: String = {
+    let commands = commandTable.map { command in
+        command.synopses.map { "  \($0)\n" }.joined() + "        \(command.summary)\n"
+    }
+    return "usage: trainlab [--threads N] COMMAND [options]\n\ncommands:\n" + commands.joined()
+        + "\noptions:\n" + optionTable(globalOptions)
+}()
+
+/// Options in two columns, spellings then help, one line each.
+func optionTable(_ options: [Option]) -> String {
+    let width = options.map(\.spelled.count).max() ?? 0
+    return options.map { "  \($0.spelled.padding(toLength: width, withPad: " ", startingAt: 0))  \($0.help)\n" }.joined()
+}
+
+func lookUpCommand(_ name: String) throws -> Command {
+    guard let command = commandTable.first(where: { $0.name == name }) else {
+        throw UsageError("unknown command '\(name)'\(suggestion(for: name, among: commandTable.map(\.name)))")
+    }
+    return command
+}
+
+/// `trainlab help [COMMAND]`.
+enum HelpCommand {
+    static func run(_ arguments: inout Arguments) throws {
+        let name = arguments.next()
+        try arguments.finish()
+        print(try name.map { try lookUpCommand($0).usage } ?? usage, terminator: "")
+    }
+}
+
+/// `trainlab version`.
+enum VersionCommand {
+    static func run(_ arguments: inout Arguments) throws {
+        try arguments.finish()
+        print("trainlab \(programVersion)")
+    }
+}

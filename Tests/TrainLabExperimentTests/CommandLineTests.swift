@@ -1,0 +1,139 @@
+import XCTest
+import Foundation
+@testable import trainlab
+
+/// The command-line conventions of git and cargo: help on stdout with exit 0, `--version`, a
+/// did-you-mean for a misspelt option, progress of parallel runs, output that arrives when piped.
+final class CommandLineTests: XCTestCase {
+    struct Outcome {
+        let status: Int32
+        let standardOutput: String
+        let standardError: String
+    }
+
+    /// The `trainlab` binary built beside the test bundle.
+    var binary: URL {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
+        return bundle.deletingLastPathComponent().appendingPathComponent("trainlab")
+    }
+
+    /// Runs `trainlab arguments` to its end with stdout and stderr in files (neither a terminal,
+    /// and no pipe to fill up while the other is read).
+    func trainlab(_ arguments: [String]) throws -> Outcome {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let outPath = folder.appendingPathComponent("stdout").path, errPath = folder.appendingPathComponent("stderr").path
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        process.environment = ["TRAINLAB_THREADS": "2"]
+        try process.run()
+        // Ended in teardown whatever the test's outcome.
+        addTeardownBlock {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus,
+                       standardOutput: try String(contentsOfFile: outPath, encoding: .utf8),
+                       standardError: try String(contentsOfFile: errPath, encoding: .utf8))
+    }
+
+    func testHelpPrintsUsageOnStandardOutputAndSucceeds() throws {
+        for arguments in [["--help"], ["-h"], ["help"]] {
+            let outcome = try trainlab(arguments)
+            XCTAssertEqual(outcome.status, 0, "\(arguments)")
+            XCTAssertEqual(outcome.standardOutput, usage, "\(arguments)")
+            XCTAssertEqual(outcome.standardError, "", "\(arguments)")
+        }
+        let run = try lookUpCommand("run")
+        for arguments in [["help", "run"], ["run", "--help"], ["run", "-h"], ["run", "spec.json", "--help"]] {
+            let outcome = try trainlab(arguments)
+            XCTAssertEqual(outcome.status, 0, "\(arguments)")
+            XCTAssertEqual(outcome.standardOutput, run.usage, "\(arguments)")
+            XCTAssertTrue(outcome.standardOutput.hasPrefix("usage: trainlab run SPEC.json..."), outcome.standardOutput)
+            XCTAssertTrue(outcome.standardOutput.contains("--jobs N"), outcome.standardOutput)
+        }
+    }
+
+    func testEveryCommandAnswersHelpAndListsItsOptionsInItsUsageLines() throws {
+        for command in commandTable {
+            let outcome = try trainlab([command.name, "--help"])
+            XCTAssertEqual(outcome.status, 0, command.name)
+            XCTAssertEqual(outcome.standardOutput, command.usage, command.name)
+            for synopsis in command.synopses { XCTAssertTrue(usage.contains("  \(synopsis)\n"), synopsis) }
+            let synopses = command.synopses.joined(separator: " ")
+            for option in command.options {
+                XCTAssertTrue(option.names.contains { synopses.contains($0) },
+                              "\(command.name): \(option.spelled) is accepted but not in its usage lines")
+            }
+        }
+    }
+
+    func testVersion() throws {
+        for arguments in [["--version"], ["version"]] {
+            let outcome = try trainlab(arguments)
+            XCTAssertEqual(outcome.status, 0)
+            XCTAssertEqual(outcome.standardOutput, "trainlab \(programVersion)\n")
+        }
+    }
+
+    func testUsageErrorsGoToStandardErrorWithExitStatus2() throws {
+        let misspelt = try trainlab(["run", "x.json", "--jbos", "2"])
+        XCTAssertEqual(misspelt.status, 2)
+        XCTAssertEqual(misspelt.standardOutput, "")
+        XCTAssertTrue(misspelt.standardError.hasPrefix("trainlab: unknown option '--jbos' for run, did you mean '--jobs'?\nusage: trainlab run "),
+                      misspelt.standardError)
+
+        let command = try trainlab(["lsit"])
+        XCTAssertEqual(command.status, 2)
+        XCTAssertTrue(command.standardError.contains("unknown command 'lsit', did you mean 'list'?"), command.standardError)
+
+        let helpForNothing = try trainlab(["help", "rnu"])
+        XCTAssertEqual(helpForNothing.status, 2)
+        XCTAssertTrue(helpForNothing.standardError.contains("did you mean 'run'?"), helpForNothing.standardError)
+
+        let nothing = try trainlab([])
+        XCTAssertEqual(nothing.status, 2)
+        XCTAssertEqual(nothing.standardOutput, usage)
+    }
+
+    /// `--jobs 2` with stderr not a terminal: every run gets plain progress lines (at least the
+    /// one at its last step) with its ETA and the sweep's; stdout, piped, has each run's result.
+    func testParallelRunsShowProgressWithTheSweepETA() throws {
+        let spec = try specFile("""
+            {"name": "cli-sweep", "task": {"kind": "blobs", "train_size": 64, "val_size": 16},
+             "model": {"hidden": [4]}, "loss": "cross_entropy", "optimizer": {"kind": "sgd", "lr": 0.1},
+             "training": {"batch_size": 16, "eval_every": 0},
+             "sweep": {"training.steps": [20, 21, 22]}}
+            """)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("cli.sqlite").path
+        let outcome = try trainlab(["run", spec, "--db", database, "--jobs", "2"])
+        XCTAssertEqual(outcome.status, 0, outcome.standardError)
+        for (i, steps) in [20, 21, 22].enumerated() {
+            let label = "[\(i + 1)/3] cli-sweep training.steps=\(steps)"
+            XCTAssertTrue(outcome.standardOutput.contains("\(label): run "), outcome.standardOutput)
+            let progress = outcome.standardError.split(separator: "\n").filter { $0.hasPrefix(label + "  step ") }
+            XCTAssertFalse(progress.isEmpty, outcome.standardError)
+            XCTAssertTrue(progress.allSatisfy { $0.contains(" ETA ") && $0.contains("  sweep ") }, outcome.standardError)
+        }
+        XCTAssertTrue(outcome.standardError.contains("%, ETA "), outcome.standardError)
+        XCTAssertTrue(outcome.standardOutput.hasSuffix("results in \(database)\n"), outcome.standardOutput)
+
+        let quiet = try trainlab(["run", spec, "--db", database, "--jobs", "2", "--force", "--quiet"])
+        XCTAssertEqual(quiet.status, 0)
+        XCTAssertEqual(quiet.standardOutput + quiet.standardError, "")
+    }
+
+    /// README's usage block is what `trainlab --help` prints.
+    func testReadmeShowsTheUsage() throws {
+        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("README.md"), encoding: .utf8)
+        XCTAssertTrue(readme.contains("```\n$ trainlab --help\n\(usage)```\n"), "README's usage block differs from `trainlab --help`")
+    }
+}
