@@ -78,10 +78,11 @@ let commandTable: [Command] = [
         options: [Option("-o", "--output", value: "DIR", help: "the folder (default data/)")],
         run: ExportDataCommand.run),
     Command(
-        name: "list", synopses: ["list [EXPERIMENT] [--status S] [--db PATH]"],
-        summary: "one line per run: status, seed, swept params, final losses, duration",
+        name: "list", synopses: ["list [EXPERIMENT] [--status S] [--all] [--db PATH]"],
+        summary: "one line per run: status, seed, final metrics, duration, swept params",
         options: [
             Option("--status", value: "S", help: "only runs with this status: running, completed, diverged, failed, interrupted"),
+            Option("--all", help: "also the attempts superseded by a later run of the same config"),
             databaseOption,
         ],
         run: ListCommand.run),
