@@ -41,28 +41,37 @@ let package = Package(
         .target(name: "TrainLabIO", dependencies: ["TrainLabAutodiff"]),
         .target(name: "TrainLabReport", dependencies: ["TrainLabStore"]),
         .target(name: "TrainLabModels", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),
-        .target(name: "TrainLabOptim", dependencies: ["TrainLabAutodiff"]),
+        .target(name: "TrainLabOptim", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),
+        // Training never imports the store: the command line wires a `MetricsSink` into it.
         .target(
             name: "TrainLabExperiment",
-            dependencies: ["TrainLabSpec", "TrainLabData", "TrainLabModels", "TrainLabOptim", "TrainLabStore", "TrainLabIO"]
+            dependencies: ["TrainLabKernels", "TrainLabAutodiff", "TrainLabSpec", "TrainLabData", "TrainLabModels",
+                           "TrainLabOptim", "TrainLabIO"]
         ),
         .executableTarget(
             name: "trainlab",
-            dependencies: ["TrainLabKernels", "TrainLabAutodiff", "TrainLabStore", "TrainLabExperiment", "TrainLabReport"]
+            dependencies: ["TrainLabKernels", "TrainLabAutodiff", "TrainLabSpec", "TrainLabStore", "TrainLabExperiment",
+                           "TrainLabReport"]
         ),
-        .testTarget(name: "TrainLabKernelsTests", dependencies: ["TrainLabKernels"]),
-        .testTarget(name: "TrainLabAutodiffTests", dependencies: ["TrainLabAutodiff"]),
+        .testTarget(name: "TrainLabKernelsTests", dependencies: ["TrainLabKernels", "MicroKernels", "MicroKernelsAVX2"]),
+        .testTarget(name: "TrainLabAutodiffTests", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),
         .testTarget(name: "TrainLabStoreTests", dependencies: ["TrainLabStore"]),
+        // Also checks every target's imports against this file (DependencyArrowTests).
         .testTarget(name: "TrainLabSpecTests", dependencies: ["TrainLabSpec"]),
-        .testTarget(name: "TrainLabDataTests", dependencies: ["TrainLabData"]),
-        .testTarget(name: "TrainLabModelsTests", dependencies: ["TrainLabModels"]),
-        .testTarget(name: "TrainLabIOTests", dependencies: ["TrainLabIO"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainLabReportTests", dependencies: ["TrainLabReport"]),
-        .testTarget(name: "TrainLabOptimTests", dependencies: ["TrainLabOptim"]),
+        .testTarget(name: "TrainLabDataTests", dependencies: ["TrainLabData", "TrainLabAutodiff"]),
+        .testTarget(name: "TrainLabModelsTests", dependencies: ["TrainLabModels", "TrainLabAutodiff", "TrainLabKernels"]),
+        .testTarget(name: "TrainLabIOTests", dependencies: ["TrainLabIO", "TrainLabAutodiff"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainLabReportTests", dependencies: ["TrainLabReport", "TrainLabStore"]),
+        .testTarget(name: "TrainLabOptimTests", dependencies: ["TrainLabOptim", "TrainLabAutodiff", "TrainLabKernels"]),
         // The process tests run the `trainlab` binary: depending on it makes `swift test` build it.
-        .testTarget(name: "TrainLabExperimentTests", dependencies: ["TrainLabExperiment", "trainlab"], exclude: ["Fixtures"]),
         .testTarget(
-            name: "GoldenTests", dependencies: ["TrainLabModels", "TrainLabOptim"],
+            name: "TrainLabExperimentTests",
+            dependencies: ["TrainLabExperiment", "TrainLabStore", "trainlab", "TrainLabAutodiff", "TrainLabIO", "TrainLabModels",
+                           "TrainLabSpec"],
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "GoldenTests", dependencies: ["TrainLabModels", "TrainLabOptim", "TrainLabAutodiff", "TrainLabKernels"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -1,7 +1,6 @@
 import TrainLabKernels
 import TrainLabAutodiff
 import TrainLabModels
-import TrainLabStore
 
 /// The state of a network at initialization, by depth (`"probe": true` in a spec), logged at
 /// step 0 — how a user sees the notes' claims that Xavier/He initialization keeps the norm of

@@ -4,9 +4,8 @@ import TrainLabAutodiff
 import TrainLabData
 import TrainLabModels
 import TrainLabOptim
-import TrainLabStore
-import TrainLabSpec
 
+import TrainLabSpec
 /// How a run ended.
 public enum RunEnd: String, Sendable {
     case completed, diverged, interrupted

@@ -3,12 +3,12 @@ import TrainLabKernels
 import TrainLabAutodiff
 import TrainLabModels
 import TrainLabOptim
-import TrainLabStore
+
 import TrainLabData
 
 /// Times the training step of a spec phase by phase (`trainlab bench train`): forward (tape,
-/// model and loss), backward, optimizer, metrics (three rows to a SQLite database, as a run
-/// logs them). Median over a window after warm-up steps; the step's multiply-adds come from
+/// model and loss), backward, optimizer, metrics (three rows to the sink, as a run logs them;
+/// the command line passes a results database's). Median over a window after warm-up steps; the step's multiply-adds come from
 /// the model's matrix products (6 · B · Σ in·out for an MLP).
 public struct TrainingBenchmark {
     public struct Result {
@@ -40,7 +40,7 @@ public struct TrainingBenchmark {
     /// fastest median is reported: on a shared machine a neighbour's burst then spoils one
     /// window, not the figure.
     public func run(warmup: Int = 5, steps: Int? = nil, windows: Int = 1, profile: Bool = false,
-                    store: ResultsStore) throws -> Result {
+                    metrics sink: MetricsSink) throws -> Result {
         precondition(windows >= 1, "bench windows must be at least 1, got \(windows)")
         let runner = Runner(spec: spec, pool: pool)
         let (data, model) = try runner.prepare()
@@ -53,7 +53,6 @@ public struct TrainingBenchmark {
         var sampler = BatchSampler(count: data.train.count, batchSize: batchSize, shuffle: true, seed: spec.seed)
         let batch = BatchBuffers(data: data.train, rows: batchSize, task: data, loss: spec.loss)
         let tape = Tape(pool: pool)
-        let sink = store.metricsSink(runID: try store.beginRun(experiment: "bench", config: "{}", seed: 0))
         let measured = steps ?? spec.training.steps
         var phases = [[Double]](repeating: [], count: 4)
         var totals: [Double] = []
@@ -91,7 +90,7 @@ public struct TrainingBenchmark {
             }
         }
         tape.reset()
-        try store.flush()
+        sink.flush()
         let names = ["forward", "backward", "optimizer", "metrics"]
         return Result(
             name: spec.name, batchSize: batchSize, medianStepSeconds: best?.median ?? .nan,

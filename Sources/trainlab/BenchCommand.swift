@@ -195,7 +195,8 @@ enum TrainBenchmarkCommand {
         var results: [TrainingBenchmark.Result] = []
         let peakBefore = MachineProbe.peakGFLOPS(pool: pool)
         for spec in specs {
-            results.append(try TrainingBenchmark(spec: spec, pool: pool).run(steps: steps, windows: windows, profile: profile, store: store))
+            let sink = store.metricsSink(runID: try store.beginRun(experiment: "bench", config: "{}", seed: 0))
+            results.append(try TrainingBenchmark(spec: spec, pool: pool).run(steps: steps, windows: windows, profile: profile, metrics: sink))
         }
         let peak = max(peakBefore, MachineProbe.peakGFLOPS(pool: pool))
         print("training step, \(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s"), \(InstructionSet.current.rawValue) kernels; FP32 peak measured in this run: \(format(peak, 1)) GFLOPS")

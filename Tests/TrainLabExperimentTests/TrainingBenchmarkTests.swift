@@ -8,11 +8,9 @@ import TrainLabAutodiff
 final class TrainingBenchmarkTests: XCTestCase {
     func testWindowsReportTheFastestMedianAndProfileEveryMeasuredStep() throws {
         let spec = try ExperimentSpec.load(file: try specFile(tinySpec))[0]
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let store = try ResultsStore(path: folder.appendingPathComponent("bench.sqlite").path)
-        let result = try TrainingBenchmark(spec: spec).run(warmup: 2, steps: 4, windows: 3, profile: true, store: store)
+        let sink = MemoryMetricsSink()
+        let result = try TrainingBenchmark(spec: spec).run(warmup: 2, steps: 4, windows: 3, profile: true, metrics: sink)
+        XCTAssertEqual(sink.values("train_loss").count, 2 + 12, "every step logs, warm-up included")
         XCTAssertEqual(result.windowMedians.count, 3)
         XCTAssertEqual(result.medianStepSeconds, result.windowMedians.min())
         XCTAssertEqual(result.measuredSteps, 12)

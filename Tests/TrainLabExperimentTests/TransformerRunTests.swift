@@ -36,7 +36,7 @@ final class TransformerRunTests: XCTestCase {
         let store = try ResultsStore(path: path)
         let id = try store.beginRun(experiment: spec.name, config: JSONWriter.write(spec.config), seed: Int(spec.seed),
                                     params: spec.flattenedParams.mapValues { .text(JSONWriter.write($0)) })
-        let result = try Runner(spec: spec).run(metrics: store.metricsSink(runID: id))
+        let result = try Runner(spec: spec).run(metrics: StoreSink(writer: store.metricsSink(runID: id)))
         try store.finishRun(id: id, status: result.end == .completed ? .completed : .diverged)
         XCTAssertEqual(try store.runs(experiment: "tf").map(\.status), [.completed])
         XCTAssertEqual(try store.metrics(runID: id, name: "train_loss").map(\.step), Array(1...120))
@@ -79,4 +79,11 @@ final class TransformerRunTests: XCTestCase {
             }
         }
     }
+}
+
+/// A run's writer into a results store as the runner's sink (the command line's wiring).
+struct StoreSink: MetricsSink {
+    let writer: RunMetricsWriter
+    func log(step: Int, name: String, value: Double) { writer.log(step: step, name: name, value: value) }
+    func flush() { writer.flush() }
 }

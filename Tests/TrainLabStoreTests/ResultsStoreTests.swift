@@ -54,7 +54,7 @@ final class ResultsStoreTests: XCTestCase {
     func testEmptyFileReadsAsEmptyAndForeignFileIsRefused() throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let empty = folder.appendingPathComponent("empty.sqlite").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let reader = try ResultsStore(path: empty, readOnly: true)
         XCTAssertEqual(try reader.runs(), [])
         XCTAssertEqual(try reader.experimentNames(), [])

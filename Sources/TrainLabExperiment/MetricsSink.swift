@@ -1,4 +1,5 @@
-/// Where training code sends scalar metrics; it never sees SQLite.
+/// Where training code sends scalar metrics; it never sees SQLite (the command line wires a
+/// results store in).
 public protocol MetricsSink {
     /// Records `value` of metric `name` (e.g. `train_loss`) at update `step`.
     func log(step: Int, name: String, value: Double)
@@ -8,28 +9,6 @@ public protocol MetricsSink {
 
 extension MetricsSink {
     public func flush() {}
-}
-
-/// The `MetricsSink` of one run in a `ResultsStore`.
-///
-/// Rows are buffered by the store. A failed flush keeps them buffered for the next flush, and
-/// `ResultsStore.finishRun` or `flush` then throws, so `log` itself need not.
-public struct RunMetricsWriter: MetricsSink, Sendable {
-    public let store: ResultsStore
-    public let runID: Int64
-
-    public init(store: ResultsStore, runID: Int64) {
-        self.store = store
-        self.runID = runID
-    }
-
-    public func log(step: Int, name: String, value: Double) {
-        try? store.appendMetric(runID: runID, step: step, name: name, value: value)
-    }
-
-    public func flush() {
-        try? store.flush()
-    }
 }
 
 /// Keeps metrics in memory; for tests of training code.

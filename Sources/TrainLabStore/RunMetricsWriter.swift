@@ -1,0 +1,23 @@
+/// Appends one run's metrics to a `ResultsStore` (the shape of the runner's `MetricsSink`,
+/// which the command line conforms it to).
+///
+/// Rows are buffered by the store. A failed flush keeps them buffered for the next flush, and
+/// `ResultsStore.finishRun` or `flush` then throws, so `log` itself need not.
+public struct RunMetricsWriter: Sendable {
+    public let store: ResultsStore
+    public let runID: Int64
+
+    public init(store: ResultsStore, runID: Int64) {
+        self.store = store
+        self.runID = runID
+    }
+
+    public func log(step: Int, name: String, value: Double) {
+        try? store.appendMetric(runID: runID, step: step, name: name, value: value)
+    }
+
+    public func flush() {
+        try? store.flush()
+    }
+}
+
