@@ -3,7 +3,6 @@ import TrainLabKernels
 import TrainLabAutodiff
 import TrainLabModels
 import TrainLabOptim
-
 import TrainLabData
 
 /// Times the training step of a spec phase by phase (`trainlab bench train`): forward (tape,
