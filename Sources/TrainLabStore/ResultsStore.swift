@@ -157,28 +157,73 @@ public final class ResultsStore: @unchecked Sendable {
                          seed: Int? = nil, params: [String: SQLiteValue] = [:],
                          programVersion: String? = nil) throws -> Int64 {
         try locked {
-            let now = Timestamp.iso8601()
-            return try database.transaction {
-                try database.run("INSERT INTO experiments(name, created_at) VALUES (?, ?) "
-                                 + "ON CONFLICT(name) DO NOTHING", [.text(experiment), .text(now)])
-                let experimentID = try database.rows("SELECT id FROM experiments WHERE name = ?",
-                                                     [.text(experiment)]) { $0.int64(at: 0) }.first
-                try database.run("""
-                    INSERT INTO runs(experiment, experiment_id, status, config, config_hash, seed,
-                                     started_at, pid, host, program_version)
-                    VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
-                    """, [.text(experiment), SQLiteValue(experimentID), .text(config),
-                          SQLiteValue(configHash), SQLiteValue(seed), .text(now),
-                          .integer(Int64(getpid())), .text(Self.hostName), SQLiteValue(programVersion)])
-                let runID = database.lastInsertRowID
-                let insertParam = try database.prepare(
-                    "INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)")
-                for key in params.keys.sorted() {
-                    try insertParam.run([.integer(runID), .text(key), params[key]!])
-                }
-                return runID
+            try database.transaction {
+                try insertRun(experiment: experiment, config: config, configHash: configHash, seed: seed,
+                              params: params, programVersion: programVersion)
             }
         }
+    }
+
+    /// What `claimRun` found.
+    public enum Claim: Sendable, Equatable {
+        /// The run was inserted (status `running`) under this id: train it.
+        case started(Int64)
+        /// The config already completed as this run (same program version).
+        case completed(Int64)
+        /// Another live process is training the config as this run.
+        case running(Int64)
+    }
+
+    /// `beginRun`, unless the config (same hash and program version) completed already (when
+    /// `rerunCompleted` is false) or is being trained by another live process: checked and
+    /// inserted in one write transaction, so two processes given the same spec never train
+    /// one config twice.
+    public func claimRun(experiment: String, config: String, configHash: String, seed: Int? = nil,
+                         params: [String: SQLiteValue] = [:], programVersion: String? = nil,
+                         rerunCompleted: Bool = false) throws -> Claim {
+        try locked {
+            try database.transaction {
+                let key: [SQLiteValue] = [.text(configHash), SQLiteValue(programVersion)]
+                if !rerunCompleted, let done = try database.rows("""
+                    SELECT id FROM runs WHERE config_hash = ? AND program_version IS ? AND status = 'completed'
+                    ORDER BY id DESC LIMIT 1
+                    """, key, { $0.int64(at: 0) }).first {
+                    return .completed(done)
+                }
+                let running = try database.rows("""
+                    SELECT id, pid, host FROM runs WHERE config_hash = ? AND program_version IS ? AND status = 'running'
+                    """, key) { ($0.int64(at: 0), $0.optionalInt(at: 1), $0.optionalString(at: 2)) }
+                // A run on another host is taken as live: its process cannot be asked.
+                if let live = running.first(where: { $0.2 != Self.hostName || Self.isProcessAlive($0.1) }) {
+                    return .running(live.0)
+                }
+                return .started(try insertRun(experiment: experiment, config: config, configHash: configHash, seed: seed,
+                                              params: params, programVersion: programVersion))
+            }
+        }
+    }
+
+    /// The insert of `beginRun`; the caller holds `lock` inside a transaction.
+    private func insertRun(experiment: String, config: String, configHash: String?, seed: Int?,
+                           params: [String: SQLiteValue], programVersion: String?) throws -> Int64 {
+        let now = Timestamp.iso8601()
+        try database.run("INSERT INTO experiments(name, created_at) VALUES (?, ?) "
+                         + "ON CONFLICT(name) DO NOTHING", [.text(experiment), .text(now)])
+        let experimentID = try database.rows("SELECT id FROM experiments WHERE name = ?",
+                                             [.text(experiment)]) { $0.int64(at: 0) }.first
+        try database.run("""
+            INSERT INTO runs(experiment, experiment_id, status, config, config_hash, seed,
+                             started_at, pid, host, program_version)
+            VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(experiment), SQLiteValue(experimentID), .text(config),
+                  SQLiteValue(configHash), SQLiteValue(seed), .text(now),
+                  .integer(Int64(getpid())), .text(Self.hostName), SQLiteValue(programVersion)])
+        let runID = database.lastInsertRowID
+        let insertParam = try database.prepare("INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)")
+        for key in params.keys.sorted() {
+            try insertParam.run([.integer(runID), .text(key), params[key]!])
+        }
+        return runID
     }
 
     /// Buffers one metric row; writes the buffer once `flushEvery` rows are pending or
@@ -254,18 +299,6 @@ public final class ResultsStore: @unchecked Sendable {
     }
 
     // MARK: Reading
-
-    /// Id of the latest `completed` run with this config hash and program version, to skip
-    /// work already done.
-    public func completedRun(configHash: String, programVersion: String?) throws -> Int64? {
-        try locked {
-            try database.rows("""
-                SELECT id FROM runs
-                WHERE config_hash = ? AND status = 'completed' AND program_version IS ?
-                ORDER BY id DESC LIMIT 1
-                """, [.text(configHash), SQLiteValue(programVersion)]) { $0.int64(at: 0) }.first
-        }
-    }
 
     /// Runs of `experiment` (all runs when nil), oldest first.
     public func runs(experiment: String? = nil) throws -> [RunRecord] {

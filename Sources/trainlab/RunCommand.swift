@@ -120,14 +120,23 @@ final class RunSession: @unchecked Sendable {
         progress?.begin(index, label: label, steps: spec.training.steps)
         var runID: Int64? = nil
         do {
-            if !force, let done = try store.completedRun(configHash: hash, programVersion: programVersion) {
+            let claim = try store.claimRun(
+                experiment: spec.name, config: JSONWriter.write(spec.config, sortedKeys: true), configHash: hash,
+                seed: Int(spec.seed), params: spec.flattenedParams.mapValues(storedParam), programVersion: programVersion,
+                rerunCompleted: force)
+            let id: Int64
+            switch claim {
+            case .started(let started):
+                id = started
+            case .completed(let done):
                 progress?.end(index)
                 progress?.print("\(label): already completed as run \(done), skipped (--force reruns)")
                 return
+            case .running(let other):
+                progress?.end(index)
+                progress?.print("\(label): being trained by another process as run \(other), skipped")
+                return
             }
-            let id = try store.beginRun(
-                experiment: spec.name, config: JSONWriter.write(spec.config, sortedKeys: true), configHash: hash,
-                seed: Int(spec.seed), params: spec.flattenedParams.mapValues(storedParam), programVersion: programVersion)
             runID = id
             let result = try Runner(spec: spec, pool: pool).run(
                 metrics: store.metricsSink(runID: id), progress: progress?.observer(of: index),

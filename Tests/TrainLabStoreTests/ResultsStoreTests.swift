@@ -263,21 +263,38 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertEqual(try reader.runs(), [])
     }
 
-    // Skip-if-done matches config hash and program version exactly (NULL version included) and
-    // ignores runs that did not complete.
-    func testCompletedRunFindsOnlyCompletedMatches() throws {
+    // A claim skips a config that completed (same hash and program version, NULL included; a
+    // failed attempt does not count) or that a live process is training; --force reruns a
+    // completed one but never races a live one.
+    func testClaimSkipsCompletedAndLiveConfigs() throws {
         let store = try ResultsStore(path: dbPath)
-        let failed = try store.beginRun(experiment: "e", config: "{}", configHash: "h", programVersion: "1")
+        func claim(_ hash: String, _ version: String?, force: Bool = false) throws -> ResultsStore.Claim {
+            try store.claimRun(experiment: "e", config: "{}", configHash: hash, programVersion: version, rerunCompleted: force)
+        }
+        guard case .started(let failed) = try claim("h", "1") else { return XCTFail("a new config starts") }
+        XCTAssertEqual(try claim("h", "1"), .running(failed), "this (live) process holds it")
         try store.finishRun(id: failed, status: .failed, error: "boom")
-        XCTAssertNil(try store.completedRun(configHash: "h", programVersion: "1"))
-        let done = try store.beginRun(experiment: "e", config: "{}", configHash: "h", programVersion: "1")
+        guard case .started(let done) = try claim("h", "1") else { return XCTFail("a failed attempt does not count") }
         try store.finishRun(id: done, status: .completed)
-        let unversioned = try store.beginRun(experiment: "e", config: "{}", configHash: "h")
+        guard case .started(let unversioned) = try claim("h", nil) else { return XCTFail("another version") }
         try store.finishRun(id: unversioned, status: .completed)
-        XCTAssertEqual(try store.completedRun(configHash: "h", programVersion: "1"), done)
-        XCTAssertEqual(try store.completedRun(configHash: "h", programVersion: nil), unversioned)
-        XCTAssertNil(try store.completedRun(configHash: "h", programVersion: "2"))
-        XCTAssertNil(try store.completedRun(configHash: "other", programVersion: "1"))
+        XCTAssertEqual(try claim("h", "1"), .completed(done))
+        XCTAssertEqual(try claim("h", nil), .completed(unversioned))
+        guard case .started(let forced) = try claim("h", "1", force: true) else { return XCTFail("--force reruns") }
+        XCTAssertEqual(try claim("h", "1", force: true), .running(forced))
+        guard case .started = try claim("other", "1") else { return XCTFail("another config") }
+    }
+
+    // A run whose process is gone does not hold its config.
+    func testClaimIgnoresRunsWhoseProcessIsGone() throws {
+        let store = try ResultsStore(path: dbPath)
+        guard case .started(let orphan) = try store.claimRun(experiment: "e", config: "{}", configHash: "h") else {
+            return XCTFail("starts")
+        }
+        try store.database.run("UPDATE runs SET pid = ? WHERE id = ?", [.integer(Int64(Int32.max)), .integer(orphan)])
+        guard case .started = try store.claimRun(experiment: "e", config: "{}", configHash: "h") else {
+            return XCTFail("a run whose process is gone must not block its config")
+        }
     }
 
     // A diverged run logs NaN: it is stored as NULL, read back as NaN, is the final value (nil)
