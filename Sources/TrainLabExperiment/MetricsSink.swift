@@ -5,10 +5,13 @@ public protocol MetricsSink {
     func log(step: Int, name: String, value: Double)
     /// Makes what was logged so far durable (the runner calls it after each evaluation).
     func flush()
+    /// Why logged values could not be kept (e.g. a full disk): the run ends with it.
+    var failure: (any Error)? { get }
 }
 
 extension MetricsSink {
     public func flush() {}
+    public var failure: (any Error)? { nil }
 }
 
 /// Keeps metrics in memory; for tests of training code.

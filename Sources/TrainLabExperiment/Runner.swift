@@ -195,6 +195,8 @@ public final class Runner {
             if training.evalEvery > 0 && (step % training.evalEvery == 0 || step == training.steps) {
                 evaluate(at: step)
             }
+            // A metric that cannot be written (a full disk) ends the run: it would be lost.
+            if let failure = metrics.failure { throw failure }
             if let progress {
                 let now = DispatchTime.now().uptimeNanoseconds
                 if now - lastReport > 100_000_000 || step == training.steps {

@@ -66,6 +66,9 @@ public final class ResultsStore: @unchecked Sendable {
     private var pending: [(runID: Int64, step: Int, name: String, value: Double)] = []
     private var insertMetric: Statement?
     private var lastFlush = DispatchTime.now().uptimeNanoseconds
+    /// The first failed metric write (e.g. a full disk): later rows are refused at once rather
+    /// than retried with every row, and the run ends with this reason.
+    private var metricWriteFailure: (any Error)?
 
     /// Opens (creating the file and its parent folder when missing) and migrates the database.
     /// A new file appears with its schema already in it (built under a temporary name, then
@@ -228,9 +231,11 @@ public final class ResultsStore: @unchecked Sendable {
 
     /// Buffers one metric row; writes the buffer once `flushEvery` rows are pending or
     /// `flushInterval` seconds have passed since the last write.
-    /// NaN is stored as NULL. On a failed write the rows stay buffered and the error is thrown.
+    /// NaN is stored as NULL. A failed write drops the rows it could not write and is thrown,
+    /// now and by every later append: what was committed before stays.
     public func appendMetric(runID: Int64, step: Int, name: String, value: Double) throws {
         try locked {
+            if let metricWriteFailure { throw metricWriteFailure }
             pending.append((runID, step, name, value))
             if pending.count >= flushEvery
                 || Double(DispatchTime.now().uptimeNanoseconds &- lastFlush) >= flushInterval * 1e9 {
@@ -242,6 +247,11 @@ public final class ResultsStore: @unchecked Sendable {
     /// Writes all buffered metric rows in one transaction.
     public func flush() throws {
         try locked { try flushLocked() }
+    }
+
+    /// The first metric write that failed, if any.
+    public var writeFailure: (any Error)? {
+        locked { metricWriteFailure }
     }
 
     /// Flushes, stores the run's summaries and sets its final status and `finished_at`.
@@ -379,13 +389,18 @@ public final class ResultsStore: @unchecked Sendable {
                 "INSERT INTO metrics(run_id, step, name, value) VALUES (?, ?, ?, ?)")
         }
         let insert = insertMetric!
-        try database.transaction {
-            for row in pending {
-                try insert.run([.integer(row.runID), SQLiteValue(row.step), .text(row.name),
-                                row.value.isNaN ? .null : .real(row.value)])
+        defer { pending.removeAll(keepingCapacity: true) }
+        do {
+            try database.transaction {
+                for row in pending {
+                    try insert.run([.integer(row.runID), SQLiteValue(row.step), .text(row.name),
+                                    row.value.isNaN ? .null : .real(row.value)])
+                }
             }
+        } catch {
+            metricWriteFailure = error
+            throw error
         }
-        pending.removeAll(keepingCapacity: true)
     }
 
     /// Replaces the run's summaries with ones computed from its metrics rows.

@@ -1,8 +1,8 @@
 /// Appends one run's metrics to a `ResultsStore` (the shape of the runner's `MetricsSink`,
 /// which the command line conforms it to).
 ///
-/// Rows are buffered by the store. A failed flush keeps them buffered for the next flush, and
-/// `ResultsStore.finishRun` or `flush` then throws, so `log` itself need not.
+/// Rows are buffered by the store. A failed write (a full disk) is kept as `failure`, which the
+/// runner checks each step, so `log` itself need not throw.
 public struct RunMetricsWriter: Sendable {
     public let store: ResultsStore
     public let runID: Int64
@@ -19,5 +19,7 @@ public struct RunMetricsWriter: Sendable {
     public func flush() {
         try? store.flush()
     }
+
+    public var failure: (any Error)? { store.writeFailure }
 }
 

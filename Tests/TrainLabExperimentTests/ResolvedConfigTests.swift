@@ -101,4 +101,20 @@ final class ResolvedConfigTests: XCTestCase {
         _ = try Runner(spec: spec).run(metrics: sink)
         XCTAssertEqual(sink.values("train_loss").map(\.step), [1, 5, 10, 12])
     }
+
+    /// A sink that cannot keep what it is given (a full disk) ends the run with its error.
+    func testASinkFailureEndsTheRun() throws {
+        final class FullDisk: MetricsSink {
+            var rows = 0
+            func log(step: Int, name: String, value: Double) { rows += 1 }
+            var failure: (any Error)? { rows > 6 ? CocoaError(.fileWriteOutOfSpace) : nil }
+        }
+        let spec = try ExperimentSpec.load(file: try specFile("""
+            {"name": "d", "task": {"kind": "blobs", "train_size": 32, "val_size": 0}, "model": {"hidden": [4]},
+             "loss": "cross_entropy", "optimizer": "sgd", "training": {"steps": 100}}
+            """))[0]
+        let sink = FullDisk()
+        XCTAssertThrowsError(try Runner(spec: spec).run(metrics: sink))
+        XCTAssertEqual(sink.rows, 9, "three steps of three rows, then the run stopped")
+    }
 }

@@ -86,4 +86,5 @@ struct StoreSink: MetricsSink {
     let writer: RunMetricsWriter
     func log(step: Int, name: String, value: Double) { writer.log(step: step, name: name, value: value) }
     func flush() { writer.flush() }
+    var failure: (any Error)? { writer.failure }
 }

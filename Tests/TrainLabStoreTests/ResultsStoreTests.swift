@@ -285,6 +285,28 @@ final class ResultsStoreTests: XCTestCase {
         guard case .started = try claim("other", "1") else { return XCTFail("another config") }
     }
 
+    // A full disk (here: SQLite's page limit): the first failed write is thrown and kept, later
+    // rows are refused at once instead of retried with every row, and the committed rows stay.
+    func testFailedMetricWriteIsFinal() throws {
+        let store = try ResultsStore(path: dbPath, flushEvery: 100, flushInterval: 1e9)
+        let id = try store.beginRun(experiment: "e", config: "{}")
+        for k in 1...100 { try store.appendMetric(runID: id, step: k, name: "train_loss", value: Double(k)) }
+        let pages = try store.database.rows("PRAGMA page_count") { $0.int(at: 0) }[0]
+        try store.database.execute("PRAGMA max_page_count = \(pages)")
+        var failedAt: Int? = nil
+        for k in 101...100_000 {
+            do { try store.appendMetric(runID: id, step: k, name: "train_loss", value: Double(k)) } catch {
+                failedAt = k
+                break
+            }
+        }
+        XCTAssertNotNil(failedAt, "the page limit was never hit")
+        XCTAssertNotNil(store.writeFailure)
+        XCTAssertThrowsError(try store.appendMetric(runID: id, step: 0, name: "x", value: 0), "refused at once")
+        try store.database.execute("PRAGMA max_page_count = 1000000")
+        XCTAssertGreaterThanOrEqual(try store.metrics(runID: id, name: "train_loss").count, 100)
+    }
+
     // A run whose process is gone does not hold its config.
     func testClaimIgnoresRunsWhoseProcessIsGone() throws {
         let store = try ResultsStore(path: dbPath)
