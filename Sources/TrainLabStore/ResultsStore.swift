@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 
 /// Outcome of a run, as stored in `runs.status`.
@@ -82,14 +83,23 @@ public final class ResultsStore: @unchecked Sendable {
         self.path = path
         self.flushEvery = flushEvery
         self.flushInterval = flushInterval
-        if readOnly {
-            database = try Self.openForReadingOnly(path)
-        } else {
-            let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: path) { try Self.createWithSchema(path) }
-            database = try Database(path: path, mode: .readWrite)
-            try Schema.migrate(database)
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+        if exists, isFolder.boolValue || !FileManager.default.isRegularFile(path) {
+            throw ResultsQueryError.unreadableDatabase(path: path, reason: "not a regular file")
+        }
+        do {
+            if readOnly {
+                database = try Self.openForReadingOnly(path)
+            } else {
+                let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                if !exists { try Self.createWithSchema(path) }
+                database = try Database(path: path, mode: .readWrite)
+                try Schema.migrate(database)
+            }
+        } catch let error as SQLiteError where error.code == SQLITE_NOTADB {
+            throw ResultsQueryError.unreadableDatabase(path: path, reason: "not an SQLite database")
         }
         pending.reserveCapacity(flushEvery)
     }
@@ -453,5 +463,12 @@ public final class ResultsStore: @unchecked Sendable {
         guard let pid, pid > 0, pid <= Int(Int32.max) else { return false }
         if kill(pid_t(pid), 0) == 0 { return true }
         return errno == EPERM
+    }
+}
+
+extension FileManager {
+    /// True for a regular file, following a symbolic link (not a device, FIFO or folder).
+    func isRegularFile(_ path: String) -> Bool {
+        (try? attributesOfItem(atPath: (path as NSString).resolvingSymlinksInPath)[.type] as? FileAttributeType) == .typeRegular
     }
 }

@@ -125,20 +125,19 @@ enum Schema {
         return version == 0 ? .empty : .results(version: version)
     }
 
-    /// The file's schema version, checked: 0 (no tables at all) up to `currentVersion`.
+    /// The file's schema version, checked: 0 (no tables at all) up to `currentVersion`. A file
+    /// that is not ours, or from a newer program, is a bad input naming it.
     private static func checkedVersion(_ database: Database) throws -> Int {
+        func refuse(_ reason: String) -> ResultsQueryError { .unreadableDatabase(path: database.path, reason: reason) }
         let version = try database.userVersion()
-        guard version >= 0 else {
-            throw SQLiteError(code: 1, message: "\(database.path) has an unknown schema version \(version): not a TrainLab database")
-        }
+        guard version >= 0 else { throw refuse("unknown schema version \(version): not a TrainLab database") }
         guard version <= currentVersion else {
-            throw SQLiteError(code: 1, message: "\(database.path) has schema version \(version); this "
-                              + "program knows up to \(currentVersion). Use a newer trainlab.")
+            throw refuse("it has schema version \(version); this program knows up to \(currentVersion). Use a newer trainlab.")
         }
         if version == 0 {
             let tables = try database.rows("SELECT count(*) FROM sqlite_master") { $0.int(at: 0) }.first ?? 0
             guard tables == 0 else {
-                throw SQLiteError(code: 1, message: "\(database.path) is an SQLite file but not a TrainLab database (it has tables, and no TrainLab schema version)")
+                throw refuse("not a TrainLab database (an SQLite file with tables of its own and no TrainLab schema version)")
             }
         }
         return version

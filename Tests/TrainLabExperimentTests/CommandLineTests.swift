@@ -5,43 +5,9 @@ import Foundation
 /// The command-line conventions of git and cargo: help on stdout with exit 0, `--version`, a
 /// did-you-mean for a misspelt option, progress of parallel runs, output that arrives when piped.
 final class CommandLineTests: XCTestCase {
-    struct Outcome {
-        let status: Int32
-        let standardOutput: String
-        let standardError: String
-    }
+    typealias Outcome = TrainlabOutcome
 
-    /// The `trainlab` binary built beside the test bundle.
-    var binary: URL {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
-        return bundle.deletingLastPathComponent().appendingPathComponent("trainlab")
-    }
-
-    /// Runs `trainlab arguments` to its end with stdout and stderr in files (neither a terminal,
-    /// and no pipe to fill up while the other is read).
-    func trainlab(_ arguments: [String]) throws -> Outcome {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let outPath = folder.appendingPathComponent("stdout").path, errPath = folder.appendingPathComponent("stderr").path
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: errPath)
-        process.environment = ["TRAINLAB_THREADS": "2"]
-        try process.run()
-        // Ended in teardown whatever the test's outcome.
-        addTeardownBlock {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus,
-                       standardOutput: try String(contentsOfFile: outPath, encoding: .utf8),
-                       standardError: try String(contentsOfFile: errPath, encoding: .utf8))
-    }
+    func trainlab(_ arguments: [String]) throws -> Outcome { try runTrainlab(arguments, in: self) }
 
     func testHelpPrintsUsageOnStandardOutputAndSucceeds() throws {
         for arguments in [["--help"], ["-h"], ["help"]] {
@@ -136,4 +102,42 @@ final class CommandLineTests: XCTestCase {
             .appendingPathComponent("README.md"), encoding: .utf8)
         XCTAssertTrue(readme.contains("```\n$ trainlab --help\n\(usage)```\n"), "README's usage block differs from `trainlab --help`")
     }
+}
+
+struct TrainlabOutcome {
+    let status: Int32
+    let standardOutput: String
+    let standardError: String
+}
+
+/// The `trainlab` binary built beside the test bundle.
+var trainlabBinary: URL {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
+    return bundle.deletingLastPathComponent().appendingPathComponent("trainlab")
+}
+
+/// Runs `trainlab arguments` to its end with stdout and stderr in files (neither a terminal,
+/// and no pipe to fill up while the other is read).
+func runTrainlab(_ arguments: [String], in test: XCTestCase) throws -> TrainlabOutcome {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let outPath = folder.appendingPathComponent("stdout").path, errPath = folder.appendingPathComponent("stderr").path
+    FileManager.default.createFile(atPath: outPath, contents: nil)
+    FileManager.default.createFile(atPath: errPath, contents: nil)
+    let process = Process()
+    process.executableURL = trainlabBinary
+    process.arguments = arguments
+    process.standardOutput = FileHandle(forWritingAtPath: outPath)
+    process.standardError = FileHandle(forWritingAtPath: errPath)
+    process.environment = ["TRAINLAB_THREADS": "2"]
+    try process.run()
+    // Ended in teardown whatever the test's outcome.
+    test.addTeardownBlock {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+    process.waitUntilExit()
+    return TrainlabOutcome(status: process.terminationStatus,
+                   standardOutput: try String(contentsOfFile: outPath, encoding: .utf8),
+                   standardError: try String(contentsOfFile: errPath, encoding: .utf8))
 }
