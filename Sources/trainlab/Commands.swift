@@ -104,9 +104,14 @@ let commandTable: [Command] = [
         ],
         run: CompareCommand.run),
     Command(
-        name: "query", synopses: ["query SQL [--format table|csv|json] [--db PATH]"],
+        name: "query", synopses: ["query SQL [--format table|csv|json] [--timeout SECONDS] [--db PATH]"],
         summary: "one read-only SQL statement, the rows as a table, CSV or JSON",
-        options: [Option("--format", value: "table|csv|json", help: "how rows are printed (default table)"), databaseOption],
+        options: [
+            Option("--format", value: "table|csv|json",
+                   help: "how rows are printed (default table, at most \(QueryCommand.tableRowLimit) rows; csv and json stream every row)"),
+            Option("--timeout", value: "SECONDS", help: "stop the statement after this long (default \(Int(QueryCommand.defaultTimeout)); 0: no limit)"),
+            databaseOption,
+        ],
         run: QueryCommand.run),
     Command(
         name: "export", synopses: ["export RUN|EXPERIMENT [--format csv|json] [-o FILE] [--db PATH]"],

@@ -1,28 +1,56 @@
 import Foundation
 import TrainLabStore
 
-/// `trainlab query SQL [--format table|csv|json] [--db PATH]`: one read-only statement.
+/// `trainlab query SQL [--format table|csv|json] [--timeout SECONDS] [--db PATH]`: one
+/// read-only statement. CSV and JSON stream the rows; a table holds at most `tableRowLimit`.
 enum QueryCommand {
+    static let tableRowLimit = 10_000
+    static let defaultTimeout = 60.0
+
     static func run(_ arguments: inout Arguments) throws {
         let databasePath = try arguments.option("--db") ?? defaultDatabasePath
         let formatName = try arguments.option("--format") ?? "table"
+        let timeoutText = try arguments.option("--timeout")
         var words: [String] = []
         while let word = arguments.next() { words.append(word) }
         try arguments.finish()
         guard !words.isEmpty else { throw UsageError("query needs an SQL statement, e.g. \"SELECT * FROM runs\"") }
-        let format: TableTextFormat?
-        if formatName == "table" {
-            format = nil
-        } else {
-            format = try parseFormat(formatName, among: ["table"])
-        }
+        let timeout = try timeoutText.map { text in
+            guard let seconds = Double(text), seconds >= 0, seconds.isFinite else {
+                throw UsageError("--timeout expects a number of seconds >= 0, got '\(text)'")
+            }
+            return seconds
+        } ?? defaultTimeout
+        let format: TableTextFormat? = formatName == "table" ? nil : try parseFormat(formatName, among: ["table"])
         let store = try ResultsStore.openForReading(path: databasePath)
-        let result = try store.query(words.joined(separator: " "))
+        Interruption.install()
+        let sql = words.joined(separator: " ")
+        let limit = timeout > 0 ? timeout : nil
 
         if let format {
-            FileHandle.standardOutput.write(Data(format.text(result).utf8))
+            var names: [String] = []
+            var count = 0
+            try store.query(sql, timeout: limit, isCancelled: { Interruption.requested }, columns: { columns in
+                names = columns
+                FileHandle.standardOutput.write(Data(format.header(columns: columns).utf8))
+            }, row: { values in
+                FileHandle.standardOutput.write(Data(format.row(values, columns: names, isFirst: count == 0).utf8))
+                count += 1
+                return true
+            })
+            FileHandle.standardOutput.write(Data(format.footer(isEmpty: count == 0).utf8))
             return
         }
+        var result = QueryResult(columns: [], rows: [])
+        var truncated = false
+        try store.query(sql, timeout: limit, isCancelled: { Interruption.requested }, columns: { result.columns = $0 }, row: { values in
+            guard result.rows.count < tableRowLimit else {
+                truncated = true
+                return false
+            }
+            result.rows.append(values)
+            return true
+        })
         let numeric = result.columns.indices.filter { column in
             result.rows.allSatisfy {
                 switch $0[column] {
@@ -34,7 +62,11 @@ enum QueryCommand {
         let table = TextTable(header: result.columns, rows: result.rows.map { $0.map(cellText) },
                               rightAligned: Set(numeric))
         print(table.rendered())
-        print("(\(result.rows.count) row\(result.rows.count == 1 ? "" : "s"))")
+        if truncated {
+            print("(the first \(tableRowLimit) rows; there are more: add a LIMIT, or use --format csv or json, which stream every row)")
+        } else {
+            print("(\(result.rows.count) row\(result.rows.count == 1 ? "" : "s"))")
+        }
     }
 
     static func cellText(_ value: SQLiteValue) -> String {

@@ -293,3 +293,36 @@ final class ChoiceGroupingTests: XCTestCase {
         XCTAssertNil(run.durationSeconds(), "a run whose process is gone has no growing duration")
     }
 }
+
+/// Queries that never end or never stop growing: rows stream, a time limit and a cancellation
+/// stop the statement, and nothing is held.
+final class BoundedQueryTests: XCTestCase {
+    let infinite = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n"
+
+    func store() throws -> ResultsStore {
+        try ResultsStore(path: FileManager.default.temporaryDirectory.appendingPathComponent("bq-\(UUID().uuidString).sqlite").path)
+    }
+
+    func testRowsStreamAndTheReaderMayStop() throws {
+        var seen: [Int64] = []
+        try store().query(infinite, columns: { XCTAssertEqual($0, ["i"]) }, row: { values in
+            if case .integer(let i) = values[0] { seen.append(i) }
+            return seen.count < 5
+        })
+        XCTAssertEqual(seen, [1, 2, 3, 4, 5])
+    }
+
+    func testATimeLimitStopsARunawayQuery() throws {
+        XCTAssertThrowsError(try store().query(infinite + " ORDER BY i DESC", timeout: 0.2, columns: { _ in }, row: { _ in true })) { error in
+            let stopped = error as? QueryStopped
+            XCTAssertEqual(stopped?.cancelled, false, "\(error)")
+            XCTAssertTrue("\(error)".contains("--timeout"), "\(error)")
+        }
+    }
+
+    func testCancellationStopsAQuery() throws {
+        XCTAssertThrowsError(try store().query(infinite + " ORDER BY i DESC", isCancelled: { true }, columns: { _ in }, row: { _ in true })) { error in
+            XCTAssertEqual((error as? QueryStopped)?.cancelled, true, "\(error)")
+        }
+    }
+}
