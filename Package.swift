@@ -50,8 +50,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "trainlab",
-            dependencies: ["TrainLabKernels", "TrainLabAutodiff", "TrainLabSpec", "TrainLabStore", "TrainLabExperiment",
-                           "TrainLabReport"]
+            dependencies: ["TrainLabKernels", "TrainLabAutodiff", "TrainLabSpec", "TrainLabIO", "TrainLabStore",
+                           "TrainLabExperiment", "TrainLabReport"]
         ),
         .testTarget(name: "TrainLabKernelsTests", dependencies: ["TrainLabKernels", "MicroKernels", "MicroKernelsAVX2"]),
         .testTarget(name: "TrainLabAutodiffTests", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),

@@ -3,6 +3,7 @@ import TrainLabSpec
 import TrainLabData
 import TrainLabModels
 import TrainLabOptim
+import TrainLabIO
 
 /// One fully resolved run of an experiment: every default filled in, sweep values applied.
 /// Decoding reads every key it knows and rejects the rest, so a typo never passes silently.
@@ -83,11 +84,17 @@ public struct ExperimentSpec {
         }
     }
 
-    /// `load`, then everything `validate` judges before a run may start: the memory estimate,
-    /// and the checks that need the data and model built (`Runner.check`). Throws a `SpecError`.
-    public static func loadChecked(file: String) throws -> [ExperimentSpec] {
+    /// `load`, then everything `validate` judges before a run may start: weights files that
+    /// would overwrite a `protected` file (the database, a spec), the memory estimate, and the
+    /// checks that need the data and model built (`Runner.check`). Throws a `SpecError`.
+    public static func loadChecked(file: String, protected: ProtectedPaths = ProtectedPaths()) throws -> [ExperimentSpec] {
         let specs = try load(file: file)
         for spec in specs {
+            for (key, path) in [("save_init", spec.checkpoint.saveInit), ("save_final", spec.checkpoint.saveFinal)] {
+                if let path, let reason = protected.refusal(for: path) {
+                    throw SpecError(file: file, path: "checkpoint.\(key)", message: "will not write \(path): \(reason)")
+                }
+            }
             try ResourceEstimate(spec).check(spec)
             try Runner(spec: spec, pool: .serial).check()
         }

@@ -69,9 +69,10 @@ let commandTable: [Command] = [
         ],
         run: RunCommand.run),
     Command(
-        name: "validate", synopses: ["validate SPEC.json..."],
+        name: "validate", synopses: ["validate SPEC.json... [--db PATH]"],
         summary: "parse, check and expand the specs; print the runs with size estimates; train nothing",
-        options: [], run: ValidateCommand.run),
+        options: [Option("--db", value: "PATH", help: "the database the runs would write, which no weights file may overwrite (default results/trainlab.sqlite)")],
+        run: ValidateCommand.run),
     Command(
         name: "export-data", synopses: ["export-data SPEC.json [-o DIR]"],
         summary: "write the first run's task data as .npy files",

@@ -1,5 +1,6 @@
 import Foundation
 import TrainLabStore
+import TrainLabIO
 
 /// `trainlab query SQL [--format table|csv|json] [--timeout SECONDS] [--db PATH]`: one
 /// read-only statement. CSV and JSON stream the rows; a table holds at most `tableRowLimit`.
@@ -108,19 +109,21 @@ enum ExportCommand {
             }
             return
         }
-        guard FileManager.default.createFile(atPath: outputPath, contents: nil),
-              let file = FileHandle(forWritingAtPath: outputPath) else {
-            throw OutputFileError(path: outputPath)
+        try checkOutput(outputPath, database: databasePath)
+        var rowCount = 0
+        try AtomicTextFile.write(outputPath) { write in
+            rowCount = try store.writeMetricHistory(runIDs: runIDs, format: format, to: write)
         }
-        defer { try? file.close() }
-        let rowCount = try store.writeMetricHistory(runIDs: runIDs, format: format) { try file.write(contentsOf: Data($0.utf8)) }
         print("wrote \(rowCount) metric rows of \(runIDs.count) run\(runIDs.count == 1 ? "" : "s") to \(outputPath)")
     }
 }
 
-struct OutputFileError: Error, CustomStringConvertible {
-    let path: String
-    var description: String { "cannot write \(path)" }
+/// Refuses (exit 2) an output file that is the results database or one of its files, or not a
+/// regular file.
+func checkOutput(_ path: String, database: String) throws {
+    var protected = ProtectedPaths()
+    protected.protectDatabase(database)
+    if let reason = protected.refusal(for: path) { throw UsageError("will not write \(path): \(reason)") }
 }
 
 func parseFormat(_ text: String, among extra: [String] = []) throws -> TableTextFormat {

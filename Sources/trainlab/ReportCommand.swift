@@ -1,6 +1,7 @@
 import Foundation
 import TrainLabReport
 import TrainLabStore
+import TrainLabIO
 
 /// `trainlab report EXPERIMENT [-o FILE] [--db PATH] [--by KEY...] [--metric NAME] [--smooth A]
 /// [--format html|svg] [--chart curves|final|act_rms|grad_rms]`: an experiment's charts and
@@ -60,11 +61,8 @@ enum ReportCommand {
             FileHandle.standardOutput.write(Data(text.utf8))
             return
         }
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        } catch {
-            throw OutputFileError(path: path)
-        }
+        try checkOutput(path, database: databasePath)
+        try AtomicTextFile.write(path) { write in try write(text) }
         print("wrote \(what) to \(path)")
     }
 

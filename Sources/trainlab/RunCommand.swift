@@ -3,15 +3,18 @@ import TrainLabKernels
 import TrainLabSpec
 import TrainLabStore
 import TrainLabExperiment
+import TrainLabIO
 
-/// `trainlab validate SPEC...`: parse, check and expand every spec; train nothing.
+/// `trainlab validate SPEC... [--db PATH]`: parse, check and expand every spec; train nothing.
+/// `--db` names the database the runs would write, which no weights file may overwrite.
 enum ValidateCommand {
     static func run(_ arguments: inout Arguments) throws {
+        let database = try arguments.option("--db") ?? defaultDatabasePath
         var files: [String] = []
         while let file = arguments.next() { files.append(file) }
         try arguments.finish()
         guard !files.isEmpty else { throw UsageError("validate needs at least one spec file") }
-        let specs = try loadAll(files)
+        let specs = try loadAll(files, database: database)
         for (file, runs) in specs {
             print("\(file): \(runs.count) run\(runs.count == 1 ? "" : "s")")
             for (i, spec) in runs.enumerated() {
@@ -30,15 +33,18 @@ enum ValidateCommand {
 }
 
 /// Loads every file before anything runs, so a bad spec anywhere stops the whole command
-/// before the database is touched (exit 2).
-func loadAll(_ files: [String]) throws -> [(String, [ExperimentSpec])] {
-    try files.map { ($0, try ExperimentSpec.loadChecked(file: $0)) }
+/// before the database is touched (exit 2). No weights file may overwrite the database or a spec.
+func loadAll(_ files: [String], database: String) throws -> [(String, [ExperimentSpec])] {
+    var protected = ProtectedPaths()
+    protected.protectDatabase(database)
+    for file in files { protected.protect(file, as: "a spec being run") }
+    return try files.map { ($0, try ExperimentSpec.loadChecked(file: $0, protected: protected)) }
 }
 
 /// `trainlab run SPEC... [--db PATH] [--jobs N] [--force] [--quiet]`.
 enum RunCommand {
     static func run(_ arguments: inout Arguments) throws {
-        let database = try arguments.option("--db") ?? "results/trainlab.sqlite"
+        let database = try arguments.option("--db") ?? defaultDatabasePath
         let force = arguments.flag("--force")
         let quiet = arguments.flag("--quiet")
         let jobs = try arguments.intOption("--jobs", atLeast: 1) ?? 1
@@ -47,7 +53,7 @@ enum RunCommand {
         try arguments.finish()
         guard !files.isEmpty else { throw UsageError("run needs at least one spec file") }
 
-        let runs = try loadAll(files).flatMap { $0.1 }
+        let runs = try loadAll(files, database: database).flatMap { $0.1 }
         let store = try ResultsStore(path: database)
         try store.markInterruptedRuns()
         Interruption.install()

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Files a command must never write over: the results database (with its `-wal`, `-shm` and
+/// `-journal` files) and the specs being run. A weights file, report or export aimed at one of
+/// them is refused before anything runs, as is one aimed at something that is not a regular
+/// file (`/dev/null` would be replaced by the atomic write's rename).
+public struct ProtectedPaths: Sendable {
+    private var entries: [(path: String, what: String)] = []
+
+    public init() {}
+
+    /// Protects the database at `path` and the files SQLite keeps beside it.
+    public mutating func protectDatabase(_ path: String) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            entries.append((Self.canonical(path + suffix), "the results database\(suffix.isEmpty ? "" : "'s \(suffix) file")"))
+        }
+    }
+
+    public mutating func protect(_ path: String, as what: String) {
+        entries.append((Self.canonical(path), what))
+    }
+
+    /// Why nothing may be written at `path`, or nil when it may.
+    public func refusal(for path: String) -> String? {
+        let canonical = Self.canonical(path)
+        if let hit = entries.first(where: { $0.path == canonical }) { return "it is \(hit.what)" }
+        var status = stat()
+        // lstat: a symbolic link at the destination is replaced by the rename, not followed.
+        if lstat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG, status.st_mode & S_IFMT != S_IFLNK {
+            return "it is not a regular file"
+        }
+        return nil
+    }
+
+    /// The path with its folder's symbolic links and `..` resolved (the file itself may not exist).
+    static func canonical(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let resolved = realpath(folder, &buffer).map { String(cString: $0) } ?? folder
+        return (resolved as NSString).appendingPathComponent(url.lastPathComponent)
+    }
+}
+
+/// Text written so that the destination holds its old contents or all of the new, never a part;
+/// a symbolic link at the destination is replaced, not written through.
+public enum AtomicTextFile {
+    /// `produce` hands the text over in pieces through `write`.
+    public static func write(_ path: String, _ produce: (_ write: (String) throws -> Void) throws -> Void) throws {
+        try FileAccess.writeAtomically(path) { sink in
+            try produce { text in try sink.append(Array(text.utf8)) }
+        }
+    }
+}

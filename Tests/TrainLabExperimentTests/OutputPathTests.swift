@@ -1,0 +1,48 @@
+import XCTest
+import Foundation
+
+/// Never destroy the user's data: no weights file, export or report is written over the results
+/// database, a spec being run, or something that is not a regular file; reports and exports are
+/// written atomically and replace a symbolic link rather than write through it.
+final class OutputPathTests: XCTestCase {
+    func testOutputsNeverOverwriteTheDatabaseOrASpec() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-out-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let database = dir.appendingPathComponent("ck.sqlite").path
+        func spec(saveFinal: String) throws -> String {
+            let path = dir.appendingPathComponent("s-\(UUID().uuidString).json").path
+            let target = saveFinal == "SELF" ? path : saveFinal
+            try #"{"name": "o", "task": {"kind": "blobs", "train_size": 16, "val_size": 0}, "model": {"hidden": [4]}, "loss": "cross_entropy", "optimizer": "sgd", "training": {"steps": 2}, "checkpoint": {"save_final": "\#(target)"}}"#
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let good = try spec(saveFinal: dir.appendingPathComponent("w.safetensors").path)
+        XCTAssertEqual(try runTrainlab(["run", good, "--db", database, "--quiet"], in: self).status, 0)
+        let size = try FileManager.default.attributesOfItem(atPath: database)[.size] as? Int
+
+        for (target, reason) in [(database, "it is the results database"), (database + "-wal", "the results database's -wal file"),
+                                 ("SELF", "it is a spec being run"), ("/dev/null", "it is not a regular file")] {
+            let file = try spec(saveFinal: target)
+            for command in ["run", "validate"] {
+                let outcome = try runTrainlab([command, file, "--db", database, "--quiet"].filter { command == "run" || $0 != "--quiet" }, in: self)
+                XCTAssertEqual(outcome.status, 2, "\(command) \(target): \(outcome.standardError)")
+                XCTAssertTrue(outcome.standardError.contains("checkpoint.save_final: will not write"), outcome.standardError)
+                XCTAssertTrue(outcome.standardError.contains(reason), outcome.standardError)
+            }
+        }
+        let export = try runTrainlab(["export", "o", "-o", database, "--db", database], in: self)
+        XCTAssertEqual(export.status, 2, export.standardError)
+        XCTAssertTrue(export.standardError.contains("will not write"), export.standardError)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: database)[.size] as? Int, size, "the database is untouched")
+        XCTAssertEqual(try runTrainlab(["list", "--db", database], in: self).status, 0)
+
+        // A report aimed at a symbolic link replaces the link; the file it pointed to stays.
+        let pointedTo = dir.appendingPathComponent("t1").path
+        try "keep me".write(toFile: pointedTo, atomically: true, encoding: .utf8)
+        let link = dir.appendingPathComponent("report.html").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: pointedTo)
+        XCTAssertEqual(try runTrainlab(["report", "o", "-o", link, "--db", database], in: self).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: pointedTo, encoding: .utf8), "keep me")
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: link)[.type] as? FileAttributeType, .typeRegular)
+    }
+}
