@@ -2,7 +2,6 @@
 /// path (`optimizer.betas[1]`), so later checks can point at what they refuse.
 public struct ParsedJSON: Sendable {
     public let root: JSONValue
-    public let bytes: [UInt8]
     /// Byte offsets where lines start (for `lineColumn`).
     public let lineStarts: [Int]
     /// Byte offset of the first value at each path.
@@ -94,7 +93,7 @@ public enum JSONParser {
         if allowsByteOrderMark && bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.pos = 3 }
         let root = try parser.parseDocument()
         return ParsedJSON(
-            root: root, bytes: bytes, lineStarts: parser.lineStarts, valueOffsets: parser.valueOffsets,
+            root: root, lineStarts: parser.lineStarts, valueOffsets: parser.valueOffsets,
             keyOffsets: parser.keyOffsets)
     }
 
