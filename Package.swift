@@ -35,10 +35,12 @@ let package = Package(
             name: "TrainLabKernels", dependencies: ["MicroKernels", "MicroKernelsAVX2"],
             swiftSettings: optimizedInDebug),
         .target(name: "TrainLabAutodiff", dependencies: ["TrainLabKernels"]),
-        .target(name: "TrainLabStore", dependencies: ["CSQLite"]),
-        .target(name: "TrainLabSpec"),
+        // JSON values, the one parser and writer: specs, safetensors headers and exports share them.
+        .target(name: "TrainLabJSON"),
+        .target(name: "TrainLabStore", dependencies: ["CSQLite", "TrainLabJSON"]),
+        .target(name: "TrainLabSpec", dependencies: ["TrainLabJSON"]),
         .target(name: "TrainLabData", dependencies: ["TrainLabAutodiff"]),
-        .target(name: "TrainLabIO", dependencies: ["TrainLabAutodiff"]),
+        .target(name: "TrainLabIO", dependencies: ["TrainLabAutodiff", "TrainLabJSON"]),
         .target(name: "TrainLabReport", dependencies: ["TrainLabStore"]),
         .target(name: "TrainLabModels", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),
         .target(name: "TrainLabOptim", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),
@@ -55,6 +57,7 @@ let package = Package(
         ),
         .testTarget(name: "TrainLabKernelsTests", dependencies: ["TrainLabKernels", "MicroKernels", "MicroKernelsAVX2"]),
         .testTarget(name: "TrainLabAutodiffTests", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),
+        .testTarget(name: "TrainLabJSONTests", dependencies: ["TrainLabJSON"]),
         .testTarget(name: "TrainLabStoreTests", dependencies: ["TrainLabStore"]),
         // Also checks every target's imports against this file (DependencyArrowTests).
         .testTarget(name: "TrainLabSpecTests", dependencies: ["TrainLabSpec"]),

@@ -33,7 +33,9 @@ extension ExperimentSpec {
 
     /// A value as listings show it: a fractional number to 4 significant digits, the rest as JSON.
     public static func compact(_ value: JSONValue) -> String {
-        if case .number(let x) = value, x.isFinite, x != x.rounded() { return String(format: "%.4g", x) }
+        if case .number(let number) = value, number.value.isFinite, number.value != number.value.rounded() {
+            return String(format: "%.4g", number.value)
+        }
         return JSONWriter.write(value)
     }
 }

@@ -62,7 +62,7 @@ public enum NumPy {
         }
         let headerBytes = Array(bytes[headerStart ..< dataStart])
         let isUTF8 = major == 3
-        if isUTF8 && !JSONText.isValidUTF8(headerBytes[...]) {
+        if isUTF8 && !ByteText.isValidUTF8(headerBytes[...]) {
             throw problem("header is not valid UTF-8 (required by .npy format 3.0)")
         }
         let header: PythonLiteral

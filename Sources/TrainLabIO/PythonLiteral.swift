@@ -94,7 +94,7 @@ struct PythonLiteralParser {
             return .integer(try parseInteger())
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "_"):
             let start = position
-            while let next = current, next == UInt8(ascii: "_") || (next | 0x20 >= UInt8(ascii: "a") && next | 0x20 <= UInt8(ascii: "z")) || JSONText.isDigit(next) {
+            while let next = current, next == UInt8(ascii: "_") || (next | 0x20 >= UInt8(ascii: "a") && next | 0x20 <= UInt8(ascii: "z")) || ByteText.isDigit(next) {
                 position += 1
             }
             switch String(decoding: bytes[start..<position], as: UTF8.self) {
@@ -106,7 +106,7 @@ struct PythonLiteralParser {
                 throw failure("unexpected name \(word.prefix(40)) (only True, False and None are literals)")
             }
         default:
-            throw failure("unexpected character \(JSONText.describe(byte)), expected a value")
+            throw failure("unexpected character \(ByteText.describe(byte)), expected a value")
         }
     }
 
@@ -143,7 +143,7 @@ struct PythonLiteralParser {
             guard let byte = current else { throw failure("unexpected end of text, expected '\(Character(Unicode.Scalar(closer)))'") }
             if byte == closer { continue }
             guard byte == UInt8(ascii: ",") else {
-                throw failure("expected ',' or '\(Character(Unicode.Scalar(closer)))', found \(JSONText.describe(byte))")
+                throw failure("expected ',' or '\(Character(Unicode.Scalar(closer)))', found \(ByteText.describe(byte))")
             }
             position += 1
         }
@@ -194,9 +194,9 @@ struct PythonLiteralParser {
             position += 1
             skipWhitespace()
         }
-        guard let first = current, JSONText.isDigit(first) else { throw failure("expected a digit") }
+        guard let first = current, ByteText.isDigit(first) else { throw failure("expected a digit") }
         var magnitude = 0
-        while let byte = current, JSONText.isDigit(byte) || byte == UInt8(ascii: "_") {
+        while let byte = current, ByteText.isDigit(byte) || byte == UInt8(ascii: "_") {
             position += 1
             if byte == UInt8(ascii: "_") { continue }
             let (shifted, overflow1) = magnitude.multipliedReportingOverflow(by: 10)

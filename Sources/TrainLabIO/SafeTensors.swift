@@ -1,4 +1,5 @@
 import TrainLabAutodiff
+import TrainLabJSON
 
 /// safetensors files (https://github.com/huggingface/safetensors): TrainLab's weights format.
 ///
@@ -49,6 +50,9 @@ public enum SafeTensors {
     /// it is parsed.
     public static let maximumHeaderLength = 100_000_000
 
+    /// The deepest nesting of arrays and objects read in a header (its tensors need 3).
+    static let maximumHeaderDepth = 64
+
     // MARK: Reading
 
     /// The tensors of the file at `path` by name, converted to Float32.
@@ -89,35 +93,30 @@ public enum SafeTensors {
         }
         guard headerLength > 0 else { throw problem("header is empty (header length 0)") }
         let headerBytes = bytes[8 ..< 8 + headerLength]
-        guard JSONText.isValidUTF8(headerBytes) else {
+        guard ByteText.isValidUTF8(headerBytes) else {
             throw problem("header is not valid UTF-8: not a safetensors file?")
         }
         let json: JSONValue
         do {
-            json = try JSONParser.parse(Array(headerBytes))
-        } catch let error as JSONSyntaxError {
-            throw problem("header is not valid JSON: \(error.message) at byte \(error.offset) of the header")
+            json = try JSONParser.parse(bytes: Array(headerBytes), maximumDepth: maximumHeaderDepth, allowsByteOrderMark: false).root
+        } catch {
+            throw problem(headerProblem(error, header: headerBytes))
         }
-        guard case .object(let members) = json else {
-            throw problem("header must be a JSON object, found \(json.summary)")
+        guard case .object(let object) = json else {
+            throw problem("header must be a JSON object, found \(summary(json))")
         }
 
         let dataStart = 8 + headerLength
         let dataLength = bytes.count - dataStart
-        var seenNames = Set<String>()
         var metadata: [String: String] = [:]
         var entries: [HeaderEntry] = []
-        for (name, value) in members {
-            guard seenNames.insert(name).inserted else {
-                throw problem(name == metadataKey ? "\(metadataKey) appears twice in the header"
-                                                  : "duplicate tensor name \(JSONText.quoted(name)) in the header")
-            }
+        for (name, value) in object.members {
             if name == metadataKey {
                 metadata = try parseMetadata(value, problem: problem)
             } else {
                 let entry = try parseEntry(name: name, value, problem: problem)
                 guard entry.end <= dataLength else {
-                    throw problem("tensor \(JSONText.quoted(name)): data_offsets [\(entry.begin), \(entry.end)] run past the end of the data section (\(dataLength) bytes after the header): the file is truncated or the header is wrong")
+                    throw problem("tensor \(JSONWriter.quoted(name)): data_offsets [\(entry.begin), \(entry.end)] run past the end of the data section (\(dataLength) bytes after the header): the file is truncated or the header is wrong")
                 }
                 entries.append(entry)
             }
@@ -129,11 +128,11 @@ public enum SafeTensors {
         var previous: HeaderEntry?
         for entry in entries {
             if entry.begin < covered, let previous {
-                throw problem("tensors \(JSONText.quoted(previous.name)) (data_offsets [\(previous.begin), \(previous.end)]) and \(JSONText.quoted(entry.name)) (data_offsets [\(entry.begin), \(entry.end)]) overlap")
+                throw problem("tensors \(JSONWriter.quoted(previous.name)) (data_offsets [\(previous.begin), \(previous.end)]) and \(JSONWriter.quoted(entry.name)) (data_offsets [\(entry.begin), \(entry.end)]) overlap")
             }
             if entry.begin > covered {
-                let after = previous.map { "after tensor \(JSONText.quoted($0.name)), which ends at \(covered)" } ?? "at the start of the data section"
-                throw problem("gap of \(entry.begin - covered) bytes in the data section \(after); tensor \(JSONText.quoted(entry.name)) begins at \(entry.begin)")
+                let after = previous.map { "after tensor \(JSONWriter.quoted($0.name)), which ends at \(covered)" } ?? "at the start of the data section"
+                throw problem("gap of \(entry.begin - covered) bytes in the data section \(after); tensor \(JSONWriter.quoted(entry.name)) begins at \(entry.begin)")
             }
             covered = entry.end
             previous = entry
@@ -157,6 +156,57 @@ public enum SafeTensors {
         return SafeTensorsFile(tensors: tensors, metadata: metadata, storedDTypes: storedDTypes)
     }
 
+    /// What is wrong with a header the JSON parser refused, worded for a file written by a
+    /// program (byte offsets, not lines) and naming tensors for duplicate keys.
+    private static func headerProblem(_ error: JSONSyntaxError, header: ArraySlice<UInt8>) -> String {
+        let atEnd = error.offset == header.count
+        var offset = error.offset
+        let text: String
+        switch error.kind {
+        case .duplicateKey(let key, let container):
+            switch container.first {
+            case nil: return key == metadataKey ? "\(metadataKey) appears twice in the header" : "duplicate tensor name \(JSONWriter.quoted(key)) in the header"
+            case .key(metadataKey)?: return "duplicate key \(JSONWriter.quoted(key)) in \(metadataKey)"
+            case .key(let name)?: return "tensor \(JSONWriter.quoted(name)): duplicate key \(JSONWriter.quoted(key))"
+            case .index?: return "header must be a JSON object, found a list"
+            }
+        case .expectedValue:
+            text = atEnd ? "unexpected end of text, expected a value"
+                : "unexpected character \(ByteText.describe(header[header.startIndex + offset])), expected a value"
+        case .nestingTooDeep: text = "nested more than \(maximumHeaderDepth) levels deep"
+        case .expectedKey: text = "expected a string key"
+        case .expectedColon: text = "expected ':' after an object key"
+        case .expectedSeparator(let inObject):
+            if atEnd {
+                text = "unexpected end of text inside \(inObject ? "an object" : "a list")"
+            } else {
+                text = inObject ? "expected ',' or '}' in an object" : "expected ',' or ']' in a list"
+            }
+        case .trailingText: text = "unexpected text after the JSON value"
+        case .loneSurrogate(let code, let next, let escapeEnd):
+            offset = escapeEnd
+            if let next {
+                text = "invalid trailing surrogate \\u\(String(next, radix: 16)) in a string"
+            } else {
+                text = "lone \(code < 0xDC00 ? "leading" : "trailing") surrogate \\u\(String(code, radix: 16)) in a string"
+            }
+        case .malformedScalar: text = error.message
+        }
+        return "header is not valid JSON: \(text) at byte \(offset) of the header"
+    }
+
+    /// A value for messages: "a list", "the string \"F32\"", "the number 1.0" (as written).
+    private static func summary(_ value: JSONValue) -> String {
+        switch value {
+        case .object: return "an object"
+        case .array: return "a list"
+        case .string(let text): return "the string \(JSONWriter.quoted(String(text.prefix(40))))"
+        case .number(let number): return "the number \(number.literal.prefix(40))"
+        case .bool(let value): return "\(value)"
+        case .null: return "null"
+        }
+    }
+
     /// One tensor's header entry, checked on its own (not yet against the others).
     private struct HeaderEntry {
         let name: String
@@ -167,40 +217,32 @@ public enum SafeTensors {
     }
 
     private static func parseMetadata(_ value: JSONValue, problem: (String) -> IOError) throws -> [String: String] {
-        guard case .object(let members) = value else {
-            throw problem("\(metadataKey) must be an object of strings, found \(value.summary)")
+        guard case .object(let object) = value else {
+            throw problem("\(metadataKey) must be an object of strings, found \(summary(value))")
         }
         var metadata: [String: String] = [:]
-        for (key, item) in members {
+        for (key, item) in object.members {
             guard case .string(let text) = item else {
-                throw problem("\(metadataKey).\(key) must be a string, found \(item.summary)")
+                throw problem("\(metadataKey).\(key) must be a string, found \(summary(item))")
             }
-            guard metadata.updateValue(text, forKey: key) == nil else {
-                throw problem("duplicate key \(JSONText.quoted(key)) in \(metadataKey)")
-            }
+            metadata[key] = text
         }
         return metadata
     }
 
     private static func parseEntry(name: String, _ value: JSONValue, problem: (String) -> IOError) throws -> HeaderEntry {
-        let label = "tensor \(JSONText.quoted(name))"
-        guard case .object(let members) = value else {
-            throw problem("\(label) must be an object with dtype, shape and data_offsets, found \(value.summary)")
-        }
-        var fields: [String: JSONValue] = [:]
-        for (key, item) in members {
-            // Other keys are ignored, as the Python package does; repeated ones are ambiguous.
-            guard fields.updateValue(item, forKey: key) == nil else {
-                throw problem("\(label): duplicate key \(JSONText.quoted(key))")
-            }
+        let label = "tensor \(JSONWriter.quoted(name))"
+        // Other keys are ignored, as the Python package does (the parser refuses repeated ones).
+        guard case .object(let fields) = value else {
+            throw problem("\(label) must be an object with dtype, shape and data_offsets, found \(summary(value))")
         }
 
         guard let dtypeValue = fields["dtype"] else { throw problem("\(label): missing \"dtype\"") }
         guard case .string(let dtypeName) = dtypeValue else {
-            throw problem("\(label): dtype must be a string, found \(dtypeValue.summary)")
+            throw problem("\(label): dtype must be a string, found \(summary(dtypeValue))")
         }
         guard let dtype = DType(rawValue: dtypeName) else {
-            throw problem("\(label): dtype \(JSONText.quoted(dtypeName)) is not supported (readable: \(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw problem("\(label): dtype \(JSONWriter.quoted(dtypeName)) is not supported (readable: \(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
 
         let shape = try nonNegativeIntegers(fields["shape"], field: "shape", label: label, problem: problem)
@@ -230,11 +272,11 @@ public enum SafeTensors {
     ) throws -> [Int] {
         guard let value else { throw problem("\(label): missing \"\(field)\"") }
         guard case .array(let elements) = value else {
-            throw problem("\(label): \(field) must be a list of non-negative integers, found \(value.summary)")
+            throw problem("\(label): \(field) must be a list of non-negative integers, found \(summary(value))")
         }
         return try elements.enumerated().map { index, element in
-            guard case .number(_, let integer?) = element, integer >= 0 else {
-                throw problem("\(label): \(field)[\(index)] must be a non-negative integer, found \(element.summary)")
+            guard case .number(let number) = element, let integer = number.integer, integer >= 0 else {
+                throw problem("\(label): \(field)[\(index)] must be a non-negative integer, found \(summary(element))")
             }
             return integer
         }
@@ -255,7 +297,7 @@ public enum SafeTensors {
                 throw IOError(path: path, problem: "\(metadataKey) is reserved for metadata and cannot name a tensor")
             }
             guard names.insert(name).inserted else {
-                throw IOError(path: path, problem: "two tensors are named \(JSONText.quoted(name))")
+                throw IOError(path: path, problem: "two tensors are named \(JSONWriter.quoted(name))")
             }
         }
         let ordered = tensors.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
@@ -275,14 +317,14 @@ public enum SafeTensors {
         var members: [String] = []
         if !metadata.isEmpty {
             let pairs = metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-                .map { JSONText.quoted($0.key) + ":" + JSONText.quoted($0.value) }
-            members.append(JSONText.quoted(metadataKey) + ":{" + pairs.joined(separator: ",") + "}")
+                .map { JSONWriter.quoted($0.key) + ":" + JSONWriter.quoted($0.value) }
+            members.append(JSONWriter.quoted(metadataKey) + ":{" + pairs.joined(separator: ",") + "}")
         }
         var offset = 0
         for (name, tensor) in tensors {
             let end = offset + tensor.count * DType.f32.byteSize
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            members.append(JSONText.quoted(name) + ":{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            members.append(JSONWriter.quoted(name) + ":{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
         var header = Array(("{" + members.joined(separator: ",") + "}").utf8)

@@ -290,9 +290,10 @@ public final class ObjectReader {
     }
 
     private func intValue(_ value: JSONValue, path: String, range: ClosedRange<Int>?) throws -> Int {
-        guard case .number(let x) = value else {
+        guard case .number(let number) = value else {
             throw at(path, "expected \(intExpectation(range)), got \(value.typeName)")
         }
+        let x = number.value
         guard x == x.rounded(), let n = Int(exactly: x) else {
             if x == x.rounded(), range != nil {
                 throw at(path, "expected \(intExpectation(range)), got \(JSONWriter.number(x))")
@@ -314,7 +315,8 @@ public final class ObjectReader {
 
     private func doubleValue(_ value: JSONValue, path: String, range: ClosedRange<Double>?, openUpperBound: Bool) throws -> Double {
         let expectation = doubleExpectation(range, openUpperBound: openUpperBound)
-        guard case .number(let x) = value else { throw at(path, "expected \(expectation), got \(value.typeName)") }
+        guard case .number(let number) = value else { throw at(path, "expected \(expectation), got \(value.typeName)") }
+        let x = number.value
         if let range {
             let aboveLower = x >= range.lowerBound
             let belowUpper = openUpperBound ? x < range.upperBound : x <= range.upperBound

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import TrainLabJSON
 
 // Reading the results database: run overviews, comparisons of a sweep over seeds, parameter
 // diffs, read-only SQL, and metric history as CSV or JSON. The `trainlab` reading commands are
@@ -437,7 +438,7 @@ public enum TableTextFormat: String, Sendable, CaseIterable {
         case .csv:
             return values.map { Self.csvField(Self.csvText($0)) }.joined(separator: ",") + "\n"
         case .json:
-            let members = zip(columns, values).map { Self.jsonString($0) + ": " + Self.jsonText($1) }
+            let members = zip(columns, values).map { JSONWriter.quoted($0) + ": " + Self.jsonText($1) }
             return (isFirst ? "\n  {" : ",\n  {") + members.joined(separator: ", ") + "}"
         }
     }
@@ -476,27 +477,9 @@ public enum TableTextFormat: String, Sendable, CaseIterable {
         switch value {
         case .integer(let v): return String(v)
         case .real(let v): return v.isFinite ? v.description : "null"
-        case .text(let v): return jsonString(v)
+        case .text(let v): return JSONWriter.quoted(v)
         case .null: return "null"
         }
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
 

@@ -182,7 +182,7 @@ final class RunSession: @unchecked Sendable {
 /// A param as the database stores it (`ParamValue`): numbers as numbers, booleans 1/0, the rest text.
 func storedParam(_ value: JSONValue) -> SQLiteValue {
     switch value {
-    case .number(let x): return ParamValue.number(x)
+    case .number(let number): return ParamValue.number(number.value)
     case .bool(let b): return .integer(b ? 1 : 0)
     case .string(let text): return .text(text)
     case .null: return .null

@@ -105,9 +105,10 @@ final class SweepTests: XCTestCase {
         for run in a {
             XCTAssertEqual(run.assignments.map(\.path), ["optimizer.lr", "optimizer.kind", "dropout", "width"])
             guard case .object(let spec) = run.spec, case .object(let opt)? = spec["optimizer"],
-                case .number(let lr)? = opt["lr"], case .string(let kind)? = opt["kind"],
-                case .number(let dropout)? = spec["dropout"], case .number(let width)? = spec["width"]
+                case .number(let lrNumber)? = opt["lr"], case .string(let kind)? = opt["kind"],
+                case .number(let dropoutNumber)? = spec["dropout"], case .number(let widthNumber)? = spec["width"]
             else { return XCTFail("unexpected spec \(run.spec)") }
+            let (lr, dropout, width) = (lrNumber.value, dropoutNumber.value, widthNumber.value)
             XCTAssertTrue((1e-4...1e-1).contains(lr))
             XCTAssertTrue((0...0.5).contains(dropout))
             XCTAssertTrue([8, 9, 10, 11, 12].contains(width))

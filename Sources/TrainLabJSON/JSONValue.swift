@@ -2,7 +2,7 @@
 public indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
-    case number(Double)
+    case number(JSONNumber)
     case string(String)
     case array([JSONValue])
     case object(JSONObject)
@@ -18,6 +18,33 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .object: return "an object"
         }
     }
+
+    /// A number built in code (its literal is the writer's form of `value`).
+    public static func number(_ value: Double) -> JSONValue { .number(JSONNumber(value)) }
+}
+
+/// A JSON number: its value and the literal it was read from. Integers beyond 2^53 (safetensors
+/// offsets) are exact only in the literal, and messages should quote what the file says ("1.0").
+/// Numbers are equal when their values are: `1`, `1.0` and `1e0` are the same number.
+public struct JSONNumber: Sendable, Equatable {
+    public let value: Double
+    /// The literal as read, or `JSONWriter.number(value)` for a number built in code.
+    public let literal: String
+
+    public init(_ value: Double) {
+        self.value = value
+        self.literal = JSONWriter.number(value)
+    }
+
+    init(value: Double, literal: String) {
+        self.value = value
+        self.literal = literal
+    }
+
+    /// The exact value when the literal is an integer (no fraction or exponent) that fits in `Int`.
+    public var integer: Int? { Int(literal) }
+
+    public static func == (a: JSONNumber, b: JSONNumber) -> Bool { a.value == b.value }
 }
 
 extension JSONValue: ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
@@ -58,47 +85,11 @@ public struct JSONObject: Sendable, Equatable {
         }
     }
 
+    /// The members in key order.
+    public var members: [(key: String, value: JSONValue)] { keys.map { ($0, values[$0] ?? .null) } }
+
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
-}
-
-/// Where a value sits: file, JSON path like `optimizer.betas[1]`, and line/column when known.
-public struct SpecError: Error, CustomStringConvertible, Sendable {
-    public let file: String
-    public let path: String
-    public let message: String
-    public let line: Int?
-    public let column: Int?
-
-    public init(file: String, path: String, message: String, line: Int? = nil, column: Int? = nil) {
-        self.file = file
-        self.path = path
-        self.message = message
-        self.line = line
-        self.column = column
-    }
-
-    /// `file:line:column: path: message`, leaving out what is unknown or empty.
-    public var description: String {
-        var where_ = file
-        if let line {
-            where_ += ":\(line)"
-            if let column { where_ += ":\(column)" }
-        }
-        var text = where_.isEmpty ? "" : where_ + ": "
-        if !path.isEmpty { text += path + ": " }
-        return text + message
-    }
-}
-
-/// Joins a parent path and an object key: `""` + `a` is `a`, `a` + `b` is `a.b`.
-func joinPath(_ parent: String, _ key: String) -> String {
-    parent.isEmpty ? key : parent + "." + key
-}
-
-/// Joins a parent path and an array index: `a` + 2 is `a[2]`.
-func joinPath(_ parent: String, index: Int) -> String {
-    parent + "[\(index)]"
 }
 
 /// A Swift value with a JSON form: what a spec default resolves to in the stored config.

@@ -70,7 +70,7 @@ public enum JSONWriter {
                 switch value {
                 case .null: out.append("null")
                 case .bool(let b): out.append(b ? "true" : "false")
-                case .number(let x): out.append(number(x))
+                case .number(let x): out.append(number(x.value))
                 case .string(let s): appendQuoted(s, to: &out)
                 case .array(let elements):
                     if elements.isEmpty {

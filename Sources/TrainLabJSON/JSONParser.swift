@@ -1,74 +1,69 @@
-import Foundation
-
-/// A parsed JSON file: its root value and where each value (and object key) starts in the text.
-public struct JSONDocument: Sendable {
+/// A parsed JSON text: its root value and where each value (and object key) starts, by JSON
+/// path (`optimizer.betas[1]`), so later checks can point at what they refuse.
+public struct ParsedJSON: Sendable {
     public let root: JSONValue
-    public let file: String
-    let bytes: [UInt8]
-    let lineStarts: [Int]
-    let valueOffsets: [String: Int]
-    let keyOffsets: [String: Int]
-    /// Paths set by a sweep, whose locations are those of their `sweep` entries.
-    let sweptPaths: [String]
+    /// Byte offsets where lines start (for `lineColumn`).
+    public let lineStarts: [Int]
+    /// Byte offset of the first value at each path.
+    public let valueOffsets: [String: Int]
+    /// Byte offset of the first key of each object member's path.
+    public let keyOffsets: [String: Int]
+}
 
-    /// A document without source locations (for values built in code).
-    public init(root: JSONValue, file: String) {
-        self.init(root: root, file: file, bytes: [], lineStarts: [0], valueOffsets: [:], keyOffsets: [:], sweptPaths: [])
+/// A step from a container to one of its values: the duplicate-key error says where it is
+/// structurally, since a key may itself contain `.` or `[`.
+public enum JSONPathComponent: Sendable, Equatable {
+    case key(String)
+    case index(Int)
+}
+
+/// Text that is not JSON: where (byte offset, line, column, JSON path) and what.
+///
+/// `message` is worded for people editing the file ("expected ',' or '}' after an object member,
+/// got ']'"); `kind` lets a reader of machine-written JSON word the problem its own way.
+public struct JSONSyntaxError: Error, Sendable {
+    /// What was wrong, in categories a caller may word differently.
+    public enum Kind: Sendable, Equatable {
+        /// A value must start at `offset` (the byte there, or end of text, is not one).
+        case expectedValue
+        case nestingTooDeep
+        /// An object key must start at `offset`.
+        case expectedKey
+        case expectedColon
+        /// After an object member (`inObject`) or an array element: ',' or the closing bracket.
+        case expectedSeparator(inObject: Bool)
+        /// Something other than whitespace follows the value.
+        case trailingText
+        /// `key` appears twice in the object at `container` (components from the root).
+        case duplicateKey(String, container: [JSONPathComponent])
+        /// A `\u` surrogate escape `code` without its partner; `next` is the escape that followed
+        /// a high surrogate instead of a low one; the escapes end at byte `escapeEnd`.
+        case loneSurrogate(UInt32, next: UInt32?, escapeEnd: Int)
+        /// Anything else wrong in a literal, number or string.
+        case malformedScalar
     }
 
-    init(
-        root: JSONValue, file: String, bytes: [UInt8], lineStarts: [Int], valueOffsets: [String: Int],
-        keyOffsets: [String: Int], sweptPaths: [String]
-    ) {
-        self.root = root
-        self.file = file
-        self.bytes = bytes
-        self.lineStarts = lineStarts
-        self.valueOffsets = valueOffsets
-        self.keyOffsets = keyOffsets
-        self.sweptPaths = sweptPaths
-    }
+    public let kind: Kind
+    public let offset: Int
+    public let line: Int
+    public let column: Int
+    /// The JSON path of the value being read (`""` for the root).
+    public let path: String
+    public let message: String
+}
 
-    /// Line and column (1-based, columns in Unicode scalars) where the value at `path` starts.
-    public func location(of path: String) -> (line: Int, column: Int)? {
-        if let swept = sweptPrefix(of: path) { return offsetLocation(valueOffsets["sweep." + swept]) }
-        return offsetLocation(valueOffsets[path])
-    }
+/// Joins a parent path and an object key: `""` + `a` is `a`, `a` + `b` is `a.b`.
+public func joinPath(_ parent: String, _ key: String) -> String {
+    parent.isEmpty ? key : parent + "." + key
+}
 
-    /// Line and column of the key of the object member at `path` (e.g. `optimizer.lr`).
-    public func keyLocation(of path: String) -> (line: Int, column: Int)? {
-        if let swept = sweptPrefix(of: path) { return offsetLocation(keyOffsets["sweep." + swept]) }
-        return offsetLocation(keyOffsets[path])
-    }
-
-    /// A document for `root` (e.g. one resolved sweep run) that reuses `other`'s source locations.
-    /// With `assignments`, swept paths (and anything under them) point at their entries in `sweep`.
-    public init(
-        root: JSONValue, file: String, locationsFrom other: JSONDocument,
-        assignments: [(path: String, value: JSONValue)] = []
-    ) {
-        self.init(
-            root: root, file: file, bytes: other.bytes, lineStarts: other.lineStarts, valueOffsets: other.valueOffsets,
-            keyOffsets: other.keyOffsets, sweptPaths: other.sweptPaths + assignments.map(\.path))
-    }
-
-    private func sweptPrefix(of path: String) -> String? {
-        var best: String?
-        for swept in sweptPaths
-        where path == swept || path.hasPrefix(swept + ".") || path.hasPrefix(swept + "[") {
-            if best == nil || swept.count > best!.count { best = swept }
-        }
-        return best
-    }
-
-    private func offsetLocation(_ offset: Int?) -> (line: Int, column: Int)? {
-        guard let offset else { return nil }
-        return lineColumn(bytes: bytes, lineStarts: lineStarts, offset: offset)
-    }
+/// Joins a parent path and an array index: `a` + 2 is `a[2]`.
+public func joinPath(_ parent: String, index: Int) -> String {
+    parent + "[\(index)]"
 }
 
 /// 1-based line and column (counted in Unicode scalars) of a byte offset.
-func lineColumn(bytes: [UInt8], lineStarts: [Int], offset: Int) -> (line: Int, column: Int) {
+public func lineColumn(bytes: [UInt8], lineStarts: [Int], offset: Int) -> (line: Int, column: Int) {
     var lo = 0
     var hi = lineStarts.count - 1
     while lo < hi {
@@ -85,46 +80,32 @@ func lineColumn(bytes: [UInt8], lineStarts: [Int], offset: Int) -> (line: Int, c
     return (lo + 1, column)
 }
 
-/// Strict JSON (RFC 8259) parsing with precise errors.
+/// Strict JSON (RFC 8259) parsing with precise errors, for spec files written by people and
+/// file headers written by programs alike.
 public enum JSONParser {
-    /// Deepest nesting of arrays and objects accepted.
-    public static let maxDepth = 512
-
-    /// Strict JSON (RFC 8259) with precise errors: "expected ',' or '}' after an object member", with line and column; duplicate keys are an error naming the key; also records the line/column of every value's start so later semantic errors can point at it.
-    public static func parse(_ text: String, file: String) throws -> JSONDocument {
-        try parse(bytes: Array(text.utf8), file: file)
-    }
-
-    /// Parses raw file contents, rejecting invalid UTF-8 with its location.
-    public static func parse(data: Data, file: String) throws -> JSONDocument {
-        let bytes = [UInt8](data)
-        if let bad = firstInvalidUTF8(bytes) {
-            let starts = lineStartOffsets(bytes)
-            let (line, column) = lineColumn(bytes: bytes, lineStarts: starts, offset: bad)
-            throw SpecError(
-                file: file, path: "",
-                message: "invalid UTF-8 (byte 0x\(String(bytes[bad], radix: 16, uppercase: true))); the file must be UTF-8 text",
-                line: line, column: column)
-        }
-        return try parse(bytes: bytes, file: file)
-    }
-
-    static func parse(bytes: [UInt8], file: String) throws -> JSONDocument {
-        var parser = Parser(bytes: bytes, file: file)
+    /// Strict JSON with precise errors: "expected ',' or '}' after an object member", with line
+    /// and column; a duplicate key is an error naming the key. Nesting deeper than `maximumDepth`
+    /// arrays and objects is refused (parsing uses no recursion, but hostile input should not
+    /// cost unbounded memory either). A leading UTF-8 byte order mark is skipped only when
+    /// `allowsByteOrderMark`. `bytes` must be valid UTF-8 (see `firstInvalidUTF8`).
+    public static func parse(bytes: [UInt8], maximumDepth: Int, allowsByteOrderMark: Bool) throws(JSONSyntaxError) -> ParsedJSON {
+        var parser = Parser(bytes: bytes, maximumDepth: maximumDepth)
+        if allowsByteOrderMark && bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.pos = 3 }
         let root = try parser.parseDocument()
-        return JSONDocument(
-            root: root, file: file, bytes: bytes, lineStarts: parser.lineStarts,
-            valueOffsets: parser.valueOffsets, keyOffsets: parser.keyOffsets, sweptPaths: [])
+        return ParsedJSON(
+            root: root, lineStarts: parser.lineStarts, valueOffsets: parser.valueOffsets,
+            keyOffsets: parser.keyOffsets)
     }
 
-    static func lineStartOffsets(_ bytes: [UInt8]) -> [Int] {
+    /// Byte offsets where lines start, the first line's (0) included.
+    public static func lineStartOffsets(_ bytes: [UInt8]) -> [Int] {
         var starts = [0]
         for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\n") { starts.append(i + 1) }
         return starts
     }
 
     /// Offset of the first byte that is not part of well-formed UTF-8, or nil.
-    static func firstInvalidUTF8(_ b: [UInt8]) -> Int? {
+    public static func firstInvalidUTF8(_ b: [UInt8]) -> Int? {
         var i = 0
         let n = b.count
         while i < n {
@@ -154,6 +135,7 @@ public enum JSONParser {
         return nil
     }
 }
+
 
 private extension UInt8 {
     static let quote = UInt8(ascii: "\"")
@@ -186,27 +168,31 @@ private extension UInt8 {
 
 private struct Parser {
     let bytes: [UInt8]
-    let file: String
+    let maximumDepth: Int
     let lineStarts: [Int]
     var pos = 0
     var valueOffsets: [String: Int] = [:]
     var keyOffsets: [String: Int] = [:]
 
-    init(bytes: [UInt8], file: String) {
+    init(bytes: [UInt8], maximumDepth: Int) {
         self.bytes = bytes
-        self.file = file
+        self.maximumDepth = maximumDepth
         self.lineStarts = JSONParser.lineStartOffsets(bytes)
     }
 
     // MARK: Errors
 
-    func error(at offset: Int, _ path: String, _ message: String) -> SpecError {
+    func error(
+        _ kind: JSONSyntaxError.Kind = .malformedScalar, at offset: Int, _ path: String, _ message: String
+    ) -> JSONSyntaxError {
         let (line, column) = lineColumn(bytes: bytes, lineStarts: lineStarts, offset: offset)
-        return SpecError(file: file, path: path, message: message, line: line, column: column)
+        return JSONSyntaxError(kind: kind, offset: offset, line: line, column: column, path: path, message: message)
     }
 
     /// "`expected`, got `what is at pos`", with a hint for common non-JSON habits.
-    func unexpected(_ expected: String, _ path: String, suffix: String = "") -> SpecError {
+    func unexpected(
+        _ kind: JSONSyntaxError.Kind, _ expected: String, _ path: String, suffix: String = ""
+    ) -> JSONSyntaxError {
         var message = "\(expected), got \(describeToken(at: pos))"
         if pos < bytes.count {
             switch bytes[pos] {
@@ -215,7 +201,7 @@ private struct Parser {
             default: break
             }
         }
-        return error(at: pos, path, message + suffix)
+        return error(kind, at: pos, path, message + suffix)
     }
 
     func describeToken(at offset: Int) -> String {
@@ -279,11 +265,10 @@ private struct Parser {
     }
 
     /// Parses the whole text without recursion (so deep nesting cannot exhaust the stack).
-    mutating func parseDocument() throws -> JSONValue {
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { pos = 3 }
+    mutating func parseDocument() throws(JSONSyntaxError) -> JSONValue {
         skipWhitespace()
         if pos == bytes.count {
-            throw error(at: pos, "", "expected a JSON value, got end of file (the file is empty)")
+            throw error(.expectedValue, at: pos, "", "expected a JSON value, got end of file (the file is empty)")
         }
         var stack: [Frame] = []
         var path = ""
@@ -292,14 +277,14 @@ private struct Parser {
         nextValue: while true {
             // Start of a value at `path`.
             skipWhitespace()
-            guard pos < bytes.count else { throw unexpected(expected, path, suffix: stack.last.map(neverClosed) ?? "") }
+            guard pos < bytes.count else { throw unexpected(.expectedValue, expected, path, suffix: stack.last.map(neverClosed) ?? "") }
             if valueOffsets[path] == nil { valueOffsets[path] = pos }
             let c = bytes[pos]
             var completed: JSONValue
             switch c {
             case .openBrace, .openBracket:
-                if stack.count >= JSONParser.maxDepth {
-                    throw error(at: pos, path, "nesting is deeper than \(JSONParser.maxDepth) levels")
+                if stack.count >= maximumDepth {
+                    throw error(.nestingTooDeep, at: pos, path, "nesting is deeper than \(maximumDepth) levels")
                 }
                 var frame = Frame(isObject: c == .openBrace, path: path, open: pos)
                 pos += 1
@@ -308,7 +293,7 @@ private struct Parser {
                     pos += 1
                     completed = frame.isObject ? .object(JSONObject()) : .array([])
                 } else if frame.isObject {
-                    path = try readKey(&frame, expectedKey: "expected a string key or '}'")
+                    path = try readKey(&frame, ancestors: stack, expectedKey: "expected a string key or '}'")
                     expected = "expected a value after ':'"
                     stack.append(frame)
                     continue nextValue
@@ -326,7 +311,7 @@ private struct Parser {
                 if c.isWordByte {
                     completed = try parseWord(path: path, expected: expected)
                 } else {
-                    throw unexpected(expected, path)
+                    throw unexpected(.expectedValue, expected, path)
                 }
             }
             // Store the finished value in its container; close containers that end here.
@@ -335,35 +320,43 @@ private struct Parser {
                 if frame.isObject {
                     frame.object[frame.key] = completed
                     let expectedNext = "expected ',' or '}' after an object member"
-                    guard pos < bytes.count else { throw unexpected(expectedNext, frame.path, suffix: neverClosed(frame)) }
+                    guard pos < bytes.count else {
+                        throw unexpected(.expectedSeparator(inObject: true), expectedNext, frame.path, suffix: neverClosed(frame))
+                    }
                     if bytes[pos] == .comma {
                         pos += 1
-                        path = try readKey(&frame, expectedKey: "expected a string key after ','")
+                        path = try readKey(&frame, ancestors: stack, expectedKey: "expected a string key after ','")
                         expected = "expected a value after ':'"
                         stack.append(frame)
                         continue nextValue
                     }
                     guard bytes[pos] == .closeBrace else {
-                        throw unexpected(expectedNext, frame.path, suffix: bytes[pos] == .quote ? " (is a comma missing?)" : "")
+                        throw unexpected(
+                            .expectedSeparator(inObject: true), expectedNext, frame.path,
+                            suffix: bytes[pos] == .quote ? " (is a comma missing?)" : "")
                     }
                     pos += 1
                     completed = .object(frame.object)
                 } else {
                     frame.elements.append(completed)
                     let expectedNext = "expected ',' or ']' after an array element"
-                    guard pos < bytes.count else { throw unexpected(expectedNext, frame.path, suffix: neverClosed(frame)) }
+                    guard pos < bytes.count else {
+                        throw unexpected(.expectedSeparator(inObject: false), expectedNext, frame.path, suffix: neverClosed(frame))
+                    }
                     if bytes[pos] == .comma {
                         pos += 1
                         skipWhitespace()
                         if pos < bytes.count && bytes[pos] == .closeBracket {
-                            throw error(at: pos, frame.path, "trailing comma before ']' is not allowed")
+                            throw error(.expectedValue, at: pos, frame.path, "trailing comma before ']' is not allowed")
                         }
                         path = joinPath(frame.path, index: frame.elements.count)
                         expected = "expected a value after ','"
                         stack.append(frame)
                         continue nextValue
                     }
-                    guard bytes[pos] == .closeBracket else { throw unexpected(expectedNext, frame.path) }
+                    guard bytes[pos] == .closeBracket else {
+                        throw unexpected(.expectedSeparator(inObject: false), expectedNext, frame.path)
+                    }
                     pos += 1
                     completed = .array(frame.elements)
                 }
@@ -373,32 +366,38 @@ private struct Parser {
         }
         skipWhitespace()
         if pos < bytes.count {
-            throw unexpected("expected end of file after the JSON value", "", suffix: " (only one top-level value is allowed)")
+            throw unexpected(.trailingText, "expected end of file after the JSON value", "", suffix: " (only one top-level value is allowed)")
         }
         return root
     }
 
     /// Reads `"key":` into `frame`, checking for duplicates; returns the member's path.
-    mutating func readKey(_ frame: inout Frame, expectedKey: String) throws -> String {
+    /// `ancestors` are the frames that hold `frame`, outermost first.
+    mutating func readKey(_ frame: inout Frame, ancestors: [Frame], expectedKey: String) throws(JSONSyntaxError) -> String {
         skipWhitespace()
-        guard pos < bytes.count else { throw unexpected(expectedKey, frame.path, suffix: neverClosed(frame)) }
+        guard pos < bytes.count else { throw unexpected(.expectedKey, expectedKey, frame.path, suffix: neverClosed(frame)) }
         let c = bytes[pos]
         if c != .quote {
-            if c == .closeBrace { throw error(at: pos, frame.path, "trailing comma before '}' is not allowed") }
-            if c.isWordByte { throw unexpected(expectedKey, frame.path, suffix: " (object keys must be in double quotes)") }
-            throw unexpected(expectedKey, frame.path)
+            if c == .closeBrace { throw error(.expectedKey, at: pos, frame.path, "trailing comma before '}' is not allowed") }
+            if c.isWordByte {
+                throw unexpected(.expectedKey, expectedKey, frame.path, suffix: " (object keys must be in double quotes)")
+            }
+            throw unexpected(.expectedKey, expectedKey, frame.path)
         }
         let keyStart = pos
         let key = try parseString(path: frame.path)
         let memberPath = joinPath(frame.path, key)
         if let first = frame.keyStarts[key] {
-            throw error(at: keyStart, memberPath, "duplicate key '\(key)' (first defined at \(location(first)))")
+            let container = ancestors.map { $0.isObject ? JSONPathComponent.key($0.key) : .index($0.elements.count) }
+            throw error(
+                .duplicateKey(key, container: container), at: keyStart, memberPath,
+                "duplicate key '\(key)' (first defined at \(location(first)))")
         }
         frame.keyStarts[key] = keyStart
         if keyOffsets[memberPath] == nil { keyOffsets[memberPath] = keyStart }
         skipWhitespace()
         guard pos < bytes.count, bytes[pos] == .colon else {
-            throw unexpected("expected ':' after the key '\(key)'", frame.path)
+            throw unexpected(.expectedColon, "expected ':' after the key '\(key)'", frame.path)
         }
         pos += 1
         frame.key = key
@@ -407,7 +406,7 @@ private struct Parser {
 
     // MARK: Scalars
 
-    mutating func parseWord(path: String, expected: String) throws -> JSONValue {
+    mutating func parseWord(path: String, expected: String) throws(JSONSyntaxError) -> JSONValue {
         let start = pos
         var end = pos
         while end < bytes.count && bytes[end].isWordByte { end += 1 }
@@ -429,11 +428,11 @@ private struct Parser {
             if bytes[start] == .plus || bytes[start] == .dot {
                 throw error(at: start, path, "invalid number '\(word)'; a JSON number starts with '-' or a digit")
             }
-            throw unexpected(expected, path, suffix: " (strings must be in double quotes)")
+            throw unexpected(.expectedValue, expected, path, suffix: " (strings must be in double quotes)")
         }
     }
 
-    mutating func parseNumber(path: String) throws -> Double {
+    mutating func parseNumber(path: String) throws(JSONSyntaxError) -> JSONNumber {
         let start = pos
         func text() -> String { String(decoding: bytes[start..<pos], as: UTF8.self) }
         if bytes[pos] == .minus { pos += 1 }
@@ -475,10 +474,10 @@ private struct Parser {
             let shown = literal.count > 40 ? String(literal.prefix(37)) + "..." : literal
             throw error(at: start, path, "number \(shown) is out of range (beyond ±1.8e308)")
         }
-        return value
+        return JSONNumber(value: value, literal: literal)
     }
 
-    mutating func parseString(path: String) throws -> String {
+    mutating func parseString(path: String) throws(JSONSyntaxError) -> String {
         let start = pos
         pos += 1
         var out: [UInt8] = []
@@ -510,7 +509,7 @@ private struct Parser {
     }
 
     /// Parses the escape at `pos` (a backslash) and appends its UTF-8 bytes.
-    mutating func parseEscape(path: String, stringStart: Int, into out: inout [UInt8]) throws {
+    mutating func parseEscape(path: String, stringStart: Int, into out: inout [UInt8]) throws(JSONSyntaxError) {
         let escapeStart = pos
         pos += 1
         guard pos < bytes.count else {
@@ -530,17 +529,19 @@ private struct Parser {
         case UInt8(ascii: "u"):
             var code = try hex4(path: path, escapeStart: escapeStart)
             if (0xDC00..<0xE000).contains(code) {
-                throw error(at: escapeStart, path, "lone surrogate '\\u\(hexText(code))' in string (a low surrogate must follow a high surrogate)")
+                throw error(
+                    .loneSurrogate(code, next: nil, escapeEnd: pos), at: escapeStart, path,
+                    "lone surrogate '\\u\(hexText(code))' in string (a low surrogate must follow a high surrogate)")
             }
             if (0xD800..<0xDC00).contains(code) {
                 let lowStart = pos
                 guard pos + 1 < bytes.count, bytes[pos] == .backslash, bytes[pos + 1] == UInt8(ascii: "u") else {
-                    throw error(at: escapeStart, path, "lone surrogate '\\u\(hexText(code))' in string (a high surrogate must be followed by a low surrogate escape \\uDC00-\\uDFFF)")
+                    throw error(.loneSurrogate(code, next: nil, escapeEnd: pos), at: escapeStart, path, highWithoutLow(code))
                 }
                 pos += 2
                 let low = try hex4(path: path, escapeStart: lowStart)
                 guard (0xDC00..<0xE000).contains(low) else {
-                    throw error(at: escapeStart, path, "lone surrogate '\\u\(hexText(code))' in string (a high surrogate must be followed by a low surrogate escape \\uDC00-\\uDFFF)")
+                    throw error(.loneSurrogate(code, next: low, escapeEnd: pos), at: escapeStart, path, highWithoutLow(code))
                 }
                 code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
             }
@@ -558,7 +559,7 @@ private struct Parser {
         }
     }
 
-    mutating func hex4(path: String, escapeStart: Int) throws -> UInt32 {
+    mutating func hex4(path: String, escapeStart: Int) throws(JSONSyntaxError) -> UInt32 {
         var value: UInt32 = 0
         for k in 0..<4 {
             guard pos + k < bytes.count, let digit = bytes[pos + k].hexValue else {
@@ -571,6 +572,10 @@ private struct Parser {
         }
         pos += 4
         return value
+    }
+
+    func highWithoutLow(_ code: UInt32) -> String {
+        "lone surrogate '\\u\(hexText(code))' in string (a high surrogate must be followed by a low surrogate escape \\uDC00-\\uDFFF)"
     }
 
     func hexText(_ code: UInt32) -> String {
