@@ -1,0 +1,166 @@
+import Foundation
+
+// Comparing the runs of an experiment grouped by params: `trainlab compare` and the report.
+
+/// Which way a metric improves.
+public enum MetricDirection: String, Sendable, CaseIterable {
+    case min, max
+
+    /// `min` for names containing "loss", `max` otherwise (as the stored summaries choose).
+    public static func preferred(for metric: String) -> MetricDirection {
+        metric.lowercased().contains("loss") ? .min : .max
+    }
+
+    public func isBetter(_ a: Double, than b: Double) -> Bool {
+        self == .min ? a < b : a > b
+    }
+}
+
+/// What `compare` needs of one run.
+public struct RunOutcome: Sendable, Equatable {
+    public var runID: Int64
+    public var status: RunStatus
+    /// Values of the grouping params, in key order; nil where the run lacks the key.
+    public var groupValues: [String?]
+    /// Final value of the compared metric; nil when missing or NaN.
+    public var finalValue: Double?
+
+    public init(runID: Int64, status: RunStatus, groupValues: [String?], finalValue: Double?) {
+        self.runID = runID
+        self.status = status
+        self.groupValues = groupValues
+        self.finalValue = finalValue
+    }
+}
+
+/// The runs sharing one value (tuple) of the grouping params.
+///
+/// Mean, confidence interval and best are over `values`: the final metric values of the group's
+/// `completed` runs that are finite. Diverged, failed, interrupted and running runs are counted
+/// in `runIDs` but not in the statistics.
+public struct ComparisonGroup: Sendable, Equatable {
+    public var groupValues: [String?]
+    public var runIDs: [Int64]
+    public var values: [Double]
+    public var divergedCount: Int
+    public var mean: Double?
+    /// `t(0.975, n-1) · s / √n`; nil for fewer than two values.
+    public var confidenceHalfWidth: Double?
+    public var best: Double?
+    /// 1 = best mean; groups with equal means share a rank; nil without a mean.
+    public var rank: Int?
+}
+
+/// The runs of an experiment grouped by params, compared on one metric's final value.
+public struct Comparison: Sendable, Equatable {
+    public var experiment: String
+    public var keys: [String]
+    public var metric: String
+    public var direction: MetricDirection
+    /// Groups in order of their param values (numbers numerically).
+    public var groups: [ComparisonGroup]
+
+    /// Groups `outcomes` by `groupValues`, with statistics and ranks.
+    public static func groups(of outcomes: [RunOutcome], direction: MetricDirection) -> [ComparisonGroup] {
+        var byValues: [[String?]: [RunOutcome]] = [:]
+        for outcome in outcomes { byValues[outcome.groupValues, default: []].append(outcome) }
+        var groups = byValues.map { values, members -> ComparisonGroup in
+            let finals = members.filter { $0.status == .completed }.compactMap(\.finalValue).filter(\.isFinite)
+            return ComparisonGroup(
+                groupValues: values, runIDs: members.map(\.runID), values: finals,
+                divergedCount: members.filter { $0.status == .diverged }.count,
+                mean: Statistics.mean(finals), confidenceHalfWidth: Statistics.confidenceHalfWidth95(finals),
+                best: finals.min { direction.isBetter($0, than: $1) }, rank: nil)
+        }
+        groups.sort { paramTupleOrder($0.groupValues, $1.groupValues) }
+        for index in groups.indices {
+            guard let mean = groups[index].mean else { continue }
+            groups[index].rank = 1 + groups.filter { other in
+                other.mean.map { direction.isBetter($0, than: mean) } ?? false
+            }.count
+        }
+        return groups
+    }
+}
+
+/// Ascending order of param value tuples: missing first, numbers numerically, then text.
+func paramTupleOrder(_ a: [String?], _ b: [String?]) -> Bool {
+    for (x, y) in zip(a, b) where x != y {
+        guard let x else { return true }
+        guard let y else { return false }
+        switch (Double(x), Double(y)) {
+        case let (u?, v?) where u != v: return u < v
+        case (_?, nil): return true
+        case (nil, _?): return false
+        default: return x < y
+        }
+    }
+    return a.count < b.count
+}
+
+extension ResultsStore {
+    /// Groups the runs of `experiment` by the values of param `keys` and compares the final value
+    /// of `metric` (default: `val_loss` when any run has it, else `train_loss`), better in
+    /// `direction` (default: `MetricDirection.preferred(for:)`).
+    public func compare(experiment: String, by keys: [String], metric: String? = nil,
+                        direction: MetricDirection? = nil) throws -> Comparison {
+        let overviews = try runOverviews(experiment: experiment)
+        let tuples = try Self.groupValues(by: keys, of: overviews, experiment: experiment)
+        let metricNames = Set(overviews.flatMap(\.summaries.keys))
+        let metric = metric ?? Self.defaultMetric(among: metricNames)
+        guard metricNames.contains(metric) else {
+            throw ResultsQueryError.unknownMetric(name: metric, experiment: experiment, known: metricNames.sorted())
+        }
+        let direction = direction ?? .preferred(for: metric)
+        let outcomes = zip(overviews, tuples).map { overview, tuple in
+            RunOutcome(runID: overview.run.id, status: overview.run.status, groupValues: tuple,
+                       finalValue: overview.summaries[metric]?.finalValue)
+        }
+        return Comparison(experiment: experiment, keys: keys, metric: metric, direction: direction,
+                          groups: Comparison.groups(of: outcomes, direction: direction))
+    }
+
+    /// Each run's values of the grouping `keys`. A key is a param, or the prefix of a catalogue
+    /// choice's params (`optimizer`), whose value is then a compact label (`choiceLabels`).
+    public static func groupValues(by keys: [String], of overviews: [RunOverview],
+                                   experiment: String) throws -> [[String?]] {
+        let paramKeys = Set(overviews.flatMap(\.params.keys))
+        let columns: [[String?]] = try keys.map { key in
+            if paramKeys.contains(key) { return overviews.map { $0.params[key] } }
+            guard paramKeys.contains(where: { $0.hasPrefix(key + ".") }) else {
+                throw ResultsQueryError.unknownParamKey(key: key, experiment: experiment, known: paramKeys.sorted())
+            }
+            return choiceLabels(key, in: overviews.map(\.params))
+        }
+        return overviews.indices.map { run in columns.map { $0[run] } }
+    }
+
+    /// The metric a comparison reads when none is named: `val_ndcg` for ranking runs, else
+    /// `val_loss` when there is validation, else `train_loss`.
+    public static func defaultMetric(among names: Set<String>) -> String {
+        ["val_ndcg", "val_loss"].first(where: names.contains) ?? "train_loss"
+    }
+
+    /// One label per run for the catalogue choice under `prefix` (`optimizer` ->
+    /// `adam lr=0.003`): its kind, then the options whose values tell the runs apart — those
+    /// every run has that differ somewhere, and those that differ between runs of one kind.
+    public static func choiceLabels(_ prefix: String, in params: [[String: String]]) -> [String] {
+        let options = params.map { run in
+            Dictionary(uniqueKeysWithValues: run.compactMap { key, value in
+                key.hasPrefix(prefix + ".") ? (String(key.dropFirst(prefix.count + 1)), value) : nil
+            })
+        }
+        let names = Set(options.flatMap(\.keys)).subtracting(["kind"])
+        func varies(_ name: String, among runs: [[String: String]]) -> Bool { Set(runs.map { $0[name] }).count > 1 }
+        let byKind = Dictionary(grouping: options) { $0["kind"] ?? "" }.values
+        let shown = names.filter { name in
+            (options.allSatisfy { $0[name] != nil } && varies(name, among: options))
+                || byKind.contains { varies(name, among: $0) }
+        }.sorted()
+        return options.map { run in
+            ([run["kind"]].compactMap { $0 } + shown.compactMap { name in
+                run[name].map { "\(name)=\(ParamValue.compact($0))" }
+            }).joined(separator: " ")
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// A reading request the database cannot answer: a bad input (exit status 2), not a failure.
+public enum ResultsQueryError: Error, CustomStringConvertible, Sendable, Equatable {
+    case missingDatabase(path: String)
+    case unreadableDatabase(path: String, reason: String)
+    case unknownRun(id: Int64, path: String)
+    case unknownExperiment(name: String, known: [String])
+    case unknownParamKey(key: String, experiment: String, known: [String])
+    case unknownMetric(name: String, experiment: String, known: [String])
+    /// SQL that does not prepare or run, or that would write.
+    case invalidQuery(reason: String)
+
+    public var description: String {
+        switch self {
+        case .missingDatabase(let path):
+            return "no results database at \(path) (trainlab run SPEC.json --db \(path) creates one)"
+        case .unreadableDatabase(let path, let reason):
+            return "cannot read the results database \(path): \(reason)"
+        case .unknownRun(let id, let path):
+            return "no run with id \(id) in \(path)"
+        case .unknownExperiment(let name, let known):
+            return "no experiment '\(name)'; " + Self.listing("experiments", known)
+        case .unknownParamKey(let key, let experiment, let known):
+            return "no param '\(key)' in the runs of \(experiment); " + Self.listing("params", known)
+        case .unknownMetric(let name, let experiment, let known):
+            return "no metric '\(name)' in the runs of \(experiment); " + Self.listing("metrics", known)
+        case .invalidQuery(let reason):
+            return "query: \(reason)"
+        }
+    }
+
+    private static func listing(_ what: String, _ names: [String]) -> String {
+        guard !names.isEmpty else { return "there are no \(what)" }
+        let shown = names.prefix(40).joined(separator: ", ")
+        return "\(what): \(shown)\(names.count > 40 ? ", ..." : "")"
+    }
+}
