@@ -294,23 +294,25 @@ public final class ResultsStore: @unchecked Sendable {
     }
 
     /// Marks `interrupted` every `running` run started on this host whose process is gone
-    /// (e.g. killed with SIGKILL), with summaries of the metrics it committed. Returns their ids.
+    /// (e.g. killed with SIGKILL), with summaries of the metrics it committed — and with
+    /// `includingThisProcess`, this process's own (it is about to exit). Returns their ids.
     @discardableResult
-    public func markInterruptedRuns() throws -> [Int64] {
+    public func markInterruptedRuns(includingThisProcess: Bool = false) throws -> [Int64] {
         try locked {
-            try database.transaction {
+            try flushLocked()
+            return try database.transaction {
                 let running = try database.rows(
                     "SELECT id, pid FROM runs WHERE status = 'running' AND host = ?",
                     [.text(Self.hostName)]) { ($0.int64(at: 0), $0.optionalInt(at: 1)) }
                 var marked: [Int64] = []
-                for (id, pid) in running where !Self.isProcessAlive(pid) {
+                for (id, pid) in running where !Self.isProcessAlive(pid) || (includingThisProcess && pid == Int(getpid())) {
                     try writeSummaries(runID: id)
                     try database.run("""
-                        UPDATE runs SET status = 'interrupted',
+                        UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?),
                             error = coalesce(error, 'process ' || coalesce(pid, '?') || ' on ' || host
                                              || ' ended without finishing the run')
                         WHERE id = ? AND status = 'running'
-                        """, [.integer(id)])
+                        """, [.text(Timestamp.iso8601()), .integer(id)])
                     marked.append(id)
                 }
                 return marked

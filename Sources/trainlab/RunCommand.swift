@@ -56,7 +56,8 @@ enum RunCommand {
         let runs = try loadAll(files, database: database).flatMap { $0.1 }
         let store = try ResultsStore(path: database)
         try store.markInterruptedRuns()
-        Interruption.install()
+        // A second signal ends the process at once; its runs are marked interrupted first.
+        Interruption.install(onSecondSignal: { _ = try? store.markInterruptedRuns(includingThisProcess: true) })
         let progress = quiet ? nil : SweepProgress(totalSteps: runs.reduce(0) { $0 + $1.training.steps })
         let session = RunSession(runs: runs, store: store, database: database, force: force, progress: progress)
 
@@ -317,18 +318,6 @@ private struct RunObserver: ProgressObserver {
 
     func update(step: Int, of total: Int, loss: Double, stepsPerSecond: Double) {
         sweep.update(index, step: step, loss: loss, stepsPerSecond: stepsPerSecond)
-    }
-}
-
-/// Ctrl-C (SIGINT) and SIGTERM end the current run at its next step, marked `interrupted`.
-enum Interruption {
-    nonisolated(unsafe) private static var flag: sig_atomic_t = 0
-
-    static var requested: Bool { flag != 0 }
-
-    static func install() {
-        signal(SIGINT) { _ in Interruption.flag = 1 }
-        signal(SIGTERM) { _ in Interruption.flag = 1 }
     }
 }
 

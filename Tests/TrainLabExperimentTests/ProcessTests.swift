@@ -113,4 +113,41 @@ final class ProcessTests: XCTestCase {
             XCTAssertEqual(steps.count, steps.last, "run \(run.id): every step 1...N logged once")
         }
     }
+
+    /// SIGHUP ends a run as Ctrl-C does (interrupted, exit 130); two signals in a phase that does
+    /// not check for them (building a large data set) end the process at once, its run marked
+    /// interrupted all the same.
+    func testSignalsAtEveryPhaseLeaveTheRunInterrupted() throws {
+        let folder = URL(fileURLWithPath: try spec(steps: "[1]")).deletingLastPathComponent()
+        let long = try specFile("""
+            {"name": "hup", "task": {"kind": "blobs", "train_size": 128, "val_size": 0}, "model": {"hidden": [8]},
+             "loss": "cross_entropy", "optimizer": "sgd", "training": {"steps": 10000000, "batch_size": 16}}
+            """)
+        let huge = try specFile("""
+            {"name": "big", "task": {"kind": "teacher_classification", "train_size": 2000000, "val_size": 0},
+             "model": {"hidden": [8]}, "loss": "cross_entropy", "optimizer": "sgd", "training": {"steps": 10}}
+            """)
+        for (file, signals) in [(long, [SIGHUP]), (huge, [SIGINT, SIGINT])] {
+            let database = folder.appendingPathComponent("\(UUID().uuidString).sqlite").path
+            let process = try launch(["run", file, "--db", database, "--quiet"])
+            let started = try waitUntil(60) {
+                guard FileManager.default.fileExists(atPath: database) else { return false }
+                let runs = try ResultsStore(path: database, readOnly: true).runs()
+                guard let run = runs.first else { return false }
+                // The long run is past its data; the big one is still building it.
+                if signals.count == 2 { return true }
+                return try ResultsStore(path: database, readOnly: true).metrics(runID: run.id, name: "train_loss").count > 0
+            }
+            XCTAssertTrue(started, "\(file) never started")
+            for number in signals {
+                kill(process.processIdentifier, number)
+                usleep(50_000)
+            }
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 130, "\(signals)")
+            let runs = try ResultsStore(path: database, readOnly: true).runs()
+            XCTAssertEqual(runs.map(\.status), [.interrupted], "\(signals)")
+            XCTAssertNotNil(runs.first?.finishedAt)
+        }
+    }
 }

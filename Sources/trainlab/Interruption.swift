@@ -1,0 +1,44 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Ctrl-C (SIGINT), SIGTERM and SIGHUP ask the current work to stop at its next step boundary
+/// (a run ends `interrupted`, a query stops). A second signal ends the process at once (exit
+/// 130) after `onSecondSignal`, so a phase that does not check (building a large data set)
+/// never traps the user.
+///
+/// The handler only counts and writes a byte to a pipe (both async-signal-safe); a watcher
+/// thread reads the pipe and does the rest outside the handler.
+enum Interruption {
+    nonisolated(unsafe) private static var signalCount: sig_atomic_t = 0
+    nonisolated(unsafe) private static var wakeUp: Int32 = -1
+
+    static var requested: Bool { signalCount != 0 }
+
+    static func install(onSecondSignal: (@Sendable () -> Void)? = nil) {
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { return }
+        wakeUp = ends[1]
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            signal(number) { _ in
+                Interruption.signalCount += 1
+                var byte: UInt8 = 1
+                _ = write(Interruption.wakeUp, &byte, 1)
+            }
+        }
+        let readEnd = ends[0]
+        let watcher = Thread {
+            var byte: UInt8 = 0
+            var seen = 0
+            while read(readEnd, &byte, 1) == 1 {
+                seen += 1
+                guard seen >= 2 else { continue }
+                onSecondSignal?()
+                FileHandle.standardError.write(Data("trainlab: stopped at once (second signal)\n".utf8))
+                exit(130)
+            }
+        }
+        watcher.start()
+    }
+}
