@@ -55,6 +55,14 @@ final class SpecRangeTests: XCTestCase {
         }
     }
 
+    /// Random sweeps draw from the widest bounds they accept without overflow; the drawn values
+    /// then meet the same range checks as written ones.
+    func testRandomSweepsOverExtremeBoundsAreRefusedAtTheRunValue() throws {
+        let sweep = #", "sweep_mode": {"random": 3}, "sweep": {"optimizer.lr": {"uniform": [-1e308, 1e308]}, "seed": {"int_uniform": [-4503599627370496, 4503599627370496]}}}"#
+        let text = spec(task: #"{"kind": "copy"}"#)
+        try assertRefused(String(text.dropLast()) + sweep, at: "seed", "expected an integer in")
+    }
+
     /// The largest sizes every range allows: the estimate refuses the run for its memory, in
     /// floating point, without overflowing.
     func testEstimateOfTheLargestAllowedSizesDoesNotOverflow() throws {
