@@ -9,7 +9,7 @@ extension SyntheticTasks {
         try reader.check(takesClasses: true, extras: ["spread"])
         let d = try reader.integer("input_dim", options.inputDim, default: 2, min: 1)
         let k = try reader.integer("classes", options.classes, default: 4, min: 2)
-        let spread = try reader.extra("spread", default: 3, min: 0, max: 1e6)
+        let spread = try reader.extra("spread", default: 3, in: TaskOptionRanges.spread)
         let sigma = try reader.noise(default: 1)
         try reader.checkSize(rows: max(options.trainSize, options.valSize, k), width: d, what: "a split")
 
@@ -72,7 +72,7 @@ extension SyntheticTasks {
         try reader.check(takesClasses: true, extras: ["teacher_hidden"])
         let d = try reader.integer("input_dim", options.inputDim, default: 64, min: 1)
         let k = try reader.integer("classes", options.classes, default: 10, min: 2)
-        let h = try reader.extraInteger("teacher_hidden", default: 64, min: 1, max: 4096)
+        let h = try reader.extraInteger("teacher_hidden", default: 64, in: TaskOptionRanges.teacherHidden)
         let flip = try reader.noise(default: 0, max: 1)
         try reader.checkSize(rows: max(options.trainSize, options.valSize), width: d, what: "a split")
         try reader.checkSize(rows: max(d, k), width: h, what: "the teacher")

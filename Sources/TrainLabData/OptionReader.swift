@@ -53,20 +53,20 @@ struct OptionReader {
         return v
     }
 
-    /// A numeric extra option, finite, in min ... max.
-    func extra(_ key: String, default fallback: Double, min: Double, max: Double) throws -> Double {
+    /// A numeric extra option, finite, in `range` (its `TaskOptionRanges` entry).
+    func extra(_ key: String, default fallback: Double, in range: ClosedRange<Double>) throws -> Double {
         let v = options.extra[key] ?? fallback
-        guard v.isFinite && v >= min && v <= max else {
-            throw TaskError("task.\(key): expected a number from \(min) to \(max), got \(v)")
+        guard v.isFinite && range.contains(v) else {
+            throw TaskError("task.\(key): expected a number from \(range.lowerBound) to \(range.upperBound), got \(v)")
         }
         return v
     }
 
-    /// An integral extra option in min ... max.
-    func extraInteger(_ key: String, default fallback: Int, min: Int, max: Int = maxWidth) throws -> Int {
+    /// An integral extra option in `range` (its `TaskOptionRanges` entry, or a task's narrower one).
+    func extraInteger(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
         let v = options.extra[key] ?? Double(fallback)
-        guard v.isFinite && v == v.rounded() && v >= Double(min) && v <= Double(max) else {
-            throw TaskError("task.\(key): expected an integer from \(min) to \(max), got \(v)")
+        guard v.isFinite && v == v.rounded() && v >= Double(range.lowerBound) && v <= Double(range.upperBound) else {
+            throw TaskError("task.\(key): expected an integer from \(range.lowerBound) to \(range.upperBound), got \(v)")
         }
         return Int(v)
     }
@@ -78,6 +78,31 @@ struct OptionReader {
             throw TaskError("task.train_size: \(what) would hold \(rows) × \(width) elements, more than \(Self.maxElements)")
         }
     }
+}
+
+/// The range of each task-specific option, whichever task reads it: one table for both checks.
+/// The spec check applies it when the spec is decoded, before the resource estimate computes with
+/// the value; each task reads its options within it (some narrow it further: modular_addition's
+/// `seq_len` is 4, associative_recall's `vocab` at least 4).
+public enum TaskOptionRanges {
+    public enum Range: Sendable {
+        case integer(ClosedRange<Int>)
+        case number(ClosedRange<Double>)
+    }
+
+    public static let spread: ClosedRange<Double> = 0...1e6
+    public static let teacherHidden = 1...4096
+    public static let listSize = 2...4096
+    public static let vocab = 3...OptionReader.maxWidth
+    /// Attention holds seq_len² scores per head: longer sequences do not fit a CPU run.
+    public static let seqLen = 2...4096
+    public static let modulus = 2...1000
+
+    /// By spec key, for every option `SyntheticTasks.documentation` lists beyond the standard ones.
+    public static let byKey: [String: Range] = [
+        "spread": .number(spread), "teacher_hidden": .integer(teacherHidden), "list_size": .integer(listSize),
+        "vocab": .integer(vocab), "seq_len": .integer(seqLen), "modulus": .integer(modulus),
+    ]
 }
 
 /// The candidate nearest to `word` by edit distance, if within max(2, |word|/3) edits.

@@ -29,7 +29,7 @@ extension SyntheticTasks {
         let reader = OptionReader(options: options)
         try reader.check(extras: ["list_size"])
         let d = try reader.integer("input_dim", options.inputDim, default: 16, min: 1)
-        let n = try reader.extraInteger("list_size", default: 8, min: 2, max: 4096)
+        let n = try reader.extraInteger("list_size", default: 8, in: TaskOptionRanges.listSize)
         let sigma = try reader.noise(default: 0.5)
         try reader.checkSize(rows: max(options.trainSize, options.valSize), width: n * d, what: "a split")
 
@@ -221,7 +221,7 @@ struct LatentClasses {
         d = try reader.integer("input_dim", options.inputDim, default: 16, min: 1)
         outputDim = try reader.integer("output_dim", options.outputDim, default: 16, min: 1)
         k = try reader.integer("classes", options.classes, default: 10, min: 2)
-        let spread = try reader.extra("spread", default: 1, min: 0, max: 1e6)
+        let spread = try reader.extra("spread", default: 1, in: TaskOptionRanges.spread)
         sigma = try reader.noise(default: 1)
         try reader.checkSize(rows: max(options.trainSize, options.valSize), width: groupSize * d, what: "a split")
         try reader.checkSize(rows: k, width: d, what: "the class centres")

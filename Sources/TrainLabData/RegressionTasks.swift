@@ -46,7 +46,7 @@ extension SyntheticTasks {
         try reader.check(takesOutputDim: true, extras: ["teacher_hidden"])
         let d = try reader.integer("input_dim", options.inputDim, default: 16, min: 1)
         let m = try reader.integer("output_dim", options.outputDim, default: 1, min: 1)
-        let h = try reader.extraInteger("teacher_hidden", default: 32, min: 1, max: 4096)
+        let h = try reader.extraInteger("teacher_hidden", default: 32, in: TaskOptionRanges.teacherHidden)
         let sigma = try reader.noise(default: 0.05)
         try reader.checkSize(rows: max(options.trainSize, options.valSize), width: max(d, m), what: "a split")
         try reader.checkSize(rows: d, width: max(h, m), what: "the teacher")

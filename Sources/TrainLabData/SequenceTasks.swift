@@ -16,8 +16,8 @@ extension SyntheticTasks {
     static func transduction(_ options: TaskOptions, seed: UInt64, _ transform: ([Int]) -> [Int]) throws -> TaskData {
         let reader = OptionReader(options: options)
         try reader.check(takesInputDim: false, takesNoise: false, extras: ["vocab", "seq_len"])
-        let vocab = try reader.extraInteger("vocab", default: 16, min: 3)
-        let length = try reader.extraInteger("seq_len", default: 16, min: 2)
+        let vocab = try reader.extraInteger("vocab", default: 16, in: TaskOptionRanges.vocab)
+        let length = try reader.extraInteger("seq_len", default: 16, in: TaskOptionRanges.seqLen)
         guard length % 2 == 0 else {
             throw TaskError("task.seq_len: \(options.kind) needs an even seq_len (n symbols, the separator, n outputs: seq_len = 2n), got \(length)")
         }
@@ -53,17 +53,18 @@ extension SyntheticTasks {
         try reader.check(takesInputDim: false, takesNoise: false, extras: ["modulus", "vocab", "seq_len"])
         let p: Int
         if options.extra["modulus"] != nil || options.extra["vocab"] == nil {
-            p = try reader.extraInteger("modulus", default: 97, min: 2, max: 1000)
+            p = try reader.extraInteger("modulus", default: 97, in: TaskOptionRanges.modulus)
             if options.extra["vocab"] != nil {
-                let vocab = try reader.extraInteger("vocab", default: p + 2, min: 4)
+                let vocab = try reader.extraInteger("vocab", default: p + 2, in: 4...TaskOptionRanges.vocab.upperBound)
                 guard vocab == p + 2 else {
                     throw TaskError("task.vocab: modular_addition's vocabulary is modulus + 2 = \(p + 2) (numbers, '+', '='), got \(vocab)")
                 }
             }
         } else {
-            p = try reader.extraInteger("vocab", default: 99, min: 4, max: 1002) - 2
+            p = try reader.extraInteger(
+                "vocab", default: 99, in: (TaskOptionRanges.modulus.lowerBound + 2)...(TaskOptionRanges.modulus.upperBound + 2)) - 2
         }
-        let length = try reader.extraInteger("seq_len", default: 4, min: 4, max: 4)
+        let length = try reader.extraInteger("seq_len", default: 4, in: 4...4)
         let pairs = p * p
         guard options.trainSize + options.valSize <= pairs else {
             throw TaskError("task.train_size: modular_addition mod \(p) has \(pairs) distinct pairs, fewer than train_size + val_size = \(options.trainSize + options.valSize)")
@@ -94,8 +95,8 @@ extension SyntheticTasks {
     static func associativeRecall(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
         let reader = OptionReader(options: options)
         try reader.check(takesInputDim: false, takesNoise: false, extras: ["vocab", "seq_len"])
-        let vocab = try reader.extraInteger("vocab", default: 32, min: 4)
-        let length = try reader.extraInteger("seq_len", default: 17, min: 3)
+        let vocab = try reader.extraInteger("vocab", default: 32, in: 4...TaskOptionRanges.vocab.upperBound)
+        let length = try reader.extraInteger("seq_len", default: 17, in: 3...TaskOptionRanges.seqLen.upperBound)
         let keys = vocab / 2, values = vocab - keys
         guard length % 2 == 1 else {
             throw TaskError("task.seq_len: associative_recall needs an odd seq_len (n key-value pairs and the query: seq_len = 2n + 1), got \(length)")

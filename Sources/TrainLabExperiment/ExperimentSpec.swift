@@ -251,12 +251,17 @@ public struct ExperimentSpec {
         options.outputDim = try r.optionalInt("output_dim", range: 1...1 << 20)
         options.classes = try r.optionalInt("classes", range: 2...1 << 20)
         options.noise = try r.optionalDouble("noise", range: 0...1e6)
-        // Task-specific numeric options (`spread`, `teacher_hidden`, ...) as the data module
-        // documents them; the data module checks their ranges.
+        // Task-specific options (`spread`, `teacher_hidden`, `seq_len`, ...) as the data module
+        // documents them, checked against its ranges now: the resource estimate computes with
+        // them before the task is built.
         let standard: Set = ["kind", "train_size", "val_size", "input_dim", "output_dim", "classes", "noise"]
         let documented = SyntheticTasks.documentation[options.kind] ?? []
         for (key, _, _) in documented where !standard.contains(key) {
-            if let value = try r.optionalDouble(key) { options.extra[key] = value }
+            switch TaskOptionRanges.byKey[key] {
+            case .integer(let range)?: options.extra[key] = try r.optionalInt(key, range: range).map(Double.init)
+            case .number(let range)?: options.extra[key] = try r.optionalDouble(key, range: range)
+            case nil: options.extra[key] = try r.optionalDouble(key)
+            }
         }
         try r.finish()
         // The stored config names every size the task uses, defaults included.

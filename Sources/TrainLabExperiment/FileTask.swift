@@ -152,8 +152,15 @@ struct FileTask {
             if validation != nil && validation!.1.intValues == nil {
                 throw fail("val_targets", "training targets are class ids, validation targets are floats")
             }
-            let largest = ids.max() ?? 0
             if let negative = ids.first(where: { $0 < 0 }) { throw fail("train_targets", "class ids must be >= 0, found \(negative)") }
+            // Ids obey the cap on `classes`, so the default (largest id + 1) neither overflows
+            // nor asks for an output layer of a billion classes.
+            for (key, splitIds) in [("train_targets", trainY.intValues!), ("val_targets", validation?.1.intValues ?? [])] {
+                if let row = splitIds.firstIndex(where: { $0 >= largestVocab }) {
+                    throw fail(key, "class id \(splitIds[row]) at row \(row) is outside [0, \(largestVocab))")
+                }
+            }
+            let largest = ids.max() ?? 0
             outputDim = classes ?? largest + 1
             if largest >= outputDim { throw fail(classesKey, "class id \(largest) does not fit \(outputDim) classes") }
         } else {

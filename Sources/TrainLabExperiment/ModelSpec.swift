@@ -95,6 +95,9 @@ extension ExperimentSpec.ModelSpec {
         }
 
         let hidden = try r.intArray("hidden", default: [64], elementRange: 1...1 << 20)
+        if hidden.count > maxHiddenLayers {
+            throw r.error("hidden", "expected at most \(maxHiddenLayers) widths, got \(hidden.count)")
+        }
         let residual = try r.bool("residual", default: false)
         if placement == .deepnorm && !residual {
             throw r.error("norm", "placement 'deepnorm' scales a residual branch: it needs \"residual\": true")
@@ -103,6 +106,9 @@ extension ExperimentSpec.ModelSpec {
         return .init(kind: kind, hidden: hidden, activation: activation, bias: bias, norm: normalization, placement: placement,
                      residual: residual, weightInit: weightInit, biasInit: biasInit, transformer: nil)
     }
+
+    /// Most hidden layers an MLP may have (as many as a Transformer's `layers`).
+    static let maxHiddenLayers = 1024
 
     /// A `TransformerConfig.validationError()` message ("model.heads: ...") as a spec error at that path.
     static func configError(_ message: String, _ r: ObjectReader) -> SpecError {

@@ -9,7 +9,9 @@ import TrainLabKernels
 ///   FLOPs per step ≈ 6 · B · Σ in·out  (forward 2, backward 4 per multiply-add of each layer)
 ///   memory ≈ 4 bytes · (P · (2 + optimizer state) + 8 · B · Σ widths + rows · (input + target))
 /// where 8 · B · Σ widths covers each layer's values, gradients and intermediates in the arena.
+/// Computed in floating point: every size is range-checked, but their products may pass Int.max.
 public struct ResourceEstimate {
+    /// The parameter count, saturated at Int.max (such a run is refused for its memory anyway).
     public let parameters: Int
     public let flopsPerStep: Double
     public let bytes: Double
@@ -23,27 +25,28 @@ public struct ResourceEstimate {
     }
 
     init(mlp spec: ExperimentSpec) {
-        let inputs = spec.task.inputDim ?? Self.documentedDefault(spec.task.kind, "input_dim") ?? 1
+        let inputs = Double(spec.task.inputDim ?? Self.documentedDefault(spec.task.kind, "input_dim") ?? 1)
         let classification = Catalogue.classificationTasks.contains(spec.task.kind)
-        let outputs = (classification ? spec.task.classes ?? Self.documentedDefault(spec.task.kind, "classes")
-                                      : spec.task.outputDim ?? Self.documentedDefault(spec.task.kind, "output_dim")) ?? 1
-        let widths = [inputs] + spec.model.hidden + [outputs]
-        var weights = 0, multiplyAdds = 0
+        let outputs = Double((classification ? spec.task.classes ?? Self.documentedDefault(spec.task.kind, "classes")
+                                             : spec.task.outputDim ?? Self.documentedDefault(spec.task.kind, "output_dim")) ?? 1)
+        let widths = [inputs] + spec.model.hidden.map(Double.init) + [outputs]
+        var weights = 0.0, multiplyAdds = 0.0
         for i in 0..<(widths.count - 1) {
             weights += widths[i] * widths[i + 1] + (spec.model.bias ? widths[i + 1] : 0)
             multiplyAdds += widths[i] * widths[i + 1]
         }
-        let normalized = spec.model.norm == .none ? 0 : 2 * spec.model.hidden.reduce(0, +)
-        parameters = weights + normalized
+        let normalized = spec.model.norm == .none ? 0 : 2 * spec.model.hidden.reduce(0.0) { $0 + Double($1) }
+        let parameters = weights + normalized
+        self.parameters = Self.saturatingInt(parameters)
         // Grouped tasks feed k items per data row (a list, a pair, a triplet, two views).
-        let group = switch spec.task.kind {
-        case "ranking_lists": Int(spec.task.extra["list_size"] ?? 8)
+        let group: Double = switch spec.task.kind {
+        case "ranking_lists": spec.task.extra["list_size"] ?? 8
         case "pairs", "contrastive_views": 2
         case "triplets": 3
         default: 1
         }
-        let batch = min(spec.training.batchSize, spec.task.trainSize) * group
-        flopsPerStep = 6 * Double(batch) * Double(multiplyAdds)
+        let batch = Double(min(spec.training.batchSize, spec.task.trainSize)) * group
+        flopsPerStep = 6 * batch * multiplyAdds
         let stateCopies: Double = switch spec.optimizerKind {
         case "sgd": 1
         case "adam", "adamw", "rmsprop", "adadelta": 3
@@ -51,10 +54,10 @@ public struct ResourceEstimate {
         case "newton": 6
         default: 2
         }
-        let activations = 8.0 * Double(batch) * Double(widths.reduce(0, +))
-        let rows = Double(spec.task.trainSize + spec.task.valSize)
-        let data = rows * Double(group * inputs + (classification ? 1 : outputs))
-        bytes = 4 * (Double(parameters) * (2 + stateCopies) + activations + data)
+        let activations = 8 * batch * widths.reduce(0, +)
+        let rows = Double(spec.task.trainSize) + Double(spec.task.valSize)
+        let data = rows * (group * inputs + (classification ? 1 : outputs))
+        bytes = 4 * (parameters * (2 + stateCopies) + activations + data)
     }
 
     /// Transformer: P = V·d (+ L·d learned positions) + layers · (d·H·hd + 2·d·Hkv·hd + d² + (2 or 3)·d·h)
@@ -66,32 +69,38 @@ public struct ResourceEstimate {
         let length = option("seq_len") ?? spec.task.inputDim ?? 16
         let vocab = settings.vocab ?? option("vocab") ?? (option("modulus").map { $0 + 2 }) ?? 16
         let c = settings.resolved(vocab: vocab, sequenceLength: length)
-        let d = c.dModel, hd = c.headSize, h = c.resolvedFFNHidden
-        let gated: Int = if case .gated = c.activation { 3 } else { 2 }
-        let perLayer = d * c.heads * hd + 2 * d * c.resolvedKVHeads * hd + c.heads * hd * d + gated * d * h
-        let embeddings = c.vocab * d + (c.positional == .learned ? c.maxLength * d : 0) + (c.tieEmbeddings ? 0 : c.vocab * d)
-        let normSize: Int = switch c.norm {
+        let d = Double(c.dModel), hd = Double(c.headSize), h = Double(c.resolvedFFNHidden)
+        let heads = Double(c.heads), kvHeads = Double(c.resolvedKVHeads), layers = Double(c.layers)
+        let v = Double(c.vocab), t = Double(length)
+        let gated: Double = if case .gated = c.activation { 3 } else { 2 }
+        let perLayer = d * heads * hd + 2 * d * kvHeads * hd + heads * hd * d + gated * d * h
+        let embeddings = v * d + (c.positional == .learned ? Double(c.maxLength) * d : 0) + (c.tieEmbeddings ? 0 : v * d)
+        let normSize: Double = switch c.norm {
         case .layerNorm: 2 * d
         case .rmsNorm: d
         default: 0
         }
-        let biases = c.bias ? c.layers * (c.heads * hd + 2 * c.resolvedKVHeads * hd + d + (gated - 1) * h + d)
-            + (c.tieEmbeddings ? 0 : c.vocab) : 0
-        parameters = embeddings + c.layers * (perLayer + 2 * normSize) + (c.placement == .pre ? normSize : 0) + biases
-        let batch = min(spec.training.batchSize, spec.task.trainSize)
-        let tokens = Double(batch * length)
-        flopsPerStep = 6 * tokens * Double(c.layers * perLayer + c.vocab * d)
-            + 12 * Double(batch * c.layers * c.heads * length * length * hd)
+        let biases = c.bias ? layers * (heads * hd + 2 * kvHeads * hd + d + (gated - 1) * h + d) + (c.tieEmbeddings ? 0 : v) : 0
+        let parameters = embeddings + layers * (perLayer + 2 * normSize) + (c.placement == .pre ? normSize : 0) + biases
+        self.parameters = Self.saturatingInt(parameters)
+        let batch = Double(min(spec.training.batchSize, spec.task.trainSize))
+        let tokens = batch * t
+        flopsPerStep = 6 * tokens * (layers * perLayer + v * d) + 12 * batch * layers * heads * t * t * hd
         // Attention keeps its probabilities for the backward when they fit (see AttentionKernels).
-        let probabilities = batch * c.heads * length * length
-        let kept = probabilities <= AttentionKernels.keptProbabilityLimit ? Double(c.layers * probabilities) : 0
-        let activations = tokens * Double(c.layers * (12 * d + 3 * h) + 3 * c.vocab) + kept
-        let rows = Double(spec.task.trainSize + spec.task.valSize) * Double(2 * length)
-        bytes = 4 * (Double(parameters) * 5 + activations + rows)
+        let probabilities = batch * heads * t * t
+        let kept = probabilities <= Double(AttentionKernels.keptProbabilityLimit) ? layers * probabilities : 0
+        let activations = tokens * (layers * (12 * d + 3 * h) + 3 * v) + kept
+        let rows = (Double(spec.task.trainSize) + Double(spec.task.valSize)) * 2 * t
+        bytes = 4 * (parameters * 5 + activations + rows)
     }
 
     static func documentedDefault(_ kind: String, _ key: String) -> Int? {
         SyntheticTasks.documentation[kind]?.first { $0.key == key }.flatMap { Int($0.defaultValue) }
+    }
+
+    /// `x` (≥ 0) as an Int, Int.max when it does not fit.
+    static func saturatingInt(_ x: Double) -> Int {
+        x < 0x1p63 ? Int(x) : .max
     }
 
     /// The machine's memory, and the share of it a run may plan to use.
