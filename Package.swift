@@ -69,8 +69,8 @@ let package = Package(
         // The process tests run the `trainlab` binary: depending on it makes `swift test` build it.
         .testTarget(
             name: "TrainLabExperimentTests",
-            dependencies: ["TrainLabExperiment", "TrainLabStore", "trainlab", "TrainLabAutodiff", "TrainLabIO", "TrainLabModels",
-                           "TrainLabSpec"],
+            dependencies: ["TrainLabExperiment", "TrainLabStore", "trainlab", "TrainLabAutodiff", "TrainLabData", "TrainLabIO",
+                           "TrainLabModels", "TrainLabSpec"],
             exclude: ["Fixtures"]
         ),
         .testTarget(
