@@ -35,8 +35,12 @@ public struct ResourceEstimate {
             weights += widths[i] * widths[i + 1] + (spec.model.bias ? widths[i + 1] : 0)
             multiplyAdds += widths[i] * widths[i + 1]
         }
-        let normalized = spec.model.norm == .none ? 0 : 2 * spec.model.hidden.reduce(0.0) { $0 + Double($1) }
-        let parameters = weights + normalized
+        // A hidden layer's norm covers its input (pre) or its output (post, deepnorm), as MLP builds it.
+        let normalizedWidths = spec.model.hidden.indices.reduce(0.0) { sum, i in
+            sum + (spec.model.placement == .pre ? widths[i] : widths[i + 1])
+        }
+        let parameters = weights + Double(spec.model.norm.parametersPerFeature) * normalizedWidths
+            + Double(spec.model.activation.parameters.count)
         self.parameters = Self.saturatingInt(parameters)
         // Grouped tasks feed k items per data row (a list, a pair, a triplet, two views).
         let group: Double = switch spec.task.kind {
@@ -75,11 +79,7 @@ public struct ResourceEstimate {
         let gated: Double = if case .gated = c.activation { 3 } else { 2 }
         let perLayer = d * heads * hd + 2 * d * kvHeads * hd + heads * hd * d + gated * d * h
         let embeddings = v * d + (c.positional == .learned ? Double(c.maxLength) * d : 0) + (c.tieEmbeddings ? 0 : v * d)
-        let normSize: Double = switch c.norm {
-        case .layerNorm: 2 * d
-        case .rmsNorm: d
-        default: 0
-        }
+        let normSize = Double(c.norm.parametersPerFeature) * d
         let biases = c.bias ? layers * (heads * hd + 2 * kvHeads * hd + d + (gated - 1) * h + d) + (c.tieEmbeddings ? 0 : v) : 0
         let parameters = embeddings + layers * (perLayer + 2 * normSize) + (c.placement == .pre ? normSize : 0) + biases
         self.parameters = Self.saturatingInt(parameters)

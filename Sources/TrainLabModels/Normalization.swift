@@ -21,6 +21,16 @@ public enum NormalizationKind: Sendable, Equatable {
     case rmsNorm(epsilon: Double = 1.1920929e-7, affine: Bool = true)
     case batchNorm(epsilon: Double = 1e-5, momentum: Double = 0.1, affine: Bool = true)
 
+    /// Trainable parameters per feature: γ and β (LayerNorm, BatchNorm), γ alone (RMSNorm), none
+    /// without `affine`. What `make` builds, counted without building it (the resource estimate).
+    public var parametersPerFeature: Int {
+        switch self {
+        case .none: 0
+        case let .layerNorm(_, affine), let .batchNorm(_, _, affine): affine ? 2 : 0
+        case let .rmsNorm(_, affine): affine ? 1 : 0
+        }
+    }
+
     /// A layer over `features` named `name` (e.g. `layers.0.norm`); nil for `.none`.
     public func make(features: Int, name: String) -> (any Normalization)? {
         switch self {

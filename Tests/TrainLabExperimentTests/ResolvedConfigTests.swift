@@ -118,3 +118,38 @@ final class ResolvedConfigTests: XCTestCase {
         XCTAssertEqual(sink.rows, 9, "three steps of three rows, then the run stopped")
     }
 }
+
+/// `validate`'s parameter count is the built model's, for every norm and placement.
+final class ParameterCountTests: XCTestCase {
+    func testEstimateCountsWhatTheModelBuilds() throws {
+        var cases: [String] = []
+        for norm in ["none", "layernorm", "rmsnorm", "batchnorm", #"{"kind": "layernorm", "affine": false}"#] {
+            for placement in ["pre", "post"] {
+                let normJSON = norm.hasPrefix("{") ? String(norm.dropLast()) + #", "placement": "\#(placement)"}"#
+                    : #"{"kind": "\#(norm)", "placement": "\#(placement)"}"#
+                cases.append(#""model": {"hidden": [64, 64, 32], "norm": \#(normJSON), "activation": {"kind": "swish", "learnable": true}}"#)
+            }
+        }
+        cases.append(#""model": {"hidden": [64, 64], "residual": true, "norm": {"kind": "rmsnorm", "placement": "deepnorm"}}"#)
+        for model in cases {
+            let spec = try ExperimentSpec.load(file: try specFile("""
+                {"name": "p", "task": {"kind": "blobs", "train_size": 16, "val_size": 0}, \(model),
+                 "loss": "cross_entropy", "optimizer": "sgd"}
+                """))[0]
+            let built = try Runner(spec: spec, pool: .serial).prepare().1.parameters.reduce(0) { $0 + $1.value.count }
+            XCTAssertEqual(ResourceEstimate(spec).parameters, built, model)
+        }
+        for norm in ["layernorm", "rmsnorm"] {
+            for placement in ["pre", "post"] {
+                let spec = try ExperimentSpec.load(file: try specFile("""
+                    {"name": "t", "task": {"kind": "copy", "train_size": 16, "val_size": 0},
+                     "model": {"kind": "transformer", "d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2,
+                               "norm": {"kind": "\(norm)", "placement": "\(placement)"}, "activation": "swiglu"},
+                     "loss": "cross_entropy", "optimizer": "adamw"}
+                    """))[0]
+                let built = try Runner(spec: spec, pool: .serial).prepare().1.parameters.reduce(0) { $0 + $1.value.count }
+                XCTAssertEqual(ResourceEstimate(spec).parameters, built, "\(norm) \(placement)")
+            }
+        }
+    }
+}
