@@ -90,7 +90,16 @@ public final class Runner {
         } catch let error as TaskError {
             throw SpecError(file: spec.file, path: "", message: error.message)
         }
-        let model = built.1
+        let (data, model) = built
+        // The sample is small; the full splits must still fit the data module's limit.
+        let width = data.train.inputs.count / max(data.train.count, 1)
+        for (key, rows) in [("train_size", spec.task.trainSize), ("val_size", spec.task.valSize)] {
+            let (elements, overflow) = rows.multipliedReportingOverflow(by: width)
+            if overflow || elements > TaskData.maxElements {
+                throw SpecError(file: spec.file, path: "task.\(key)",
+                                message: "\(rows) rows of \(width) input values would be \(rows) × \(width) elements, more than \(TaskData.maxElements)")
+            }
+        }
         if let initFrom = spec.checkpoint.initFrom {
             try Checkpoints.load(initFrom, into: model, specFile: spec.file)
         }

@@ -102,6 +102,19 @@ final class ResolvedConfigTests: XCTestCase {
         XCTAssertEqual(sink.values("train_loss").map(\.step), [1, 5, 10, 12])
     }
 
+    /// A split larger than the data module's limit is refused by validate, not found at run time
+    /// (validate builds only a sample of the rows).
+    func testSplitSizeIsCheckedBeforeTraining() throws {
+        let file = try specFile("""
+            {"name": "big", "task": {"kind": "teacher_classification", "train_size": 6000000, "val_size": 0},
+             "model": {"hidden": [8]}, "loss": "cross_entropy", "optimizer": "sgd", "training": {"steps": 10}}
+            """)
+        XCTAssertThrowsError(try ExperimentSpec.loadChecked(file: file)) { error in
+            XCTAssertEqual((error as? SpecError)?.path, "task.train_size", "\(error)")
+            XCTAssertTrue("\(error)".contains("6000000 × 64 elements"), "\(error)")
+        }
+    }
+
     /// A sink that cannot keep what it is given (a full disk) ends the run with its error.
     func testASinkFailureEndsTheRun() throws {
         final class FullDisk: MetricsSink {
