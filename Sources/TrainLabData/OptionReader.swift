@@ -1,8 +1,6 @@
 /// Reads and checks one task's options, naming the spec key in every error ("task.classes: ...").
 struct OptionReader {
     let options: TaskOptions
-    /// Largest number of elements one split's inputs or targets may hold (2²⁸ floats = 1 GiB).
-    static let maxElements = 1 << 28
     /// Largest input_dim, output_dim, classes or teacher width.
     static let maxWidth = 1 << 16
 
@@ -27,11 +25,11 @@ struct OptionReader {
             }
             throw TaskError(message)
         }
-        if options.trainSize < 1 || options.trainSize > Self.maxElements {
-            throw TaskError("task.train_size: expected an integer from 1 to \(Self.maxElements), got \(options.trainSize)")
+        if options.trainSize < 1 || options.trainSize > TaskOptionRanges.maxElements {
+            throw TaskError("task.train_size: expected an integer from 1 to \(TaskOptionRanges.maxElements), got \(options.trainSize)")
         }
-        if options.valSize < 0 || options.valSize > Self.maxElements {
-            throw TaskError("task.val_size: expected an integer from 0 to \(Self.maxElements), got \(options.valSize)")
+        if options.valSize < 0 || options.valSize > TaskOptionRanges.maxElements {
+            throw TaskError("task.val_size: expected an integer from 0 to \(TaskOptionRanges.maxElements), got \(options.valSize)")
         }
     }
 
@@ -74,8 +72,8 @@ struct OptionReader {
     /// Checks that rows × width elements fit in one tensor.
     func checkSize(rows: Int, width: Int, what: String) throws {
         let (product, overflow) = rows.multipliedReportingOverflow(by: width)
-        if overflow || product > Self.maxElements {
-            throw TaskError("task.train_size: \(what) would hold \(rows) × \(width) elements, more than \(Self.maxElements)")
+        if overflow || product > TaskOptionRanges.maxElements {
+            throw TaskError("task.train_size: \(what) would hold \(rows) × \(width) elements, more than \(TaskOptionRanges.maxElements)")
         }
     }
 }
@@ -90,6 +88,15 @@ public enum TaskOptionRanges {
         case number(ClosedRange<Double>)
     }
 
+    /// Rows of a training split and of a validation split (`train_size`, `val_size`, a data file's rows).
+    public static let trainSize = 1...1 << 26
+    public static let valSize = 0...1 << 26
+    /// Features in and out (`input_dim`, `output_dim`, a data file's columns).
+    public static let width = 1...1 << 20
+    /// Class or token ids (`classes`, a file task's `classes` or `vocab`).
+    public static let classes = 2...1 << 20
+    /// Largest number of elements one split's inputs or targets may hold (2²⁸ floats = 1 GiB).
+    public static let maxElements = 1 << 28
     public static let spread: ClosedRange<Double> = 0...1e6
     public static let teacherHidden = 1...4096
     public static let listSize = 2...4096

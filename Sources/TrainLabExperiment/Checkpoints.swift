@@ -16,13 +16,14 @@ enum Checkpoints {
     static func mayBeMissing(_ name: String) -> Bool { name.hasSuffix(".num_batches_tracked") }
 
     /// Replaces the model's initial weights with the file's. Every name the model has must be in
-    /// the file with the same shape (but `mayBeMissing`), and the file may hold nothing else: a
-    /// mismatch is a bad input.
+    /// the file with the same shape (but `mayBeMissing`), the file may hold nothing else, and every
+    /// value must be finite (a NaN would only show as a diverged run): a mismatch is a bad input.
+    /// Names and shapes are judged from the header, before any tensor is read.
     static func load(_ path: String, into model: any Model, specFile: String) throws {
-        let stored: [String: Tensor]
-        do { stored = try SafeTensors.read(path: path) } catch {
-            throw SpecError(file: specFile, path: "checkpoint.init_from", message: "\(error)")
-        }
+        func badInput(_ message: String) -> SpecError { SpecError(file: specFile, path: "checkpoint.init_from", message: message) }
+        let header: SafeTensorsHeader
+        do { header = try SafeTensors.open(path: path) } catch { throw badInput("\(error)") }
+        let stored = Dictionary(uniqueKeysWithValues: header.entries.map { ($0.name, $0) })
         let wanted = tensors(of: model)
         var problems: [String] = []
         for (name, tensor) in wanted {
@@ -35,18 +36,22 @@ enum Checkpoints {
         let extra = Set(stored.keys).subtracting(wanted.map(\.name)).sorted()
         if !extra.isEmpty { problems.append("names the model does not have: \(extra.prefix(5).joined(separator: ", "))\(extra.count > 5 ? ", ..." : "")") }
         if !problems.isEmpty {
-            throw SpecError(file: specFile, path: "checkpoint.init_from",
-                            message: "\(path) does not fit this model: \(problems.prefix(5).joined(separator: "; "))")
+            throw badInput("\(path) does not fit this model: \(problems.prefix(5).joined(separator: "; "))")
         }
         for (name, tensor) in wanted {
-            if let found = stored[name] { tensor.copy(from: found) } else { tensor.fill(0) }
+            guard let entry = stored[name] else { tensor.fill(0); continue }
+            let found: Tensor
+            do { found = try header.read(entry) } catch { throw badInput("\(error)") }
+            if let index = found.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw badInput("\(path): tensor '\(name)' holds \(found.scalars[index]) at element \(index): weights must be finite numbers")
+            }
+            tensor.copy(from: found)
         }
     }
 
     /// Writes the weights, creating the file's folder when missing (as for the database).
     static func save(_ model: any Model, to path: String, metadata: [String: String]) throws {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         try SafeTensors.write(tensors(of: model), metadata: metadata, to: path)
     }
 

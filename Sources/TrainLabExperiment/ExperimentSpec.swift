@@ -104,7 +104,7 @@ public struct ExperimentSpec {
     init(_ document: JSONDocument, assignments: [(path: String, value: JSONValue)], runIndex: Int = 0, runCount: Int = 1,
          files: FileTask.Cache = FileTask.Cache()) throws {
         let root = try ObjectReader(document.root, path: "", document: document)
-        name = try root.string("name")
+        name = try Self.checkedName(root)
         file = document.file
         seed = UInt64(try root.int("seed", default: 0, range: 0...Int(Int32.max)))
         probe = try root.bool("probe", default: false)
@@ -187,6 +187,23 @@ public struct ExperimentSpec {
         }
     }
 
+    /// The longest experiment name, in characters: names become report file names, which the
+    /// file system limits to 255 bytes.
+    public static let maximumNameLength = 200
+
+    /// `name`, refused when it holds a control character (a NUL would cut it where C strings
+    /// end, an ESC would drive the terminal that lists it) or is longer than `maximumNameLength`.
+    static func checkedName(_ root: ObjectReader) throws -> String {
+        let name = try root.string("name")
+        if let control = name.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+            throw root.error("name", "expected a name without control characters, found U+\(String(format: "%04X", control.value))")
+        }
+        guard name.count <= maximumNameLength else {
+            throw root.error("name", "expected a name of at most \(maximumNameLength) characters, got \(name.count)")
+        }
+        return name
+    }
+
     /// `model`'s kind as written (a name or an object's `kind`), before the model is decoded.
     static func modelKind(of root: JSONValue) -> String? {
         guard case .object(let spec) = root else { return nil }
@@ -219,11 +236,14 @@ public struct ExperimentSpec {
             .triplets: ["triplets"], .views: ["contrastive_views"],
         ]
         var suitable = tasksFor[loss.targetKind] ?? []
+        // A file task's targets are class ids when the targets file holds integers (it then reports its classes).
+        let taskTargets: LossTargetKind = Catalogue.classificationTasks.contains(task.kind) || task.kind == "file" && task.classes != nil ? .classes : .real
         if task.kind == "file" {
-            // A file task's targets are class ids when the targets file holds integers.
-            let fileTargets: LossTargetKind = task.classes != nil ? .classes : .real
-            if [fileTargets, fileTargets == .classes ? .noiseSamples : .real].contains(loss.targetKind) { return }
-            suitable.append("file with \(loss.targetKind == .classes ? "integer" : "float") targets")
+            if [taskTargets, taskTargets == .classes ? .noiseSamples : .real].contains(loss.targetKind) {
+                suitable.append(task.kind)
+            } else {
+                suitable.append("file with \(loss.targetKind == .classes ? "integer" : "float") targets")
+            }
         }
         if !suitable.contains(task.kind) {
             throw root.error("loss", "loss '\(loss.name)' reads \(loss.targetKind.rawValue) targets, which task '\(task.kind)' does not produce; use \(suitable.map { "'\($0)'" }.joined(separator: " or "))")
@@ -231,7 +251,6 @@ public struct ExperimentSpec {
         if loss.name == "margin_ranking" && (task.outputDim ?? 16) != 1 {
             throw root.error("loss", "margin_ranking compares one score per item: set task.output_dim to 1")
         }
-        let taskTargets: LossTargetKind = Catalogue.classificationTasks.contains(task.kind) ? .classes : .real
         guard taskTargets == .classes else { return }
         let defaultClasses = SyntheticTasks.documentation[task.kind]?.first { $0.key == "classes" }.flatMap { Int($0.defaultValue) }
         guard let classes = task.classes ?? defaultClasses else { return }
@@ -245,11 +264,11 @@ public struct ExperimentSpec {
 
     static func decodeTask(kind: String, _ r: ObjectReader) throws -> TaskOptions {
         var options = TaskOptions(kind: kind)
-        options.trainSize = try r.int("train_size", default: 1024, range: 1...1 << 26)
-        options.valSize = try r.int("val_size", default: 256, range: 0...1 << 26)
-        options.inputDim = try r.optionalInt("input_dim", range: 1...1 << 20)
-        options.outputDim = try r.optionalInt("output_dim", range: 1...1 << 20)
-        options.classes = try r.optionalInt("classes", range: 2...1 << 20)
+        options.trainSize = try r.int("train_size", default: 1024, range: TaskOptionRanges.trainSize)
+        options.valSize = try r.int("val_size", default: 256, range: TaskOptionRanges.valSize)
+        options.inputDim = try r.optionalInt("input_dim", range: TaskOptionRanges.width)
+        options.outputDim = try r.optionalInt("output_dim", range: TaskOptionRanges.width)
+        options.classes = try r.optionalInt("classes", range: TaskOptionRanges.classes)
         options.noise = try r.optionalDouble("noise", range: 0...1e6)
         // Task-specific options (`spread`, `teacher_hidden`, `seq_len`, ...) as the data module
         // documents them, checked against its ranges now: the resource estimate computes with

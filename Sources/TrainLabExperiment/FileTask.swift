@@ -49,8 +49,8 @@ struct FileTask {
             throw r.error(valInputs == nil ? "val_targets" : "val_inputs", "val_inputs and val_targets come together")
         }
         // `classes` and `vocab` are synonyms: the number of class ids, or of token ids.
-        let classes = try r.optionalInt("classes", range: 2...largestVocab)
-        let vocab = try r.optionalInt("vocab", range: 2...largestVocab)
+        let classes = try r.optionalInt("classes", range: TaskOptionRanges.classes)
+        let vocab = try r.optionalInt("vocab", range: TaskOptionRanges.classes)
         if let classes, let vocab, classes != vocab {
             throw r.error("vocab", "vocab and classes are synonyms (the number of ids); got vocab \(vocab) and classes \(classes)")
         }
@@ -60,119 +60,153 @@ struct FileTask {
         if let hit = cache.loaded[key] { return hit }
 
         func fail(_ key: String, _ message: String) -> SpecError { r.error(key, message) }
-        func read(_ key: String, _ file: (path: String, name: String)) throws -> NumPyArray {
-            do { return try NumPy.read(path: file.path) } catch { throw fail(key, "\(error)") }
+        func open(_ key: String, _ file: (path: String, name: String)) throws -> DataFile {
+            do { return DataFile(key: key, name: file.name, header: try NumPy.open(path: file.path)) } catch { throw fail(key, "\(error)") }
         }
-        let trainX = try read("train_inputs", trainInputs), trainY = try read("train_targets", trainTargets)
-        let validation = try valInputs.map { (try read("val_inputs", $0), try read("val_targets", valTargets!)) }
-        let data: TaskData
-        if tokens {
-            var splits = [Split(inputsKey: "train_inputs", inputsName: trainInputs.name, inputs: trainX,
-                                targetsKey: "train_targets", targetsName: trainTargets.name, targets: trainY)]
-            if let (x, y) = validation {
-                splits.append(Split(inputsKey: "val_inputs", inputsName: valInputs!.name, inputs: x,
-                                    targetsKey: "val_targets", targetsName: valTargets!.name, targets: y))
-            }
-            data = try tokenData(splits, vocab: idCount, fail: fail)
-        } else {
-            data = try featureData(train: (trainX, trainY), validation: validation, classes: idCount, classesKey: idCountKey, fail: fail)
+        var splits = [Split(inputs: try open("train_inputs", trainInputs), targets: try open("train_targets", trainTargets), rows: TaskOptionRanges.trainSize)]
+        if let valInputs, let valTargets {
+            splits.append(Split(inputs: try open("val_inputs", valInputs), targets: try open("val_targets", valTargets), rows: TaskOptionRanges.valSize))
         }
+        let data = tokens ? try tokenData(splits, vocab: idCount, fail: fail)
+                          : try featureData(splits, classes: idCount, classesKey: idCountKey, fail: fail)
         let task = FileTask(data: data, paths: [trainInputs, trainTargets, valInputs, valTargets].compactMap { $0?.path })
         cache.loaded[key] = task
         return task
     }
 
-    /// The largest `classes` or `vocab`.
-    static let largestVocab = 1 << 20
+    /// One .npy file of a file task: its spec key and name as the spec writes it (for messages),
+    /// and its checked header.
+    struct DataFile {
+        let key: String, name: String, header: NumPyFile
 
-    /// One split's two files, with their spec keys and names (for messages).
+        /// Reads the data (its shape was judged from the header first).
+        func read(fail: (String, String) -> SpecError) throws -> NumPyArray {
+            do { return try header.read() } catch { throw fail(key, "\(error)") }
+        }
+    }
+
+    /// One split's two files and the range its row count must lie in (`TaskOptionRanges`, as for
+    /// a synthetic task's `train_size` and `val_size`; a validation file has at least 1 row).
     struct Split {
-        let inputsKey: String, inputsName: String, inputs: NumPyArray
-        let targetsKey: String, targetsName: String, targets: NumPyArray
+        let inputs: DataFile, targets: DataFile
+        let rows: ClosedRange<Int>
+
+        /// The rows of the inputs, refused before anything is read when out of range or when
+        /// either file holds more than `TaskOptionRanges.maxElements` elements.
+        func checkedRows(fail: (String, String) -> SpecError) throws -> Int {
+            let count = inputs.header.shape.first ?? 0
+            guard count >= max(rows.lowerBound, 1), count <= rows.upperBound else {
+                throw fail(inputs.key, "\(inputs.name): expected 1 to \(rows.upperBound) rows, got shape \(inputs.header.shape)")
+            }
+            for file in [inputs, targets] where file.header.count > TaskOptionRanges.maxElements {
+                throw fail(file.key, "\(file.name): shape \(file.header.shape) holds \(file.header.count) elements, more than \(TaskOptionRanges.maxElements)")
+            }
+            return count
+        }
     }
 
     /// Token ids: inputs (N, L) in [0, vocab), targets (N, L) in [0, vocab) or -100 (not scored),
     /// both stored as the synthetic sequence tasks store them (ids as floats, targets as classes).
-    /// vocab defaults to the largest id + 1, at most `largestVocab` (ids as Float32 stay exact).
+    /// vocab defaults to the largest id + 1, at most the `classes` cap (ids as Float32 stay exact).
     static func tokenData(_ splits: [Split], vocab: Int?, fail: (String, String) -> SpecError) throws -> TaskData {
+        let lengths = 1...TaskOptionRanges.seqLen.upperBound
         for split in splits {
-            let x = split.inputs, y = split.targets
-            guard x.intValues != nil, x.shape.count == 2, x.count > 0 else {
-                throw fail(split.inputsKey, "\(split.inputsName): expected integer token ids (int32/int64) of shape (rows, seq_len), both at least 1, for the transformer, got \(x.fileDType) of shape \(x.shape)")
+            let x = split.inputs.header, y = split.targets.header
+            guard x.holdsIntegers, x.shape.count == 2, lengths.contains(x.shape[1]) else {
+                throw fail(split.inputs.key, "\(split.inputs.name): expected integer token ids (int32/int64) of shape (rows, seq_len), seq_len from 1 to \(lengths.upperBound), for the transformer, got \(x.fileDType) of shape \(x.shape)")
             }
-            guard y.intValues != nil, y.shape == x.shape else {
-                throw fail(split.targetsKey, "\(split.targetsName): expected integer token ids (int32/int64) of shape \(x.shape) like the inputs (-100 where a position is not scored), got \(y.fileDType) of shape \(y.shape)")
+            _ = try split.checkedRows(fail: fail)
+            guard y.holdsIntegers, y.shape == x.shape else {
+                throw fail(split.targets.key, "\(split.targets.name): expected integer token ids (int32/int64) of shape \(x.shape) like the inputs (-100 where a position is not scored), got \(y.fileDType) of shape \(y.shape)")
             }
         }
-        let length = splits[0].inputs.shape[1]
-        if let validation = splits.dropFirst().first, validation.inputs.shape[1] != length {
-            throw fail(validation.inputsKey, "\(validation.inputsName): validation sequences have \(validation.inputs.shape[1]) tokens, training sequences \(length)")
+        let length = splits[0].inputs.header.shape[1]
+        if let validation = splits.dropFirst().first, validation.inputs.header.shape[1] != length {
+            throw fail(validation.inputs.key, "\(validation.inputs.name): validation sequences have \(validation.inputs.header.shape[1]) tokens, training sequences \(length)")
         }
-        let ids = splits.flatMap { $0.inputs.intValues! + $0.targets.intValues!.filter { $0 != Tape.ignoredTarget } }
-        let resolvedVocab = vocab ?? min(ids.max() ?? 0, largestVocab - 1) + 1
-        func check(_ key: String, _ name: String, _ values: [Int], scoredOnly: Bool) throws {
+        let arrays = try splits.map { (inputs: try $0.inputs.read(fail: fail).intValues!, targets: try $0.targets.read(fail: fail).intValues!) }
+        let largestId = arrays.lazy.flatMap { $0.inputs + $0.targets.filter { $0 != Tape.ignoredTarget } }.max() ?? 0
+        let resolvedVocab = vocab ?? min(largestId, TaskOptionRanges.classes.upperBound - 1) + 1
+        func check(_ file: DataFile, _ values: [Int], scoredOnly: Bool) throws {
             guard let index = values.firstIndex(where: { !(0..<resolvedVocab).contains($0) && !(scoredOnly && $0 == Tape.ignoredTarget) }) else { return }
-            throw fail(key, "\(name): token id \(values[index]) at row \(index / length), column \(index % length) is outside [0, \(resolvedVocab)) (vocab \(resolvedVocab))"
+            throw fail(file.key, "\(file.name): token id \(values[index]) at row \(index / length), column \(index % length) is outside [0, \(resolvedVocab)) (vocab \(resolvedVocab))"
                        + (scoredOnly ? "; -100 marks a position that is not scored" : ""))
         }
         var datasets: [Dataset] = []
-        for split in splits {
-            try check(split.inputsKey, split.inputsName, split.inputs.intValues!, scoredOnly: false)
-            try check(split.targetsKey, split.targetsName, split.targets.intValues!, scoredOnly: true)
-            let inputs = Tensor(shape: split.inputs.shape, values: split.inputs.intValues!.map { Float($0) })
-            datasets.append(Dataset(inputs: inputs, targets: .classes(split.targets.intValues!)))
+        for (split, array) in zip(splits, arrays) {
+            try check(split.inputs, array.inputs, scoredOnly: false)
+            try check(split.targets, array.targets, scoredOnly: true)
+            let inputs = Tensor(shape: split.inputs.header.shape, values: array.inputs.map { Float($0) })
+            datasets.append(Dataset(inputs: inputs, targets: .classes(array.targets)))
         }
         return TaskData(kind: .sequence, inputDim: length, outputDim: resolvedVocab,
                         train: datasets[0], validation: datasets.count > 1 ? datasets[1] : nil)
     }
 
     /// Float features (N, D) with float targets (N, K) or (N) (regression) or integer class ids
-    /// (N) (classification, `classes` defaulting to the largest id + 1).
-    static func featureData(train: (NumPyArray, NumPyArray), validation: (NumPyArray, NumPyArray)?, classes: Int?, classesKey: String,
-                            fail: (String, String) -> SpecError) throws -> TaskData {
-        func split(_ inputsKey: String, _ x: NumPyArray, _ targetsKey: String, _ y: NumPyArray) throws -> (Tensor, NumPyArray) {
-            guard x.shape.count == 2, let inputs = x.floatTensor() else {
-                throw fail(inputsKey, "expected a 2-D float array (rows, features), got shape \(x.shape) of \(x.fileDType)"
-                           + (x.intValues == nil ? "" : "; integer token ids are read by \"model\": {\"kind\": \"transformer\"}"))
+    /// (N) (classification, `classes` defaulting to the largest id + 1). Shapes are judged from
+    /// the headers; then every feature and float target must be finite (a NaN would only end the
+    /// run as "diverged") and every class id within the `classes` cap.
+    static func featureData(_ splits: [Split], classes: Int?, classesKey: String, fail: (String, String) -> SpecError) throws -> TaskData {
+        let train = splits[0]
+        let classification = train.targets.header.holdsIntegers
+        for split in splits {
+            let x = split.inputs.header, y = split.targets.header
+            guard !x.holdsIntegers, x.shape.count == 2, TaskOptionRanges.width.contains(x.shape[1]) else {
+                throw fail(split.inputs.key, "\(split.inputs.name): expected a 2-D float array (rows, features), features from 1 to \(TaskOptionRanges.width.upperBound), got shape \(x.shape) of \(x.fileDType)"
+                           + (x.holdsIntegers ? "; integer token ids are read by \"model\": {\"kind\": \"transformer\"}" : ""))
             }
-            guard let rows = y.shape.first, rows == x.shape[0], y.shape.count <= 2 else {
-                throw fail(targetsKey, "expected \(x.shape[0]) rows of targets (shape (\(x.shape[0])) or (\(x.shape[0]), K)), got shape \(y.shape)")
+            let rows = try split.checkedRows(fail: fail)
+            if x.shape[1] != train.inputs.header.shape[1] {
+                throw fail(split.inputs.key, "\(split.inputs.name): validation rows have \(x.shape[1]) features, training rows \(train.inputs.header.shape[1])")
             }
-            return (inputs, y)
-        }
-        let (trainX, trainY) = try split("train_inputs", train.0, "train_targets", train.1)
-        let validation = try validation.map { try split("val_inputs", $0.0, "val_targets", $0.1) }
-        if let validation, validation.0.shape[1] != trainX.shape[1] {
-            throw fail("val_inputs", "validation rows have \(validation.0.shape[1]) features, training rows \(trainX.shape[1])")
-        }
-        let classification = trainY.intValues != nil
-        var outputDim: Int
-        if classification {
-            let ids = trainY.intValues! + (validation?.1.intValues ?? [])
-            if validation != nil && validation!.1.intValues == nil {
-                throw fail("val_targets", "training targets are class ids, validation targets are floats")
-            }
-            if let negative = ids.first(where: { $0 < 0 }) { throw fail("train_targets", "class ids must be >= 0, found \(negative)") }
-            // Ids obey the cap on `classes`, so the default (largest id + 1) neither overflows
-            // nor asks for an output layer of a billion classes.
-            for (key, splitIds) in [("train_targets", trainY.intValues!), ("val_targets", validation?.1.intValues ?? [])] {
-                if let row = splitIds.firstIndex(where: { $0 >= largestVocab }) {
-                    throw fail(key, "class id \(splitIds[row]) at row \(row) is outside [0, \(largestVocab))")
+            if classification {
+                guard y.holdsIntegers, y.shape == [rows] else {
+                    throw fail(split.targets.key, "\(split.targets.name): expected \(rows) integer class ids (shape (\(rows),)) like the training targets, got shape \(y.shape) of \(y.fileDType)")
+                }
+            } else {
+                let outputs = y.shape.count == 2 ? y.shape[1] : 1
+                guard !y.holdsIntegers, y.shape.first == rows, y.shape.count <= 2, TaskOptionRanges.width.contains(outputs),
+                      y.shape.dropFirst() == train.targets.header.shape.dropFirst() else {
+                    throw fail(split.targets.key, "\(split.targets.name): expected \(rows) rows of float targets, shape (\(rows),) or (\(rows), K) with K from 1 to \(TaskOptionRanges.width.upperBound) like the training targets, got shape \(y.shape) of \(y.fileDType)")
                 }
             }
-            let largest = ids.max() ?? 0
-            outputDim = classes ?? largest + 1
-            if largest >= outputDim { throw fail(classesKey, "class id \(largest) does not fit \(outputDim) classes") }
+        }
+        var datasets: [Dataset] = []
+        var largestId = 0
+        for split in splits {
+            let features = try split.inputs.read(fail: fail)
+            try checkFinite(features.floatValues!, columns: features.shape[1], split.inputs, fail: fail)
+            let x = features.floatTensor()!
+            let y = try split.targets.read(fail: fail)
+            if let ids = y.intValues {
+                if let row = ids.firstIndex(where: { !(0..<TaskOptionRanges.classes.upperBound).contains($0) }) {
+                    throw fail(split.targets.key, "\(split.targets.name): class id \(ids[row]) at row \(row) is outside [0, \(TaskOptionRanges.classes.upperBound))")
+                }
+                largestId = max(largestId, ids.max() ?? 0)
+                datasets.append(Dataset(inputs: x, targets: .classes(ids)))
+            } else {
+                let t = y.floatValues!, columns = y.shape.count == 2 ? y.shape[1] : 1
+                try checkFinite(t, columns: columns, split.targets, fail: fail)
+                datasets.append(Dataset(inputs: x, targets: .real(Tensor(shape: [x.shape[0], columns], values: t))))
+            }
+        }
+        let outputDim: Int
+        if classification {
+            outputDim = classes ?? largestId + 1
+            if largestId >= outputDim { throw fail(classesKey, "class id \(largestId) does not fit \(outputDim) classes") }
         } else {
-            outputDim = trainY.shape.count == 2 ? trainY.shape[1] : 1
+            let shape = train.targets.header.shape
+            outputDim = shape.count == 2 ? shape[1] : 1
         }
-        func dataset(_ x: Tensor, _ y: NumPyArray) -> Dataset {
-            if let ids = y.intValues { return Dataset(inputs: x, targets: .classes(ids)) }
-            let t = y.floatTensor()!
-            return Dataset(inputs: x, targets: .real(Tensor(shape: [t.shape[0], t.count / max(t.shape[0], 1)], values: t.scalars)))
-        }
-        return TaskData(kind: classification ? .classification : .regression, inputDim: trainX.shape[1], outputDim: outputDim,
-                        train: dataset(trainX, trainY), validation: validation.map { dataset($0.0, $0.1) })
+        return TaskData(kind: classification ? .classification : .regression, inputDim: train.inputs.header.shape[1], outputDim: outputDim,
+                        train: datasets[0], validation: datasets.count > 1 ? datasets[1] : nil)
+    }
+
+    /// Refuses the first NaN or infinity in `values` (rows of `columns`), naming its row and column.
+    static func checkFinite(_ values: [Float], columns: Int, _ file: DataFile, fail: (String, String) -> SpecError) throws {
+        guard let index = values.firstIndex(where: { !$0.isFinite }) else { return }
+        throw fail(file.key, "\(file.name): \(values[index]) at row \(index / columns), column \(index % columns): expected finite numbers")
     }
 }
 
@@ -211,11 +245,17 @@ public struct CheckpointSpec: Sendable {
 /// `trainlab export-data`: a run's task data as `.npy` files (train_inputs, train_targets,
 /// val_inputs, val_targets), so the run can be reproduced in any tool, or by `task.kind = "file"`.
 public enum DataExport {
+    /// Why the files could not be written into `folder`, judged before anything is computed (a
+    /// file where a folder is expected, a folder that is not writable); nil when they can.
+    public static func unwritableReason(folder: String) -> String? {
+        Checkpoints.unwritableReason(folder + "/train_inputs.npy")
+    }
+
     /// Writes the files into `folder` (created when missing) and returns their paths.
     @discardableResult
     public static func write(_ spec: ExperimentSpec, to folder: String) throws -> [String] {
         let data = try spec.fileData ?? SyntheticTasks.make(spec.task, seed: spec.seed)
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try OutputFolder.create(folder)
         var written: [String] = []
         func save(_ dataset: Dataset, _ prefix: String) throws {
             let inputs = "\(folder)/\(prefix)_inputs.npy", targets = "\(folder)/\(prefix)_targets.npy"

@@ -26,7 +26,8 @@ public struct ResourceEstimate {
 
     init(mlp spec: ExperimentSpec) {
         let inputs = Double(spec.task.inputDim ?? Self.documentedDefault(spec.task.kind, "input_dim") ?? 1)
-        let classification = Catalogue.classificationTasks.contains(spec.task.kind)
+        // A file task of class ids reports its classes, as a synthetic classifier may.
+        let classification = Catalogue.classificationTasks.contains(spec.task.kind) || spec.task.classes != nil
         let outputs = Double((classification ? spec.task.classes ?? Self.documentedDefault(spec.task.kind, "classes")
                                              : spec.task.outputDim ?? Self.documentedDefault(spec.task.kind, "output_dim")) ?? 1)
         let widths = [inputs] + spec.model.hidden.map(Double.init) + [outputs]

@@ -6,34 +6,9 @@ import Musl
 import Darwin
 #endif
 
-/// Whole-file reads and crash-safe whole-file writes through POSIX calls, so that failures carry
-/// the system's reason ("No such file or directory", "Is a directory", "Permission denied").
+/// Reads of regular files piece by piece, and crash-safe whole-file writes, through POSIX calls,
+/// so that failures carry the system's reason ("No such file or directory", "Permission denied").
 enum FileAccess {
-    /// The bytes of the file at `path`.
-    static func readAll(_ path: String) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw systemError(path, "cannot open") }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw systemError(path, "cannot stat") }
-        guard status.st_mode & S_IFMT != S_IFDIR else {
-            throw IOError(path: path, problem: "is a directory, not a file")
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(max(Int(status.st_size), 0))
-        // st_size is only a hint (a /proc file reports 0): read until end of file.
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let got = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw systemError(path, "cannot read")
-            }
-            if got == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<got])
-        }
-    }
-
     /// Writes a file so that `path` holds either its old contents or all of the new ones, never a
     /// prefix: the bytes go to a temporary file beside it (same folder, so the same file system),
     /// which is flushed to disk (fsync) and then renamed over `path` (rename is atomic in POSIX).
@@ -85,6 +60,77 @@ enum FileAccess {
 
     static func systemError(_ path: String, _ action: String, code: Int32 = errno) -> IOError {
         IOError(path: path, problem: "\(action): \(String(cString: strerror(code)))")
+    }
+}
+
+/// Bytes a decoder reads by range: an open `RegularFile`, or bytes already in memory.
+protocol ByteSource {
+    /// The number of bytes.
+    var count: Int { get }
+    /// The bytes in `range`, which lies within `0 ..< count`.
+    func bytes(in range: Range<Int>) throws -> [UInt8]
+}
+
+extension Array: ByteSource where Element == UInt8 {
+    func bytes(in range: Range<Int>) -> [UInt8] { Array(self[range]) }
+}
+
+/// A regular file opened for reading. Decoders read and check its header before the data the
+/// header describes, so a file that lies about its sizes costs no more than its header. Anything
+/// else is refused when opened: a FIFO may block forever, a device such as /dev/zero never ends.
+final class RegularFile: ByteSource {
+    let path: String
+    let count: Int
+    private let descriptor: Int32
+
+    init(path: String) throws {
+        // O_NONBLOCK: opening a FIFO does not wait for a writer (it has no effect on a regular file).
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileAccess.systemError(path, "cannot open") }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            let error = FileAccess.systemError(path, "cannot stat")
+            close(descriptor)
+            throw error
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            close(descriptor)
+            throw IOError(path: path, problem: Self.kindProblem(status.st_mode & S_IFMT))
+        }
+        self.path = path
+        self.descriptor = descriptor
+        count = Int(status.st_size)
+    }
+
+    deinit { close(descriptor) }
+
+    /// What is wrong with a file of type `kind` (an `S_IFMT` value other than `S_IFREG`).
+    private static func kindProblem(_ kind: mode_t) -> String {
+        switch kind {
+        case S_IFDIR: return "is a directory, not a file"
+        case S_IFIFO: return "not a regular file (it is a FIFO, a named pipe)"
+        case S_IFCHR: return "not a regular file (it is a character device)"
+        case S_IFBLK: return "not a regular file (it is a block device)"
+        case S_IFSOCK: return "not a regular file (it is a socket)"
+        default: return "not a regular file"
+        }
+    }
+
+    func bytes(in range: Range<Int>) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: range.count) { buffer, initialized in
+            while initialized < range.count {
+                let got = pread(descriptor, buffer.baseAddress! + initialized, range.count - initialized,
+                                off_t(range.lowerBound + initialized))
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    throw FileAccess.systemError(path, "cannot read")
+                }
+                guard got > 0 else {
+                    throw IOError(path: path, problem: "the file ended at byte \(range.lowerBound + initialized), but it was \(count) bytes when opened: it changed while being read")
+                }
+                initialized += got
+            }
+        }
     }
 }
 

@@ -24,20 +24,38 @@ import TrainLabAutodiff
 public enum NumPy {
     /// The array in the file at `path`. Throws `IOError` naming the file and the problem.
     public static func read(path: String) throws -> NumPyArray {
-        try decode(try FileAccess.readAll(path), path: path)
+        try open(path: path).read()
+    }
+
+    /// The header of the regular file at `path`, checked against the file's size; its data is
+    /// read by `NumPyFile.read` once the caller has judged the shape.
+    public static func open(path: String) throws -> NumPyFile {
+        try header(of: RegularFile(path: path), path: path)
     }
 
     /// The first bytes of every .npy file.
     static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
+
+    /// The longest header read (NumPy writes a few hundred bytes): a longer one is refused before
+    /// it is read.
+    public static let maximumHeaderLength = 1 << 20
 
     /// The dtypes `read` accepts, as NumPy spells them.
     static let readableDTypes = ["<f2", "<f4", "<f8", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8"]
 
     /// Parses a whole file's `bytes`; `path` is only used in messages.
     static func decode(_ bytes: [UInt8], path: String) throws -> NumPyArray {
+        try header(of: bytes, path: path).read()
+    }
+
+    /// Reads and checks the preamble and header of `source`, and that its size is what the header
+    /// says; `path` is only used in messages.
+    static func header(of source: some ByteSource, path: String) throws -> NumPyFile {
         func problem(_ text: String) -> IOError { IOError(path: path, problem: text) }
 
-        guard !bytes.isEmpty else { throw problem("empty file (0 bytes): not a .npy file") }
+        let fileSize = source.count
+        guard fileSize > 0 else { throw problem("empty file (0 bytes): not a .npy file") }
+        let bytes = try source.bytes(in: 0 ..< min(fileSize, 12))
         guard bytes.starts(with: magic) else {
             throw problem(bytes.count < magic.count && magic.starts(with: bytes)
                 ? "truncated: the file ends inside the .npy magic string"
@@ -57,10 +75,13 @@ public enum NumPy {
             ? Int(bytes[8]) | Int(bytes[9]) << 8
             : Int(LittleEndian.uint32(bytes, at: 8))
         let dataStart = headerStart + headerLength
-        guard dataStart <= bytes.count else {
-            throw problem("truncated: the header length \(headerLength) runs past the end of the file (\(bytes.count - headerStart) bytes after the preamble)")
+        guard dataStart <= fileSize else {
+            throw problem("truncated: the header length \(headerLength) runs past the end of the file (\(fileSize - headerStart) bytes after the preamble)")
         }
-        let headerBytes = Array(bytes[headerStart ..< dataStart])
+        guard headerLength <= maximumHeaderLength else {
+            throw problem("header length \(headerLength) exceeds the limit of \(maximumHeaderLength) bytes")
+        }
+        let headerBytes = try source.bytes(in: headerStart ..< dataStart)
         let isUTF8 = major == 3
         if isUTF8 && !ByteText.isValidUTF8(headerBytes[...]) {
             throw problem("header is not valid UTF-8 (required by .npy format 3.0)")
@@ -88,8 +109,7 @@ public enum NumPy {
             guard !overflow else { throw problem("shape \(pythonTuple(shape)) is too large") }
             byteCount = product
         }
-        let count = byteCount / element.byteSize
-        let dataLength = bytes.count - dataStart
+        let dataLength = fileSize - dataStart
         guard dataLength >= byteCount else {
             throw problem("truncated data: shape \(pythonTuple(shape)) of \(element.name) needs \(byteCount) bytes, the file has \(dataLength) after the header")
         }
@@ -97,26 +117,7 @@ public enum NumPy {
             throw problem("\(dataLength - byteCount) unexpected bytes after the data (shape \(pythonTuple(shape)) of \(element.name) is \(byteCount) bytes)")
         }
 
-        let storage: NumPyArray.Storage = try bytes.withUnsafeBytes { whole in
-            let source = UnsafeRawBufferPointer(rebasing: whole[dataStart...])
-            switch element {
-            case .float(let format, _):
-                let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                    if let base = buffer.baseAddress {
-                        LittleEndian.decodeFloats(format, from: source, into: base, count: count)
-                    }
-                    initialized = count
-                }
-                return .float(values)
-            case .integer(let byteSize, let signed, _):
-                switch LittleEndian.decodeIntegers(from: source, byteSize: byteSize, signed: signed, count: count) {
-                case .success(let values): return .int(values)
-                case .failure(let overflow):
-                    throw problem("element \(overflow.index) is \(overflow.value), which does not fit in a signed 64-bit integer")
-                }
-            }
-        }
-        return NumPyArray(shape: shape, storage: storage, fileDType: element.name)
+        return NumPyFile(path: path, shape: shape, element: element, source: source, dataStart: dataStart)
     }
 
     /// The three values a header must hold, and nothing else (as NumPy requires).
@@ -153,7 +154,7 @@ public enum NumPy {
     }
 
     /// What one element is on disk.
-    private enum ElementType {
+    fileprivate enum ElementType {
         case float(FloatFormat, name: String)
         case integer(byteSize: Int, signed: Bool, name: String)
 
@@ -278,6 +279,57 @@ public enum NumPy {
     /// Python's repr of a tuple of integers: `()`, `(3,)`, `(2, 3)`.
     static func pythonTuple(_ values: [Int]) -> String {
         values.count == 1 ? "(\(values[0]),)" : "(" + values.map(String.init).joined(separator: ", ") + ")"
+    }
+}
+
+/// A .npy file whose header has been read and checked (the data is as long as the shape says),
+/// and whose data has not been read yet: its reader judges the shape first.
+public struct NumPyFile {
+    public let path: String
+    public let shape: [Int]
+    fileprivate let element: NumPy.ElementType
+    let source: any ByteSource
+    let dataStart: Int
+
+    fileprivate init(path: String, shape: [Int], element: NumPy.ElementType, source: any ByteSource, dataStart: Int) {
+        (self.path, self.shape, self.element, self.source, self.dataStart) = (path, shape, element, source, dataStart)
+    }
+
+    /// The dtype as the file spells it (e.g. "<f8"), for messages.
+    public var fileDType: String { element.name }
+
+    /// Whether the elements are integers (read as `.int`), not floats.
+    public var holdsIntegers: Bool {
+        if case .integer = element { return true }
+        return false
+    }
+
+    /// The number of elements (1 for shape ()); the header check saw that their bytes fit an Int.
+    public var count: Int { shape.reduce(1, *) }
+
+    /// Reads the data.
+    public func read() throws -> NumPyArray {
+        let count = count
+        let data = try source.bytes(in: dataStart ..< dataStart + count * element.byteSize)
+        let storage: NumPyArray.Storage = try data.withUnsafeBytes { source in
+            switch element {
+            case .float(let format, _):
+                let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    if let base = buffer.baseAddress {
+                        LittleEndian.decodeFloats(format, from: source, into: base, count: count)
+                    }
+                    initialized = count
+                }
+                return .float(values)
+            case .integer(let byteSize, let signed, _):
+                switch LittleEndian.decodeIntegers(from: source, byteSize: byteSize, signed: signed, count: count) {
+                case .success(let values): return .int(values)
+                case .failure(let overflow):
+                    throw IOError(path: path, problem: "element \(overflow.index) is \(overflow.value), which does not fit in a signed 64-bit integer")
+                }
+            }
+        }
+        return NumPyArray(shape: shape, storage: storage, fileDType: element.name)
     }
 }
 

@@ -52,3 +52,21 @@ public enum AtomicTextFile {
         }
     }
 }
+
+/// Folders that output files go into.
+public enum OutputFolder {
+    /// Creates the folder at `path` and any missing above it (as `mkdir -p`); a failure carries
+    /// the system's reason ("Permission denied", "Not a directory") in an `IOError`.
+    public static func create(_ path: String) throws {
+        var status = stat()
+        if stat(path, &status) == 0 {
+            guard status.st_mode & S_IFMT == S_IFDIR else {
+                throw IOError(path: path, problem: "cannot create the folder: a file is in the way")
+            }
+            return
+        }
+        let parent = FileAccess.folderPath(of: path)
+        if parent != "." && parent != "/" && parent != path { try create(parent) }
+        guard mkdir(path, 0o777) == 0 || errno == EEXIST else { throw FileAccess.systemError(path, "cannot create the folder") }
+    }
+}

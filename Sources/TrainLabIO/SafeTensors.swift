@@ -69,21 +69,34 @@ public enum SafeTensors {
     /// Everything in the file at `path`: tensors in file order, metadata, and each tensor's dtype
     /// on disk. Throws `IOError` naming the file and the problem for anything malformed.
     public static func readFile(path: String) throws -> SafeTensorsFile {
-        try decode(try FileAccess.readAll(path), path: path)
+        try open(path: path).readAll()
+    }
+
+    /// The header of the regular file at `path`, checked against the file's size; tensors are
+    /// read by `SafeTensorsHeader.read` once the caller has judged their names and shapes.
+    public static func open(path: String) throws -> SafeTensorsHeader {
+        try header(of: RegularFile(path: path), path: path)
     }
 
     /// Parses a whole file's `bytes`; `path` is only used in messages.
     static func decode(_ bytes: [UInt8], path: String) throws -> SafeTensorsFile {
+        try header(of: bytes, path: path).readAll()
+    }
+
+    /// Reads and checks the header of `source`: the tensors must tile its data section exactly.
+    /// `path` is only used in messages.
+    static func header(of source: some ByteSource, path: String) throws -> SafeTensorsHeader {
         func problem(_ text: String) -> IOError { IOError(path: path, problem: text) }
 
-        guard !bytes.isEmpty else {
+        let fileSize = source.count
+        guard fileSize > 0 else {
             throw problem("empty file (0 bytes): a safetensors file starts with an 8-byte header length")
         }
-        guard bytes.count >= 8 else {
-            throw problem("truncated: the file is \(bytes.count) bytes, shorter than the 8-byte header length")
+        guard fileSize >= 8 else {
+            throw problem("truncated: the file is \(fileSize) bytes, shorter than the 8-byte header length")
         }
-        let declaredHeaderLength = LittleEndian.uint64(bytes, at: 0)
-        let bytesAfterLength = bytes.count - 8
+        let declaredHeaderLength = LittleEndian.uint64(try source.bytes(in: 0 ..< 8), at: 0)
+        let bytesAfterLength = fileSize - 8
         guard declaredHeaderLength <= UInt64(bytesAfterLength) else {
             throw problem("header length \(declaredHeaderLength) (the first 8 bytes) is larger than the rest of the file (\(bytesAfterLength) bytes): the file is truncated or not a safetensors file")
         }
@@ -92,7 +105,7 @@ public enum SafeTensors {
             throw problem("header length \(headerLength) exceeds the limit of \(maximumHeaderLength) bytes")
         }
         guard headerLength > 0 else { throw problem("header is empty (header length 0)") }
-        let headerBytes = bytes[8 ..< 8 + headerLength]
+        let headerBytes = try source.bytes(in: 8 ..< 8 + headerLength)[...]
         guard ByteText.isValidUTF8(headerBytes) else {
             throw problem("header is not valid UTF-8: not a safetensors file?")
         }
@@ -107,7 +120,7 @@ public enum SafeTensors {
         }
 
         let dataStart = 8 + headerLength
-        let dataLength = bytes.count - dataStart
+        let dataLength = fileSize - dataStart
         var metadata: [String: String] = [:]
         var entries: [HeaderEntry] = []
         for (name, value) in object.members {
@@ -141,19 +154,7 @@ public enum SafeTensors {
             throw problem("\(dataLength - covered) bytes after the last tensor's data: the data section is \(dataLength) bytes but the tensors cover \(covered)")
         }
 
-        var tensors: [(name: String, tensor: Tensor)] = []
-        var storedDTypes: [String: DType] = [:]
-        tensors.reserveCapacity(entries.count)
-        bytes.withUnsafeBytes { whole in
-            for entry in entries {
-                let tensor = Tensor(shape: entry.shape)
-                let source = UnsafeRawBufferPointer(rebasing: whole[dataStart + entry.begin ..< dataStart + entry.end])
-                LittleEndian.decodeFloats(entry.dtype.format, from: source, into: tensor.data, count: tensor.count)
-                tensors.append((entry.name, tensor))
-                storedDTypes[entry.name] = entry.dtype
-            }
-        }
-        return SafeTensorsFile(tensors: tensors, metadata: metadata, storedDTypes: storedDTypes)
+        return SafeTensorsHeader(path: path, entries: entries, metadata: metadata, source: source, dataStart: dataStart)
     }
 
     /// What is wrong with a header the JSON parser refused, worded for a file written by a
@@ -207,11 +208,11 @@ public enum SafeTensors {
         }
     }
 
-    /// One tensor's header entry, checked on its own (not yet against the others).
-    private struct HeaderEntry {
-        let name: String
-        let dtype: DType
-        let shape: [Int]
+    /// One tensor's header entry: where its data lies in the data section.
+    public struct HeaderEntry: Sendable {
+        public let name: String
+        public let dtype: DType
+        public let shape: [Int]
         let begin: Int
         let end: Int
     }
@@ -330,6 +331,32 @@ public enum SafeTensors {
         var header = Array(("{" + members.joined(separator: ",") + "}").utf8)
         header.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8))
         return header
+    }
+}
+
+/// A safetensors file whose header has been read and checked (its tensors tile the data section
+/// exactly), and whose tensors have not been read yet: its reader judges names and shapes first.
+public struct SafeTensorsHeader {
+    public let path: String
+    /// The tensors in file order (by data offset).
+    public let entries: [SafeTensors.HeaderEntry]
+    /// The header's `__metadata__` (empty when absent).
+    public let metadata: [String: String]
+    let source: any ByteSource
+    let dataStart: Int
+
+    /// Reads one tensor's data, converted to Float32.
+    public func read(_ entry: SafeTensors.HeaderEntry) throws -> Tensor {
+        let data = try source.bytes(in: dataStart + entry.begin ..< dataStart + entry.end)
+        let tensor = Tensor(shape: entry.shape)
+        data.withUnsafeBytes { LittleEndian.decodeFloats(entry.dtype.format, from: $0, into: tensor.data, count: tensor.count) }
+        return tensor
+    }
+
+    /// Reads every tensor.
+    public func readAll() throws -> SafeTensorsFile {
+        SafeTensorsFile(tensors: try entries.map { ($0.name, try read($0)) }, metadata: metadata,
+                        storedDTypes: Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.dtype) }))
     }
 }
 

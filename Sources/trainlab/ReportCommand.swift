@@ -1,6 +1,7 @@
 import Foundation
 import TrainLabReport
 import TrainLabStore
+import TrainLabExperiment
 import TrainLabIO
 
 /// `trainlab report EXPERIMENT [-o FILE] [--db PATH] [--by KEY...] [--metric NAME] [--smooth A]
@@ -85,9 +86,10 @@ enum ReportCommand {
     }
 
     /// `EXPERIMENT.html` (or `.svg`) in the current folder, characters other than letters,
-    /// digits, `-`, `_` and `.` replaced by `_`.
+    /// digits, `-`, `_` and `.` replaced by `_`, cut to the longest experiment name a spec may
+    /// give (a longer name, from an older database, would pass the file system's limit).
     static func defaultFileName(experiment: String, format: String) -> String {
-        let safe = String(experiment.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" })
+        let safe = String(experiment.prefix(ExperimentSpec.maximumNameLength).map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" })
         return (safe.isEmpty || safe.hasPrefix(".") ? "report" + safe : safe) + "." + format
     }
 }

@@ -327,6 +327,7 @@ enum ExportDataCommand {
         let folder = try arguments.option("-o") ?? arguments.option("--output") ?? "data"
         guard let file = arguments.next() else { throw UsageError("export-data needs a spec file") }
         try arguments.finish()
+        if let reason = DataExport.unwritableReason(folder: folder) { throw UsageError("cannot write \(folder): \(reason)") }
         guard let spec = try ExperimentSpec.load(file: file).first else { throw UsageError("\(file) has no runs") }
         for path in try DataExport.write(spec, to: folder) { print("wrote \(path)") }
     }

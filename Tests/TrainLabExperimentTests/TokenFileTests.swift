@@ -158,13 +158,13 @@ final class TokenFileTests: XCTestCase {
         try NumPy.write((0..<32).map { Float($0 % 8) }, shape: [4, 8], to: dir.appendingPathComponent("data/features.npy").path)
         try NumPy.writeInt64(Array(0..<4), shape: [4], to: dir.appendingPathComponent("data/classes.npy").path)
         assertBadInput(try specPath(#""train_inputs": "data/features.npy", "train_targets": "data/y.npy""#, in: dir),
-                       "task.train_inputs: data/features.npy: expected integer token ids (int32/int64) of shape (rows, seq_len), both at least 1, for the transformer, got <f4 of shape [4, 8]")
+                       "task.train_inputs: data/features.npy: expected integer token ids (int32/int64) of shape (rows, seq_len), seq_len from 1 to 4096, for the transformer, got <f4 of shape [4, 8]")
         assertBadInput(try specPath(#""train_inputs": "data/x.npy", "train_targets": "data/features.npy""#, in: dir),
                        "task.train_targets: data/features.npy: expected integer token ids (int32/int64) of shape [4, 8] like the inputs (-100 where a position is not scored), got <f4 of shape [4, 8]")
         assertBadInput(try specPath(#""train_inputs": "data/x.npy", "train_targets": "data/classes.npy""#, in: dir),
                        "task.train_targets: data/classes.npy: expected integer token ids (int32/int64) of shape [4, 8] like the inputs")
         assertBadInput(try specPath(Self.files, model: #"{"kind": "mlp", "hidden": [8]}"#, in: dir),
-                       #"task.train_inputs: expected a 2-D float array (rows, features), got shape [4, 8] of <i8; integer token ids are read by "model": {"kind": "transformer"}"#)
+                       #"task.train_inputs: data/x.npy: expected a 2-D float array (rows, features), features from 1 to 1048576, got shape [4, 8] of <i8; integer token ids are read by "model": {"kind": "transformer"}"#)
     }
 
     /// Sequences longer than model.max_len are refused by `validate` (exit 2), as for synthetic tasks.
