@@ -117,8 +117,3 @@ public struct TaskError: Error, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
-
-extension TaskData {
-    /// Most elements one split's inputs may hold (the data module's limit, 2²⁸ floats = 1 GiB).
-    public static var maxElements: Int { OptionReader.maxElements }
-}

@@ -95,9 +95,9 @@ public final class Runner {
         let width = data.train.inputs.count / max(data.train.count, 1)
         for (key, rows) in [("train_size", spec.task.trainSize), ("val_size", spec.task.valSize)] {
             let (elements, overflow) = rows.multipliedReportingOverflow(by: width)
-            if overflow || elements > TaskData.maxElements {
+            if overflow || elements > TaskOptionRanges.maxElements {
                 throw SpecError(file: spec.file, path: "task.\(key)",
-                                message: "\(rows) rows of \(width) input values would be \(rows) × \(width) elements, more than \(TaskData.maxElements)")
+                                message: "\(rows) rows of \(width) input values would be \(rows) × \(width) elements, more than \(TaskOptionRanges.maxElements)")
             }
         }
         if let initFrom = spec.checkpoint.initFrom {
