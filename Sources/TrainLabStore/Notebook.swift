@@ -161,8 +161,8 @@ extension ResultsStore {
 
 extension ResultsStore {
     /// One row per run, for pandas or a spreadsheet (`export --wide`): `id`, `experiment`,
-    /// `status`, `seed`, `tags` (joined by ","), `superseded_by`, every param as its own column
-    /// (sorted; typed as stored), then each metric's `NAME.final` and `NAME.best` (sorted by
+    /// `status`, `seed`, `tags` (joined by ","), `superseded_by`, every other param as its own
+    /// column (sorted; typed as stored; `seed` is the run's), then each metric's `NAME.final` and `NAME.best` (sorted by
     /// name); NULL where a run lacks one. Runs in `runIDs` order.
     public func wideTable(runIDs: [Int64]) throws -> QueryResult {
         let byID = Dictionary(uniqueKeysWithValues: try runs().map { ($0.id, $0) })
@@ -177,9 +177,10 @@ extension ResultsStore {
             }
         }
         let summaries = try runs.map { try self.summaries(runID: $0.id) }
-        let paramKeys = Set(params.flatMap(\.keys)).sorted()
+        let runColumns = ["id", "experiment", "status", "seed", "tags", "superseded_by"]
+        let paramKeys = Set(params.flatMap(\.keys)).subtracting(runColumns).sorted()
         let metricNames = Set(summaries.flatMap(\.keys)).sorted()
-        let columns = ["id", "experiment", "status", "seed", "tags", "superseded_by"] + paramKeys
+        let columns = runColumns + paramKeys
             + metricNames.flatMap { ["\($0).final", "\($0).best"] }
         let rows = runs.indices.map { index -> [SQLiteValue] in
             let run = runs[index]
