@@ -20,7 +20,9 @@ enum CompareCommand {
         let metric = try arguments.option("--metric")
         let direction = try arguments.option("--best").map(parseDirection)
         var experiments: [String] = []
-        while let experiment = arguments.next() { experiments.append(experiment) }
+        while let experiment = arguments.next() {
+            if !experiments.contains(experiment) { experiments.append(experiment) }  // named twice: its runs once
+        }
         try arguments.finish()
         guard !experiments.isEmpty else {
             throw UsageError("compare needs an experiment and --by KEY (or --diff RUN1 RUN2)")
