@@ -29,6 +29,10 @@ public struct ExperimentSpec {
     /// The run's configuration resolved: sweep values applied, every default filled in, every
     /// catalogue choice as `{"kind": ...}` (stored in `runs.config`, hashed, flattened to params).
     public let config: JSONValue
+    /// Labels and free text for the results database (`tags`, `notes`); not part of `config`,
+    /// so they change neither its hash nor its params.
+    public let tags: [String]
+    public let notes: String?
     /// The sweep assignments that produced this run (empty without a sweep).
     public let assignments: [(path: String, value: JSONValue)]
 
@@ -108,6 +112,8 @@ public struct ExperimentSpec {
         file = document.file
         seed = UInt64(try root.int("seed", default: 0, range: 0...Int(Int32.max)))
         probe = try root.bool("probe", default: false)
+        tags = try Self.decodeTags(root)
+        notes = try root.optionalString("notes")
         self.assignments = assignments
 
         guard let (taskKind, taskReader) = try root.catalogue("task", kinds: SyntheticTasks.names + ["file"]) else {
@@ -172,7 +178,10 @@ public struct ExperimentSpec {
         // The sweep keys were expanded away before this run; named so a typo near them suggests them.
         _ = root.has("sweep") || root.has("sweep_mode")
         try root.finish()
-        config = root.resolved
+        guard case .object(var resolved) = root.resolved else { fatalError("an object reader resolves to an object") }
+        resolved["tags"] = nil
+        resolved["notes"] = nil
+        config = .object(resolved)
 
         let sequenceTask = task.isTokenSequence
         if sequenceTask && model.transformer == nil {
@@ -202,6 +211,18 @@ public struct ExperimentSpec {
             throw root.error("name", "expected a name of at most \(maximumNameLength) characters, got \(name.count)")
         }
         return name
+    }
+
+    /// `tags`: a list of distinct `RunTag`s, sorted; none when missing.
+    static func decodeTags(_ root: ObjectReader) throws -> [String] {
+        guard let value = root.value("tags"), value != .null else { return [] }
+        guard case .array(let elements) = value else { throw root.error("tags", "expected a list of tags, got \(value.typeName)") }
+        let tags = try elements.enumerated().map { index, element -> String in
+            guard case .string(let tag) = element else { throw root.error("tags[\(index)]", "expected a string, got \(element.typeName)") }
+            if let problem = RunTag.problem(tag) { throw root.error("tags[\(index)]", problem) }
+            return tag
+        }
+        return Set(tags).sorted()
     }
 
     /// `model`'s kind as written (a name or an object's `kind`), before the model is decoded.

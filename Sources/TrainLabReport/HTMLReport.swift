@@ -21,6 +21,10 @@ public enum HTMLReport {
 
         let final = ReportCharts.finalComparison(data)
         sections.append(("final", "Final \(data.comparison.metric)", figure(final.svg(), caption: nil)))
+        if let heatmap = ReportCharts.heatmap(data) {
+            sections.append(("heatmap", "Grid: \(data.pivotKey!)", figure(heatmap.svg(), caption: nil)))
+        }
+        if let notes = notesSection(data) { sections.append(("notes", "Tags and notes", notes)) }
 
         let probeFigures = ReportData.probeKinds.compactMap { kind in
             ReportCharts.probe(data, kind: kind).map { figure($0.svg(), caption: nil) }
@@ -151,6 +155,22 @@ public enum HTMLReport {
         return out.joined(separator: "\n")
     }
 
+    /// The runs that have tags or notes: run, config, status, tags, notes; nil when none has.
+    static func notesSection(_ data: ReportData) -> String? {
+        let rows = data.configs.flatMap { config in
+            config.runs.filter { !$0.run.tags.isEmpty || $0.run.notes != nil }.map { (config, $0.run) }
+        }.sorted { $0.1.id < $1.1.id }
+        guard !rows.isEmpty else { return nil }
+        var out = ["<table class=\"notes\"><thead><tr><th scope=\"col\">run</th><th scope=\"col\">config</th>"
+                   + "<th scope=\"col\">status</th><th scope=\"col\">tags</th><th scope=\"col\">notes</th></tr></thead><tbody>"]
+        for (config, run) in rows {
+            out.append("<tr data-run=\"\(run.id)\"><td>\(run.id)</td><td>#\(config.number)</td><td>\(esc(run.status.rawValue))</td>"
+                       + "<td class=\"tags\">\(esc(run.tags.joined(separator: ", ")))</td><td class=\"notes\">\(esc(run.notes ?? ""))</td></tr>")
+        }
+        out.append("</tbody></table>")
+        return out.joined(separator: "\n")
+    }
+
     /// A small line sample in a config's style.
     static func swatch(_ style: SeriesStyle) -> String {
         var pairs: [(String, String)] = [("x1", "1"), ("y1", "5"), ("x2", "23"), ("y2", "5"),
@@ -172,8 +192,9 @@ public enum HTMLReport {
         figcaption { color: #555; font-size: 0.9em; margin-top: 0.2em; }
         svg.chart { max-width: 100%; height: auto; display: block; }
         .scroll { overflow-x: auto; }
-        table.configs, table.shared { border-collapse: collapse; font-size: 0.88em; }
-        table.configs th, table.configs td, table.shared th, table.shared td {
+        table.configs, table.shared, table.notes { border-collapse: collapse; font-size: 0.88em; }
+        table.notes td.notes { white-space: pre-wrap; }
+        table.configs th, table.configs td, table.shared th, table.shared td, table.notes th, table.notes td {
             border: 1px solid #d6d6d6; padding: 3px 8px; text-align: left; vertical-align: top; }
         table.configs td { white-space: nowrap; }
         table.configs thead th { background: #f2f2f2; font-family: ui-monospace, "DejaVu Sans Mono", monospace;

@@ -104,6 +104,31 @@ public enum ReportCharts {
         return chart
     }
 
+    /// The pivot (`ReportData.pivotKey`) as a heatmap of the configs' mean final metric; nil
+    /// without a pivot key.
+    public static func heatmap(_ data: ReportData) -> Heatmap? {
+        guard data.pivotKey != nil, let pivot = data.comparison.pivot else { return nil }
+        let metric = data.comparison.metric
+        let rowLabels = pivot.rows.isEmpty || pivot.rowKeys.isEmpty
+            ? pivot.rows.map { _ in "all runs" } : ReportData.labels(keys: pivot.rowKeys, values: pivot.rows)
+        let columnLabels = pivot.columns.map { $0.map(ParamValue.compact) ?? "–" }
+        let details = pivot.cells.map { row in
+            row.map { group -> String in
+                guard let group, let mean = group.mean else { return "no completed run" }
+                return SVG.metricValue(mean) + (group.confidenceHalfWidth.map { " ± " + SVG.metricValue($0) } ?? "")
+                    + " (n=\(group.values.count))" + (group.bestRunID.map { ", best run \($0)" } ?? "")
+            }
+        }
+        let better = data.comparison.direction == .min ? "lower" : "higher"
+        return Heatmap(
+            id: "chart-heatmap-" + SVG.identifier(metric), title: "Final \(metric): \(pivot.rowKeys.joined(separator: ", ")) × \(pivot.columnKey)",
+            subtitle: "Each cell: the mean final \(metric) over the completed runs with those values (\(better) is better; "
+                + "yellow the best, dark purple the worst); – no completed run.",
+            rowTitle: pivot.rowKeys.isEmpty ? "" : ReportData.shortNames(pivot.rowKeys).joined(separator: ", "),
+            columnTitle: pivot.columnKey, rowLabels: rowLabels, columnLabels: columnLabels,
+            values: pivot.cells.map { $0.map { $0?.mean } }, details: details, lowerIsBetter: data.comparison.direction == .min)
+    }
+
     /// The values `metric` can take, judged from its name and its `values`: `0...1` for an
     /// accuracy or NDCG whose values lie there, `0...∞` when no value is negative (a loss),
     /// else unbounded.

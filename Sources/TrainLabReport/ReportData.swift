@@ -31,8 +31,10 @@ public struct ConfigCurve: Sendable, Equatable {
 public struct ReportData: Sendable {
     public var experiment: String
     public var databasePath: String
-    /// The params that define a config.
+    /// The params that define a config; with a pivot key, that key is the last.
     public var groupKeys: [String]
+    /// The param whose values are the heatmap's columns (`--pivot`); nil: no heatmap.
+    public var pivotKey: String?
     public var configs: [ReportConfig]
     /// The final-metric comparison (`metric`, `direction`, groups in `configs` order).
     public var comparison: Comparison
@@ -64,10 +66,14 @@ public struct ReportData: Sendable {
     /// - `smoothing`: the `train_loss` curves (line, band and diverged runs) are exponential moving
     ///   averages with this weight, in `0..<1`, over the logged steps, before those are averaged
     ///   into points; nil: raw.
+    /// - `pivotKey`: a param that becomes the last group key, the heatmap's columns; the other
+    ///   keys (`groupKeys`, or every differing param but it and `seed`) are its rows.
     public static func load(from store: ResultsStore, experiment: String, groupKeys: [String]? = nil,
-                            metric: String? = nil, maxPoints: Int = 1000, smoothing: Double? = nil) throws -> ReportData {
+                            metric: String? = nil, maxPoints: Int = 1000, smoothing: Double? = nil,
+                            pivotKey: String? = nil) throws -> ReportData {
         let overviews = try store.runOverviews(experiment: experiment)  // throws for an unknown experiment
-        let keys = groupKeys ?? ResultsStore.differingParamKeys(overviews.map(\.params)).filter { $0 != "seed" }
+        let keys = (groupKeys ?? ResultsStore.differingParamKeys(overviews.map(\.params)).filter { $0 != "seed" })
+            .filter { $0 != pivotKey } + (pivotKey.map { [$0] } ?? [])
         let tuples = try ResultsStore.groupValues(by: keys, of: overviews, experiment: experiment)
         let metricNames = try store.metricNames(experiment: experiment)
         let metric = metric ?? ResultsStore.defaultMetric(among: Set(metricNames))
@@ -142,7 +148,7 @@ public struct ReportData: Sendable {
             if perConfig.contains(where: { !$0.points.isEmpty }) { probes[kind] = perConfig }
         }
 
-        return ReportData(experiment: experiment, databasePath: store.path, groupKeys: keys, configs: configs,
+        return ReportData(experiment: experiment, databasePath: store.path, groupKeys: keys, pivotKey: pivotKey, configs: configs,
                           comparison: comparison, metricNames: metricNames, curveMetrics: curveMetrics,
                           curves: curves, stepsPerPoint: stepsPerPoint, smoothing: smoothing, probes: probes)
     }

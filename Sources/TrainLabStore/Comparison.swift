@@ -47,12 +47,15 @@ public struct ComparisonGroup: Sendable, Equatable {
     /// `t(0.975, n-1) · s / √n`; nil for fewer than two values.
     public var confidenceHalfWidth: Double?
     public var best: Double?
+    /// The run whose final value is `best` (the older on a tie).
+    public var bestRunID: Int64?
     /// 1 = best mean; groups with equal means share a rank; nil without a mean.
     public var rank: Int?
 }
 
 /// The runs of an experiment grouped by params, compared on one metric's final value.
 public struct Comparison: Sendable, Equatable {
+    /// The experiment, or several joined by ", ".
     public var experiment: String
     public var keys: [String]
     public var metric: String
@@ -65,12 +68,14 @@ public struct Comparison: Sendable, Equatable {
         var byValues: [[String?]: [RunOutcome]] = [:]
         for outcome in outcomes { byValues[outcome.groupValues, default: []].append(outcome) }
         var groups = byValues.map { values, members -> ComparisonGroup in
-            let finals = members.filter { $0.status == .completed }.compactMap(\.finalValue).filter(\.isFinite)
+            let counted = members.filter { $0.status == .completed && ($0.finalValue?.isFinite ?? false) }
+            let finals = counted.map { $0.finalValue! }
+            let best = counted.min { direction.isBetter($0.finalValue!, than: $1.finalValue!) }
             return ComparisonGroup(
                 groupValues: values, runIDs: members.map(\.runID), values: finals,
                 divergedCount: members.filter { $0.status == .diverged }.count,
                 mean: Statistics.mean(finals), confidenceHalfWidth: Statistics.confidenceHalfWidth95(finals),
-                best: finals.min { direction.isBetter($0, than: $1) }, rank: nil)
+                best: best?.finalValue, bestRunID: best?.runID, rank: nil)
         }
         groups.sort { paramTupleOrder($0.groupValues, $1.groupValues) }
         for index in groups.indices {
@@ -104,7 +109,15 @@ extension ResultsStore {
     /// `direction` (default: `MetricDirection.preferred(for:)`).
     public func compare(experiment: String, by keys: [String], metric: String? = nil,
                         direction: MetricDirection? = nil) throws -> Comparison {
-        let overviews = try runOverviews(experiment: experiment)
+        try compare(experiments: [experiment], by: keys, metric: metric, direction: direction)
+    }
+
+    /// `compare` over the runs of several experiments together; the key `experiment` groups by
+    /// the run's experiment.
+    public func compare(experiments: [String], by keys: [String], metric: String? = nil,
+                        direction: MetricDirection? = nil) throws -> Comparison {
+        let experiment = experiments.joined(separator: ", ")
+        let overviews = try experiments.flatMap { try runOverviews(experiment: $0) }
         let tuples = try Self.groupValues(by: keys, of: overviews, experiment: experiment)
         let metricNames = Set(overviews.flatMap(\.summaries.keys))
         let metric = metric ?? Self.defaultMetric(among: metricNames)
@@ -121,12 +134,14 @@ extension ResultsStore {
     }
 
     /// Each run's values of the grouping `keys`. A key is a param, or the prefix of a catalogue
-    /// choice's params (`optimizer`), whose value is then a compact label (`choiceLabels`).
+    /// choice's params (`optimizer`), whose value is then a compact label (`choiceLabels`), or
+    /// `experiment` (the run's experiment).
     public static func groupValues(by keys: [String], of overviews: [RunOverview],
                                    experiment: String) throws -> [[String?]] {
         let paramKeys = Set(overviews.flatMap(\.params.keys))
         let columns: [[String?]] = try keys.map { key in
             if paramKeys.contains(key) { return overviews.map { $0.params[key] } }
+            if key == "experiment" { return overviews.map(\.run.experiment) }
             guard paramKeys.contains(where: { $0.hasPrefix(key + ".") }) else {
                 throw ResultsQueryError.unknownParamKey(key: key, experiment: experiment, known: paramKeys.sorted())
             }
@@ -162,5 +177,34 @@ extension ResultsStore {
                 run[name].map { "\(name)=\(ParamValue.compact($0))" }
             }).joined(separator: " ")
         }
+    }
+}
+
+/// A comparison's groups as a grid: rows are the values of every key but the last, columns
+/// the values of the last key (`compare --pivot`, the report's heatmap).
+public struct PivotTable: Sendable, Equatable {
+    public var rowKeys: [String]
+    public var columnKey: String
+    /// Row tuples and column values, each ascending (`paramTupleOrder`).
+    public var rows: [[String?]]
+    public var columns: [String?]
+    /// `cells[row][column]`: the group with those values; nil where no run has them.
+    public var cells: [[ComparisonGroup?]]
+}
+
+extension Comparison {
+    /// The groups laid out with the last key as columns; nil without a key.
+    public var pivot: PivotTable? {
+        guard let columnKey = keys.last else { return nil }
+        let rows = Self.distinct(groups.map { Array($0.groupValues.dropLast()) }).sorted(by: paramTupleOrder)
+        let columns = Self.distinct(groups.map { $0.groupValues.last! }).sorted { paramTupleOrder([$0], [$1]) }
+        let byValues = Dictionary(uniqueKeysWithValues: groups.map { ($0.groupValues, $0) })
+        let cells = rows.map { row in columns.map { column in byValues[row + [column]] } }
+        return PivotTable(rowKeys: Array(keys.dropLast()), columnKey: columnKey, rows: rows, columns: columns, cells: cells)
+    }
+
+    private static func distinct<T: Hashable>(_ items: [T]) -> [T] {
+        var seen = Set<T>()
+        return items.filter { seen.insert($0).inserted }
     }
 }

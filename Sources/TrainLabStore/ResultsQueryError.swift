@@ -10,6 +10,11 @@ public enum ResultsQueryError: Error, CustomStringConvertible, Sendable, Equatab
     case unknownMetric(name: String, experiment: String, known: [String])
     /// SQL that does not prepare or run, or that would write.
     case invalidQuery(reason: String)
+    /// A run that is still training cannot be deleted.
+    case liveRun(id: Int64, pid: Int?, host: String?)
+    case experimentExists(name: String)
+    /// No run of the experiment completed with a finite value of the metric.
+    case noCompletedRun(experiment: String, metric: String)
 
     public var description: String {
         switch self {
@@ -27,6 +32,12 @@ public enum ResultsQueryError: Error, CustomStringConvertible, Sendable, Equatab
             return "no metric '\(name)' in the runs of \(experiment); " + Self.listing("metrics", known)
         case .invalidQuery(let reason):
             return "query: \(reason)"
+        case .liveRun(let id, let pid, let host):
+            return "run \(id) is running (process \(pid.map(String.init) ?? "?") on \(host ?? "?")); stop it first"
+        case .experimentExists(let name):
+            return "there is already an experiment '\(name)'"
+        case .noCompletedRun(let experiment, let metric):
+            return "no completed run of \(experiment) has a final \(metric)"
         }
     }
 

@@ -25,6 +25,14 @@ public struct RunRecord: Sendable, Equatable {
     /// The id of a later attempt at the same config (same `configHash`) that finished: this
     /// attempt no longer counts in statistics. Nil for the latest attempt.
     public var supersededBy: Int64? = nil
+    /// Free text about the run (`notes` in the spec, `trainlab note`).
+    public var notes: String? = nil
+    /// Labels of the run, sorted (`tags` in the spec, `trainlab tag`; table `tags`).
+    public var tags: [String] = []
+
+    /// `running` and not orphaned: its process exists on this host, or it runs on another host
+    /// (whose processes cannot be asked).
+    public var isLive: Bool { status == .running && !isOrphaned }
 
     /// A `running` run on this host whose process no longer exists (killed; not yet marked
     /// `interrupted` by the next `trainlab run`).
@@ -168,11 +176,11 @@ public final class ResultsStore: @unchecked Sendable {
     /// `params` (e.g. `optimizer.lr`); creates the experiment when new. Returns the run id.
     public func beginRun(experiment: String, config: String, configHash: String? = nil,
                          seed: Int? = nil, params: [String: SQLiteValue] = [:],
-                         programVersion: String? = nil) throws -> Int64 {
+                         programVersion: String? = nil, tags: [String] = [], notes: String? = nil) throws -> Int64 {
         try locked {
             try database.transaction {
                 try insertRun(experiment: experiment, config: config, configHash: configHash, seed: seed,
-                              params: params, programVersion: programVersion)
+                              params: params, programVersion: programVersion, tags: tags, notes: notes)
             }
         }
     }
@@ -190,9 +198,11 @@ public final class ResultsStore: @unchecked Sendable {
     /// `beginRun`, unless the config (same hash and program version) completed already (when
     /// `rerunCompleted` is false) or is being trained by another live process: checked and
     /// inserted in one write transaction, so two processes given the same spec never train
-    /// one config twice.
+    /// one config twice. Tags and notes are not part of the config: a completed run found here
+    /// gains the `tags` it lacks and keeps its notes.
     public func claimRun(experiment: String, config: String, configHash: String, seed: Int? = nil,
                          params: [String: SQLiteValue] = [:], programVersion: String? = nil,
+                         tags: [String] = [], notes: String? = nil,
                          rerunCompleted: Bool = false) throws -> Claim {
         try locked {
             try database.transaction {
@@ -201,6 +211,7 @@ public final class ResultsStore: @unchecked Sendable {
                     SELECT id FROM runs WHERE config_hash = ? AND program_version IS ? AND status = 'completed'
                     ORDER BY id DESC LIMIT 1
                     """, key, { $0.int64(at: 0) }).first {
+                    try insertTags(tags, runID: done)
                     return .completed(done)
                 }
                 let running = try database.rows("""
@@ -211,14 +222,15 @@ public final class ResultsStore: @unchecked Sendable {
                     return .running(live.0)
                 }
                 return .started(try insertRun(experiment: experiment, config: config, configHash: configHash, seed: seed,
-                                              params: params, programVersion: programVersion))
+                                              params: params, programVersion: programVersion, tags: tags, notes: notes))
             }
         }
     }
 
     /// The insert of `beginRun`; the caller holds `lock` inside a transaction.
     private func insertRun(experiment: String, config: String, configHash: String?, seed: Int?,
-                           params: [String: SQLiteValue], programVersion: String?) throws -> Int64 {
+                           params: [String: SQLiteValue], programVersion: String?,
+                           tags: [String], notes: String?) throws -> Int64 {
         let now = Timestamp.iso8601()
         try database.run("INSERT INTO experiments(name, created_at) VALUES (?, ?) "
                          + "ON CONFLICT(name) DO NOTHING", [.text(experiment), .text(now)])
@@ -226,12 +238,13 @@ public final class ResultsStore: @unchecked Sendable {
                                              [.text(experiment)]) { $0.int64(at: 0) }.first
         try database.run("""
             INSERT INTO runs(experiment, experiment_id, status, config, config_hash, seed,
-                             started_at, pid, host, program_version)
-            VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
+                             started_at, pid, host, program_version, notes)
+            VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(experiment), SQLiteValue(experimentID), .text(config),
                   SQLiteValue(configHash), SQLiteValue(seed), .text(now),
-                  .integer(Int64(getpid())), .text(Self.hostName), SQLiteValue(programVersion)])
+                  .integer(Int64(getpid())), .text(Self.hostName), SQLiteValue(programVersion), SQLiteValue(notes)])
         let runID = database.lastInsertRowID
+        try insertTags(tags, runID: runID)
         let insertParam = try database.prepare("INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)")
         for key in params.keys.sorted() {
             try insertParam.run([.integer(runID), .text(key), params[key]!])
@@ -325,9 +338,16 @@ public final class ResultsStore: @unchecked Sendable {
     /// Runs of `experiment` (all runs when nil), oldest first.
     public func runs(experiment: String? = nil) throws -> [RunRecord] {
         try locked {
-            try database.rows("""
+            var tags: [Int64: [String]] = [:]
+            for (runID, tag) in try database.rows("""
+                SELECT run_id, tag FROM tags
+                WHERE ?1 IS NULL OR run_id IN (SELECT id FROM runs WHERE experiment = ?1) ORDER BY run_id, tag
+                """, [SQLiteValue(experiment)], { ($0.int64(at: 0), $0.string(at: 1)) }) {
+                tags[runID, default: []].append(tag)
+            }
+            return try database.rows("""
                 SELECT id, experiment, status, config, config_hash, seed, started_at, finished_at,
-                       pid, host, error, diverged_step, program_version, superseded_by
+                       pid, host, error, diverged_step, program_version, superseded_by, notes
                 FROM runs WHERE ?1 IS NULL OR experiment = ?1 ORDER BY id
                 """, [SQLiteValue(experiment)]) { row in
                 RunRecord(id: row.int64(at: 0), experiment: row.string(at: 1),
@@ -337,7 +357,8 @@ public final class ResultsStore: @unchecked Sendable {
                           finishedAt: row.optionalString(at: 7), pid: row.optionalInt(at: 8),
                           host: row.optionalString(at: 9), error: row.optionalString(at: 10),
                           divergedStep: row.optionalInt(at: 11),
-                          programVersion: row.optionalString(at: 12), supersededBy: row.optionalInt64(at: 13))
+                          programVersion: row.optionalString(at: 12), supersededBy: row.optionalInt64(at: 13),
+                          notes: row.optionalString(at: 14), tags: tags[row.int64(at: 0)] ?? [])
             }
         }
     }
@@ -413,6 +434,12 @@ public final class ResultsStore: @unchecked Sendable {
             metricWriteFailure = error
             throw error
         }
+    }
+
+    /// Adds `tags` to the run (one it has already stays once).
+    func insertTags(_ tags: [String], runID: Int64) throws {
+        let insert = try database.prepare("INSERT INTO tags(run_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        for tag in tags { try insert.run([.integer(runID), .text(tag)]) }
     }
 
     /// Replaces the run's summaries with ones computed from its metrics rows.

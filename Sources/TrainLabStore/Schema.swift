@@ -89,6 +89,17 @@ enum Schema {
                 WHERE config_hash IS NOT NULL AND status != 'running';
                 """)
         },
+        // 2 -> 3: a run's tags (one row each, so `WHERE tag = 'x'` filters) and its notes. Neither
+        // is part of the config: they do not change its hash.
+        .sql("""
+        CREATE TABLE tags (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            tag TEXT NOT NULL,
+            PRIMARY KEY (run_id, tag)
+        );
+        CREATE INDEX tags_by_tag ON tags(tag);
+        ALTER TABLE runs ADD COLUMN notes TEXT;
+        """),
     ]
 
     /// Brings `database` to `currentVersion`, one transaction per step.

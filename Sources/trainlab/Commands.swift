@@ -47,6 +47,8 @@ struct Command {
 }
 
 let databaseOption = Option("--db", value: "PATH", help: "the results database, opened read-only (default results/trainlab.sqlite)")
+let writtenDatabaseOption = Option("--db", value: "PATH", help: "the results database, which must exist (default results/trainlab.sqlite)")
+let bestOption = Option("--best", value: "min|max", help: "which end is better (default min for names containing loss, else max)")
 
 /// Options every command accepts, read before the command is known.
 let optionsOfEveryCommand = [
@@ -79,27 +81,32 @@ let commandTable: [Command] = [
         options: [Option("-o", "--output", value: "DIR", help: "the folder (default data/)")],
         run: ExportDataCommand.run),
     Command(
-        name: "list", synopses: ["list [EXPERIMENT] [--status S] [--all] [--db PATH]"],
-        summary: "one line per run: status, seed, final metrics, duration, swept params",
+        name: "list", synopses: ["list [EXPERIMENT] [--status S] [--tag T] [--sort METRIC [--desc]] [--limit N] [--all] [--db PATH]"],
+        summary: "one line per run: status, seed, final metrics, duration, tags, swept params, notes",
         options: [
             Option("--status", value: "S", help: "only runs with this status: running, completed, diverged, failed, interrupted"),
+            Option("--tag", value: "T", help: "only runs tagged T"),
+            Option("--sort", value: "METRIC", help: "order by the final value of METRIC, lowest first (runs without it last)"),
+            Option("--desc", help: "with --sort: highest first"),
+            Option("--limit", value: "N", help: "the first N runs"),
             Option("--all", help: "also the attempts superseded by a later run of the same config"),
             databaseOption,
         ],
         run: ListCommand.run),
     Command(
         name: "show", synopses: ["show RUN [--db PATH]"],
-        summary: "a run's fields, config, metric summaries and loss sparklines",
+        summary: "a run's fields, tags, notes, config, metric summaries and loss sparklines",
         options: [databaseOption], run: ShowCommand.run),
     Command(
         name: "compare",
-        synopses: ["compare EXPERIMENT --by KEY... [--metric NAME] [--best min|max] [--db PATH]",
+        synopses: ["compare EXPERIMENT... --by KEY... [--pivot KEY] [--metric NAME] [--best min|max] [--db PATH]",
                    "compare --diff RUN1 RUN2 [--db PATH]"],
-        summary: "group runs by params: mean ± 95% CI over seeds, best, diverged, rank; or two runs' differing params",
+        summary: "group runs by params: mean ± 95% CI over seeds, best and its run, diverged, rank; a grid with --pivot; or two runs' differing params",
         options: [
-            Option("--by", value: "KEY", help: "a param to group by, e.g. optimizer.lr (repeated or comma-separated: a tuple)"),
+            Option("--by", value: "KEY", help: "a param to group by, e.g. optimizer.lr, or experiment (repeated or comma-separated: a tuple)"),
+            Option("--pivot", value: "KEY", help: "lay the groups out as a grid: --by values as rows, this param's values as columns"),
             Option("--metric", value: "NAME", help: "the final metric compared (default val_loss when logged, else train_loss)"),
-            Option("--best", value: "min|max", help: "which end is better (default min for names containing loss, else max)"),
+            bestOption,
             Option("--diff", help: "the params that differ between runs RUN1 and RUN2"),
             databaseOption,
         ],
@@ -115,9 +122,11 @@ let commandTable: [Command] = [
         ],
         run: QueryCommand.run),
     Command(
-        name: "export", synopses: ["export RUN|EXPERIMENT [--format csv|json] [-o FILE] [--db PATH]"],
-        summary: "the full metric history (run_id, step, name, value) of a run or an experiment",
+        name: "export", synopses: ["export RUN|EXPERIMENT [--format csv|json] [-o FILE] [--db PATH]",
+                                   "export [RUN|EXPERIMENT] --wide [--format csv|json] [-o FILE] [--db PATH]"],
+        summary: "the full metric history (run_id, step, name, value) of a run or an experiment; --wide: one row per run",
         options: [
+            Option("--wide", help: "one row per run (all runs without RUN|EXPERIMENT): id, experiment, status, seed, tags, every param, each metric's final and best"),
             Option("--format", value: "csv|json", help: "CSV with a header or a JSON array of objects (default csv)"),
             Option("-o", "--output", value: "FILE", help: "write to FILE (default stdout)"),
             databaseOption,
@@ -125,18 +134,47 @@ let commandTable: [Command] = [
         run: ExportCommand.run),
     Command(
         name: "report",
-        synopses: ["report EXPERIMENT [-o FILE] [--by KEY...] [--metric NAME] [--smooth A] [--format html|svg] [--chart C] [--db PATH]"],
-        summary: "one HTML file: curves (mean, min-max band), final metric ± 95% CI, init probe by depth, config table",
+        synopses: ["report EXPERIMENT [-o FILE] [--by KEY...] [--pivot KEY] [--metric NAME] [--smooth A] [--format html|svg] [--chart C] [--db PATH]"],
+        summary: "one HTML file: curves (mean, min-max band), final metric ± 95% CI, heatmap, init probe by depth, config table, tags and notes",
         options: [
             Option("-o", "--output", value: "FILE", help: "the file (default EXPERIMENT.html or .svg; - for stdout)"),
             Option("--by", value: "KEY", help: "configs share these params (default: runs that differ only by seed)"),
+            Option("--pivot", value: "KEY", help: "a heatmap of the final metric: --by values as rows, this param's values as columns"),
             Option("--metric", value: "NAME", help: "the final metric, and the curves' with --chart curves"),
             Option("--smooth", value: "A", help: "train_loss curves as an EMA of weight A in [0, 1), e.g. 0.9"),
             Option("--format", value: "html|svg", help: "html (default) or one chart as svg"),
-            Option("--chart", value: "C", help: "the svg chart: curves (default), final, act_rms or grad_rms"),
+            Option("--chart", value: "C", help: "the svg chart: curves (default), final, heatmap (with --pivot), act_rms or grad_rms"),
             databaseOption,
         ],
         run: ReportCommand.run),
+    Command(
+        name: "best", synopses: ["best EXPERIMENT [--metric M] [--best min|max] [--json] [--db PATH]"],
+        summary: "the best completed run: its id, final metric and resolved config",
+        options: [
+            Option("--metric", value: "M", help: "the final metric (default val_loss when logged, else train_loss)"),
+            bestOption,
+            Option("--json", help: "as one JSON object: run, experiment, metric, value, config"),
+            databaseOption,
+        ],
+        run: BestCommand.run),
+    Command(
+        name: "tag", synopses: ["tag RUN|EXPERIMENT TAG... [--remove] [--db PATH]"],
+        summary: "add tags to a run or every run of an experiment (one word each, no commas)",
+        options: [Option("--remove", help: "remove the tags instead"), writtenDatabaseOption],
+        run: TagCommand.run),
+    Command(
+        name: "note", synopses: ["note RUN TEXT [--db PATH]"],
+        summary: "set a run's notes (\"\" clears them)",
+        options: [writtenDatabaseOption], run: NoteCommand.run),
+    Command(
+        name: "delete", synopses: ["delete RUN...|EXPERIMENT [--yes] [--db PATH]"],
+        summary: "delete runs and every row they own (metrics, params, summaries, tags); never a live run",
+        options: [Option("--yes", help: "delete without asking (needed when stdin is not a terminal)"), writtenDatabaseOption],
+        run: DeleteCommand.run),
+    Command(
+        name: "rename", synopses: ["rename EXPERIMENT NEW [--db PATH]"],
+        summary: "rename an experiment (its runs keep their configs)",
+        options: [writtenDatabaseOption], run: RenameCommand.run),
     Command(
         name: "bench",
         synopses: ["bench gemm [--json] [--quick] [--shapes MxNxK[/tn|/nt|/tt],...]",

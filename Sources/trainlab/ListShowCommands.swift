@@ -7,15 +7,25 @@ import TrainLabStore
 
 let defaultDatabasePath = "results/trainlab.sqlite"
 
-/// `trainlab list [EXPERIMENT] [--status S] [--all] [--db PATH]`: one line per run; `--all`
-/// adds the attempts superseded by a later run of the same config.
+/// `trainlab list [EXPERIMENT] [--status S] [--tag T] [--sort METRIC [--desc]] [--limit N] [--all] [--db PATH]`:
+/// one line per run; `--all` adds the attempts superseded by a later run of the same config.
+/// `--sort` orders by the final value of a metric, ascending (`--desc`: descending), runs
+/// without it last; `--limit` keeps the first N lines.
 enum ListCommand {
+    /// Notes longer than this are cut with "…" in the listing (`show` has them whole).
+    static let notesWidth = 40
+
     static func run(_ arguments: inout Arguments) throws {
         let databasePath = try arguments.option("--db") ?? defaultDatabasePath
         let status = try arguments.option("--status").map(parseStatus)
+        let tag = try arguments.option("--tag")
+        let sortMetric = try arguments.option("--sort")
+        let descending = arguments.flag("--desc")
+        let limit = try arguments.intOption("--limit", atLeast: 1)
         let all = arguments.flag("--all")
         let experiment = arguments.next()
         try arguments.finish()
+        if descending && sortMetric == nil { throw UsageError("--desc needs --sort METRIC") }
         let store = try ResultsStore.openForReading(path: databasePath)
 
         let overviews = try store.runOverviews(experiment: experiment, includeSuperseded: all)
@@ -23,24 +33,43 @@ enum ListCommand {
         let variedKeys = Dictionary(grouping: overviews, by: \.run.experiment).mapValues { runs in
             ResultsStore.differingParamKeys(runs.map(\.params)).filter { $0 != "seed" }
         }
-        let shown = overviews.filter { status == nil || $0.run.status == status }
+        var shown = overviews.filter { (status == nil || $0.run.status == status) && (tag == nil || $0.run.tags.contains(tag!)) }
         guard !shown.isEmpty else {
-            print(status.map { "no \($0.rawValue) runs in \(databasePath)" } ?? "no runs in \(databasePath)")
+            let what = [status?.rawValue, tag.map { "tagged \($0)" }].compactMap { $0 }
+            print("no \(what.isEmpty ? "" : what.joined(separator: ", ") + " ")runs in \(databasePath)")
             return
         }
-        // Metric columns: those any shown run has; a live run's are its latest values.
-        let metrics = ["train_loss", "val_loss", "val_accuracy", "val_ndcg"].filter { name in
-            shown.contains { $0.summaries[name] != nil }
+        if let sortMetric {
+            guard shown.contains(where: { $0.summaries[sortMetric] != nil }) else {
+                throw ResultsQueryError.unknownMetric(name: sortMetric, experiment: experiment ?? "the listed runs",
+                                                      known: Set(shown.flatMap(\.summaries.keys)).sorted())
+            }
+            // Stable: equal values keep id order; a missing or NaN value sorts last either way.
+            let value = { (overview: RunOverview) in overview.summaries[sortMetric]?.finalValue.flatMap { $0.isNaN ? nil : $0 } }
+            shown = shown.filter { value($0) != nil }.enumerated().sorted { a, b in
+                let x = value(a.element)!, y = value(b.element)!
+                return x != y ? (descending ? x > y : x < y) : a.offset < b.offset
+            }.map(\.element) + shown.filter { value($0) == nil }
         }
-        // The params column comes last: runs of other experiments with long sweeps pad nothing.
-        let header = ["id", "experiment", "status", "seed"] + metrics + ["duration", "params"]
-        var table = TextTable(header: header, rightAligned: Set([0, 3]).union(4..<(header.count - 1)))
+        if let limit { shown = Array(shown.prefix(limit)) }
+        // Metric columns: those any shown run has (and the sort metric); a live run's are its latest values.
+        let metrics = (["train_loss", "val_loss", "val_accuracy", "val_ndcg"] + [sortMetric].compactMap { $0 })
+            .reduce(into: [String]()) { names, name in if !names.contains(name) { names.append(name) } }
+            .filter { name in shown.contains { $0.summaries[name] != nil } }
+        let hasTags = shown.contains { !$0.run.tags.isEmpty }, hasNotes = shown.contains { $0.run.notes != nil }
+        // The params and notes columns come last: runs of other experiments with long sweeps pad nothing.
+        let header = ["id", "experiment", "status", "seed"] + metrics + ["duration"] + (hasTags ? ["tags"] : [])
+            + ["params"] + (hasNotes ? ["notes"] : [])
+        var table = TextTable(header: header, rightAligned: Set([0, 3]).union(4..<(4 + metrics.count + 1)))
         for overview in shown {
             let run = overview.run
-            table.rows.append([String(run.id), run.experiment, statusText(run), run.seed.map(String.init) ?? "-"]
-                + metrics.map { formatMetric(overview.summaries[$0]?.finalValue) }
-                + [run.durationSeconds().map(formatDuration) ?? "-",
-                   compactParams(overview.params, keys: variedKeys[run.experiment] ?? [])])
+            var cells: [String] = [String(run.id), run.experiment, statusText(run), run.seed.map(String.init) ?? "-"]
+            cells += metrics.map { formatMetric(overview.summaries[$0]?.finalValue) }
+            cells.append(run.durationSeconds().map(formatDuration) ?? "-")
+            if hasTags { cells.append(run.tags.isEmpty ? "-" : run.tags.joined(separator: ",")) }
+            cells.append(compactParams(overview.params, keys: variedKeys[run.experiment] ?? []))
+            if hasNotes { cells.append(run.notes.map { oneLine($0, width: notesWidth) } ?? "-") }
+            table.rows.append(cells)
         }
         print(table.rendered())
         if shown.contains(where: { $0.run.isOrphaned }) {
@@ -53,6 +82,12 @@ enum ListCommand {
         if run.isOrphaned { return "running (process gone)" }
         if run.supersededBy != nil { return "\(run.status.rawValue) (superseded)" }
         return run.status.rawValue
+    }
+
+    /// `text` on one line (line breaks as spaces), cut with "…" past `width` characters.
+    static func oneLine(_ text: String, width: Int) -> String {
+        let line = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return line.count > width ? String(line.prefix(width - 1)) + "…" : line
     }
 
     static func parseStatus(_ text: String) throws -> RunStatus {
@@ -87,6 +122,8 @@ enum ShowCommand {
         let run = try store.run(id: runID)
 
         var fields: [(String, String)] = [("experiment", run.experiment), ("status", ListCommand.statusText(run))]
+        if !run.tags.isEmpty { fields.append(("tags", run.tags.joined(separator: ", "))) }
+        if let notes = run.notes { fields.append(("notes", notes)) }
         if let newer = run.supersededBy { fields.append(("superseded by", "run \(newer) (same config; statistics count that one)")) }
         if let step = run.divergedStep { fields.append(("diverged at", "step \(step)")) }
         if let error = run.error { fields.append(("error", error)) }

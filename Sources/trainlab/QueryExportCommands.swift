@@ -81,28 +81,32 @@ enum QueryCommand {
 }
 
 /// `trainlab export RUN|EXPERIMENT [--format csv|json] [-o FILE] [--db PATH]`: the full metric
-/// history (run_id, step, name, value) of one run or of every run of an experiment.
+/// history (run_id, step, name, value) of one run or of every run of an experiment. With
+/// `--wide`, one row per run (`ResultsStore.wideTable`) of the run, the experiment, or all runs.
 enum ExportCommand {
     static func run(_ arguments: inout Arguments) throws {
         let databasePath = try arguments.option("--db") ?? defaultDatabasePath
         let format = try parseFormat(try arguments.option("--format") ?? "csv")
         let outputPath = try arguments.option("-o") ?? arguments.option("--output")
-        guard let target = arguments.next() else { throw UsageError("export needs a run id or an experiment name") }
+        let wide = arguments.flag("--wide")
+        let target = arguments.next()
         try arguments.finish()
+        guard target != nil || wide else { throw UsageError("export needs a run id or an experiment name") }
         let store = try ResultsStore.openForReading(path: databasePath)
+        let runIDs = try target.map { try resolveRunIDs($0, in: store, databasePath: databasePath) }
+            ?? store.runs().map(\.id)
 
-        // A number is a run id; anything else, or a number that is no run's id, an experiment.
-        var runIDs: [Int64]
-        if let id = Int64(target), try store.runs().contains(where: { $0.id == id }) {
-            runIDs = [id]
-        } else {
-            runIDs = try store.runs(experiment: target).map(\.id)
+        if wide {
+            let text = format.text(try store.wideTable(runIDs: runIDs))
+            guard let outputPath else {
+                FileHandle.standardOutput.write(Data(text.utf8))
+                return
+            }
+            try checkOutput(outputPath, database: databasePath)
+            try AtomicTextFile.write(outputPath) { write in try write(text) }
+            print("wrote \(runCount(runIDs.count)), one row each, to \(outputPath)")
+            return
         }
-        if runIDs.isEmpty {
-            if let id = Int64(target) { throw ResultsQueryError.unknownRun(id: id, path: databasePath) }
-            throw ResultsQueryError.unknownExperiment(name: target, known: try store.experimentNames())
-        }
-
         guard let outputPath else {
             try store.writeMetricHistory(runIDs: runIDs, format: format) {
                 FileHandle.standardOutput.write(Data($0.utf8))

@@ -9,7 +9,7 @@ import TrainLabIO
 /// config table as one self-contained HTML file, or one chart as SVG. `--smooth A` draws the
 /// train_loss curves as exponential moving averages of weight A (see `ReportData.exponentialMovingAverage`).
 enum ReportCommand {
-    static let charts = ["curves", "final", "act_rms", "grad_rms"]
+    static let charts = ["curves", "final", "heatmap", "act_rms", "grad_rms"]
 
     static func run(_ arguments: inout Arguments) throws {
         let databasePath = try arguments.option("--db") ?? defaultDatabasePath
@@ -18,6 +18,7 @@ enum ReportCommand {
         while let value = try arguments.option("--by") {
             keys += value.split(separator: ",").map { String($0) }
         }
+        let pivotKey = try arguments.option("--pivot")
         let metric = try arguments.option("--metric")
         var smoothing: Double?
         if let text = try arguments.option("--smooth") {
@@ -38,12 +39,13 @@ enum ReportCommand {
                                  + suggestion(for: chart, among: charts))
             }
         }
+        if chart == "heatmap" && pivotKey == nil { throw UsageError("--chart heatmap needs --pivot KEY") }
         guard let experiment = arguments.next() else { throw UsageError("report needs an experiment name") }
         try arguments.finish()
 
         let store = try ResultsStore.openForReading(path: databasePath)
         let data = try ReportData.load(from: store, experiment: experiment, groupKeys: keys.isEmpty ? nil : keys,
-                                       metric: metric, smoothing: smoothing)
+                                       metric: metric, smoothing: smoothing, pivotKey: pivotKey)
         let text: String
         var what: String
         if format == "html" {
@@ -71,6 +73,9 @@ enum ReportCommand {
         switch chart {
         case "final":
             return ReportCharts.finalComparison(data).svg(standalone: true)
+        case "heatmap":
+            guard let heatmap = ReportCharts.heatmap(data) else { throw UsageError("--chart heatmap needs --pivot KEY") }
+            return heatmap.svg(standalone: true)
         case "act_rms", "grad_rms":
             guard let probe = ReportCharts.probe(data, kind: chart) else {
                 throw ResultsQueryError.unknownMetric(name: "probe/\(chart)/layers.0", experiment: data.experiment,

@@ -130,7 +130,7 @@ final class RunSession: @unchecked Sendable {
             let claim = try store.claimRun(
                 experiment: spec.name, config: JSONWriter.write(spec.config, sortedKeys: true), configHash: hash,
                 seed: Int(spec.seed), params: spec.flattenedParams.mapValues(storedParam), programVersion: programVersion,
-                rerunCompleted: force)
+                tags: spec.tags, notes: spec.notes, rerunCompleted: force)
             let id: Int64
             switch claim {
             case .started(let started):

@@ -23,12 +23,12 @@ final class ResultsStoreTests: XCTestCase {
         _ = try ResultsStore(path: dbPath)
         _ = try ResultsStore(path: dbPath)  // second open: migration is a no-op
         let db = try Database(path: dbPath)
-        XCTAssertEqual(try db.userVersion(), 2)
-        XCTAssertEqual(ResultsStore.schemaVersion, 2)
+        XCTAssertEqual(try db.userVersion(), 3)
+        XCTAssertEqual(ResultsStore.schemaVersion, 3)
         let tables = try db.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") {
             $0.string(at: 0)
         }
-        XCTAssertEqual(tables, ["experiments", "metrics", "params", "runs", "summaries"])
+        XCTAssertEqual(tables, ["experiments", "metrics", "params", "runs", "summaries", "tags"])
         let indexes = try db.rows("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'metrics'") {
             $0.string(at: 0)
         }
@@ -39,9 +39,9 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("nested").path)
             .filter { $0.contains("creating") }, [], "the temporary file the schema was built in is gone")
 
-        try db.setUserVersion(3)
+        try db.setUserVersion(4)
         XCTAssertThrowsError(try ResultsStore(path: dbPath)) { error in
-            XCTAssertTrue("\(error)".contains("schema version 3"), "\(error)")
+            XCTAssertTrue("\(error)".contains("schema version 4"), "\(error)")
         }
         try db.setUserVersion(-5)
         XCTAssertThrowsError(try ResultsStore(path: dbPath, readOnly: true)) { error in
@@ -96,7 +96,7 @@ final class ResultsStoreTests: XCTestCase {
             [.text("seed"), .text("integer"), .integer(3)],
         ])
         XCTAssertEqual(try reader.runs().map(\.supersededBy), [2, nil, nil], "the later completed attempt supersedes the first")
-        XCTAssertEqual(try Database(path: path).userVersion(), 2, "upgraded in place")
+        XCTAssertEqual(try Database(path: path).userVersion(), Schema.currentVersion, "upgraded in place")
     }
 
     // A later finished attempt at the same config supersedes the earlier ones; statistics (run
