@@ -22,15 +22,12 @@ public final class Adadelta: ElementwiseOptimizer {
     public func update(range: Range<Int>, parameters w: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
                        state: [UnsafeMutablePointer<Float>], step: Int, lr: Float) {
         let squareAverage = state[0], deltaAverage = state[1]
-        Lanes.forEach(range) { x in
-            let wi = x.load(w)
-            let g = x.load(gradients) + weightDecay * wi
-            let v = rho * x.load(squareAverage) + (1 - rho) * g * g
-            x.store(v, squareAverage)
-            let u = x.load(deltaAverage)
-            let delta = (u + epsilon).squareRoot() / (v + epsilon).squareRoot() * g
-            x.store(rho * u + (1 - rho) * delta * delta, deltaAverage)
-            x.store(wi - lr * delta, w)
+        for i in range {
+            let g = gradients[i] + weightDecay * w[i]
+            squareAverage[i] = rho * squareAverage[i] + (1 - rho) * g * g
+            let delta = (deltaAverage[i] + epsilon).squareRoot() / (squareAverage[i] + epsilon).squareRoot() * g
+            deltaAverage[i] = rho * deltaAverage[i] + (1 - rho) * delta * delta
+            w[i] -= lr * delta
         }
     }
 }

@@ -26,13 +26,11 @@ public final class Adagrad: ElementwiseOptimizer {
                        state: [UnsafeMutablePointer<Float>], step: Int, lr: Float) {
         let decayedRate = lr / (1 + Float(step - 1) * learningRateDecay)
         let sum = state[0]
-        Lanes.forEach(range) { x in
-            let wi = x.load(w)
-            let g = x.load(gradients) + weightDecay * wi
+        for i in range {
+            let g = gradients[i] + weightDecay * w[i]
             // The buffer starts at zero: the first step reads G's initial value instead.
-            let accumulated = (step == 1 ? SIMD8(repeating: initialAccumulatorValue) : x.load(sum)) + g * g
-            x.store(accumulated, sum)
-            x.store(wi - decayedRate * g / (accumulated.squareRoot() + epsilon), w)
+            sum[i] = (step == 1 ? initialAccumulatorValue : sum[i]) + g * g
+            w[i] -= decayedRate * g / (sum[i].squareRoot() + epsilon)
         }
     }
 }

@@ -17,12 +17,14 @@ import TrainLabKernels
 ///         public func update(range: Range<Int>, parameters w: UnsafeMutablePointer<Float>,
 ///                            gradients: UnsafePointer<Float>, state: [UnsafeMutablePointer<Float>],
 ///                            step: Int, lr: Float) {
-///             Lanes.forEach(range) { x in
-///                 let g = x.load(gradients)
-///                 x.store(x.load(w) - lr * (g.replacing(with: 1, where: g .> 0).replacing(with: -1, where: g .< 0)), w)
-///             }
+///             for i in range where gradients[i] != 0 { w[i] -= gradients[i] > 0 ? lr : -lr }
 ///         }
 ///     }
+///
+/// The loop is plain Swift over the buffers: in release builds it runs as fast as SIMD8 code (the
+/// rules are memory-bound; the compiler vectorizes the simple ones), while in debug builds, where only the hot-loop
+/// targets are optimized (Package.swift), SIMD types in this module would run ~13x slower than
+/// scalar code. A rule that wants hand-written SIMD goes to the hot loops, as Adam's does.
 public protocol ElementwiseOptimizer: Optimizer {
     /// Holds the state buffers and the step count; the optimizer keeps one for its lifetime.
     var driver: ElementwiseOptimizerDriver { get }
@@ -89,37 +91,5 @@ public final class ElementwiseOptimizerDriver {
             optimizer.update(range: chunks[c].range, parameters: segment.values, gradients: segment.gradients,
                              state: segment.state, step: step, lr: lr)
         }
-    }
-}
-
-/// Up to eight consecutive elements from `index`, so that an update rule is written once, over
-/// SIMD8 vectors: `forEach` visits a range in full vectors and hands the last few elements over
-/// zero-padded (the padding lanes are computed and never stored; lanes do not mix, so an
-/// element's result does not depend on where the vector starts).
-public struct Lanes {
-    public let index: Int, count: Int
-
-    @inline(__always)
-    public static func forEach(_ range: Range<Int>, _ body: (Lanes) -> Void) {
-        var i = range.lowerBound
-        while i + 8 <= range.upperBound {
-            body(Lanes(index: i, count: 8))
-            i += 8
-        }
-        if i < range.upperBound { body(Lanes(index: i, count: range.upperBound - i)) }
-    }
-
-    @inline(__always)
-    public func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        if count == 8 { return UnsafeRawPointer(p + index).loadUnaligned(as: SIMD8<Float>.self) }
-        var v = SIMD8<Float>()
-        for k in 0..<count { v[k] = p[index + k] }
-        return v
-    }
-
-    @inline(__always)
-    public func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        if count == 8 { return UnsafeMutableRawPointer(p + index).storeBytes(of: v, as: SIMD8<Float>.self) }
-        for k in 0..<count { p[index + k] = v[k] }
     }
 }

@@ -32,25 +32,21 @@ public final class RMSprop: ElementwiseOptimizer {
         let squareAverage = state[0]
         let gradientAverage = centered ? state[1] : nil
         let momentumBuffer = momentum > 0 ? state[state.count - 1] : nil
-        Lanes.forEach(range) { x in
-            let wi = x.load(w)
-            let g = x.load(gradients) + weightDecay * wi
-            let v = alpha * x.load(squareAverage) + (1 - alpha) * g * g
-            x.store(v, squareAverage)
-            var variance = v
+        for i in range {
+            let g = gradients[i] + weightDecay * w[i]
+            squareAverage[i] = alpha * squareAverage[i] + (1 - alpha) * g * g
+            var variance = squareAverage[i]
             if let gradientAverage {
-                let mean = alpha * x.load(gradientAverage) + (1 - alpha) * g
-                x.store(mean, gradientAverage)
-                variance -= mean * mean
+                gradientAverage[i] = alpha * gradientAverage[i] + (1 - alpha) * g
+                variance -= gradientAverage[i] * gradientAverage[i]
             }
             // v ≥ ḡ² in exact arithmetic; the clamp keeps rounding from taking a root of a negative.
-            let denominator = variance.replacing(with: 0, where: variance .< 0).squareRoot() + epsilon
+            let denominator = max(variance, 0).squareRoot() + epsilon
             if let momentumBuffer {
-                let b = momentum * x.load(momentumBuffer) + g / denominator
-                x.store(b, momentumBuffer)
-                x.store(wi - lr * b, w)
+                momentumBuffer[i] = momentum * momentumBuffer[i] + g / denominator
+                w[i] -= lr * momentumBuffer[i]
             } else {
-                x.store(wi - lr * g / denominator, w)
+                w[i] -= lr * g / denominator
             }
         }
     }

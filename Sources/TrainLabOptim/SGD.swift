@@ -24,15 +24,13 @@ public final class SGD: ElementwiseOptimizer {
     public func update(range: Range<Int>, parameters w: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
                        state: [UnsafeMutablePointer<Float>], step: Int, lr: Float) {
         let buffer = state.first
-        Lanes.forEach(range) { x in
-            let wi = x.load(w)
-            var g = x.load(gradients) + weightDecay * wi
+        for i in range {
+            var g = gradients[i] + weightDecay * w[i]
             if let buffer {
-                let b = step == 1 ? g : momentum * x.load(buffer) + (1 - dampening) * g
-                x.store(b, buffer)
-                g = nesterov ? g + momentum * b : b
+                buffer[i] = step == 1 ? g : momentum * buffer[i] + (1 - dampening) * g
+                g = nesterov ? g + momentum * buffer[i] : buffer[i]
             }
-            x.store(wi - lr * g, w)
+            w[i] -= lr * g
         }
     }
 }
