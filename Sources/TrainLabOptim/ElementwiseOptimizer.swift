@@ -22,9 +22,10 @@ import TrainLabKernels
 ///     }
 ///
 /// The loop is plain Swift over the buffers: in release builds it runs as fast as SIMD8 code (the
-/// rules are memory-bound; the compiler vectorizes the simple ones), while in debug builds, where only the hot-loop
-/// targets are optimized (Package.swift), SIMD types in this module would run ~13x slower than
-/// scalar code. A rule that wants hand-written SIMD goes to the hot loops, as Adam's does.
+/// rules are memory-bound; the compiler vectorizes the simple ones), while in debug builds, where
+/// only the hot-loop targets are optimized (Package.swift), SIMD types in this module would run
+/// ~13x slower than scalar code. A rule that wants hand-written SIMD goes to the hot loops, as
+/// Adam's does.
 public protocol ElementwiseOptimizer: Optimizer {
     /// Holds the state buffers and the step count; the optimizer keeps one for its lifetime.
     var driver: ElementwiseOptimizerDriver { get }
@@ -49,7 +50,7 @@ extension ElementwiseOptimizer {
 /// start, whatever the thread count, and the pool runs the chunks: each element goes through the
 /// same code on 1 or 7 threads, so results are bit-identical.
 public final class ElementwiseOptimizerDriver {
-    /// Elements per chunk (a multiple of 8: only a buffer's last chunk has a partial vector).
+    /// Elements per chunk: fixed, so the split of a buffer does not depend on the thread count.
     public static let chunkSize = VectorKernels.elementGrain
     /// Threads for the update.
     public var pool: ThreadPool = .shared
