@@ -117,7 +117,9 @@ protocol LineSearchOptimizer: ClosureOptimizer {
     var previousGradient: [Double] { get }
     /// d and gᵀd at `point`; updates the optimizer's state.
     func descentDirection(at point: Iterate, lr: Double) -> (direction: [Double], slope: Double)
-    /// The move from `point` along `direction`; `lastIteration` is the step's last iteration.
+    /// The move from `point` along `direction`, leaving the parameters at the new x. On the step's
+    /// last iteration (`lastIteration`) f and ∇f there may be left unevaluated (the old ones kept):
+    /// nothing reads them.
     func lineStep(from point: Iterate, along direction: [Double], slope: Double, lr: Double,
                   lastIteration: Bool, flat: FlatParameters, evaluate: () -> Float) -> LineStep
 }
