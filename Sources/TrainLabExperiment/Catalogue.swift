@@ -7,6 +7,22 @@ import TrainLabOptim
 typealias OptimizerFactory = @Sendable () -> any Optimizer
 typealias ClosureOptimizerFactory = @Sendable () -> any ClosureOptimizer
 
+/// An optimizer's catalogue entry: what its type declares (default lr, state size) and the reader
+/// of its options, which returns a factory. Called like the reader: `Catalogue.optimizers[kind]!(options)`.
+struct OptimizerEntry<Factory>: Sendable {
+    let defaultLearningRate: Double
+    let stateCount: Int
+    let read: @Sendable (ObjectReader) throws -> Factory
+
+    init(_ type: any OptimizerDefaults.Type, _ read: @escaping @Sendable (ObjectReader) throws -> Factory) {
+        defaultLearningRate = type.defaultLearningRate
+        stateCount = type.stateCount
+        self.read = read
+    }
+
+    func callAsFunction(_ options: ObjectReader) throws -> Factory { try read(options) }
+}
+
 enum Catalogue {
     static let activations: [String: @Sendable (ObjectReader) throws -> any Activation] = [
         "relu": { _ in ReLU() },
@@ -74,8 +90,8 @@ enum Catalogue {
     ]
 
     /// Each entry reads its options and returns a factory: every run gets a fresh optimizer state.
-    static let optimizers: [String: @Sendable (ObjectReader) throws -> OptimizerFactory] = [
-        "sgd": { r in
+    static let optimizers: [String: OptimizerEntry<OptimizerFactory>] = [
+        "sgd": .init(SGD.self) { r in
             let momentum = try r.double("momentum", default: 0, range: 0...1)
             let nesterov = try r.bool("nesterov", default: false)
             let dampening = try r.double("dampening", default: 0, range: 0...1)
@@ -85,16 +101,16 @@ enum Catalogue {
             let decay = Float(try r.double("weight_decay", default: 0, range: 0...1e6))
             return { SGD(momentum: Float(momentum), dampening: Float(dampening), weightDecay: decay, nesterov: nesterov) }
         },
-        "adam": { r in try adam(r, decoupled: false, defaultDecay: 0) },
-        "adamw": { r in try adam(r, decoupled: true, defaultDecay: 0.01) },
-        "adagrad": { r in
+        "adam": .init(Adam.self) { r in try adam(r, decoupled: false, defaultDecay: 0) },
+        "adamw": .init(Adam.self) { r in try adam(r, decoupled: true, defaultDecay: 0.01) },
+        "adagrad": .init(Adagrad.self) { r in
             let lrDecay = Float(try r.double("lr_decay", default: 0, range: 0...1e6))
             let decay = Float(try r.double("weight_decay", default: 0, range: 0...1e6))
             let initial = Float(try r.double("initial_accumulator_value", default: 0, range: 0...1e6))
             let epsilon = Float(try r.double("eps", default: 1e-10, range: 0...1))
             return { Adagrad(learningRateDecay: lrDecay, weightDecay: decay, initialAccumulatorValue: initial, epsilon: epsilon) }
         },
-        "rmsprop": { r in
+        "rmsprop": .init(RMSprop.self) { r in
             let alpha = Float(try r.double("alpha", default: 0.99, range: 0...1))
             let epsilon = Float(try r.double("eps", default: 1e-8, range: 0...1))
             let decay = Float(try r.double("weight_decay", default: 0, range: 0...1e6))
@@ -102,7 +118,7 @@ enum Catalogue {
             let centered = try r.bool("centered", default: false)
             return { RMSprop(alpha: alpha, epsilon: epsilon, weightDecay: decay, momentum: momentum, centered: centered) }
         },
-        "adadelta": { r in
+        "adadelta": .init(Adadelta.self) { r in
             let rho = Float(try r.double("rho", default: 0.9, range: 0...1))
             let epsilon = Float(try r.double("eps", default: 1e-6, range: 0...1))
             let decay = Float(try r.double("weight_decay", default: 0, range: 0...1e6))
@@ -112,8 +128,8 @@ enum Catalogue {
 
     /// Full-batch optimizers that re-evaluate the loss within a step (`ClosureOptimizer.step(_:lr:evaluate:)`);
     /// each entry reads its options and returns a factory, like `optimizers`.
-    static let closureOptimizers: [String: @Sendable (ObjectReader) throws -> ClosureOptimizerFactory] = [
-        "lbfgs": { r in
+    static let closureOptimizers: [String: OptimizerEntry<ClosureOptimizerFactory>] = [
+        "lbfgs": .init(LBFGS.self) { r in
             let maxIterations = try r.int("max_iter", default: 20, range: 1...1_000_000)
             let maxEvaluations = try r.optionalInt("max_eval", range: 1...1_000_000)
             let toleranceGrad = try r.double("tolerance_grad", default: 1e-7, range: 0...1e6)
@@ -131,7 +147,7 @@ enum Catalogue {
                       toleranceChange: toleranceChange, historySize: historySize, lineSearch: lineSearch)
             }
         },
-        "cg": { r in
+        "cg": .init(ConjugateGradient.self) { r in
             let maxIterations = try r.int("max_iter", default: 20, range: 1...1_000_000)
             let maxEvaluations = try r.optionalInt("max_eval", range: 1...1_000_000)
             let toleranceGrad = try r.double("tolerance_grad", default: 1e-7, range: 0...1e6)
@@ -142,7 +158,7 @@ enum Catalogue {
                                   toleranceChange: toleranceChange, restartInterval: restartInterval)
             }
         },
-        "newton": { r in
+        "newton": .init(Newton.self) { r in
             let damping = try r.double("damping", default: 1e-4, range: 0...1e6)
             let maxCGIterations = try r.int("max_cg_iter", default: 50, range: 1...10_000)
             let toleranceGrad = try r.double("tolerance_grad", default: 1e-7, range: 0...1e6)
@@ -205,11 +221,15 @@ enum Catalogue {
         return (try r.double("a", default: 0), try fanMode(r), Initializer.Nonlinearity(rawValue: nonlinearity)!)
     }
 
-    /// torch.optim's default learning rate per optimizer (cg and newton: 1, a full first step).
-    static let defaultLearningRates: [String: Double] = [
-        "sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3, "adagrad": 1e-2, "rmsprop": 1e-2, "adadelta": 1.0,
-        "lbfgs": 1.0, "cg": 1.0, "newton": 1.0,
-    ]
+    /// torch.optim's default learning rate per optimizer, from its type (cg and newton: 1, a full first step).
+    static let defaultLearningRates = optimizers.mapValues { $0.defaultLearningRate }
+        .merging(closureOptimizers.mapValues { $0.defaultLearningRate }) { first, _ in first }
+
+    /// Copies of the parameters the optimizer `kind` keeps as state (its type's `stateCount`);
+    /// nil for an unknown name.
+    static func optimizerStateCount(_ kind: String) -> Int? {
+        optimizers[kind]?.stateCount ?? closureOptimizers[kind]?.stateCount
+    }
 
     /// Next-token tasks for the Transformer (token ids in, one target per position, -100 unscored).
     static let sequenceTasks: Set<String> = ["copy", "reverse", "sort", "modular_addition", "associative_recall"]

@@ -4,10 +4,13 @@ import TrainLabAutodiff
 ///   g = ∇ + λ p;  clr = lr / (1 + (t - 1) · lr_decay);  G += g²;  p -= clr · g / (√G + ε)
 /// G starts at `initial_accumulator_value`. ε is added after the square root, as in torch
 /// (the notes write √(G + ε)).
-public final class Adagrad: Optimizer {
+public final class Adagrad: ElementwiseOptimizer {
+    public static let defaultLearningRate = 1e-2
+    /// The sum of squared gradients G.
+    public static let stateCount = 1
+
     public let learningRateDecay: Float, weightDecay: Float, initialAccumulatorValue: Float, epsilon: Float
-    private let state = StateBuffers()
-    private var steps = 0
+    public let driver = ElementwiseOptimizerDriver()
 
     public init(learningRateDecay: Float = 0, weightDecay: Float = 0, initialAccumulatorValue: Float = 0,
                 epsilon: Float = 1e-10) {
@@ -19,17 +22,15 @@ public final class Adagrad: Optimizer {
 
     public var name: String { "adagrad" }
 
-    public func step(_ parameters: [Parameter], lr: Float) {
-        steps += 1
-        let decayedRate = lr / (1 + Float(steps - 1) * learningRateDecay)
-        for p in parameters {
-            let w = p.value.data, grad = p.gradient.data
-            let sum = state.of(p, count: 1, initialValue: initialAccumulatorValue)[0].data
-            for i in 0..<p.value.count {
-                let g = grad[i] + weightDecay * w[i]
-                sum[i] += g * g
-                w[i] -= decayedRate * g / (sum[i].squareRoot() + epsilon)
-            }
+    public func update(range: Range<Int>, parameters w: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+                       state: [UnsafeMutablePointer<Float>], step: Int, lr: Float) {
+        let decayedRate = lr / (1 + Float(step - 1) * learningRateDecay)
+        let sum = state[0]
+        for i in range {
+            let g = gradients[i] + weightDecay * w[i]
+            // The buffer starts at zero: the first step reads G's initial value instead.
+            sum[i] = (step == 1 ? initialAccumulatorValue : sum[i]) + g * g
+            w[i] -= decayedRate * g / (sum[i].squareRoot() + epsilon)
         }
     }
 }

@@ -4,7 +4,7 @@ import TrainLabAutodiff
 /// products), like `torch.optim.LBFGS.step(closure)`. Meant for small, full-batch problems: every
 /// evaluation is a forward and backward pass over the whole batch, and the state is a few flat
 /// Float64 copies of all parameters.
-public protocol ClosureOptimizer: AnyObject {
+public protocol ClosureOptimizer: AnyObject, OptimizerDefaults {
     var name: String { get }
     /// One optimization step from the parameters' current values; leaves them at the new point.
     /// `evaluate` zeroes and then fills every parameter's `gradient` for the current parameter
@@ -68,11 +68,88 @@ struct FlatParameters {
         return values()
     }
 
+    /// x, f and ∇f at the parameters' current values (one evaluation): where every step starts.
+    func evaluateHere(_ evaluate: () -> Float) -> Iterate {
+        let loss = Double(evaluate())
+        return Iterate(x: values(), loss: loss, gradient: gradient())
+    }
+
     /// Loss and gradient at `x`; the parameters are left at `x`.
     func evaluate(at x: [Double], _ evaluate: () -> Float) -> (loss: Double, gradient: [Double]) {
         assign(x)
         let loss = Double(evaluate())
         return (loss, gradient())
+    }
+}
+
+/// A point of a closure optimizer's step: x and f, ∇f there.
+struct Iterate {
+    var x: [Double]
+    var loss: Double
+    var gradient: [Double]
+}
+
+/// A step along a direction, as a line search makes it: the new point, the step length t
+/// (x_new = x + t d) and the loss evaluations it took.
+struct LineStep {
+    let point: Iterate
+    let length: Double
+    let evaluations: Int
+}
+
+/// A closure optimizer that iterates "direction, then line search" (`LBFGS`, `ConjugateGradient`):
+/// it supplies the two, `iterate` runs torch.optim.LBFGS's step around them:
+///   f, ∇f at x (nothing more when max |∇f| ≤ tolerance_grad); then up to `maxIterations` times:
+///   d, gᵀd = `descentDirection` (stop when gᵀd > -tolerance_change);  x, t = `lineStep`;
+///   stop after `maxEvaluations` evaluations in the step, when max |∇f| ≤ tolerance_grad,
+///   max |t d| ≤ tolerance_change or |Δf| < tolerance_change.
+protocol LineSearchOptimizer: ClosureOptimizer {
+    var maxIterations: Int { get }
+    var maxEvaluations: Int { get }
+    var toleranceGrad: Double { get }
+    var toleranceChange: Double { get }
+    /// Loss evaluations over all steps.
+    var evaluations: Int { get set }
+    /// Iterations over all steps (counted before `descentDirection` is asked).
+    var iterations: Int { get set }
+    /// The gradient the state was built from (empty before the first iteration): its size must
+    /// match the parameters'.
+    var previousGradient: [Double] { get }
+    /// d and gᵀd at `point`; updates the optimizer's state.
+    func descentDirection(at point: Iterate, lr: Double) -> (direction: [Double], slope: Double)
+    /// The move from `point` along `direction`, leaving the parameters at the new x. On the step's
+    /// last iteration (`lastIteration`) f and ∇f there may be left unevaluated (the old ones kept):
+    /// nothing reads them.
+    func lineStep(from point: Iterate, along direction: [Double], slope: Double, lr: Double,
+                  lastIteration: Bool, flat: FlatParameters, evaluate: () -> Float) -> LineStep
+}
+
+extension LineSearchOptimizer {
+    /// The step: leaves the parameters at the last point, returns the loss at the first.
+    func iterate(_ parameters: [Parameter], lr: Float, evaluate: () -> Float) -> Float {
+        let flat = FlatParameters(parameters)
+        var point = flat.evaluateHere(evaluate)
+        let originalLoss = Float(point.loss)
+        var stepEvaluations = 1
+        evaluations += 1
+        if FlatVector.maxAbs(point.gradient) <= toleranceGrad { return originalLoss }
+        precondition(previousGradient.isEmpty || previousGradient.count == flat.count,
+                     "\(name) state is for \(previousGradient.count) parameters, got \(flat.count)")
+        for iteration in 1...maxIterations {
+            iterations += 1
+            let (direction, slope) = descentDirection(at: point, lr: Double(lr))
+            if slope > -toleranceChange { break }
+            let previousLoss = point.loss
+            let move = lineStep(from: point, along: direction, slope: slope, lr: Double(lr),
+                                lastIteration: iteration == maxIterations, flat: flat, evaluate: evaluate)
+            point = move.point
+            stepEvaluations += move.evaluations
+            evaluations += move.evaluations
+            if stepEvaluations >= maxEvaluations || FlatVector.maxAbs(point.gradient) <= toleranceGrad { break }
+            if FlatVector.maxAbs(direction) * abs(move.length) <= toleranceChange { break }
+            if abs(point.loss - previousLoss) < toleranceChange { break }
+        }
+        return originalLoss
     }
 }
 

@@ -11,21 +11,25 @@ import TrainLabAutodiff
 ///   t_prev · g_prevᵀd_prev / gᵀd afterwards (N&W eq. 3.60);  x += t d
 /// Directions and gradients are kept between steps. Arithmetic is in Float64 on a flat copy of all
 /// parameters.
-public final class ConjugateGradient: ClosureOptimizer {
+public final class ConjugateGradient: LineSearchOptimizer {
     public let maxIterations: Int, maxEvaluations: Int
     public let toleranceGrad: Double, toleranceChange: Double
     /// Iterations between restarts (d = -g); nil restarts every n iterations, n = parameter count.
     public let restartInterval: Int?
     /// The line search's curvature constant c₂.
     public let curvatureConstant: Double
+    public static let defaultLearningRate = 1.0
+    /// Float64 vectors: d_prev, g_prev, x, g, d and the trial point.
+    public static let stateCount = 6
+
     /// Loss evaluations over all steps.
-    public private(set) var evaluations = 0
+    public internal(set) var evaluations = 0
     /// Iterations over all steps.
-    public private(set) var iterations = 0
+    public internal(set) var iterations = 0
 
     // State carried from step to step.
     private var previousDirection: [Double] = []
-    private var previousGradient: [Double] = []
+    private(set) var previousGradient: [Double] = []
     private var previousStepLength = 0.0
     private var previousSlope = 0.0  // g_prevᵀd_prev
     private var iterationsSinceRestart = 0
@@ -46,64 +50,41 @@ public final class ConjugateGradient: ClosureOptimizer {
     public var name: String { "cg" }
 
     public func step(_ parameters: [Parameter], lr: Float, evaluate: () -> Float) -> Float {
-        let flat = FlatParameters(parameters)
-        let lr = Double(lr)
-        let originalLoss = evaluate()
-        var loss = Double(originalLoss)
-        var gradient = flat.gradient()
-        var currentEvaluations = 1
-        evaluations += 1
-        if FlatVector.maxAbs(gradient) <= toleranceGrad { return originalLoss }
-        precondition(previousGradient.isEmpty || previousGradient.count == flat.count,
-                     "conjugate gradient state is for \(previousGradient.count) parameters, got \(flat.count)")
-        let restartEvery = restartInterval ?? max(flat.count, 1)
+        iterate(parameters, lr: lr, evaluate: evaluate)
+    }
 
-        var x = flat.values()
-        var iteration = 0
-        while iteration < maxIterations {
-            iteration += 1
-            iterations += 1
-
-            // Direction: Polak–Ribière+, or steepest descent on a restart.
-            var direction = FlatVector.scaled(gradient, by: -1)
-            var slope = -FlatVector.dot(gradient, gradient)
-            if !previousGradient.isEmpty && iterationsSinceRestart < restartEvery {
-                let change = FlatVector.subtracting(gradient, previousGradient)
-                let beta = max(0, FlatVector.dot(gradient, change) / FlatVector.dot(previousGradient, previousGradient))
-                let candidate = FlatVector.adding(direction, beta, times: previousDirection)
-                let candidateSlope = FlatVector.dot(gradient, candidate)
-                if candidateSlope < 0 {
-                    (direction, slope) = (candidate, candidateSlope)
-                } else {
-                    iterationsSinceRestart = 0
-                }
-            } else {
-                iterationsSinceRestart = 0
-            }
-            if slope > -toleranceChange { break }
-
-            var initialStep = min(1, 1 / FlatVector.sumAbs(gradient)) * lr
-            if !previousGradient.isEmpty {
-                let extrapolated = previousStepLength * previousSlope / slope
-                if extrapolated.isFinite && extrapolated > 0 { initialStep = extrapolated }
-            }
-            let previousLoss = loss
-            let result = StrongWolfe.search(
-                objective: { t in flat.evaluate(at: FlatVector.adding(x, t, times: direction), evaluate) },
-                direction: direction, initialStep: initialStep, loss: loss, gradient: gradient,
-                directionalDerivative: slope, c2: curvatureConstant, toleranceChange: toleranceChange)
-            (previousDirection, previousGradient) = (direction, gradient)
-            (previousStepLength, previousSlope) = (result.step, slope)
-            (loss, gradient) = (result.loss, result.gradient)
-            x = flat.assign(FlatVector.adding(x, result.step, times: direction))
-            iterationsSinceRestart += 1
-            currentEvaluations += result.evaluations
-            evaluations += result.evaluations
-
-            if currentEvaluations >= maxEvaluations || FlatVector.maxAbs(gradient) <= toleranceGrad { break }
-            if FlatVector.maxAbs(direction) * abs(result.step) <= toleranceChange { break }
-            if abs(loss - previousLoss) < toleranceChange { break }
+    /// Polak–Ribière+, or steepest descent on a restart.
+    func descentDirection(at point: Iterate, lr: Double) -> (direction: [Double], slope: Double) {
+        let gradient = point.gradient
+        let restartEvery = restartInterval ?? max(gradient.count, 1)
+        if !previousGradient.isEmpty && iterationsSinceRestart < restartEvery {
+            let change = FlatVector.subtracting(gradient, previousGradient)
+            let beta = max(0, FlatVector.dot(gradient, change) / FlatVector.dot(previousGradient, previousGradient))
+            let candidate = FlatVector.adding(FlatVector.scaled(gradient, by: -1), beta, times: previousDirection)
+            let candidateSlope = FlatVector.dot(gradient, candidate)
+            if candidateSlope < 0 { return (candidate, candidateSlope) }
         }
-        return originalLoss
+        iterationsSinceRestart = 0
+        return (FlatVector.scaled(gradient, by: -1), -FlatVector.dot(gradient, gradient))
+    }
+
+    /// The strong Wolfe search from the extrapolated step (min(1, 1 / ‖g‖₁) · lr the first time).
+    func lineStep(from point: Iterate, along direction: [Double], slope: Double, lr: Double,
+                  lastIteration: Bool, flat: FlatParameters, evaluate: () -> Float) -> LineStep {
+        var initialStep = min(1, 1 / FlatVector.sumAbs(point.gradient)) * lr
+        if !previousGradient.isEmpty {
+            let extrapolated = previousStepLength * previousSlope / slope
+            if extrapolated.isFinite && extrapolated > 0 { initialStep = extrapolated }
+        }
+        let result = StrongWolfe.search(
+            objective: { t in flat.evaluate(at: FlatVector.adding(point.x, t, times: direction), evaluate) },
+            direction: direction, initialStep: initialStep, loss: point.loss, gradient: point.gradient,
+            directionalDerivative: slope, c2: curvatureConstant, toleranceChange: toleranceChange)
+        (previousDirection, previousGradient) = (direction, point.gradient)
+        (previousStepLength, previousSlope) = (result.step, slope)
+        iterationsSinceRestart += 1
+        let x = flat.assign(FlatVector.adding(point.x, result.step, times: direction))
+        return LineStep(point: Iterate(x: x, loss: result.loss, gradient: result.gradient), length: result.step,
+                        evaluations: result.evaluations)
     }
 }

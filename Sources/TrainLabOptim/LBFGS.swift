@@ -10,7 +10,7 @@ import TrainLabAutodiff
 /// It stops early when max |g| ≤ tolerance_grad, gᵀd > -tolerance_change, max |t d| ≤ tolerance_change,
 /// |Δf| < tolerance_change or after `maxEvaluations` evaluations. The history is kept between steps.
 /// Arithmetic is in Float64 on a flat copy of all parameters.
-public final class LBFGS: ClosureOptimizer {
+public final class LBFGS: LineSearchOptimizer {
     public enum LineSearch: String, Sendable {
         case strongWolfe = "strong_wolfe"
     }
@@ -18,10 +18,14 @@ public final class LBFGS: ClosureOptimizer {
     public let maxIterations: Int, maxEvaluations: Int, historySize: Int
     public let toleranceGrad: Double, toleranceChange: Double
     public let lineSearch: LineSearch?
+    public static let defaultLearningRate = 1.0
+    /// Float64 vectors: s and y of each pair in the default history, d, g_prev, x and g.
+    public static let stateCount = 2 * 100 + 4
+
     /// Loss evaluations over all steps (torch's `func_evals`).
-    public private(set) var evaluations = 0
+    public internal(set) var evaluations = 0
     /// Iterations over all steps (torch's `n_iter`).
-    public private(set) var iterations = 0
+    public internal(set) var iterations = 0
 
     // State carried from step to step (torch keeps it in `state[params[0]]`).
     private var direction: [Double] = []
@@ -30,7 +34,7 @@ public final class LBFGS: ClosureOptimizer {
     private var steps: [[Double]] = []            // s
     private var inverseCurvatures: [Double] = []  // ρ = 1 / yᵀs
     private var hessianDiagonal = 1.0
-    private var previousGradient: [Double] = []
+    private(set) var previousGradient: [Double] = []
 
     /// `maxEvaluations` defaults to maxIterations · 5 / 4, as in torch.
     public init(maxIterations: Int = 20, maxEvaluations: Int? = nil, toleranceGrad: Double = 1e-7,
@@ -47,73 +51,50 @@ public final class LBFGS: ClosureOptimizer {
     public var name: String { "lbfgs" }
 
     public func step(_ parameters: [Parameter], lr: Float, evaluate: () -> Float) -> Float {
-        let flat = FlatParameters(parameters)
-        let lr = Double(lr)
-        let originalLoss = evaluate()
-        var loss = Double(originalLoss)
-        var gradient = flat.gradient()
-        var currentEvaluations = 1
-        evaluations += 1
-        if FlatVector.maxAbs(gradient) <= toleranceGrad { return originalLoss }
-        precondition(previousGradient.isEmpty || previousGradient.count == flat.count,
-                     "LBFGS state is for \(previousGradient.count) parameters, got \(flat.count)")
+        iterate(parameters, lr: lr, evaluate: evaluate)
+    }
 
-        var x = flat.values()
-        var previousLoss = loss
-        var iteration = 0
-        while iteration < maxIterations {
-            iteration += 1
-            iterations += 1
-
-            // Descent direction.
-            if iterations == 1 {
-                direction = FlatVector.scaled(gradient, by: -1)
-                gradientChanges = []
-                steps = []
-                inverseCurvatures = []
-                hessianDiagonal = 1
-            } else {
-                updateHistory(gradient: gradient)
-                direction = twoLoopDirection(gradient: gradient)
-            }
-            previousGradient = gradient
-            previousLoss = loss
-
-            // Step length.
-            stepLength = iterations == 1 ? min(1, 1 / FlatVector.sumAbs(gradient)) * lr : lr
-            let gtd = FlatVector.dot(gradient, direction)
-            if gtd > -toleranceChange { break }
-
-            var lineSearchEvaluations = 0
-            var optimal = false
-            switch lineSearch {
-            case .strongWolfe:
-                let result = StrongWolfe.search(
-                    objective: { t in flat.evaluate(at: FlatVector.adding(x, t, times: direction), evaluate) },
-                    direction: direction, initialStep: stepLength, loss: loss, gradient: gradient,
-                    directionalDerivative: gtd, toleranceChange: toleranceChange)
-                (loss, gradient, stepLength) = (result.loss, result.gradient, result.step)
-                lineSearchEvaluations = result.evaluations
-                x = flat.assign(FlatVector.adding(x, stepLength, times: direction))
-                optimal = FlatVector.maxAbs(gradient) <= toleranceGrad
-            case nil:
-                x = flat.assign(FlatVector.adding(x, stepLength, times: direction))
-                // The last iteration skips the evaluation (torch: no use in a stochastic setting).
-                if iteration != maxIterations {
-                    loss = Double(evaluate())
-                    gradient = flat.gradient()
-                    optimal = FlatVector.maxAbs(gradient) <= toleranceGrad
-                    lineSearchEvaluations = 1
-                }
-            }
-            currentEvaluations += lineSearchEvaluations
-            evaluations += lineSearchEvaluations
-
-            if iteration == maxIterations || currentEvaluations >= maxEvaluations || optimal { break }
-            if FlatVector.maxAbs(direction) * abs(stepLength) <= toleranceChange { break }
-            if abs(loss - previousLoss) < toleranceChange { break }
+    /// d = -g on the very first iteration (the history starts over), else -H g; sets the step
+    /// length the line search starts from.
+    func descentDirection(at point: Iterate, lr: Double) -> (direction: [Double], slope: Double) {
+        if iterations == 1 {
+            direction = FlatVector.scaled(point.gradient, by: -1)
+            gradientChanges = []
+            steps = []
+            inverseCurvatures = []
+            hessianDiagonal = 1
+        } else {
+            updateHistory(gradient: point.gradient)
+            direction = twoLoopDirection(gradient: point.gradient)
         }
-        return originalLoss
+        previousGradient = point.gradient
+        stepLength = iterations == 1 ? min(1, 1 / FlatVector.sumAbs(point.gradient)) * lr : lr
+        return (direction, FlatVector.dot(point.gradient, direction))
+    }
+
+    /// The strong Wolfe search, or the fixed step t, evaluated except on the step's last
+    /// iteration (torch: no use in a stochastic setting).
+    func lineStep(from point: Iterate, along direction: [Double], slope: Double, lr: Double,
+                  lastIteration: Bool, flat: FlatParameters, evaluate: () -> Float) -> LineStep {
+        switch lineSearch {
+        case .strongWolfe:
+            let result = StrongWolfe.search(
+                objective: { t in flat.evaluate(at: FlatVector.adding(point.x, t, times: direction), evaluate) },
+                direction: direction, initialStep: stepLength, loss: point.loss, gradient: point.gradient,
+                directionalDerivative: slope, toleranceChange: toleranceChange)
+            stepLength = result.step
+            let x = flat.assign(FlatVector.adding(point.x, stepLength, times: direction))
+            return LineStep(point: Iterate(x: x, loss: result.loss, gradient: result.gradient), length: stepLength,
+                            evaluations: result.evaluations)
+        case nil:
+            let x = flat.assign(FlatVector.adding(point.x, stepLength, times: direction))
+            if lastIteration {
+                return LineStep(point: Iterate(x: x, loss: point.loss, gradient: point.gradient), length: stepLength,
+                                evaluations: 0)
+            }
+            let loss = Double(evaluate())
+            return LineStep(point: Iterate(x: x, loss: loss, gradient: flat.gradient()), length: stepLength, evaluations: 1)
+        }
     }
 
     /// Stores s = t d, y = g - g_prev when yᵀs > 1e-10 (dropping the oldest pair beyond

@@ -18,6 +18,10 @@ public final class Newton: ClosureOptimizer {
     /// parameters; beyond this size `validate(parameterCount:)` refuses (use lbfgs or cg).
     public static let maximumParameterCount = 20_000
 
+    public static let defaultLearningRate = 1.0
+    /// Float64 vectors: x, g, d, the residual, the conjugate direction and H p.
+    public static let stateCount = 6
+
     public let damping: Double
     public let maxConjugateGradientIterations: Int
     public let toleranceGrad: Double
@@ -52,13 +56,11 @@ public final class Newton: ClosureOptimizer {
         let flat = FlatParameters(parameters)
         precondition(flat.count <= Self.maximumParameterCount,
                      "newton: \(flat.count) parameters exceed the limit of \(Self.maximumParameterCount); call validate(parameterCount:) first")
-        let originalLoss = evaluate()
-        let loss = Double(originalLoss)
-        let gradient = flat.gradient()
+        let start = flat.evaluateHere(evaluate)
         evaluations += 1
-        if FlatVector.maxAbs(gradient) <= toleranceGrad { return originalLoss }
+        let (x, loss, gradient) = (start.x, start.loss, start.gradient)
+        if FlatVector.maxAbs(gradient) <= toleranceGrad { return Float(loss) }
 
-        let x = flat.values()
         var direction = newtonDirection(at: x, gradient: gradient, flat: flat, evaluate: evaluate)
         var slope = FlatVector.dot(gradient, direction)
         if !(slope < 0) {
@@ -70,11 +72,11 @@ public final class Newton: ClosureOptimizer {
         for _ in 0...Self.maxHalvings {
             let trial = flat.evaluate(at: FlatVector.adding(x, t, times: direction), evaluate).loss
             evaluations += 1
-            if trial <= loss + Self.armijoConstant * t * slope + StrongWolfe.lossRoundingSlack(loss) { return originalLoss }
+            if trial <= loss + Self.armijoConstant * t * slope + StrongWolfe.lossRoundingSlack(loss) { return Float(loss) }
             t /= 2
         }
         flat.assign(x)
-        return originalLoss
+        return Float(loss)
     }
 
     /// d ≈ -(H + λ I)⁻¹ g by linear conjugate gradient from d = 0.

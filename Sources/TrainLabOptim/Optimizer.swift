@@ -1,9 +1,20 @@
 import TrainLabAutodiff
 import TrainLabKernels
 
+/// What an optimizer's type tells before any run: the catalogue's defaults and the resource
+/// estimate read these.
+public protocol OptimizerDefaults {
+    /// torch's default learning rate (the spec's `optimizer.lr` when not given).
+    static var defaultLearningRate: Double { get }
+    /// Copies of the parameters kept as state, with every option on (memory ≈ (2 + stateCount)
+    /// parameter copies, with the values and gradients).
+    static var stateCount: Int { get }
+}
+
 /// Updates parameters from their gradients (`torch.optim` update rules and defaults).
 /// State (momentum buffers, moments) is kept per parameter, created on the first step.
-public protocol Optimizer: AnyObject {
+/// The elementwise rules conform through `ElementwiseOptimizer`, which supplies `step`.
+public protocol Optimizer: AnyObject, OptimizerDefaults {
     var name: String { get }
     /// One update of every parameter with learning rate `lr` (the schedule's value for this step).
     func step(_ parameters: [Parameter], lr: Float)
@@ -13,11 +24,10 @@ public protocol Optimizer: AnyObject {
 final class StateBuffers {
     private var buffers: [ObjectIdentifier: [Tensor]] = [:]
 
-    /// `count` tensors shaped like `p`, filled with `initialValue` when first made, the same ones on every call.
-    func of(_ p: Parameter, count: Int, initialValue: Float = 0) -> [Tensor] {
+    /// `count` tensors shaped like `p`, zeros when first made, the same ones on every call.
+    func of(_ p: Parameter, count: Int) -> [Tensor] {
         if let b = buffers[ObjectIdentifier(p)] { return b }
         let made = (0..<count).map { _ in Tensor(shape: p.value.shape) }
-        if initialValue != 0 { made.forEach { $0.fill(initialValue) } }
         buffers[ObjectIdentifier(p)] = made
         return made
     }

@@ -2,10 +2,13 @@ import TrainLabAutodiff
 
 /// Stochastic gradient descent (`torch.optim.SGD`):
 ///   g = ∇ + λ p;  b = μ b + (1 - τ) g (b = g on the first step);  g = g + μ b (Nesterov) or b;  p -= lr g
-public final class SGD: Optimizer {
+public final class SGD: ElementwiseOptimizer {
+    public static let defaultLearningRate = 1e-3
+    /// The momentum buffer b.
+    public static let stateCount = 1
+
     public let momentum: Float, dampening: Float, weightDecay: Float, nesterov: Bool
-    private let state = StateBuffers()
-    private var steps = 0
+    public let driver = ElementwiseOptimizerDriver()
 
     public init(momentum: Float = 0, dampening: Float = 0, weightDecay: Float = 0, nesterov: Bool = false) {
         self.momentum = momentum
@@ -16,19 +19,18 @@ public final class SGD: Optimizer {
 
     public var name: String { "sgd" }
 
-    public func step(_ parameters: [Parameter], lr: Float) {
-        steps += 1
-        for p in parameters {
-            let w = p.value.data, grad = p.gradient.data
-            let buffer = momentum != 0 ? state.of(p, count: 1)[0].data : nil
-            for i in 0..<p.value.count {
-                var g = grad[i] + weightDecay * w[i]
-                if let buffer {
-                    buffer[i] = steps == 1 ? g : momentum * buffer[i] + (1 - dampening) * g
-                    g = nesterov ? g + momentum * buffer[i] : buffer[i]
-                }
-                w[i] -= lr * g
+    public var activeStateCount: Int { momentum != 0 ? 1 : 0 }
+
+    public func update(range: Range<Int>, parameters w: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+                       state: [UnsafeMutablePointer<Float>], step: Int, lr: Float) {
+        let buffer = state.first
+        for i in range {
+            var g = gradients[i] + weightDecay * w[i]
+            if let buffer {
+                buffer[i] = step == 1 ? g : momentum * buffer[i] + (1 - dampening) * g
+                g = nesterov ? g + momentum * buffer[i] : buffer[i]
             }
+            w[i] -= lr * g
         }
     }
 }

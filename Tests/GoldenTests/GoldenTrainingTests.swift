@@ -179,7 +179,7 @@ final class GoldenTrainingTests: XCTestCase {
             let tape = Tape(pool: .serial)
             var losses: [Float] = []
             for _ in 0..<3 {
-                losses.append(lbfgs.step(model.parameters, lr: 1) {
+                losses.append(lbfgs.step(model.parameters, lr: Float(LBFGS.defaultLearningRate)) {
                     tape.reset()
                     for p in model.parameters { p.zeroGradient() }
                     let (_, loss) = c.forward(model, on: tape)
