@@ -52,13 +52,7 @@ public struct ResourceEstimate {
         }
         let batch = Double(min(spec.training.batchSize, spec.task.trainSize)) * group
         flopsPerStep = 6 * batch * multiplyAdds
-        let stateCopies: Double = switch spec.optimizerKind {
-        case "sgd": 1
-        case "adam", "adamw", "rmsprop", "adadelta": 3
-        case "lbfgs", "cg": 2 * 100 + 4
-        case "newton": 6
-        default: 2
-        }
+        let stateCopies = Double(Catalogue.optimizerStateCount(spec.optimizerKind) ?? 2)
         let activations = 8 * batch * widths.reduce(0, +)
         let rows = Double(spec.task.trainSize) + Double(spec.task.valSize)
         let data = rows * (group * inputs + (classification ? 1 : outputs))

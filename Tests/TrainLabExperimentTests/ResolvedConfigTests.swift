@@ -166,3 +166,15 @@ final class ParameterCountTests: XCTestCase {
         }
     }
 }
+
+/// The catalogue reads each optimizer's default lr and state size from its type (torch's defaults).
+final class OptimizerCatalogueTests: XCTestCase {
+    func testDefaultsComeFromTheTypes() {
+        let expected: [String: Double] = ["sgd": 1e-3, "adam": 1e-3, "adamw": 1e-3, "adagrad": 1e-2, "rmsprop": 1e-2,
+                                          "adadelta": 1, "lbfgs": 1, "cg": 1, "newton": 1]
+        XCTAssertEqual(Catalogue.defaultLearningRates, expected)
+        XCTAssertEqual(Catalogue.optimizerStateCount("adam"), 3, "m, v and amsgrad's max v")
+        XCTAssertEqual(Catalogue.optimizerStateCount("sgd"), 1, "the momentum buffer")
+        XCTAssertNil(Catalogue.optimizerStateCount("adma"))
+    }
+}
