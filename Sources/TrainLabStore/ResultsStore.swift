@@ -129,8 +129,17 @@ public final class ResultsStore: @unchecked Sendable {
     }
 
     private static func openForReadingOnly(_ path: String) throws -> Database {
-        let file = try Database(path: path, mode: .readOnly)
-        switch try Schema.contents(of: file) {
+        var file = try Database(path: path, mode: .readOnly)
+        let contents: Schema.Contents
+        do {
+            contents = try Schema.contents(of: file)
+        } catch let error as SQLiteError where [SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_IOERR].contains(error.code) {
+            // A WAL database in a folder we may not write: SQLite cannot make the -shm file it
+            // needs to read the WAL. Read a copy of both instead, made where we may write.
+            file = try snapshotCopy(of: path)
+            contents = try Schema.contents(of: file)
+        }
+        switch contents {
         case .empty:
             return try upgradedInMemory(from: nil)
         case .results(let version) where version < Schema.currentVersion:
@@ -142,6 +151,23 @@ public final class ResultsStore: @unchecked Sendable {
         case .results:
             return file
         }
+    }
+
+    /// A read-only connection to a private copy of the database file and its WAL, which is
+    /// removed once the connection is open (the connection keeps the files it has open).
+    private static func snapshotCopy(of path: String) throws -> Database {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-read-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let copy = folder.appendingPathComponent("results.sqlite").path
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        if FileManager.default.fileExists(atPath: path + "-wal") {
+            try FileManager.default.copyItem(atPath: path + "-wal", toPath: copy + "-wal")
+        }
+        // Read-write, so SQLite may fold the WAL into the copy; nothing is written to `path`.
+        let database = try Database(path: copy, mode: .readWrite)
+        _ = try database.userVersion()
+        return try upgradedInMemory(from: copy)
     }
 
     /// An in-memory database at the current schema, holding the rows of `path` when given.

@@ -307,6 +307,28 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(try store.metrics(runID: id, name: "train_loss").count, 100)
     }
 
+    // A WAL database left by a killed writer, in a folder where SQLite cannot make its -shm
+    // file (a read-only folder; here a link into a folder that does not exist, since root
+    // ignores permissions), is still readable, WAL rows included: read commands work on it.
+    func testReadableWhereItsSharedMemoryFileCannotBeMade() throws {
+        let writer = try ResultsStore(path: dbPath)  // kept open: its rows stay in the WAL
+        let id = try writer.beginRun(experiment: "e", config: "{}")
+        try writer.appendMetric(runID: id, step: 1, name: "train_loss", value: 3)
+        try writer.flush()
+        let copy = folder.appendingPathComponent("ro")
+        try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
+        let path = copy.appendingPathComponent("results.sqlite").path
+        try FileManager.default.copyItem(atPath: dbPath, toPath: path)
+        try FileManager.default.copyItem(atPath: dbPath + "-wal", toPath: path + "-wal")
+        try FileManager.default.createSymbolicLink(atPath: path + "-shm", withDestinationPath: "/nonexistent-folder/shm")
+        XCTAssertThrowsError(try Database(path: path, mode: .readOnly).rows("SELECT count(*) FROM runs") { $0.int(at: 0) },
+                             "the plain read-only open fails here, as in a read-only folder")
+        let reader = try ResultsStore(path: path, readOnly: true)
+        XCTAssertEqual(try reader.runs().map(\.experiment), ["e"])
+        XCTAssertEqual(try reader.metrics(runID: id, name: "train_loss").map(\.value), [3])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + "-journal"), "nothing written beside the file")
+    }
+
     // A run whose process is gone does not hold its config.
     func testClaimIgnoresRunsWhoseProcessIsGone() throws {
         let store = try ResultsStore(path: dbPath)
