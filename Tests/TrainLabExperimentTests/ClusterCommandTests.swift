@@ -133,34 +133,35 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertTrue(outcome.standardOutput.contains("--dependency=afterany:"), outcome.standardOutput)
 
         // Task 1 as SLURM would start it, then the merge: shard 0 never ran.
-        let task = try runBash(path("sweep.sbatch"), environment: ["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2",
+        let task = try runToEnd("/bin/bash", [path("sweep.sbatch")], in: self, environment: ["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2",
                                                                     "SLURM_CPUS_PER_TASK": "1"])
         XCTAssertEqual(task.status, 0, task.standardError)
         XCTAssertEqual(try ResultsStore(path: path("out-shard-1.sqlite"), readOnly: true).runs().map(\.status), [.completed, .completed])
-        let merge = try runBash(path("sweep-merge.sbatch"))
+        let merge = try runToEnd("/bin/bash", [path("sweep-merge.sbatch")], in: self)
         XCTAssertEqual(merge.status, 1)
         XCTAssertTrue(merge.standardOutput.contains("missing: \(path("out-shard-0.sqlite"))"), merge.standardOutput)
         XCTAssertTrue(merge.standardOutput.contains("2 of 4 expected runs have a result"), merge.standardOutput)
     }
+}
 
-    /// Runs `bash script` to its end, as sbatch would run it on a node.
-    private func runBash(_ script: String, environment: [String: String] = [:]) throws -> TrainlabOutcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        addTeardownBlock {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-        // The outputs are small: reading one to its end cannot block the other.
-        let standardOutput = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let standardError = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+/// Runs `executable arguments` to its end, in this process's environment with `environment`
+/// added; the outputs must be small (one is read to its end before the other).
+func runToEnd(_ executable: String, _ arguments: [String], in test: XCTestCase,
+              environment: [String: String] = [:]) throws -> TrainlabOutcome {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    test.addTeardownBlock {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        return TrainlabOutcome(status: process.terminationStatus, standardOutput: standardOutput, standardError: standardError)
     }
+    let standardOutput = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let standardError = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return TrainlabOutcome(status: process.terminationStatus, standardOutput: standardOutput, standardError: standardError)
 }
