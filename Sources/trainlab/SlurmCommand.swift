@@ -36,7 +36,8 @@ enum SlurmCommand {
         let shardPattern = Self.shardDatabase(output, shard: "{shard}")
         let script = absolute(scriptOption ?? "trainlab-\(name.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }).sbatch")
         let mergeScript = script.hasSuffix(".sbatch") ? String(script.dropLast(7)) + "-merge.sbatch" : script + "-merge"
-        let trainlab = absolute(CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : Bundle.main.executablePath ?? "trainlab")
+        // This very binary, by its absolute path: the nodes see the same file system.
+        let trainlab = Bundle.main.executablePath ?? absolute(CommandLine.arguments[0])
         let specList = files.map { shellQuoted(absolute($0)) }.joined(separator: " ")
 
         let header = { (job: String) in
