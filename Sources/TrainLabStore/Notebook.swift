@@ -51,13 +51,15 @@ extension ResultsStore {
     /// Tables with a `run_id` column, sorted: every row a run owns (metrics, params, summaries,
     /// tags, and any table added later) is found through them.
     public func runKeyedTables() throws -> [String] {
-        try locked {
-            try database.rows("""
-                SELECT m.name FROM sqlite_master m
-                WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'run_id')
-                ORDER BY m.name
-                """) { $0.string(at: 0) }
-        }
+        try locked { try Self.runKeyedTables(in: database) }
+    }
+
+    static func runKeyedTables(in database: Database) throws -> [String] {
+        try database.rows("""
+            SELECT m.name FROM sqlite_master m
+            WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'run_id')
+            ORDER BY m.name
+            """) { $0.string(at: 0) }
     }
 
     /// What `deleteRuns` would remove: how many rows of each run-keyed table belong to

@@ -264,8 +264,8 @@ public final class ResultsStore: @unchecked Sendable {
                                              [.text(experiment)]) { $0.int64(at: 0) }.first
         try database.run("""
             INSERT INTO runs(experiment, experiment_id, status, config, config_hash, seed,
-                             started_at, pid, host, program_version, notes)
-            VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)
+                             started_at, pid, host, program_version, notes, uid)
+            VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, lower(hex(randomblob(16))))
             """, [.text(experiment), SQLiteValue(experimentID), .text(config),
                   SQLiteValue(configHash), SQLiteValue(seed), .text(now),
                   .integer(Int64(getpid())), .text(Self.hostName), SQLiteValue(programVersion), SQLiteValue(notes)])

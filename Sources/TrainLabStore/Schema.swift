@@ -100,6 +100,14 @@ enum Schema {
         CREATE INDEX tags_by_tag ON tags(tag);
         ALTER TABLE runs ADD COLUMN notes TEXT;
         """),
+        // 3 -> 4: a run's identity across databases, random when the run is inserted: `merge`
+        // tells a run it already has (same uid: merging a shard twice adds nothing) from another
+        // attempt at the same config (same config hash, another uid).
+        .sql("""
+        ALTER TABLE runs ADD COLUMN uid TEXT;
+        UPDATE runs SET uid = lower(hex(randomblob(16)));
+        CREATE UNIQUE INDEX runs_by_uid ON runs(uid);
+        """),
     ]
 
     /// Brings `database` to `currentVersion`, one transaction per step.

@@ -62,6 +62,12 @@ public final class Statement {
     public func bind(_ value: String?, at index: Int) throws { try bind(SQLiteValue(value), at: index) }
     public func bindNull(at index: Int) throws { try bind(SQLiteValue.null, at: index) }
 
+    /// Binds column `column` of `source`'s current row, unchanged whatever its type (a blob
+    /// included), to the 1-based parameter `index`: copies rows between databases exactly.
+    func bind(columnOf source: Statement, at column: Int, to index: Int) throws {
+        try check(sqlite3_bind_value(handle, Int32(index), sqlite3_column_value(source.handle, Int32(column))))
+    }
+
     /// Resets the statement and binds `values` to parameters 1...n.
     public func bind(_ values: [SQLiteValue]) throws {
         reset()

@@ -61,20 +61,51 @@ let globalOptions = optionsOfEveryCommand + [Option("--version", help: "the prog
 
 let commandTable: [Command] = [
     Command(
-        name: "run", synopses: ["run SPEC.json... [--db PATH] [--jobs N] [--force] [--quiet]"],
-        summary: "train every run of the specs (sweeps expanded), metrics to SQLite",
+        name: "run", synopses: ["run SPEC.json... [--db PATH] [--jobs N] [--force] [--quiet]",
+                                "run SPEC.json... --shard K/N|auto [--shards N] [--db PATH] [options]"],
+        summary: "train every run of the specs (sweeps expanded), metrics to SQLite; or one shard of them",
         options: [
-            Option("--db", value: "PATH", help: "the results database (default results/trainlab.sqlite, created with its folder)"),
+            Option("--db", value: "PATH", help: "the results database (default results/trainlab.sqlite, created with its folder); {shard} is replaced by the shard"),
             Option("--jobs", value: "N", help: "train N runs at once, each on threads/N of the kernel threads (default 1)"),
             Option("--force", help: "rerun runs whose config already completed (skipped otherwise)"),
             Option("--quiet", help: "print nothing but errors"),
+            Option("--shard", value: "K/N|auto", help: "train shard K (from 0) of N of all the runs, balanced by estimated cost; auto: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX"),
+            Option("--shards", value: "N", help: "with --shard auto: the number of shards (needed for an indexed Job's JOB_COMPLETION_INDEX)"),
         ],
         run: RunCommand.run),
     Command(
-        name: "validate", synopses: ["validate SPEC.json... [--db PATH]"],
+        name: "validate", synopses: ["validate SPEC.json... [--db PATH] [--shards N]"],
         summary: "parse, check and expand the specs; print the runs with size estimates; train nothing",
-        options: [Option("--db", value: "PATH", help: "the database the runs would write, which no weights file may overwrite (default results/trainlab.sqlite)")],
+        options: [
+            Option("--db", value: "PATH", help: "the database the runs would write, which no weights file may overwrite (default results/trainlab.sqlite)"),
+            Option("--shards", value: "N", help: "also print which runs each of N shards trains and its estimated time"),
+        ],
         run: ValidateCommand.run),
+    Command(
+        name: "merge", synopses: ["merge OUT.sqlite SHARD.sqlite... [--expect SPEC.json...]"],
+        summary: "copy the shards' runs into OUT (created if missing) under new ids: idempotent, all-or-nothing",
+        options: [Option("--expect", value: "SPEC.json", help: "name the runs of this spec (repeated) that have no result in OUT after the merge (exit 1)")],
+        run: MergeCommand.run),
+    Command(
+        name: "slurm",
+        synopses: ["slurm SPEC.json... --shards N [--cpus-per-task C] [--time T] [--partition P] [--mem M] [--account A] [--db OUT] [-o SCRIPT] [--submit]"],
+        summary: "write an sbatch script for a job array of N shards and one for the merge after it; --submit submits both",
+        options: [
+            Option("--shards", value: "N", help: "array tasks, each training one shard into its own database"),
+            Option("--cpus-per-task", value: "C", help: "cores (and kernel threads) per task (default 1)"),
+            Option("--time", value: "T", help: "each task's time limit (sbatch --time), signalled \(SlurmCommand.warningSeconds) s before to save and requeue"),
+            Option("--partition", value: "P", help: "sbatch --partition"),
+            Option("--mem", value: "M", help: "sbatch --mem"),
+            Option("--account", value: "A", help: "sbatch --account"),
+            Option("--db", value: "OUT", help: "the merged database (default results/trainlab.sqlite); shards write OUT-shard-K.sqlite beside it"),
+            Option("-o", "--output", value: "SCRIPT", help: "the array script (default trainlab-NAME.sbatch; the merge job's is SCRIPT-merge.sbatch)"),
+            Option("--submit", help: "submit both with sbatch, the merge after every task has ended, and print the job ids"),
+        ],
+        run: SlurmCommand.run),
+    Command(
+        name: "status", synopses: ["status SHARD.sqlite|GLOB..."],
+        summary: "per shard database: runs done, running (with step and ETA), failed and interrupted",
+        options: [], run: StatusCommand.run),
     Command(
         name: "export-data", synopses: ["export-data SPEC.json [-o DIR]"],
         summary: "write the first run's task data as .npy files",

@@ -5,11 +5,13 @@ import TrainLabStore
 import TrainLabExperiment
 import TrainLabIO
 
-/// `trainlab validate SPEC... [--db PATH]`: parse, check and expand every spec; train nothing.
-/// `--db` names the database the runs would write, which no weights file may overwrite.
+/// `trainlab validate SPEC... [--db PATH] [--shards N]`: parse, check and expand every spec;
+/// train nothing. `--db` names the database the runs would write, which no weights file may
+/// overwrite; `--shards N` prints how `run --shard K/N` would split the runs.
 enum ValidateCommand {
     static func run(_ arguments: inout Arguments) throws {
         let database = try arguments.option("--db") ?? defaultDatabasePath
+        let shardCount = try arguments.intOption("--shards", atLeast: 1)
         var files: [String] = []
         while let file = arguments.next() { files.append(file) }
         try arguments.finish()
@@ -29,6 +31,9 @@ enum ValidateCommand {
                       + "\(format(estimate.flopsPerStep / 1e6, 1)) MFLOP/step, ~\(ResourceEstimate.format(estimate.bytes))\(sweep)")
             }
         }
+        if let shardCount {
+            printShardPlan(specs.flatMap { $0.1 }, shardCount: shardCount, gigaflopsPerSecond: MachineProbe.peakGFLOPS())
+        }
     }
 }
 
@@ -41,19 +46,32 @@ func loadAll(_ files: [String], database: String) throws -> [(String, [Experimen
     return try files.map { ($0, try ExperimentSpec.loadChecked(file: $0, protected: protected)) }
 }
 
-/// `trainlab run SPEC... [--db PATH] [--jobs N] [--force] [--quiet]`.
+/// `trainlab run SPEC... [--db PATH] [--jobs N] [--force] [--quiet] [--shard K/N|auto [--shards N]]`.
 enum RunCommand {
     static func run(_ arguments: inout Arguments) throws {
-        let database = try arguments.option("--db") ?? defaultDatabasePath
+        let databaseOption = try arguments.option("--db") ?? defaultDatabasePath
         let force = arguments.flag("--force")
         let quiet = arguments.flag("--quiet")
         let jobs = try arguments.intOption("--jobs", atLeast: 1) ?? 1
+        let shardText = try arguments.option("--shard")
+        let shardCount = try arguments.intOption("--shards", atLeast: 1)
         var files: [String] = []
         while let file = arguments.next() { files.append(file) }
         try arguments.finish()
         guard !files.isEmpty else { throw UsageError("run needs at least one spec file") }
+        let shard = try shardText.map { try ShardSelection.parse($0, shards: shardCount, environment: ProcessInfo.processInfo.environment) }
+        if shard == nil && shardCount != nil { throw UsageError("--shards N goes with --shard") }
+        if shard == nil && databaseOption.contains("{shard}") { throw UsageError("--db \(databaseOption) has {shard} but no --shard is given") }
+        let database = shard?.databasePath(databaseOption) ?? databaseOption
 
-        let runs = try loadAll(files, database: database).flatMap { $0.1 }
+        let allRuns = try loadAll(files, database: database).flatMap { $0.1 }
+        // Every shard expands all the specs and keeps its own part of the same plan.
+        let runs = shard.map { shard in
+            ShardPlan(runs: allRuns, shardCount: shard.count).runs(inShard: shard.index).map { allRuns[$0] }
+        } ?? allRuns
+        if let shard, !quiet {
+            print("shard \(shard.index) of \(shard.count): \(runs.count) of the \(allRuns.count) runs, into \(database)")
+        }
         let store = try ResultsStore(path: database)
         try store.markInterruptedRuns()
         // A second signal ends the process at once; its runs are marked interrupted first.

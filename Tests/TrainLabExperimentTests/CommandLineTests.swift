@@ -117,8 +117,8 @@ var trainlabBinary: URL {
 }
 
 /// Runs `trainlab arguments` to its end with stdout and stderr in files (neither a terminal,
-/// and no pipe to fill up while the other is read).
-func runTrainlab(_ arguments: [String], in test: XCTestCase) throws -> TrainlabOutcome {
+/// and no pipe to fill up while the other is read), with `environment` added to its own.
+func runTrainlab(_ arguments: [String], in test: XCTestCase, environment: [String: String] = [:]) throws -> TrainlabOutcome {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let outPath = folder.appendingPathComponent("stdout").path, errPath = folder.appendingPathComponent("stderr").path
@@ -129,7 +129,7 @@ func runTrainlab(_ arguments: [String], in test: XCTestCase) throws -> TrainlabO
     process.arguments = arguments
     process.standardOutput = FileHandle(forWritingAtPath: outPath)
     process.standardError = FileHandle(forWritingAtPath: errPath)
-    process.environment = ["TRAINLAB_THREADS": "2"]
+    process.environment = ["TRAINLAB_THREADS": "2"].merging(environment) { $1 }
     try process.run()
     // Ended in teardown whatever the test's outcome.
     test.addTeardownBlock {

@@ -23,8 +23,8 @@ final class ResultsStoreTests: XCTestCase {
         _ = try ResultsStore(path: dbPath)
         _ = try ResultsStore(path: dbPath)  // second open: migration is a no-op
         let db = try Database(path: dbPath)
-        XCTAssertEqual(try db.userVersion(), 3)
-        XCTAssertEqual(ResultsStore.schemaVersion, 3)
+        XCTAssertEqual(try db.userVersion(), Schema.currentVersion)
+        XCTAssertEqual(ResultsStore.schemaVersion, Schema.currentVersion)
         let tables = try db.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") {
             $0.string(at: 0)
         }
@@ -39,9 +39,9 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("nested").path)
             .filter { $0.contains("creating") }, [], "the temporary file the schema was built in is gone")
 
-        try db.setUserVersion(4)
+        try db.setUserVersion(Schema.currentVersion + 1)
         XCTAssertThrowsError(try ResultsStore(path: dbPath)) { error in
-            XCTAssertTrue("\(error)".contains("schema version 4"), "\(error)")
+            XCTAssertTrue("\(error)".contains("schema version \(Schema.currentVersion + 1)"), "\(error)")
         }
         try db.setUserVersion(-5)
         XCTAssertThrowsError(try ResultsStore(path: dbPath, readOnly: true)) { error in

@@ -1,0 +1,147 @@
+import Foundation
+import TrainLabExperiment
+import TrainLabStore
+
+/// Which shard of the sweep one `trainlab run` trains: `--shard K/N` (0-based K), or
+/// `--shard auto` from the environment of a SLURM array task or a Kubernetes indexed Job.
+struct ShardSelection: Equatable {
+    let index: Int
+    let count: Int
+
+    /// `text` is the value of `--shard`; `shards` the value of `--shards`, which an indexed Job
+    /// needs (it tells a pod its index, not the count) and SLURM, when given, must agree with.
+    static func parse(_ text: String, shards: Int?, environment: [String: String]) throws -> ShardSelection {
+        func integer(_ name: String) throws -> Int? {
+            guard let value = environment[name] else { return nil }
+            guard let number = Int(value) else { throw UsageError("--shard auto: \(name) is '\(value)', not an integer") }
+            return number
+        }
+        let selection: ShardSelection
+        if text != "auto" {
+            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count >= 1 else {
+                throw UsageError("--shard expects K/N (shard K of N, K from 0) or auto, got '\(text)'")
+            }
+            guard shards == nil || shards == count else { throw UsageError("--shard \(text) disagrees with --shards \(shards!)") }
+            selection = ShardSelection(index: index, count: count)
+        } else if let task = try integer("SLURM_ARRAY_TASK_ID") {
+            guard let count = try shards ?? integer("SLURM_ARRAY_TASK_COUNT") else {
+                throw UsageError("--shard auto: SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_COUNT; give --shards N")
+            }
+            selection = ShardSelection(index: task - (try integer("SLURM_ARRAY_TASK_MIN") ?? 0), count: count)
+        } else if let index = try integer("JOB_COMPLETION_INDEX") {
+            guard let shards else { throw UsageError("--shard auto with JOB_COMPLETION_INDEX (an indexed Job) needs --shards N") }
+            selection = ShardSelection(index: index, count: shards)
+        } else {
+            throw UsageError("--shard auto needs SLURM_ARRAY_TASK_ID (a SLURM job array) or JOB_COMPLETION_INDEX (a Kubernetes indexed Job)")
+        }
+        guard (0..<selection.count).contains(selection.index) else {
+            throw UsageError("shard \(selection.index) is not one of the \(selection.count) shards 0...\(selection.count - 1)")
+        }
+        return selection
+    }
+
+    /// `--db` with `{shard}` replaced by this shard's index, so each shard writes its own file.
+    func databasePath(_ pattern: String) -> String {
+        pattern.replacingOccurrences(of: "{shard}", with: "\(index)")
+    }
+}
+
+/// `validate SPEC... --shards N`: which runs each shard trains and what it costs.
+func printShardPlan(_ runs: [ExperimentSpec], shardCount: Int, gigaflopsPerSecond: Double) {
+    let plan = ShardPlan(runs: runs, shardCount: shardCount)
+    print("\(shardCount) shard\(shardCount == 1 ? "" : "s"), balanced by estimated cost (FLOPs per step × steps); "
+          + "times at this machine's measured peak of \(format(gigaflopsPerSecond, 1)) GFLOP/s, a lower bound:")
+    for shard in 0..<shardCount {
+        let members = plan.runs(inShard: shard)
+        let gigaflops = plan.cost(ofShard: shard) / 1e9
+        print("  shard \(shard): \(members.count) run\(members.count == 1 ? "" : "s")"
+              + (members.isEmpty ? "" : " (\(members.map { "\($0 + 1)" }.joined(separator: ", ")))")
+              + ", \(String(format: "%.3g", gigaflops)) GFLOP, ≥ \(formatDuration(gigaflops / gigaflopsPerSecond))")
+    }
+}
+
+/// `trainlab merge OUT.sqlite SHARD.sqlite... [--expect SPEC.json...]`.
+enum MergeCommand {
+    static func run(_ arguments: inout Arguments) throws {
+        var specFiles: [String] = []
+        while let file = try arguments.option("--expect") { specFiles.append(file) }
+        guard let output = arguments.next() else { throw UsageError("merge needs the output database and the shard databases") }
+        var sources: [String] = []
+        while let source = arguments.next() { sources.append(source) }
+        try arguments.finish()
+        guard !sources.isEmpty else { throw UsageError("merge needs at least one shard database after \(output)") }
+        let expected = try loadAll(specFiles, database: output).flatMap { $0.1 }
+
+        let outputFile = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath().path
+        var missingFiles: [String] = []
+        var shards: [ResultsStore] = []
+        for source in sources {
+            guard FileManager.default.fileExists(atPath: source) else {
+                missingFiles.append(source)
+                continue
+            }
+            guard URL(fileURLWithPath: source).standardizedFileURL.resolvingSymlinksInPath().path != outputFile else {
+                throw UsageError("\(source) is the output database itself")
+            }
+            shards.append(try ResultsStore(path: source, readOnly: true))
+        }
+        let store = try ResultsStore(path: output)
+        for outcome in try store.merge(from: shards) {
+            print("\(outcome.source): \(outcome.added) run\(outcome.added == 1 ? "" : "s") added, "
+                  + "\(outcome.updated) updated, \(outcome.unchanged) already merged")
+        }
+        for file in missingFiles { print("missing: \(file) does not exist (its shard never started, or wrote elsewhere)") }
+
+        let statuses = try store.statusByConfigHash()
+        var unfinished: [String] = []
+        for spec in expected {
+            let status = statuses[spec.configHash(programVersion: programVersion)]
+            guard status != .completed && status != .diverged else { continue }
+            let sweep = spec.assignmentSummary.isEmpty ? "" : " [\(spec.assignmentSummary)]"
+            unfinished.append("\(spec.name) seed \(spec.seed)\(sweep): \(status.map { $0.rawValue } ?? "missing")")
+        }
+        if !specFiles.isEmpty {
+            print("\(expected.count - unfinished.count) of \(expected.count) expected runs have a result in \(output)")
+            for line in unfinished { print("not completed: \(line)") }
+        }
+        if !missingFiles.isEmpty || !unfinished.isEmpty { exit(1) }
+    }
+}
+
+/// `trainlab status DB|GLOB...`: the shards of a sweep as they train.
+enum StatusCommand {
+    static func run(_ arguments: inout Arguments) throws {
+        var patterns: [String] = []
+        while let pattern = arguments.next() { patterns.append(pattern) }
+        try arguments.finish()
+        guard !patterns.isEmpty else { throw UsageError("status needs shard databases (or a quoted glob of them)") }
+        for pattern in patterns {
+            let files = expandGlob(pattern)
+            if files.isEmpty { print("\(pattern): no such database yet") }
+            for file in files { try printStatus(of: file) }
+        }
+    }
+
+    /// One line of counts per database, then each training run's step and ETA.
+    private static func printStatus(of file: String) throws {
+        let store = try ResultsStore(path: file, readOnly: true)
+        let runs = try store.runs().filter { $0.supersededBy == nil }
+        func count(_ statuses: RunStatus...) -> Int { runs.filter { statuses.contains($0.status) }.count }
+        let live = runs.filter(\.isLive)
+        print("\(file): \(runs.count) run\(runs.count == 1 ? "" : "s"): \(count(.completed, .diverged)) done, "
+              + "\(live.count) running, \(count(.failed)) failed, \(count(.interrupted) + runs.filter(\.isOrphaned).count) interrupted")
+        for run in live {
+            print("  run \(run.id) \(run.experiment): "
+                  + progressLine(run, params: try store.params(runID: run.id), summaries: try store.summaries(runID: run.id)))
+        }
+    }
+
+    /// The files `pattern` matches (glob(3)); a pattern without wildcards names itself when it exists.
+    static func expandGlob(_ pattern: String) -> [String] {
+        var matches = glob_t()
+        defer { globfree(&matches) }
+        guard glob(pattern, 0, nil, &matches) == 0 else { return [] }
+        return (0..<Int(matches.gl_pathc)).compactMap { matches.gl_pathv[$0].map { String(cString: $0) } }
+    }
+}
