@@ -100,6 +100,16 @@ enum Schema {
         CREATE INDEX tags_by_tag ON tags(tag);
         ALTER TABLE runs ADD COLUMN notes TEXT;
         """),
+        // 3 -> 4: the latest training state of each unfinished run (`ResultsStore.saveState`),
+        // written in the transaction that commits its metrics up to `step`.
+        .sql("""
+        CREATE TABLE run_state (
+            run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+            step INTEGER NOT NULL,
+            saved_at TEXT NOT NULL,
+            state BLOB NOT NULL
+        );
+        """),
     ]
 
     /// Brings `database` to `currentVersion`, one transaction per step.
