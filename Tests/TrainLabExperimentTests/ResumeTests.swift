@@ -6,26 +6,29 @@ import TrainLabAutodiff
 /// The three kinds of training state a resume must restore exactly (the issue's cases).
 enum ResumeSpecs {
     /// BatchNorm buffers and Adam's moments.
-    static let mlpBatchNormAdam = """
+    static func mlpBatchNormAdam(steps: Int = 60) -> String { """
         {"name": "bn-adam", "task": {"kind": "blobs", "train_size": 96, "val_size": 32},
          "model": {"hidden": [12], "norm": {"kind": "batchnorm"}}, "loss": "cross_entropy",
          "optimizer": {"kind": "adam", "lr": 0.01}, "schedule": "cosine",
-         "training": {"steps": 60, "batch_size": 16, "eval_every": 25, "checkpoint_every": 7}}
+         "training": {"steps": \(steps), "batch_size": 16, "eval_every": 25, "checkpoint_every": 7}}
         """
+    }
     /// AdamW's moments, and a schedule that depends on the step.
-    static let transformerAdamW = """
+    static func transformerAdamW(steps: Int = 40) -> String { """
         {"name": "tf-adamw", "task": {"kind": "copy", "vocab": 6, "seq_len": 6, "train_size": 64, "val_size": 16},
          "model": {"kind": "transformer", "d_model": 16, "layers": 1, "heads": 2}, "loss": "cross_entropy",
          "optimizer": {"kind": "adamw", "lr": 0.003}, "schedule": {"kind": "warmup_cosine", "warmup_steps": 8},
-         "training": {"steps": 40, "batch_size": 8, "eval_every": 15, "checkpoint_every": 6}}
+         "training": {"steps": \(steps), "batch_size": 8, "eval_every": 15, "checkpoint_every": 6}}
         """
+    }
     /// L-BFGS's history, step length and counts.
-    static let lbfgs = """
+    static func lbfgs(steps: Int = 24) -> String { """
         {"name": "lbfgs", "task": {"kind": "blobs", "train_size": 48, "val_size": 16},
          "model": {"hidden": [6]}, "loss": "cross_entropy", "optimizer": {"kind": "lbfgs", "lr": 1, "max_iter": 4, "history_size": 5, "line_search_fn": "strong_wolfe"},
-         "training": {"steps": 24, "batch_size": 48, "eval_every": 10, "checkpoint_every": 5}}
+         "training": {"steps": \(steps), "batch_size": 48, "eval_every": 10, "checkpoint_every": 5}}
         """
-    static let all = [mlpBatchNormAdam, transformerAdamW, lbfgs]
+    }
+    static let all = [mlpBatchNormAdam(), transformerAdamW(), lbfgs()]
 }
 
 /// Resume in process: a run stopped at any step boundary and resumed from its saved state logs,
@@ -94,8 +97,8 @@ final class ResumeTests: XCTestCase {
     /// A state from another model is refused, not half applied.
     func testAStateThatDoesNotFitIsRefused() throws {
         let saved = RecordingSink()
-        _ = try Runner(spec: try spec(ResumeSpecs.lbfgs)).run(metrics: saved)
-        let other = try spec(ResumeSpecs.mlpBatchNormAdam)
+        _ = try Runner(spec: try spec(ResumeSpecs.lbfgs())).run(metrics: saved)
+        let other = try spec(ResumeSpecs.mlpBatchNormAdam())
         XCTAssertThrowsError(try Runner(spec: other).run(metrics: MemoryMetricsSink(), resumingFrom: saved.checkpoints[0].state))
         var corrupted = saved.checkpoints[0].state
         corrupted[corrupted.count / 2] ^= 1
