@@ -96,7 +96,8 @@ public struct ExperimentSpec {
     public static func loadChecked(file: String, protected: ProtectedPaths = ProtectedPaths()) throws -> [ExperimentSpec] {
         let specs = try load(file: file)
         for spec in specs {
-            for (key, path) in [("save_init", spec.checkpoint.saveInit), ("save_final", spec.checkpoint.saveFinal)] {
+            for (key, path) in [("save_init", spec.checkpoint.saveInit), ("save_final", spec.checkpoint.saveFinal),
+                                ("save_every", spec.checkpoint.snapshotPath(step: 0))] {
                 if let path, let reason = protected.refusal(for: path) {
                     throw SpecError(file: file, path: "checkpoint.\(key)", message: "will not write \(path): \(reason)")
                 }

@@ -257,6 +257,9 @@ public final class Runner {
             }
             // A metric that cannot be written (a full disk) ends the run: it would be lost.
             if let failure = metrics.failure { throw failure }
+            if let path = spec.checkpoint.snapshotPath(step: step) {
+                try Checkpoints.save(model, to: path, metadata: weightsMetadata.merging(["step": String(step)]) { $1 })
+            }
             if step < training.steps && policy.isDue(step: step, now: DispatchTime.now().uptimeNanoseconds) {
                 let saveStart = DispatchTime.now().uptimeNanoseconds
                 try saveState(after: step)

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import TrainLabAutodiff
+import TrainLabIO
 @testable import TrainLabExperiment
 
 /// The three kinds of training state a resume must restore exactly (the issue's cases).
@@ -113,4 +114,33 @@ final class RecordingSink: MetricsSink {
 
     func log(step: Int, name: String, value: Double) { entries.append((step, name, value)) }
     func checkpoint(step: Int, state: [UInt8]) { checkpoints.append((step, entries.count, state)) }
+}
+
+/// `checkpoint.save_every`: the weights every N updates, in safetensors files named by step.
+final class SnapshotTests: XCTestCase {
+    func testSnapshotsAreWrittenEveryNStepsAndTheLastEqualsTheFinalWeights() throws {
+        let file = try specFile("""
+            {"name": "snap", "task": {"kind": "blobs", "train_size": 64, "val_size": 0}, "model": {"hidden": [6]},
+             "loss": "cross_entropy", "optimizer": "sgd", "training": {"steps": 30, "batch_size": 16},
+             "checkpoint": {"save_every": {"steps": 10, "path": "snaps/w-{step}.safetensors"}, "save_final": "final.safetensors"}}
+            """, name: "snap-\(UUID().uuidString).json")
+        let folder = URL(fileURLWithPath: file).deletingLastPathComponent()
+        _ = try Runner(spec: try ExperimentSpec.load(file: file)[0]).run(metrics: MemoryMetricsSink())
+        let written = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("snaps").path).sorted()
+        XCTAssertEqual(written, ["w-10.safetensors", "w-20.safetensors", "w-30.safetensors"])
+        func tensors(_ path: String) throws -> [String: [Float]] {
+            let header = try SafeTensors.open(path: folder.appendingPathComponent(path).path)
+            return Dictionary(uniqueKeysWithValues: try header.entries.map { ($0.name, try header.read($0).scalars) })
+        }
+        XCTAssertEqual(try tensors("snaps/w-30.safetensors"), try tensors("final.safetensors"))
+        XCTAssertNotEqual(try tensors("snaps/w-10.safetensors"), try tensors("final.safetensors"))
+    }
+
+    func testASnapshotPathWithoutStepIsRefused() throws {
+        let file = try specFile("""
+            {"name": "snap", "task": {"kind": "blobs"}, "model": {"hidden": [6]}, "loss": "cross_entropy", "optimizer": "sgd",
+             "checkpoint": {"save_every": {"steps": 10, "path": "w.safetensors"}}}
+            """, name: "snap-\(UUID().uuidString).json")
+        XCTAssertThrowsError(try ExperimentSpec.load(file: file)) { XCTAssertTrue("\($0)".contains("{step}"), "\($0)") }
+    }
 }
