@@ -157,11 +157,8 @@ public final class Runner {
         /// The state after update `step`: all the later updates and metrics depend on (the
         /// schedule is a function of the step; the data and the evaluator hold none).
         func saveState(after step: Int) throws {
-            var archive = StateArchive()
+            var archive = Self.stateArchive(model: model, optimizer: resumable, sampler: sampler)
             archive.set("run.step", integer: step)
-            for (name, tensor) in Checkpoints.tensors(of: model) { archive.set("model." + name, floats: tensor.scalars) }
-            resumable.saveState(parameters, to: &archive)
-            sampler.saveState(to: &archive)
             archive.set("run.losses", doubles: [firstLoss ?? .nan, lastLoss])
             archive.set("run.first_loss_known", integer: firstLoss == nil ? 0 : 1)
             if let lastValidation {
@@ -308,6 +305,16 @@ struct CheckpointPolicy {
 }
 
 extension Runner {
+    /// The bulk of a training state: the model's tensors (`model.` + CONTRACT.md's names), the
+    /// optimizer's and the sampler's state.
+    static func stateArchive(model: any Model, optimizer: any ResumableOptimizer, sampler: BatchSampler) -> StateArchive {
+        var archive = StateArchive()
+        for (name, tensor) in Checkpoints.tensors(of: model) { archive.set("model." + name, floats: tensor.scalars) }
+        optimizer.saveState(model.parameters, to: &archive)
+        sampler.saveState(to: &archive)
+        return archive
+    }
+
     /// Zeroes the gradients, records forward and loss on a fresh tape step, back-propagates, and
     /// returns the loss.
     func forwardBackward(model: any Model, parameters: [Parameter], batch: BatchBuffers, tape: Tape) -> Float {
