@@ -46,6 +46,24 @@ public struct BatchSampler {
         return buffer[...]
     }
 
+    /// The epoch's order, the position in it and the stream: all the next batches depend on.
+    public func saveState(to archive: inout StateArchive) {
+        archive.set("sampler.order", integers: order.map { Int64($0) })
+        archive.set("sampler.position", integer: position)
+        archive.set("sampler.stream", integers: stream.savedState)
+    }
+
+    /// Throws when the archive was saved by a sampler over another number of rows.
+    public mutating func restoreState(from archive: StateArchive) throws {
+        let saved = try archive.integers("sampler.order", count: count).map { Int($0) }
+        let position = try archive.integer("sampler.position")
+        guard Set(saved) == Set(0..<count), (0...count).contains(position) else {
+            throw StateArchiveError("the sampler state does not fit \(count) rows")
+        }
+        (order, self.position) = (saved, position)
+        try stream.restore(try archive.integers("sampler.stream"))
+    }
+
     private mutating func startEpoch() {
         position = 0
         if shuffle { stream.shuffle(&order) }

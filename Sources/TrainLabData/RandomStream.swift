@@ -18,6 +18,17 @@ struct RandomStream {
         self.init(seed: mixer.next())
     }
 
+    /// [generator state, 1 and the spare's bits when one is kept, else 0 and 0].
+    var savedState: [Int64] {
+        [Int64(bitPattern: generator.state), spare == nil ? 0 : 1, Int64(bitPattern: (spare ?? 0).bitPattern)]
+    }
+
+    mutating func restore(_ saved: [Int64]) throws {
+        guard saved.count == 3 else { throw StateArchiveError("a random stream's state has 3 values, got \(saved.count)") }
+        generator.state = UInt64(bitPattern: saved[0])
+        spare = saved[1] == 0 ? nil : Double(bitPattern: UInt64(bitPattern: saved[2]))
+    }
+
     /// Uniform in [0, 1) with 53 random bits.
     mutating func uniform() -> Double { generator.nextUnit() }
 

@@ -68,6 +68,8 @@ public struct ExperimentSpec {
         public let logEvery: Int
         public let evalEvery: Int
         public let clipGradNorm: Double?
+        /// Steps between saves of the training state; 0: automatic (`CheckpointPolicy`).
+        public let checkpointEvery: Int
     }
 
     /// Reads every run of a spec file: parse, expand the sweep, decode and check each run.
@@ -94,7 +96,8 @@ public struct ExperimentSpec {
     public static func loadChecked(file: String, protected: ProtectedPaths = ProtectedPaths()) throws -> [ExperimentSpec] {
         let specs = try load(file: file)
         for spec in specs {
-            for (key, path) in [("save_init", spec.checkpoint.saveInit), ("save_final", spec.checkpoint.saveFinal)] {
+            for (key, path) in [("save_init", spec.checkpoint.saveInit), ("save_final", spec.checkpoint.saveFinal),
+                                ("save_every", spec.checkpoint.snapshotPath(step: 0))] {
                 if let path, let reason = protected.refusal(for: path) {
                     throw SpecError(file: file, path: "checkpoint.\(key)", message: "will not write \(path): \(reason)")
                 }
@@ -146,7 +149,8 @@ public struct ExperimentSpec {
             shuffle: try training.bool("shuffle", default: true),
             logEvery: try training.int("log_every", default: 1, range: 1...Int(Int32.max)),
             evalEvery: try training.int("eval_every", default: 100, range: 0...Int(Int32.max)),
-            clipGradNorm: try training.optionalDouble("clip_grad_norm", range: 0...1e12))
+            clipGradNorm: try training.optionalDouble("clip_grad_norm", range: 0...1e12),
+            checkpointEvery: try training.int("checkpoint_every", default: 0, range: 0...Int(Int32.max)))
         try training.finish()
 
         guard let lossChoice = try root.catalogue("loss", default: nil, kinds: Catalogue.names(Catalogue.losses)) else {

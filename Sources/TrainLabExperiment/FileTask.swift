@@ -217,10 +217,19 @@ public struct CheckpointSpec: Sendable {
     public let initFrom: String?
     public let saveInit: String?
     public let saveFinal: String?
+    /// `save_every` {`steps`: N, `path`}: the weights after every N updates, `{step}` in the path
+    /// replaced by the update's number.
+    public var snapshots: (every: Int, path: String)? = nil
+
+    /// Where the snapshot after update `step` goes.
+    func snapshotPath(step: Int) -> String? {
+        guard let snapshots, step % snapshots.every == 0 else { return nil }
+        return snapshots.path.replacingOccurrences(of: "{step}", with: String(step))
+    }
 
     static func decode(_ r: ObjectReader, specFile: String, runIndex: Int, runCount: Int) throws -> CheckpointSpec {
         let folder = URL(fileURLWithPath: specFile).deletingLastPathComponent()
-        func path(_ key: String) throws -> String? {
+        func path(_ key: String, in r: ObjectReader = r) throws -> String? {
             guard var value = try r.optionalString(key) else { return nil }
             if runCount > 1 && key != "init_from" && !value.contains("{run}") {
                 throw r.error(key, "this spec expands to \(runCount) runs that would all write '\(value)': put {run} in the name")
@@ -228,9 +237,18 @@ public struct CheckpointSpec: Sendable {
             value = value.replacingOccurrences(of: "{run}", with: String(runIndex + 1))
             return value.hasPrefix("/") ? value : folder.appendingPathComponent(value).path
         }
-        let spec = CheckpointSpec(initFrom: try path("init_from"), saveInit: try path("save_init"), saveFinal: try path("save_final"))
+        var spec = CheckpointSpec(initFrom: try path("init_from"), saveInit: try path("save_init"), saveFinal: try path("save_final"))
+        if let saveEvery = try r.object("save_every") {
+            let every = try saveEvery.int("steps", range: 1...Int(Int32.max))
+            guard let snapshotPath = try path("path", in: saveEvery) else { throw saveEvery.error("path", "required") }
+            guard snapshotPath.contains("{step}") else {
+                throw saveEvery.error("path", "every snapshot would overwrite '\(snapshotPath)': put {step} in the name")
+            }
+            try saveEvery.finish()
+            spec.snapshots = (every, snapshotPath)
+        }
         try r.finish()
-        for (key, target) in [("save_init", spec.saveInit), ("save_final", spec.saveFinal)] {
+        for (key, target) in [("save_init", spec.saveInit), ("save_final", spec.saveFinal), ("save_every", spec.snapshots?.path)] {
             if let target, let reason = Checkpoints.unwritableReason(target) {
                 throw r.error(key, "cannot write \(target): \(reason)")
             }

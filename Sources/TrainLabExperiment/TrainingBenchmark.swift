@@ -8,7 +8,8 @@ import TrainLabData
 /// Times the training step of a spec phase by phase (`trainlab bench train`): forward (tape,
 /// model and loss), backward, optimizer, metrics (three rows to the sink, as a run logs them;
 /// the command line passes a results database's). Median over a window after warm-up steps; the step's multiply-adds come from
-/// the model's matrix products (6 · B · Σ in·out for an MLP).
+/// the model's matrix products (6 · B · Σ in·out for an MLP). Then one save of the training
+/// state through the sink (`MetricsSink.checkpoint`), timed: what resuming costs.
 public struct TrainingBenchmark {
     public struct Result {
         public let name: String
@@ -21,6 +22,15 @@ public struct TrainingBenchmark {
         public let measuredSteps: Int
         /// The median step of each window, in order (the result is the fastest window's).
         public let windowMedians: [Double]
+        /// One save of the training state: seconds and bytes.
+        public let checkpointSeconds: Double
+        public let checkpointBytes: Int
+
+        /// The share of the training time saving takes with `training.checkpoint_every` = 0:
+        /// cost / max(60 s, 100 × cost).
+        public var automaticCheckpointShare: Double {
+            checkpointSeconds / max(CheckpointPolicy.minimumInterval, 100 * checkpointSeconds)
+        }
 
         public var samplesPerSecond: Double { Double(batchSize) / medianStepSeconds }
         public var gflops: Double { flopsPerStep / medianStepSeconds / 1e9 }
@@ -90,12 +100,17 @@ public struct TrainingBenchmark {
         }
         tape.reset()
         sink.flush()
+        let checkpointStart = now()
+        let state = Runner.stateArchive(model: model, optimizer: optimizer, sampler: sampler).encoded()
+        try sink.checkpoint(step: warmup + measured * windows, state: state)
+        let checkpointSeconds = Double(now() - checkpointStart) / 1e9
         let names = ["forward", "backward", "optimizer", "metrics"]
         return Result(
             name: spec.name, batchSize: batchSize, medianStepSeconds: best?.median ?? .nan,
             phaseSeconds: zip(names, best?.phases ?? [.nan, .nan, .nan, .nan]).map { ($0, $1) },
             flopsPerStep: ResourceEstimate(spec).flopsPerStep, profile: opProfile,
-            measuredSteps: measured * windows, windowMedians: windowMedians)
+            measuredSteps: measured * windows, windowMedians: windowMedians,
+            checkpointSeconds: checkpointSeconds, checkpointBytes: state.count)
     }
 
     static func median(_ values: [Double]) -> Double {

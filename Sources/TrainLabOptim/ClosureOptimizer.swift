@@ -4,7 +4,7 @@ import TrainLabAutodiff
 /// products), like `torch.optim.LBFGS.step(closure)`. Meant for small, full-batch problems: every
 /// evaluation is a forward and backward pass over the whole batch, and the state is a few flat
 /// Float64 copies of all parameters.
-public protocol ClosureOptimizer: AnyObject, OptimizerDefaults {
+public protocol ClosureOptimizer: ResumableOptimizer, OptimizerDefaults {
     var name: String { get }
     /// One optimization step from the parameters' current values; leaves them at the new point.
     /// `evaluate` zeroes and then fills every parameter's `gradient` for the current parameter
@@ -151,6 +151,37 @@ extension LineSearchOptimizer {
         }
         return originalLoss
     }
+}
+
+extension LineSearchOptimizer {
+    func saveCounts(to archive: inout StateArchive) {
+        archive.set("optimizer.counts", integers: [Int64(evaluations), Int64(iterations)])
+    }
+
+    func restoreCounts(from archive: StateArchive) throws {
+        let counts = try archive.integers("optimizer.counts", count: 2)
+        (evaluations, iterations) = (Int(counts[0]), Int(counts[1]))
+    }
+}
+
+extension StateArchive {
+    /// A flat Float64 vector of a closure optimizer: empty (before its first use) or one value
+    /// per parameter.
+    func vector(_ name: String, size: Int) throws -> [Double] {
+        let values = try doubles(name)
+        guard values.isEmpty || values.count == size else {
+            throw StateArchiveError("'\(name)' has \(values.count) values for \(size) parameters")
+        }
+        return values
+    }
+
+    /// `count` flat vectors stored one after another under `name`.
+    func vectors(_ name: String, count: Int, size: Int) throws -> [[Double]] {
+        let values = try doubles(name, count: count * size)
+        return (0..<count).map { Array(values[($0 * size)..<(($0 + 1) * size)]) }
+    }
+
+    func scalar(_ name: String) throws -> Double { try doubles(name, count: 1)[0] }
 }
 
 /// Small dense-vector helpers for the flat Float64 views.

@@ -53,6 +53,24 @@ public final class ConjugateGradient: LineSearchOptimizer {
         iterate(parameters, lr: lr, evaluate: evaluate)
     }
 
+    public func saveState(_ parameters: [Parameter], to archive: inout StateArchive) {
+        saveCounts(to: &archive)
+        archive.set("optimizer.previous_direction", doubles: previousDirection)
+        archive.set("optimizer.previous_gradient", doubles: previousGradient)
+        archive.set("optimizer.scalars", doubles: [previousStepLength, previousSlope])
+        archive.set("optimizer.since_restart", integer: iterationsSinceRestart)
+    }
+
+    public func restoreState(_ parameters: [Parameter], from archive: StateArchive) throws {
+        let size = FlatParameters(parameters).count
+        try restoreCounts(from: archive)
+        previousDirection = try archive.vector("optimizer.previous_direction", size: size)
+        previousGradient = try archive.vector("optimizer.previous_gradient", size: size)
+        let scalars = try archive.doubles("optimizer.scalars", count: 2)
+        (previousStepLength, previousSlope) = (scalars[0], scalars[1])
+        iterationsSinceRestart = try archive.integer("optimizer.since_restart")
+    }
+
     /// Polak–Ribière+, or steepest descent on a restart.
     func descentDirection(at point: Iterate, lr: Double) -> (direction: [Double], slope: Double) {
         let gradient = point.gradient

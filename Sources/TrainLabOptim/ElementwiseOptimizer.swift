@@ -42,6 +42,20 @@ extension ElementwiseOptimizer {
     public var activeStateCount: Int { Self.stateCount }
 
     public func step(_ parameters: [Parameter], lr: Float) { driver.step(self, parameters, lr: lr) }
+
+    public func saveState(_ parameters: [Parameter], to archive: inout StateArchive) {
+        archive.set("optimizer.steps", integer: driver.steps)
+        for (name, tensor) in driver.stateTensors(parameters, slots: activeStateCount) {
+            archive.set(name, floats: tensor.scalars)
+        }
+    }
+
+    public func restoreState(_ parameters: [Parameter], from archive: StateArchive) throws {
+        driver.steps = try archive.integer("optimizer.steps")
+        for (name, tensor) in driver.stateTensors(parameters, slots: activeStateCount) {
+            try archive.restore(tensor, from: name)
+        }
+    }
 }
 
 /// Runs an `ElementwiseOptimizer`'s steps. Packed parameters (`Parameter.packContiguously`) are
@@ -55,7 +69,7 @@ public final class ElementwiseOptimizerDriver {
     /// Threads for the update.
     public var pool: ThreadPool = .shared
     /// Steps taken so far.
-    public private(set) var steps = 0
+    public internal(set) var steps = 0
     private let state = StateBuffers()
 
     public init() {}
@@ -65,6 +79,18 @@ public final class ElementwiseOptimizerDriver {
         let values: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>
         let state: [UnsafeMutablePointer<Float>]
         let count: Int
+    }
+
+    /// The state buffers `step` uses for `parameters` (made, zeros, when missing), named by
+    /// position: `optimizer.state<k>` over a packed span, else `optimizer.p<i>.state<k>`.
+    func stateTensors(_ parameters: [Parameter], slots: Int) -> [(name: String, tensor: Tensor)] {
+        if let span = Parameter.contiguousSpan(parameters) {
+            return state.flat(span: span.values, count: span.count, tensors: slots).enumerated()
+                .map { ("optimizer.state\($0.offset)", $0.element) }
+        }
+        return parameters.enumerated().flatMap { i, p in
+            state.of(p, count: slots).enumerated().map { ("optimizer.p\(i).state\($0.offset)", $0.element) }
+        }
     }
 
     func step<O: ElementwiseOptimizer>(_ optimizer: O, _ parameters: [Parameter], lr: Float) {

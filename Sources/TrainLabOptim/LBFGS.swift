@@ -54,6 +54,30 @@ public final class LBFGS: LineSearchOptimizer {
         iterate(parameters, lr: lr, evaluate: evaluate)
     }
 
+    public func saveState(_ parameters: [Parameter], to archive: inout StateArchive) {
+        saveCounts(to: &archive)
+        archive.set("optimizer.direction", doubles: direction)
+        archive.set("optimizer.previous_gradient", doubles: previousGradient)
+        archive.set("optimizer.scalars", doubles: [stepLength, hessianDiagonal])
+        archive.set("optimizer.history", integer: steps.count)
+        archive.set("optimizer.s", doubles: steps.flatMap { $0 })
+        archive.set("optimizer.y", doubles: gradientChanges.flatMap { $0 })
+        archive.set("optimizer.rho", doubles: inverseCurvatures)
+    }
+
+    public func restoreState(_ parameters: [Parameter], from archive: StateArchive) throws {
+        let size = FlatParameters(parameters).count
+        try restoreCounts(from: archive)
+        direction = try archive.vector("optimizer.direction", size: size)
+        previousGradient = try archive.vector("optimizer.previous_gradient", size: size)
+        let scalars = try archive.doubles("optimizer.scalars", count: 2)
+        (stepLength, hessianDiagonal) = (scalars[0], scalars[1])
+        let history = try archive.integer("optimizer.history")
+        steps = try archive.vectors("optimizer.s", count: history, size: size)
+        gradientChanges = try archive.vectors("optimizer.y", count: history, size: size)
+        inverseCurvatures = try archive.doubles("optimizer.rho", count: history)
+    }
+
     /// d = -g on the very first iteration (the history starts over), else -H g; sets the step
     /// length the line search starts from.
     func descentDirection(at point: Iterate, lr: Double) -> (direction: [Double], slope: Double) {

@@ -52,6 +52,15 @@ public final class Newton: ClosureOptimizer {
 
     public func validate(parameterCount: Int) throws { try Self.validate(parameterCount: parameterCount) }
 
+    /// Each step starts afresh: only the evaluation count carries over.
+    public func saveState(_ parameters: [Parameter], to archive: inout StateArchive) {
+        archive.set("optimizer.evaluations", integer: evaluations)
+    }
+
+    public func restoreState(_ parameters: [Parameter], from archive: StateArchive) throws {
+        evaluations = try archive.integer("optimizer.evaluations")
+    }
+
     public func step(_ parameters: [Parameter], lr: Float, evaluate: () -> Float) -> Float {
         let flat = FlatParameters(parameters)
         precondition(flat.count <= Self.maximumParameterCount,

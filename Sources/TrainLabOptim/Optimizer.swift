@@ -11,10 +11,19 @@ public protocol OptimizerDefaults {
     static var stateCount: Int { get }
 }
 
+/// What an optimizer carries from step to step (buffers, histories, step counts), saved with a
+/// run's training state and restored to resume it: the steps after a restore are bit-identical
+/// to those the saved optimizer would have taken. Names start with `optimizer.`.
+public protocol ResumableOptimizer: AnyObject {
+    func saveState(_ parameters: [Parameter], to archive: inout StateArchive)
+    /// Throws when the archive does not fit these parameters.
+    func restoreState(_ parameters: [Parameter], from archive: StateArchive) throws
+}
+
 /// Updates parameters from their gradients (`torch.optim` update rules and defaults).
 /// State (momentum buffers, moments) is kept per parameter, created on the first step.
 /// The elementwise rules conform through `ElementwiseOptimizer`, which supplies `step`.
-public protocol Optimizer: AnyObject, OptimizerDefaults {
+public protocol Optimizer: ResumableOptimizer, OptimizerDefaults {
     var name: String { get }
     /// One update of every parameter with learning rate `lr` (the schedule's value for this step).
     func step(_ parameters: [Parameter], lr: Float)

@@ -215,6 +215,9 @@ public final class ResultsStore: @unchecked Sendable {
     public enum Claim: Sendable, Equatable {
         /// The run was inserted (status `running`) under this id: train it.
         case started(Int64)
+        /// An interrupted attempt at the config is `running` again under its id: train it from
+        /// `state` (saved after update `step`), or from the start when it saved none.
+        case resumed(Int64, step: Int, state: [UInt8]?)
         /// The config already completed as this run (same program version).
         case completed(Int64)
         /// Another live process is training the config as this run.
@@ -226,6 +229,11 @@ public final class ResultsStore: @unchecked Sendable {
     /// inserted in one write transaction, so two processes given the same spec never train
     /// one config twice. Tags and notes are not part of the config: a completed run found here
     /// gains the `tags` it lacks and keeps its notes.
+    ///
+    /// The latest `interrupted` attempt is resumed instead: back to `running` with this
+    /// process's pid and host, its metric rows past its saved state's step deleted (all of them
+    /// when it saved none: rows flushed after the last save, which will be logged again,
+    /// identically), in the same transaction.
     public func claimRun(experiment: String, config: String, configHash: String, seed: Int? = nil,
                          params: [String: SQLiteValue] = [:], programVersion: String? = nil,
                          tags: [String] = [], notes: String? = nil,
@@ -247,9 +255,57 @@ public final class ResultsStore: @unchecked Sendable {
                 if let live = running.first(where: { $0.2 != Self.hostName || Self.isProcessAlive($0.1) }) {
                     return .running(live.0)
                 }
+                if let interrupted = try database.rows("""
+                    SELECT id FROM runs WHERE config_hash = ? AND program_version IS ? AND status = 'interrupted'
+                    ORDER BY id DESC LIMIT 1
+                    """, key, { $0.int64(at: 0) }).first {
+                    return try reopenRun(interrupted, tags: tags)
+                }
                 return .started(try insertRun(experiment: experiment, config: config, configHash: configHash, seed: seed,
                                               params: params, programVersion: programVersion, tags: tags, notes: notes))
             }
+        }
+    }
+
+    /// `claimRun`'s resume of an interrupted run; the caller holds `lock` inside a transaction.
+    private func reopenRun(_ id: Int64, tags: [String]) throws -> Claim {
+        let saved = try database.rows("SELECT step, state FROM run_state WHERE run_id = ?", [.integer(id)]) {
+            ($0.int(at: 0), $0.blob(at: 1))
+        }.first
+        let keptThrough = saved?.0 ?? -1
+        try database.run("DELETE FROM metrics WHERE run_id = ? AND step > ?", [.integer(id), .integer(Int64(keptThrough))])
+        try database.run("DELETE FROM summaries WHERE run_id = ?", [.integer(id)])
+        try database.run("""
+            UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, superseded_by = NULL,
+                            pid = ?, host = ? WHERE id = ?
+            """, [.integer(Int64(getpid())), .text(Self.hostName), .integer(id)])
+        try insertTags(tags, runID: id)
+        return .resumed(id, step: max(keptThrough, 0), state: saved?.1)
+    }
+
+    /// Commits the buffered metric rows and the run's training state after update `step` in one
+    /// transaction, replacing its earlier state: the database never holds a state without the
+    /// metrics up to its step.
+    public func saveState(runID: Int64, step: Int, state: [UInt8]) throws {
+        try locked {
+            try database.transaction {
+                try flushLocked()
+                let upsert = try database.prepare("""
+                    INSERT INTO run_state(run_id, step, saved_at, state) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(run_id) DO UPDATE SET step = excluded.step, saved_at = excluded.saved_at, state = excluded.state
+                    """)
+                try upsert.bind([.integer(runID), .integer(Int64(step)), .text(Timestamp.iso8601())])
+                try upsert.bindBlob(state, at: 4)
+                defer { upsert.reset() }
+                try upsert.step()
+            }
+        }
+    }
+
+    /// The step of the run's saved training state, nil when it has none.
+    public func savedStateStep(runID: Int64) throws -> Int? {
+        try locked {
+            try database.rows("SELECT step FROM run_state WHERE run_id = ?", [.integer(runID)]) { $0.int(at: 0) }.first
         }
     }
 
@@ -320,6 +376,10 @@ public final class ResultsStore: @unchecked Sendable {
                           SQLiteValue(divergedStep), .integer(id)])
                 guard database.changes == 1 else {
                     throw SQLiteError(code: 12, message: "no run with id \(id)")  // SQLITE_NOTFOUND
+                }
+                // Only an interrupted run resumes: another's state would be dead weight.
+                if status != .interrupted {
+                    try database.run("DELETE FROM run_state WHERE run_id = ?", [.integer(id)])
                 }
                 if status == .completed || status == .diverged {
                     try database.run("""

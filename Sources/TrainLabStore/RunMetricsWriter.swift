@@ -21,5 +21,9 @@ public struct RunMetricsWriter: Sendable {
     }
 
     public var failure: (any Error)? { store.writeFailure }
+
+    public func checkpoint(step: Int, state: [UInt8]) throws {
+        try store.saveState(runID: runID, step: step, state: state)
+    }
 }
 

@@ -108,6 +108,16 @@ enum Schema {
         UPDATE runs SET uid = lower(hex(randomblob(16)));
         CREATE UNIQUE INDEX runs_by_uid ON runs(uid);
         """),
+        // 4 -> 5: the latest training state of each unfinished run (`ResultsStore.saveState`),
+        // written in the transaction that commits its metrics up to `step`.
+        .sql("""
+        CREATE TABLE run_state (
+            run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+            step INTEGER NOT NULL,
+            saved_at TEXT NOT NULL,
+            state BLOB NOT NULL
+        );
+        """),
     ]
 
     /// Brings `database` to `currentVersion`, one transaction per step.

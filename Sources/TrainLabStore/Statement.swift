@@ -68,6 +68,13 @@ public final class Statement {
         try check(sqlite3_bind_value(handle, Int32(index), sqlite3_column_value(source.handle, Int32(column))))
     }
 
+    /// Binds `bytes` as a BLOB to the 1-based parameter `index`.
+    public func bindBlob(_ bytes: [UInt8], at index: Int) throws {
+        try check(bytes.withUnsafeBytes {
+            sqlite3_bind_blob64(handle, Int32(index), $0.baseAddress, sqlite3_uint64($0.count), csqlite_transient())
+        })
+    }
+
     /// Resets the statement and binds `values` to parameters 1...n.
     public func bind(_ values: [SQLiteValue]) throws {
         reset()
@@ -132,6 +139,13 @@ public final class Statement {
         guard let text = sqlite3_column_text(handle, Int32(index)) else { return "" }
         let count = Int(sqlite3_column_bytes(handle, Int32(index)))
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+    }
+
+    /// The column's bytes (a BLOB's; empty for NULL).
+    public func blob(at index: Int) -> [UInt8] {
+        // sqlite3_column_blob before sqlite3_column_bytes, as the C API asks.
+        guard let bytes = sqlite3_column_blob(handle, Int32(index)) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, Int32(index)))))
     }
 
     public func optionalInt64(at index: Int) -> Int64? { isNull(at: index) ? nil : int64(at: index) }

@@ -175,6 +175,8 @@ enum MetricsBenchmark {
 /// step, samples/s, the share of each phase, and GFLOPS against the FP32 peak measured in the same
 /// run; `--windows N` repeats the measured steps N times and keeps the fastest window's median
 /// (printing the spread); `--profile` adds where forward and backward time goes, op by op.
+/// Last, what one save of each config's training state costs, in steps and as the share of the
+/// training time at the automatic checkpoint interval.
 enum TrainBenchmarkCommand {
     static let defaults = ["experiments/bench/mlp-small.json", "experiments/bench/mlp-large.json", "experiments/bench/transformer.json"]
 
@@ -213,6 +215,13 @@ enum TrainBenchmarkCommand {
                 print("  window medians, ms: \(ms) (the fastest is reported)")
             }
             if let ops = r.profile { printProfile(ops, steps: r.measuredSteps) }
+        }
+        print("checkpoint".padding(toLength: 20, withPad: " ", startingAt: 0) + "   state MB   ms/save   steps/save   share at checkpoint_every 0")
+        for r in results {
+            print(r.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+                  + format(Double(r.checkpointBytes) / 1e6, 2).leftPadded(to: 11) + format(r.checkpointSeconds * 1e3, 2).leftPadded(to: 10)
+                  + format(r.checkpointSeconds / r.medianStepSeconds, 1).leftPadded(to: 13)
+                  + (format(100 * r.automaticCheckpointShare, 3) + "%").leftPadded(to: 30))
         }
     }
 

@@ -3,10 +3,11 @@ import Foundation
 import Glibc
 #endif
 
-/// Ctrl-C (SIGINT), SIGTERM and SIGHUP ask the current work to stop at its next step boundary
-/// (a run ends `interrupted`, a query stops). A second signal ends the process at once (exit
-/// 130) after `onSecondSignal`, so a phase that does not check (building a large data set)
-/// never traps the user.
+/// Ctrl-C (SIGINT), SIGTERM, SIGHUP and SIGUSR1 (what SLURM sends before a time limit or a
+/// preemption) ask the current work to stop at its next step boundary (a run saves its training
+/// state and ends `interrupted`, resumable; a query stops); the command then exits 130. A second
+/// signal ends the process at once (exit 130) after `onSecondSignal`, so a phase that does not
+/// check (building a large data set) never traps the user.
 ///
 /// The handler only counts and writes a byte to a pipe (both async-signal-safe); a watcher
 /// thread reads the pipe and does the rest outside the handler.
@@ -20,7 +21,7 @@ enum Interruption {
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else { return }
         wakeUp = ends[1]
-        for number in [SIGINT, SIGTERM, SIGHUP] {
+        for number in [SIGINT, SIGTERM, SIGHUP, SIGUSR1] {
             signal(number) { _ in
                 Interruption.signalCount += 1
                 var byte: UInt8 = 1

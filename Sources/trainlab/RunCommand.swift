@@ -150,9 +150,14 @@ final class RunSession: @unchecked Sendable {
                 seed: Int(spec.seed), params: spec.flattenedParams.mapValues(storedParam), programVersion: programVersion,
                 tags: spec.tags, notes: spec.notes, rerunCompleted: force)
             let id: Int64
+            var savedState: [UInt8]? = nil
             switch claim {
             case .started(let started):
                 id = started
+            case let .resumed(resumed, step, state):
+                id = resumed
+                savedState = state
+                progress?.print("\(label): resuming run \(id) " + (state == nil ? "from the start (no saved state)" : "after step \(step)"))
             case .completed(let done):
                 progress?.end(index)
                 progress?.print("\(label): already completed as run \(done), skipped (--force reruns)")
@@ -165,7 +170,7 @@ final class RunSession: @unchecked Sendable {
             runID = id
             let result = try Runner(spec: spec, pool: pool).run(
                 metrics: store.metricsSink(runID: id), progress: progress?.observer(of: index),
-                isCancelled: { Interruption.requested })
+                isCancelled: { Interruption.requested }, resumingFrom: savedState)
             let status: RunStatus = switch result.end {
             case .completed: .completed
             case .diverged: .diverged

@@ -57,8 +57,9 @@ final class ProcessTests: XCTestCase {
     }
 
     /// kill -9 mid-run: the database stays consistent and readable, the run is later marked
-    /// `interrupted`; rerunning the sweep skips the completed run and restarts the interrupted
-    /// one; Ctrl-C (SIGINT) ends a run cleanly as `interrupted` with exit status 130.
+    /// `interrupted`; rerunning the sweep skips the completed run and resumes the interrupted
+    /// one under its id (from the start: it saved no state); Ctrl-C (SIGINT) ends a run cleanly
+    /// as `interrupted`, its state saved, with exit status 130.
     func testKilledRunIsInterruptedAndTheSweepResumes() throws {
         let specPath = try spec(steps: "[30, 10000000]")
         let database = URL(fileURLWithPath: specPath).deletingLastPathComponent().appendingPathComponent("r.sqlite").path
@@ -84,16 +85,19 @@ final class ProcessTests: XCTestCase {
         let output = Pipe()
         let second = try launch(["run", specPath, "--db", database], output: output)
         XCTAssertTrue(try waitUntil(20) {
-            guard try store.runs().count == 3 else { return false }
-            return try store.metrics(runID: 3, name: "train_loss").count > 0
+            guard try store.runs()[1].pid == Int(second.processIdentifier) else { return false }
+            return try store.metrics(runID: 2, name: "train_loss").count > 0
         })
         kill(second.processIdentifier, SIGINT)
         second.waitUntilExit()
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertEqual(second.terminationStatus, 130)
         XCTAssertTrue(printed.contains("already completed as run 1, skipped"), printed)
-        XCTAssertEqual(try store.runs().map(\.status), [.completed, .interrupted, .interrupted])
-        XCTAssertNotNil(try store.runs()[2].finishedAt)
+        XCTAssertTrue(printed.contains("resuming run 2 from the start"), printed)
+        XCTAssertEqual(try store.runs().map(\.status), [.completed, .interrupted])
+        XCTAssertNotNil(try store.runs()[1].finishedAt)
+        let saved = try XCTUnwrap(try store.savedStateStep(runID: 2))
+        XCTAssertEqual(try store.metrics(runID: 2, name: "train_loss").last?.step, saved)
     }
 
     /// Two processes writing one database at once: both succeed, every run and metric lands.

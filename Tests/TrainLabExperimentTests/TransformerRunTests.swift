@@ -87,4 +87,5 @@ struct StoreSink: MetricsSink {
     func log(step: Int, name: String, value: Double) { writer.log(step: step, name: name, value: value) }
     func flush() { writer.flush() }
     var failure: (any Error)? { writer.failure }
+    func checkpoint(step: Int, state: [UInt8]) throws { try writer.checkpoint(step: step, state: state) }
 }

@@ -83,8 +83,8 @@ final class NotebookTests: XCTestCase {
         let doomed = ids["0.1/0.0/0"]!
         let before = try dump(store)
         let plan = try store.deletionPlan([doomed])
-        XCTAssertEqual(plan.map(\.table), ["metrics", "params", "saved_state", "summaries", "tags"])
-        XCTAssertEqual(plan.map(\.rows), [2, 3, 1, 2, 1])
+        XCTAssertEqual(plan.map(\.table), ["metrics", "params", "run_state", "saved_state", "summaries", "tags"])
+        XCTAssertEqual(plan.map(\.rows), [2, 3, 0, 1, 2, 1])
 
         try store.deleteRuns([doomed])
         let after = try dump(store)

@@ -28,7 +28,7 @@ final class ResultsStoreTests: XCTestCase {
         let tables = try db.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") {
             $0.string(at: 0)
         }
-        XCTAssertEqual(tables, ["experiments", "metrics", "params", "runs", "summaries", "tags"])
+        XCTAssertEqual(tables, ["experiments", "metrics", "params", "run_state", "runs", "summaries", "tags"])
         let indexes = try db.rows("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'metrics'") {
             $0.string(at: 0)
         }
@@ -240,6 +240,33 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertEqual(try store.metrics(runID: dead, name: "train_loss").map(\.value), [3, 2, 1])
         XCTAssertEqual(try store.summaries(runID: dead)["train_loss"]?.bestStep, 3)
         XCTAssertEqual(try db.rows("PRAGMA integrity_check") { $0.string(at: 0) }, ["ok"])
+    }
+
+    // A saved state is committed with the metric rows before it; claiming the interrupted config
+    // again resumes the same run with its state, its rows past the state's step gone; finishing
+    // it drops the state.
+    func testInterruptedRunIsResumedFromItsSavedState() throws {
+        let store = try ResultsStore(path: dbPath, flushEvery: 1000, flushInterval: 1000)
+        guard case .started(let id) = try store.claimRun(experiment: "e", config: "{}", configHash: "h") else {
+            return XCTFail("not started")
+        }
+        for step in 1...3 { try store.appendMetric(runID: id, step: step, name: "train_loss", value: Double(step)) }
+        try store.saveState(runID: id, step: 3, state: [1, 2, 3])
+        for step in 4...5 { try store.appendMetric(runID: id, step: step, name: "train_loss", value: Double(step)) }
+        try store.flush()
+        try store.finishRun(id: id, status: .interrupted)
+        XCTAssertEqual(try store.savedStateStep(runID: id), 3)
+
+        XCTAssertEqual(try store.claimRun(experiment: "e", config: "{}", configHash: "h"), .resumed(id, step: 3, state: [1, 2, 3]))
+        let run = try XCTUnwrap(store.runs().first)
+        XCTAssertEqual([run.status], [.running])
+        XCTAssertEqual(run.pid, Int(getpid()))
+        XCTAssertNil(run.finishedAt)
+        XCTAssertEqual(try store.metrics(runID: id, name: "train_loss").map(\.step), [1, 2, 3])
+        XCTAssertEqual(try store.claimRun(experiment: "e", config: "{}", configHash: "h"), .running(id))
+        try store.finishRun(id: id, status: .completed)
+        XCTAssertNil(try store.savedStateStep(runID: id))
+        XCTAssertEqual(try store.runs().count, 1)
     }
 
     // The future `query` command opens read-only: writes are refused at prepare time with a
