@@ -1,4 +1,5 @@
 import TrainLabSpec
+import TrainLabData
 import TrainLabModels
 import TrainLabOptim
 
@@ -231,12 +232,23 @@ enum Catalogue {
         optimizers[kind]?.stateCount ?? closureOptimizers[kind]?.stateCount
     }
 
-    /// Next-token tasks for the Transformer (token ids in, one target per position, -100 unscored).
-    static let sequenceTasks: Set<String> = ["copy", "reverse", "sort", "modular_addition", "associative_recall"]
-
-    /// Tasks whose targets are class ids.
-    static let classificationTasks: Set<String> = ["blobs", "spirals", "teacher_classification"]
-
     /// Names in a sorted list, for messages and the README.
     static func names<T>(_ table: [String: T]) -> [String] { table.keys.sorted() }
+}
+
+extension TaskKind {
+    /// The kinds of loss targets a task of this kind produces; class ids also serve as one-hot real
+    /// targets (the MSE-vs-cross-entropy question). Sequence tasks take cross_entropy alone, which
+    /// `ExperimentSpec.checkLoss` checks apart.
+    var lossTargets: Set<LossTargetKind> {
+        switch self {
+        case .regression: [.real]
+        case .classification: [.classes, .noiseSamples, .real]
+        case .ranking: [.lists]
+        case .metricPairs: [.pairs]
+        case .metricTriplets: [.triplets]
+        case .contrastive: [.views]
+        case .sequence: []
+        }
+    }
 }
