@@ -152,7 +152,7 @@ public struct ExperimentSpec {
         guard let lossChoice = try root.catalogue("loss", default: nil, kinds: Catalogue.names(Catalogue.losses)) else {
             throw root.error("loss", "missing required key 'loss'")
         }
-        loss = try Catalogue.losses[lossChoice.kind]!(lossChoice.options)
+        loss = try Catalogue.losses[lossChoice.kind]!.make(lossChoice.options)
         try lossChoice.options.finish()
 
         guard let (optimizerKind, optimizerReader) = try root.catalogue(
@@ -169,7 +169,7 @@ public struct ExperimentSpec {
 
         if let scheduleChoice = try root.catalogue("schedule", default: "constant", kinds: Catalogue.names(Catalogue.schedules)) {
             scheduleKind = scheduleChoice.kind
-            schedule = try Catalogue.schedules[scheduleChoice.kind]!(scheduleChoice.options, steps)
+            schedule = try Catalogue.schedules[scheduleChoice.kind]!.make(scheduleChoice.options, steps)
             try scheduleChoice.options.finish()
         } else {
             scheduleKind = "constant"

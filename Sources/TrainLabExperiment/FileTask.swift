@@ -10,6 +10,9 @@ import TrainLabIO
 /// ids (N, L), -100 where a position is not scored (a sequence task, like `copy`). Paths are
 /// relative to the spec's folder. Loaded once per spec file.
 struct FileTask {
+    /// The catalogue's line for `task.kind: "file"`.
+    static let doc = "NumPy .npy files: train_inputs, train_targets, optional val_inputs, val_targets (see the README)"
+
     let data: TaskData
     let paths: [String]
 
