@@ -1,16 +1,44 @@
 import Foundation
 import TrainLabAutodiff
 
+extension TaskDescriptor {
+    static let blobs = TaskDescriptor(
+        "blobs", .classification, doc: "Gaussian clusters, balanced",
+        options: TaskOption.sizes + [
+            TaskOption("input_dim", 2, "feature dimensions"),
+            TaskOption("classes", 4, "Gaussian clusters, one per class, balanced exactly"),
+            TaskOption("spread", 3, "centres ~ N(0, spread² I)"),
+            TaskOption("noise", 1, "std of each cluster around its centre"),
+        ]) { try SyntheticTasks.blobs($0, seed: $1) }
+
+    static let spirals = TaskDescriptor(
+        "spirals", .classification, doc: "interleaved spiral arms",
+        options: TaskOption.sizes + [
+            TaskOption("input_dim", 2, "must be 2"),
+            TaskOption("classes", 3, "interleaved spiral arms (CS231n layout), balanced exactly"),
+            TaskOption("noise", 0.1, "std of the angle noise (radians); x = r·(sin θ, cos θ), r ~ U(0, 1), θ = 2πk/classes + 4r + noise·ε"),
+        ]) { try SyntheticTasks.spirals($0, seed: $1) }
+
+    static let teacherClassification = TaskDescriptor(
+        "teacher_classification", .classification, doc: "argmax of a random ReLU MLP's normalized logits",
+        options: TaskOption.sizes + [
+            TaskOption("input_dim", 64, "x ~ N(0, I) in this many dimensions"),
+            TaskOption("classes", 10, "label = argmax of a random ReLU teacher's logits, each standardized to mean 0, std 1"),
+            TaskOption("teacher_hidden", 64, "teacher width; W1 ~ N(0, 2/input_dim), W2 ~ N(0, 1/teacher_hidden)"),
+            TaskOption("noise", 0, "probability that a label is replaced by a uniformly random class"),
+        ]) { try SyntheticTasks.teacherClassification($0, seed: $1) }
+}
+
 extension SyntheticTasks {
     /// blobs: K centres c_k ~ N(0, spread² I_d); a row of class k is x = c_k + σε, ε ~ N(0, I_d);
     /// labels balanced exactly (counts differ by at most one) in shuffled order.
     static func blobs(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
         let reader = OptionReader(options: options)
-        try reader.check(takesClasses: true, extras: ["spread"])
-        let d = try reader.integer("input_dim", options.inputDim, default: 2, min: 1)
-        let k = try reader.integer("classes", options.classes, default: 4, min: 2)
-        let spread = try reader.extra("spread", default: 3, in: TaskOptionRanges.spread)
-        let sigma = try reader.noise(default: 1)
+        try reader.check()
+        let d = try reader.integer("input_dim", options.inputDim, min: 1)
+        let k = try reader.integer("classes", options.classes, min: 2)
+        let spread = try reader.extra("spread", in: TaskOptionRanges.spread)
+        let sigma = try reader.noise()
         try reader.checkSize(rows: max(options.trainSize, options.valSize, k), width: d, what: "a split")
 
         var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
@@ -36,12 +64,12 @@ extension SyntheticTasks {
     /// θ = 2πk/K + 4r + σε, x = (r sin θ, r cos θ); labels balanced exactly in shuffled order.
     static func spirals(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
         let reader = OptionReader(options: options)
-        try reader.check(takesClasses: true)
+        try reader.check()
         if let d = options.inputDim, d != 2 {
             throw TaskError("task.input_dim: spirals are 2-D, so input_dim must be 2 (got \(d))")
         }
-        let k = try reader.integer("classes", options.classes, default: 3, min: 2)
-        let sigma = try reader.noise(default: 0.1)
+        let k = try reader.integer("classes", options.classes, min: 2)
+        let sigma = try reader.noise()
         try reader.checkSize(rows: max(options.trainSize, options.valSize), width: 2, what: "a split")
 
         var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
@@ -69,11 +97,11 @@ extension SyntheticTasks {
     /// With probability `noise` a label is replaced by a uniform random class.
     static func teacherClassification(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
         let reader = OptionReader(options: options)
-        try reader.check(takesClasses: true, extras: ["teacher_hidden"])
-        let d = try reader.integer("input_dim", options.inputDim, default: 64, min: 1)
-        let k = try reader.integer("classes", options.classes, default: 10, min: 2)
-        let h = try reader.extraInteger("teacher_hidden", default: 64, in: TaskOptionRanges.teacherHidden)
-        let flip = try reader.noise(default: 0, max: 1)
+        try reader.check()
+        let d = try reader.integer("input_dim", options.inputDim, min: 1)
+        let k = try reader.integer("classes", options.classes, min: 2)
+        let h = try reader.extraInteger("teacher_hidden", in: TaskOptionRanges.teacherHidden)
+        let flip = try reader.noise(max: 1)
         try reader.checkSize(rows: max(options.trainSize, options.valSize), width: d, what: "a split")
         try reader.checkSize(rows: max(d, k), width: h, what: "the teacher")
 

@@ -1,26 +1,36 @@
 /// Reads and checks one task's options, naming the spec key in every error ("task.classes: ...").
+/// Which keys the task takes and their defaults come from its `TaskDescriptor`.
 struct OptionReader {
     let options: TaskOptions
+    let descriptor: TaskDescriptor
     /// Largest input_dim, output_dim, classes or teacher width.
     static let maxWidth = 1 << 16
+    static let standardKeys = ["train_size", "val_size", "input_dim", "output_dim", "classes", "noise"]
+
+    init(options: TaskOptions) {
+        guard let descriptor = SyntheticTasks.descriptor(options.kind) else {
+            preconditionFailure("no task descriptor for '\(options.kind)'")
+        }
+        self.options = options
+        self.descriptor = descriptor
+    }
 
     var kind: String { options.kind }
 
-    /// Rejects the standard options this kind does not take and any extra key it does not know.
-    func check(takesInputDim: Bool = true, takesOutputDim: Bool = false, takesClasses: Bool = false,
-               takesNoise: Bool = true, extras: [String] = []) throws {
-        let unused: [(String, Bool)] = [
-            ("input_dim", !takesInputDim && options.inputDim != nil),
-            ("output_dim", !takesOutputDim && options.outputDim != nil),
-            ("classes", !takesClasses && options.classes != nil),
-            ("noise", !takesNoise && options.noise != nil),
+    /// Rejects the standard options this kind does not document and any extra key it does not know.
+    func check() throws {
+        let documented = descriptor.options.map(\.key)
+        let extras = documented.filter { !Self.standardKeys.contains($0) }
+        let given: [(String, Bool)] = [
+            ("input_dim", options.inputDim != nil), ("output_dim", options.outputDim != nil),
+            ("classes", options.classes != nil), ("noise", options.noise != nil),
         ]
-        for (key, bad) in unused where bad {
+        for (key, present) in given where present && !documented.contains(key) {
             throw TaskError("task.\(key): not an option of task '\(kind)'")
         }
         for key in options.extra.keys.sorted() where !extras.contains(key) {
             var message = "task.\(key): unknown key for task '\(kind)'"
-            if let hint = closest(to: key, in: extras + ["train_size", "val_size", "input_dim", "output_dim", "classes", "noise"]) {
+            if let hint = closest(to: key, in: extras + Self.standardKeys) {
                 message += " (did you mean '\(hint)'?)"
             }
             throw TaskError(message)
@@ -33,9 +43,15 @@ struct OptionReader {
         }
     }
 
+    /// The descriptor's default of `key`; a task reads only keys with a numeric default when absent.
+    private func fallback(_ key: String) -> Double {
+        guard let value = descriptor.defaultValue(key) else { preconditionFailure("task '\(kind)' has no default for \(key)") }
+        return value
+    }
+
     /// An integer option in min ... max.
-    func integer(_ key: String, _ value: Int?, default fallback: Int, min: Int, max: Int = maxWidth) throws -> Int {
-        let v = value ?? fallback
+    func integer(_ key: String, _ value: Int?, min: Int, max: Int = maxWidth) throws -> Int {
+        let v = value ?? Int(fallback(key))
         guard v >= min && v <= max else {
             throw TaskError("task.\(key): expected an integer from \(min) to \(max), got \(v)")
         }
@@ -43,8 +59,8 @@ struct OptionReader {
     }
 
     /// `noise`: finite, ≥ 0 and ≤ max.
-    func noise(default fallback: Double, max: Double = 1e6) throws -> Double {
-        let v = options.noise ?? fallback
+    func noise(max: Double = 1e6) throws -> Double {
+        let v = options.noise ?? fallback("noise")
         guard v.isFinite && v >= 0 && v <= max else {
             throw TaskError("task.noise: expected a number from 0 to \(max), got \(v)")
         }
@@ -52,8 +68,8 @@ struct OptionReader {
     }
 
     /// A numeric extra option, finite, in `range` (its `TaskOptionRanges` entry).
-    func extra(_ key: String, default fallback: Double, in range: ClosedRange<Double>) throws -> Double {
-        let v = options.extra[key] ?? fallback
+    func extra(_ key: String, in range: ClosedRange<Double>) throws -> Double {
+        let v = options.extra[key] ?? fallback(key)
         guard v.isFinite && range.contains(v) else {
             throw TaskError("task.\(key): expected a number from \(range.lowerBound) to \(range.upperBound), got \(v)")
         }
@@ -61,8 +77,8 @@ struct OptionReader {
     }
 
     /// An integral extra option in `range` (its `TaskOptionRanges` entry, or a task's narrower one).
-    func extraInteger(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
-        let v = options.extra[key] ?? Double(fallback)
+    func extraInteger(_ key: String, in range: ClosedRange<Int>) throws -> Int {
+        let v = options.extra[key] ?? fallback(key)
         guard v.isFinite && v == v.rounded() && v >= Double(range.lowerBound) && v <= Double(range.upperBound) else {
             throw TaskError("task.\(key): expected an integer from \(range.lowerBound) to \(range.upperBound), got \(v)")
         }
@@ -105,7 +121,7 @@ public enum TaskOptionRanges {
     public static let seqLen = 2...4096
     public static let modulus = 2...1000
 
-    /// By spec key, for every option `SyntheticTasks.documentation` lists beyond the standard ones.
+    /// By spec key, for every option a `TaskDescriptor` lists beyond the standard ones.
     public static let byKey: [String: Range] = [
         "spread": .number(spread), "teacher_hidden": .integer(teacherHidden), "list_size": .integer(listSize),
         "vocab": .integer(vocab), "seq_len": .integer(seqLen), "modulus": .integer(modulus),

@@ -9,6 +9,48 @@ import TrainLabAutodiff
 // triplet i = rows 3i, 3i+1, 3i+2; views of example i = rows 2i, 2i+1; list l = scores
 // l·n ..< (l+1)·n).
 
+extension TaskDescriptor {
+    static let rankingLists = TaskDescriptor(
+        "ranking_lists", .ranking, groupSize: .option("list_size"),
+        doc: "one row = a list of documents x ~ N(0, I); grades 0–4 from quintiles of w*·x + noise; the model scores each document",
+        options: TaskOption.sizes + [
+            TaskOption("input_dim", 16, "document features x ~ N(0, I) in this many dimensions; a row is one list, inputs (N, list_size·input_dim)"),
+            TaskOption("list_size", 8, "documents per list (query); the model scores each, output width 1"),
+            TaskOption("noise", 0.5, "relevance 0..4 = quintile of s = w*·x + noise·ε, w* ~ N(0, I/input_dim): each grade has probability 1/5; targets (N, list_size)"),
+        ]) { try SyntheticTasks.rankingLists($0, seed: $1).data }
+
+    static let pairs = TaskDescriptor(
+        "pairs", .metricPairs, groupSize: .fixed(2),
+        doc: "one row = two items x = c_k + noise·ε; label +1 same class, −1 different (balanced), and an order label for margin_ranking",
+        options: TaskOption.sizes + [
+            TaskOption("input_dim", 16, "item dimensions; a row is one pair, inputs (N, 2·input_dim)"),
+            TaskOption("output_dim", 16, "embedding width the model outputs (1 for margin_ranking scores)"),
+            TaskOption("classes", 10, "latent classes; items x = c_k + noise·ε, half the pairs same-class (label +1), half not (−1)"),
+            TaskOption("spread", 1, "class centres c_k ~ N(0, spread² I)"),
+            TaskOption("noise", 1, "std of each item around its class centre; targets (N, 2): similarity ±1, order ±1 (sign of w*·x₁ − w*·x₂)"),
+        ]) { try SyntheticTasks.pairs($0, seed: $1).data }
+
+    static let triplets = TaskDescriptor(
+        "triplets", .metricTriplets, groupSize: .fixed(3),
+        doc: "one row = anchor, positive (same class), negative (another class)",
+        options: TaskOption.sizes + [
+            TaskOption("input_dim", 16, "item dimensions; a row is (anchor, positive, negative), inputs (N, 3·input_dim)"),
+            TaskOption("output_dim", 16, "embedding width the model outputs"),
+            TaskOption("classes", 10, "latent classes: anchor and positive share one, the negative has another"),
+            TaskOption("spread", 1, "class centres c_k ~ N(0, spread² I)"),
+            TaskOption("noise", 1, "std of each item around its class centre"),
+        ]) { try SyntheticTasks.triplets($0, seed: $1) }
+
+    static let contrastiveViews = TaskDescriptor(
+        "contrastive_views", .contrastive, groupSize: .fixed(2),
+        doc: "one row = two noisy views z + noise·ε of one point z ~ N(0, I)",
+        options: TaskOption.sizes + [
+            TaskOption("input_dim", 16, "view dimensions; a row is two views of one point, inputs (N, 2·input_dim)"),
+            TaskOption("output_dim", 16, "embedding width the model outputs"),
+            TaskOption("noise", 0.5, "views = z + noise·ε each, z ~ N(0, I)"),
+        ]) { try SyntheticTasks.contrastiveViews($0, seed: $1).data }
+}
+
 extension SyntheticTasks {
     /// Φ⁻¹(j/5), j = 1 … 4: the standard normal quintiles that cut a N(0, v) score into five
     /// equally likely grades 0 … 4 (thresholds z_j·√v).
@@ -27,10 +69,10 @@ extension SyntheticTasks {
     /// tie-averaging is the expectation over random orders), both from `RankingMetrics.ndcg`.
     static func rankingLists(_ options: TaskOptions, seed: UInt64) throws -> (data: TaskData, weights: [Double]) {
         let reader = OptionReader(options: options)
-        try reader.check(extras: ["list_size"])
-        let d = try reader.integer("input_dim", options.inputDim, default: 16, min: 1)
-        let n = try reader.extraInteger("list_size", default: 8, in: TaskOptionRanges.listSize)
-        let sigma = try reader.noise(default: 0.5)
+        try reader.check()
+        let d = try reader.integer("input_dim", options.inputDim, min: 1)
+        let n = try reader.extraInteger("list_size", in: TaskOptionRanges.listSize)
+        let sigma = try reader.noise()
         try reader.checkSize(rows: max(options.trainSize, options.valSize), width: n * d, what: "a split")
 
         var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
@@ -163,10 +205,10 @@ extension SyntheticTasks {
     /// latent points of the training split (N·d, row-major), for tests.
     static func contrastiveViews(_ options: TaskOptions, seed: UInt64) throws -> (data: TaskData, trainPoints: [Double]) {
         let reader = OptionReader(options: options)
-        try reader.check(takesOutputDim: true)
-        let d = try reader.integer("input_dim", options.inputDim, default: 16, min: 1)
-        let m = try reader.integer("output_dim", options.outputDim, default: 16, min: 1)
-        let sigma = try reader.noise(default: 0.5)
+        try reader.check()
+        let d = try reader.integer("input_dim", options.inputDim, min: 1)
+        let m = try reader.integer("output_dim", options.outputDim, min: 1)
+        let sigma = try reader.noise()
         try reader.checkSize(rows: max(options.trainSize, options.valSize), width: 2 * d, what: "a split")
 
         var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
@@ -206,8 +248,8 @@ extension TaskData {
     }
 }
 
-/// The latent classes behind `pairs` and `triplets`: their options (input_dim 16, output_dim 16,
-/// classes 10, spread 1, noise σ 1) and class centres c_k ~ N(0, spread²·I_d), drawn first from
+/// The latent classes behind `pairs` and `triplets`: their options (input_dim, output_dim, classes,
+/// spread, noise σ) and class centres c_k ~ N(0, spread²·I_d), drawn first from
 /// the task's stream; items are then c_k + σε.
 struct LatentClasses {
     let d: Int, outputDim: Int, k: Int
@@ -217,12 +259,12 @@ struct LatentClasses {
     /// Reads and checks the options for groups of `groupSize` items per row, then draws the centres.
     init(_ options: TaskOptions, groupSize: Int, stream: inout RandomStream) throws {
         let reader = OptionReader(options: options)
-        try reader.check(takesOutputDim: true, takesClasses: true, extras: ["spread"])
-        d = try reader.integer("input_dim", options.inputDim, default: 16, min: 1)
-        outputDim = try reader.integer("output_dim", options.outputDim, default: 16, min: 1)
-        k = try reader.integer("classes", options.classes, default: 10, min: 2)
-        let spread = try reader.extra("spread", default: 1, in: TaskOptionRanges.spread)
-        sigma = try reader.noise(default: 1)
+        try reader.check()
+        d = try reader.integer("input_dim", options.inputDim, min: 1)
+        outputDim = try reader.integer("output_dim", options.outputDim, min: 1)
+        k = try reader.integer("classes", options.classes, min: 2)
+        let spread = try reader.extra("spread", in: TaskOptionRanges.spread)
+        sigma = try reader.noise()
         try reader.checkSize(rows: max(options.trainSize, options.valSize), width: groupSize * d, what: "a split")
         try reader.checkSize(rows: k, width: d, what: "the class centres")
         let (count, scale) = (k * d, spread)

@@ -1,5 +1,24 @@
 import TrainLabAutodiff
 
+extension TaskDescriptor {
+    static let linearRegression = TaskDescriptor(
+        "linear_regression", .regression, doc: "y = xW* + b* + noise·ε; the Bayes MSE is noise²",
+        options: TaskOption.sizes + [
+            TaskOption("input_dim", 16, "x ~ N(0, I) in this many dimensions"),
+            TaskOption("output_dim", 1, "target width; y = x·W* + b* + noise·ε, W* ~ N(0, 1/input_dim), b* ~ N(0, 1)"),
+            TaskOption("noise", 0.1, "std of the target noise ε ~ N(0, 1); Bayes MSE = noise²"),
+        ]) { try SyntheticTasks.linearRegression($0, seed: $1).data }
+
+    static let teacherRegression = TaskDescriptor(
+        "teacher_regression", .regression, doc: "a random tanh MLP of x, plus noise",
+        options: TaskOption.sizes + [
+            TaskOption("input_dim", 16, "x ~ N(0, I) in this many dimensions"),
+            TaskOption("output_dim", 1, "target width; y = tanh(x·W1 + b1)·W2 + noise·ε"),
+            TaskOption("teacher_hidden", 32, "teacher width; W1 ~ N(0, 1/input_dim), b1 ~ N(0, 1/4), W2 ~ N(0, 1/teacher_hidden)"),
+            TaskOption("noise", 0.05, "std of the target noise; Bayes MSE = noise²"),
+        ]) { try SyntheticTasks.teacherRegression($0, seed: $1) }
+}
+
 extension SyntheticTasks {
     /// linear_regression: x ~ N(0, I_d), y = x·W* + b* + σε, W* ~ N(0, 1/d) (d×m), b* ~ N(0, 1),
     /// ε ~ N(0, I_m). Also returns W* (row-major d×m) and b*, for tests.
@@ -7,10 +26,10 @@ extension SyntheticTasks {
         -> (data: TaskData, weights: [Double], bias: [Double])
     {
         let reader = OptionReader(options: options)
-        try reader.check(takesOutputDim: true)
-        let d = try reader.integer("input_dim", options.inputDim, default: 16, min: 1)
-        let m = try reader.integer("output_dim", options.outputDim, default: 1, min: 1)
-        let sigma = try reader.noise(default: 0.1)
+        try reader.check()
+        let d = try reader.integer("input_dim", options.inputDim, min: 1)
+        let m = try reader.integer("output_dim", options.outputDim, min: 1)
+        let sigma = try reader.noise()
         try reader.checkSize(rows: max(options.trainSize, options.valSize), width: max(d, m), what: "a split")
 
         var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
@@ -43,11 +62,11 @@ extension SyntheticTasks {
     /// (W1 ~ N(0, 1/d), b1 ~ N(0, 1/4), W2 ~ N(0, 1/h)).
     static func teacherRegression(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
         let reader = OptionReader(options: options)
-        try reader.check(takesOutputDim: true, extras: ["teacher_hidden"])
-        let d = try reader.integer("input_dim", options.inputDim, default: 16, min: 1)
-        let m = try reader.integer("output_dim", options.outputDim, default: 1, min: 1)
-        let h = try reader.extraInteger("teacher_hidden", default: 32, in: TaskOptionRanges.teacherHidden)
-        let sigma = try reader.noise(default: 0.05)
+        try reader.check()
+        let d = try reader.integer("input_dim", options.inputDim, min: 1)
+        let m = try reader.integer("output_dim", options.outputDim, min: 1)
+        let h = try reader.extraInteger("teacher_hidden", in: TaskOptionRanges.teacherHidden)
+        let sigma = try reader.noise()
         try reader.checkSize(rows: max(options.trainSize, options.valSize), width: max(d, m), what: "a split")
         try reader.checkSize(rows: d, width: max(h, m), what: "the teacher")
 

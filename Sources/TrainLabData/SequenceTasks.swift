@@ -6,18 +6,48 @@ import TrainLabAutodiff
 // scored: every other target is -100 (`Tape.ignoredTarget`, torch's ignore_index), so targets are
 // `.classes` with L ids per row (N·L in all) and output_dim = vocab.
 
-extension SyntheticTasks {
-    static let sequenceNames = ["copy", "reverse", "sort", "modular_addition", "associative_recall"]
+extension TaskDescriptor {
+    static let copy = transduction("copy", "the symbols again") { $0 }
+    static let reverse = transduction("reverse", "the symbols in reverse order") { $0.reversed() }
+    static let sort = transduction("sort", "the symbols sorted ascending") { $0.sorted() }
 
+    private static func transduction(_ name: String, _ output: String, _ transform: @escaping @Sendable ([Int]) -> [Int]) -> TaskDescriptor {
+        TaskDescriptor(
+            name, .sequence, doc: "x₁…xₙ SEP y₁…yₙ with y = \(output); SEP = vocab − 1 (the n outputs are scored)",
+            options: TaskOption.sizes + [
+                TaskOption("vocab", 16, "symbols are tokens 0 ..< vocab - 1, the separator is vocab - 1"),
+                TaskOption("seq_len", 16, "even, 2n: n random symbols, the separator, then \(output); only those n outputs are scored"),
+            ]) { try SyntheticTasks.transduction($0, seed: $1, transform) }
+    }
+
+    static let modularAddition = TaskDescriptor(
+        "modular_addition", .sequence, doc: "a + b = c (mod p) (c only); train and validation never share a pair",
+        options: [
+            TaskOption("train_size", TaskOptions.defaultTrainSize, "training rows (distinct pairs a, b; train_size + val_size ≤ modulus²)"),
+            TaskOption("val_size", TaskOptions.defaultValSize, "validation rows (pairs not in the training set; 0: no validation set)"),
+            TaskOption("modulus", 97, "p: a row reads 'a + b =' and predicts c = (a + b) mod p; only c is scored"),
+            TaskOption("vocab", derived: "modulus + 2", "numbers 0 ..< p, then '+' = p and '=' = p + 1 (may be given instead of modulus)"),
+            TaskOption("seq_len", 4, "fixed: a + b ="),
+        ]) { try SyntheticTasks.modularAddition($0, seed: $1) }
+
+    static let associativeRecall = TaskDescriptor(
+        "associative_recall", .sequence, doc: "k₁v₁…kₙvₙ q → v_q (the recalled value)",
+        options: TaskOption.sizes + [
+            TaskOption("vocab", 32, "keys are tokens 0 ..< vocab/2, values vocab/2 ..< vocab"),
+            TaskOption("seq_len", 17, "odd, 2n + 1: n key-value pairs with distinct keys, then a query key; only the value that follows is scored"),
+        ]) { try SyntheticTasks.associativeRecall($0, seed: $1) }
+}
+
+extension SyntheticTasks {
     /// copy, reverse, sort: n = L/2 symbols x drawn uniformly from 0 ..< vocab-1, the separator
     /// vocab-1, then f(x): x itself, x reversed or x sorted ascending. Sequence (L + 1 tokens):
     ///   x_1 … x_n SEP y_1 … y_n;  inputs x_1 … x_n SEP y_1 … y_{n-1};  scored targets y_1 … y_n
     /// at positions n ..< 2n (the model has read SEP and the outputs so far).
     static func transduction(_ options: TaskOptions, seed: UInt64, _ transform: ([Int]) -> [Int]) throws -> TaskData {
         let reader = OptionReader(options: options)
-        try reader.check(takesInputDim: false, takesNoise: false, extras: ["vocab", "seq_len"])
-        let vocab = try reader.extraInteger("vocab", default: 16, in: TaskOptionRanges.vocab)
-        let length = try reader.extraInteger("seq_len", default: 16, in: TaskOptionRanges.seqLen)
+        try reader.check()
+        let vocab = try reader.extraInteger("vocab", in: TaskOptionRanges.vocab)
+        let length = try reader.extraInteger("seq_len", in: TaskOptionRanges.seqLen)
         guard length % 2 == 0 else {
             throw TaskError("task.seq_len: \(options.kind) needs an even seq_len (n symbols, the separator, n outputs: seq_len = 2n), got \(length)")
         }
@@ -50,21 +80,21 @@ extension SyntheticTasks {
     /// next val_size, so the splits never share a pair (train_size + val_size ≤ p²).
     static func modularAddition(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
         let reader = OptionReader(options: options)
-        try reader.check(takesInputDim: false, takesNoise: false, extras: ["modulus", "vocab", "seq_len"])
+        try reader.check()
         let p: Int
         if options.extra["modulus"] != nil || options.extra["vocab"] == nil {
-            p = try reader.extraInteger("modulus", default: 97, in: TaskOptionRanges.modulus)
+            p = try reader.extraInteger("modulus", in: TaskOptionRanges.modulus)
             if options.extra["vocab"] != nil {
-                let vocab = try reader.extraInteger("vocab", default: p + 2, in: 4...TaskOptionRanges.vocab.upperBound)
+                let vocab = try reader.extraInteger("vocab", in: 4...TaskOptionRanges.vocab.upperBound)
                 guard vocab == p + 2 else {
                     throw TaskError("task.vocab: modular_addition's vocabulary is modulus + 2 = \(p + 2) (numbers, '+', '='), got \(vocab)")
                 }
             }
         } else {
             p = try reader.extraInteger(
-                "vocab", default: 99, in: (TaskOptionRanges.modulus.lowerBound + 2)...(TaskOptionRanges.modulus.upperBound + 2)) - 2
+                "vocab", in: (TaskOptionRanges.modulus.lowerBound + 2)...(TaskOptionRanges.modulus.upperBound + 2)) - 2
         }
-        let length = try reader.extraInteger("seq_len", default: 4, in: 4...4)
+        let length = try reader.extraInteger("seq_len", in: 4...4)
         let pairs = p * p
         guard options.trainSize + options.valSize <= pairs else {
             throw TaskError("task.train_size: modular_addition mod \(p) has \(pairs) distinct pairs, fewer than train_size + val_size = \(options.trainSize + options.valSize)")
@@ -94,9 +124,9 @@ extension SyntheticTasks {
     ///   k_1 v_1 … k_n v_n q v_q;  inputs k_1 … v_n q;  the only scored target is v_q (last position).
     static func associativeRecall(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
         let reader = OptionReader(options: options)
-        try reader.check(takesInputDim: false, takesNoise: false, extras: ["vocab", "seq_len"])
-        let vocab = try reader.extraInteger("vocab", default: 32, in: 4...TaskOptionRanges.vocab.upperBound)
-        let length = try reader.extraInteger("seq_len", default: 17, in: 3...TaskOptionRanges.seqLen.upperBound)
+        try reader.check()
+        let vocab = try reader.extraInteger("vocab", in: 4...TaskOptionRanges.vocab.upperBound)
+        let length = try reader.extraInteger("seq_len", in: 3...TaskOptionRanges.seqLen.upperBound)
         let keys = vocab / 2, values = vocab - keys
         guard length % 2 == 1 else {
             throw TaskError("task.seq_len: associative_recall needs an odd seq_len (n key-value pairs and the query: seq_len = 2n + 1), got \(length)")

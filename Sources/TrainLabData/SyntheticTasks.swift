@@ -6,118 +6,30 @@ import TrainLabAutodiff
 /// centres), then the training rows, then the validation rows, so that val_size never changes
 /// the training set and both splits come from the same distribution.
 public enum SyntheticTasks {
-    /// The kinds implemented here.
-    public static let names: [String] = [
-        "linear_regression", "teacher_regression", "blobs", "spirals", "teacher_classification",
-        "ranking_lists", "pairs", "triplets", "contrastive_views",
-        "copy", "reverse", "sort", "modular_addition", "associative_recall",
+    /// Every synthetic task, in the order messages and the README list them.
+    public static let registry: [TaskDescriptor] = [
+        .linearRegression, .teacherRegression, .blobs, .spirals, .teacherClassification,
+        .rankingLists, .pairs, .triplets, .contrastiveViews,
+        .copy, .reverse, .sort, .modularAddition, .associativeRecall,
     ]
+
+    /// The task names, in registry order.
+    public static let names = registry.map(\.name)
+
+    private static let byName = Dictionary(uniqueKeysWithValues: registry.map { ($0.name, $0) })
+
+    /// The descriptor of task `name`; nil for an unknown name (or `file`, which the experiment module reads).
+    public static func descriptor(_ name: String) -> TaskDescriptor? { byName[name] }
 
     /// Builds the task; throws `TaskError` for bad options.
     public static func make(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
-        switch options.kind {
-        case "linear_regression": return try linearRegression(options, seed: seed).data
-        case "teacher_regression": return try teacherRegression(options, seed: seed)
-        case "blobs": return try blobs(options, seed: seed)
-        case "spirals": return try spirals(options, seed: seed)
-        case "teacher_classification": return try teacherClassification(options, seed: seed)
-        case "ranking_lists": return try rankingLists(options, seed: seed).data
-        case "pairs": return try pairs(options, seed: seed).data
-        case "triplets": return try triplets(options, seed: seed)
-        case "contrastive_views": return try contrastiveViews(options, seed: seed).data
-        case "copy": return try transduction(options, seed: seed) { $0 }
-        case "reverse": return try transduction(options, seed: seed) { $0.reversed() }
-        case "sort": return try transduction(options, seed: seed) { $0.sorted() }
-        case "modular_addition": return try modularAddition(options, seed: seed)
-        case "associative_recall": return try associativeRecall(options, seed: seed)
-        default:
+        guard let descriptor = byName[options.kind] else {
             var message = "task.kind: unknown task '\(options.kind)'"
             if let hint = closest(to: options.kind, in: names) { message += " (did you mean '\(hint)'?)" }
             message += "; expected one of \(names.joined(separator: ", "))"
             throw TaskError(message)
         }
-    }
-
-    /// The defaults for each kind, for the README table: [kind: [(key, default, meaning)]].
-    public static var documentation: [String: [(key: String, defaultValue: String, meaning: String)]] {
-        func transduction(_ output: String) -> [(key: String, defaultValue: String, meaning: String)] {
-            [
-                ("vocab", "16", "symbols are tokens 0 ..< vocab - 1, the separator is vocab - 1"),
-                ("seq_len", "16", "even, 2n: n random symbols, the separator, then \(output); only those n outputs are scored"),
-            ]
-        }
-        let sizes: [(key: String, defaultValue: String, meaning: String)] = [
-            ("train_size", "1024", "training rows"),
-            ("val_size", "256", "validation rows (0: no validation set)"),
-        ]
-        return [
-            "ranking_lists": sizes + [
-                ("input_dim", "16", "document features x ~ N(0, I) in this many dimensions; a row is one list, inputs (N, list_size·input_dim)"),
-                ("list_size", "8", "documents per list (query); the model scores each, output width 1"),
-                ("noise", "0.5", "relevance 0..4 = quintile of s = w*·x + noise·ε, w* ~ N(0, I/input_dim): each grade has probability 1/5; targets (N, list_size)"),
-            ],
-            "pairs": sizes + [
-                ("input_dim", "16", "item dimensions; a row is one pair, inputs (N, 2·input_dim)"),
-                ("output_dim", "16", "embedding width the model outputs (1 for margin_ranking scores)"),
-                ("classes", "10", "latent classes; items x = c_k + noise·ε, half the pairs same-class (label +1), half not (−1)"),
-                ("spread", "1", "class centres c_k ~ N(0, spread² I)"),
-                ("noise", "1", "std of each item around its class centre; targets (N, 2): similarity ±1, order ±1 (sign of w*·x₁ − w*·x₂)"),
-            ],
-            "triplets": sizes + [
-                ("input_dim", "16", "item dimensions; a row is (anchor, positive, negative), inputs (N, 3·input_dim)"),
-                ("output_dim", "16", "embedding width the model outputs"),
-                ("classes", "10", "latent classes: anchor and positive share one, the negative has another"),
-                ("spread", "1", "class centres c_k ~ N(0, spread² I)"),
-                ("noise", "1", "std of each item around its class centre"),
-            ],
-            "contrastive_views": sizes + [
-                ("input_dim", "16", "view dimensions; a row is two views of one point, inputs (N, 2·input_dim)"),
-                ("output_dim", "16", "embedding width the model outputs"),
-                ("noise", "0.5", "views = z + noise·ε each, z ~ N(0, I)"),
-            ],
-            "linear_regression": sizes + [
-                ("input_dim", "16", "x ~ N(0, I) in this many dimensions"),
-                ("output_dim", "1", "target width; y = x·W* + b* + noise·ε, W* ~ N(0, 1/input_dim), b* ~ N(0, 1)"),
-                ("noise", "0.1", "std of the target noise ε ~ N(0, 1); Bayes MSE = noise²"),
-            ],
-            "teacher_regression": sizes + [
-                ("input_dim", "16", "x ~ N(0, I) in this many dimensions"),
-                ("output_dim", "1", "target width; y = tanh(x·W1 + b1)·W2 + noise·ε"),
-                ("teacher_hidden", "32", "teacher width; W1 ~ N(0, 1/input_dim), b1 ~ N(0, 1/4), W2 ~ N(0, 1/teacher_hidden)"),
-                ("noise", "0.05", "std of the target noise; Bayes MSE = noise²"),
-            ],
-            "blobs": sizes + [
-                ("input_dim", "2", "feature dimensions"),
-                ("classes", "4", "Gaussian clusters, one per class, balanced exactly"),
-                ("spread", "3", "centres ~ N(0, spread² I)"),
-                ("noise", "1", "std of each cluster around its centre"),
-            ],
-            "spirals": sizes + [
-                ("input_dim", "2", "must be 2"),
-                ("classes", "3", "interleaved spiral arms (CS231n layout), balanced exactly"),
-                ("noise", "0.1", "std of the angle noise (radians); x = r·(sin θ, cos θ), r ~ U(0, 1), θ = 2πk/classes + 4r + noise·ε"),
-            ],
-            "teacher_classification": sizes + [
-                ("input_dim", "64", "x ~ N(0, I) in this many dimensions"),
-                ("classes", "10", "label = argmax of a random ReLU teacher's logits, each standardized to mean 0, std 1"),
-                ("teacher_hidden", "64", "teacher width; W1 ~ N(0, 2/input_dim), W2 ~ N(0, 1/teacher_hidden)"),
-                ("noise", "0", "probability that a label is replaced by a uniformly random class"),
-            ],
-            "copy": sizes + transduction("the symbols again"),
-            "reverse": sizes + transduction("the symbols in reverse order"),
-            "sort": sizes + transduction("the symbols sorted ascending"),
-            "modular_addition": [
-                ("train_size", "1024", "training rows (distinct pairs a, b; train_size + val_size ≤ modulus²)"),
-                ("val_size", "256", "validation rows (pairs not in the training set; 0: no validation set)"),
-                ("modulus", "97", "p: a row reads 'a + b =' and predicts c = (a + b) mod p; only c is scored"),
-                ("vocab", "modulus + 2", "numbers 0 ..< p, then '+' = p and '=' = p + 1 (may be given instead of modulus)"),
-                ("seq_len", "4", "fixed: a + b ="),
-            ],
-            "associative_recall": sizes + [
-                ("vocab", "32", "keys are tokens 0 ..< vocab/2, values vocab/2 ..< vocab"),
-                ("seq_len", "17", "odd, 2n + 1: n key-value pairs with distinct keys, then a query key; only the value that follows is scored"),
-            ],
-        ]
+        return try descriptor.make(options, seed)
     }
 }
 

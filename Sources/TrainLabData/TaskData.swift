@@ -100,10 +100,12 @@ public struct TaskData {
     }
 }
 
-/// The spec's "task" object; nil means "the kind's default" (see `SyntheticTasks.documentation`).
+/// The spec's "task" object; nil means "the kind's default" (see its `TaskDescriptor`).
 public struct TaskOptions: Sendable {
+    public static let defaultTrainSize = 1024, defaultValSize = 256
+
     public var kind: String
-    public var trainSize: Int = 1024, valSize: Int = 256
+    public var trainSize: Int = defaultTrainSize, valSize: Int = defaultValSize
     public var inputDim: Int?, outputDim: Int?, classes: Int?, noise: Double?
     /// Task-specific numeric options (e.g. "teacher_hidden", "spread"), by spec key.
     public var extra: [String: Double] = [:]

@@ -23,8 +23,8 @@ final class BatchBuffers {
         self.rows = rows
         inputs = Tensor(shape: [rows * task.groupSize, task.inputDim])
         targetKind = loss.targetKind
-        // The pairs task's second column is an order label (for margin_ranking); the first is similarity.
-        pairLabelColumn = loss.name == "margin_ranking" ? 1 : 0
+        // The pairs task's columns: similarity, then order.
+        pairLabelColumn = loss.pairLabel == .order ? 1 : 0
         if case let .real(y) = data.targets {
             realTargets = Tensor(shape: [rows, y.columns])
             oneHot = nil

@@ -156,7 +156,7 @@ public struct ExperimentSpec {
         guard let lossChoice = try root.catalogue("loss", default: nil, kinds: Catalogue.names(Catalogue.losses)) else {
             throw root.error("loss", "missing required key 'loss'")
         }
-        loss = try Catalogue.losses[lossChoice.kind]!(lossChoice.options)
+        loss = try Catalogue.losses[lossChoice.kind]!.make(lossChoice.options)
         try lossChoice.options.finish()
 
         guard let (optimizerKind, optimizerReader) = try root.catalogue(
@@ -173,7 +173,7 @@ public struct ExperimentSpec {
 
         if let scheduleChoice = try root.catalogue("schedule", default: "constant", kinds: Catalogue.names(Catalogue.schedules)) {
             scheduleKind = scheduleChoice.kind
-            schedule = try Catalogue.schedules[scheduleChoice.kind]!(scheduleChoice.options, steps)
+            schedule = try Catalogue.schedules[scheduleChoice.kind]!.make(scheduleChoice.options, steps)
             try scheduleChoice.options.finish()
         } else {
             scheduleKind = "constant"
@@ -192,7 +192,7 @@ public struct ExperimentSpec {
             throw root.error("model", "task '\(task.kind)' is a token sequence: use \"model\": {\"kind\": \"transformer\", ...}")
         }
         if !sequenceTask && model.transformer != nil {
-            throw root.error("task", "the transformer reads token sequences: use one of \(Catalogue.sequenceTasks.sorted().joined(separator: ", "))")
+            throw root.error("task", "the transformer reads token sequences: use one of \(SyntheticTasks.registry.filter(\.isSequence).map(\.name).sorted().joined(separator: ", "))")
         }
         try Self.checkLoss(loss, fits: task, at: root)
         if case .closure = makeOptimizer, self.training.clipGradNorm != nil {
@@ -252,17 +252,9 @@ public struct ExperimentSpec {
             }
             return
         }
-        // Which tasks produce the targets each kind of loss reads.
-        let tasksFor: [LossTargetKind: [String]] = [
-            .classes: Array(Catalogue.classificationTasks).sorted(), .noiseSamples: Array(Catalogue.classificationTasks).sorted(),
-            // A regression loss on a classifier reads one-hot targets (the MSE-vs-cross-entropy question).
-            .real: ["linear_regression", "teacher_regression"] + Array(Catalogue.classificationTasks).sorted(),
-            .lists: ["ranking_lists"], .pairs: ["pairs"],
-            .triplets: ["triplets"], .views: ["contrastive_views"],
-        ]
-        var suitable = tasksFor[loss.targetKind] ?? []
-        // A file task's targets are class ids when the targets file holds integers (it then reports its classes).
-        let taskTargets: LossTargetKind = Catalogue.classificationTasks.contains(task.kind) || task.kind == "file" && task.classes != nil ? .classes : .real
+        // The tasks that produce the targets this loss reads.
+        var suitable = SyntheticTasks.registry.filter { $0.kind.lossTargets.contains(loss.targetKind) }.map(\.name)
+        let taskTargets: LossTargetKind = task.hasClassTargets ? .classes : .real
         if task.kind == "file" {
             if [taskTargets, taskTargets == .classes ? .noiseSamples : .real].contains(loss.targetKind) {
                 suitable.append(task.kind)
@@ -273,12 +265,11 @@ public struct ExperimentSpec {
         if !suitable.contains(task.kind) {
             throw root.error("loss", "loss '\(loss.name)' reads \(loss.targetKind.rawValue) targets, which task '\(task.kind)' does not produce; use \(suitable.map { "'\($0)'" }.joined(separator: " or "))")
         }
-        if loss.name == "margin_ranking" && (task.outputDim ?? 16) != 1 {
-            throw root.error("loss", "margin_ranking compares one score per item: set task.output_dim to 1")
+        if loss.pairLabel == .order && (task.outputDim ?? task.defaultInteger("output_dim")) != 1 {
+            throw root.error("loss", "\(loss.name) compares one score per item: set task.output_dim to 1")
         }
         guard taskTargets == .classes else { return }
-        let defaultClasses = SyntheticTasks.documentation[task.kind]?.first { $0.key == "classes" }.flatMap { Int($0.defaultValue) }
-        guard let classes = task.classes ?? defaultClasses else { return }
+        guard let classes = task.classes ?? task.defaultInteger("classes") else { return }
         if let focal = loss as? FocalLoss, case let .perClass(weights)? = focal.alpha, weights.count != classes {
             throw root.error("loss", "focal: alpha has \(weights.count) per-class weights, but the task has \(classes) classes")
         }
@@ -289,18 +280,18 @@ public struct ExperimentSpec {
 
     static func decodeTask(kind: String, _ r: ObjectReader) throws -> TaskOptions {
         var options = TaskOptions(kind: kind)
-        options.trainSize = try r.int("train_size", default: 1024, range: TaskOptionRanges.trainSize)
-        options.valSize = try r.int("val_size", default: 256, range: TaskOptionRanges.valSize)
+        options.trainSize = try r.int("train_size", default: TaskOptions.defaultTrainSize, range: TaskOptionRanges.trainSize)
+        options.valSize = try r.int("val_size", default: TaskOptions.defaultValSize, range: TaskOptionRanges.valSize)
         options.inputDim = try r.optionalInt("input_dim", range: TaskOptionRanges.width)
         options.outputDim = try r.optionalInt("output_dim", range: TaskOptionRanges.width)
         options.classes = try r.optionalInt("classes", range: TaskOptionRanges.classes)
         options.noise = try r.optionalDouble("noise", range: 0...1e6)
-        // Task-specific options (`spread`, `teacher_hidden`, `seq_len`, ...) as the data module
-        // documents them, checked against its ranges now: the resource estimate computes with
+        // Task-specific options (`spread`, `teacher_hidden`, `seq_len`, ...) as the task's descriptor
+        // lists them, checked against their ranges now: the resource estimate computes with
         // them before the task is built.
         let standard: Set = ["kind", "train_size", "val_size", "input_dim", "output_dim", "classes", "noise"]
-        let documented = SyntheticTasks.documentation[options.kind] ?? []
-        for (key, _, _) in documented where !standard.contains(key) {
+        let documented = options.descriptor?.options ?? []
+        for key in documented.map(\.key) where !standard.contains(key) {
             switch TaskOptionRanges.byKey[key] {
             case .integer(let range)?: options.extra[key] = try r.optionalInt(key, range: range).map(Double.init)
             case .number(let range)?: options.extra[key] = try r.optionalDouble(key, range: range)
@@ -309,9 +300,20 @@ public struct ExperimentSpec {
         }
         try r.finish()
         // The stored config names every size the task uses, defaults included.
-        for (key, defaultValue, _) in documented where !r.keys.contains(key) {
-            r.resolve(key, Double(defaultValue).map(JSONValue.number) ?? .string(defaultValue))
+        for option in documented where !r.keys.contains(option.key) {
+            r.resolve(option.key, option.defaultValue.json)
         }
         return options
+    }
+}
+
+extension TaskOption.Default {
+    /// As the stored config holds it: a number, or the text of a derived default.
+    var json: JSONValue {
+        switch self {
+        case .integer(let v): return .number(Double(v))
+        case .number(let v): return .number(v)
+        case .derived(let text): return .string(text)
+        }
     }
 }

@@ -10,6 +10,9 @@ import TrainLabIO
 /// ids (N, L), -100 where a position is not scored (a sequence task, like `copy`). Paths are
 /// relative to the spec's folder. Loaded once per spec file.
 struct FileTask {
+    /// The catalogue's line for `task.kind: "file"`.
+    static let doc = "NumPy .npy files: train_inputs, train_targets, optional val_inputs, val_targets (see the README)"
+
     let data: TaskData
     let paths: [String]
 
@@ -299,7 +302,17 @@ public enum DataExport {
 }
 
 extension TaskOptions {
+    /// The synthetic task's descriptor; nil for a file task.
+    var descriptor: TaskDescriptor? { SyntheticTasks.descriptor(kind) }
+
     /// Next-token prediction for the Transformer: a synthetic sequence task, or a file task of
     /// token ids (whose options carry `vocab` and `seq_len`, see `FileTask.options`).
-    var isTokenSequence: Bool { Catalogue.sequenceTasks.contains(kind) || kind == "file" && extra["vocab"] != nil }
+    var isTokenSequence: Bool { descriptor?.isSequence ?? (kind == "file" && extra["vocab"] != nil) }
+
+    /// Targets that are class ids: a classification task's, or a file task's integer targets
+    /// (it then reports its classes).
+    var hasClassTargets: Bool { descriptor.map { $0.kind == .classification } ?? (kind == "file" && classes != nil) }
+
+    /// The synthetic task's integral default of `key`; nil for a file task or a derived default.
+    func defaultInteger(_ key: String) -> Int? { descriptor?.defaultValue(key).map { Int($0) } }
 }

@@ -24,28 +24,18 @@ extension ExperimentSpec.ModelSpec {
         guard let (activationKind, activationOptions) = try r.catalogue(
             "activation", default: isTransformer ? "gelu" : "relu", kinds: activationKinds.sorted()) else { fatalError("defaulted") }
         let gated = FeedForwardActivation.gated(named: activationKind)
-        let activation: any Activation = gated == nil ? try Catalogue.activations[activationKind]!(activationOptions) : Identity()
+        let activation: any Activation = gated == nil ? try Catalogue.activations[activationKind]!.make(activationOptions) : Identity()
         try activationOptions.finish()
 
         var normalization = NormalizationKind.none
         var placement = isTransformer ? NormPlacement.pre : .post
-        let normKinds = isTransformer ? ["none", "layernorm", "rmsnorm"] : ["none", "batchnorm", "layernorm", "rmsnorm"]
+        // "none" first, as messages list it.
+        let normKinds = ["none"] + Catalogue.names(Catalogue.norms).filter { $0 != "none" && !(isTransformer && $0 == "batchnorm") }
         if let norm = try r.catalogue("norm", default: isTransformer ? "layernorm" : "none", kinds: normKinds) {
             let options = norm.options
             placement = NormPlacement(rawValue: try options.choice(
                 "placement", default: placement.rawValue, among: NormPlacement.allCases.map(\.rawValue)))!
-            switch norm.kind {
-            case "layernorm":
-                normalization = .layerNorm(epsilon: try options.double("eps", default: 1e-5, range: 0...1), affine: try options.bool("affine", default: true))
-            case "rmsnorm":
-                normalization = .rmsNorm(epsilon: try options.double("eps", default: 1.1920929e-7, range: 0...1), affine: try options.bool("affine", default: true))
-            case "batchnorm":
-                normalization = .batchNorm(epsilon: try options.double("eps", default: 1e-5, range: 0...1),
-                                           momentum: try options.double("momentum", default: 0.1, range: 0...1),
-                                           affine: try options.bool("affine", default: true))
-            default:
-                break
-            }
+            normalization = try Catalogue.norms[norm.kind]!.make(options)
             try options.finish()
         }
         let bias = try r.bool("bias", default: true)
@@ -53,11 +43,11 @@ extension ExperimentSpec.ModelSpec {
         if let initReader = try r.object("init") {
             let kinds = Catalogue.names(Catalogue.initializers)
             if let (kind, options) = try initReader.catalogue("weight", kinds: kinds) {
-                weightInit = try Catalogue.initializers[kind]!(options)
+                weightInit = try Catalogue.initializers[kind]!.make(options)
                 try options.finish()
             }
             if let (kind, options) = try initReader.catalogue("bias", kinds: kinds) {
-                biasInit = try Catalogue.initializers[kind]!(options)
+                biasInit = try Catalogue.initializers[kind]!.make(options)
                 try options.finish()
             }
             try initReader.finish()

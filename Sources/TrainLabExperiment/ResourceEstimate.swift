@@ -25,11 +25,12 @@ public struct ResourceEstimate {
     }
 
     init(mlp spec: ExperimentSpec) {
-        let inputs = Double(spec.task.inputDim ?? Self.documentedDefault(spec.task.kind, "input_dim") ?? 1)
+        let task = spec.task
+        let inputs = Double(task.inputDim ?? task.defaultInteger("input_dim") ?? 1)
         // A file task of class ids reports its classes, as a synthetic classifier may.
-        let classification = Catalogue.classificationTasks.contains(spec.task.kind) || spec.task.classes != nil
-        let outputs = Double((classification ? spec.task.classes ?? Self.documentedDefault(spec.task.kind, "classes")
-                                             : spec.task.outputDim ?? Self.documentedDefault(spec.task.kind, "output_dim")) ?? 1)
+        let classification = task.descriptor?.kind == .classification || task.classes != nil
+        let outputs = Double((classification ? task.classes ?? task.defaultInteger("classes")
+                                             : task.outputDim ?? task.defaultInteger("output_dim")) ?? 1)
         let widths = [inputs] + spec.model.hidden.map(Double.init) + [outputs]
         var weights = 0.0, multiplyAdds = 0.0
         for i in 0..<(widths.count - 1) {
@@ -44,12 +45,7 @@ public struct ResourceEstimate {
             + Double(spec.model.activation.parameters.count)
         self.parameters = Self.saturatingInt(parameters)
         // Grouped tasks feed k items per data row (a list, a pair, a triplet, two views).
-        let group: Double = switch spec.task.kind {
-        case "ranking_lists": spec.task.extra["list_size"] ?? 8
-        case "pairs", "contrastive_views": 2
-        case "triplets": 3
-        default: 1
-        }
+        let group = Double(task.descriptor?.groupSize(task) ?? 1)
         let batch = Double(min(spec.training.batchSize, spec.task.trainSize)) * group
         flopsPerStep = 6 * batch * multiplyAdds
         let stateCopies = Double(Catalogue.optimizerStateCount(spec.optimizerKind) ?? 2)
@@ -63,7 +59,7 @@ public struct ResourceEstimate {
     /// (+ V·d head unless tied); FLOPs ≈ 6·B·T·(matrix parameters + V·d) + 12·B·layers·H·T²·hd.
     init(transformer settings: TransformerSettings, spec: ExperimentSpec) {
         func option(_ key: String) -> Int? {
-            spec.task.extra[key].map { Int($0) } ?? Self.documentedDefault(spec.task.kind, key)
+            spec.task.extra[key].map { Int($0) } ?? spec.task.defaultInteger(key)
         }
         let length = option("seq_len") ?? spec.task.inputDim ?? 16
         let vocab = settings.vocab ?? option("vocab") ?? (option("modulus").map { $0 + 2 }) ?? 16
@@ -87,10 +83,6 @@ public struct ResourceEstimate {
         let activations = tokens * (layers * (12 * d + 3 * h) + 3 * v) + kept
         let rows = (Double(spec.task.trainSize) + Double(spec.task.valSize)) * 2 * t
         bytes = 4 * (parameters * 5 + activations + rows)
-    }
-
-    static func documentedDefault(_ kind: String, _ key: String) -> Int? {
-        SyntheticTasks.documentation[kind]?.first { $0.key == key }.flatMap { Int($0.defaultValue) }
     }
 
     /// `x` (≥ 0) as an Int, Int.max when it does not fit.

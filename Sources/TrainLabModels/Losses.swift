@@ -48,11 +48,19 @@ public enum LossTargetKind: String, Sendable {
     case classes, real, pairs, lists, triplets, views, noiseSamples
 }
 
+/// What a pair's label (±1) says: the two items are similar or not; or the first should score
+/// higher than the second, which compares one score per item (output width 1).
+public enum PairLabel: Sendable {
+    case similarity, order
+}
+
 /// A scalar training objective (mean reduction, as PyTorch's default, unless a loss says otherwise).
 public protocol Loss: Sendable {
     var name: String { get }
     /// The targets the loss is built for (some accept a second kind; see each loss).
     var targetKind: LossTargetKind { get }
+    /// With `.pairs` targets: which label of a pair it reads (`.similarity` unless it says otherwise).
+    var pairLabel: PairLabel { get }
     func callAsFunction(_ prediction: Variable, _ targets: LossTargets, on tape: Tape) -> Variable
 }
 
@@ -60,6 +68,8 @@ extension Loss {
     /// Whether targets are class ids (else real values shaped like the prediction, or a layout
     /// of `LossTargets`' other cases).
     public var wantsClasses: Bool { targetKind == .classes }
+
+    public var pairLabel: PairLabel { .similarity }
 
     /// Stops with a message naming the loss, the targets it needs and those it got.
     func wrongTargets(_ targets: LossTargets, needs what: String) -> Never {

@@ -40,6 +40,9 @@ public final class ObjectReader {
     /// The object's keys in file order.
     public var keys: [String] { object.keys }
 
+    /// Every key asked about (read or tested), in order: with `resolved`, what an entry takes.
+    public var askedKeys: [String] { known }
+
     /// Whether the key is present; it counts as known (for suggestions) but not as read.
     public func has(_ key: String) -> Bool {
         note(key)

@@ -222,6 +222,11 @@ let commandTable: [Command] = [
         ],
         run: BenchCommand.run),
     Command(
+        name: "catalog", synopses: ["catalog [--json]"],
+        summary: "every spec name (initializers, norms, activations, losses, optimizers, schedules, tasks) with its keys, defaults and doc",
+        options: [Option("--json", help: "as JSON: {kind: [{name, doc, keys: {key: default}, required}]}")],
+        run: CatalogCommand.run),
+    Command(
         name: "help", synopses: ["help [COMMAND]"],
         summary: "the commands, or a command's usage and options",
         options: [], run: HelpCommand.run),

@@ -26,10 +26,10 @@ final class RankingAndMetricTasksTests: XCTestCase {
     func testRegisteredAndDocumented() {
         for name in Self.kinds {
             XCTAssert(SyntheticTasks.names.contains(name), name)
-            let keys = SyntheticTasks.documentation[name]?.map(\.key) ?? []
+            let keys = SyntheticTasks.descriptor(name)?.options.map(\.key) ?? []
             XCTAssert(keys.contains("train_size") && keys.contains("input_dim") && keys.contains("noise"), name)
         }
-        XCTAssert(SyntheticTasks.documentation["ranking_lists"]!.contains { $0.key == "list_size" && $0.defaultValue == "8" })
+        XCTAssertEqual(SyntheticTasks.descriptor("ranking_lists")?.defaultValue("list_size"), 8)
     }
 
     func testShapesAndLayouts() throws {

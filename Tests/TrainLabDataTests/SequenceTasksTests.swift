@@ -26,7 +26,7 @@ final class SequenceTasksTests: XCTestCase {
         ]
         for (name, e) in expected {
             XCTAssert(SyntheticTasks.names.contains(name), name)
-            XCTAssertNotNil(SyntheticTasks.documentation[name], name)
+            XCTAssertEqual(SyntheticTasks.descriptor(name)?.isSequence, true, name)
             let task = try SyntheticTasks.make(options(name), seed: 3)
             XCTAssertEqual(task.kind, .sequence, name)
             XCTAssertEqual(task.inputDim, e.length, name)
@@ -96,7 +96,7 @@ final class SequenceTasksTests: XCTestCase {
     }
 
     func testDeterministicAndTrainIndependentOfValidationSize() throws {
-        for name in SyntheticTasks.sequenceNames {
+        for name in SyntheticTasks.registry.filter(\.isSequence).map(\.name) {
             let a = try SyntheticTasks.make(options(name), seed: 42), b = try SyntheticTasks.make(options(name), seed: 42)
             let c = try SyntheticTasks.make(options(name), seed: 43)
             let moreValidation = try SyntheticTasks.make(options(name, val: 30), seed: 42)

@@ -48,9 +48,9 @@ final class SpecRangeTests: XCTestCase {
     /// Every task-specific option the data module documents has a range for the spec check.
     func testEveryDocumentedTaskOptionHasARange() {
         let standard: Set = ["train_size", "val_size", "input_dim", "output_dim", "classes", "noise"]
-        for (kind, options) in SyntheticTasks.documentation {
-            for option in options where !standard.contains(option.key) {
-                XCTAssertNotNil(TaskOptionRanges.byKey[option.key], "\(kind): task.\(option.key)")
+        for task in SyntheticTasks.registry {
+            for option in task.options where !standard.contains(option.key) {
+                XCTAssertNotNil(TaskOptionRanges.byKey[option.key], "\(task.name): task.\(option.key)")
             }
         }
     }

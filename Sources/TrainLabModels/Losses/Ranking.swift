@@ -25,6 +25,7 @@ public struct MarginRankingLoss: Loss {
 
     public var name: String { "margin_ranking" }
     public var targetKind: LossTargetKind { .pairs }
+    public var pairLabel: PairLabel { .order }
     public func callAsFunction(_ prediction: Variable, _ targets: LossTargets, on tape: Tape) -> Variable {
         guard case let .pairs(labels) = targets else { wrongTargets(targets, needs: "pairs with labels ±1") }
         let count = labels.count
