@@ -32,17 +32,12 @@ public struct ResourceEstimate {
         let outputs = Double((classification ? task.classes ?? task.defaultInteger("classes")
                                              : task.outputDim ?? task.defaultInteger("output_dim")) ?? 1)
         let widths = [inputs] + spec.model.hidden.map(Double.init) + [outputs]
-        var weights = 0.0, multiplyAdds = 0.0
-        for i in 0..<(widths.count - 1) {
-            weights += widths[i] * widths[i + 1] + (spec.model.bias ? widths[i + 1] : 0)
-            multiplyAdds += widths[i] * widths[i + 1]
-        }
-        // A hidden layer's norm covers its input (pre) or its output (post, deepnorm), as MLP builds it.
-        let normalizedWidths = spec.model.hidden.indices.reduce(0.0) { sum, i in
-            sum + (spec.model.placement == .pre ? widths[i] : widths[i + 1])
-        }
-        let parameters = weights + Double(spec.model.norm.parametersPerFeature) * normalizedWidths
-            + Double(spec.model.activation.parameters.count)
+        let multiplyAdds = zip(widths, widths.dropFirst()).reduce(0.0) { $0 + $1.0 * $1.1 }
+        // The model's own list of what it builds: the count is exact by construction.
+        let parameters = MLP.parameterShapes(
+            inputs: Int(inputs), hidden: spec.model.hidden, outputs: Int(outputs), bias: spec.model.bias, norm: spec.model.norm,
+            placement: spec.model.placement, residual: spec.model.residual, activation: spec.model.activation
+        ).reduce(0.0) { $0 + $1.count }
         self.parameters = Self.saturatingInt(parameters)
         // Grouped tasks feed k items per data row (a list, a pair, a triplet, two views).
         let group = Double(task.descriptor?.groupSize(task) ?? 1)
@@ -55,8 +50,8 @@ public struct ResourceEstimate {
         bytes = 4 * (parameters * (2 + stateCopies) + activations + data)
     }
 
-    /// Transformer: P = V·d (+ L·d learned positions) + layers · (d·H·hd + 2·d·Hkv·hd + d² + (2 or 3)·d·h)
-    /// (+ V·d head unless tied); FLOPs ≈ 6·B·T·(matrix parameters + V·d) + 12·B·layers·H·T²·hd.
+    /// Transformer: P from `Transformer.parameterShapes`; FLOPs ≈ 6·B·T·(matrix parameters + V·d)
+    /// + 12·B·layers·H·T²·hd, with matrix parameters per layer d·H·hd + 2·d·Hkv·hd + d² + (2 or 3)·d·h.
     init(transformer settings: TransformerSettings, spec: ExperimentSpec) {
         func option(_ key: String) -> Int? {
             spec.task.extra[key].map { Int($0) } ?? spec.task.defaultInteger(key)
@@ -69,10 +64,7 @@ public struct ResourceEstimate {
         let v = Double(c.vocab), t = Double(length)
         let gated: Double = if case .gated = c.activation { 3 } else { 2 }
         let perLayer = d * heads * hd + 2 * d * kvHeads * hd + heads * hd * d + gated * d * h
-        let embeddings = v * d + (c.positional == .learned ? Double(c.maxLength) * d : 0) + (c.tieEmbeddings ? 0 : v * d)
-        let normSize = Double(c.norm.parametersPerFeature) * d
-        let biases = c.bias ? layers * (heads * hd + 2 * kvHeads * hd + d + (gated - 1) * h + d) + (c.tieEmbeddings ? 0 : v) : 0
-        let parameters = embeddings + layers * (perLayer + 2 * normSize) + (c.placement == .pre ? normSize : 0) + biases
+        let parameters = Transformer.parameterShapes(c).reduce(0.0) { $0 + $1.count }
         self.parameters = Self.saturatingInt(parameters)
         let batch = Double(min(spec.training.batchSize, spec.task.trainSize))
         let tokens = batch * t

@@ -42,24 +42,20 @@ public final class MLP: Model {
                 norm: NormalizationKind = .none, placement: NormPlacement = .post, residual: Bool = false,
                 weightInit: Initializer? = nil, biasInit: Initializer? = nil, seed: UInt64) {
         var generator = SplitMix64(seed: seed)
-        let widths = [inputs] + hidden + [outputs]
-        let residualBlocks = residual ? (1..<max(hidden.count, 1)).filter { hidden[$0] == hidden[$0 - 1] }.count : 0
+        let plan = Self.geometry(inputs: inputs, hidden: hidden, outputs: outputs, placement: placement, residual: residual)
+        let residualBlocks = plan.filter(\.isResidual).count
         let deep = placement == .deepnorm && residualBlocks > 0
         alpha = deep ? Float(pow(2.0 * Double(residualBlocks), 0.25)) : 1
         let beta = deep ? Float(pow(8.0 * Double(residualBlocks), -0.25)) : 1
         var built: [Layer] = []
-        for i in 0..<(widths.count - 1) {
-            let linear = Linear(inputs: widths[i], outputs: widths[i + 1], bias: bias, name: "layers.\(i)",
+        for (i, layer) in plan.enumerated() {
+            let linear = Linear(inputs: layer.inputs, outputs: layer.outputs, bias: bias, name: "layers.\(i)",
                                 weightInit: weightInit, biasInit: biasInit, generator: &generator)
-            let isHidden = i < widths.count - 2
-            let isResidual = residual && isHidden && i > 0 && widths[i] == widths[i + 1]
-            if isResidual && deep {
+            if layer.isResidual && deep {
                 for j in 0..<linear.weight.value.count { linear.weight.value[j] *= beta }
             }
-            // A pre norm sees the layer's input; post and residual norms its output width.
-            let normWidth = placement == .pre ? widths[i] : widths[i + 1]
-            built.append(Layer(linear: linear, norm: isHidden ? norm.make(features: normWidth, name: "layers.\(i).norm") : nil,
-                               isResidual: isResidual))
+            built.append(Layer(linear: linear, norm: layer.isHidden ? norm.make(features: layer.normWidth, name: "layers.\(i).norm") : nil,
+                               isResidual: layer.isResidual))
         }
         layers = built
         self.activation = activation
