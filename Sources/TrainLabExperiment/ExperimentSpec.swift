@@ -70,6 +70,8 @@ public struct ExperimentSpec {
         public let clipGradNorm: Double?
         /// Steps between saves of the training state; 0: automatic (`CheckpointPolicy`).
         public let checkpointEvery: Int
+        /// Ends the run once validation stops improving; nil (absent from the spec): trains every step.
+        public let earlyStopping: EarlyStoppingSpec?
     }
 
     /// Reads every run of a spec file: parse, expand the sweep, decode and check each run.
@@ -97,7 +99,7 @@ public struct ExperimentSpec {
         let specs = try load(file: file)
         for spec in specs {
             for (key, path) in [("save_init", spec.checkpoint.saveInit), ("save_final", spec.checkpoint.saveFinal),
-                                ("save_every", spec.checkpoint.snapshotPath(step: 0))] {
+                                ("save_best", spec.checkpoint.saveBest), ("save_every", spec.checkpoint.snapshotPath(step: 0))] {
                 if let path, let reason = protected.refusal(for: path) {
                     throw SpecError(file: file, path: "checkpoint.\(key)", message: "will not write \(path): \(reason)")
                 }
@@ -150,8 +152,20 @@ public struct ExperimentSpec {
             logEvery: try training.int("log_every", default: 1, range: 1...Int(Int32.max)),
             evalEvery: try training.int("eval_every", default: 100, range: 0...Int(Int32.max)),
             clipGradNorm: try training.optionalDouble("clip_grad_norm", range: 0...1e12),
-            checkpointEvery: try training.int("checkpoint_every", default: 0, range: 0...Int(Int32.max)))
+            checkpointEvery: try training.int("checkpoint_every", default: 0, range: 0...Int(Int32.max)),
+            earlyStopping: try training.object("early_stopping").map(EarlyStoppingSpec.decode))
         try training.finish()
+        if let earlyStopping = self.training.earlyStopping {
+            // It judges evaluations: without them it would silently never stop.
+            if self.training.evalEvery == 0 {
+                throw training.error("early_stopping", "watches evaluations, but training.eval_every is 0: set it above 0")
+            }
+            if task.valSize == 0 {
+                throw training.error("early_stopping", "watches \(earlyStopping.metric), but the task has no validation set: set task.val_size above 0")
+            }
+        } else if checkpoint.saveBest != nil {
+            throw root.error("checkpoint.save_best", "the best evaluation is early stopping's: set training.early_stopping (its metric and mode)")
+        }
 
         guard let lossChoice = try root.catalogue("loss", default: nil, kinds: Catalogue.names(Catalogue.losses)) else {
             throw root.error("loss", "missing required key 'loss'")

@@ -223,6 +223,8 @@ public struct CheckpointSpec: Sendable {
     /// `save_every` {`steps`: N, `path`}: the weights after every N updates, `{step}` in the path
     /// replaced by the update's number.
     public var snapshots: (every: Int, path: String)? = nil
+    /// `save_best`: the weights at each new best evaluation of `training.early_stopping`'s metric.
+    public var saveBest: String? = nil
 
     /// Where the snapshot after update `step` goes.
     func snapshotPath(step: Int) -> String? {
@@ -250,8 +252,10 @@ public struct CheckpointSpec: Sendable {
             try saveEvery.finish()
             spec.snapshots = (every, snapshotPath)
         }
+        spec.saveBest = try path("save_best")
         try r.finish()
-        for (key, target) in [("save_init", spec.saveInit), ("save_final", spec.saveFinal), ("save_every", spec.snapshots?.path)] {
+        for (key, target) in [("save_init", spec.saveInit), ("save_final", spec.saveFinal), ("save_best", spec.saveBest),
+                              ("save_every", spec.snapshots?.path)] {
             if let target, let reason = Checkpoints.unwritableReason(target) {
                 throw r.error(key, "cannot write \(target): \(reason)")
             }

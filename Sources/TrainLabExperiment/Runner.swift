@@ -14,6 +14,9 @@ public struct RunResult {
     public let end: RunEnd
     /// The update at which the loss became non-finite or exploded (diverged runs).
     public let divergedStep: Int?
+    /// The update after whose evaluation `training.early_stopping` ended the run (completed runs
+    /// that stopped before `training.steps`).
+    public let stoppedStep: Int?
     public let finalTrainLoss: Double
     public let finalValidationLoss: Double?
     public let finalValidationAccuracy: Double?
@@ -27,7 +30,8 @@ public protocol ProgressObserver {
 
 /// Trains one `ExperimentSpec` and logs its metrics (CONTRACT.md names) to a `MetricsSink`:
 ///   train_loss, grad_norm, lr — of update k, before it, at step k (1-based), every log_every;
-///   val_loss, val_accuracy    — after update k, every eval_every, at step 0 and at the end.
+///   val_loss, val_accuracy    — after update k, every eval_every, at step 0 and at the end;
+///   stopped_step              — k, at step k, when early stopping ended the run after update k.
 public final class Runner {
     public let spec: ExperimentSpec
     public let pool: ThreadPool
@@ -103,6 +107,15 @@ public final class Runner {
         if let initFrom = spec.checkpoint.initFrom {
             try Checkpoints.load(initFrom, into: model, specFile: spec.file)
         }
+        if let metric = spec.training.earlyStopping?.metric {
+            // What `Evaluator` computes: accuracy for class ids, NDCG for ranking lists.
+            let evaluated = ["val_loss"] + ([.classification, .sequence].contains(data.kind) ? ["val_accuracy"] : [])
+                + (spec.loss.targetKind == .lists ? ["val_ndcg"] : [])
+            if !evaluated.contains(metric) {
+                throw SpecError(file: spec.file, path: "training.early_stopping.metric",
+                                message: "this run's evaluations give \(evaluated.joined(separator: ", ")), not \(metric)")
+            }
+        }
         guard case let .closure(make) = spec.makeOptimizer else { return }
         do {
             try make().validate(parameterCount: model.parameters.reduce(0) { $0 + $1.value.count })
@@ -153,6 +166,7 @@ public final class Runner {
         /// Seconds trained before this process resumed the run.
         var earlierSeconds = 0.0
         var firstStep = 1
+        var earlyStopping = training.earlyStopping.map(EarlyStopping.init)
 
         /// The state after update `step`: all the later updates and metrics depend on (the
         /// schedule is a function of the step; the data and the evaluator hold none).
@@ -166,6 +180,7 @@ public final class Runner {
                 archive.set("run.last_validation_has_accuracy", integer: lastValidation.accuracy == nil ? 0 : 1)
             }
             archive.set("run.seconds", doubles: [earlierSeconds + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9])
+            earlyStopping?.save(to: &archive)
             try metrics.checkpoint(step: step, state: archive.encoded())
         }
 
@@ -183,9 +198,10 @@ public final class Runner {
                 lastValidation = (validation[0], try archive.integer("run.last_validation_has_accuracy") == 1 ? validation[1] : nil)
             }
             earlierSeconds = try archive.doubles("run.seconds", count: 1)[0]
+            try earlyStopping?.restore(from: archive)
         }
 
-        func evaluate(at step: Int) {
+        func evaluate(at step: Int) throws {
             guard let evaluator, training.evalEvery > 0 else { return }
             let v = evaluator.evaluate()
             metrics.log(step: step, name: "val_loss", value: v.loss)
@@ -193,8 +209,16 @@ public final class Runner {
             if let ndcg = v.ndcg { metrics.log(step: step, name: "val_ndcg", value: ndcg) }
             lastValidation = (v.loss, v.accuracy)
             metrics.flush()
+            let watchable = ["val_loss": v.loss, "val_accuracy": v.accuracy, "val_ndcg": v.ndcg]
+            guard var stopping = earlyStopping, let value = watchable[stopping.spec.metric] ?? nil else { return }
+            let isBest = stopping.record(value, step: step)
+            earlyStopping = stopping
+            if isBest, let path = spec.checkpoint.saveBest {
+                try Checkpoints.save(model, to: path, metadata: weightsMetadata.merging(
+                    ["step": String(step), stopping.spec.metric: String(value)]) { $1 })
+            }
         }
-        if savedState == nil { evaluate(at: 0) }
+        if savedState == nil { try evaluate(at: 0) }
         if spec.probe && savedState == nil {
             // The probe sees the first batch without consuming it from the sampler.
             var peek = sampler
@@ -204,6 +228,7 @@ public final class Runner {
 
         var end = RunEnd.completed
         var divergedStep: Int? = nil
+        var stoppedStep: Int? = nil
         var lastReport = start
         var policy = CheckpointPolicy(every: training.checkpointEvery, now: start)
         for step in firstStep..<(training.steps + 1) {
@@ -243,20 +268,29 @@ public final class Runner {
                     ?? Gradients.globalNorm(parameters, pool: pool)
                 optimizer.step(parameters, lr: Float(lr))
             }
-            // Step 1 always: the initial loss is the reference every curve starts from.
-            if step % training.logEvery == 0 || step == 1 || step == training.steps {
+            func logTraining() {
                 metrics.log(step: step, name: "train_loss", value: lossValue)
                 metrics.log(step: step, name: "grad_norm", value: gradientNorm)
                 metrics.log(step: step, name: "lr", value: lr)
             }
-            if training.evalEvery > 0 && (step % training.evalEvery == 0 || step == training.steps) {
-                evaluate(at: step)
+            // Step 1 always: the initial loss is the reference every curve starts from.
+            let logsTraining = step % training.logEvery == 0 || step == 1 || step == training.steps
+            if logsTraining { logTraining() }
+            let evaluates = training.evalEvery > 0 && (step % training.evalEvery == 0 || step == training.steps)
+            if evaluates { try evaluate(at: step) }
+            let stops = evaluates && step < training.steps && earlyStopping?.shouldStop == true
+            if stops {
+                // The step early stopping ends at is the run's last: its training metrics are logged as the last step's are.
+                if !logsTraining { logTraining() }
+                metrics.log(step: step, name: "stopped_step", value: Double(step))
+                stoppedStep = step
             }
             // A metric that cannot be written (a full disk) ends the run: it would be lost.
             if let failure = metrics.failure { throw failure }
             if let path = spec.checkpoint.snapshotPath(step: step) {
                 try Checkpoints.save(model, to: path, metadata: weightsMetadata.merging(["step": String(step)]) { $1 })
             }
+            if stops { break }
             if step < training.steps && policy.isDue(step: step, now: DispatchTime.now().uptimeNanoseconds) {
                 let saveStart = DispatchTime.now().uptimeNanoseconds
                 try saveState(after: step)
@@ -272,7 +306,7 @@ public final class Runner {
             }
         }
         if let path = spec.checkpoint.saveFinal { try Checkpoints.save(model, to: path, metadata: weightsMetadata) }
-        return RunResult(end: end, divergedStep: divergedStep, finalTrainLoss: lastLoss,
+        return RunResult(end: end, divergedStep: divergedStep, stoppedStep: stoppedStep, finalTrainLoss: lastLoss,
                          finalValidationLoss: lastValidation?.loss, finalValidationAccuracy: lastValidation?.accuracy ?? nil,
                          seconds: earlierSeconds + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }

@@ -63,7 +63,8 @@ enum ListCommand {
         var table = TextTable(header: header, rightAligned: Set([0, 3]).union(4..<(4 + metrics.count + 1)))
         for overview in shown {
             let run = overview.run
-            var cells: [String] = [String(run.id), run.experiment, statusText(run), run.seed.map(String.init) ?? "-"]
+            var cells: [String] = [String(run.id), run.experiment, statusText(run) + stoppedEarlyText(overview.summaries),
+                                   run.seed.map(String.init) ?? "-"]
             cells += metrics.map { formatMetric(overview.summaries[$0]?.finalValue) }
             cells.append(run.durationSeconds().map(formatDuration) ?? "-")
             if hasTags { cells.append(run.tags.isEmpty ? "-" : run.tags.joined(separator: ",")) }
@@ -82,6 +83,13 @@ enum ListCommand {
         if run.isOrphaned { return "running (process gone)" }
         if run.supersededBy != nil { return "\(run.status.rawValue) (superseded)" }
         return run.status.rawValue
+    }
+
+    /// " (stopped early at step N)" for a run that `training.early_stopping` ended (its
+    /// `stopped_step` metric), else "".
+    static func stoppedEarlyText(_ summaries: [String: MetricSummary]) -> String {
+        guard let step = summaries["stopped_step"]?.finalValue else { return "" }
+        return " (stopped early at step \(Int(step)))"
     }
 
     /// `text` on one line (line breaks as spaces), cut with "…" past `width` characters.
@@ -121,7 +129,9 @@ enum ShowCommand {
         let store = try ResultsStore.openForReading(path: databasePath)
         let run = try store.run(id: runID)
 
-        var fields: [(String, String)] = [("experiment", run.experiment), ("status", ListCommand.statusText(run))]
+        let summaries = try store.summaries(runID: run.id)
+        var fields: [(String, String)] = [("experiment", run.experiment),
+                                          ("status", ListCommand.statusText(run) + ListCommand.stoppedEarlyText(summaries))]
         if !run.tags.isEmpty { fields.append(("tags", run.tags.joined(separator: ", "))) }
         if let notes = run.notes { fields.append(("notes", notes)) }
         if let newer = run.supersededBy { fields.append(("superseded by", "run \(newer) (same config; statistics count that one)")) }
@@ -144,7 +154,6 @@ enum ShowCommand {
         } ?? run.config
         print(config.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
 
-        let summaries = try store.summaries(runID: run.id)
         print("")
         if run.status == .running {
             print(progressLine(run, params: try store.params(runID: run.id), summaries: summaries) + "\n")

@@ -196,6 +196,7 @@ final class RunSession: @unchecked Sendable {
     static func describe(_ r: RunResult) -> String {
         var parts = ["\(r.end.rawValue) in \(format(r.seconds, 2)) s"]
         if let step = r.divergedStep { parts[0] += " at step \(step)" }
+        if let step = r.stoppedStep { parts[0] += " (stopped early at step \(step))" }
         parts.append("train_loss \(format(r.finalTrainLoss, 4))")
         if let v = r.finalValidationLoss { parts.append("val_loss \(format(v, 4))") }
         if let a = r.finalValidationAccuracy { parts.append("val_accuracy \(format(a, 3))") }
