@@ -27,7 +27,10 @@ public protocol ProgressObserver {
 
 /// Trains one `ExperimentSpec` and logs its metrics (CONTRACT.md names) to a `MetricsSink`:
 ///   train_loss, grad_norm, lr — of update k, before it, at step k (1-based), every log_every;
-///   val_loss, val_accuracy    — after update k, every eval_every, at step 0 and at the end.
+///   val_loss, val_accuracy    — after update k, every eval_every, at step 0 and at the end;
+///   evals, time               — with train_loss: loss/gradient evaluations so far (one per
+///                               update, every line-search evaluation of L-BFGS, CG, Newton) and
+///                               training seconds so far (evaluation, logging and saves excluded).
 public final class Runner {
     public let spec: ExperimentSpec
     public let pool: ThreadPool
@@ -153,6 +156,9 @@ public final class Runner {
         /// Seconds trained before this process resumed the run.
         var earlierSeconds = 0.0
         var firstStep = 1
+        /// Cumulative cost of training (`evals`, `time`), for time-to-target comparisons.
+        var evaluationCount = 0.0
+        var trainingSeconds = 0.0
 
         /// The state after update `step`: all the later updates and metrics depend on (the
         /// schedule is a function of the step; the data and the evaluator hold none).
@@ -166,6 +172,7 @@ public final class Runner {
                 archive.set("run.last_validation_has_accuracy", integer: lastValidation.accuracy == nil ? 0 : 1)
             }
             archive.set("run.seconds", doubles: [earlierSeconds + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9])
+            archive.set("run.cost", doubles: [evaluationCount, trainingSeconds])
             try metrics.checkpoint(step: step, state: archive.encoded())
         }
 
@@ -183,6 +190,10 @@ public final class Runner {
                 lastValidation = (validation[0], try archive.integer("run.last_validation_has_accuracy") == 1 ? validation[1] : nil)
             }
             earlierSeconds = try archive.doubles("run.seconds", count: 1)[0]
+            if archive.has("run.cost") {
+                let cost = try archive.doubles("run.cost", count: 2)
+                (evaluationCount, trainingSeconds) = (cost[0], cost[1])
+            }
         }
 
         func evaluate(at step: Int) {
@@ -212,6 +223,7 @@ public final class Runner {
                 end = .interrupted
                 break
             }
+            let stepStart = DispatchTime.now().uptimeNanoseconds
             batch.load(sampler.next())
             let lr = spec.schedule.rate(step: step, total: training.steps, lr: spec.lr)
             let lossValue: Double
@@ -227,7 +239,9 @@ public final class Runner {
                     return value
                 }
                 lossValue = Double(start)
+                evaluationCount += Double(evaluations)
             } else {
+                evaluationCount += 1
                 lossValue = Double(forwardBackward(model: model, parameters: parameters, batch: batch, tape: tape))
             }
             lastLoss = lossValue
@@ -243,11 +257,14 @@ public final class Runner {
                     ?? Gradients.globalNorm(parameters, pool: pool)
                 optimizer.step(parameters, lr: Float(lr))
             }
+            trainingSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
             // Step 1 always: the initial loss is the reference every curve starts from.
             if step % training.logEvery == 0 || step == 1 || step == training.steps {
                 metrics.log(step: step, name: "train_loss", value: lossValue)
                 metrics.log(step: step, name: "grad_norm", value: gradientNorm)
                 metrics.log(step: step, name: "lr", value: lr)
+                metrics.log(step: step, name: "evals", value: evaluationCount)
+                metrics.log(step: step, name: "time", value: trainingSeconds)
             }
             if training.evalEvery > 0 && (step % training.evalEvery == 0 || step == training.steps) {
                 evaluate(at: step)
