@@ -102,7 +102,16 @@ public struct ExperimentSpec {
         let cache = FileTask.Cache()
         return try runs.enumerated().map { index, run in
             let resolved = JSONDocument(root: run.spec, file: file, locationsFrom: document, assignments: run.assignments)
-            return try ExperimentSpec(resolved, assignments: run.assignments, runIndex: index, runCount: runs.count, files: cache)
+            do {
+                return try ExperimentSpec(resolved, assignments: run.assignments, runIndex: index, runCount: runs.count, files: cache)
+            } catch let error as SpecError where runs.first?.assignments.first?.path == "benchmark.problem" {
+                // A benchmark run merges a problem and an optimizer onto the spec: name them, as
+                // the bad value may sit in either rather than where the location points.
+                let names = run.assignments.prefix(2).map { JSONWriter.write($0.value) }
+                throw SpecError(file: error.file, path: error.path,
+                                message: error.message + " (in the benchmark run of problem \(names[0]) with optimizer \(names[1]): "
+                                    + "see benchmark.problems and benchmark.optimizers)")
+            }
         }
     }
 

@@ -80,4 +80,16 @@ final class BenchmarkCommandTests: XCTestCase {
         let missing = try trainlab(["benchmark", "nothing"] + db)
         XCTAssertEqual(missing.status, 2)
     }
+
+    func testABadValueInAProblemOrOptimizerNamesTheBenchmarkRun() throws {
+        let spec = try specFile("""
+            {"name": "bad", "task": "blobs", "loss": "cross_entropy",
+             "benchmark": {"optimizers": {"heavy": {"kind": "sgd", "momentun": 0.9}}, "problems": {"p": {}}}}
+            """)
+        let refused = try trainlab(["validate", spec])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.standardError.contains(
+            "optimizer.momentun: unknown key 'momentun' in optimizer, did you mean 'momentum'? (in the benchmark run of problem \"p\" with optimizer \"heavy\""),
+            refused.standardError)
+    }
 }
