@@ -74,9 +74,17 @@ public struct ExperimentSpec {
         public let earlyStopping: EarlyStoppingSpec?
     }
 
-    /// Reads every run of a spec file: parse, expand the sweep, decode and check each run.
+    /// Which runs of a `benchmark` spec to load: the tuning runs, or the final runs of each
+    /// problem and optimizer's best trial (nil: no final runs for that pair).
+    public enum BenchmarkPhase {
+        case tune
+        case final(bestTrial: (_ problem: String, _ optimizer: String) -> Int?)
+    }
+
+    /// Reads every run of a spec file: parse, expand the sweep (or a benchmark's runs of
+    /// `phase`), decode and check each run.
     /// Throws a `SpecError` naming the file, JSON path and what was expected.
-    public static func load(file: String) throws -> [ExperimentSpec] {
+    public static func load(file: String, phase: BenchmarkPhase = .tune) throws -> [ExperimentSpec] {
         let text: String
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)
@@ -84,19 +92,37 @@ public struct ExperimentSpec {
             throw SpecError(file: file, path: "", message: "cannot read the file (\(FileManager.default.fileExists(atPath: file) ? "not UTF-8 text or unreadable" : "no such file"))")
         }
         let document = try JSONParser.parse(text, file: file)
-        let runs = try Sweep.expand(document)
+        let runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])]
+        if let plan = try BenchmarkPlan(document) {
+            switch phase {
+            case .tune: runs = try plan.tuneRuns()
+            case .final(let bestTrial): runs = try plan.finalRuns(bestTrial: bestTrial)
+            }
+        } else {
+            runs = try Sweep.expand(document)
+        }
         let cache = FileTask.Cache()
         return try runs.enumerated().map { index, run in
             let resolved = JSONDocument(root: run.spec, file: file, locationsFrom: document, assignments: run.assignments)
-            return try ExperimentSpec(resolved, assignments: run.assignments, runIndex: index, runCount: runs.count, files: cache)
+            do {
+                return try ExperimentSpec(resolved, assignments: run.assignments, runIndex: index, runCount: runs.count, files: cache)
+            } catch let error as SpecError where runs.first?.assignments.first?.path == "benchmark.problem" {
+                // A benchmark run merges a problem and an optimizer onto the spec: name them, as
+                // the bad value may sit in either rather than where the location points.
+                let names = run.assignments.prefix(2).map { JSONWriter.write($0.value) }
+                throw SpecError(file: error.file, path: error.path,
+                                message: error.message + " (in the benchmark run of problem \(names[0]) with optimizer \(names[1]): "
+                                    + "see benchmark.problems and benchmark.optimizers)")
+            }
         }
     }
 
     /// `load`, then everything `validate` judges before a run may start: weights files that
     /// would overwrite a `protected` file (the database, a spec), the memory estimate, and the
     /// checks that need the data and model built (`Runner.check`). Throws a `SpecError`.
-    public static func loadChecked(file: String, protected: ProtectedPaths = ProtectedPaths()) throws -> [ExperimentSpec] {
-        let specs = try load(file: file)
+    public static func loadChecked(file: String, protected: ProtectedPaths = ProtectedPaths(),
+                                   phase: BenchmarkPhase = .tune) throws -> [ExperimentSpec] {
+        let specs = try load(file: file, phase: phase)
         for spec in specs {
             for (key, path) in [("save_init", spec.checkpoint.saveInit), ("save_final", spec.checkpoint.saveFinal),
                                 ("save_best", spec.checkpoint.saveBest), ("save_every", spec.checkpoint.snapshotPath(step: 0))] {
@@ -192,6 +218,11 @@ public struct ExperimentSpec {
         } else {
             scheduleKind = "constant"
             schedule = .constant
+        }
+        // A benchmark run's tag (BenchmarkPlan): kept in the config, so its params name the run's part.
+        if let tag = try root.object("benchmark") {
+            for key in ["problem", "optimizer", "role", "trial", "metric", "goal", "target"] { _ = tag.value(key) }
+            try tag.finish()
         }
         // The sweep keys were expanded away before this run; named so a typo near them suggests them.
         _ = root.has("sweep") || root.has("sweep_mode")

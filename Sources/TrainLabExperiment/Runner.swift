@@ -32,6 +32,9 @@ public protocol ProgressObserver {
 ///   train_loss, grad_norm, lr — of update k, before it, at step k (1-based), every log_every;
 ///   val_loss, val_accuracy    — after update k, every eval_every, at step 0 and at the end;
 ///   stopped_step              — k, at step k, when early stopping ended the run after update k.
+///   evals, time               — with train_loss: loss/gradient evaluations so far (one per
+///                               update, every line-search evaluation of L-BFGS, CG, Newton) and
+///                               training seconds so far (evaluation, logging and saves excluded).
 public final class Runner {
     public let spec: ExperimentSpec
     public let pool: ThreadPool
@@ -167,6 +170,9 @@ public final class Runner {
         var earlierSeconds = 0.0
         var firstStep = 1
         var earlyStopping = training.earlyStopping.map(EarlyStopping.init)
+        /// Cumulative cost of training (`evals`, `time`), for time-to-target comparisons.
+        var evaluationCount = 0.0
+        var trainingSeconds = 0.0
 
         /// The state after update `step`: all the later updates and metrics depend on (the
         /// schedule is a function of the step; the data and the evaluator hold none).
@@ -181,6 +187,7 @@ public final class Runner {
             }
             archive.set("run.seconds", doubles: [earlierSeconds + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9])
             earlyStopping?.save(to: &archive)
+            archive.set("run.cost", doubles: [evaluationCount, trainingSeconds])
             try metrics.checkpoint(step: step, state: archive.encoded())
         }
 
@@ -199,6 +206,10 @@ public final class Runner {
             }
             earlierSeconds = try archive.doubles("run.seconds", count: 1)[0]
             try earlyStopping?.restore(from: archive)
+            if archive.has("run.cost") {
+                let cost = try archive.doubles("run.cost", count: 2)
+                (evaluationCount, trainingSeconds) = (cost[0], cost[1])
+            }
         }
 
         func evaluate(at step: Int) throws {
@@ -237,6 +248,7 @@ public final class Runner {
                 end = .interrupted
                 break
             }
+            let stepStart = DispatchTime.now().uptimeNanoseconds
             batch.load(sampler.next())
             let lr = spec.schedule.rate(step: step, total: training.steps, lr: spec.lr)
             let lossValue: Double
@@ -252,7 +264,9 @@ public final class Runner {
                     return value
                 }
                 lossValue = Double(start)
+                evaluationCount += Double(evaluations)
             } else {
+                evaluationCount += 1
                 lossValue = Double(forwardBackward(model: model, parameters: parameters, batch: batch, tape: tape))
             }
             lastLoss = lossValue
@@ -268,10 +282,13 @@ public final class Runner {
                     ?? Gradients.globalNorm(parameters, pool: pool)
                 optimizer.step(parameters, lr: Float(lr))
             }
+            trainingSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
             func logTraining() {
                 metrics.log(step: step, name: "train_loss", value: lossValue)
                 metrics.log(step: step, name: "grad_norm", value: gradientNorm)
                 metrics.log(step: step, name: "lr", value: lr)
+                metrics.log(step: step, name: "evals", value: evaluationCount)
+                metrics.log(step: step, name: "time", value: trainingSeconds)
             }
             // Step 1 always: the initial loss is the reference every curve starts from.
             let logsTraining = step % training.logEvery == 0 || step == 1 || step == training.steps

@@ -175,7 +175,7 @@ public enum Sweep {
         }
     }
 
-    private enum Distribution {
+    enum Distribution {
         case choice([JSONValue])
         case uniform(Double, Double)
         case logUniform(Double, Double)
@@ -193,9 +193,24 @@ public enum Sweep {
                 return .number(Double(lo + rng.below(hi - lo + 1)))
             }
         }
+
+        /// The value at quantile `u` in [0, 1) of the distribution: lo + u·(hi − lo), on a log
+        /// scale for log_uniform; a list's ⌊u·count⌋-th value; the integers lo…hi in equal parts.
+        func value(atQuantile u: Double) -> JSONValue {
+            switch self {
+            case .choice(let values):
+                return values[min(values.count - 1, Int(u * Double(values.count)))]
+            case .uniform(let lo, let hi):
+                return .number(min(hi, max(lo, lo + u * (hi - lo))))
+            case .logUniform(let lo, let hi):
+                return .number(min(hi, max(lo, exp(log(lo) + u * (log(hi) - log(lo))))))
+            case .intUniform(let lo, let hi):
+                return .number(Double(min(hi, lo + Int(u * Double(hi - lo + 1)))))
+            }
+        }
     }
 
-    private static func distribution(_ sweep: ObjectReader, _ path: String) throws -> Distribution {
+    static func distribution(_ sweep: ObjectReader, _ path: String) throws -> Distribution {
         let value = sweep.value(path) ?? .null
         switch value {
         case .array(let values):

@@ -15,6 +15,8 @@ public enum ResultsQueryError: Error, CustomStringConvertible, Sendable, Equatab
     case experimentExists(name: String)
     /// No run of the experiment completed with a finite value of the metric.
     case noCompletedRun(experiment: String, metric: String)
+    /// The experiment has no final runs of a `benchmark` spec.
+    case noBenchmarkRuns(experiment: String)
 
     public var description: String {
         switch self {
@@ -38,6 +40,8 @@ public enum ResultsQueryError: Error, CustomStringConvertible, Sendable, Equatab
             return "there is already an experiment '\(name)'"
         case .noCompletedRun(let experiment, let metric):
             return "no completed run of \(experiment) has a final \(metric)"
+        case .noBenchmarkRuns(let experiment):
+            return "experiment '\(experiment)' has no final benchmark runs (`trainlab run` on its spec tunes, then runs them)"
         }
     }
 

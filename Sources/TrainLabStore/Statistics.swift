@@ -1,3 +1,5 @@
+import Foundation
+
 /// Summary statistics over seeds: the mean and a Student-t confidence interval.
 public enum Statistics {
     /// Arithmetic mean; nil for no values.
@@ -33,4 +35,104 @@ public enum Statistics {
         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
     ]
+}
+
+// MARK: Benchmark statistics
+
+extension Statistics {
+    /// The median: the middle value, or the mean of the two middle ones; nil for no values.
+    /// Infinite values (a missed target, a diverged run) sort last and may be the median.
+    public static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        let mid = sorted.count / 2
+        if sorted.count % 2 == 1 { return sorted[mid] }
+        if sorted[mid - 1] == sorted[mid] { return sorted[mid] }
+        return (sorted[mid - 1] + sorted[mid]) / 2
+    }
+
+    /// A two-sided Wilcoxon signed-rank test (as `scipy.stats.wilcoxon(d)` with its defaults).
+    public struct SignedRankTest: Sendable, Equatable {
+        /// min(T⁺, T⁻): the smaller sum of the ranks of |d| over positive and negative d.
+        public var statistic: Double
+        public var pValue: Double
+        /// Differences that were not zero (zeros are dropped: Wilcoxon's `zero_method`).
+        public var n: Int
+        /// True: the exact null distribution; false: the normal approximation.
+        public var exact: Bool
+    }
+
+    /// The Wilcoxon signed-rank test of paired differences `d` (Wilcoxon 1945): zeros dropped,
+    /// |d| ranked with ties averaged, T⁺ = Σ ranks of d > 0. Exact (the distribution of T⁺
+    /// over all 2ⁿ sign patterns, p = min(1, 2·P(T ≤ min(T⁺, T⁻)))) for n ≤ 50 without ties;
+    /// otherwise the normal approximation z = (T⁺ − n(n+1)/4)/σ with
+    /// σ² = n(n+1)(2n+1)/24 − Σ(t³ − t)/48 over tie groups of size t, no continuity correction,
+    /// p = 2(1 − Φ(|z|)). An infinite difference ranks above every finite one; NaN counts as 0
+    /// (both runs failed). Nil when no difference is left.
+    public static func wilcoxonSignedRank(_ differences: [Double]) -> SignedRankTest? {
+        let d = differences.filter { !$0.isNaN && $0 != 0 }
+        let n = d.count
+        guard n > 0 else { return nil }
+        let order = d.indices.sorted { abs(d[$0]) < abs(d[$1]) }
+        var ranks = [Double](repeating: 0, count: n)
+        var tieCorrection = 0.0
+        var i = 0
+        while i < n {
+            var j = i
+            while j + 1 < n && abs(d[order[j + 1]]) == abs(d[order[i]]) { j += 1 }
+            let rank = Double(i + j + 2) / 2
+            for k in i...j { ranks[order[k]] = rank }
+            let t = Double(j - i + 1)
+            tieCorrection += t * t * t - t
+            i = j + 1
+        }
+        let plus = zip(d, ranks).reduce(0) { $0 + ($1.0 > 0 ? $1.1 : 0) }
+        let total = Double(n * (n + 1)) / 2
+        let statistic = min(plus, total - plus)
+        if tieCorrection == 0 && n <= 50 {
+            // counts[s]: sign patterns whose positive ranks sum to s.
+            let maxSum = n * (n + 1) / 2
+            var counts = [Double](repeating: 0, count: maxSum + 1)
+            counts[0] = 1
+            for rank in 1...n {
+                for s in stride(from: maxSum, through: rank, by: -1) { counts[s] += counts[s - rank] }
+            }
+            let atMost = counts[0...Int(statistic)].reduce(0, +)
+            return SignedRankTest(statistic: statistic, pValue: min(1, 2 * atMost / pow(2, Double(n))), n: n, exact: true)
+        }
+        let mean = total / 2
+        let variance = Double(n * (n + 1) * (2 * n + 1)) / 24 - tieCorrection / 48
+        let z = variance > 0 ? (plus - mean) / variance.squareRoot() : 0
+        return SignedRankTest(statistic: statistic, pValue: min(1, erfc(abs(z) / 2.0.squareRoot())), n: n, exact: false)
+    }
+
+    /// Dolan–Moré performance profile scores (Dolan & Moré 2002), as AlgoPerf (Dahl et al. 2023)
+    /// scores submissions: with `costs[p][s]` solver s's cost on problem p (time to target;
+    /// `.infinity` for a miss), r_ps = costs[p][s] / min_s costs[p][s], ρ_s(τ) = the share of
+    /// problems with r_ps ≤ τ, and the score is (1/(τ_max − 1)) ∫₁^τ_max ρ_s(τ) dτ in [0, 1].
+    /// ρ_s is a step function, so the integral is exact: Σ_p max(0, τ_max − r_ps) / (P (τ_max − 1)).
+    /// A problem no solver solves counts as a miss for all.
+    public static func performanceProfileScores(costs: [[Double]], tauMax: Double = 4) -> [Double] {
+        guard let solvers = costs.first?.count, !costs.isEmpty else { return [] }
+        let ratios = performanceRatios(costs: costs)
+        return (0..<solvers).map { s in
+            ratios.reduce(0) { $0 + ($1[s] <= tauMax ? tauMax - $1[s] : 0) } / (Double(costs.count) * (tauMax - 1))
+        }
+    }
+
+    /// r_ps = costs[p][s] / min_s costs[p][s]: 1 for the best solver of a problem, ∞ for a miss
+    /// (and for every solver on a problem none solves).
+    public static func performanceRatios(costs: [[Double]]) -> [[Double]] {
+        costs.map { row in
+            let best = row.min() ?? .infinity
+            return row.map { best.isFinite && best > 0 ? $0 / best : ($0 == best && best == 0 ? 1 : .infinity) }
+        }
+    }
+
+    /// The geometric mean exp(mean log x): ∞ when any value is; nil for no values.
+    public static func geometricMean(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        if values.contains(where: { !$0.isFinite }) { return .infinity }
+        return exp(values.reduce(0) { $0 + log($1) } / Double(values.count))
+    }
 }

@@ -189,6 +189,14 @@ let commandTable: [Command] = [
         ],
         run: BestCommand.run),
     Command(
+        name: "benchmark", synopses: ["benchmark EXPERIMENT [--format table|json] [--db PATH]"],
+        summary: "a benchmark spec's results: per problem each optimizer's best setting, final metric over paired seeds (median, mean ± 95% CI), target hits and time to target, rank, Wilcoxon test against the best; performance-profile scores",
+        options: [
+            Option("--format", value: "table|json", help: "a table per problem (default), or one JSON object for scripts"),
+            databaseOption,
+        ],
+        run: BenchmarkCommand.run),
+    Command(
         name: "tag", synopses: ["tag RUN|EXPERIMENT TAG... [--remove] [--db PATH]"],
         summary: "add tags to a run or every run of an experiment (one word each, no commas)",
         options: [Option("--remove", help: "remove the tags instead"), writtenDatabaseOption],

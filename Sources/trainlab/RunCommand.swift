@@ -31,6 +31,9 @@ enum ValidateCommand {
                       + "\(format(estimate.flopsPerStep / 1e6, 1)) MFLOP/step, ~\(ResourceEstimate.format(estimate.bytes))\(sweep)")
             }
         }
+        for (file, runs) in specs where BenchmarkProtocol(of: runs.first) != nil {
+            print("\(file): benchmark tuning runs above; `trainlab run` then reruns each problem and optimizer's best trial on the paired seeds")
+        }
         if let shardCount {
             printShardPlan(specs.flatMap { $0.1 }, shardCount: shardCount, gigaflopsPerSecond: MachineProbe.peakGFLOPS())
         }
@@ -64,7 +67,8 @@ enum RunCommand {
         if shard == nil && databaseOption.contains("{shard}") { throw UsageError("--db \(databaseOption) has {shard} but no --shard is given") }
         let database = shard?.databasePath(databaseOption) ?? databaseOption
 
-        let allRuns = try loadAll(files, database: database).flatMap { $0.1 }
+        let loaded = try loadAll(files, database: database)
+        let allRuns = loaded.flatMap { $0.1 }
         // Every shard expands all the specs and keeps its own part of the same plan.
         let runs = shard.map { shard in
             ShardPlan(runs: allRuns, shardCount: shard.count).runs(inShard: shard.index).map { allRuns[$0] }
@@ -78,7 +82,28 @@ enum RunCommand {
         Interruption.install(onSecondSignal: { _ = try? store.markInterruptedRuns(includingThisProcess: true) })
         let progress = quiet ? nil : SweepProgress(totalSteps: runs.reduce(0) { $0 + $1.training.steps })
         let session = RunSession(runs: runs, store: store, database: database, force: force, progress: progress)
+        var failures = train(session, jobs: jobs, database: database)
 
+        // A benchmark's final runs depend on its tuning results: chosen once those are in.
+        let benchmarks = loaded.filter { BenchmarkProtocol(of: $0.1.first) != nil }
+        if !benchmarks.isEmpty && shard != nil {
+            if !quiet { print("the benchmark's final runs follow its tuning runs: run the spec again without --shard once the shards are merged") }
+        } else if !benchmarks.isEmpty {
+            let finals = try benchmarkFinals(benchmarks, store: store, database: database)
+            if !finals.isEmpty {
+                if !quiet { print("benchmark: \(finals.count) final runs of the best settings") }
+                let progress = quiet ? nil : SweepProgress(totalSteps: finals.reduce(0) { $0 + $1.training.steps })
+                failures += train(RunSession(runs: finals, store: store, database: database, force: force, progress: progress),
+                                  jobs: jobs, database: database)
+            }
+        }
+        progress?.print("results in \(database)")
+        if failures > 0 { exit(1) }
+    }
+
+    /// Trains the session's runs on `jobs` jobs; returns how many failed. Ctrl-C exits (130).
+    static func train(_ session: RunSession, jobs: Int, database: String) -> Int {
+        let runs = session.runs
         let jobCount = min(jobs, runs.count)
         if jobCount <= 1 {
             while let index = session.nextIndex() { session.execute(index, pool: .shared) }
@@ -103,8 +128,40 @@ enum RunCommand {
             FileHandle.standardError.write(Data("trainlab: interrupted; finished runs are saved in \(database)\n".utf8))
             exit(130)
         }
-        progress?.print("results in \(database)")
-        if session.failures > 0 { exit(1) }
+        return session.failures
+    }
+
+    /// The final runs of the benchmark specs, their tuning runs (`loaded`) done: each problem
+    /// and optimizer's best trial among the tuning runs of the spec as it is now (by config
+    /// hash), rerun on the paired seeds.
+    static func benchmarkFinals(_ loaded: [(String, [ExperimentSpec])], store: ResultsStore, database: String) throws -> [ExperimentSpec] {
+        var protected = ProtectedPaths()
+        protected.protectDatabase(database)
+        for (file, _) in loaded { protected.protect(file, as: "a spec being run") }
+        return try loaded.flatMap { file, tuneRuns -> [ExperimentSpec] in
+            guard let first = tuneRuns.first, let benchmark = BenchmarkProtocol(of: first) else { return [] }
+            let hashes = Set(tuneRuns.map { $0.configHash(programVersion: programVersion) })
+            let best = try store.benchmarkBestTrials(experiment: first.name, configHashes: hashes,
+                                                     metric: benchmark.metric, goal: benchmark.goal)
+            guard !best.isEmpty else { return [] }
+            return try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .final { problem, optimizer in
+                best[BenchmarkCell(problem: problem, optimizer: optimizer)]
+            })
+        }
+    }
+}
+
+/// A benchmark run's selection metric and goal, from its config's `benchmark` tag.
+struct BenchmarkProtocol {
+    let metric: String
+    let goal: MetricDirection
+
+    init?(of spec: ExperimentSpec?) {
+        guard case .object(let config)? = spec?.config, case .object(let tag)? = config["benchmark"],
+              case .string(let metric)? = tag["metric"], case .string(let goal)? = tag["goal"],
+              let direction = MetricDirection(rawValue: goal) else { return nil }
+        self.metric = metric
+        self.goal = direction
     }
 }
 

@@ -128,7 +128,7 @@ final class ResolvedConfigTests: XCTestCase {
             """))[0]
         let sink = FullDisk()
         XCTAssertThrowsError(try Runner(spec: spec).run(metrics: sink))
-        XCTAssertEqual(sink.rows, 9, "three steps of three rows, then the run stopped")
+        XCTAssertEqual(sink.rows, 10, "two steps of five rows (train_loss, grad_norm, lr, evals, time), then the run stopped")
     }
 }
 

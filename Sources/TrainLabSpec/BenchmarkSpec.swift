@@ -1,0 +1,243 @@
+import Foundation
+
+/// A spec's `benchmark` protocol: every optimizer tuned with the same budget on every problem,
+/// then each best setting rerun on the same (paired) seeds, as DeepOBS (Schneider et al. 2019)
+/// and AlgoPerf (Dahl et al. 2023) prescribe.
+///
+///     "benchmark": {
+///       "optimizers": {"momentum": {"kind": "sgd", "momentum": 0.9, "lr": {"log_uniform": [1e-3, 1]}}, ...},
+///       "problems":   {"spirals": {}, "deep": {"model": {"hidden": [64, 64, 64]}}},
+///       "budget": 16, "search": "random", "metric": "val_loss", "goal": "min", "seeds": 5,
+///       "target": {"metric": "val_accuracy", "value": 0.95}
+///     }
+///
+/// A problem is overrides merged onto the spec's own `task`, `model`, `loss`, `training` and
+/// `schedule` (objects merged key by key; a different `kind`, or a non-object, replaces). An
+/// optimizer's search space is its keys whose value is a distribution (`{"log_uniform": [lo,
+/// hi]}`, `{"uniform": ...}`, `{"int_uniform": ...}`); every other key is fixed.
+/// `search: "random"` takes the first `budget` points (from index 1) of the Halton sequence in
+/// as many dimensions as the space has, mapped through each distribution's quantile;
+/// `"grid"` takes k equally spaced quantiles per dimension, k the largest with k^d ≤ budget.
+/// An optimizer without a search space has one trial. The points do not depend on the
+/// problem: every problem sees the same settings.
+///
+/// Each run's config carries `benchmark` {`problem`, `optimizer`, `role` (`tune`|`final`),
+/// `trial`, `metric`, `goal`, `target`}, so its params say what it is and the results command
+/// needs nothing but the database.
+public struct BenchmarkPlan {
+    public enum Search: String { case random, grid }
+
+    public let problems: [String]
+    public let optimizers: [String]
+    public let budget: Int
+    public let search: Search
+    /// The final metric that selects the best trial, and which way it improves ("min"|"max").
+    public let metric: String
+    public let goal: String
+    public let seeds: Int
+    public let target: (metric: String, value: Double)?
+
+    private let base: JSONObject
+    private let problemOverrides: [String: JSONObject]
+    private let optimizerSpecs: [String: JSONObject]
+    /// Each optimizer's searched keys with their distributions, in file order.
+    private let spaces: [String: [(key: String, distribution: Sweep.Distribution)]]
+
+    /// Most trials per optimizer and problem, and most seeds.
+    public static let maxBudget = 10_000
+    public static let maxSeeds = 1_000
+    static let problemKeys = ["task", "model", "loss", "training", "schedule"]
+
+    /// The spec's benchmark plan, or nil when it has no `benchmark` key.
+    public init?(_ document: JSONDocument) throws {
+        guard case .object(var base) = document.root, let value = base["benchmark"] else { return nil }
+        let root = try ObjectReader(document.root, path: "", document: document)
+        if base["sweep"] != nil || base["sweep_mode"] != nil {
+            throw root.error("sweep", "a spec with a benchmark tunes its optimizers itself: remove \"sweep\"")
+        }
+        let reader = try ObjectReader(value, path: "benchmark", document: document)
+
+        guard let optimizersReader = try reader.object("optimizers"), !optimizersReader.keys.isEmpty else {
+            throw reader.error("optimizers", "expected an object of optimizers by label, e.g. {\"adam\": {\"kind\": \"adam\", \"lr\": {\"log_uniform\": [1e-5, 0.1]}}}")
+        }
+        var optimizerSpecs: [String: JSONObject] = [:]
+        var spaces: [String: [(key: String, distribution: Sweep.Distribution)]] = [:]
+        for label in optimizersReader.keys {
+            let spec = optimizersReader.value(label)!
+            let optimizer: JSONObject
+            switch spec {
+            case .string(let kind): optimizer = Self.object(["kind": .string(kind)])
+            case .object(let object): optimizer = object
+            default: throw optimizersReader.error(label, "expected an optimizer (a name or an object with \"kind\"), got \(spec.typeName)")
+            }
+            let reader = try ObjectReader(.object(optimizer), path: optimizersReader.path(of: label), document: document)
+            var space: [(key: String, distribution: Sweep.Distribution)] = []
+            for key in optimizer.keys {
+                guard case .object(let object) = optimizer[key]!,
+                      ["uniform", "log_uniform", "int_uniform"].contains(where: { object[$0] != nil }) else { continue }
+                space.append((key, try Sweep.distribution(reader, key)))
+            }
+            optimizerSpecs[label] = optimizer
+            spaces[label] = space
+        }
+
+        let problemsReader = try reader.objectOrEmpty("problems")
+        var problemOverrides: [String: JSONObject] = [:]
+        for name in problemsReader.keys {
+            let problem = try ObjectReader(problemsReader.value(name)!, path: problemsReader.path(of: name), document: document)
+            for key in Self.problemKeys { _ = problem.value(key) }
+            try problem.finish()
+            problemOverrides[name] = problem.object
+        }
+
+        budget = try reader.int("budget", default: 16, range: 1...Self.maxBudget)
+        let searchName = try reader.string("search", default: "random")
+        guard let search = Search(rawValue: searchName) else {
+            throw reader.error("search", "expected \"random\" or \"grid\", got '\(searchName)'")
+        }
+        self.search = search
+        metric = try reader.string("metric", default: "val_loss")
+        goal = try reader.string("goal", default: metric.lowercased().contains("loss") ? "min" : "max")
+        guard goal == "min" || goal == "max" else { throw reader.error("goal", "expected \"min\" or \"max\", got '\(goal)'") }
+        seeds = try reader.int("seeds", default: 5, range: 1...Self.maxSeeds)
+        if let targetReader = try reader.object("target") {
+            target = (try targetReader.string("metric"), try targetReader.double("value"))
+            try targetReader.finish()
+        } else {
+            target = nil
+        }
+        try reader.finish()
+
+        base["benchmark"] = nil
+        self.base = base
+        self.problems = problemsReader.keys.isEmpty ? ["default"] : problemsReader.keys
+        self.problemOverrides = problemOverrides
+        self.optimizers = optimizersReader.keys
+        self.optimizerSpecs = optimizerSpecs
+        self.spaces = spaces
+    }
+
+    /// The searched settings of `optimizer`, trial by trial: (key, value) for each searched key.
+    public func trials(of optimizer: String) -> [[(key: String, value: JSONValue)]] {
+        let space = spaces[optimizer] ?? []
+        guard !space.isEmpty else { return [[]] }
+        let points: [[Double]]
+        switch search {
+        case .random:
+            points = (1...budget).map { index in space.indices.map { Self.halton(index: index, base: Self.primes[$0 % Self.primes.count]) } }
+        case .grid:
+            var perAxis = 1
+            while Self.power(perAxis + 1, space.count) <= budget { perAxis += 1 }
+            let quantiles = (0..<perAxis).map { perAxis == 1 ? 0.5 : Double($0) / Double(perAxis - 1) }
+            points = (0..<Self.power(perAxis, space.count)).map { flat in
+                // The last key changes fastest, as in a sweep grid.
+                var rest = flat
+                return space.indices.reversed().map { _ -> Double in
+                    defer { rest /= perAxis }
+                    return quantiles[rest % perAxis]
+                }.reversed()
+            }
+        }
+        return points.map { point in zip(space, point).map { ($0.key, $0.distribution.value(atQuantile: $1)) } }
+    }
+
+    /// The tuning runs: for each problem, each optimizer, each trial (in that order).
+    public func tuneRuns() throws -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] {
+        try problems.flatMap { problem in
+            try optimizers.flatMap { optimizer in
+                try trials(of: optimizer).indices.map { try run(problem: problem, optimizer: optimizer, trial: $0, seed: nil) }
+            }
+        }
+    }
+
+    /// The final runs: each (problem, optimizer)'s best trial on seeds 0..<seeds, the same seeds
+    /// (so the same data, initial weights and batch order) for every optimizer. `bestTrial`
+    /// gives the trial index per problem and optimizer; a pair it lacks gets no final runs.
+    public func finalRuns(bestTrial: (_ problem: String, _ optimizer: String) -> Int?) throws
+        -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] {
+        try problems.flatMap { problem in
+            try optimizers.flatMap { optimizer -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] in
+                guard let trial = bestTrial(problem, optimizer) else { return [] }
+                return try (0..<seeds).map { try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0) }
+            }
+        }
+    }
+
+    /// One run's spec: the base with the problem's overrides, the optimizer at the trial's
+    /// point and the `benchmark` tag; `seed` set for a final run (nil: a tuning run).
+    private func run(problem: String, optimizer: String, trial: Int, seed: Int?) throws
+        -> (spec: JSONValue, assignments: [(path: String, value: JSONValue)]) {
+        var spec = base
+        for (key, value) in (problemOverrides[problem] ?? JSONObject()).members {
+            spec[key] = Self.merged(value, onto: spec[key])
+        }
+        var optimizerSpec = optimizerSpecs[optimizer]!
+        let point = trials(of: optimizer)[trial]
+        for (key, value) in point { optimizerSpec[key] = value }
+        spec["optimizer"] = .object(optimizerSpec)
+        if let seed { spec["seed"] = .number(Double(seed)) }
+        var tag = Self.object([
+            "problem": .string(problem), "optimizer": .string(optimizer),
+            "role": .string(seed == nil ? "tune" : "final"), "trial": .number(Double(trial)),
+            "metric": .string(metric), "goal": .string(goal),
+        ])
+        if let target { tag["target"] = ["metric": .string(target.metric), "value": .number(target.value)] }
+        spec["benchmark"] = .object(tag)
+        var assignments: [(path: String, value: JSONValue)] = [
+            ("benchmark.problem", .string(problem)), ("benchmark.optimizer", .string(optimizer)),
+            ("benchmark.trial", .number(Double(trial))),
+        ]
+        if let seed { assignments.append(("seed", .number(Double(seed)))) }
+        assignments += point.map { ("optimizer." + $0.key, $0.value) }
+        return (.object(spec), assignments)
+    }
+
+    /// `override` merged onto `base`: objects of the same `kind` (or without one) key by key,
+    /// recursively; anything else replaces.
+    static func merged(_ override: JSONValue, onto base: JSONValue?) -> JSONValue {
+        guard case .object(let top) = override else { return override }
+        var below: JSONObject
+        switch base {
+        case .object(let object)?: below = object
+        case .string(let kind)?: below = object(["kind": .string(kind)])
+        default: return override
+        }
+        if let kind = top["kind"], let baseKind = below["kind"], kind != baseKind { return override }
+        for (key, value) in top.members { below[key] = merged(value, onto: below[key]) }
+        return .object(below)
+    }
+
+    /// An object of these members, in this order.
+    private static func object(_ members: KeyValuePairs<String, JSONValue>) -> JSONObject {
+        var object = JSONObject()
+        for (key, value) in members { object[key] = value }
+        return object
+    }
+
+    /// The radical inverse of `index` in `base`: the Halton sequence's coordinate in that base
+    /// (Halton 1960), e.g. base 2: 1/2, 1/4, 3/4, 1/8, ...
+    public static func halton(index: Int, base: Int) -> Double {
+        var result = 0.0
+        var fraction = 1.0 / Double(base)
+        var rest = index
+        while rest > 0 {
+            result += Double(rest % base) * fraction
+            rest /= base
+            fraction /= Double(base)
+        }
+        return result
+    }
+
+    /// One prime base per searched dimension.
+    static let primes = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53]
+
+    private static func power(_ base: Int, _ exponent: Int) -> Int {
+        var result = 1
+        for _ in 0..<exponent {
+            let (product, overflow) = result.multipliedReportingOverflow(by: base)
+            if overflow { return Int.max }
+            result = product
+        }
+        return result
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+
+// The results of a `benchmark` spec's runs (params `benchmark.*`): the best trial of each
+// problem and optimizer, the final runs' statistics over paired seeds, time to target and the
+// performance profile across problems. `trainlab run` selects with `bestTrials`; `trainlab
+// benchmark` prints `BenchmarkResults`.
+
+/// One benchmark run as the analysis needs it.
+public struct BenchmarkRun: Sendable, Equatable {
+    public var problem: String
+    public var optimizer: String
+    public var trial: Int
+    public var seed: Int
+    public var status: RunStatus
+    /// The final value of the selection metric; nil when the run has none (diverged, failed).
+    public var finalValue: Double?
+
+    public init(problem: String, optimizer: String, trial: Int, seed: Int, status: RunStatus, finalValue: Double?) {
+        self.problem = problem
+        self.optimizer = optimizer
+        self.trial = trial
+        self.seed = seed
+        self.status = status
+        self.finalValue = finalValue
+    }
+
+    /// The final value as compared: a run that did not complete, or whose value is missing or
+    /// NaN, is the worst possible (+∞ when lower is better, −∞ otherwise): counted, never dropped.
+    public func score(_ goal: MetricDirection) -> Double {
+        guard status == .completed, let finalValue, !finalValue.isNaN else { return goal == .min ? .infinity : -.infinity }
+        return finalValue
+    }
+}
+
+/// Where each problem and optimizer's pair of names points to.
+public struct BenchmarkCell: Hashable, Sendable {
+    public var problem: String
+    public var optimizer: String
+    public init(problem: String, optimizer: String) {
+        self.problem = problem
+        self.optimizer = optimizer
+    }
+}
+
+public enum BenchmarkSelection {
+    /// The best tuning trial of each problem and optimizer: the best `score` under `goal`, the
+    /// lower trial index on a tie (so a pair whose trials all failed still gets its first).
+    public static func bestTrials(_ trials: [BenchmarkRun], goal: MetricDirection) -> [BenchmarkCell: Int] {
+        var best: [BenchmarkCell: BenchmarkRun] = [:]
+        for run in trials {
+            let cell = BenchmarkCell(problem: run.problem, optimizer: run.optimizer)
+            if let current = best[cell] {
+                let (a, b) = (run.score(goal), current.score(goal))
+                if goal.isBetter(a, than: b) || (a == b && run.trial < current.trial) { best[cell] = run }
+            } else {
+                best[cell] = run
+            }
+        }
+        return best.mapValues(\.trial)
+    }
+
+    /// The first step at which `history` (steps ascending) reaches `target`: value ≥ target
+    /// when higher is better, ≤ when lower is; nil for a miss.
+    public static func stepToTarget(_ history: [(step: Int, value: Double)], target: Double, direction: MetricDirection) -> Int? {
+        history.first { direction == .max ? $0.value >= target : $0.value <= target }?.step
+    }
+
+    /// The value of a cumulative counter (`evals`, `time`) at `step`: its last logged value at
+    /// or before it; 0 at step 0 and before the first log.
+    public static func counter(_ history: [(step: Int, value: Double)], atStep step: Int) -> Double {
+        history.last { $0.step <= step }?.value ?? 0
+    }
+}
+
+/// `trainlab benchmark`'s figures for one experiment.
+public struct BenchmarkResults: Sendable {
+    public struct Target: Sendable, Equatable {
+        public var metric: String
+        public var value: Double
+    }
+
+    /// One optimizer on one problem: its best setting and its final runs over the seeds.
+    public struct OptimizerResult: Sendable {
+        public var name: String
+        public var bestTrial: Int
+        /// The optimizer's params (`optimizer.*` without the prefix) of the best setting.
+        public var bestParams: [(key: String, value: String)]
+        /// Final metric per seed (seeds ascending), failures as the worst value.
+        public var seeds: [Int]
+        public var finals: [Double]
+        public var median: Double?
+        public var mean: Double?
+        /// Half-width of the 95% Student-t interval of the mean.
+        public var ci: Double?
+        /// Final runs that reached the target, of `finals.count`; the medians over all seeds
+        /// (a miss is ∞) of the steps, loss/gradient evaluations and training seconds to it.
+        public var targetHits = 0
+        public var stepsMedian: Double?
+        public var evalsMedian: Double?
+        public var secondsMedian: Double?
+        /// 1 for the best median final value.
+        public var rank = 0
+        /// Wilcoxon signed-rank test of this optimizer's finals against the best's, paired by seed.
+        public var test: Statistics.SignedRankTest?
+    }
+
+    public struct ProblemResult: Sendable {
+        public var name: String
+        /// Ordered by rank.
+        public var optimizers: [OptimizerResult]
+    }
+
+    public var experiment: String
+    public var metric: String
+    public var goal: MetricDirection
+    public var target: Target?
+    public var problems: [ProblemResult]
+    /// Per optimizer (in first-seen order): the performance-profile score over the problems,
+    /// cost = median evaluations to target (τ from 1 to 4), and the geometric mean of its
+    /// time-to-target ratios to the best optimizer of each problem (∞ when it misses one).
+    public var profile: [(optimizer: String, score: Double, geometricMeanRatio: Double?)]
+}
+
+extension ResultsStore {
+    /// The benchmark runs of `experiment` (latest attempts), with the selection metric's final
+    /// value. `role` is "tune" or "final".
+    func benchmarkRuns(_ overviews: [RunOverview], role: String, metric: String) -> [(BenchmarkRun, RunOverview)] {
+        overviews.compactMap { overview in
+            let p = overview.params
+            guard p["benchmark.role"] == role, let problem = p["benchmark.problem"], let optimizer = p["benchmark.optimizer"],
+                  let trial = p["benchmark.trial"].flatMap(Double.init).map(Int.init) else { return nil }
+            return (BenchmarkRun(problem: problem, optimizer: optimizer, trial: trial, seed: overview.run.seed ?? 0,
+                                 status: overview.run.status, finalValue: overview.summaries[metric]?.finalValue), overview)
+        }
+    }
+
+    /// The best tuning trial per problem and optimizer among the runs of `experiment` whose
+    /// config hash is in `configHashes` (the tuning runs of the spec as it is now).
+    public func benchmarkBestTrials(experiment: String, configHashes: Set<String>, metric: String,
+                                    goal: MetricDirection) throws -> [BenchmarkCell: Int] {
+        let overviews = try runOverviews(experiment: experiment).filter { $0.run.configHash.map(configHashes.contains) ?? false }
+        return BenchmarkSelection.bestTrials(benchmarkRuns(overviews, role: "tune", metric: metric).map(\.0), goal: goal)
+    }
+
+    /// The results of `experiment`'s final benchmark runs. A missing experiment, or one without
+    /// final runs, is a `ResultsQueryError`.
+    public func benchmarkResults(experiment: String) throws -> BenchmarkResults {
+        let overviews = try runOverviews(experiment: experiment)
+        guard let first = overviews.first(where: { $0.params["benchmark.role"] == "final" }) else {
+            throw ResultsQueryError.noBenchmarkRuns(experiment: experiment)
+        }
+        let metric = first.params["benchmark.metric"] ?? "val_loss"
+        let goal = first.params["benchmark.goal"].flatMap(MetricDirection.init(rawValue:)) ?? .preferred(for: metric)
+        let target = first.params["benchmark.target.metric"].flatMap { name in
+            first.params["benchmark.target.value"].flatMap(Double.init).map { BenchmarkResults.Target(metric: name, value: $0) }
+        }
+        let finals = benchmarkRuns(overviews, role: "final", metric: metric)
+
+        var problemNames: [String] = []
+        var optimizerNames: [String] = []
+        for (run, _) in finals {
+            if !problemNames.contains(run.problem) { problemNames.append(run.problem) }
+            if !optimizerNames.contains(run.optimizer) { optimizerNames.append(run.optimizer) }
+        }
+        var problems: [BenchmarkResults.ProblemResult] = []
+        for problem in problemNames {
+            var results: [BenchmarkResults.OptimizerResult] = []
+            for optimizer in optimizerNames {
+                let runs = finals.filter { $0.0.problem == problem && $0.0.optimizer == optimizer }.sorted { $0.0.seed < $1.0.seed }
+                guard let bestRun = runs.first else { continue }
+                let scores = runs.map { $0.0.score(goal) }
+                let finite = scores.filter(\.isFinite)
+                var result = BenchmarkResults.OptimizerResult(
+                    name: optimizer, bestTrial: bestRun.0.trial,
+                    bestParams: bestRun.1.params.filter { $0.key.hasPrefix("optimizer.") }
+                        .map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }.sorted { $0.key < $1.key },
+                    seeds: runs.map(\.0.seed), finals: scores, median: Statistics.median(scores),
+                    mean: finite.count == scores.count ? Statistics.mean(scores) : (goal == .min ? .infinity : -.infinity),
+                    ci: finite.count == scores.count ? Statistics.confidenceHalfWidth95(scores) : nil)
+                if let target {
+                    var steps: [Double] = [], evals: [Double] = [], seconds: [Double] = []
+                    for (_, overview) in runs {
+                        let id = overview.run.id
+                        let history = try metrics(runID: id, name: target.metric).map { (step: $0.step, value: $0.value) }
+                        if let step = BenchmarkSelection.stepToTarget(history, target: target.value,
+                                                                      direction: .preferred(for: target.metric)) {
+                            result.targetHits += 1
+                            steps.append(Double(step))
+                            evals.append(BenchmarkSelection.counter(try metrics(runID: id, name: "evals").map { ($0.step, $0.value) }, atStep: step))
+                            seconds.append(BenchmarkSelection.counter(try metrics(runID: id, name: "time").map { ($0.step, $0.value) }, atStep: step))
+                        } else {
+                            steps.append(.infinity)
+                            evals.append(.infinity)
+                            seconds.append(.infinity)
+                        }
+                    }
+                    result.stepsMedian = Statistics.median(steps)
+                    result.evalsMedian = Statistics.median(evals)
+                    result.secondsMedian = Statistics.median(seconds)
+                }
+                results.append(result)
+            }
+            // Rank by median final value, then mean; the best one is the reference of the tests.
+            results.sort { a, b in
+                let (x, y) = (a.median ?? .nan, b.median ?? .nan)
+                if x != y { return goal.isBetter(x, than: y) }
+                return goal.isBetter(a.mean ?? .nan, than: b.mean ?? .nan)
+            }
+            for i in results.indices { results[i].rank = i + 1 }
+            if let best = results.first {
+                let bestBySeed = Dictionary(zip(best.seeds, best.finals), uniquingKeysWith: { a, _ in a })
+                for i in results.indices.dropFirst() {
+                    let differences = zip(results[i].seeds, results[i].finals).compactMap { seed, value in
+                        bestBySeed[seed].map { value - $0 }
+                    }
+                    results[i].test = Statistics.wilcoxonSignedRank(differences)
+                }
+            }
+            problems.append(.init(name: problem, optimizers: results))
+        }
+
+        var profile: [(optimizer: String, score: Double, geometricMeanRatio: Double?)] = []
+        if target != nil {
+            // Cost: median evaluations to target, at least one (a target met at step 0).
+            let costs = problems.map { problem in
+                optimizerNames.map { name in max(1, problem.optimizers.first { $0.name == name }?.evalsMedian ?? .infinity) }
+            }
+            let scores = Statistics.performanceProfileScores(costs: costs)
+            let ratios = Statistics.performanceRatios(costs: costs)
+            for (s, name) in optimizerNames.enumerated() {
+                profile.append((name, scores[s], Statistics.geometricMean(ratios.map { $0[s] })))
+            }
+        }
+        return BenchmarkResults(experiment: experiment, metric: metric, goal: goal, target: target, problems: problems, profile: profile)
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import TrainLabSpec
+import TrainLabStore
+
+/// `trainlab benchmark EXPERIMENT [--format table|json] [--db PATH]`: the results of a
+/// `benchmark` spec's runs (`BenchmarkResults`): per problem each optimizer's best setting, its
+/// final metric over the paired seeds, target hits and time to target, rank and a Wilcoxon
+/// signed-rank test against the best; across problems the performance-profile score.
+enum BenchmarkCommand {
+    static func run(_ arguments: inout Arguments) throws {
+        let databasePath = try arguments.option("--db") ?? defaultDatabasePath
+        let format = try arguments.option("--format") ?? "table"
+        guard format == "table" || format == "json" else { throw UsageError("--format expects table or json, got '\(format)'") }
+        guard let experiment = arguments.next() else { throw UsageError("benchmark needs an experiment") }
+        try arguments.finish()
+        let results = try ResultsStore.openForReading(path: databasePath).benchmarkResults(experiment: experiment)
+        print(format == "json" ? JSONWriter.write(json(results), pretty: true) : table(results))
+    }
+
+    /// `{"problems": [{"name", "optimizers": [{"name", "best", "final", "target", "rank", "test"}]}], "profile": [...]}`;
+    /// an infinite or missing figure is null.
+    static func json(_ results: BenchmarkResults) -> JSONValue {
+        func number(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
+        func object(_ members: KeyValuePairs<String, JSONValue>) -> JSONValue {
+            var object = JSONObject()
+            for (key, value) in members { object[key] = value }
+            return .object(object)
+        }
+        let problems: [JSONValue] = results.problems.map { problem in
+            object([
+                "name": .string(problem.name),
+                "optimizers": .array(problem.optimizers.map { o in
+                    var params = JSONObject()
+                    for (key, value) in o.bestParams { params[key] = Double(value).map { .number($0) } ?? .string(value) }
+                    return object([
+                        "name": .string(o.name),
+                        "best": object(["trial": .number(Double(o.bestTrial)), "optimizer": .object(params)]),
+                        "final": object(["median": number(o.median), "mean": number(o.mean), "ci": number(o.ci),
+                                         "n": .number(Double(o.finals.count)), "values": .array(o.finals.map { number($0) })]),
+                        "target": results.target == nil ? .null : object([
+                            "hits": .number(Double(o.targetHits)), "n": .number(Double(o.finals.count)),
+                            "steps_median": number(o.stepsMedian), "evals_median": number(o.evalsMedian),
+                            "seconds_median": number(o.secondsMedian)]),
+                        "rank": .number(Double(o.rank)),
+                        "test": o.test.map { test in
+                            object(["kind": .string("wilcoxon"), "statistic": .number(test.statistic), "p": .number(test.pValue),
+                                    "n": .number(Double(test.n)), "exact": .bool(test.exact)])
+                        } ?? .null,
+                    ])
+                }),
+            ])
+        }
+        return object([
+            "experiment": .string(results.experiment),
+            "metric": .string(results.metric),
+            "goal": .string(results.goal.rawValue),
+            "target": results.target.map { object(["metric": .string($0.metric), "value": .number($0.value)]) } ?? .null,
+            "problems": .array(problems),
+            "profile": .array(results.profile.map {
+                object(["optimizer": .string($0.optimizer), "score": .number($0.score), "geometric_mean_ratio": number($0.geometricMeanRatio)])
+            }),
+        ])
+    }
+
+    static func table(_ results: BenchmarkResults) -> String {
+        var out: [String] = []
+        let target = results.target.map { " target \($0.metric) \(formatMetric($0.value))," } ?? ""
+        out.append("benchmark \(results.experiment): final \(results.metric) (\(results.goal == .min ? "lower" : "higher") is better),\(target) "
+                   + "p: two-sided Wilcoxon signed-rank test against rank 1, paired by seed")
+        for problem in results.problems {
+            out.append("")
+            out.append("problem \(problem.name)")
+            var header = ["rank", "optimizer", "best setting", "median", "mean ± 95% CI", "n"]
+            if results.target != nil { header += ["hits", "steps", "evals", "seconds"] }
+            header.append("p")
+            let rows = problem.optimizers.map { o -> [String] in
+                let setting = "trial \(o.bestTrial): " + o.bestParams.map { "\($0.key)=\(ParamValue.compact($0.value))" }.joined(separator: " ")
+                var row = [String(o.rank), o.name, setting, formatMetric(o.median),
+                           formatMetric(o.mean) + (o.ci.map { " ± " + formatMetric($0) } ?? ""), String(o.finals.count)]
+                if results.target != nil {
+                    row += ["\(o.targetHits)/\(o.finals.count)", formatMetric(o.stepsMedian), formatMetric(o.evalsMedian),
+                            formatMetric(o.secondsMedian)]
+                }
+                row.append(o.test.map { String(format: "%.3g", $0.pValue) + ($0.exact ? "" : " (normal)") } ?? "-")
+                return row
+            }
+            out.append(TextTable(header: header, rows: rows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9]).rendered())
+        }
+        if !results.profile.isEmpty {
+            out.append("")
+            out.append("across problems: performance profile of median evaluations to target (Dolan & Moré; area under ρ(τ), τ 1 to 4, in [0, 1])")
+            out.append(TextTable(
+                header: ["optimizer", "profile score", "geo. mean ratio to best"],
+                rows: results.profile.sorted { $0.score > $1.score }.map {
+                    [$0.optimizer, String(format: "%.3f", $0.score), formatMetric($0.geometricMeanRatio)]
+                },
+                rightAligned: [1, 2]).rendered())
+        }
+        return out.joined(separator: "\n")
+    }
+}

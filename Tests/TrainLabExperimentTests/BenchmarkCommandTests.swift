@@ -1,0 +1,95 @@
+import XCTest
+import Foundation
+import TrainLabStore
+
+/// A `benchmark` spec end to end: `run` tunes, selects and trains the paired final runs;
+/// `benchmark` reports them.
+final class BenchmarkCommandTests: XCTestCase {
+    func trainlab(_ arguments: [String]) throws -> TrainlabOutcome { try runTrainlab(arguments, in: self) }
+
+    func testRunTunesThenRerunsTheBestTrialsOnPairedSeedsAndBenchmarkReportsThem() throws {
+        let spec = try specFile("""
+            {"name": "bm", "task": {"kind": "blobs", "train_size": 64, "val_size": 32},
+             "model": {"hidden": [4]}, "loss": "cross_entropy",
+             "training": {"steps": 8, "batch_size": 64, "eval_every": 4, "log_every": 2},
+             "benchmark": {
+               "optimizers": {"sgd": {"kind": "sgd", "lr": {"log_uniform": [1e-3, 1]}}, "lbfgs": {"kind": "lbfgs", "max_iter": 3}},
+               "problems": {"blobs": {}, "wide": {"model": {"hidden": [8]}}},
+               "budget": 3, "seeds": 2, "target": {"metric": "val_accuracy", "value": 0.5}}}
+            """)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("bm.sqlite").path
+        let db = ["--db", database]
+        let validated = try trainlab(["validate", spec] + db)
+        XCTAssertEqual(validated.status, 0, validated.standardError)
+        XCTAssertTrue(validated.standardOutput.contains("8 runs"), validated.standardOutput)
+        let ran = try trainlab(["run", spec] + db)
+        XCTAssertEqual(ran.status, 0, ran.standardError)
+
+        let store = try ResultsStore.openForReading(path: database)
+        let runs = try store.runOverviews(experiment: "bm")
+        XCTAssertEqual(runs.count, 2 * (3 + 1) + 2 * 2 * 2)
+        let finals = runs.filter { $0.params["benchmark.role"] == "final" }
+        XCTAssertEqual(finals.count, 8)
+        // Paired: the same seeds for every optimizer of a problem.
+        for problem in ["blobs", "wide"] {
+            let seeds = Dictionary(grouping: finals.filter { $0.params["benchmark.problem"] == problem }) { $0.params["benchmark.optimizer"]! }
+                .mapValues { $0.compactMap(\.run.seed).sorted() }
+            XCTAssertEqual(seeds, ["sgd": [0, 1], "lbfgs": [0, 1]])
+        }
+        // The final sgd runs use the best tuning trial's lr.
+        let tune = runs.filter { $0.params["benchmark.role"] == "tune" && $0.params["benchmark.problem"] == "blobs"
+            && $0.params["benchmark.optimizer"] == "sgd" }
+        let best = tune.min { ($0.summaries["val_loss"]?.finalValue ?? .infinity) < ($1.summaries["val_loss"]?.finalValue ?? .infinity) }!
+        let finalSGD = finals.first { $0.params["benchmark.problem"] == "blobs" && $0.params["benchmark.optimizer"] == "sgd" }!
+        XCTAssertEqual(finalSGD.params["benchmark.trial"], best.params["benchmark.trial"])
+        XCTAssertEqual(finalSGD.params["optimizer.lr"], best.params["optimizer.lr"])
+
+        // evals: one per step for SGD, every line-search evaluation for L-BFGS; time grows.
+        let sgdEvals = try store.metrics(runID: finalSGD.run.id, name: "evals")
+        XCTAssertEqual(sgdEvals.map(\.step), [1, 2, 4, 6, 8])
+        XCTAssertEqual(sgdEvals.map(\.value), [1, 2, 4, 6, 8])
+        let lbfgs = finals.first { $0.params["benchmark.optimizer"] == "lbfgs" }!
+        XCTAssertGreaterThan(try store.metrics(runID: lbfgs.run.id, name: "evals").last!.value, 8)
+        let time = try store.metrics(runID: finalSGD.run.id, name: "time").map(\.value)
+        XCTAssertEqual(time, time.sorted())
+
+        let again = try trainlab(["run", spec] + db)
+        XCTAssertEqual(again.status, 0)
+        XCTAssertEqual(again.standardOutput.components(separatedBy: "already completed").count - 1, 16, "a rerun trains nothing")
+
+        let table = try trainlab(["benchmark", "bm"] + db)
+        XCTAssertEqual(table.status, 0, table.standardError)
+        XCTAssertTrue(table.standardOutput.contains("problem wide"), table.standardOutput)
+        XCTAssertTrue(table.standardOutput.contains("Wilcoxon signed-rank"), table.standardOutput)
+        let json = try trainlab(["benchmark", "bm", "--format", "json"] + db)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        let problems = try XCTUnwrap(object["problems"] as? [[String: Any]])
+        XCTAssertEqual(problems.map { $0["name"] as? String }, ["blobs", "wide"])
+        let optimizers = try XCTUnwrap(problems[0]["optimizers"] as? [[String: Any]])
+        XCTAssertEqual(Set(optimizers.compactMap { $0["name"] as? String }), ["sgd", "lbfgs"])
+        XCTAssertEqual(optimizers.map { $0["rank"] as? Int }, [1, 2])
+        let final = try XCTUnwrap(optimizers[0]["final"] as? [String: Any])
+        XCTAssertEqual(final["n"] as? Int, 2)
+        let target = try XCTUnwrap(optimizers[0]["target"] as? [String: Any])
+        XCTAssertEqual(target["n"] as? Int, 2)
+        XCTAssertNotNil(optimizers[1]["test"] as? [String: Any], "the second is tested against the first")
+        let profile = try XCTUnwrap(object["profile"] as? [[String: Any]])
+        XCTAssertEqual(profile.count, 2)
+        for entry in profile { XCTAssert((0...1).contains(entry["score"] as? Double ?? -1)) }
+
+        let missing = try trainlab(["benchmark", "nothing"] + db)
+        XCTAssertEqual(missing.status, 2)
+    }
+
+    func testABadValueInAProblemOrOptimizerNamesTheBenchmarkRun() throws {
+        let spec = try specFile("""
+            {"name": "bad", "task": "blobs", "loss": "cross_entropy",
+             "benchmark": {"optimizers": {"heavy": {"kind": "sgd", "momentun": 0.9}}, "problems": {"p": {}}}}
+            """)
+        let refused = try trainlab(["validate", spec])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.standardError.contains(
+            "optimizer.momentun: unknown key 'momentun' in optimizer, did you mean 'momentum'? (in the benchmark run of problem \"p\" with optimizer \"heavy\""),
+            refused.standardError)
+    }
+}

@@ -1,0 +1,109 @@
+import XCTest
+@testable import TrainLabSpec
+
+final class BenchmarkSpecTests: XCTestCase {
+    static let spec = """
+        {"name": "b", "seed": 7,
+         "task": {"kind": "spirals", "noise": 0.1}, "model": {"hidden": [8]}, "loss": "cross_entropy",
+         "training": {"steps": 20, "batch_size": 32},
+         "benchmark": {
+           "optimizers": {"adam": {"kind": "adam", "lr": {"log_uniform": [1e-3, 1]}, "eps": 1e-7},
+                          "plain": "sgd"},
+           "problems": {"easy": {}, "wide": {"model": {"hidden": [32]}, "task": {"kind": "blobs"}}},
+           "budget": 4, "metric": "val_loss", "seeds": 3,
+           "target": {"metric": "val_accuracy", "value": 0.9}}}
+        """
+
+    func plan(_ text: String = spec) throws -> BenchmarkPlan {
+        let plan = try BenchmarkPlan(JSONParser.parse(text, file: "x.json"))
+        return try XCTUnwrap(plan)
+    }
+
+    func member(_ value: JSONValue, _ path: String) -> JSONValue? {
+        var node: JSONValue? = value
+        for key in path.split(separator: ".") {
+            guard case .object(let object)? = node else { return nil }
+            node = object[String(key)]
+        }
+        return node
+    }
+
+    func number(_ value: JSONValue?) -> Double? {
+        if case .number(let n)? = value { return n.value }
+        return nil
+    }
+
+    func testHaltonIsTheRadicalInverse() {
+        XCTAssertEqual((1...4).map { BenchmarkPlan.halton(index: $0, base: 2) }, [0.5, 0.25, 0.75, 0.125])
+        XCTAssertEqual((1...4).map { BenchmarkPlan.halton(index: $0, base: 3) }, [1.0 / 3, 2.0 / 3, 1.0 / 9, 4.0 / 9])
+    }
+
+    func testRandomSearchTakesHaltonPointsThroughTheQuantiles() throws {
+        let trials = try plan().trials(of: "adam")
+        XCTAssertEqual(trials.count, 4)
+        // u = 1/2, 1/4, 3/4, 1/8 of [log 1e-3, log 1].
+        let lrs = trials.map { number($0[0].value)! }
+        for (lr, exponent) in zip(lrs, [-1.5, -2.25, -0.75, -2.625]) { XCTAssertEqual(lr, pow(10, exponent), accuracy: 1e-12) }
+        XCTAssertEqual(try plan().trials(of: "plain").count, 1, "nothing to search: one trial")
+    }
+
+    func testGridSearchSpacesQuantilesEvenly() throws {
+        let text = Self.spec.replacingOccurrences(of: #""budget": 4"#, with: #""budget": 10, "search": "grid""#)
+            .replacingOccurrences(of: #""eps": 1e-7"#, with: #""weight_decay": {"uniform": [0, 0.1]}"#)
+        let trials = try plan(text).trials(of: "adam")
+        // k = 3 points per axis (3² ≤ 10 < 4²); the last key changes fastest.
+        XCTAssertEqual(trials.count, 9)
+        XCTAssertEqual(trials.map { number($0[1].value)! }.prefix(3), [0, 0.05, 0.1])
+        let lrs = trials.map { number($0[0].value)! }.enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
+        for (lr, expected) in zip(lrs, [1e-3, pow(10, -1.5), 1]) { XCTAssertEqual(lr, expected, accuracy: 1e-12, "lr at quantiles 0, 1/2, 1") }
+    }
+
+    func testTuneRunsCoverEveryProblemAndOptimizerWithTheSamePoints() throws {
+        let runs = try plan().tuneRuns()
+        XCTAssertEqual(runs.count, 2 * (4 + 1))
+        let easy = runs.filter { member($0.spec, "benchmark.problem") == .string("easy") }
+        let wide = runs.filter { member($0.spec, "benchmark.problem") == .string("wide") }
+        XCTAssertEqual(easy.map { member($0.spec, "optimizer") }, wide.map { member($0.spec, "optimizer") })
+        let first = runs[0].spec
+        XCTAssertEqual(member(first, "benchmark.role"), .string("tune"))
+        XCTAssertEqual(member(first, "benchmark.trial"), .number(0))
+        XCTAssertEqual(member(first, "benchmark.target.metric"), .string("val_accuracy"))
+        XCTAssertEqual(member(first, "optimizer.eps"), .number(1e-7), "fixed keys stay")
+        XCTAssertEqual(member(first, "seed"), .number(7), "tuning runs keep the spec's seed")
+        XCTAssertEqual(member(runs[4].spec, "optimizer"), ["kind": "sgd"])
+        // The problem's overrides: model merged key by key, a different task kind replaces.
+        let w = wide[0].spec
+        XCTAssertEqual(member(w, "model.hidden"), [32])
+        XCTAssertEqual(member(w, "task"), ["kind": "blobs"])
+        XCTAssertEqual(member(w, "training.steps"), .number(20))
+    }
+
+    func testFinalRunsRerunTheBestTrialOnTheSameSeedsForEveryOptimizer() throws {
+        let plan = try plan()
+        let runs = try plan.finalRuns { problem, optimizer in
+            problem == "wide" && optimizer == "plain" ? nil : (optimizer == "adam" ? 2 : 0)
+        }
+        XCTAssertEqual(runs.count, 3 * 3, "easy: adam and plain, wide: adam; 3 seeds each")
+        for problem in ["easy", "wide"] {
+            let seedsByOptimizer = Dictionary(grouping: runs.filter { member($0.spec, "benchmark.problem") == .string(problem) }) {
+                JSONWriter.write(member($0.spec, "benchmark.optimizer")!)
+            }.mapValues { $0.map { number(member($0.spec, "seed"))! } }
+            for seeds in seedsByOptimizer.values { XCTAssertEqual(seeds, [0, 1, 2]) }
+        }
+        let adam = runs[0].spec
+        XCTAssertEqual(member(adam, "benchmark.role"), .string("final"))
+        XCTAssertEqual(member(adam, "benchmark.trial"), .number(2))
+        XCTAssertEqual(number(member(adam, "optimizer.lr"))!, pow(10, -0.75), accuracy: 1e-12)
+    }
+
+    func testBadBenchmarksAreSpecErrors() {
+        let noOptimizers = specError { try self.plan(#"{"name": "b", "benchmark": {"problems": {}}}"#) }
+        XCTAssertTrue(noOptimizers?.description.contains("benchmark.optimizers") ?? false, "\(String(describing: noOptimizers))")
+        let typo = specError { try self.plan(#"{"name": "b", "benchmark": {"optimizers": {"a": "sgd"}, "budgt": 3}}"#) }
+        XCTAssertTrue(typo?.description.contains("did you mean 'budget'") ?? false, "\(String(describing: typo))")
+        let problemKey = specError { try self.plan(#"{"name": "b", "benchmark": {"optimizers": {"a": "sgd"}, "problems": {"p": {"optimizer": "adam"}}}}"#) }
+        XCTAssertTrue(problemKey?.description.contains("benchmark.problems.p.optimizer") ?? false, "\(String(describing: problemKey))")
+        let sweep = specError { try self.plan(#"{"name": "b", "sweep": {"seed": [1]}, "benchmark": {"optimizers": {"a": "sgd"}}}"#) }
+        XCTAssertTrue(sweep?.description.contains("remove \"sweep\"") ?? false, "\(String(describing: sweep))")
+    }
+}
