@@ -120,11 +120,14 @@ public enum TaskOptionRanges {
     /// Attention holds seq_len² scores per head: longer sequences do not fit a CPU run.
     public static let seqLen = 2...4096
     public static let modulus = 2...1000
+    /// linear_regression's κ: Float32 inputs keep about 7 digits, so the spectrum stays resolvable.
+    public static let conditionNumber: ClosedRange<Double> = 1...1e6
 
     /// By spec key, for every option a `TaskDescriptor` lists beyond the standard ones.
     public static let byKey: [String: Range] = [
         "spread": .number(spread), "teacher_hidden": .integer(teacherHidden), "list_size": .integer(listSize),
         "vocab": .integer(vocab), "seq_len": .integer(seqLen), "modulus": .integer(modulus),
+        "condition_number": .number(conditionNumber),
     ]
 }
 

@@ -7,6 +7,8 @@ extension TaskDescriptor {
             TaskOption("input_dim", 16, "x ~ N(0, I) in this many dimensions"),
             TaskOption("output_dim", 1, "target width; y = x·W* + b* + noise·ε, W* ~ N(0, 1/input_dim), b* ~ N(0, 1)"),
             TaskOption("noise", 0.1, "std of the target noise ε ~ N(0, 1); Bayes MSE = noise²"),
+            TaskOption("condition_number", 1.0,
+                       "κ of the input covariance: eigenvalues log-spaced from 1 to κ, eigenvectors a random reflection (1: x ~ N(0, I))"),
         ]) { try SyntheticTasks.linearRegression($0, seed: $1).data }
 
     static let teacherRegression = TaskDescriptor(
@@ -22,6 +24,17 @@ extension TaskDescriptor {
 extension SyntheticTasks {
     /// linear_regression: x ~ N(0, I_d), y = x·W* + b* + σε, W* ~ N(0, 1/d) (d×m), b* ~ N(0, 1),
     /// ε ~ N(0, I_m). Also returns W* (row-major d×m) and b*, for tests.
+    ///
+    /// With `condition_number` κ > 1 the inputs are x = (z ⊙ √s)·H, z ~ N(0, I_d), with
+    /// eigenvalues s_j = κ^(j/(d−1)), j = 0 … d−1 (log-spaced from 1 to κ; d = 1 keeps s = 1) and
+    /// H = I − 2vvᵀ/(vᵀv) a Householder reflection with v ~ N(0, I_d) drawn after b*, so the
+    /// covariance Hᵀ diag(s) H has condition number κ and no axis-aligned eigenvectors (a
+    /// per-coordinate step size such as Adam's cannot undo it). κ = 1 draws nothing more: the data
+    /// are those of x ~ N(0, I) exactly.
+    ///
+    /// `notes["optimum_loss"]` is f* = min over W, b of mean ‖xW + b − y‖² over the training rows
+    /// and outputs (PyTorch's MSELoss of a linear layer with bias), from the normal equations
+    /// (`LeastSquares.optimumLoss`), when the training set determines the solution.
     static func linearRegression(_ options: TaskOptions, seed: UInt64) throws
         -> (data: TaskData, weights: [Double], bias: [Double])
     {
@@ -30,18 +43,21 @@ extension SyntheticTasks {
         let d = try reader.integer("input_dim", options.inputDim, min: 1)
         let m = try reader.integer("output_dim", options.outputDim, min: 1)
         let sigma = try reader.noise()
+        let kappa = try reader.extra("condition_number", in: TaskOptionRanges.conditionNumber)
         try reader.checkSize(rows: max(options.trainSize, options.valSize), width: max(d, m), what: "a split")
 
         var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
         let scale = 1 / Double(d).squareRoot()
         let weights = (0..<(d * m)).map { _ in scale * stream.normal() }
         let bias = (0..<m).map { _ in stream.normal() }
+        let conditioning = kappa > 1 ? InputConditioning(dimension: d, conditionNumber: kappa, stream: &stream) : nil
 
         func split(_ n: Int) -> Dataset {
             let x = Tensor(shape: [n, d]), y = Tensor(shape: [n, m])
             var row = [Double](repeating: 0, count: d)
             for i in 0..<n {
                 drawGaussianRow(x, row: i, values: &row, stream: &stream)
+                conditioning?.apply(to: &row, storingIn: x, row: i)
                 for k in 0..<m {
                     var s = bias[k]
                     for j in 0..<d { s += row[j] * weights[j * m + k] }
@@ -52,9 +68,9 @@ extension SyntheticTasks {
         }
         let train = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize) : nil
-        let data = TaskData(
-            kind: .regression, inputDim: d, outputDim: m, train: train, validation: validation,
-            notes: ["bayes_mse": sigma * sigma, "train_target_variance": meanColumnVariance(train.targetsTensor)])
+        var notes = ["bayes_mse": sigma * sigma, "train_target_variance": meanColumnVariance(train.targetsTensor)]
+        notes["optimum_loss"] = LeastSquares.optimumLoss(inputs: train.inputs, targets: train.targetsTensor)
+        let data = TaskData(kind: .regression, inputDim: d, outputDim: m, train: train, validation: validation, notes: notes)
         return (data, weights, bias)
     }
 
