@@ -24,6 +24,8 @@ public struct ExperimentSpec {
     public let checkpoint: CheckpointSpec
     /// The data of a `task.kind = "file"` spec (nil for synthetic tasks).
     let fileData: TaskData?
+    /// Inequality constraints trained with Lagrange multipliers (`constraints`; empty: none).
+    public let constraints: [ConstraintSpec]
     /// Log the init probe (activation and gradient RMS by depth, orthogonality) at step 0.
     public let probe: Bool
     /// The run's configuration resolved: sweep values applied, every default filled in, every
@@ -219,6 +221,7 @@ public struct ExperimentSpec {
             scheduleKind = "constant"
             schedule = .constant
         }
+        constraints = try ConstraintSpec.decodeList(root)
         // A benchmark run's tag (BenchmarkPlan): kept in the config, so its params name the run's part.
         if let tag = try root.object("benchmark") {
             for key in ["problem", "optimizer", "role", "trial", "metric", "goal", "target"] { _ = tag.value(key) }

@@ -35,6 +35,11 @@ public protocol ProgressObserver {
 ///   evals, time               — with train_loss: loss/gradient evaluations so far (one per
 ///                               update, every line-search evaluation of L-BFGS, CG, Newton) and
 ///                               training seconds so far (evaluation, logging and saves excluded).
+///   gap                       — with train_loss: train_loss − f*, where the task knows the exact
+///                               optimum f* of this model on the training set (`gapReference`).
+///   constraint/KIND/multiplier, constraint/KIND/violation — with train_loss, per `constraints`
+///                               entry: λ used by update k and g(θ) before it. train_loss stays
+///                               the data loss L; the optimizer steps on L plus the penalty.
 public final class Runner {
     public let spec: ExperimentSpec
     public let pool: ThreadPool
@@ -161,6 +166,8 @@ public final class Runner {
                                    seed: spec.seed &+ 0x6461_7461)
         let batch = BatchBuffers(data: data.train, rows: batchSize, task: data, loss: spec.loss)
         let tape = Tape(pool: pool)
+        let constraints = spec.constraints.map(WeightNormConstraint.init)
+        let optimumLoss = Self.gapReference(spec: spec, data: data, batchSize: batchSize)
         let evaluator = data.validation.map { Evaluator(data: $0, task: data, model: model, loss: spec.loss, pool: pool) }
 
         var lastValidation: (loss: Double, accuracy: Double?)? = nil
@@ -188,6 +195,7 @@ public final class Runner {
             archive.set("run.seconds", doubles: [earlierSeconds + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9])
             earlyStopping?.save(to: &archive)
             archive.set("run.cost", doubles: [evaluationCount, trainingSeconds])
+            for constraint in constraints { constraint.save(to: &archive) }
             try metrics.checkpoint(step: step, state: archive.encoded())
         }
 
@@ -210,6 +218,7 @@ public final class Runner {
                 let cost = try archive.doubles("run.cost", count: 2)
                 (evaluationCount, trainingSeconds) = (cost[0], cost[1])
             }
+            for constraint in constraints { try constraint.restore(from: archive) }
         }
 
         func evaluate(at step: Int) throws {
@@ -251,24 +260,30 @@ public final class Runner {
             let stepStart = DispatchTime.now().uptimeNanoseconds
             batch.load(sampler.next())
             let lr = spec.schedule.rate(step: step, total: training.steps, lr: spec.lr)
-            let lossValue: Double
             var gradientNorm = Double.nan
+            let multipliers = constraints.map(\.multiplier)
+            // The first evaluation, at the parameters update `step` starts from: what is logged and what λ's step uses.
+            var first = StepEvaluation(objective: .nan, loss: .nan, violations: [])
             if let closureOptimizer {
                 // L-BFGS, CG, Newton: the same batch for every evaluation of this step; the
                 // logged loss and gradient norm are those at the start of the step.
                 var evaluations = 0
-                let start = closureOptimizer.step(parameters, lr: Float(lr)) {
-                    let value = forwardBackward(model: model, parameters: parameters, batch: batch, tape: tape)
-                    if evaluations == 0 { gradientNorm = Gradients.globalNorm(parameters, pool: pool) }
+                _ = closureOptimizer.step(parameters, lr: Float(lr)) {
+                    let evaluation = forwardBackward(model: model, parameters: parameters, batch: batch, tape: tape,
+                                                     constraints: constraints)
+                    if evaluations == 0 {
+                        gradientNorm = Gradients.globalNorm(parameters, pool: pool)
+                        first = evaluation
+                    }
                     evaluations += 1
-                    return value
+                    return evaluation.objective
                 }
-                lossValue = Double(start)
                 evaluationCount += Double(evaluations)
             } else {
                 evaluationCount += 1
-                lossValue = Double(forwardBackward(model: model, parameters: parameters, batch: batch, tape: tape))
+                first = forwardBackward(model: model, parameters: parameters, batch: batch, tape: tape, constraints: constraints)
             }
+            let lossValue = Double(first.loss)
             lastLoss = lossValue
             if firstLoss == nil { firstLoss = lossValue }
             if !lossValue.isFinite || lossValue > Self.explosionFactor * max(firstLoss!, 1) {
@@ -282,6 +297,7 @@ public final class Runner {
                     ?? Gradients.globalNorm(parameters, pool: pool)
                 optimizer.step(parameters, lr: Float(lr))
             }
+            for (constraint, violation) in zip(constraints, first.violations) { constraint.updateMultiplier(violation: violation) }
             trainingSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
             func logTraining() {
                 metrics.log(step: step, name: "train_loss", value: lossValue)
@@ -289,6 +305,11 @@ public final class Runner {
                 metrics.log(step: step, name: "lr", value: lr)
                 metrics.log(step: step, name: "evals", value: evaluationCount)
                 metrics.log(step: step, name: "time", value: trainingSeconds)
+                if let optimumLoss { metrics.log(step: step, name: "gap", value: lossValue - optimumLoss) }
+                for (index, constraint) in constraints.enumerated() {
+                    metrics.log(step: step, name: constraint.spec.multiplierMetric, value: multipliers[index])
+                    metrics.log(step: step, name: constraint.spec.violationMetric, value: first.violations[index])
+                }
             }
             // Step 1 always: the initial loss is the reference every curve starts from.
             let logsTraining = step % training.logEvery == 0 || step == 1 || step == training.steps
@@ -366,14 +387,50 @@ extension Runner {
         return archive
     }
 
-    /// Zeroes the gradients, records forward and loss on a fresh tape step, back-propagates, and
-    /// returns the loss.
-    func forwardBackward(model: any Model, parameters: [Parameter], batch: BatchBuffers, tape: Tape) -> Float {
+    /// One evaluation of the training objective: the loss plus each constraint's penalty.
+    struct StepEvaluation {
+        /// What the optimizer minimizes (and back-propagated): the loss plus the penalties.
+        var objective: Float
+        /// The data loss alone (train_loss).
+        var loss: Float
+        /// g(θ) of each constraint, in `spec.constraints` order.
+        var violations: [Double]
+    }
+
+    /// Zeroes the gradients, records forward, loss and the constraints' penalties on a fresh
+    /// tape step, back-propagates, and returns the values.
+    func forwardBackward(model: any Model, parameters: [Parameter], batch: BatchBuffers, tape: Tape,
+                         constraints: [WeightNormConstraint] = []) -> StepEvaluation {
         tape.reset()
         for p in parameters { p.zeroGradient() }
         let prediction = model.forward(tape.constant(batch.inputs), on: tape)
         let loss = spec.loss(prediction, batch.targets, on: tape)
-        tape.backward(from: loss)
-        return tape.value(loss)[0]
+        guard !constraints.isEmpty else {
+            tape.backward(from: loss)
+            let value = tape.value(loss)[0]
+            return StepEvaluation(objective: value, loss: value, violations: [])
+        }
+        let weights = WeightNormConstraint.constrainedParameters(parameters).map { tape.parameter($0) }
+        var objective = loss
+        var violations: [Variable] = []
+        for constraint in constraints {
+            let (penalty, violation) = constraint.record(weights: weights, on: tape)
+            objective = tape.add(objective, penalty)
+            violations.append(violation)
+        }
+        tape.backward(from: objective)
+        return StepEvaluation(objective: tape.value(objective)[0], loss: tape.value(loss)[0],
+                              violations: violations.map { Double(tape.value($0)[0]) })
+    }
+
+    /// f* for `gap`: the task's exact least-squares optimum (`notes["optimum_loss"]`, the
+    /// minimum of mean (xW + b − y)² over W, b on the training set), used only when it is the
+    /// optimum of this run's objective — an MLP with `hidden: []` and bias (one linear layer),
+    /// the `mse` loss, and full batch (batch_size ≥ train_size, so train_loss is the loss of the
+    /// whole training set); otherwise nil and no gap is logged.
+    static func gapReference(spec: ExperimentSpec, data: TaskData, batchSize: Int) -> Double? {
+        guard let optimum = data.notes["optimum_loss"], spec.model.transformer == nil, spec.model.hidden.isEmpty,
+              spec.model.bias, spec.loss is MSELoss, batchSize == data.train.count else { return nil }
+        return optimum
     }
 }

@@ -29,7 +29,23 @@ enum ResumeSpecs {
          "training": {"steps": \(steps), "batch_size": 48, "eval_every": 10, "checkpoint_every": 5}}
         """
     }
-    static let all = [mlpBatchNormAdam(), transformerAdamW(), lbfgs()]
+    /// A weight_norm constraint's multiplier (dual ascent), beside SGD's momentum.
+    static func constrainedDualAscent(steps: Int = 30) -> String { """
+        {"name": "constrained-dual", "task": {"kind": "teacher_regression", "train_size": 64, "val_size": 16},
+         "model": {"hidden": [8]}, "loss": "mse", "optimizer": {"kind": "sgd", "lr": 0.05, "momentum": 0.9},
+         "constraints": [{"kind": "weight_norm", "max": 1, "dual_lr": 0.5}],
+         "training": {"steps": \(steps), "batch_size": 16, "eval_every": 10, "checkpoint_every": 7}}
+        """
+    }
+    /// The augmented Lagrangian's multiplier under L-BFGS's line search.
+    static func constrainedAugmentedLBFGS(steps: Int = 16) -> String { """
+        {"name": "constrained-augmented", "task": {"kind": "blobs", "train_size": 48, "val_size": 16},
+         "model": {"hidden": [6]}, "loss": "cross_entropy", "optimizer": {"kind": "lbfgs", "lr": 1, "max_iter": 4},
+         "constraints": [{"kind": "weight_norm", "max": 1.5, "method": "augmented", "rho": 0.5}],
+         "training": {"steps": \(steps), "batch_size": 48, "eval_every": 5, "checkpoint_every": 5}}
+        """
+    }
+    static let all = [mlpBatchNormAdam(), transformerAdamW(), lbfgs(), constrainedDualAscent(), constrainedAugmentedLBFGS()]
 }
 
 /// Resume in process: a run stopped at any step boundary and resumed from its saved state logs,
