@@ -5,8 +5,8 @@ import TrainLabStore
 /// external resource), well-formed XML as well, so it can be read by XML tools.
 ///
 /// Sections: summary, the config table (params that differ highlighted, runs, diverged, final
-/// metric), training and validation curves, the final-metric comparison, and the init probe's RMS
-/// by depth when logged.
+/// metric), training and validation curves, the final-metric comparison, the init probe's RMS
+/// by depth when logged, and for a `benchmark` spec's runs the benchmark's charts.
 public enum HTMLReport {
     public static func render(_ data: ReportData, generator: String = "trainlab report") -> String {
         var sections: [(id: String, title: String, body: String)] = []
@@ -32,6 +32,7 @@ public enum HTMLReport {
         if !probeFigures.isEmpty {
             sections.append(("probe", "Initialization probe", probeFigures.joined(separator: "\n")))
         }
+        if let benchmark = data.benchmark { sections.append(("benchmark", "Benchmark", benchmarkSection(benchmark))) }
 
         var html: [String] = []
         html.append("<!DOCTYPE html>")
@@ -56,6 +57,26 @@ public enum HTMLReport {
     }
 
     static func esc(_ text: String) -> String { SVG.escaped(text) }
+
+    /// Per problem the learning-rate sensitivity and the tuning curve; across problems the
+    /// performance profile and time to target (with a target).
+    static func benchmarkSection(_ benchmark: BenchmarkReport) -> String {
+        let results = benchmark.results
+        var out = ["<p>The optimizer benchmark: each optimizer tuned with the same budget on every problem, its best "
+                   + "trial by final <code>\(esc(results.metric))</code> rerun on paired seeds (<code>trainlab benchmark "
+                   + "\(esc(results.experiment))</code> prints the tables).</p>"]
+        for problem in benchmark.problems {
+            out.append("<h3>\(esc(problem))</h3>")
+            if let chart = ReportCharts.lrSensitivity(benchmark, problem: problem) { out.append(figure(chart.svg(), caption: nil)) }
+            if let chart = ReportCharts.tuningCurve(benchmark, problem: problem) { out.append(figure(chart.svg(), caption: nil)) }
+        }
+        if let profile = ReportCharts.performanceProfile(benchmark), let time = ReportCharts.timeToTarget(benchmark) {
+            out.append("<h3>Across problems</h3>")
+            out.append(figure(profile.svg(), caption: nil))
+            out.append(figure(time.svg(), caption: nil))
+        }
+        return out.joined(separator: "\n")
+    }
 
     static func figure(_ svg: String, caption: String?) -> String {
         "<figure>\n\(svg)\n" + (caption.map { "<figcaption>\(esc($0))</figcaption>\n" } ?? "") + "</figure>"

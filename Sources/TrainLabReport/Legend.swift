@@ -9,6 +9,8 @@ struct Legend {
         case line(SeriesStyle)
         /// A thin line ending in the ✕ that marks where a diverged run stopped.
         case divergedTrace
+        /// The ✕ alone: a setting that gave no value.
+        case cross
     }
 
     struct Entry {
@@ -57,6 +59,8 @@ struct Legend {
                 out.append(SVG.line(x1: left, y1: middle + 3, x2: left + Self.symbolWidth - 6, y2: middle - 2,
                                     stroke: "#555555", width: 1.2))
                 out.append(crossMark(x: left + Self.symbolWidth - 5, y: middle - 2, color: "#555555"))
+            case .cross:
+                out.append(crossMark(x: left + Self.symbolWidth / 2, y: middle, color: "#555555"))
             }
             let label = SVG.truncated(entry.label, width: textRoom, fontSize: Self.fontSize)
             out.append(SVG.text(label, x: left + Self.symbolWidth + 8, y: middle + 4, size: Self.fontSize))

@@ -35,13 +35,18 @@ public struct LineSeries: Sendable, Equatable {
     public var style: SeriesStyle
     public var points: [ChartPoint]
     public var traces: [ChartTrace]
+    /// x positions of settings that gave no value (a tuning trial that diverged or failed): a ✕
+    /// on the plot's worst edge (see `LineChart.failuresAtBottom`), so they are shown, not dropped.
+    public var failures: [Double]
 
-    public init(id: String, label: String, style: SeriesStyle, points: [ChartPoint], traces: [ChartTrace] = []) {
+    public init(id: String, label: String, style: SeriesStyle, points: [ChartPoint], traces: [ChartTrace] = [],
+                failures: [Double] = []) {
         self.id = id
         self.label = label
         self.style = style
         self.points = points
         self.traces = traces
+        self.failures = failures
     }
 }
 
@@ -62,6 +67,15 @@ public struct LineChart: Sendable {
     public var yLabel: String
     public var series: [LineSeries]
     public var yScale: ScaleChoice = .automatic
+    /// `.log` draws x on a log10 axis (a learning rate) when every x is positive; otherwise linear.
+    public var xScale: ScaleChoice = .linear
+    /// A fixed y domain (a share, 0...1) instead of one fitted to the data.
+    public var yDomain: ClosedRange<Double>?
+    /// Failures (`LineSeries.failures`) are marked at the bottom edge (higher is better) rather
+    /// than the top (lower is better).
+    public var failuresAtBottom = false
+    /// The legend's words for a failure mark.
+    public var failureLabel = "no value (diverged or failed)"
     /// x ticks wanted (about); the x axis spans the data (from 0 when `xFromZero`).
     public var xTargetTicks = 6
     public var xFromZero = true
@@ -88,14 +102,25 @@ public struct LineChart: Sendable {
     public func axes() -> (x: Axis, y: Axis)? {
         let main = series.flatMap(\.points)
         let traced = series.flatMap { $0.traces.flatMap(\.points) }
-        let xs = (main + traced).map(\.x).filter(\.isFinite)
+        let xs = ((main + traced).map(\.x) + series.flatMap(\.failures)).filter(\.isFinite)
         guard var xLow = xs.min(), let xHigh = xs.max() else { return nil }
-        if xFromZero { xLow = min(xLow, 0) }
-        let xAxis = Axis.linear(from: xLow, to: xHigh, label: xLabel, targetTicks: xTargetTicks, extendToTicks: false,
-                                minimumStep: xIntegerTicks ? 1 : 0)
+        let xAxis: Axis
+        if xScale == .log && xLow > 0 {
+            xAxis = .log(from: xLow, to: xHigh, label: xLabel)
+        } else {
+            if xFromZero { xLow = min(xLow, 0) }
+            xAxis = .linear(from: xLow, to: xHigh, label: xLabel, targetTicks: xTargetTicks, extendToTicks: false,
+                            minimumStep: xIntegerTicks ? 1 : 0)
+        }
 
+        if let yDomain {
+            return (xAxis, .linear(from: yDomain.lowerBound, to: yDomain.upperBound, label: yLabel))
+        }
         let forRange = main.isEmpty ? traced : main
-        guard let (yLow, yHigh) = Self.yRange(forRange) else { return nil }
+        guard let (yLow, yHigh) = Self.yRange(forRange) else {
+            // Only failures: an empty plot that still marks them.
+            return series.contains { !$0.failures.isEmpty } ? (xAxis, .linear(from: 0, to: 1, label: yLabel)) : nil
+        }
         let yAxis: Axis
         switch yScale {
         case .automatic:
@@ -135,6 +160,9 @@ public struct LineChart: Sendable {
         if series.contains(where: { !$0.traces.isEmpty }) {
             entries.append(Legend.Entry(symbol: .divergedTrace, label: "diverged run, drawn until it stopped", id: nil))
         }
+        if series.contains(where: { !$0.failures.isEmpty }) {
+            entries.append(Legend.Entry(symbol: .cross, label: failureLabel, id: nil))
+        }
         return entries
     }
 
@@ -166,7 +194,7 @@ public struct LineChart: Sendable {
         let clipID = "\(id)-clip"
 
         var out: [String] = [SVG.open(width: width, height: height, title: title, standalone: standalone, id: id,
-                                      extra: [("data-y-scale", yAxis.scale.rawValue)])]
+                                      extra: [("data-x-scale", xAxis.scale.rawValue), ("data-y-scale", yAxis.scale.rawValue)])]
         out.append("<defs><clipPath id=\"\(SVG.escaped(clipID))\">"
                    + SVG.element("rect", [("x", SVG.number(frame.left)), ("y", SVG.number(frame.top)),
                                           ("width", SVG.number(frame.width)), ("height", SVG.number(frame.height))])
@@ -237,6 +265,12 @@ public struct LineChart: Sendable {
                 let x = min(max(px(last.x), frame.left), frame.right)
                 out.append(crossMark(x: x, y: clampedY(last.y), color: line.style.color,
                                      extra: [("class", "diverged-end"), ("data-run", String(trace.runID))]))
+            }
+        }
+        for line in series {
+            for x in line.failures {
+                out.append(crossMark(x: px(x), y: failuresAtBottom ? frame.bottom - 6 : frame.top + 6, color: line.style.color,
+                                     extra: [("class", "failure"), ("data-config", line.id), ("data-x", SVG.dataValue(x))]))
             }
         }
 

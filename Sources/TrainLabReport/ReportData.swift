@@ -50,6 +50,9 @@ public struct ReportData: Sendable {
     public var smoothing: Double?
     /// Init-probe RMS by depth at step 0 (x = layer index): "act_rms", "grad_rms" when logged.
     public var probes: [String: [ConfigCurve]]
+    /// The benchmark protocol's results and tuning trials, when the runs carry `benchmark.*`
+    /// params and the final runs exist; nil otherwise.
+    public var benchmark: BenchmarkReport?
 
     /// Curve metrics shown when logged, in this order.
     public static let standardCurveMetrics = ["train_loss", "val_loss", "val_accuracy", "val_ndcg"]
@@ -148,9 +151,11 @@ public struct ReportData: Sendable {
             if perConfig.contains(where: { !$0.points.isEmpty }) { probes[kind] = perConfig }
         }
 
+        let benchmark = try BenchmarkReport.load(from: store, experiment: experiment, overviews: overviews)
         return ReportData(experiment: experiment, databasePath: store.path, groupKeys: keys, pivotKey: pivotKey, configs: configs,
                           comparison: comparison, metricNames: metricNames, curveMetrics: curveMetrics,
-                          curves: curves, stepsPerPoint: stepsPerPoint, smoothing: smoothing, probes: probes)
+                          curves: curves, stepsPerPoint: stepsPerPoint, smoothing: smoothing, probes: probes,
+                          benchmark: benchmark)
     }
 
     /// Series styles of configs with these group values. Up to seven configs get a colour each.

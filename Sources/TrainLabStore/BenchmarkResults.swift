@@ -117,14 +117,16 @@ public struct BenchmarkResults: Sendable {
     public var problems: [ProblemResult]
     /// Per optimizer (in first-seen order): the performance-profile score over the problems,
     /// cost = median evaluations to target (τ from 1 to 4), and the geometric mean of its
-    /// time-to-target ratios to the best optimizer of each problem (∞ when it misses one).
-    public var profile: [(optimizer: String, score: Double, geometricMeanRatio: Double?)]
+    /// time-to-target ratios to the best optimizer of each problem (∞ when it misses one);
+    /// `ratios` are those ratios, one per problem in `problems` order, from which the report
+    /// draws ρ(τ).
+    public var profile: [(optimizer: String, score: Double, geometricMeanRatio: Double?, ratios: [Double])]
 }
 
 extension ResultsStore {
     /// The benchmark runs of `experiment` (latest attempts), with the selection metric's final
     /// value. `role` is "tune" or "final".
-    func benchmarkRuns(_ overviews: [RunOverview], role: String, metric: String) -> [(BenchmarkRun, RunOverview)] {
+    public func benchmarkRuns(_ overviews: [RunOverview], role: String, metric: String) -> [(BenchmarkRun, RunOverview)] {
         overviews.compactMap { overview in
             let p = overview.params
             guard p["benchmark.role"] == role, let problem = p["benchmark.problem"], let optimizer = p["benchmark.optimizer"],
@@ -219,7 +221,7 @@ extension ResultsStore {
             problems.append(.init(name: problem, optimizers: results))
         }
 
-        var profile: [(optimizer: String, score: Double, geometricMeanRatio: Double?)] = []
+        var profile: [(optimizer: String, score: Double, geometricMeanRatio: Double?, ratios: [Double])] = []
         if target != nil {
             // Cost: median evaluations to target, at least one (a target met at step 0).
             let costs = problems.map { problem in
@@ -228,7 +230,8 @@ extension ResultsStore {
             let scores = Statistics.performanceProfileScores(costs: costs)
             let ratios = Statistics.performanceRatios(costs: costs)
             for (s, name) in optimizerNames.enumerated() {
-                profile.append((name, scores[s], Statistics.geometricMean(ratios.map { $0[s] })))
+                let own = ratios.map { $0[s] }
+                profile.append((name, scores[s], Statistics.geometricMean(own), own))
             }
         }
         return BenchmarkResults(experiment: experiment, metric: metric, goal: goal, target: target, problems: problems, profile: profile)

@@ -165,8 +165,8 @@ let commandTable: [Command] = [
         run: ExportCommand.run),
     Command(
         name: "report",
-        synopses: ["report EXPERIMENT [-o FILE] [--by KEY...] [--pivot KEY] [--metric NAME] [--smooth A] [--format html|svg] [--chart C] [--db PATH]"],
-        summary: "one HTML file: curves (mean, min-max band), final metric ± 95% CI, heatmap, init probe by depth, config table, tags and notes",
+        synopses: ["report EXPERIMENT [-o FILE] [--by KEY...] [--pivot KEY] [--metric NAME] [--smooth A] [--format html|svg] [--chart C] [--problem P] [--db PATH]"],
+        summary: "one HTML file: curves (mean, min-max band), final metric ± 95% CI, heatmap, init probe by depth, benchmark charts, config table, tags and notes",
         options: [
             Option("-o", "--output", value: "FILE", help: "the file (default EXPERIMENT.html or .svg; - for stdout)"),
             Option("--by", value: "KEY", help: "configs share these params (default: runs that differ only by seed)"),
@@ -174,7 +174,8 @@ let commandTable: [Command] = [
             Option("--metric", value: "NAME", help: "the final metric, and the curves' with --chart curves"),
             Option("--smooth", value: "A", help: "train_loss curves as an EMA of weight A in [0, 1), e.g. 0.9"),
             Option("--format", value: "html|svg", help: "html (default) or one chart as svg"),
-            Option("--chart", value: "C", help: "the svg chart: curves (default), final, heatmap (with --pivot), act_rms or grad_rms"),
+            Option("--chart", value: "C", help: "the svg chart: curves (default), final, heatmap (with --pivot), act_rms, grad_rms; a benchmark's lr_sensitivity, tuning, profile or time_to_target"),
+            Option("--problem", value: "P", help: "the benchmark problem of --chart lr_sensitivity or tuning (default the first)"),
             databaseOption,
         ],
         run: ReportCommand.run),

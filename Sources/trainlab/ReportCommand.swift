@@ -5,11 +5,14 @@ import TrainLabExperiment
 import TrainLabIO
 
 /// `trainlab report EXPERIMENT [-o FILE] [--db PATH] [--by KEY...] [--metric NAME] [--smooth A]
-/// [--format html|svg] [--chart curves|final|act_rms|grad_rms]`: an experiment's charts and
-/// config table as one self-contained HTML file, or one chart as SVG. `--smooth A` draws the
-/// train_loss curves as exponential moving averages of weight A (see `ReportData.exponentialMovingAverage`).
+/// [--format html|svg] [--chart C] [--problem P]`: an experiment's charts and config table as
+/// one self-contained HTML file, or one chart as SVG. `--smooth A` draws the train_loss curves as
+/// exponential moving averages of weight A (see `ReportData.exponentialMovingAverage`). A
+/// benchmark's charts: `lr_sensitivity` and `tuning` of one problem (`--problem`, default the
+/// first), `profile` and `time_to_target` across problems.
 enum ReportCommand {
-    static let charts = ["curves", "final", "heatmap", "act_rms", "grad_rms"]
+    static let charts = ["curves", "final", "heatmap", "act_rms", "grad_rms", "lr_sensitivity", "tuning", "profile", "time_to_target"]
+    static let benchmarkCharts: Set = ["lr_sensitivity", "tuning", "profile", "time_to_target"]
 
     static func run(_ arguments: inout Arguments) throws {
         let databasePath = try arguments.option("--db") ?? defaultDatabasePath
@@ -40,6 +43,10 @@ enum ReportCommand {
             }
         }
         if chart == "heatmap" && pivotKey == nil { throw UsageError("--chart heatmap needs --pivot KEY") }
+        let problem = try arguments.option("--problem")
+        if problem != nil && chart != "lr_sensitivity" && chart != "tuning" {
+            throw UsageError("--problem goes with --chart lr_sensitivity or tuning")
+        }
         guard let experiment = arguments.next() else { throw UsageError("report needs an experiment name") }
         try arguments.finish()
 
@@ -52,7 +59,7 @@ enum ReportCommand {
             text = HTMLReport.render(data, generator: "trainlab \(programVersion) report")
             what = "report"
         } else {
-            text = try svg(data, chart: chart ?? "curves", metric: metric ?? "train_loss")
+            text = try svg(data, chart: chart ?? "curves", metric: metric ?? "train_loss", problem: problem)
             what = "chart"
         }
         let runCount = data.configs.reduce(0) { $0 + $1.runs.count }
@@ -69,7 +76,8 @@ enum ReportCommand {
         print("wrote \(what) to \(path)")
     }
 
-    static func svg(_ data: ReportData, chart: String, metric: String) throws -> String {
+    static func svg(_ data: ReportData, chart: String, metric: String, problem: String?) throws -> String {
+        if benchmarkCharts.contains(chart) { return try benchmarkSVG(data, chart: chart, problem: problem) }
         switch chart {
         case "final":
             return ReportCharts.finalComparison(data).svg(standalone: true)
@@ -88,6 +96,31 @@ enum ReportCommand {
             }
             return curves.svg(standalone: true)
         }
+    }
+
+    /// One of a benchmark's charts; an experiment without final benchmark runs, an unknown
+    /// problem, or (`profile`, `time_to_target`) a benchmark without a target is a usage error.
+    static func benchmarkSVG(_ data: ReportData, chart: String, problem: String?) throws -> String {
+        guard let benchmark = data.benchmark else {
+            throw UsageError("--chart \(chart): \(data.experiment) has no final benchmark runs (a spec with \"benchmark\", run to the end)")
+        }
+        let problems = benchmark.problems
+        let name = problem ?? problems[0]
+        guard problems.contains(name) else {
+            throw UsageError("--problem expects one of \(problems.joined(separator: ", ")), got '\(name)'" + suggestion(for: name, among: problems))
+        }
+        let svg: String?
+        switch chart {
+        case "lr_sensitivity": svg = ReportCharts.lrSensitivity(benchmark, problem: name)?.svg(standalone: true)
+        case "tuning": svg = ReportCharts.tuningCurve(benchmark, problem: name)?.svg(standalone: true)
+        case "profile": svg = ReportCharts.performanceProfile(benchmark)?.svg(standalone: true)
+        default: svg = ReportCharts.timeToTarget(benchmark)?.svg(standalone: true)
+        }
+        guard let svg else {
+            throw UsageError(chart == "lr_sensitivity" ? "--chart lr_sensitivity: no tuning trial of \(name) has an optimizer.lr"
+                             : "--chart \(chart) needs a benchmark with a \"target\"")
+        }
+        return svg
     }
 
     /// `EXPERIMENT.html` (or `.svg`) in the current folder, characters other than letters,
