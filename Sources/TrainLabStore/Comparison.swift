@@ -6,9 +6,11 @@ import Foundation
 public enum MetricDirection: String, Sendable, CaseIterable {
     case min, max
 
-    /// `min` for names containing "loss", `max` otherwise (as the stored summaries choose).
+    /// `min` for names containing "loss", "gap" (loss − f*) or "violation" (a constraint's g),
+    /// `max` otherwise (accuracy, NDCG); the stored summaries choose their best the same way.
     public static func preferred(for metric: String) -> MetricDirection {
-        metric.lowercased().contains("loss") ? .min : .max
+        let name = metric.lowercased()
+        return ["loss", "gap", "violation"].contains(where: name.contains) ? .min : .max
     }
 
     public func isBetter(_ a: Double, than b: Double) -> Bool {

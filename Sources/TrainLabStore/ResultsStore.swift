@@ -41,8 +41,9 @@ public struct RunRecord: Sendable, Equatable {
     }
 }
 
-/// One row of `summaries`: a metric's last value and its best value (minimum for names
-/// containing "loss", maximum otherwise). NaN values are stored as NULL and never best.
+/// One row of `summaries`: a metric's last value and its best value (as
+/// `MetricDirection.preferred`: minimum for losses and gaps, maximum otherwise). NaN values are
+/// stored as NULL and never best.
 public struct MetricSummary: Sendable, Equatable {
     public var name: String
     /// Value at the largest step; nil when that value is NULL (NaN).
@@ -560,7 +561,7 @@ public final class ResultsStore: @unchecked Sendable {
         return try names.map { name in
             let key: [SQLiteValue] = [.integer(runID), .text(name)]
             let final = try last.rows(key) { ($0.optionalDouble(at: 0), $0.int(at: 1)) }.first
-            let best = try (name.lowercased().contains("loss") ? lowest : highest)
+            let best = try (MetricDirection.preferred(for: name) == .min ? lowest : highest)
                 .rows(key) { ($0.double(at: 0), $0.int(at: 1)) }.first
             return MetricSummary(name: name, finalValue: final?.0 ?? nil, bestValue: best?.0, bestStep: best?.1,
                                  finalStep: final?.1)

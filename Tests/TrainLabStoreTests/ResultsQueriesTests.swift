@@ -262,6 +262,15 @@ final class ChoiceGroupingTests: XCTestCase {
         XCTAssertThrowsError(try store.compare(experiment: "opt", by: ["optimiser"]))
     }
 
+    /// Losses, gaps to the optimum and constraint violations improve downward; the rest upward.
+    func testMetricDirections() {
+        XCTAssertEqual(MetricDirection.preferred(for: "val_loss"), .min)
+        XCTAssertEqual(MetricDirection.preferred(for: "gap"), .min)
+        XCTAssertEqual(MetricDirection.preferred(for: "constraint/weight_norm/violation"), .min)
+        XCTAssertEqual(MetricDirection.preferred(for: "val_accuracy"), .max)
+        XCTAssertEqual(MetricDirection.preferred(for: "val_ndcg"), .max)
+    }
+
     func testRankingRunsCompareNDCGByDefault() {
         XCTAssertEqual(ResultsStore.defaultMetric(among: ["train_loss", "val_loss", "val_ndcg"]), "val_ndcg")
         XCTAssertEqual(ResultsStore.defaultMetric(among: ["train_loss", "val_loss", "val_accuracy"]), "val_loss")
