@@ -84,21 +84,11 @@ final class EarlyStoppingTests: XCTestCase {
         let reference = MemoryMetricsSink()
         let uninterrupted = try Runner(spec: spec).run(metrics: reference)
         for stops in [[35, 55], [31, 45, 58]] {
-            var rows: [(step: Int, name: String, value: Double)] = []
-            var state: [UInt8]? = nil
-            var result: RunResult? = nil
-            for stop in stops + [Int.max] {
-                let sink = MemoryMetricsSink()
-                let resumedAfter = try state.map { try StateArchive(decoding: $0).integer("run.step") } ?? 0
-                var checks = 0
-                result = try Runner(spec: spec).run(metrics: sink, isCancelled: {
-                    checks += 1
-                    return resumedAfter + checks >= stop
-                }, resumingFrom: state)
-                rows += sink.entries
-                state = sink.savedState?.state
-                if stop != Int.max { XCTAssertEqual(result?.end, .interrupted, "stopped before step \(stop)") }
+            let (rows, attempts) = try trainInterrupted(spec, before: stops)
+            for attempt in attempts.dropLast() {
+                XCTAssertEqual(attempt.result.end, .interrupted, "stopped before step \(attempt.stop)")
             }
+            let result = attempts.last?.result
             XCTAssertEqual(result?.end, .completed)
             XCTAssertEqual(result?.stoppedStep, uninterrupted.stoppedStep, "stopped before steps \(stops)")
             // `time` is wall-clock training seconds: logged at the same steps, never the same value.

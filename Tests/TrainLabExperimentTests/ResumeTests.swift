@@ -73,25 +73,12 @@ final class ResumeTests: XCTestCase {
             XCTAssertEqual(try Runner(spec: spec).run(metrics: reference).end, .completed)
             var generator = SplitMix64(seed: UInt64(spec.training.steps))
             let stops = (0..<3).map { _ in Int(generator.next() % UInt64(spec.training.steps - 1)) + 2 }.sorted()
-            var rows: [Row] = []
-            var state: [UInt8]? = nil
-            var result: RunResult? = nil
-            for stop in stops + [Int.max] {
-                let sink = MemoryMetricsSink()
-                var checks = 0
-                let resumedAfter = try state.map { try StateArchive(decoding: $0).integer("run.step") } ?? 0
-                result = try Runner(spec: spec).run(metrics: sink, isCancelled: {
-                    checks += 1
-                    return resumedAfter + checks >= stop
-                }, resumingFrom: state)
-                rows += sink.entries
-                state = sink.savedState?.state
-                if stop != Int.max {
-                    XCTAssertEqual(result?.end, .interrupted, spec.name)
-                    XCTAssertEqual(sink.savedState?.step, stop - 1, spec.name)
-                }
+            let (rows, attempts) = try trainInterrupted(spec, before: stops)
+            for attempt in attempts.dropLast() {
+                XCTAssertEqual(attempt.result.end, .interrupted, spec.name)
+                XCTAssertEqual(attempt.savedStep, attempt.stop - 1, spec.name)
             }
-            XCTAssertEqual(result?.end, .completed, spec.name)
+            XCTAssertEqual(attempts.last?.result.end, .completed, spec.name)
             assertIdentical(rows, reference.entries, "\(spec.name) stopped before steps \(stops)")
         }
     }
@@ -162,4 +149,35 @@ final class SnapshotTests: XCTestCase {
             """, name: "snap-\(UUID().uuidString).json")
         XCTAssertThrowsError(try ExperimentSpec.load(file: file)) { XCTAssertTrue("\($0)".contains("{step}"), "\($0)") }
     }
+}
+
+/// One attempt of `trainInterrupted`: where it was cancelled, how it ended, and the step of the
+/// state it saved last.
+struct ResumeAttempt {
+    let stop: Int
+    let result: RunResult
+    let savedStep: Int?
+}
+
+/// Trains `spec` in attempts: each is cancelled before step `stops[i]` (Ctrl-C's path) and the
+/// next resumes from the state it saved; the last runs to the end. Returns every row logged
+/// over the attempts, and the attempts.
+func trainInterrupted(_ spec: ExperimentSpec, before stops: [Int])
+    throws -> (rows: [(step: Int, name: String, value: Double)], attempts: [ResumeAttempt]) {
+    var rows: [(step: Int, name: String, value: Double)] = []
+    var attempts: [ResumeAttempt] = []
+    var state: [UInt8]? = nil
+    for stop in stops + [Int.max] {
+        let sink = MemoryMetricsSink()
+        var checks = 0
+        let resumedAfter = try state.map { try StateArchive(decoding: $0).integer("run.step") } ?? 0
+        let result = try Runner(spec: spec).run(metrics: sink, isCancelled: {
+            checks += 1
+            return resumedAfter + checks >= stop
+        }, resumingFrom: state)
+        rows += sink.entries
+        state = sink.savedState?.state
+        attempts.append(ResumeAttempt(stop: stop, result: result, savedStep: sink.savedState?.step))
+    }
+    return (rows, attempts)
 }
