@@ -1,10 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Hot loops are compiled twice from the same source file: `MicroKernels` for any CPU and
-// `MicroKernelsAVX2` (a symlink to it) for x86-64-v3 (AVX2 + FMA). Only the second gets a
-// CPU flag, so `main` and the runtime never contain AVX instructions; `TrainLabKernels` picks one
-// of the two at run time from the CPU's feature flags.
+// Hot loops are compiled three times from the same source file: `MicroKernels` for any CPU,
+// `MicroKernelsAVX2` (a symlink to it) for x86-64-v3 (AVX2 + FMA) and `MicroKernelsAVX512` (another
+// symlink) for AVX-512 (F, BW, DQ, VL: `skylake-avx512`, whose tuning keeps explicit 512-bit vectors
+// in zmm registers; `x86-64-v4` splits them in two). Only those two get a CPU flag, so `main` and
+// the runtime never contain AVX instructions; `TrainLabKernels` picks one copy at run time from
+// the CPU's feature flags.
 // Kernels are optimized in debug builds too: unoptimized SIMD code is ~100x slower, which would
 // make `swift test` spend its time in matrix products.
 // `-fno-math-errno` lets `squareRoot()` (a C shim that may set errno on Linux) lower to
@@ -14,8 +16,11 @@ let noMathErrno: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-fno-math-errno"])]
 let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #if arch(x86_64)
 let avx2Flags: [SwiftSetting] = [.define("TRAINLAB_AVX2"), .unsafeFlags(["-target-cpu", "haswell"])] + noMathErrno + optimizedInDebug
+let avx512Flags: [SwiftSetting] = [.define("TRAINLAB_AVX2"), .define("TRAINLAB_AVX512"),
+                                   .unsafeFlags(["-target-cpu", "skylake-avx512"])] + noMathErrno + optimizedInDebug
 #else
 let avx2Flags: [SwiftSetting] = noMathErrno + optimizedInDebug
+let avx512Flags: [SwiftSetting] = noMathErrno + optimizedInDebug
 #endif
 
 let package = Package(
@@ -31,8 +36,9 @@ let package = Package(
         ),
         .target(name: "MicroKernels", swiftSettings: noMathErrno + optimizedInDebug),
         .target(name: "MicroKernelsAVX2", swiftSettings: avx2Flags),
+        .target(name: "MicroKernelsAVX512", swiftSettings: avx512Flags),
         .target(
-            name: "TrainLabKernels", dependencies: ["MicroKernels", "MicroKernelsAVX2"],
+            name: "TrainLabKernels", dependencies: ["MicroKernels", "MicroKernelsAVX2", "MicroKernelsAVX512"],
             swiftSettings: optimizedInDebug),
         .target(name: "TrainLabAutodiff", dependencies: ["TrainLabKernels"]),
         // JSON values, the one parser and writer: specs, safetensors headers and exports share them.
@@ -55,7 +61,7 @@ let package = Package(
             dependencies: ["TrainLabKernels", "TrainLabAutodiff", "TrainLabSpec", "TrainLabIO", "TrainLabStore",
                            "TrainLabExperiment", "TrainLabReport"]
         ),
-        .testTarget(name: "TrainLabKernelsTests", dependencies: ["TrainLabKernels", "MicroKernels", "MicroKernelsAVX2"]),
+        .testTarget(name: "TrainLabKernelsTests", dependencies: ["TrainLabKernels", "MicroKernels", "MicroKernelsAVX2", "MicroKernelsAVX512"]),
         .testTarget(name: "TrainLabAutodiffTests", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),
         .testTarget(name: "TrainLabJSONTests", dependencies: ["TrainLabJSON"]),
         .testTarget(name: "TrainLabStoreTests", dependencies: ["TrainLabStore"]),

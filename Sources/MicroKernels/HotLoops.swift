@@ -1,9 +1,11 @@
 // The hot loops: GEMM packing and micro-kernel, elementwise maps, row reductions.
 //
-// This one file is compiled twice (see Package.swift): as `MicroKernels` for any CPU, and as
+// This one file is compiled three times (see Package.swift): as `MicroKernels` for any CPU, as
 // `MicroKernelsAVX2` (a symlink to this file) with `-target-cpu haswell` and TRAINLAB_AVX2
-// defined. It is one file so that every helper inlines even in debug builds, which compile file
-// by file.
+// defined, and as `MicroKernelsAVX512` with `-target-cpu skylake-avx512` and both TRAINLAB_AVX2
+// and TRAINLAB_AVX512 defined. Only the GEMM's vector width differs between the copies (see
+// `GEMMVector`). It is one file so that every helper inlines even in debug builds, which compile
+// file by file.
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +13,10 @@ import Glibc
 import Musl
 #endif
 
-#if TRAINLAB_AVX2
+#if TRAINLAB_AVX512
+/// Name of the instruction set this copy of the hot loops was compiled for.
+public let instructionSet = "avx512"
+#elseif TRAINLAB_AVX2
 /// Name of the instruction set this copy of the hot loops was compiled for.
 public let instructionSet = "avx2"
 #else
@@ -40,11 +45,22 @@ func multiplyAdd<V: SIMD>(_ c: V, _ a: V, _ b: V) -> V where V.Scalar == Float {
 
 public typealias V8 = SIMD8<Float>
 
+#if TRAINLAB_AVX512
+/// One vector register of the GEMM micro-kernel: a 512-bit zmm register. Only the GEMM and the
+/// FMA probe use it: the elementwise loops stay 8 lanes wide in every copy, so their sums reduce
+/// in the same order, and a C element's sum over K is the same chain of FMAs at any width, so an
+/// AVX-512 machine computes bit for bit what an AVX2 machine does.
+public typealias GEMMVector = SIMD16<Float>
+#else
+/// One vector register of the GEMM micro-kernel: 8 lanes (ymm with AVX2).
+public typealias GEMMVector = SIMD8<Float>
+#endif
+
 /// Rows of C per micro-tile.
 public let gemmMR = 6
-/// Columns of C per micro-tile: two 8-lane vectors; 6 x 2 accumulators + 2 B vectors + 1 A
-/// broadcast = 15 of the 16 vector registers.
-public let gemmNR = 16
+/// Columns of C per micro-tile: two vector registers. 6 x 2 accumulators + 2 B vectors + 1 A
+/// broadcast = 15 registers, of 16 with AVX2 (of 32 with AVX-512, whose FMAs are twice as wide).
+public let gemmNR = 2 * GEMMVector.scalarCount
 
 @inline(__always)
 func load8(_ p: UnsafePointer<Float>) -> V8 {
@@ -54,6 +70,16 @@ func load8(_ p: UnsafePointer<Float>) -> V8 {
 @inline(__always)
 func store8(_ v: V8, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: V8.self)
+}
+
+@inline(__always)
+func loadVector(_ p: UnsafePointer<Float>) -> GEMMVector {
+    UnsafeRawPointer(p).loadUnaligned(as: GEMMVector.self)
+}
+
+@inline(__always)
+func storeVector(_ v: GEMMVector, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: GEMMVector.self)
 }
 
 /// Packs rows `0..<mc`, columns `0..<kc` of op(A) into MR-row panels.
@@ -129,10 +155,11 @@ public func gemmPackB(
     while j0 < nc {
         let cols = min(nr, nc - j0)
         if !transposed && cols == nr {
+            let w = GEMMVector.scalarCount
             var src = b + j0
             for p in 0..<kc {
-                store8(load8(src), out + p * nr)
-                store8(load8(src + 8), out + p * nr + 8)
+                storeVector(loadVector(src), out + p * nr)
+                storeVector(loadVector(src + w), out + p * nr + w)
                 src += ldb
             }
         } else if !transposed {
@@ -266,32 +293,34 @@ struct RowMajorPanelA: MicroPanelA {
     }
 }
 
-/// One 6 x 16 tile: twelve accumulators kept as separate variables so that none spills.
+/// One 6 x NR tile: twelve accumulators kept as separate variables so that none spills.
 @inline(__always)
 func microKernel<A: MicroPanelA>(
     kc: Int, a: A, b: UnsafePointer<Float>,
     c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int, accumulate: Bool
 ) {
-    var c00 = V8(), c01 = V8(), c10 = V8(), c11 = V8(), c20 = V8(), c21 = V8()
-    var c30 = V8(), c31 = V8(), c40 = V8(), c41 = V8(), c50 = V8(), c51 = V8()
+    typealias V = GEMMVector
+    let w = V.scalarCount
+    var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+    var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
     var pb = b
     for p in 0..<kc {
-        let b0 = load8(pb), b1 = load8(pb + 8)
-        var s = V8(repeating: a.element(p, 0))
+        let b0 = loadVector(pb), b1 = loadVector(pb + w)
+        var s = V(repeating: a.element(p, 0))
         c00 = multiplyAdd(c00, s, b0); c01 = multiplyAdd(c01, s, b1)
-        s = V8(repeating: a.element(p, 1))
+        s = V(repeating: a.element(p, 1))
         c10 = multiplyAdd(c10, s, b0); c11 = multiplyAdd(c11, s, b1)
-        s = V8(repeating: a.element(p, 2))
+        s = V(repeating: a.element(p, 2))
         c20 = multiplyAdd(c20, s, b0); c21 = multiplyAdd(c21, s, b1)
-        s = V8(repeating: a.element(p, 3))
+        s = V(repeating: a.element(p, 3))
         c30 = multiplyAdd(c30, s, b0); c31 = multiplyAdd(c31, s, b1)
-        s = V8(repeating: a.element(p, 4))
+        s = V(repeating: a.element(p, 4))
         c40 = multiplyAdd(c40, s, b0); c41 = multiplyAdd(c41, s, b1)
-        s = V8(repeating: a.element(p, 5))
+        s = V(repeating: a.element(p, 5))
         c50 = multiplyAdd(c50, s, b0); c51 = multiplyAdd(c51, s, b1)
-        pb += 16
+        pb += gemmNR
     }
-    if rows == 6 && cols == 16 {
+    if rows == 6 && cols == gemmNR {
         storeRow(c00, c01, c, accumulate)
         storeRow(c10, c11, c + ldc, accumulate)
         storeRow(c20, c21, c + 2 * ldc, accumulate)
@@ -306,7 +335,7 @@ func microKernel<A: MicroPanelA>(
         let t = raw.baseAddress!.assumingMemoryBound(to: Float.self)
         for r in 0..<rows {
             let dst = c + r * ldc
-            let src = t + r * 16
+            let src = t + r * gemmNR
             if accumulate {
                 for j in 0..<cols { dst[j] += src[j] }
             } else {
@@ -317,13 +346,14 @@ func microKernel<A: MicroPanelA>(
 }
 
 @inline(__always)
-func storeRow(_ lo: V8, _ hi: V8, _ c: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+func storeRow(_ lo: GEMMVector, _ hi: GEMMVector, _ c: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+    let w = GEMMVector.scalarCount
     if accumulate {
-        store8(load8(c) + lo, c)
-        store8(load8(c + 8) + hi, c + 8)
+        storeVector(loadVector(c) + lo, c)
+        storeVector(loadVector(c + w) + hi, c + w)
     } else {
-        store8(lo, c)
-        store8(hi, c + 8)
+        storeVector(lo, c)
+        storeVector(hi, c + w)
     }
 }
 
@@ -1083,13 +1113,15 @@ public func meanAndVariance(_ x: UnsafePointer<Float>, _ n: Int) -> (mean: Float
 
 // MARK: - Machine probe
 
-/// Runs `iterations` rounds of 12 independent 8-lane multiply-adds and returns the flops done
-/// (2 per lane): enough independent chains to fill every FMA pipe, which is how the benchmarks
-/// measure this core's FP32 peak. `seed` keeps the optimizer from folding the loop away.
+/// Runs `iterations` rounds of 12 independent multiply-adds as wide as the GEMM's and returns
+/// the flops done (2 per lane): enough independent chains to fill every FMA pipe, which is how
+/// the benchmarks measure this core's FP32 peak. `seed` keeps the optimizer from folding the
+/// loop away.
 @inline(never)
 public func fmaThroughputProbe(iterations: Int, seed: Float) -> (flops: Double, checksum: Float) {
-    let m = V8(repeating: 0.999_999), s = V8(repeating: seed * 1e-7)
-    var a0 = V8(repeating: seed), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, a4 = a0 + 4, a5 = a0 + 5
+    typealias V = GEMMVector
+    let m = V(repeating: 0.999_999), s = V(repeating: seed * 1e-7)
+    var a0 = V(repeating: seed), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, a4 = a0 + 4, a5 = a0 + 5
     var a6 = a0 + 6, a7 = a0 + 7, a8 = a0 + 8, a9 = a0 + 9, a10 = a0 + 10, a11 = a0 + 11
     for _ in 0..<iterations {
         a0 = multiplyAdd(s, a0, m); a1 = multiplyAdd(s, a1, m); a2 = multiplyAdd(s, a2, m)
@@ -1098,7 +1130,7 @@ public func fmaThroughputProbe(iterations: Int, seed: Float) -> (flops: Double, 
         a9 = multiplyAdd(s, a9, m); a10 = multiplyAdd(s, a10, m); a11 = multiplyAdd(s, a11, m)
     }
     let total = (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).sum()
-    return (Double(iterations) * 12 * 8 * 2, total)
+    return (Double(iterations) * 12 * Double(V.scalarCount) * 2, total)
 }
 
 // MARK: - Row backward passes

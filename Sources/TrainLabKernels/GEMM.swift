@@ -1,5 +1,4 @@
 import MicroKernels
-import MicroKernelsAVX2
 
 #if canImport(Glibc)
 import Glibc
@@ -7,9 +6,10 @@ import Glibc
 import Musl
 #endif
 
-/// Micro-tile size, the same in both copies of the hot loops.
+/// Micro-tile size: 6 rows in every copy of the hot loops, two vector registers of columns (16
+/// with AVX2, 32 with AVX-512).
 let microRows = MicroKernels.gemmMR
-let microColumns = MicroKernels.gemmNR
+let microColumns = HotLoops.current.gemmColumns
 
 /// Cache blocking (Zen-class cores: 32 KiB L1d, 1 MiB L2). A B micro-panel (KC x NR, 32 KiB)
 /// meets every A micro-panel of an MC x KC block (192 KiB) held in L2. A long KC halves the

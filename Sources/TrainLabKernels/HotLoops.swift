@@ -1,5 +1,6 @@
 import MicroKernels
 import MicroKernelsAVX2
+import MicroKernelsAVX512
 
 /// The hot loops of one instruction set, as function references: the kernels call through
 /// `HotLoops.current`, chosen once from the CPU, instead of branching on the ISA at every call.
@@ -10,11 +11,13 @@ struct HotLoops: Sendable {
     typealias Row = @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     typealias RowBackward = @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
 
-    let packA: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutablePointer<Float>) -> Void
-    let packB: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutablePointer<Float>) -> Void
-    let macroKernel: @Sendable (Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
+    /// Columns of C per GEMM micro-tile (rows are `MicroKernels.gemmMR` in every copy).
+    var gemmColumns: Int
+    var packA: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    var packB: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    var macroKernel: @Sendable (Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
     /// The macro-kernel reading a row-major A in place: (mc, nc, kc, a, lda, packedB, panel stride, c, ldc, accumulate).
-    let macroKernelRowMajorA: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
+    var macroKernelRowMajorA: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
     let unary: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Float>?) -> Void
     let unaryBackward: @Sendable (UnaryMap, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Bool) -> Void
     /// (map, c, bias, derivative, n): c = f(c + bias), derivative = f'(c + bias) where given.
@@ -49,13 +52,20 @@ struct HotLoops: Sendable {
                                                Float, Float, Bool, UnsafePointer<Float>?, Bool,
                                                UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
     let meanAndVariance: @Sendable (UnsafePointer<Float>, Int) -> (mean: Float, variance: Float)
-    let fmaProbe: @Sendable (Int, Float) -> (flops: Double, checksum: Float)
+    var fmaProbe: @Sendable (Int, Float) -> (flops: Double, checksum: Float)
     let adamUpdate: @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
                                UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, Int, AdamStepConstants) -> Void
 
-    static let current: HotLoops = InstructionSet.current == .avx2 ? avx2 : portable
+    static let current: HotLoops = {
+        switch InstructionSet.current {
+        case .avx512: avx512
+        case .avx2: avx2
+        case .portable: portable
+        }
+    }()
 
     static let portable = HotLoops(
+        gemmColumns: MicroKernels.gemmNR,
         packA: { MicroKernels.gemmPackA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
         packB: { MicroKernels.gemmPackB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
         macroKernel: { MicroKernels.gemmMacroKernel(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, bPanelStride: $5, c: $6, ldc: $7, accumulate: $8) },
@@ -92,6 +102,7 @@ struct HotLoops: Sendable {
         adamUpdate: { MicroKernels.adamUpdate($0, $1, $2, $3, $4, $5, $6) })
 
     static let avx2 = HotLoops(
+        gemmColumns: MicroKernelsAVX2.gemmNR,
         packA: { MicroKernelsAVX2.gemmPackA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
         packB: { MicroKernelsAVX2.gemmPackB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
         macroKernel: { MicroKernelsAVX2.gemmMacroKernel(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, bPanelStride: $5, c: $6, ldc: $7, accumulate: $8) },
@@ -130,4 +141,22 @@ struct HotLoops: Sendable {
         meanAndVariance: { MicroKernelsAVX2.meanAndVariance($0, $1) },
         fmaProbe: { MicroKernelsAVX2.fmaThroughputProbe(iterations: $0, seed: $1) },
         adamUpdate: { MicroKernelsAVX2.adamUpdate($0, $1, $2, $3, $4, $5, .init($6)) })
+
+    /// The AVX2 loops with the GEMM and the FMA probe 512 bits wide. The elementwise loops are
+    /// memory-bound or short, and stay the AVX2 ones: their results (and, since a GEMM output is
+    /// the same FMA chain at any width, every result) are bit for bit those of an AVX2 machine.
+    static let avx512: HotLoops = {
+        var loops = avx2
+        loops.gemmColumns = MicroKernelsAVX512.gemmNR
+        loops.packA = { MicroKernelsAVX512.gemmPackA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) }
+        loops.packB = { MicroKernelsAVX512.gemmPackB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) }
+        loops.macroKernel = {
+            MicroKernelsAVX512.gemmMacroKernel(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, bPanelStride: $5, c: $6, ldc: $7, accumulate: $8)
+        }
+        loops.macroKernelRowMajorA = {
+            MicroKernelsAVX512.gemmMacroKernelRowMajorA(mc: $0, nc: $1, kc: $2, a: $3, lda: $4, packedB: $5, bPanelStride: $6, c: $7, ldc: $8, accumulate: $9)
+        }
+        loops.fmaProbe = { MicroKernelsAVX512.fmaThroughputProbe(iterations: $0, seed: $1) }
+        return loops
+    }()
 }

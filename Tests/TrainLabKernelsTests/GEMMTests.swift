@@ -1,6 +1,7 @@
 import XCTest
 import MicroKernels
 import MicroKernelsAVX2
+import MicroKernelsAVX512
 @testable import TrainLabKernels
 
 /// Deterministic test data in [-1, 1).
@@ -75,29 +76,75 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(c, [0, 0, 0, 0])
     }
 
-    /// The portable and AVX2 builds of the hot loops both compute correct tiles (the dispatcher
-    /// only ever runs one of them on a given machine).
-    func testBothInstructionSetBuildsMatchNaive() {
+    /// Packs A and B and runs one macro-kernel with the named copy of the hot loops (each packs
+    /// B in panels of its own width).
+    static func macroKernelProduct(_ build: InstructionSet, a: [Float], b: [Float], m: Int, n: Int, k: Int,
+                                   transposedB: Bool = false) -> [Float] {
+        let nr: Int
+        switch build {
+        case .portable: nr = MicroKernels.gemmNR
+        case .avx2: nr = MicroKernelsAVX2.gemmNR
+        case .avx512: nr = MicroKernelsAVX512.gemmNR
+        }
+        let mp = (m + 5) / 6 * 6, np = (n + nr - 1) / nr * nr
+        let ldb = transposedB ? k : n
+        var pa = [Float](repeating: 0, count: mp * k), pb = [Float](repeating: 0, count: k * np)
+        var c = [Float](repeating: 0, count: m * n)
+        switch build {
+        case .portable:
+            MicroKernels.gemmPackA(a, lda: k, transposed: false, mc: m, kc: k, into: &pa)
+            MicroKernels.gemmPackB(b, ldb: ldb, transposed: transposedB, kc: k, nc: n, into: &pb)
+            MicroKernels.gemmMacroKernel(mc: m, nc: n, kc: k, packedA: pa, packedB: pb, c: &c, ldc: n, accumulate: false)
+        case .avx2:
+            MicroKernelsAVX2.gemmPackA(a, lda: k, transposed: false, mc: m, kc: k, into: &pa)
+            MicroKernelsAVX2.gemmPackB(b, ldb: ldb, transposed: transposedB, kc: k, nc: n, into: &pb)
+            MicroKernelsAVX2.gemmMacroKernel(mc: m, nc: n, kc: k, packedA: pa, packedB: pb, c: &c, ldc: n, accumulate: false)
+        case .avx512:
+            MicroKernelsAVX512.gemmPackA(a, lda: k, transposed: false, mc: m, kc: k, into: &pa)
+            MicroKernelsAVX512.gemmPackB(b, ldb: ldb, transposed: transposedB, kc: k, nc: n, into: &pb)
+            MicroKernelsAVX512.gemmMacroKernel(mc: m, nc: n, kc: k, packedA: pa, packedB: pb, c: &c, ldc: n, accumulate: false)
+        }
+        return c
+    }
+
+    /// Every build of the hot loops this CPU runs computes correct tiles, full and clipped (the
+    /// dispatcher only ever runs one of them on a given machine).
+    func testEveryInstructionSetBuildMatchesNaive() {
         let m = 13, n = 37, k = 29
         let a = pseudoRandom(m * k, seed: 4), b = pseudoRandom(k * n, seed: 5)
         var expected = [Float](repeating: 0, count: m * n)
         gemmNaive(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &expected, ldc: n)
-        let mp = (m + 5) / 6 * 6, np = (n + 15) / 16 * 16
-        for build in ["portable", "avx2"] {
-            if build == "avx2" && !cpuHasAVX2FMA() { continue }
-            var pa = [Float](repeating: 0, count: mp * k), pb = [Float](repeating: 0, count: k * np)
-            var c = [Float](repeating: 0, count: m * n)
-            if build == "portable" {
-                MicroKernels.gemmPackA(a, lda: k, transposed: false, mc: m, kc: k, into: &pa)
-                MicroKernels.gemmPackB(b, ldb: n, transposed: false, kc: k, nc: n, into: &pb)
-                MicroKernels.gemmMacroKernel(mc: m, nc: n, kc: k, packedA: pa, packedB: pb, c: &c, ldc: n, accumulate: false)
-            } else {
-                MicroKernelsAVX2.gemmPackA(a, lda: k, transposed: false, mc: m, kc: k, into: &pa)
-                MicroKernelsAVX2.gemmPackB(b, ldb: n, transposed: false, kc: k, nc: n, into: &pb)
-                MicroKernelsAVX2.gemmMacroKernel(mc: m, nc: n, kc: k, packedA: pa, packedB: pb, c: &c, ldc: n, accumulate: false)
-            }
-            XCTAssertLessThan(zip(c, expected).map { abs($0 - $1) }.max()!, 1e-4, build)
+        for build in InstructionSet.supportedByCPU() {
+            let c = Self.macroKernelProduct(build, a: a, b: b, m: m, n: n, k: k)
+            XCTAssertLessThan(zip(c, expected).map { abs($0 - $1) }.max()!, 1e-4, build.rawValue)
         }
+    }
+
+    /// The AVX-512 and AVX2 builds return the same bits: an output's sum over K is the same chain
+    /// of fused multiply-adds whatever the vector width, so a run on an AVX-512 machine matches one
+    /// on an AVX2 machine. Edge tiles (n = 45 is one and a half AVX-512 panels) and a transposed B.
+    func testAVX512MatchesAVX2BitForBit() throws {
+        let supported = InstructionSet.supportedByCPU()
+        try XCTSkipUnless(supported.contains(.avx512), "this CPU has no AVX-512")
+        for (m, n, k, transposedB) in [(13, 45, 29, false), (6, 64, 300, false), (20, 33, 17, true)] {
+            let a = pseudoRandom(m * k, seed: 8), b = pseudoRandom(k * n, seed: 9)
+            let wide = Self.macroKernelProduct(.avx512, a: a, b: b, m: m, n: n, k: k, transposedB: transposedB)
+            let narrow = Self.macroKernelProduct(.avx2, a: a, b: b, m: m, n: n, k: k, transposedB: transposedB)
+            XCTAssertEqual(wide.map(\.bitPattern), narrow.map(\.bitPattern), "\(m)x\(n)x\(k) transposed B \(transposedB)")
+        }
+    }
+
+    /// /proc/cpuinfo's flags name the sets: AVX-512 needs all of F, CD, BW, DQ and VL on top of
+    /// AVX2 and FMA; portable is always there.
+    func testInstructionSetsFromCPUFlags() {
+        let avx2: Set<Substring> = ["sse2", "avx", "avx2", "fma"]
+        let avx512 = avx2.union(["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"])
+        XCTAssertEqual(InstructionSet.supported(byFlags: []), [.portable])
+        XCTAssertEqual(InstructionSet.supported(byFlags: ["avx2"]), [.portable], "AVX2 without FMA")
+        XCTAssertEqual(InstructionSet.supported(byFlags: avx2), [.avx2, .portable])
+        XCTAssertEqual(InstructionSet.supported(byFlags: avx512), [.avx512, .avx2, .portable])
+        XCTAssertEqual(InstructionSet.supported(byFlags: avx512.subtracting(["avx512vl"])), [.avx2, .portable],
+                       "Knights Landing has F and CD without VL")
     }
 
     /// Bit-identical results for 1, 2, 3 and 7 threads: K is never split, so each element's sum

@@ -1,0 +1,1 @@
+../MicroKernels/HotLoops.swift
