@@ -98,3 +98,22 @@ public struct ResourceEstimate {
         return String(format: "%.0f KiB", bytes / 1024)
     }
 }
+
+/// How a sweep is spread over the machine: `jobs` runs train at once, each on `threadsPerJob`
+/// kernel threads (`trainlab run --jobs`).
+public struct JobPlan: Equatable, Sendable {
+    public let jobs: Int
+    public let threadsPerJob: Int
+
+    public init(jobs: Int, threadsPerJob: Int) {
+        precondition(jobs >= 1 && threadsPerJob >= 1, "a job plan needs a job and a thread, got \(jobs) × \(threadsPerJob)")
+        self.jobs = jobs
+        self.threadsPerJob = threadsPerJob
+    }
+
+    /// `--jobs N`: N runs at once (never more than there are runs), each on threads/N threads.
+    public static func fixed(_ jobs: Int, runs: Int, threads: Int) -> JobPlan {
+        let count = max(1, min(jobs, runs))
+        return JobPlan(jobs: count, threadsPerJob: max(1, threads / count))
+    }
+}

@@ -219,8 +219,9 @@ let commandTable: [Command] = [
         name: "bench",
         synopses: ["bench gemm [--json] [--quick] [--shapes MxNxK[/tn|/nt|/tt],...]",
                    "bench train [SPEC.json...] [--steps N] [--windows N] [--profile]",
+                   "bench sweep [SPEC.json] [--jobs N]",
                    "bench metrics [SPEC.json]"],
-        summary: "GEMM GFLOPS as % of the measured FP32 peak; training-step timings; the cost of logging metrics",
+        summary: "GEMM GFLOPS as % of the measured FP32 peak; training-step timings; a sweep's time per run by phase; the cost of logging metrics",
         options: [
             Option("--json", help: "gemm: results as JSON"),
             Option("--quick", help: "gemm: only the small sizes"),
@@ -228,6 +229,7 @@ let commandTable: [Command] = [
             Option("--steps", value: "N", help: "train: steps per window (default the spec's)"),
             Option("--windows", value: "N", help: "train: measure N windows, report the fastest (default 1)"),
             Option("--profile", help: "train: where forward and backward time goes, op by op"),
+            Option("--jobs", value: "N", help: "sweep: runs at once, as for run (default 1)"),
         ],
         run: BenchCommand.run),
     Command(

@@ -55,7 +55,7 @@ enum RunCommand {
         let databaseOption = try arguments.option("--db") ?? defaultDatabasePath
         let force = arguments.flag("--force")
         let quiet = arguments.flag("--quiet")
-        let jobs = try arguments.intOption("--jobs", atLeast: 1) ?? 1
+        let jobs = try JobsChoice(parsing: arguments.option("--jobs")) ?? .default
         let shardText = try arguments.option("--shard")
         let shardCount = try arguments.intOption("--shards", atLeast: 1)
         var files: [String] = []
@@ -82,7 +82,7 @@ enum RunCommand {
         Interruption.install(onSecondSignal: { _ = try? store.markInterruptedRuns(includingThisProcess: true) })
         let progress = quiet ? nil : SweepProgress(totalSteps: runs.reduce(0) { $0 + $1.training.steps })
         let session = RunSession(runs: runs, store: store, database: database, force: force, progress: progress)
-        var failures = train(session, jobs: jobs, database: database)
+        var failures = train(session, plan: jobs.plan(for: runs), database: database)
 
         // A benchmark's final runs depend on its tuning results: chosen once those are in.
         let benchmarks = loaded.filter { BenchmarkProtocol(of: $0.1.first) != nil }
@@ -94,23 +94,22 @@ enum RunCommand {
                 if !quiet { print("benchmark: \(finals.count) final runs of the best settings") }
                 let progress = quiet ? nil : SweepProgress(totalSteps: finals.reduce(0) { $0 + $1.training.steps })
                 failures += train(RunSession(runs: finals, store: store, database: database, force: force, progress: progress),
-                                  jobs: jobs, database: database)
+                                  plan: jobs.plan(for: finals), database: database)
             }
         }
         progress?.print("results in \(database)")
         if failures > 0 { exit(1) }
     }
 
-    /// Trains the session's runs on `jobs` jobs; returns how many failed. Ctrl-C exits (130).
-    static func train(_ session: RunSession, jobs: Int, database: String) -> Int {
-        let runs = session.runs
-        let jobCount = min(jobs, runs.count)
+    /// Trains the session's runs as `plan` says; returns how many failed. Ctrl-C exits (130).
+    static func train(_ session: RunSession, plan: JobPlan, database: String) -> Int {
+        let jobCount = plan.jobs
         if jobCount <= 1 {
             while let index = session.nextIndex() { session.execute(index, pool: .shared) }
         } else {
             // Run-level parallelism: each job trains whole runs on its own share of the threads,
             // which keeps every core busy on sweeps of models too small to use them all.
-            let threadsPerJob = max(1, ThreadPool.shared.threadCount / jobCount)
+            let threadsPerJob = plan.threadsPerJob
             let done = DispatchSemaphore(value: 0)
             for _ in 0..<jobCount {
                 let thread = Thread {
@@ -176,6 +175,9 @@ final class RunSession: @unchecked Sendable {
     private let lock = NSLock()
     private var next = 0
     private(set) var failures = 0
+    /// Where each trained run's wall time went (by index into `runs`), the runner's phases with
+    /// claiming and finishing the run added to `store`: `bench sweep` prints them.
+    private(set) var phases: [Int: RunPhaseSeconds] = [:]
 
     init(runs: [ExperimentSpec], store: ResultsStore, database: String, force: Bool, progress: SweepProgress?) {
         self.runs = runs
@@ -196,16 +198,19 @@ final class RunSession: @unchecked Sendable {
 
     /// Trains run `index` (unless already completed) and records its outcome.
     func execute(_ index: Int, pool: ThreadPool) {
+        let start = DispatchTime.now().uptimeNanoseconds
         let spec = runs[index]
         let label = "[\(index + 1)/\(runs.count)] \(spec.name)" + (spec.assignmentSummary.isEmpty ? "" : " \(spec.assignmentSummary)")
         let hash = spec.configHash(programVersion: programVersion)
         progress?.begin(index, label: label, steps: spec.training.steps)
         var runID: Int64? = nil
         do {
+            let claimStart = DispatchTime.now().uptimeNanoseconds
             let claim = try store.claimRun(
                 experiment: spec.name, config: JSONWriter.write(spec.config, sortedKeys: true), configHash: hash,
                 seed: Int(spec.seed), params: spec.flattenedParams.mapValues(storedParam), programVersion: programVersion,
                 tags: spec.tags, notes: spec.notes, rerunCompleted: force)
+            let claimSeconds = Double(DispatchTime.now().uptimeNanoseconds - claimStart) / 1e9
             let id: Int64
             var savedState: [UInt8]? = nil
             switch claim {
@@ -233,7 +238,13 @@ final class RunSession: @unchecked Sendable {
             case .diverged: .diverged
             case .interrupted: .interrupted
             }
+            let finishStart = DispatchTime.now().uptimeNanoseconds
             try store.finishRun(id: id, status: status, divergedStep: result.divergedStep)
+            let end = DispatchTime.now().uptimeNanoseconds
+            var runPhases = result.phases
+            runPhases.store += claimSeconds + Double(end - finishStart) / 1e9
+            runPhases.total = Double(end - start) / 1e9
+            lock.withLock { phases[index] = runPhases }
             progress?.end(index)
             progress?.print("\(label): run \(id) \(RunSession.describe(result))")
         } catch {
@@ -411,5 +422,27 @@ enum ExportDataCommand {
         if let reason = DataExport.unwritableReason(folder: folder) { throw UsageError("cannot write \(folder): \(reason)") }
         guard let spec = try ExperimentSpec.load(file: file).first else { throw UsageError("\(file) has no runs") }
         for path in try DataExport.write(spec, to: folder) { print("wrote \(path)") }
+    }
+}
+
+/// `--jobs N`: how many runs train at once.
+enum JobsChoice: Equatable {
+    case count(Int)
+
+    /// What `run` and `bench sweep` do without `--jobs`.
+    static let `default` = JobsChoice.count(1)
+
+    /// Nil for no `--jobs`; a usage error for anything but a positive integer.
+    init?(parsing text: String?) throws {
+        guard let text else { return nil }
+        guard let count = Int(text), count >= 1 else { throw UsageError("--jobs expects an integer >= 1, got '\(text)'") }
+        self = .count(count)
+    }
+
+    /// Jobs and threads per job for `runs` on the shared pool's threads.
+    func plan(for runs: [ExperimentSpec]) -> JobPlan {
+        switch self {
+        case .count(let jobs): return JobPlan.fixed(jobs, runs: runs.count, threads: ThreadPool.shared.threadCount)
+        }
     }
 }
