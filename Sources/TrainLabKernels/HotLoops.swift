@@ -52,6 +52,8 @@ struct HotLoops: Sendable {
     let fmaProbe: @Sendable (Int, Float) -> (flops: Double, checksum: Float)
     let adamUpdate: @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
                                UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, Int, AdamStepConstants) -> Void
+    /// (generator state, first block, blocks, out): 16 standard normals a block.
+    let standardNormalBlocks: @Sendable (UInt64, Int, Int, UnsafeMutablePointer<Float>) -> Void
 
     static let current: HotLoops = InstructionSet.current == .avx2 ? avx2 : portable
 
@@ -89,7 +91,8 @@ struct HotLoops: Sendable {
         },
         meanAndVariance: { MicroKernels.meanAndVariance($0, $1) },
         fmaProbe: { MicroKernels.fmaThroughputProbe(iterations: $0, seed: $1) },
-        adamUpdate: { MicroKernels.adamUpdate($0, $1, $2, $3, $4, $5, $6) })
+        adamUpdate: { MicroKernels.adamUpdate($0, $1, $2, $3, $4, $5, $6) },
+        standardNormalBlocks: { MicroKernels.standardNormalBlocks(state: $0, firstBlock: $1, blocks: $2, into: $3) })
 
     static let avx2 = HotLoops(
         packA: { MicroKernelsAVX2.gemmPackA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
@@ -129,5 +132,6 @@ struct HotLoops: Sendable {
         },
         meanAndVariance: { MicroKernelsAVX2.meanAndVariance($0, $1) },
         fmaProbe: { MicroKernelsAVX2.fmaThroughputProbe(iterations: $0, seed: $1) },
-        adamUpdate: { MicroKernelsAVX2.adamUpdate($0, $1, $2, $3, $4, $5, .init($6)) })
+        adamUpdate: { MicroKernelsAVX2.adamUpdate($0, $1, $2, $3, $4, $5, .init($6)) },
+        standardNormalBlocks: { MicroKernelsAVX2.standardNormalBlocks(state: $0, firstBlock: $1, blocks: $2, into: $3) })
 }
