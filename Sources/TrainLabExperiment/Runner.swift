@@ -106,7 +106,7 @@ public final class Runner {
 
     /// The run's data: the spec's files, or the synthetic task generated from its seed.
     func makeData(task: TaskOptions) throws -> TaskData {
-        try spec.fileData ?? SyntheticTasks.make(task, seed: spec.seed)
+        try spec.fileData ?? SyntheticTasks.make(task, seed: spec.seed, pool: pool)
     }
 
     /// The model, initialized from the run's seed, sized by the data.
