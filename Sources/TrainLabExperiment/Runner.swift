@@ -83,13 +83,16 @@ public protocol ProgressObserver {
 public final class Runner {
     public let spec: ExperimentSpec
     public let pool: ThreadPool
+    /// Where the run takes its task data from when another run of the sweep made them already.
+    public let dataCache: TaskDataCache?
 
     /// A loss above this multiple of max(first loss, 1), or non-finite, ends the run as diverged.
     public static let explosionFactor = 1e4
 
-    public init(spec: ExperimentSpec, pool: ThreadPool = .shared) {
+    public init(spec: ExperimentSpec, pool: ThreadPool = .shared, dataCache: TaskDataCache? = nil) {
         self.spec = spec
         self.pool = pool
+        self.dataCache = dataCache
     }
 
     /// Builds the data and the model (the part that can fail on bad options).
@@ -196,7 +199,10 @@ public final class Runner {
             defer { phases[keyPath: phase] += seconds(since: phaseStart) }
             return try body()
         }
-        let data = try timed(\.data) { try makeData(task: spec.task) }
+        let data = try timed(\.data) {
+            guard let dataCache, let key = spec.taskDataKey else { return try makeData(task: spec.task) }
+            return try dataCache.data(for: key) { try makeData(task: spec.task) }
+        }
         let model = try makeModel(for: data)
         let weightsMetadata = ["experiment": spec.name, "seed": String(spec.seed), "format": "pt"]
         if savedState == nil {

@@ -172,6 +172,8 @@ final class RunSession: @unchecked Sendable {
     let force: Bool
     /// Nil with --quiet: then only errors are printed.
     let progress: SweepProgress?
+    /// Task data made for one run, reused by the others with the same task and seed.
+    let dataCache = TaskDataCache()
     private let lock = NSLock()
     private var next = 0
     private(set) var failures = 0
@@ -230,7 +232,7 @@ final class RunSession: @unchecked Sendable {
                 return
             }
             runID = id
-            let result = try Runner(spec: spec, pool: pool).run(
+            let result = try Runner(spec: spec, pool: pool, dataCache: dataCache).run(
                 metrics: store.metricsSink(runID: id), progress: progress?.observer(of: index),
                 isCancelled: { Interruption.requested }, resumingFrom: savedState)
             let status: RunStatus = switch result.end {
