@@ -241,7 +241,7 @@ enum TrainBenchmarkCommand {
     }
 }
 
-/// `trainlab bench sweep [SPEC] [--jobs N]`: a sweep trained as `trainlab run` trains it
+/// `trainlab bench sweep [SPEC] [--jobs N|auto]`: a sweep trained as `trainlab run` trains it
 /// (the same session: claims, params, metrics, summaries, commits), into a database of its own
 /// that is deleted after; then per run and in total where the wall time went, as the runner and
 /// the session measured it: data, training (the steps), evaluation, store, other; and the
@@ -268,7 +268,7 @@ enum SweepBenchmarkCommand {
         guard failures == 0 else { throw BenchmarkError("\(failures) of the \(runs.count) runs failed") }
 
         print("\(file): \(runs.count) runs, \(plan.jobs) job\(plan.jobs == 1 ? "" : "s") × \(plan.threadsPerJob) thread\(plan.threadsPerJob == 1 ? "" : "s") "
-              + "(--jobs \(plan.jobs)), \(InstructionSet.current.rawValue) kernels; ms per run")
+              + "(\(jobs == .auto ? "--jobs auto" : "--jobs \(plan.jobs)")), \(InstructionSet.current.rawValue) kernels; ms per run")
         let labels = runs.map { $0.assignmentSummary.isEmpty ? $0.name : $0.assignmentSummary }
         let labelWidth = max(10, labels.map(\.count).max() ?? 0)
         let columns = ["data", "training", "evaluation", "store", "other", "total"]
