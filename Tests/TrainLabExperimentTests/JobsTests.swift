@@ -103,4 +103,19 @@ final class JobsTests: XCTestCase {
             XCTAssertEqual(seeds, [0, 0, 1, 1], "\(variant.name): run ids follow the sweep's order")
         }
     }
+
+    /// `--jobs` takes a positive integer or `auto`; anything else is a usage error (exit 2) that
+    /// touches no database.
+    func testBadJobsAreUsageErrors() throws {
+        let spec = try specFile(tinySpec)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("bad.sqlite").path
+        for (command, value) in [(["run", spec, "--db", database], "0"), (["run", spec, "--db", database], "foo"),
+                                 (["run", spec, "--db", database], "-1"), (["bench", "sweep", spec], "2.5")] {
+            let outcome = try runTrainlab(command + ["--jobs", value], in: self)
+            XCTAssertEqual(outcome.status, 2, "\(command) --jobs \(value)")
+            XCTAssertTrue(outcome.standardError.hasPrefix("trainlab: --jobs expects an integer >= 1 or auto, got '\(value)'\n"),
+                          outcome.standardError)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: database))
+    }
 }
