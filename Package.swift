@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "TrainLabJSON"),
         .target(name: "TrainLabStore", dependencies: ["CSQLite", "TrainLabJSON"]),
         .target(name: "TrainLabSpec", dependencies: ["TrainLabJSON"]),
-        .target(name: "TrainLabData", dependencies: ["TrainLabAutodiff"]),
+        .target(name: "TrainLabData", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),
         .target(name: "TrainLabIO", dependencies: ["TrainLabAutodiff", "TrainLabJSON"]),
         .target(name: "TrainLabReport", dependencies: ["TrainLabStore"]),
         .target(name: "TrainLabModels", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),
@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "TrainLabStoreTests", dependencies: ["TrainLabStore"]),
         // Also checks every target's imports against this file (DependencyArrowTests).
         .testTarget(name: "TrainLabSpecTests", dependencies: ["TrainLabSpec"]),
-        .testTarget(name: "TrainLabDataTests", dependencies: ["TrainLabData", "TrainLabAutodiff"]),
+        .testTarget(name: "TrainLabDataTests", dependencies: ["TrainLabData", "TrainLabAutodiff", "TrainLabKernels"]),
         .testTarget(name: "TrainLabModelsTests", dependencies: ["TrainLabModels", "TrainLabAutodiff", "TrainLabKernels"]),
         .testTarget(name: "TrainLabIOTests", dependencies: ["TrainLabIO", "TrainLabAutodiff"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainLabReportTests", dependencies: ["TrainLabReport", "TrainLabStore"]),

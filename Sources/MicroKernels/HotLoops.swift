@@ -1300,3 +1300,103 @@ public func adamUpdate(
         i += 1
     }
 }
+
+// MARK: - Random numbers
+//
+// Standard normals for synthetic data, from SplitMix64 draws by Box–Muller in Float32. Only
+// plain multiplies and adds here, never `multiplyAdd`: both copies of these loops then give the
+// same bits, so a task's data are the same on every CPU.
+
+/// SplitMix64's γ, the increment of its state per draw.
+public let splitMix64Increment: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+/// SplitMix64's output for a state (the state after its increment): draw i of a generator at
+/// state s is `splitMix64Output(s &+ i &* γ)`, so any draw can be computed on its own.
+@inline(__always)
+public func splitMix64Output(_ state: UInt64) -> UInt64 {
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+}
+
+/// ln(x) for normal x > 0 (Cephes logf, ~1 ulp): x = m·2^e with m in (√½, √2], f = m − 1,
+/// ln x = f − f²/2 + f³P(f) + e·ln 2, ln 2 split in two so e·ln 2 adds no rounding error.
+@inline(__always)
+func logPositive8(_ x: V8) -> V8 {
+    let bits = unsafeBitCast(x, to: SIMD8<Int32>.self)
+    // The exponent as a Float without a conversion instruction (see exp8): 1.5·2²³ + e, less 1.5·2²³.
+    var e = unsafeBitCast((bits &>> 23) &- 127 &+ 0x4B40_0000, to: V8.self) - V8(repeating: 12_582_912)
+    var m = unsafeBitCast((bits & 0x007F_FFFF) | 0x3F80_0000, to: V8.self)
+    // Float masks only: a mask from an integer comparison is built lane by lane here.
+    let high = m .> V8(repeating: 1.41421356237)
+    m = m.replacing(with: m * 0.5, where: high)
+    e = e.replacing(with: e + 1, where: high)
+    let f = m - 1
+    let z = f * f
+    var p = V8(repeating: 7.0376836292e-2)
+    p = p * f + V8(repeating: -1.1514610310e-1)
+    p = p * f + V8(repeating: 1.1676998740e-1)
+    p = p * f + V8(repeating: -1.2420140846e-1)
+    p = p * f + V8(repeating: 1.4249322787e-1)
+    p = p * f + V8(repeating: -1.6668057665e-1)
+    p = p * f + V8(repeating: 2.0000714765e-1)
+    p = p * f + V8(repeating: -2.4999993993e-1)
+    p = p * f + V8(repeating: 3.3333331174e-1)
+    var y = f * z * p
+    y = y + e * V8(repeating: -2.12194440e-4)
+    y = y - 0.5 * z
+    return f + y + e * V8(repeating: 0.693359375)
+}
+
+/// (sin 2πu, cos 2πu) for u in [0, 1) (Cephes sinf/cosf polynomials, ~1 ulp): u = q/4 + f with
+/// q the nearest quarter turn, exact for u = k·2⁻²⁴, so only 2πf (|2πf| ≤ π/4) is rounded.
+@inline(__always)
+func sinCosTurns8(_ u: V8) -> (sin: V8, cos: V8) {
+    let shifter = V8(repeating: 12_582_912)
+    let t = u * 4 + shifter
+    let q = t - shifter
+    let x = (u - q * 0.25) * V8(repeating: 6.28318530718)
+    let z = x * x
+    var s = V8(repeating: -1.9515295891e-4)
+    s = s * z + V8(repeating: 8.3321608736e-3)
+    s = s * z + V8(repeating: -1.6666654611e-1)
+    s = s * z * x + x
+    var c = V8(repeating: 2.443315711809948e-5)
+    c = c * z + V8(repeating: -1.388731625493765e-3)
+    c = c * z + V8(repeating: 4.166664568298827e-2)
+    c = c * z * z - 0.5 * z + 1
+    // Quarter turn q: (sin, cos) of x + qπ/2 is (s, c), (c, −s), (−s, −c), (−c, s). Selected and
+    // negated with bit operations: masks from integer comparisons are built lane by lane here.
+    let quadrant = unsafeBitCast(t, to: SIMD8<UInt32>.self) &- 0x4B40_0000
+    let swap = 0 &- (quadrant & 1)
+    let sBits = unsafeBitCast(s, to: SIMD8<UInt32>.self), cBits = unsafeBitCast(c, to: SIMD8<UInt32>.self)
+    let sineBits = ((sBits & ~swap) | (cBits & swap)) ^ ((quadrant & 2) &<< 30)
+    let cosineBits = ((cBits & ~swap) | (sBits & swap)) ^ (((quadrant &+ 1) & 2) &<< 30)
+    let sine = unsafeBitCast(sineBits, to: V8.self), cosine = unsafeBitCast(cosineBits, to: V8.self)
+    return (sine, cosine)
+}
+
+/// Blocks `firstBlock ..< firstBlock + blocks` of standard normals from a SplitMix64 generator at
+/// `state`, written to `out[16·(b − firstBlock) ...]`. Block b uses draws 16b + 1 … 16b + 16:
+/// pair l (0 ..< 8) takes draws a = 16b + 2l + 1 and c = a + 1, u₁ = 1 − (a >> 40)·2⁻²⁴ in (0, 1],
+/// u₂ = (c >> 40)·2⁻²⁴, and writes r cos θ to value l and r sin θ to value 8 + l of the block,
+/// r = √(−2 ln u₁), θ = 2πu₂ (Box–Muller; |value| ≤ √(48 ln 2) ≈ 5.8).
+@inline(never)
+public func standardNormalBlocks(state: UInt64, firstBlock: Int, blocks: Int, into out: UnsafeMutablePointer<Float>) {
+    for b in 0..<blocks {
+        let block = out + 16 * b
+        var draw = state &+ UInt64(16 * (firstBlock + b)) &* splitMix64Increment
+        // The uniforms go through the output block: u₁ to values 0 ..< 8, u₂ to 8 ..< 16.
+        for l in 0..<8 {
+            draw &+= splitMix64Increment
+            block[l] = Float(0x100_0000 - (splitMix64Output(draw) >> 40)) * 0x1p-24
+            draw &+= splitMix64Increment
+            block[8 + l] = Float(splitMix64Output(draw) >> 40) * 0x1p-24
+        }
+        let r = (V8(repeating: -2) * logPositive8(load8(block))).squareRoot()
+        let (sine, cosine) = sinCosTurns8(load8(block + 8))
+        store8(r * cosine, block)
+        store8(r * sine, block + 8)
+    }
+}

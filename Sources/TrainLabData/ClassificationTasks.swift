@@ -1,4 +1,5 @@
 import Foundation
+import TrainLabKernels
 import TrainLabAutodiff
 
 extension TaskDescriptor {
@@ -26,7 +27,7 @@ extension TaskDescriptor {
             TaskOption("classes", 10, "label = argmax of a random ReLU teacher's logits, each standardized to mean 0, std 1"),
             TaskOption("teacher_hidden", 64, "teacher width; W1 ~ N(0, 2/input_dim), W2 ~ N(0, 1/teacher_hidden)"),
             TaskOption("noise", 0, "probability that a label is replaced by a uniformly random class"),
-        ]) { try SyntheticTasks.teacherClassification($0, seed: $1) }
+        ]) { try SyntheticTasks.teacherClassification($0, seed: $1, pool: $2).data }
 }
 
 extension SyntheticTasks {
@@ -95,7 +96,15 @@ extension SyntheticTasks {
     /// (W1 ~ N(0, 2/d), W2 ~ N(0, 1/h)); each logit is then standardized, z_c ← (z_c − μ_c)/s_c,
     /// with μ_c, s_c measured on 1024 calibration draws, so that classes come out roughly balanced.
     /// With probability `noise` a label is replaced by a uniform random class.
-    static func teacherClassification(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
+    ///
+    /// Drawn in this order: the teacher's weights, the calibration inputs, then per split its
+    /// inputs (Float32 Box–Muller, `RandomStream.fillStandardNormals`) and each row's label noise
+    /// (a uniform and a class, drawn for every row). The teacher runs in Float32 on the GEMM
+    /// kernels, spread over `pool`: the same data for any thread count. Also returns the teacher,
+    /// standardized, for tests.
+    static func teacherClassification(_ options: TaskOptions, seed: UInt64, pool: ThreadPool) throws
+        -> (data: TaskData, teacher: TeacherMLP)
+    {
         let reader = OptionReader(options: options)
         try reader.check()
         let d = try reader.integer("input_dim", options.inputDim, min: 1)
@@ -108,47 +117,55 @@ extension SyntheticTasks {
         var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
         var teacher = TeacherMLP(
             inputDim: d, hidden: h, outputDim: k, w1Std: (2 / Double(d)).squareRoot(), b1Std: 0,
-            w2Std: 1 / Double(h).squareRoot(), relu: true, stream: &stream)
-        var row = [Double](repeating: 0, count: d)
-        var hidden = [Double](repeating: 0, count: h)
-        var logits = [Double](repeating: 0, count: k)
+            w2Std: 1 / Double(h).squareRoot(), activation: .relu, stream: &stream)
 
         // Calibration: per-class mean and std of the logits on fresh inputs.
         let calibration = 1024
+        let calibrationInputs = Tensor(shape: [calibration, d]), calibrationLogits = Tensor(shape: [calibration, k])
+        stream.fillStandardNormals(calibrationInputs.data, count: calibration * d, pool: pool)
+        teacher.forward(calibrationInputs.data, rows: calibration, into: calibrationLogits.data, pool: pool)
         var sum = [Double](repeating: 0, count: k), sumSquares = sum
-        for _ in 0..<calibration {
-            for j in 0..<d { row[j] = Double(Float(stream.normal())) }
-            teacher.forward(row, hiddenScratch: &hidden, into: &logits)
+        for i in 0..<calibration {
             for c in 0..<k {
-                sum[c] += logits[c]
-                sumSquares[c] += logits[c] * logits[c]
+                let z = Double(calibrationLogits[i * k + c])
+                sum[c] += z
+                sumSquares[c] += z * z
             }
         }
         for c in 0..<k {
             let mean = sum[c] / Double(calibration)
             let std = max((sumSquares[c] / Double(calibration) - mean * mean).squareRoot(), 1e-12)
-            for j in 0..<h { teacher.w2[j * k + c] /= std }
-            teacher.b2[c] = -mean / std
+            for j in 0..<h { teacher.w2[j * k + c] = Float(Double(teacher.w2[j * k + c]) / std) }
+            teacher.b2[c] = Float(-mean / std)
         }
 
         func split(_ n: Int) -> Dataset {
             let x = Tensor(shape: [n, d])
+            stream.fillStandardNormals(x.data, count: n * d, pool: pool)
             var labels = [Int](repeating: 0, count: n)
+            let logits = Tensor(shape: [min(n, TeacherMLP.blockRows), k])
+            for start in stride(from: 0, to: n, by: TeacherMLP.blockRows) {
+                let rows = min(TeacherMLP.blockRows, n - start)
+                teacher.forward(x.data + start * d, rows: rows, into: logits.data, pool: pool)
+                for i in 0..<rows {
+                    let z = logits.data + i * k
+                    var best = 0
+                    for c in 1..<k where z[c] > z[best] { best = c }
+                    labels[start + i] = best
+                }
+            }
             for i in 0..<n {
-                drawGaussianRow(x, row: i, values: &row, stream: &stream)
-                teacher.forward(row, hiddenScratch: &hidden, into: &logits)
-                var best = 0
-                for c in 1..<k where logits[c] > logits[best] { best = c }
                 // Always draw both, so every row uses the same share of the stream.
                 let u = stream.uniform(), random = stream.index(below: k)
-                labels[i] = u < flip ? random : best
+                if u < flip { labels[i] = random }
             }
             return Dataset(inputs: x, targets: .classes(labels))
         }
         let train = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize) : nil
-        return TaskData(
+        let data = TaskData(
             kind: .classification, inputDim: d, outputDim: k, train: train, validation: validation,
             notes: ["chance_accuracy": 1 / Double(k), "bayes_accuracy": 1 - flip * Double(k - 1) / Double(k)])
+        return (data, teacher)
     }
 }

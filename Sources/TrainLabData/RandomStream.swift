@@ -1,4 +1,5 @@
 import Foundation
+import TrainLabKernels
 import TrainLabAutodiff
 
 /// The one pseudo-random stream a task or sampler draws from: SplitMix64 plus the transforms
@@ -45,6 +46,14 @@ struct RandomStream {
         let theta = 2 * Double.pi * u2
         spare = r * Foundation.sin(theta)
         return r * Foundation.cos(theta)
+    }
+
+    /// `count` standard normals into `out` at once: Box–Muller in Float32 on the stream's next
+    /// draws, 16 draws per 16 values (`RandomKernels.standardNormals`), spread over `pool` with
+    /// the same values for any thread count. The spare of `normal()` stays as it was.
+    mutating func fillStandardNormals(_ out: UnsafeMutablePointer<Float>, count: Int, pool: ThreadPool) {
+        RandomKernels.standardNormals(state: generator.state, count: count, into: out, pool: pool)
+        generator.state &+= UInt64(RandomKernels.drawsForStandardNormals(count: count)) &* RandomKernels.splitMix64Increment
     }
 
     /// Uniform integer in 0 ..< bound: the high word of next() · bound (multiply-shift; bias < bound / 2⁶⁴).

@@ -1,3 +1,4 @@
+import TrainLabKernels
 import TrainLabAutodiff
 
 extension TaskDescriptor {
@@ -18,7 +19,7 @@ extension TaskDescriptor {
             TaskOption("output_dim", 1, "target width; y = tanh(x·W1 + b1)·W2 + noise·ε"),
             TaskOption("teacher_hidden", 32, "teacher width; W1 ~ N(0, 1/input_dim), b1 ~ N(0, 1/4), W2 ~ N(0, 1/teacher_hidden)"),
             TaskOption("noise", 0.05, "std of the target noise; Bayes MSE = noise²"),
-        ]) { try SyntheticTasks.teacherRegression($0, seed: $1) }
+        ]) { try SyntheticTasks.teacherRegression($0, seed: $1, pool: $2).data }
 }
 
 extension SyntheticTasks {
@@ -76,7 +77,14 @@ extension SyntheticTasks {
 
     /// teacher_regression: x ~ N(0, I_d), y = tanh(x·W1 + b1)·W2 + σε with a random teacher
     /// (W1 ~ N(0, 1/d), b1 ~ N(0, 1/4), W2 ~ N(0, 1/h)).
-    static func teacherRegression(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
+    ///
+    /// Drawn in this order: the teacher's weights, then per split its inputs and its noise ε
+    /// (Float32 Box–Muller, `RandomStream.fillStandardNormals`). The teacher runs in Float32 on
+    /// the GEMM kernels, spread over `pool`: the same data for any thread count. Also returns the
+    /// teacher, for tests.
+    static func teacherRegression(_ options: TaskOptions, seed: UInt64, pool: ThreadPool) throws
+        -> (data: TaskData, teacher: TeacherMLP)
+    {
         let reader = OptionReader(options: options)
         try reader.check()
         let d = try reader.integer("input_dim", options.inputDim, min: 1)
@@ -89,25 +97,23 @@ extension SyntheticTasks {
         var stream = RandomStream(seed: seed, salt: StreamSalt.taskData)
         let teacher = TeacherMLP(
             inputDim: d, hidden: h, outputDim: m, w1Std: 1 / Double(d).squareRoot(), b1Std: 0.5,
-            w2Std: 1 / Double(h).squareRoot(), relu: false, stream: &stream)
+            w2Std: 1 / Double(h).squareRoot(), activation: .tanh, stream: &stream)
 
         func split(_ n: Int) -> Dataset {
-            let x = Tensor(shape: [n, d]), y = Tensor(shape: [n, m])
-            var row = [Double](repeating: 0, count: d)
-            var hidden = [Double](repeating: 0, count: h)
-            var out = [Double](repeating: 0, count: m)
-            for i in 0..<n {
-                drawGaussianRow(x, row: i, values: &row, stream: &stream)
-                teacher.forward(row, hiddenScratch: &hidden, into: &out)
-                for k in 0..<m { y[i * m + k] = Float(out[k] + sigma * stream.normal()) }
-            }
+            let x = Tensor(shape: [n, d]), y = Tensor(shape: [n, m]), noise = Tensor(shape: [n, m])
+            stream.fillStandardNormals(x.data, count: n * d, pool: pool)
+            teacher.forward(x.data, rows: n, into: y.data, pool: pool)
+            stream.fillStandardNormals(noise.data, count: n * m, pool: pool)
+            let scale = Float(sigma)
+            for i in 0..<(n * m) { y.data[i] += scale * noise.data[i] }
             return Dataset(inputs: x, targets: .real(y))
         }
         let train = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize) : nil
-        return TaskData(
+        let data = TaskData(
             kind: .regression, inputDim: d, outputDim: m, train: train, validation: validation,
             notes: ["bayes_mse": sigma * sigma, "train_target_variance": meanColumnVariance(train.targetsTensor)])
+        return (data, teacher)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TrainLabKernels
 import TrainLabAutodiff
 
 /// The synthetic tasks, generated from one seeded stream (`RandomStream`, SplitMix64 seeded
@@ -21,63 +22,67 @@ public enum SyntheticTasks {
     /// The descriptor of task `name`; nil for an unknown name (or `file`, which the experiment module reads).
     public static func descriptor(_ name: String) -> TaskDescriptor? { byName[name] }
 
-    /// Builds the task; throws `TaskError` for bad options.
-    public static func make(_ options: TaskOptions, seed: UInt64) throws -> TaskData {
+    /// Builds the task, on `pool`'s threads where it can use them (the data are the same for
+    /// any thread count); throws `TaskError` for bad options.
+    public static func make(_ options: TaskOptions, seed: UInt64, pool: ThreadPool = .shared) throws -> TaskData {
         guard let descriptor = byName[options.kind] else {
             var message = "task.kind: unknown task '\(options.kind)'"
             if let hint = closest(to: options.kind, in: names) { message += " (did you mean '\(hint)'?)" }
             message += "; expected one of \(names.joined(separator: ", "))"
             throw TaskError(message)
         }
-        return try descriptor.make(options, seed)
+        return try descriptor.make(options, seed, pool)
     }
 }
 
 // MARK: - Shared pieces
 
-/// A random two-layer teacher, y = act(x·W1 + b1)·W2 + b2 (row-major, x a row vector).
+/// A random two-layer teacher, y = act(x·W1 + b1)·W2 + b2 (row-major, x a row vector), in
+/// Float32, evaluated by the GEMM kernels with the bias and activation in their epilogue.
 struct TeacherMLP {
     let inputDim: Int, hidden: Int, outputDim: Int
-    var w1: [Double], b1: [Double], w2: [Double], b2: [Double]
-    let relu: Bool
+    /// W1 (inputDim × hidden), b1, W2 (hidden × outputDim), b2.
+    var w1: [Float], b1: [Float], w2: [Float], b2: [Float]
+    /// `.relu` or `.tanh`.
+    let activation: UnaryMap
 
-    /// Draws W1 (inputDim×hidden), then b1, then W2 (hidden×outputDim), each N(0, std²); b2 = 0.
+    /// Rows per pass of `forward`, so the hidden activations it keeps stay small for any row count.
+    static let blockRows = 4096
+
+    /// Draws W1 (inputDim×hidden), then b1, then W2 (hidden×outputDim), each N(0, std²) by the
+    /// stream's Float64 Box–Muller, rounded to Float32; b2 = 0.
     init(inputDim: Int, hidden: Int, outputDim: Int, w1Std: Double, b1Std: Double, w2Std: Double,
-         relu: Bool, stream: inout RandomStream) {
+         activation: UnaryMap, stream: inout RandomStream) {
         self.inputDim = inputDim
         self.hidden = hidden
         self.outputDim = outputDim
-        self.relu = relu
-        w1 = (0..<(inputDim * hidden)).map { _ in w1Std * stream.normal() }
-        b1 = (0..<hidden).map { _ in b1Std * stream.normal() }
-        w2 = (0..<(hidden * outputDim)).map { _ in w2Std * stream.normal() }
-        b2 = [Double](repeating: 0, count: outputDim)
+        self.activation = activation
+        w1 = (0..<(inputDim * hidden)).map { _ in Float(w1Std * stream.normal()) }
+        b1 = (0..<hidden).map { _ in Float(b1Std * stream.normal()) }
+        w2 = (0..<(hidden * outputDim)).map { _ in Float(w2Std * stream.normal()) }
+        b2 = [Float](repeating: 0, count: outputDim)
     }
 
-    /// y = act(x·W1 + b1)·W2 + b2, with `h` a scratch buffer of `hidden` values.
-    func forward(_ x: [Double], hiddenScratch h: inout [Double], into y: inout [Double]) {
-        let (d, m, o) = (inputDim, hidden, outputDim)
+    /// y (rows × outputDim) = act(x·W1 + b1)·W2 + b2 for x (rows × inputDim), `blockRows` rows
+    /// a pass; the same values for any thread count (the GEMM's sums run in one order).
+    func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let (d, h, o) = (inputDim, hidden, outputDim)
+        var activations = [Float](repeating: 0, count: min(rows, Self.blockRows) * h)
         w1.withUnsafeBufferPointer { w1 in
-            x.withUnsafeBufferPointer { x in
-                h.withUnsafeMutableBufferPointer { h in
-                    for j in 0..<m { h[j] = b1[j] }
-                    for i in 0..<d {
-                        let xi = x[i]
-                        let row = i * m
-                        for j in 0..<m { h[j] += xi * w1[row + j] }
-                    }
-                    for j in 0..<m { h[j] = relu ? Swift.max(h[j], 0) : tanh(h[j]) }
-                }
-            }
-        }
-        w2.withUnsafeBufferPointer { w2 in
-            h.withUnsafeBufferPointer { h in
-                y.withUnsafeMutableBufferPointer { y in
-                    for k in 0..<o { y[k] = b2[k] }
-                    for j in 0..<m {
-                        let hj = h[j]
-                        let row = j * o
-                        for k in 0..<o { y[k] += hj * w2[row + k] }
+            b1.withUnsafeBufferPointer { b1 in
+                w2.withUnsafeBufferPointer { w2 in
+                    b2.withUnsafeBufferPointer { b2 in
+                        activations.withUnsafeMutableBufferPointer { a in
+                            for start in stride(from: 0, to: rows, by: Self.blockRows) {
+                                let n = min(Self.blockRows, rows - start)
+                                gemm(m: n, n: h, k: d, a: x + start * d, lda: d, b: w1.baseAddress!, ldb: h,
+                                     c: a.baseAddress!, ldc: h,
+                                     epilogue: GEMMEpilogue(bias: b1.baseAddress, activation: activation, derivative: nil), pool: pool)
+                                gemm(m: n, n: o, k: h, a: a.baseAddress!, lda: h, b: w2.baseAddress!, ldb: o,
+                                     c: y + start * o, ldc: o,
+                                     epilogue: GEMMEpilogue(bias: b2.baseAddress, activation: nil, derivative: nil), pool: pool)
+                            }
+                        }
                     }
                 }
             }

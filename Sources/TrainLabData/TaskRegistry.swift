@@ -1,3 +1,5 @@
+import TrainLabKernels
+
 /// One synthetic task: what the spec check, the loss check, the resource estimate, the catalogue
 /// and the option readers derive from. A new task is its file (descriptor and make function)
 /// plus one line in `SyntheticTasks.registry`.
@@ -11,7 +13,9 @@ public struct TaskDescriptor: Sendable {
     public let options: [TaskOption]
     /// One line: what the task is.
     public let doc: String
-    let make: @Sendable (TaskOptions, UInt64) throws -> TaskData
+    /// Builds the data from the options and the seed; the pool's threads may share the work
+    /// (the data are the same for any thread count).
+    let make: @Sendable (TaskOptions, UInt64, ThreadPool) throws -> TaskData
 
     public enum GroupSize: Sendable {
         case fixed(Int)
@@ -20,13 +24,19 @@ public struct TaskDescriptor: Sendable {
     }
 
     init(_ name: String, _ kind: TaskKind, groupSize: GroupSize = .fixed(1), doc: String, options: [TaskOption],
-         make: @escaping @Sendable (TaskOptions, UInt64) throws -> TaskData) {
+         make: @escaping @Sendable (TaskOptions, UInt64, ThreadPool) throws -> TaskData) {
         self.name = name
         self.kind = kind
         self.groupSize = groupSize
         self.doc = doc
         self.options = options
         self.make = make
+    }
+
+    /// A task built on the caller's thread alone.
+    init(_ name: String, _ kind: TaskKind, groupSize: GroupSize = .fixed(1), doc: String, options: [TaskOption],
+         make: @escaping @Sendable (TaskOptions, UInt64) throws -> TaskData) {
+        self.init(name, kind, groupSize: groupSize, doc: doc, options: options) { options, seed, _ in try make(options, seed) }
     }
 
     /// Next-token prediction for the Transformer.

@@ -98,3 +98,52 @@ public struct ResourceEstimate {
         return String(format: "%.0f KiB", bytes / 1024)
     }
 }
+
+/// How a sweep is spread over the machine: `jobs` runs train at once, each on `threadsPerJob`
+/// kernel threads (`trainlab run --jobs`).
+public struct JobPlan: Equatable, Sendable {
+    public let jobs: Int
+    public let threadsPerJob: Int
+
+    public init(jobs: Int, threadsPerJob: Int) {
+        precondition(jobs >= 1 && threadsPerJob >= 1, "a job plan needs a job and a thread, got \(jobs) × \(threadsPerJob)")
+        self.jobs = jobs
+        self.threadsPerJob = threadsPerJob
+    }
+
+    /// `--jobs N`: N runs at once (never more than there are runs), each on threads/N threads.
+    public static func fixed(_ jobs: Int, runs: Int, threads: Int) -> JobPlan {
+        let count = max(1, min(jobs, runs))
+        return JobPlan(jobs: count, threadsPerJob: max(1, threads / count))
+    }
+
+    /// A step of this many FLOPs per thread (about 2.5 ms at 100 GFLOPS a core) is long enough
+    /// that splitting each of its products between threads costs little against running whole
+    /// runs side by side; a smaller step loses a larger share to dispatch and to the
+    /// elementwise ops too short to split.
+    public static let flopsPerThread = 250e6
+
+    /// `--jobs auto`, from the runs' estimates: the largest run's FLOPs per step ask for
+    /// t = FLOPs / `flopsPerThread` threads, rounded up to a power of two and at most `threads`;
+    /// then jobs = threads / t, no more than there are runs nor than fit in memory together
+    /// (each the largest run's `bytes`), and each job gets threads / jobs threads. A sweep of
+    /// small models so trains one run per core; a big model gets every core.
+    public static func automatic(flopsPerStep: [Double], bytes: [Double], threads: Int,
+                                 usableBytes: Double = ResourceEstimate.usableBytes) -> JobPlan {
+        let largest = flopsPerStep.max() ?? 0
+        var threadsPerRun = 1
+        while threadsPerRun < threads && Double(threadsPerRun) * flopsPerThread < largest { threadsPerRun *= 2 }
+        threadsPerRun = min(threadsPerRun, threads)
+        var jobs = max(1, min(threads / threadsPerRun, flopsPerStep.count))
+        if let heaviest = bytes.max(), heaviest > 0 {
+            jobs = max(1, min(jobs, Int(usableBytes / heaviest)))
+        }
+        return JobPlan(jobs: jobs, threadsPerJob: max(1, threads / jobs))
+    }
+
+    /// `automatic` for these runs.
+    public static func automatic(for runs: [ExperimentSpec], threads: Int) -> JobPlan {
+        let estimates = runs.map { ResourceEstimate($0) }
+        return automatic(flopsPerStep: estimates.map(\.flopsPerStep), bytes: estimates.map(\.bytes), threads: threads)
+    }
+}

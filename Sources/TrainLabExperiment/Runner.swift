@@ -21,6 +21,46 @@ public struct RunResult {
     public let finalValidationLoss: Double?
     public let finalValidationAccuracy: Double?
     public let seconds: Double
+    /// Where this process's part of the run spent its wall time.
+    public let phases: RunPhaseSeconds
+}
+
+/// Where a run's wall time went, in seconds, measured by the runner around each phase (and by
+/// the command line around its own database calls, which it adds to `store`): what
+/// `trainlab bench sweep` prints.
+public struct RunPhaseSeconds: Sendable {
+    /// Building the task data (generated, loaded, or taken from a `TaskDataCache`).
+    public var data = 0.0
+    /// The training steps: forward, backward, update (the `time` metric's seconds).
+    public var training = 0.0
+    /// Validation passes, and building the evaluator's batches.
+    public var evaluation = 0.0
+    /// Logging metrics and writing them, saving training state and weights files; the command
+    /// line adds claiming and finishing the run.
+    public var store = 0.0
+    /// The whole run, wall clock.
+    public var total = 0.0
+
+    public init() {}
+
+    /// The rest of `total`: the model's initialization, the optimizer's set-up, the loop's own work.
+    public var other: Double { max(0, total - data - training - evaluation - store) }
+
+    /// Element-wise sums, for a sweep's totals.
+    public static func + (a: RunPhaseSeconds, b: RunPhaseSeconds) -> RunPhaseSeconds {
+        var sum = RunPhaseSeconds()
+        sum.data = a.data + b.data
+        sum.training = a.training + b.training
+        sum.evaluation = a.evaluation + b.evaluation
+        sum.store = a.store + b.store
+        sum.total = a.total + b.total
+        return sum
+    }
+}
+
+/// Seconds since `start` (a `DispatchTime` uptime in nanoseconds).
+func seconds(since start: UInt64) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
 /// Receives progress of a run (the command line draws it; tests ignore it).
@@ -43,13 +83,16 @@ public protocol ProgressObserver {
 public final class Runner {
     public let spec: ExperimentSpec
     public let pool: ThreadPool
+    /// Where the run takes its task data from when another run of the sweep made them already.
+    public let dataCache: TaskDataCache?
 
     /// A loss above this multiple of max(first loss, 1), or non-finite, ends the run as diverged.
     public static let explosionFactor = 1e4
 
-    public init(spec: ExperimentSpec, pool: ThreadPool = .shared) {
+    public init(spec: ExperimentSpec, pool: ThreadPool = .shared, dataCache: TaskDataCache? = nil) {
         self.spec = spec
         self.pool = pool
+        self.dataCache = dataCache
     }
 
     /// Builds the data and the model (the part that can fail on bad options).
@@ -60,7 +103,17 @@ public final class Runner {
     /// `prepare` for given task options (`check` builds a few rows only: the options and the
     /// model's sizes are what it judges, not the data).
     func prepare(task: TaskOptions) throws -> (TaskData, any LayerObservingModel) {
-        let data = try spec.fileData ?? SyntheticTasks.make(task, seed: spec.seed)
+        let data = try makeData(task: task)
+        return (data, try makeModel(for: data))
+    }
+
+    /// The run's data: the spec's files, or the synthetic task generated from its seed.
+    func makeData(task: TaskOptions) throws -> TaskData {
+        try spec.fileData ?? SyntheticTasks.make(task, seed: spec.seed, pool: pool)
+    }
+
+    /// The model, initialized from the run's seed, sized by the data.
+    func makeModel(for data: TaskData) throws -> any LayerObservingModel {
         let seed = spec.seed &+ 0x6d6f_64656c
         if let settings = spec.model.transformer {
             let config = settings.resolved(vocab: data.outputDim, sequenceLength: data.inputDim)
@@ -75,7 +128,7 @@ public final class Runner {
             }
             let model = Transformer(config, seed: seed)
             Parameter.packContiguously(model.parameters)
-            return (data, model)
+            return model
         }
         let model = MLP(inputs: data.inputDim, hidden: spec.model.hidden, outputs: data.outputDim,
                         activation: spec.model.activation, bias: spec.model.bias,
@@ -83,7 +136,7 @@ public final class Runner {
                         weightInit: spec.model.weightInit, biasInit: spec.model.biasInit,
                         seed: seed)
         Parameter.packContiguously(model.parameters)
-        return (data, model)
+        return model
     }
 
     /// Everything about a run that can only be checked with its data and model built — task
@@ -139,11 +192,22 @@ public final class Runner {
     public func run(metrics: MetricsSink, progress: ProgressObserver? = nil,
                     isCancelled: () -> Bool = { false }, resumingFrom savedState: [UInt8]? = nil) throws -> RunResult {
         let start = DispatchTime.now().uptimeNanoseconds
-        let (data, model) = try prepare()
+        var phases = RunPhaseSeconds()
+        /// Runs `body`, adding its wall time to the phase at `keyPath`.
+        func timed<T>(_ phase: WritableKeyPath<RunPhaseSeconds, Double>, _ body: () throws -> T) rethrows -> T {
+            let phaseStart = DispatchTime.now().uptimeNanoseconds
+            defer { phases[keyPath: phase] += seconds(since: phaseStart) }
+            return try body()
+        }
+        let data = try timed(\.data) {
+            guard let dataCache, let key = spec.taskDataKey else { return try makeData(task: spec.task) }
+            return try dataCache.data(for: key) { try makeData(task: spec.task) }
+        }
+        let model = try makeModel(for: data)
         let weightsMetadata = ["experiment": spec.name, "seed": String(spec.seed), "format": "pt"]
         if savedState == nil {
             if let initFrom = spec.checkpoint.initFrom { try Checkpoints.load(initFrom, into: model, specFile: spec.file) }
-            if let path = spec.checkpoint.saveInit { try Checkpoints.save(model, to: path, metadata: weightsMetadata) }
+            if let path = spec.checkpoint.saveInit { try timed(\.store) { try Checkpoints.save(model, to: path, metadata: weightsMetadata) } }
         }
         let parameters = model.parameters
         var optimizer: (any Optimizer)? = nil
@@ -168,7 +232,9 @@ public final class Runner {
         let tape = Tape(pool: pool)
         let constraints = spec.constraints.map(WeightNormConstraint.init)
         let optimumLoss = Self.gapReference(spec: spec, data: data, batchSize: batchSize)
-        let evaluator = data.validation.map { Evaluator(data: $0, task: data, model: model, loss: spec.loss, pool: pool) }
+        let evaluator = timed(\.evaluation) {
+            data.validation.map { Evaluator(data: $0, task: data, model: model, loss: spec.loss, pool: pool) }
+        }
 
         var lastValidation: (loss: Double, accuracy: Double?)? = nil
         var firstLoss: Double? = nil
@@ -223,19 +289,23 @@ public final class Runner {
 
         func evaluate(at step: Int) throws {
             guard let evaluator, training.evalEvery > 0 else { return }
-            let v = evaluator.evaluate()
-            metrics.log(step: step, name: "val_loss", value: v.loss)
-            if let accuracy = v.accuracy { metrics.log(step: step, name: "val_accuracy", value: accuracy) }
-            if let ndcg = v.ndcg { metrics.log(step: step, name: "val_ndcg", value: ndcg) }
+            let v = timed(\.evaluation) { evaluator.evaluate() }
+            timed(\.store) {
+                metrics.log(step: step, name: "val_loss", value: v.loss)
+                if let accuracy = v.accuracy { metrics.log(step: step, name: "val_accuracy", value: accuracy) }
+                if let ndcg = v.ndcg { metrics.log(step: step, name: "val_ndcg", value: ndcg) }
+                metrics.flush()
+            }
             lastValidation = (v.loss, v.accuracy)
-            metrics.flush()
             let watchable = ["val_loss": v.loss, "val_accuracy": v.accuracy, "val_ndcg": v.ndcg]
             guard var stopping = earlyStopping, let value = watchable[stopping.spec.metric] ?? nil else { return }
             let isBest = stopping.record(value, step: step)
             earlyStopping = stopping
             if isBest, let path = spec.checkpoint.saveBest {
-                try Checkpoints.save(model, to: path, metadata: weightsMetadata.merging(
-                    ["step": String(step), stopping.spec.metric: String(value)]) { $1 })
+                try timed(\.store) {
+                    try Checkpoints.save(model, to: path, metadata: weightsMetadata.merging(
+                        ["step": String(step), stopping.spec.metric: String(value)]) { $1 })
+                }
             }
         }
         if savedState == nil { try evaluate(at: 0) }
@@ -253,7 +323,7 @@ public final class Runner {
         var policy = CheckpointPolicy(every: training.checkpointEvery, now: start)
         for step in firstStep..<(training.steps + 1) {
             if isCancelled() {
-                try saveState(after: step - 1)
+                try timed(\.store) { try saveState(after: step - 1) }
                 end = .interrupted
                 break
             }
@@ -287,7 +357,8 @@ public final class Runner {
             lastLoss = lossValue
             if firstLoss == nil { firstLoss = lossValue }
             if !lossValue.isFinite || lossValue > Self.explosionFactor * max(firstLoss!, 1) {
-                metrics.log(step: step, name: "train_loss", value: lossValue)
+                phases.training += seconds(since: stepStart)
+                timed(\.store) { metrics.log(step: step, name: "train_loss", value: lossValue) }
                 end = .diverged
                 divergedStep = step
                 break
@@ -298,7 +369,9 @@ public final class Runner {
                 optimizer.step(parameters, lr: Float(lr))
             }
             for (constraint, violation) in zip(constraints, first.violations) { constraint.updateMultiplier(violation: violation) }
-            trainingSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
+            let stepSeconds = seconds(since: stepStart)
+            trainingSeconds += stepSeconds
+            phases.training += stepSeconds
             func logTraining() {
                 metrics.log(step: step, name: "train_loss", value: lossValue)
                 metrics.log(step: step, name: "grad_norm", value: gradientNorm)
@@ -313,26 +386,32 @@ public final class Runner {
             }
             // Step 1 always: the initial loss is the reference every curve starts from.
             let logsTraining = step % training.logEvery == 0 || step == 1 || step == training.steps
-            if logsTraining { logTraining() }
+            if logsTraining { timed(\.store, logTraining) }
             let evaluates = training.evalEvery > 0 && (step % training.evalEvery == 0 || step == training.steps)
             if evaluates { try evaluate(at: step) }
             let stops = evaluates && step < training.steps && earlyStopping?.shouldStop == true
             if stops {
                 // The step early stopping ends at is the run's last: its training metrics are logged as the last step's are.
-                if !logsTraining { logTraining() }
-                metrics.log(step: step, name: "stopped_step", value: Double(step))
+                timed(\.store) {
+                    if !logsTraining { logTraining() }
+                    metrics.log(step: step, name: "stopped_step", value: Double(step))
+                }
                 stoppedStep = step
             }
             // A metric that cannot be written (a full disk) ends the run: it would be lost.
             if let failure = metrics.failure { throw failure }
             if let path = spec.checkpoint.snapshotPath(step: step) {
-                try Checkpoints.save(model, to: path, metadata: weightsMetadata.merging(["step": String(step)]) { $1 })
+                try timed(\.store) {
+                    try Checkpoints.save(model, to: path, metadata: weightsMetadata.merging(["step": String(step)]) { $1 })
+                }
             }
             if stops { break }
             if step < training.steps && policy.isDue(step: step, now: DispatchTime.now().uptimeNanoseconds) {
                 let saveStart = DispatchTime.now().uptimeNanoseconds
                 try saveState(after: step)
-                policy.saved(started: saveStart, now: DispatchTime.now().uptimeNanoseconds)
+                let saveEnd = DispatchTime.now().uptimeNanoseconds
+                policy.saved(started: saveStart, now: saveEnd)
+                phases.store += Double(saveEnd - saveStart) / 1e9
             }
             if let progress {
                 let now = DispatchTime.now().uptimeNanoseconds
@@ -343,10 +422,11 @@ public final class Runner {
                 }
             }
         }
-        if let path = spec.checkpoint.saveFinal { try Checkpoints.save(model, to: path, metadata: weightsMetadata) }
+        if let path = spec.checkpoint.saveFinal { try timed(\.store) { try Checkpoints.save(model, to: path, metadata: weightsMetadata) } }
+        phases.total = seconds(since: start)
         return RunResult(end: end, divergedStep: divergedStep, stoppedStep: stoppedStep, finalTrainLoss: lastLoss,
                          finalValidationLoss: lastValidation?.loss, finalValidationAccuracy: lastValidation?.accuracy ?? nil,
-                         seconds: earlierSeconds + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                         seconds: earlierSeconds + phases.total, phases: phases)
     }
 }
 

@@ -121,5 +121,5 @@ public struct TrainingBenchmark {
 
 public struct BenchmarkError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

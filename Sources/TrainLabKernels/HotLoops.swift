@@ -55,6 +55,8 @@ struct HotLoops: Sendable {
     var fmaProbe: @Sendable (Int, Float) -> (flops: Double, checksum: Float)
     let adamUpdate: @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
                                UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, Int, AdamStepConstants) -> Void
+    /// (generator state, first block, blocks, out): 16 standard normals a block.
+    let standardNormalBlocks: @Sendable (UInt64, Int, Int, UnsafeMutablePointer<Float>) -> Void
 
     static let current: HotLoops = {
         switch InstructionSet.current {
@@ -99,7 +101,8 @@ struct HotLoops: Sendable {
         },
         meanAndVariance: { MicroKernels.meanAndVariance($0, $1) },
         fmaProbe: { MicroKernels.fmaThroughputProbe(iterations: $0, seed: $1) },
-        adamUpdate: { MicroKernels.adamUpdate($0, $1, $2, $3, $4, $5, $6) })
+        adamUpdate: { MicroKernels.adamUpdate($0, $1, $2, $3, $4, $5, $6) },
+        standardNormalBlocks: { MicroKernels.standardNormalBlocks(state: $0, firstBlock: $1, blocks: $2, into: $3) })
 
     static let avx2 = HotLoops(
         gemmColumns: MicroKernelsAVX2.gemmNR,
@@ -140,7 +143,8 @@ struct HotLoops: Sendable {
         },
         meanAndVariance: { MicroKernelsAVX2.meanAndVariance($0, $1) },
         fmaProbe: { MicroKernelsAVX2.fmaThroughputProbe(iterations: $0, seed: $1) },
-        adamUpdate: { MicroKernelsAVX2.adamUpdate($0, $1, $2, $3, $4, $5, .init($6)) })
+        adamUpdate: { MicroKernelsAVX2.adamUpdate($0, $1, $2, $3, $4, $5, .init($6)) },
+        standardNormalBlocks: { MicroKernelsAVX2.standardNormalBlocks(state: $0, firstBlock: $1, blocks: $2, into: $3) })
 
     /// The AVX2 loops with the GEMM and the FMA probe 512 bits wide. The elementwise loops are
     /// memory-bound or short, and stay the AVX2 ones: their results (and, since a GEMM output is

@@ -75,6 +75,8 @@ public final class ResultsStore: @unchecked Sendable {
     private let lock = NSLock()
     private var pending: [(runID: Int64, step: Int, name: String, value: Double)] = []
     private var insertMetric: Statement?
+    /// `insertMetric` for `metricRowsPerInsert` rows at once.
+    private var insertMetrics: Statement?
     private var lastFlush = DispatchTime.now().uptimeNanoseconds
     /// The first failed metric write (e.g. a full disk): later rows are refused at once rather
     /// than retried with every row, and the run ends with this reason.
@@ -501,20 +503,37 @@ public final class ResultsStore: @unchecked Sendable {
         return try body()
     }
 
+    /// Metric rows one INSERT statement writes: a statement step costs more than a row.
+    static let metricRowsPerInsert = 32
+
     private func flushLocked() throws {
         guard !pending.isEmpty else { return }
         lastFlush = DispatchTime.now().uptimeNanoseconds
         if insertMetric == nil {
-            insertMetric = try database.prepare(
-                "INSERT INTO metrics(run_id, step, name, value) VALUES (?, ?, ?, ?)")
+            let row = "(?, ?, ?, ?)"
+            insertMetric = try database.prepare("INSERT INTO metrics(run_id, step, name, value) VALUES \(row)")
+            insertMetrics = try database.prepare("INSERT INTO metrics(run_id, step, name, value) VALUES "
+                                                 + [String](repeating: row, count: Self.metricRowsPerInsert).joined(separator: ", "))
         }
-        let insert = insertMetric!
+        let single = insertMetric!, batch = insertMetrics!
         defer { pending.removeAll(keepingCapacity: true) }
         do {
             try database.transaction {
-                for row in pending {
-                    try insert.run([.integer(row.runID), SQLiteValue(row.step), .text(row.name),
-                                    row.value.isNaN ? .null : .real(row.value)])
+                var start = 0
+                while start < pending.count {
+                    let statement = pending.count - start >= Self.metricRowsPerInsert ? batch : single
+                    let rows = statement === batch ? Self.metricRowsPerInsert : 1
+                    statement.reset()
+                    for (offset, row) in pending[start..<(start + rows)].enumerated() {
+                        let first = 4 * offset + 1
+                        try statement.bind(row.runID, at: first)
+                        try statement.bind(row.step, at: first + 1)
+                        try statement.bind(row.name, at: first + 2)
+                        try statement.bind(row.value.isNaN ? nil : row.value, at: first + 3)
+                    }
+                    defer { statement.reset() }
+                    while try statement.step() {}
+                    start += rows
                 }
             }
         } catch {
@@ -542,30 +561,28 @@ public final class ResultsStore: @unchecked Sendable {
         }
     }
 
-    /// Summaries of the run's metrics rows as they stand (a live run's so far).
+    /// Summaries of the run's metrics rows as they stand (a live run's so far), from one pass
+    /// over its rows in index order (name, step, insertion): per name the value at the largest
+    /// step (the last written there), and the best non-NULL value by `MetricDirection.preferred`,
+    /// the earliest step of a tie.
     func computeSummaries(runID: Int64) throws -> [MetricSummary] {
-        let names = try database.rows("SELECT DISTINCT name FROM metrics WHERE run_id = ?",
-                                      [.integer(runID)]) { $0.string(at: 0) }
-        let last = try database.prepare("""
-            SELECT value, step FROM metrics WHERE run_id = ? AND name = ?
-            ORDER BY step DESC, rowid DESC LIMIT 1
-            """)
-        let lowest = try database.prepare("""
-            SELECT value, step FROM metrics WHERE run_id = ? AND name = ? AND value IS NOT NULL
-            ORDER BY value ASC, step ASC LIMIT 1
-            """)
-        let highest = try database.prepare("""
-            SELECT value, step FROM metrics WHERE run_id = ? AND name = ? AND value IS NOT NULL
-            ORDER BY value DESC, step ASC LIMIT 1
-            """)
-        return try names.map { name in
-            let key: [SQLiteValue] = [.integer(runID), .text(name)]
-            let final = try last.rows(key) { ($0.optionalDouble(at: 0), $0.int(at: 1)) }.first
-            let best = try (MetricDirection.preferred(for: name) == .min ? lowest : highest)
-                .rows(key) { ($0.double(at: 0), $0.int(at: 1)) }.first
-            return MetricSummary(name: name, finalValue: final?.0 ?? nil, bestValue: best?.0, bestStep: best?.1,
-                                 finalStep: final?.1)
-        }
+        var summaries: [MetricSummary] = []
+        var direction = MetricDirection.min
+        try database.prepare("SELECT name, step, value FROM metrics WHERE run_id = ? ORDER BY name, step, rowid")
+            .rows([.integer(runID)]) { row in
+                let name = row.string(at: 0), step = row.int(at: 1), value = row.optionalDouble(at: 2)
+                if summaries.last?.name != name {
+                    direction = MetricDirection.preferred(for: name)
+                    summaries.append(MetricSummary(name: name, finalValue: nil, bestValue: nil, bestStep: nil))
+                }
+                summaries[summaries.count - 1].finalValue = value
+                summaries[summaries.count - 1].finalStep = step
+                if let value, summaries[summaries.count - 1].bestValue.map({ direction.isBetter(value, than: $0) }) ?? true {
+                    summaries[summaries.count - 1].bestValue = value
+                    summaries[summaries.count - 1].bestStep = step
+                }
+            }
+        return summaries
     }
 
     static let hostName: String = {

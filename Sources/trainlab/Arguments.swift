@@ -1,6 +1,9 @@
 import Foundation
 
-let programVersion = "0.1.0"
+/// Part of every run's identity: a run is skipped as done only when its config completed under
+/// this version. A change to what a config trains on or computes (0.2.0: the teacher tasks'
+/// data, generated in Float32 on the kernels) is a new version.
+let programVersion = "0.2.0"
 
 /// A command line error: printed with the command's usage lines, exit status 2.
 struct UsageError: Error {

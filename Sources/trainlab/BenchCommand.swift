@@ -7,12 +7,13 @@ import TrainLabExperiment
 /// `trainlab bench ...`: speed measured against references taken in the same run.
 enum BenchCommand {
     static func run(_ arguments: inout Arguments) throws {
-        guard let what = arguments.next() else { throw UsageError("bench needs a target: gemm, train or metrics") }
+        guard let what = arguments.next() else { throw UsageError("bench needs a target: gemm, train, sweep or metrics") }
         switch what {
         case "gemm": try GEMMBenchmark.run(&arguments)
         case "metrics": try MetricsBenchmark.run(&arguments)
         case "train": try TrainBenchmarkCommand.run(&arguments)
-        default: throw UsageError("unknown benchmark '\(what)'\(suggestion(for: what, among: ["gemm", "metrics", "train"]))")
+        case "sweep": try SweepBenchmarkCommand.run(&arguments)
+        default: throw UsageError("unknown benchmark '\(what)'\(suggestion(for: what, among: ["gemm", "metrics", "train", "sweep"]))")
         }
     }
 }
@@ -238,4 +239,59 @@ enum TrainBenchmarkCommand {
                   + perStep(e.backwardNanoseconds).leftPadded(to: 13) + (format(100 * share, 1) + "%").leftPadded(to: 8))
         }
     }
+}
+
+/// `trainlab bench sweep [SPEC] [--jobs N|auto]`: a sweep trained as `trainlab run` trains it
+/// (the same session: claims, params, metrics, summaries, commits), into a database of its own
+/// that is deleted after; then per run and in total where the wall time went, as the runner and
+/// the session measured it: data, training (the steps), evaluation, store, other; and the
+/// sweep's wall time over the sum of its training steps' time.
+enum SweepBenchmarkCommand {
+    static let defaultSpec = "experiments/bench/sweep.json"
+
+    static func run(_ arguments: inout Arguments) throws {
+        let jobs = try JobsChoice(parsing: arguments.option("--jobs")) ?? .default
+        let file = arguments.next() ?? defaultSpec
+        try arguments.finish()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-bench-sweep-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = folder.appendingPathComponent("sweep.sqlite").path
+
+        let start = DispatchTime.now().uptimeNanoseconds
+        let runs = try loadAll([file], database: database).flatMap { $0.1 }
+        let store = try ResultsStore(path: database)
+        let plan = jobs.plan(for: runs)
+        let setUp = seconds(since: start)
+        let session = RunSession(runs: runs, store: store, database: database, force: false, progress: nil)
+        let failures = RunCommand.train(session, plan: plan, database: database)
+        let wall = seconds(since: start)
+        guard failures == 0 else { throw BenchmarkError("\(failures) of the \(runs.count) runs failed") }
+
+        print("\(file): \(runs.count) runs, \(plan.jobs) job\(plan.jobs == 1 ? "" : "s") × \(plan.threadsPerJob) thread\(plan.threadsPerJob == 1 ? "" : "s") "
+              + "(\(jobs == .auto ? "--jobs auto" : "--jobs \(plan.jobs)")), \(InstructionSet.current.rawValue) kernels; ms per run")
+        let labels = runs.map { $0.assignmentSummary.isEmpty ? $0.name : $0.assignmentSummary }
+        let labelWidth = max(10, labels.map(\.count).max() ?? 0)
+        let columns = ["data", "training", "evaluation", "store", "other", "total"]
+        print("run".padding(toLength: labelWidth + 6, withPad: " ", startingAt: 0) + columns.map { $0.leftPadded(to: 12) }.joined())
+        func row(_ label: String, _ p: RunPhaseSeconds) -> String {
+            label + [p.data, p.training, p.evaluation, p.store, p.other, p.total].map { format($0 * 1e3, 2).leftPadded(to: 12) }.joined()
+        }
+        var sum = RunPhaseSeconds()
+        for (index, label) in labels.enumerated() {
+            guard let phases = session.phases[index] else { continue }
+            sum = sum + phases
+            print(row(String(index + 1).leftPadded(to: 4) + "  " + label.padding(toLength: labelWidth, withPad: " ", startingAt: 0), phases))
+        }
+        print(row("sum".padding(toLength: labelWidth + 6, withPad: " ", startingAt: 0), sum))
+        let shares = [("data", sum.data), ("training", sum.training), ("evaluation", sum.evaluation), ("store", sum.store), ("other", sum.other)]
+            .map { "\($0.0) \(format(100 * $0.1 / max(sum.total, 1e-12), 0))%" }
+        print("share of the runs' time: " + shares.joined(separator: ", "))
+        print("sweep: wall \(format(wall * 1e3, 1)) ms (set-up \(format(setUp * 1e3, 1)) ms: loading and checking the spec, opening the database); "
+              + "Σ training \(format(sum.training * 1e3, 1)) ms; wall / Σ training = \(format(wall / max(sum.training, 1e-12), 2))")
+    }
+}
+
+/// Seconds since `start`, a `DispatchTime` uptime in nanoseconds.
+func seconds(since start: UInt64) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }

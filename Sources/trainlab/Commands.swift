@@ -61,12 +61,12 @@ let globalOptions = optionsOfEveryCommand + [Option("--version", help: "the prog
 
 let commandTable: [Command] = [
     Command(
-        name: "run", synopses: ["run SPEC.json... [--db PATH] [--jobs N] [--force] [--quiet]",
+        name: "run", synopses: ["run SPEC.json... [--db PATH] [--jobs N|auto] [--force] [--quiet]",
                                 "run SPEC.json... --shard K/N|auto [--shards N] [--db PATH] [options]"],
         summary: "train every run of the specs (sweeps expanded), metrics to SQLite; or one shard of them",
         options: [
             Option("--db", value: "PATH", help: "the results database (default results/trainlab.sqlite, created with its folder); {shard} is replaced by the shard"),
-            Option("--jobs", value: "N", help: "train N runs at once, each on threads/N of the kernel threads (default 1)"),
+            Option("--jobs", value: "N|auto", help: "train N runs at once, each on threads/N of the kernel threads; auto (default): from the runs' FLOPs per step, small models one run per thread, a big one on every thread"),
             Option("--force", help: "rerun runs whose config already completed (skipped otherwise)"),
             Option("--quiet", help: "print nothing but errors"),
             Option("--shard", value: "K/N|auto", help: "train shard K (from 0) of N of all the runs, balanced by estimated cost; auto: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX"),
@@ -219,8 +219,9 @@ let commandTable: [Command] = [
         name: "bench",
         synopses: ["bench gemm [--json] [--quick] [--shapes MxNxK[/tn|/nt|/tt],...]",
                    "bench train [SPEC.json...] [--steps N] [--windows N] [--profile]",
+                   "bench sweep [SPEC.json] [--jobs N|auto]",
                    "bench metrics [SPEC.json]"],
-        summary: "GEMM GFLOPS as % of the measured FP32 peak; training-step timings; the cost of logging metrics",
+        summary: "GEMM GFLOPS as % of the measured FP32 peak; training-step timings; a sweep's time per run by phase; the cost of logging metrics",
         options: [
             Option("--json", help: "gemm: results as JSON"),
             Option("--quick", help: "gemm: only the small sizes"),
@@ -228,6 +229,7 @@ let commandTable: [Command] = [
             Option("--steps", value: "N", help: "train: steps per window (default the spec's)"),
             Option("--windows", value: "N", help: "train: measure N windows, report the fastest (default 1)"),
             Option("--profile", help: "train: where forward and backward time goes, op by op"),
+            Option("--jobs", value: "N|auto", help: "sweep: runs at once, as for run (default auto)"),
         ],
         run: BenchCommand.run),
     Command(

@@ -55,7 +55,7 @@ enum RunCommand {
         let databaseOption = try arguments.option("--db") ?? defaultDatabasePath
         let force = arguments.flag("--force")
         let quiet = arguments.flag("--quiet")
-        let jobs = try arguments.intOption("--jobs", atLeast: 1) ?? 1
+        let jobs = try JobsChoice(parsing: arguments.option("--jobs")) ?? .default
         let shardText = try arguments.option("--shard")
         let shardCount = try arguments.intOption("--shards", atLeast: 1)
         var files: [String] = []
@@ -82,7 +82,7 @@ enum RunCommand {
         Interruption.install(onSecondSignal: { _ = try? store.markInterruptedRuns(includingThisProcess: true) })
         let progress = quiet ? nil : SweepProgress(totalSteps: runs.reduce(0) { $0 + $1.training.steps })
         let session = RunSession(runs: runs, store: store, database: database, force: force, progress: progress)
-        var failures = train(session, jobs: jobs, database: database)
+        var failures = train(session, plan: jobs.plan(for: runs), database: database)
 
         // A benchmark's final runs depend on its tuning results: chosen once those are in.
         let benchmarks = loaded.filter { BenchmarkProtocol(of: $0.1.first) != nil }
@@ -94,23 +94,22 @@ enum RunCommand {
                 if !quiet { print("benchmark: \(finals.count) final runs of the best settings") }
                 let progress = quiet ? nil : SweepProgress(totalSteps: finals.reduce(0) { $0 + $1.training.steps })
                 failures += train(RunSession(runs: finals, store: store, database: database, force: force, progress: progress),
-                                  jobs: jobs, database: database)
+                                  plan: jobs.plan(for: finals), database: database)
             }
         }
         progress?.print("results in \(database)")
         if failures > 0 { exit(1) }
     }
 
-    /// Trains the session's runs on `jobs` jobs; returns how many failed. Ctrl-C exits (130).
-    static func train(_ session: RunSession, jobs: Int, database: String) -> Int {
-        let runs = session.runs
-        let jobCount = min(jobs, runs.count)
+    /// Trains the session's runs as `plan` says; returns how many failed. Ctrl-C exits (130).
+    static func train(_ session: RunSession, plan: JobPlan, database: String) -> Int {
+        let jobCount = plan.jobs
         if jobCount <= 1 {
             while let index = session.nextIndex() { session.execute(index, pool: .shared) }
         } else {
             // Run-level parallelism: each job trains whole runs on its own share of the threads,
             // which keeps every core busy on sweeps of models too small to use them all.
-            let threadsPerJob = max(1, ThreadPool.shared.threadCount / jobCount)
+            let threadsPerJob = plan.threadsPerJob
             let done = DispatchSemaphore(value: 0)
             for _ in 0..<jobCount {
                 let thread = Thread {
@@ -173,9 +172,18 @@ final class RunSession: @unchecked Sendable {
     let force: Bool
     /// Nil with --quiet: then only errors are printed.
     let progress: SweepProgress?
+    /// Task data made for one run, reused by the others with the same task and seed.
+    let dataCache = TaskDataCache()
     private let lock = NSLock()
     private var next = 0
     private(set) var failures = 0
+    /// Where each trained run's wall time went (by index into `runs`), the runner's phases with
+    /// claiming and finishing the run added to `store`: `bench sweep` prints them.
+    private(set) var phases: [Int: RunPhaseSeconds] = [:]
+    /// Runs claim their database rows in run order, so run ids follow the sweep's order with
+    /// any number of jobs: run i waits (a claim's few tenths of a millisecond) for run i − 1's.
+    private let claimTurn = NSCondition()
+    private var nextClaim = 0
 
     init(runs: [ExperimentSpec], store: ResultsStore, database: String, force: Bool, progress: SweepProgress?) {
         self.runs = runs
@@ -194,18 +202,37 @@ final class RunSession: @unchecked Sendable {
         }
     }
 
-    /// Trains run `index` (unless already completed) and records its outcome.
+    /// `body`, once the runs before `index` have made their claims.
+    private func inClaimTurn<T>(_ index: Int, _ body: () throws -> T) rethrows -> T {
+        claimTurn.lock()
+        while nextClaim != index { claimTurn.wait() }
+        defer {
+            nextClaim += 1
+            claimTurn.broadcast()
+            claimTurn.unlock()
+        }
+        return try body()
+    }
+
+    /// Trains run `index` (unless already completed) and records its outcome. Every index
+    /// `nextIndex` hands out must come here: later runs wait for its claim.
     func execute(_ index: Int, pool: ThreadPool) {
+        let start = DispatchTime.now().uptimeNanoseconds
         let spec = runs[index]
         let label = "[\(index + 1)/\(runs.count)] \(spec.name)" + (spec.assignmentSummary.isEmpty ? "" : " \(spec.assignmentSummary)")
         let hash = spec.configHash(programVersion: programVersion)
         progress?.begin(index, label: label, steps: spec.training.steps)
         var runID: Int64? = nil
         do {
-            let claim = try store.claimRun(
-                experiment: spec.name, config: JSONWriter.write(spec.config, sortedKeys: true), configHash: hash,
-                seed: Int(spec.seed), params: spec.flattenedParams.mapValues(storedParam), programVersion: programVersion,
-                tags: spec.tags, notes: spec.notes, rerunCompleted: force)
+            var claimSeconds = 0.0
+            let claim = try inClaimTurn(index) {
+                let claimStart = DispatchTime.now().uptimeNanoseconds
+                defer { claimSeconds = Double(DispatchTime.now().uptimeNanoseconds - claimStart) / 1e9 }
+                return try store.claimRun(
+                    experiment: spec.name, config: JSONWriter.write(spec.config, sortedKeys: true), configHash: hash,
+                    seed: Int(spec.seed), params: spec.flattenedParams.mapValues(storedParam), programVersion: programVersion,
+                    tags: spec.tags, notes: spec.notes, rerunCompleted: force)
+            }
             let id: Int64
             var savedState: [UInt8]? = nil
             switch claim {
@@ -225,7 +252,7 @@ final class RunSession: @unchecked Sendable {
                 return
             }
             runID = id
-            let result = try Runner(spec: spec, pool: pool).run(
+            let result = try Runner(spec: spec, pool: pool, dataCache: dataCache).run(
                 metrics: store.metricsSink(runID: id), progress: progress?.observer(of: index),
                 isCancelled: { Interruption.requested }, resumingFrom: savedState)
             let status: RunStatus = switch result.end {
@@ -233,7 +260,13 @@ final class RunSession: @unchecked Sendable {
             case .diverged: .diverged
             case .interrupted: .interrupted
             }
+            let finishStart = DispatchTime.now().uptimeNanoseconds
             try store.finishRun(id: id, status: status, divergedStep: result.divergedStep)
+            let end = DispatchTime.now().uptimeNanoseconds
+            var runPhases = result.phases
+            runPhases.store += claimSeconds + Double(end - finishStart) / 1e9
+            runPhases.total = Double(end - start) / 1e9
+            lock.withLock { phases[index] = runPhases }
             progress?.end(index)
             progress?.print("\(label): run \(id) \(RunSession.describe(result))")
         } catch {
@@ -411,5 +444,38 @@ enum ExportDataCommand {
         if let reason = DataExport.unwritableReason(folder: folder) { throw UsageError("cannot write \(folder): \(reason)") }
         guard let spec = try ExperimentSpec.load(file: file).first else { throw UsageError("\(file) has no runs") }
         for path in try DataExport.write(spec, to: folder) { print("wrote \(path)") }
+    }
+}
+
+/// `--jobs N|auto`: how many runs train at once.
+enum JobsChoice: Equatable {
+    case count(Int)
+    /// From the runs' estimated FLOPs per step (`JobPlan.automatic`).
+    case auto
+
+    /// What `run` and `bench sweep` do without `--jobs`: `auto` trained the bench sweeps
+    /// (`experiments/bench/sweep.json`, `mlp-small-sweep.json`) in 0.6–0.8 of the wall time of
+    /// `--jobs 1` on 2 cores, and is `--jobs 1` for a model big enough to use every core.
+    static let `default` = JobsChoice.auto
+
+    /// Nil for no `--jobs`; a usage error for anything but a positive integer or `auto`.
+    init?(parsing text: String?) throws {
+        guard let text else { return nil }
+        if text == "auto" {
+            self = .auto
+        } else if let count = Int(text), count >= 1 {
+            self = .count(count)
+        } else {
+            throw UsageError("--jobs expects an integer >= 1 or auto, got '\(text)'")
+        }
+    }
+
+    /// Jobs and threads per job for `runs` on the shared pool's threads.
+    func plan(for runs: [ExperimentSpec]) -> JobPlan {
+        let threads = ThreadPool.shared.threadCount
+        switch self {
+        case .count(let jobs): return JobPlan.fixed(jobs, runs: runs.count, threads: threads)
+        case .auto: return JobPlan.automatic(for: runs, threads: threads)
+        }
     }
 }

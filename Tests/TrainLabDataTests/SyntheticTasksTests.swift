@@ -1,4 +1,5 @@
 import XCTest
+import TrainLabKernels
 import TrainLabAutodiff
 @testable import TrainLabData
 
@@ -232,5 +233,18 @@ final class SyntheticTasksTests: XCTestCase {
         var tokens: [Int] = []
         seq.gather([2, 0][...], inputs: Tensor(shape: [2, 1]), realTargets: nil, classTargets: &tokens)
         XCTAssertEqual(tokens, [30, 31, 10, 11])
+    }
+}
+
+extension SyntheticTasksTests {
+    /// Every task gives the same bits on one thread and on three (the teacher tasks split their
+    /// normals and GEMMs over the pool; 4096 rows are enough for both to be split).
+    func testSameDataForAnyThreadCount() throws {
+        for name in SyntheticTasks.names {
+            let one = try SyntheticTasks.make(options(name, train: 4096, val: 64), seed: 8, pool: .serial)
+            let three = try SyntheticTasks.make(options(name, train: 4096, val: 64), seed: 8, pool: ThreadPool(threads: 3))
+            XCTAssertEqual(bits(one.train), bits(three.train), name)
+            XCTAssertEqual(bits(one.validation!), bits(three.validation!), name)
+        }
     }
 }

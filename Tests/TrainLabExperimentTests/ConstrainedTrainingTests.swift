@@ -73,7 +73,10 @@ final class ConstrainedTrainingTests: XCTestCase {
     }
 
     /// The unconstrained model's weights grow past the bound; dual ascent and the augmented
-    /// Lagrangian end with ‖W‖_F within a few percent of max = 1 and λ > 0, with λ ≥ 0 throughout.
+    /// Lagrangian end with ‖W‖_F within a few percent of max = 1, with λ ≥ 0 throughout and λ > 0
+    /// on some of the last 100 steps: the bound is still enforced at the end. (Not at the last
+    /// step itself: the weights hover at the bound, and λ falls to 0 on the steps they sit just
+    /// inside it, in 2 of 6 seeds for either method.)
     func testConstraintHoldsTheWeightNormAtItsBound() throws {
         for method in ["\"dual_lr\": 1", "\"method\": \"augmented\", \"rho\": 2"] {
             let sink = try run(Self.constrainedSpec(method: method))
@@ -81,7 +84,7 @@ final class ConstrainedTrainingTests: XCTestCase {
             let violation = sink.values("constraint/weight_norm/violation")
             XCTAssertEqual(multiplier.count, 600)
             XCTAssertTrue(multiplier.allSatisfy { $0.value >= 0 }, method)
-            XCTAssertGreaterThan(multiplier.last!.value, 0, method)
+            XCTAssertTrue(multiplier.suffix(100).contains { $0.value > 0 }, method)
             let finalNorm = (1 + violation.last!.value).squareRoot()
             XCTAssertEqual(finalNorm, 1, accuracy: 0.05, method)
             XCTAssertGreaterThan(violation.map(\.value).max()!, 0, "\(method): the bound was active")
