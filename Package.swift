@@ -34,9 +34,11 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        .target(name: "MicroKernels", swiftSettings: noMathErrno + optimizedInDebug),
-        .target(name: "MicroKernelsAVX2", swiftSettings: avx2Flags),
-        .target(name: "MicroKernelsAVX512", swiftSettings: avx512Flags),
+        // One static inline C function: a cache-line prefetch, which Swift cannot express.
+        .target(name: "CPrefetch"),
+        .target(name: "MicroKernels", dependencies: ["CPrefetch"], swiftSettings: noMathErrno + optimizedInDebug),
+        .target(name: "MicroKernelsAVX2", dependencies: ["CPrefetch"], swiftSettings: avx2Flags),
+        .target(name: "MicroKernelsAVX512", dependencies: ["CPrefetch"], swiftSettings: avx512Flags),
         .target(
             name: "TrainLabKernels", dependencies: ["MicroKernels", "MicroKernelsAVX2", "MicroKernelsAVX512"],
             swiftSettings: optimizedInDebug),

@@ -7,6 +7,7 @@
 // `GEMMVector`). It is one file so that every helper inlines even in debug builds, which compile
 // file by file.
 
+import CPrefetch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -301,6 +302,15 @@ func microKernel<A: MicroPanelA>(
 ) {
     typealias V = GEMMVector
     let w = V.scalarCount
+    // The tile of C is written after the k loop: ask for its lines now, so that their misses
+    // (C is a fresh activation or gradient, usually out of cache) overlap the multiply-adds
+    // instead of stalling the stores.
+    for r in 0..<rows {
+        let row = c + r * ldc
+        trainlab_prefetch_for_write(row)
+        trainlab_prefetch_for_write(row + cols - 1)
+        if cols > 16 { trainlab_prefetch_for_write(row + 16) }
+    }
     var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
     var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
     var pb = b

@@ -1,0 +1,13 @@
+#ifndef CPREFETCH_H
+#define CPREFETCH_H
+
+// Swift has no prefetch instruction, and clang's `_m_prefetchw` is a builtin Swift cannot call;
+// a static inline function is imported with its body and inlined into the hot loops.
+
+/// Asks for the cache line holding `p` in L1, for writing (PREFETCHW on x86-64, PRFM PSTL1KEEP on
+/// arm64). A hint: it never faults and never changes a result.
+static inline __attribute__((always_inline)) void trainlab_prefetch_for_write(const void *p) {
+    __builtin_prefetch(p, 1, 3);
+}
+
+#endif
