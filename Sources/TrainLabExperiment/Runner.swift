@@ -59,7 +59,7 @@ public struct RunPhaseSeconds: Sendable {
 }
 
 /// Seconds since `start` (a `DispatchTime` uptime in nanoseconds).
-func seconds(since start: UInt64) -> Double {
+public func seconds(since start: UInt64) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 

@@ -290,8 +290,3 @@ enum SweepBenchmarkCommand {
               + "Σ training \(format(sum.training * 1e3, 1)) ms; wall / Σ training = \(format(wall / max(sum.training, 1e-12), 2))")
     }
 }
-
-/// Seconds since `start`, a `DispatchTime` uptime in nanoseconds.
-func seconds(since start: UInt64) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-}

@@ -227,7 +227,7 @@ final class RunSession: @unchecked Sendable {
             var claimSeconds = 0.0
             let claim = try inClaimTurn(index) {
                 let claimStart = DispatchTime.now().uptimeNanoseconds
-                defer { claimSeconds = Double(DispatchTime.now().uptimeNanoseconds - claimStart) / 1e9 }
+                defer { claimSeconds = seconds(since: claimStart) }
                 return try store.claimRun(
                     experiment: spec.name, config: JSONWriter.write(spec.config, sortedKeys: true), configHash: hash,
                     seed: Int(spec.seed), params: spec.flattenedParams.mapValues(storedParam), programVersion: programVersion,
@@ -262,10 +262,9 @@ final class RunSession: @unchecked Sendable {
             }
             let finishStart = DispatchTime.now().uptimeNanoseconds
             try store.finishRun(id: id, status: status, divergedStep: result.divergedStep)
-            let end = DispatchTime.now().uptimeNanoseconds
             var runPhases = result.phases
-            runPhases.store += claimSeconds + Double(end - finishStart) / 1e9
-            runPhases.total = Double(end - start) / 1e9
+            runPhases.store += claimSeconds + seconds(since: finishStart)
+            runPhases.total = seconds(since: start)
             lock.withLock { phases[index] = runPhases }
             progress?.end(index)
             progress?.print("\(label): run \(id) \(RunSession.describe(result))")
