@@ -21,10 +21,10 @@ public enum CatalogueListing {
 
     public static func entries(_ kind: String) -> [Entry] {
         switch kind {
-        case "initializers": return listed(Catalogue.initializers) { try $0.make($1) }
-        case "norms": return listed(Catalogue.norms) { try $0.make($1) }
-        case "activations": return listed(Catalogue.activations) { try $0.make($1) }
-        case "losses": return listed(Catalogue.losses) { try $0.make($1) }
+        case "initializers": return listed(Catalogue.initializers) { _ = try $0.make($1) }
+        case "norms": return listed(Catalogue.norms) { _ = try $0.make($1) }
+        case "activations": return listed(Catalogue.activations) { _ = try $0.make($1) }
+        case "losses": return listed(Catalogue.losses) { _ = try $0.make($1) }
         case "optimizers":
             // `lr` is read beside each optimizer's own keys, its default from the optimizer's type.
             return (listed(Catalogue.optimizers) { entry, r in
@@ -34,7 +34,7 @@ public enum CatalogueListing {
                 _ = try r.double("lr", default: entry.defaultLearningRate)
                 _ = try entry(r)
             }).sorted { $0.name < $1.name }
-        case "schedules": return listed(Catalogue.schedules) { try $0.make($1, listedSteps) }
+        case "schedules": return listed(Catalogue.schedules) { _ = try $0.make($1, listedSteps) }
         case "tasks":
             return SyntheticTasks.registry.map { task in
                 Entry(name: task.name, doc: task.doc, keys: task.options.map { ($0.key, $0.defaultValue.json) }, required: [])

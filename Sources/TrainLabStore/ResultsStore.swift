@@ -568,7 +568,7 @@ public final class ResultsStore: @unchecked Sendable {
     func computeSummaries(runID: Int64) throws -> [MetricSummary] {
         var summaries: [MetricSummary] = []
         var direction = MetricDirection.min
-        try database.prepare("SELECT name, step, value FROM metrics WHERE run_id = ? ORDER BY name, step, rowid")
+        _ = try database.prepare("SELECT name, step, value FROM metrics WHERE run_id = ? ORDER BY name, step, rowid")
             .rows([.integer(runID)]) { row in
                 let name = row.string(at: 0), step = row.int(at: 1), value = row.optionalDouble(at: 2)
                 if summaries.last?.name != name {
