@@ -4,7 +4,7 @@ import TrainLabAutodiff
 import TrainLabModels
 import TrainLabIO
 
-/// Model weights to and from safetensors files, with CONTRACT.md's names (parameters, then
+/// Model weights to and from safetensors files, with docs/interface.md's names (parameters, then
 /// BatchNorm's running statistics).
 enum Checkpoints {
     static func tensors(of model: any Model) -> [(name: String, tensor: Tensor)] {

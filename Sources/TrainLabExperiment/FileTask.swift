@@ -4,7 +4,7 @@ import TrainLabAutodiff
 import TrainLabData
 import TrainLabIO
 
-/// `task.kind = "file"`: data from NumPy `.npy` files (CONTRACT.md). For the MLP, inputs are
+/// `task.kind = "file"`: data from NumPy `.npy` files (docs/interface.md). For the MLP, inputs are
 /// float features (N, D) and targets float (N, K) or (N) for regression, integer class ids (N)
 /// for classification; for the Transformer, inputs are integer token ids (N, L) and targets token
 /// ids (N, L), -100 where a position is not scored (a sequence task, like `copy`). Paths are
@@ -213,7 +213,7 @@ struct FileTask {
     }
 }
 
-/// Where a run's weights come from and go (`checkpoint`, safetensors with CONTRACT.md's names).
+/// Where a run's weights come from and go (`checkpoint`, safetensors with docs/interface.md's names).
 /// `{run}` in a path is replaced by the run's number in its sweep (1-based), so a sweep does not
 /// overwrite one file.
 public struct CheckpointSpec: Sendable {

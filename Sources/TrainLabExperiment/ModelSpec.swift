@@ -1,7 +1,7 @@
 import TrainLabSpec
 import TrainLabModels
 
-/// The Transformer keys of a spec (CONTRACT.md), before the task supplies vocab and max_len.
+/// The Transformer keys of a spec (docs/interface.md), before the task supplies vocab and max_len.
 public struct TransformerSettings {
     public var config: TransformerConfig
     public let vocab: Int?

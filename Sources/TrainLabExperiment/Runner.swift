@@ -68,7 +68,7 @@ public protocol ProgressObserver {
     func update(step: Int, of total: Int, loss: Double, stepsPerSecond: Double)
 }
 
-/// Trains one `ExperimentSpec` and logs its metrics (CONTRACT.md names) to a `MetricsSink`:
+/// Trains one `ExperimentSpec` and logs its metrics (docs/interface.md names) to a `MetricsSink`:
 ///   train_loss, grad_norm, lr — of update k, before it, at step k (1-based), every log_every;
 ///   val_loss, val_accuracy    — after update k, every eval_every, at step 0 and at the end;
 ///   stopped_step              — k, at step k, when early stopping ended the run after update k.
@@ -457,7 +457,7 @@ struct CheckpointPolicy {
 }
 
 extension Runner {
-    /// The bulk of a training state: the model's tensors (`model.` + CONTRACT.md's names), the
+    /// The bulk of a training state: the model's tensors (`model.` + docs/interface.md's names), the
     /// optimizer's and the sampler's state.
     static func stateArchive(model: any Model, optimizer: any ResumableOptimizer, sampler: BatchSampler) -> StateArchive {
         var archive = StateArchive()

@@ -17,7 +17,7 @@ public enum NormPlacement: String, Sendable, CaseIterable {
     case pre, post, deepnorm
 }
 
-/// Linear layers with an activation between them: in → hidden[0] → … → out (CONTRACT.md):
+/// Linear layers with an activation between them: in → hidden[0] → … → out (docs/interface.md):
 /// - plain hidden layer, post: act(Norm(Linear(x)));  pre: act(Linear(Norm(x)))
 /// - residual block (a hidden layer whose width equals the previous one's, with `residual`),
 ///   F(x) = act(Linear(x)):  pre x + F(Norm(x));  post Norm(x + F(x));  deepnorm Norm(α x + F(x))

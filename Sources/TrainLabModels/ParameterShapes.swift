@@ -1,4 +1,4 @@
-/// A parameter as the weights file names it (CONTRACT.md), with its shape.
+/// A parameter as the weights file names it (docs/interface.md), with its shape.
 public struct ParameterShape: Equatable, Sendable, CustomStringConvertible {
     public let name: String
     public let shape: [Int]

@@ -14,7 +14,7 @@ public enum PositionalEncoding: String, Sendable, CaseIterable {
     case none
 }
 
-/// A decoder-style Transformer's sizes and choices (CONTRACT.md's `model` keys for
+/// A decoder-style Transformer's sizes and choices (docs/interface.md's `model` keys for
 /// `"kind": "transformer"`). `validationError()` checks them with the spec's key names.
 public struct TransformerConfig: Sendable {
     /// Token ids are 0 ..< vocab; logits have vocab columns (`vocab`).
@@ -80,7 +80,7 @@ public struct TransformerConfig: Sendable {
     }
 }
 
-/// A Transformer language model over token ids (CONTRACT.md): token embedding `embed`, positions
+/// A Transformer language model over token ids (docs/interface.md): token embedding `embed`, positions
 /// (`pos` learned, sinusoidal, rotary or none), N blocks `blocks.{i}` (`TransformerBlock`: pre,
 /// post or deepnorm), `final_norm` for pre-norm, and the LM head `head` (or the embedding matrix
 /// when tied): logits = h Wₕᵀ (+ b).

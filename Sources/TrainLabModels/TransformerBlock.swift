@@ -125,7 +125,7 @@ public final class FeedForward {
     }
 }
 
-/// One Transformer block `blocks.{i}` (CONTRACT.md), N1 = `attn_norm`, N2 = `ffn_norm`:
+/// One Transformer block `blocks.{i}` (docs/interface.md), N1 = `attn_norm`, N2 = `ffn_norm`:
 ///   pre:       x = x + Attn(N1(x));   x = x + FFN(N2(x))
 ///   post:      x = N1(x + Attn(x));   x = N2(x + FFN(x))
 ///   deepnorm:  x = N1(αx + Attn(x));  x = N2(αx + FFN(x))

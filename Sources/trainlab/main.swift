@@ -3,7 +3,7 @@ import TrainLabKernels
 import TrainLabSpec
 import TrainLabStore
 
-// Entry point: global options, then one subcommand. Exit status follows CONTRACT.md:
+// Entry point: global options, then one subcommand. Exit status follows docs/interface.md:
 // 0 success, 2 bad input (usage), 1 a failure while running.
 
 lineBufferStandardOutput()

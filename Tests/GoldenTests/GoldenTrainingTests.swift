@@ -67,7 +67,7 @@ final class GoldenTrainingTests: XCTestCase {
                 XCTAssertEqual(stored.shape, tensor.shape, name)
                 for (i, v) in stored.values.enumerated() { tensor[i] = v }
             }
-            XCTAssertEqual(Set(tensors.map(\.0)), Set(parameters.keys), "the weights file names of CONTRACT.md")
+            XCTAssertEqual(Set(tensors.map(\.0)), Set(parameters.keys), "the weights file names of docs/interface.md")
             return model
         }
 

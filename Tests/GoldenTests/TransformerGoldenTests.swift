@@ -61,7 +61,7 @@ final class TransformerGoldenTests: XCTestCase {
         /// The fixture's model with PyTorch's weights copied in by name.
         func makeModel() -> Transformer {
             let model = Transformer(config, seed: 0)
-            XCTAssertEqual(Set(model.parameters.map(\.name)), Set(parameters.keys), "\(name): the weights names of CONTRACT.md")
+            XCTAssertEqual(Set(model.parameters.map(\.name)), Set(parameters.keys), "\(name): the weights names of docs/interface.md")
             for p in model.parameters {
                 guard let stored = parameters[p.name] else { continue }
                 XCTAssertEqual(stored.shape, p.value.shape, "\(name) \(p.name)")

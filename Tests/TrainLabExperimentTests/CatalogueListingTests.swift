@@ -2,7 +2,7 @@ import XCTest
 import TrainLabSpec
 @testable import TrainLabExperiment
 
-/// `trainlab catalog` comes from the catalogue's tables, and the README's tables name the same set.
+/// `trainlab catalog` comes from the catalogue's tables, and the tables of docs/specs.md name the same set.
 final class CatalogueListingTests: XCTestCase {
     func catalogue(_ kind: String) -> Set<String> { Set(CatalogueListing.entries(kind).map(\.name)) }
 
@@ -22,12 +22,12 @@ final class CatalogueListingTests: XCTestCase {
         }
     }
 
-    /// The names in the README's catalogue tables: the task tables and the `task.kind` row, the
+    /// The names in docs/specs.md's catalogue tables: the task tables and the `task.kind` row, the
     /// loss and optimizer tables, and the activation, norm, init and schedule rows of the spec table.
     func testReadmeTablesNameTheCatalogue() throws {
         let readme = try String(contentsOf: URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("README.md"), encoding: .utf8)
+            .appendingPathComponent("docs/specs.md"), encoding: .utf8)
         let rows = readme.split(separator: "\n").map(String.init).filter { $0.hasPrefix("| ") }
 
         /// The cells of a table row (`\|` is a pipe inside a cell).

@@ -95,12 +95,12 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(quiet.standardOutput + quiet.standardError, "")
     }
 
-    /// README's usage block is what `trainlab --help` prints.
+    /// docs/command-line.md's usage block is what `trainlab --help` prints.
     func testReadmeShowsTheUsage() throws {
         let readme = try String(contentsOf: URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("README.md"), encoding: .utf8)
-        XCTAssertTrue(readme.contains("```\n$ trainlab --help\n\(usage)```\n"), "README's usage block differs from `trainlab --help`")
+            .appendingPathComponent("docs/command-line.md"), encoding: .utf8)
+        XCTAssertTrue(readme.contains("```\n$ trainlab --help\n\(usage)```\n"), "docs/command-line.md's usage block differs from `trainlab --help`")
     }
 }
 
@@ -122,8 +122,8 @@ func runTrainlab(_ arguments: [String], in test: XCTestCase, environment: [Strin
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let outPath = folder.appendingPathComponent("stdout").path, errPath = folder.appendingPathComponent("stderr").path
-    FileManager.default.createFile(atPath: outPath, contents: nil)
-    FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     let process = Process()
     process.executableURL = trainlabBinary
     process.arguments = arguments

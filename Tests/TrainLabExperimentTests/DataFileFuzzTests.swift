@@ -5,7 +5,7 @@ import TrainLabIO
 import TrainLabAutodiff
 @testable import TrainLabExperiment
 
-/// No data or weights file may crash TrainLab (CONTRACT.md): a file task's `.npy` files and a
+/// No data or weights file may crash TrainLab (docs/interface.md): a file task's `.npy` files and a
 /// `checkpoint.init_from` safetensors file, mutated a few hundred ways each (headers, sizes,
 /// dtypes, truncation, huge shapes over sparse files, NaN and extreme payloads), go through what
 /// `trainlab validate` runs and either pass or are refused with a `SpecError`. A trap or an

@@ -98,7 +98,7 @@ final class SpecTests: XCTestCase {
 }
 
 final class RunnerTests: XCTestCase {
-    /// A run writes CONTRACT.md's metrics: train_loss/grad_norm/lr at every step 1...40 (log_every
+    /// A run writes docs/interface.md's metrics: train_loss/grad_norm/lr at every step 1...40 (log_every
     /// 1), val_loss and val_accuracy at steps 0, 20, 40; and it learns (blobs are separable).
     func testRunLogsContractMetrics() throws {
         let spec = try ExperimentSpec.load(file: try specFile(tinySpec))[0]

@@ -42,7 +42,7 @@ final class ResolvedConfigTests: XCTestCase {
         XCTAssertTrue(differing.contains("optimizer.weight_decay"), "\(differing)")
     }
 
-    /// Every catalogue choice accepts a bare name (CONTRACT.md): optimizer, task, model.
+    /// Every catalogue choice accepts a bare name (docs/interface.md): optimizer, task, model.
     func testBareNamesAreAccepted() throws {
         XCTAssertThrowsError(try spec(#""transformer""#)) { error in  // blobs is not a sequence task
             XCTAssertTrue("\(error)".contains("the transformer reads token sequences"), "\(error)")

@@ -5,7 +5,7 @@ import TrainLabIO
 import TrainLabAutodiff
 @testable import TrainLabExperiment
 
-/// No input may crash TrainLab (CONTRACT.md): every shipped spec, mutated a few hundred ways
+/// No input may crash TrainLab (docs/interface.md): every shipped spec, mutated a few hundred ways
 /// (extreme numbers, wrong types, missing and duplicate keys, truncation, invalid UTF-8, deep
 /// nesting), either loads and passes every pre-run check or is refused with a `SpecError`.
 /// A trap kills the test process, so reaching the end at all is most of the check.
@@ -39,11 +39,11 @@ final class SpecFuzzTests: XCTestCase {
             let root = Self.firstRunOnly(try JSONParser.parse(data: try Data(contentsOf: spec), file: spec.path).root)
             var mutator = SpecMutator(root: root, seed: 0x7261_696E_6C61_62)
             let path = folder.appendingPathComponent(spec.lastPathComponent).path
-            FileManager.default.createFile(atPath: path, contents: mutator.original)
+            _ = FileManager.default.createFile(atPath: path, contents: mutator.original)
             let parameters = try ExperimentSpec.load(file: path).reduce(0) { $0 + ResourceEstimate($1).parameters }
             for index in 0..<Self.mutationCount(parameters: parameters) {
                 let mutation = mutator.next()
-                FileManager.default.createFile(atPath: path, contents: mutation.bytes)
+                _ = FileManager.default.createFile(atPath: path, contents: mutation.bytes)
                 do {
                     _ = try ExperimentSpec.loadChecked(file: path)
                 } catch let error as SpecError {

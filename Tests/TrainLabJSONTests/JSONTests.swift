@@ -61,7 +61,7 @@ final class JSONTests: XCTestCase {
 
     func testWriterParserRoundTrip() throws {
         let value: JSONValue = [
-            "text": "x\n\u{1}é\u{2028}\"\\", "numbers": [0, -0.5, 4.9e-324, .number(0.1 + 0.2), 123456789012, 1e300],
+            "text": "x\n\u{1}é\u{2028}\"\\", "numbers": [0, -0.5, .number(.leastNonzeroMagnitude), .number(0.1 + 0.2), 123456789012, 1e300],
             "nested": ["a": [[], [:], .null, true, false]], "": "empty key",
         ]
         for pretty in [false, true] {

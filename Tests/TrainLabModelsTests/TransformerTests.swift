@@ -4,7 +4,7 @@ import TrainLabAutodiff
 import TrainLabKernels
 @testable import TrainLabModels
 
-/// The Transformer's structure (CONTRACT.md names and shapes, DeepNet's init), its checks and
+/// The Transformer's structure (docs/interface.md names and shapes, DeepNet's init), its checks and
 /// its causality; its numbers are checked against PyTorch in GoldenTests/TransformerGoldenTests.
 final class TransformerTests: XCTestCase {
     func config(_ configure: (inout TransformerConfig) -> Void = { _ in }) -> TransformerConfig {

@@ -57,7 +57,7 @@ def make_norm(kind, width):
 
 
 class NormMLP(torch.nn.Module):
-    """TrainLab's `mlp` with `norm`, `placement` and `residual` (README / CONTRACT.md semantics)."""
+    """TrainLab's `mlp` with `norm`, `placement` and `residual` (README / docs/interface.md semantics)."""
 
     def __init__(self, widths, activation, norm, placement, residual):
         super().__init__()

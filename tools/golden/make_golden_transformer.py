@@ -7,7 +7,7 @@ Writes Tests/GoldenTests/Fixtures/transformer_*.json: for fixed weights and toke
 in the fixture, so the Swift side starts from exactly the same numbers), the logits, the
 cross-entropy loss with some targets ignored (-100) and every parameter gradient.
 
-The module below mirrors CONTRACT.md's names and semantics, written out with plain tensor ops
+The module below mirrors docs/interface.md's names and semantics, written out with plain tensor ops
 (no nn.MultiheadAttention, whose layout and names differ):
   - attention: softmax(q kᵀ / √head_dim [+ causal mask]) v per head; query head h reads
     key/value head h // (heads // kv_heads) (repeat_interleave); checked against
