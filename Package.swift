@@ -36,11 +36,15 @@ let package = Package(
         ),
         // One static inline C function: a cache-line prefetch, which Swift cannot express.
         .target(name: "CPrefetch"),
+        // The bf16 GEMM micro-kernel on VDPBF16PS (AVX512_BF16) and the MXCSR switch its FMA
+        // fallback needs: intrinsics Swift lacks, compiled with a target attribute; optimized in
+        // debug builds too, as the hot loops are.
+        .target(name: "CBF16", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
         .target(name: "MicroKernels", dependencies: ["CPrefetch"], swiftSettings: noMathErrno + optimizedInDebug),
         .target(name: "MicroKernelsAVX2", dependencies: ["CPrefetch"], swiftSettings: avx2Flags),
         .target(name: "MicroKernelsAVX512", dependencies: ["CPrefetch"], swiftSettings: avx512Flags),
         .target(
-            name: "TrainLabKernels", dependencies: ["MicroKernels", "MicroKernelsAVX2", "MicroKernelsAVX512"],
+            name: "TrainLabKernels", dependencies: ["MicroKernels", "MicroKernelsAVX2", "MicroKernelsAVX512", "CBF16"],
             swiftSettings: optimizedInDebug),
         .target(name: "TrainLabAutodiff", dependencies: ["TrainLabKernels"]),
         // JSON values, the one parser and writer: specs, safetensors headers and exports share them.
@@ -63,7 +67,7 @@ let package = Package(
             dependencies: ["TrainLabKernels", "TrainLabAutodiff", "TrainLabSpec", "TrainLabIO", "TrainLabStore",
                            "TrainLabExperiment", "TrainLabReport"]
         ),
-        .testTarget(name: "TrainLabKernelsTests", dependencies: ["TrainLabKernels", "MicroKernels", "MicroKernelsAVX2", "MicroKernelsAVX512"]),
+        .testTarget(name: "TrainLabKernelsTests", dependencies: ["TrainLabKernels", "MicroKernels", "MicroKernelsAVX2", "MicroKernelsAVX512", "CBF16"]),
         .testTarget(name: "TrainLabAutodiffTests", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),
         .testTarget(name: "TrainLabJSONTests", dependencies: ["TrainLabJSON"]),
         .testTarget(name: "TrainLabStoreTests", dependencies: ["TrainLabStore"]),

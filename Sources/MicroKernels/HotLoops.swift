@@ -52,9 +52,13 @@ public typealias V8 = SIMD8<Float>
 /// in the same order, and a C element's sum over K is the same chain of FMAs at any width, so an
 /// AVX-512 machine computes bit for bit what an AVX2 machine does.
 public typealias GEMMVector = SIMD16<Float>
+/// A GEMM vector's bits (bf16 rounding works on them).
+typealias GEMMBits = SIMD16<UInt32>
 #else
 /// One vector register of the GEMM micro-kernel: 8 lanes (ymm with AVX2).
 public typealias GEMMVector = SIMD8<Float>
+/// A GEMM vector's bits (bf16 rounding works on them).
+typealias GEMMBits = SIMD8<UInt32>
 #endif
 
 /// Rows of C per micro-tile.
@@ -364,6 +368,309 @@ func storeRow(_ lo: GEMMVector, _ hi: GEMMVector, _ c: UnsafeMutablePointer<Floa
     } else {
         storeVector(lo, c)
         storeVector(hi, c + w)
+    }
+}
+
+// MARK: - bf16 operands
+// With `training.precision` bf16 a GEMM rounds its operands to bfloat16 while it packs them
+// (round to nearest even, as `torch.Tensor.bfloat16()`; NaN to the quiet NaN 0x7FC0; a value
+// whose rounding is subnormal to ±0, as VDPBF16PS reads it) and accumulates in FP32. Two packed
+// layouts hold them:
+//  - bf16 pairs, for the VDPBF16PS kernel (CBF16): one 32-bit word per k-pair, the even k in
+//    the low half (A: word q·MR + r of a panel; B: word q·32 + j);
+//  - Float32, for the FMA fallback: the rounded values in the FP32 panel layout, k padded to
+//    even and each pair stored odd k first, so the FP32 micro-kernel's chain of FMAs adds the
+//    exact products in the order VDPBF16PS does (the same bits, with MXCSR's FTZ and DAZ set
+//    around it as the instruction behaves).
+
+/// Columns of a bf16-pair B panel: the VDPBF16PS kernel's two zmm registers.
+public let bf16PairColumns = 32
+
+/// The Float32 bits of the bf16 rounding of `bits` (low 16 bits zero).
+@inline(__always)
+func bf16RoundedBits<V: SIMD>(_ bits: V) -> V where V.Scalar == UInt32 {
+    var r = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) & 0xFFFF_0000
+    r.replace(with: 0x7FC0_0000, where: (bits & 0x7FFF_FFFF) .> 0x7F80_0000)
+    r.replace(with: r & 0x8000_0000, where: (r & 0x7F80_0000) .== 0)
+    return r
+}
+
+/// `x` rounded to bf16 (as the packing rounds it), as a Float32.
+@inline(__always)
+public func bf16Rounded(_ x: Float) -> Float {
+    Float(bitPattern: bf16RoundedBits(SIMD2<UInt32>(repeating: x.bitPattern))[0])
+}
+
+/// One bf16-pair word: `even`'s bf16 in the low half, `odd`'s in the high half.
+@inline(__always)
+func bf16PairWord(_ even: Float, _ odd: Float) -> UInt32 {
+    bf16Rounded(odd).bitPattern | (bf16Rounded(even).bitPattern &>> 16)
+}
+
+/// Pair words of the 8 (even, odd) pairs in 16 consecutive floats.
+@inline(__always)
+func bf16PairWords(_ p: UnsafePointer<Float>) -> SIMD8<UInt32> {
+    let r = bf16RoundedBits(UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt32>.self))
+    return r.oddHalf | (r.evenHalf &>> 16)
+}
+
+@inline(__always)
+func roundedBF16Vector(_ p: UnsafePointer<Float>) -> GEMMVector {
+    unsafeBitCast(bf16RoundedBits(UnsafeRawPointer(p).loadUnaligned(as: GEMMBits.self)), to: GEMMVector.self)
+}
+
+@inline(__always)
+func roundedBF16x8(_ p: UnsafePointer<Float>) -> V8 {
+    unsafeBitCast(bf16RoundedBits(UnsafeRawPointer(p).loadUnaligned(as: SIMD8<UInt32>.self)), to: V8.self)
+}
+
+/// The transpose of an 8 x 8 block held in eight vectors (the unshuffles of `transpose8x8`).
+@inline(__always)
+func transposed8x8<S: SIMDScalar>(
+    _ v: (SIMD8<S>, SIMD8<S>, SIMD8<S>, SIMD8<S>, SIMD8<S>, SIMD8<S>, SIMD8<S>, SIMD8<S>)
+) -> (SIMD8<S>, SIMD8<S>, SIMD8<S>, SIMD8<S>, SIMD8<S>, SIMD8<S>, SIMD8<S>, SIMD8<S>) {
+    var v = v
+    for _ in 0..<3 {
+        let p0 = SIMD16(lowHalf: v.0, highHalf: v.1), p1 = SIMD16(lowHalf: v.2, highHalf: v.3)
+        let p2 = SIMD16(lowHalf: v.4, highHalf: v.5), p3 = SIMD16(lowHalf: v.6, highHalf: v.7)
+        v = (p0.evenHalf, p1.evenHalf, p2.evenHalf, p3.evenHalf, p0.oddHalf, p1.oddHalf, p2.oddHalf, p3.oddHalf)
+    }
+    return v
+}
+
+/// Packs rows `0..<mc`, columns `0..<kc` of op(A), rounded to bf16, into MR-row panels of pair
+/// words (`(kc + 1) / 2` words per row and panel; a missing odd k is zero). Layout of `gemmPackA`.
+@inline(never)
+public func gemmPackBF16PairsA(
+    _ a: UnsafePointer<Float>, lda: Int, transposed: Bool,
+    mc: Int, kc: Int, into dst: UnsafeMutableRawPointer
+) {
+    let mr = gemmMR, pairs = (kc + 1) / 2
+    @inline(__always) func element(_ i: Int, _ p: Int) -> Float {
+        i < mc && p < kc ? (transposed ? a[p * lda + i] : a[i * lda + p]) : 0
+    }
+    var i0 = 0
+    var out = dst
+    while i0 < mc {
+        if transposed && i0 + 8 <= mc {
+            // Each k-pair is two rows of 8 contiguous floats (rows i0 + 6, i0 + 7 exist); the two
+            // extra words land where the next pair (or panel) writes right after.
+            for q in 0..<pairs {
+                let even = bf16RoundedBits(UnsafeRawPointer(a + 2 * q * lda + i0).loadUnaligned(as: SIMD8<UInt32>.self))
+                let odd = 2 * q + 1 < kc
+                    ? bf16RoundedBits(UnsafeRawPointer(a + (2 * q + 1) * lda + i0).loadUnaligned(as: SIMD8<UInt32>.self)) : .zero
+                out.storeBytes(of: odd | (even &>> 16), toByteOffset: q * mr * 4, as: SIMD8<UInt32>.self)
+            }
+        } else if !transposed && i0 + mr <= mc {
+            // Each row's pairs are adjacent floats: 8 pairs of a row at a time, spread over the panel.
+            for r in 0..<mr {
+                let row = a + (i0 + r) * lda
+                var q = 0
+                while 2 * q + 16 <= kc {
+                    let words = bf16PairWords(row + 2 * q)
+                    for t in 0..<8 { out.storeBytes(of: words[t], toByteOffset: ((q + t) * mr + r) * 4, as: UInt32.self) }
+                    q += 8
+                }
+                while q < pairs {
+                    out.storeBytes(of: bf16PairWord(row[2 * q], 2 * q + 1 < kc ? row[2 * q + 1] : 0),
+                                   toByteOffset: (q * mr + r) * 4, as: UInt32.self)
+                    q += 1
+                }
+            }
+        } else {
+            for q in 0..<pairs {
+                for r in 0..<mr {
+                    out.storeBytes(of: bf16PairWord(element(i0 + r, 2 * q), element(i0 + r, 2 * q + 1)),
+                                   toByteOffset: (q * mr + r) * 4, as: UInt32.self)
+                }
+            }
+        }
+        out += mr * pairs * 4
+        i0 += mr
+    }
+}
+
+/// Packs rows `0..<kc`, columns `0..<nc` of op(B), rounded to bf16, into 32-column panels of
+/// pair words (`(kc + 1) / 2` words per column and panel). Layout of `gemmPackB`.
+@inline(never)
+public func gemmPackBF16PairsB(
+    _ b: UnsafePointer<Float>, ldb: Int, transposed: Bool,
+    kc: Int, nc: Int, into dst: UnsafeMutableRawPointer
+) {
+    let nr = bf16PairColumns, pairs = (kc + 1) / 2
+    @inline(__always) func element(_ p: Int, _ j: Int) -> Float {
+        p < kc && j < nc ? (transposed ? b[j * ldb + p] : b[p * ldb + j]) : 0
+    }
+    var j0 = 0
+    var out = dst
+    while j0 < nc {
+        let cols = min(nr, nc - j0)
+        if !transposed && cols == nr {
+            for q in 0..<pairs {
+                let even = b + 2 * q * ldb + j0, odd = even + ldb
+                for half in 0..<2 {
+                    let e = bf16RoundedBits(UnsafeRawPointer(even + 16 * half).loadUnaligned(as: SIMD16<UInt32>.self))
+                    let o = 2 * q + 1 < kc
+                        ? bf16RoundedBits(UnsafeRawPointer(odd + 16 * half).loadUnaligned(as: SIMD16<UInt32>.self)) : .zero
+                    out.storeBytes(of: o | (e &>> 16), toByteOffset: (q * nr + 16 * half) * 4, as: SIMD16<UInt32>.self)
+                }
+            }
+        } else if transposed {
+            // op(B)[p, j] = b[j * ldb + p]: a column's pairs are adjacent floats. 8 columns by
+            // 8 pairs at a time, through an 8 x 8 transpose of the words.
+            var c0 = 0
+            while c0 < nr {
+                var q = 0
+                if c0 + 8 <= cols {
+                    while 2 * q + 16 <= kc {
+                        let column = { (c: Int) in bf16PairWords(b + (j0 + c0 + c) * ldb + 2 * q) }
+                        let t = transposed8x8((column(0), column(1), column(2), column(3),
+                                               column(4), column(5), column(6), column(7)))
+                        let o = out + (q * nr + c0) * 4
+                        o.storeBytes(of: t.0, toByteOffset: 0, as: SIMD8<UInt32>.self)
+                        o.storeBytes(of: t.1, toByteOffset: nr * 4, as: SIMD8<UInt32>.self)
+                        o.storeBytes(of: t.2, toByteOffset: 2 * nr * 4, as: SIMD8<UInt32>.self)
+                        o.storeBytes(of: t.3, toByteOffset: 3 * nr * 4, as: SIMD8<UInt32>.self)
+                        o.storeBytes(of: t.4, toByteOffset: 4 * nr * 4, as: SIMD8<UInt32>.self)
+                        o.storeBytes(of: t.5, toByteOffset: 5 * nr * 4, as: SIMD8<UInt32>.self)
+                        o.storeBytes(of: t.6, toByteOffset: 6 * nr * 4, as: SIMD8<UInt32>.self)
+                        o.storeBytes(of: t.7, toByteOffset: 7 * nr * 4, as: SIMD8<UInt32>.self)
+                        q += 8
+                    }
+                }
+                while q < pairs {
+                    for c in c0..<(c0 + 8) {
+                        out.storeBytes(of: bf16PairWord(element(2 * q, j0 + c), element(2 * q + 1, j0 + c)),
+                                       toByteOffset: (q * nr + c) * 4, as: UInt32.self)
+                    }
+                    q += 1
+                }
+                c0 += 8
+            }
+        } else {
+            for q in 0..<pairs {
+                for c in 0..<nr {
+                    out.storeBytes(of: bf16PairWord(element(2 * q, j0 + c), element(2 * q + 1, j0 + c)),
+                                   toByteOffset: (q * nr + c) * 4, as: UInt32.self)
+                }
+            }
+        }
+        out += nr * pairs * 4
+        j0 += nr
+    }
+}
+
+/// The k a swapped-pair slot holds: slot 2q holds k = 2q + 1, slot 2q + 1 holds k = 2q.
+@inline(__always)
+func swappedPairK(_ slot: Int) -> Int { slot ^ 1 }
+
+/// `gemmPackA` of op(A) rounded to bf16 for the FMA fallback: `kc` rounded up to even, each
+/// k-pair stored odd k first (zeros for a missing odd k).
+@inline(never)
+public func gemmPackBF16SwappedA(
+    _ a: UnsafePointer<Float>, lda: Int, transposed: Bool,
+    mc: Int, kc: Int, into dst: UnsafeMutablePointer<Float>
+) {
+    let mr = gemmMR, slots = (kc + 1) / 2 * 2
+    @inline(__always) func element(_ i: Int, _ p: Int) -> Float {
+        i < mc && p < kc ? bf16Rounded(transposed ? a[p * lda + i] : a[i * lda + p]) : 0
+    }
+    var out = dst
+    var i0 = 0
+    while i0 < mc {
+        if transposed && i0 + 8 <= mc {
+            // As `gemmPackA`: 8 floats a slot, the 2 extra ones overwritten by the next slot.
+            for slot in 0..<slots {
+                let p = swappedPairK(slot)
+                store8(p < kc ? roundedBF16x8(a + p * lda + i0) : V8(), out + slot * mr)
+            }
+        } else if !transposed && i0 + mr <= mc {
+            let r0 = a + i0 * lda, r1 = r0 + lda, r2 = r1 + lda
+            let r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda
+            var p = 0
+            while p + 8 <= kc {
+                let v0 = roundedBF16x8(r0 + p), v1 = roundedBF16x8(r1 + p), v2 = roundedBF16x8(r2 + p)
+                let v3 = roundedBF16x8(r3 + p), v4 = roundedBF16x8(r4 + p), v5 = roundedBF16x8(r5 + p)
+                for q in 0..<8 {
+                    let o = out + (p + swappedPairK(q)) * mr
+                    o[0] = v0[q]; o[1] = v1[q]; o[2] = v2[q]
+                    o[3] = v3[q]; o[4] = v4[q]; o[5] = v5[q]
+                }
+                p += 8
+            }
+            while p < slots {
+                let k = swappedPairK(p)
+                for r in 0..<mr { out[p * mr + r] = element(i0 + r, k) }
+                p += 1
+            }
+        } else {
+            for slot in 0..<slots {
+                let p = swappedPairK(slot)
+                for r in 0..<mr { out[slot * mr + r] = element(i0 + r, p) }
+            }
+        }
+        out += mr * slots
+        i0 += mr
+    }
+}
+
+/// `gemmPackB` of op(B) rounded to bf16 for the FMA fallback, k-pairs swapped as in
+/// `gemmPackBF16SwappedA`.
+@inline(never)
+public func gemmPackBF16SwappedB(
+    _ b: UnsafePointer<Float>, ldb: Int, transposed: Bool,
+    kc: Int, nc: Int, into dst: UnsafeMutablePointer<Float>
+) {
+    let nr = gemmNR, slots = (kc + 1) / 2 * 2
+    @inline(__always) func element(_ p: Int, _ j: Int) -> Float {
+        p < kc && j < nc ? bf16Rounded(transposed ? b[j * ldb + p] : b[p * ldb + j]) : 0
+    }
+    var out = dst
+    var j0 = 0
+    while j0 < nc {
+        let cols = min(nr, nc - j0)
+        if !transposed && cols == nr {
+            let w = GEMMVector.scalarCount
+            for slot in 0..<slots {
+                let p = swappedPairK(slot)
+                if p < kc {
+                    storeVector(roundedBF16Vector(b + p * ldb + j0), out + slot * nr)
+                    storeVector(roundedBF16Vector(b + p * ldb + j0 + w), out + slot * nr + w)
+                } else {
+                    (out + slot * nr).update(repeating: 0, count: nr)
+                }
+            }
+        } else if transposed {
+            // 8 columns by 8 k at a time through an 8 x 8 transpose, rows stored pair-swapped.
+            var c0 = 0
+            while c0 < nr {
+                var p = 0
+                if c0 + 8 <= cols {
+                    while p + 8 <= kc {
+                        let column = { (c: Int) in roundedBF16x8(b + (j0 + c0 + c) * ldb + p) }
+                        let t = transposed8x8((column(0), column(1), column(2), column(3),
+                                               column(4), column(5), column(6), column(7)))
+                        let o = out + p * nr + c0
+                        store8(t.1, o); store8(t.0, o + nr); store8(t.3, o + 2 * nr); store8(t.2, o + 3 * nr)
+                        store8(t.5, o + 4 * nr); store8(t.4, o + 5 * nr); store8(t.7, o + 6 * nr); store8(t.6, o + 7 * nr)
+                        p += 8
+                    }
+                }
+                while p < slots {
+                    let k = swappedPairK(p)
+                    for c in c0..<(c0 + 8) { out[p * nr + c] = element(k, j0 + c) }
+                    p += 1
+                }
+                c0 += 8
+            }
+        } else {
+            for slot in 0..<slots {
+                let p = swappedPairK(slot)
+                for c in 0..<nr { out[slot * nr + c] = element(p, j0 + c) }
+            }
+        }
+        out += nr * slots
+        j0 += nr
     }
 }
 

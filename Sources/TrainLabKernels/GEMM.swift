@@ -15,7 +15,7 @@ let microColumns = HotLoops.current.gemmColumns
 /// meets every A micro-panel of an MC x KC block (192 KiB) held in L2. A long KC halves the
 /// passes over C; measured with `trainlab bench gemm` against KC 256/384/768 and MC 48...288.
 public enum GEMMBlocking {
-    public static let kc = 512
+    public static let kc = 512  // even: a bf16 block holds whole k-pairs
     public static let mc = 96
     public static let nc = 4080
     /// Below this many multiply-adds a GEMM runs on the caller's thread: handing work to the
@@ -46,10 +46,25 @@ public struct GEMMEpilogue {
     }
 }
 
+/// What a matrix product's operands are rounded to before they are multiplied; sums are FP32 in
+/// both. `bf16`: round to nearest even to bfloat16 (8 significant bits), as
+/// `torch.Tensor.bfloat16()` does, while the GEMM packs them, so tensors stay FP32 everywhere
+/// else; values whose rounding is subnormal become ±0 (as VDPBF16PS reads them), and subnormal
+/// partial sums flush to zero. The products of two bf16 values are exact in FP32.
+public enum MatrixPrecision: String, Sendable, CaseIterable {
+    case fp32, bf16
+
+    /// `x` as a bf16 GEMM reads it: rounded to bf16 (nearest even; NaN quiet; a subnormal
+    /// rounding ±0), as a Float32.
+    public static func bf16Rounded(_ x: Float) -> Float { MicroKernels.bf16Rounded(x) }
+}
+
 /// C (M, N) = op(A) (M, K) · op(B) (K, N), or C += ... when `accumulate`; then `epilogue` on C.
 ///
 /// op(A) = A, or Aᵀ when `transposeA` (then A is stored (K, M)); likewise B. Threads split C into
-/// disjoint tiles; every element's sum over K runs in the same order for any thread count.
+/// disjoint tiles; every element's sum over K runs in the same order for any thread count. With
+/// `precision` bf16 the operands are rounded to bf16 (`MatrixPrecision`), and each element's sum
+/// adds the products of each k-pair (2q, 2q + 1) odd k first, on every instruction set.
 public func gemm(
     transposeA: Bool = false, transposeB: Bool = false,
     m: Int, n: Int, k: Int,
@@ -58,6 +73,7 @@ public func gemm(
     c: UnsafeMutablePointer<Float>, ldc: Int,
     accumulate: Bool = false,
     epilogue: GEMMEpilogue? = nil,
+    precision: MatrixPrecision = .fp32,
     pool: ThreadPool = .shared
 ) {
     if m == 0 || n == 0 { return }
@@ -68,12 +84,13 @@ public func gemm(
     }
     let problem = GEMMProblem(
         transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-        a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, epilogue: epilogue)
+        a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, epilogue: epilogue, precision: precision)
     if m * n * k < GEMMBlocking.parallelThreshold || pool.threadCount == 1 {
         problem.run(rows: 0..<m, columns: 0..<n)
         return
     }
-    let (rowTasks, columnTasks) = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount, packsA: transposeA)
+    let (rowTasks, columnTasks) = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount,
+                                                packsA: transposeA || precision == .bf16)
     let rowPanels = (m + microRows - 1) / microRows
     let columnPanels = (n + microColumns - 1) / microColumns
     pool.parallelFor(rowTasks * columnTasks) { task, _ in
@@ -95,6 +112,7 @@ public func gemmBatched(
     b: UnsafePointer<Float>, ldb: Int, strideB: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int,
     accumulate: Bool = false,
+    precision: MatrixPrecision = .fp32,
     pool: ThreadPool = .shared
 ) {
     if batch >= pool.threadCount || batch * m * n * k < GEMMBlocking.parallelThreshold {
@@ -103,38 +121,54 @@ public func gemmBatched(
             for i in range {
                 gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                      a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                     c: c + i * strideC, ldc: ldc, accumulate: accumulate, pool: .serial)
+                     c: c + i * strideC, ldc: ldc, accumulate: accumulate, precision: precision, pool: .serial)
             }
         }
     } else {
         for i in 0..<batch {
             gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                  a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                 c: c + i * strideC, ldc: ldc, accumulate: accumulate, pool: pool)
+                 c: c + i * strideC, ldc: ldc, accumulate: accumulate, precision: precision, pool: pool)
         }
     }
 }
 
 /// op(B) packed once for several products that share it (attention packs each key and value head
 /// once for all the query heads and row blocks that read it): `k` rows in NR-column panels.
-/// A product may use any leading block of it, rows 0..<k' and columns 0..<n'.
+/// A product may use any leading block of it, rows 0..<k' and columns 0..<n'. With bf16 the
+/// values are rounded as they are packed (an odd k' reads row k' as if it were zero: the other
+/// operand's padding is zero).
 public struct PackedMatrix {
     public let data: UnsafeMutablePointer<Float>
     public let k: Int, n: Int
+    public let precision: MatrixPrecision
 
-    /// Floats a packed k × n matrix takes (columns rounded up to whole panels).
-    public static func count(k: Int, n: Int) -> Int { k * (n + microColumns - 1) / microColumns * microColumns }
+    /// 4-byte words a packed k × n matrix takes (columns rounded up to whole panels).
+    public static func count(k: Int, n: Int, precision: MatrixPrecision = .fp32) -> Int {
+        let columns = (n + microColumns - 1) / microColumns * microColumns
+        return precision == .bf16 ? HotLoops.current.bf16.packedWords(k: k, lines: columns) : k * columns
+    }
 
-    /// Packs op(B) (k, n) into `storage` (`count(k:n:)` floats); op(B) = Bᵀ when `transposed`,
-    /// B then stored (n, k).
+    /// Packs op(B) (k, n) into `storage` (`count(k:n:precision:)` words); op(B) = Bᵀ when
+    /// `transposed`, B then stored (n, k).
     public init(packing b: UnsafePointer<Float>, ldb: Int, transposed: Bool, k: Int, n: Int,
-                into storage: UnsafeMutablePointer<Float>) {
-        HotLoops.current.packB(b, ldb, transposed, k, n, storage)
-        (data, self.k, self.n) = (storage, k, n)
+                precision: MatrixPrecision = .fp32, into storage: UnsafeMutablePointer<Float>) {
+        if precision == .bf16 {
+            HotLoops.current.bf16.packB(b, ldb, transposed, k, n, UnsafeMutableRawPointer(storage))
+        } else {
+            HotLoops.current.packB(b, ldb, transposed, k, n, storage)
+        }
+        (data, self.k, self.n, self.precision) = (storage, k, n, precision)
+    }
+
+    /// Words between consecutive column panels.
+    var panelStride: Int {
+        precision == .bf16 ? HotLoops.current.bf16.packedWords(k: k, lines: microColumns) : k * microColumns
     }
 }
 
-/// C (m, n) (+)= op(A) (m, k) · B[0..<k, 0..<n] for a prepacked B, on the caller's thread.
+/// C (m, n) (+)= op(A) (m, k) · B[0..<k, 0..<n] for a prepacked B, on the caller's thread, at
+/// the precision B was packed in.
 public func gemm(
     transposeA: Bool = false, m: Int, n: Int, k: Int,
     a: UnsafePointer<Float>, lda: Int, packedB b: PackedMatrix,
@@ -151,12 +185,18 @@ public func gemm(
     var ic = 0
     while ic < m {
         let mc = min(GEMMBlocking.mc, m - ic)
-        if transposeA {
-            let packedA = scratch.packedA(count: (mc + microRows - 1) / microRows * microRows * k)
+        let mcPadded = (mc + microRows - 1) / microRows * microRows
+        if b.precision == .bf16 {
+            let packedA = scratch.packedA(count: loops.bf16.packedWords(k: k, lines: mcPadded))
+            loops.bf16.packA(transposeA ? a + ic : a + ic * lda, lda, transposeA, mc, k, UnsafeMutableRawPointer(packedA))
+            loops.bf16.macroKernel(mc: mc, nc: n, kc: k, packedA: packedA, packedB: b.data, bPanelStride: b.panelStride,
+                                   c: c + ic * ldc, ldc: ldc, accumulate: accumulate)
+        } else if transposeA {
+            let packedA = scratch.packedA(count: mcPadded * k)
             loops.packA(a + ic, lda, true, mc, k, packedA)
-            loops.macroKernel(mc, n, k, packedA, b.data, b.k * microColumns, c + ic * ldc, ldc, accumulate)
+            loops.macroKernel(mc, n, k, packedA, b.data, b.panelStride, c + ic * ldc, ldc, accumulate)
         } else {
-            loops.macroKernelRowMajorA(mc, n, k, a + ic * lda, lda, b.data, b.k * microColumns, c + ic * ldc, ldc, accumulate)
+            loops.macroKernelRowMajorA(mc, n, k, a + ic * lda, lda, b.data, b.panelStride, c + ic * ldc, ldc, accumulate)
         }
         ic += mc
     }
@@ -221,12 +261,17 @@ struct GEMMProblem: @unchecked Sendable {
     let c: UnsafeMutablePointer<Float>, ldc: Int
     let accumulate: Bool
     var epilogue: GEMMEpilogue? = nil
+    var precision: MatrixPrecision = .fp32
+    /// The hot loops it runs on (tests run every copy the CPU has).
+    var loops = HotLoops.current
 
     /// C[rows, columns] over all of K: blocks of NC columns, then KC steps, then MC rows; the
-    /// epilogue runs on each MC × NC block right after its last KC step.
+    /// epilogue runs on each MC × NC block right after its last KC step. KC is even, so a bf16
+    /// block's k-pairs are the product's.
     func run(rows: Range<Int>, columns: Range<Int>) {
         let scratch = ThreadScratch.current
-        let loops = HotLoops.current
+        let bf16 = precision == .bf16 ? loops.bf16 : nil
+        let microColumns = loops.gemmColumns
         var jc = columns.lowerBound
         while jc < columns.upperBound {
             let nc = min(GEMMBlocking.nc, columns.upperBound - jc)
@@ -234,14 +279,27 @@ struct GEMMProblem: @unchecked Sendable {
             var pc = 0
             while pc < k {
                 let kc = min(GEMMBlocking.kc, k - pc)
-                let packedB = scratch.packedB(count: kc * ncPadded)
                 let bBlock = transposeB ? b + jc * ldb + pc : b + pc * ldb + jc
-                loops.packB(bBlock, ldb, transposeB, kc, nc, packedB)
+                let packedB = scratch.packedB(count: bf16?.packedWords(k: kc, lines: ncPadded) ?? kc * ncPadded)
+                if let bf16 {
+                    bf16.packB(bBlock, ldb, transposeB, kc, nc, UnsafeMutableRawPointer(packedB))
+                } else {
+                    loops.packB(bBlock, ldb, transposeB, kc, nc, packedB)
+                }
                 let accumulateBlock = accumulate || pc > 0
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {
                     let mc = min(GEMMBlocking.mc, rows.upperBound - ic)
-                    if transposeA {
+                    if let bf16 {
+                        // Rounding to bf16 needs a pass over A anyway: it is always packed.
+                        let mcPadded = (mc + microRows - 1) / microRows * microRows
+                        let packedA = scratch.packedA(count: bf16.packedWords(k: kc, lines: mcPadded))
+                        bf16.packA(transposeA ? a + pc * lda + ic : a + ic * lda + pc, lda, transposeA, mc, kc,
+                                   UnsafeMutableRawPointer(packedA))
+                        bf16.macroKernel(mc: mc, nc: nc, kc: kc, packedA: packedA, packedB: packedB,
+                                         bPanelStride: bf16.packedWords(k: kc, lines: microColumns),
+                                         c: c + ic * ldc + jc, ldc: ldc, accumulate: accumulateBlock)
+                    } else if transposeA {
                         let mcPadded = (mc + microRows - 1) / microRows * microRows
                         let packedA = scratch.packedA(count: mcPadded * kc)
                         loops.packA(a + pc * lda + ic, lda, true, mc, kc, packedA)

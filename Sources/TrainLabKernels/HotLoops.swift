@@ -1,6 +1,7 @@
 import MicroKernels
 import MicroKernelsAVX2
 import MicroKernelsAVX512
+import CBF16
 
 /// The hot loops of one instruction set, as function references: the kernels call through
 /// `HotLoops.current`, chosen once from the CPU, instead of branching on the ISA at every call.
@@ -57,9 +58,12 @@ struct HotLoops: Sendable {
                                UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, Int, AdamStepConstants) -> Void
     /// (generator state, first block, blocks, out): 16 standard normals a block.
     let standardNormalBlocks: @Sendable (UInt64, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    /// The GEMM with bf16-rounded operands.
+    var bf16: BF16GEMMLoops
 
     static let current: HotLoops = {
         switch InstructionSet.current {
+        case .avx512BF16: avx512BF16
         case .avx512: avx512
         case .avx2: avx2
         case .portable: portable
@@ -102,7 +106,15 @@ struct HotLoops: Sendable {
         meanAndVariance: { MicroKernels.meanAndVariance($0, $1) },
         fmaProbe: { MicroKernels.fmaThroughputProbe(iterations: $0, seed: $1) },
         adamUpdate: { MicroKernels.adamUpdate($0, $1, $2, $3, $4, $5, $6) },
-        standardNormalBlocks: { MicroKernels.standardNormalBlocks(state: $0, firstBlock: $1, blocks: $2, into: $3) })
+        standardNormalBlocks: { MicroKernels.standardNormalBlocks(state: $0, firstBlock: $1, blocks: $2, into: $3) },
+        bf16: BF16GEMMLoops(
+            kernel: "multiply-add", wordsPerPair: 2,
+            packA: { MicroKernels.gemmPackBF16SwappedA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
+            packB: { MicroKernels.gemmPackBF16SwappedB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
+            macroKernel: {
+                MicroKernels.gemmMacroKernel(mc: $0, nc: $1, kc: ($2 + 1) / 2 * 2, packedA: $3.assumingMemoryBound(to: Float.self),
+                                             packedB: $4.assumingMemoryBound(to: Float.self), bPanelStride: $5, c: $6, ldc: $7, accumulate: $8)
+            }))
 
     static let avx2 = HotLoops(
         gemmColumns: MicroKernelsAVX2.gemmNR,
@@ -144,7 +156,15 @@ struct HotLoops: Sendable {
         meanAndVariance: { MicroKernelsAVX2.meanAndVariance($0, $1) },
         fmaProbe: { MicroKernelsAVX2.fmaThroughputProbe(iterations: $0, seed: $1) },
         adamUpdate: { MicroKernelsAVX2.adamUpdate($0, $1, $2, $3, $4, $5, .init($6)) },
-        standardNormalBlocks: { MicroKernelsAVX2.standardNormalBlocks(state: $0, firstBlock: $1, blocks: $2, into: $3) })
+        standardNormalBlocks: { MicroKernelsAVX2.standardNormalBlocks(state: $0, firstBlock: $1, blocks: $2, into: $3) },
+        bf16: BF16GEMMLoops(
+            kernel: "fma", wordsPerPair: 2,
+            packA: { MicroKernelsAVX2.gemmPackBF16SwappedA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
+            packB: { MicroKernelsAVX2.gemmPackBF16SwappedB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
+            macroKernel: {
+                MicroKernelsAVX2.gemmMacroKernel(mc: $0, nc: $1, kc: ($2 + 1) / 2 * 2, packedA: $3.assumingMemoryBound(to: Float.self),
+                                                 packedB: $4.assumingMemoryBound(to: Float.self), bPanelStride: $5, c: $6, ldc: $7, accumulate: $8)
+            }))
 
     /// The AVX2 loops with the GEMM and the FMA probe 512 bits wide. The elementwise loops are
     /// memory-bound or short, and stay the AVX2 ones: their results (and, since a GEMM output is
@@ -161,6 +181,70 @@ struct HotLoops: Sendable {
             MicroKernelsAVX512.gemmMacroKernelRowMajorA(mc: $0, nc: $1, kc: $2, a: $3, lda: $4, packedB: $5, bPanelStride: $6, c: $7, ldc: $8, accumulate: $9)
         }
         loops.fmaProbe = { MicroKernelsAVX512.fmaThroughputProbe(iterations: $0, seed: $1) }
+        loops.bf16 = BF16GEMMLoops(
+            kernel: "fma", wordsPerPair: 2,
+            packA: { MicroKernelsAVX512.gemmPackBF16SwappedA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
+            packB: { MicroKernelsAVX512.gemmPackBF16SwappedB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
+            macroKernel: {
+                MicroKernelsAVX512.gemmMacroKernel(mc: $0, nc: $1, kc: ($2 + 1) / 2 * 2, packedA: $3.assumingMemoryBound(to: Float.self),
+                                                   packedB: $4.assumingMemoryBound(to: Float.self), bPanelStride: $5, c: $6, ldc: $7, accumulate: $8)
+            })
         return loops
     }()
+
+    /// The AVX-512 loops with bf16 products on VDPBF16PS: operands packed as bf16 pairs (half the
+    /// packing memory) and the dot-product kernel of CBF16, which gives the FMA fallback's bits.
+    static let avx512BF16: HotLoops = {
+        var loops = avx512
+        precondition(MicroKernelsAVX512.gemmNR == MicroKernelsAVX512.bf16PairColumns && MicroKernelsAVX512.gemmMR == Int(TRAINLAB_BF16_MR),
+                     "the bf16 kernel's tile is the AVX-512 FP32 tile")
+        loops.bf16 = BF16GEMMLoops(
+            kernel: "vdpbf16ps", wordsPerPair: 1,
+            packA: { MicroKernelsAVX512.gemmPackBF16PairsA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
+            packB: { MicroKernelsAVX512.gemmPackBF16PairsB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
+            macroKernel: {
+                trainlab_bf16_macro_kernel($0, $1, ($2 + 1) / 2, $3.assumingMemoryBound(to: UInt32.self),
+                                           $4.assumingMemoryBound(to: UInt32.self), $5, $6, $7, $8 ? 1 : 0)
+            })
+        return loops
+    }()
+}
+
+/// A GEMM over bf16-rounded operands, as one instruction set runs it: packers that round while
+/// they pack, and the macro-kernel that multiplies what they packed. Every copy gives the same
+/// bits: the FMA fallback's packed Float32 layout puts each k-pair odd k first, the order in
+/// which VDPBF16PS adds its two products, and both run with subnormals flushed (`macroKernel`
+/// sets MXCSR's FTZ and DAZ around the kernel, which is how VDPBF16PS treats them).
+struct BF16GEMMLoops: Sendable {
+    /// `vdpbf16ps` (AVX512_BF16), `fma` (the FP32 micro-kernel on bf16-valued Float32s), or
+    /// `multiply-add` (the portable build's, without FMA: the same bits but for subnormal products).
+    let kernel: String
+    /// 4-byte words a packed panel holds per k-pair and row (of A) or column (of B): 1 for bf16
+    /// pairs, 2 for the fallback's Float32 values.
+    let wordsPerPair: Int
+    /// (a, lda, transposed, mc, kc, into)
+    let packA: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutableRawPointer) -> Void
+    /// (b, ldb, transposed, kc, nc, into)
+    let packB: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutableRawPointer) -> Void
+    private let kernelBody: @Sendable (Int, Int, Int, UnsafeRawPointer, UnsafeRawPointer, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
+
+    init(kernel: String, wordsPerPair: Int,
+         packA: @escaping @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutableRawPointer) -> Void,
+         packB: @escaping @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutableRawPointer) -> Void,
+         macroKernel: @escaping @Sendable (Int, Int, Int, UnsafeRawPointer, UnsafeRawPointer, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void) {
+        (self.kernel, self.wordsPerPair, self.packA, self.packB, self.kernelBody) = (kernel, wordsPerPair, packA, packB, macroKernel)
+    }
+
+    /// Words of a packed operand: `(k + 1) / 2` pairs of `wordsPerPair` for each of `lines`
+    /// (padded) rows of A or columns of B.
+    func packedWords(k: Int, lines: Int) -> Int { (k + 1) / 2 * wordsPerPair * lines }
+
+    /// C[0..<mc, 0..<nc] (+)= A · B over `kc` steps of packed panels whose B panels sit
+    /// `bPanelStride` words apart, with subnormals flushed.
+    func macroKernel(mc: Int, nc: Int, kc: Int, packedA: UnsafeRawPointer, packedB: UnsafeRawPointer, bPanelStride: Int,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        let saved = trainlab_flush_subnormals_begin()
+        kernelBody(mc, nc, kc, packedA, packedB, bPanelStride, c, ldc, accumulate)
+        trainlab_flush_subnormals_end(saved)
+    }
 }

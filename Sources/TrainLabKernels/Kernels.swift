@@ -13,30 +13,58 @@
 
 /// Which compiled copy of the hot loops runs on this CPU.
 public enum InstructionSet: String, Sendable, CaseIterable {
+    /// AVX-512 with AVX512_BF16: the AVX-512 loops, and bf16 products on VDPBF16PS.
+    case avx512BF16 = "avx512_bf16"
     case avx512, avx2, portable
 
     /// The best set the CPU supports (from /proc/cpuinfo's flags on x86-64: the kernel lists
-    /// AVX-512 only where the OS saves the zmm registers); `TRAINLAB_ISA=avx2` or `portable`
-    /// asks for a narrower one, for testing and comparing them (a set the CPU lacks is ignored).
+    /// AVX-512 only where the OS saves the zmm registers), or the one `TRAINLAB_ISA` names, for
+    /// testing and comparing them. The command line refuses a `TRAINLAB_ISA` that names no set or
+    /// one this CPU lacks (`environmentProblem`) before anything runs.
     public static let current: InstructionSet = {
         let supported = supportedByCPU()
-        if let forced = getenv("TRAINLAB_ISA").map({ String(cString: $0) }),
-           let set = InstructionSet(rawValue: forced), supported.contains(set) {
-            return set
+        if case .success(let forced?) = requested(getenv("TRAINLAB_ISA").map { String(cString: $0) }, supported: supported) {
+            return forced
         }
         return supported[0]
     }()
+
+    /// Why `TRAINLAB_ISA` cannot be honoured, or nil when it is unset or names a set this CPU runs.
+    public static var environmentProblem: String? {
+        if case .failure(let problem) = requested(getenv("TRAINLAB_ISA").map { String(cString: $0) }, supported: supportedByCPU()) {
+            return problem.message
+        }
+        return nil
+    }
+
+    public struct Problem: Error, Equatable {
+        public let message: String
+    }
+
+    /// The set a `TRAINLAB_ISA` value asks for: nil when unset or empty.
+    static func requested(_ value: String?, supported: [InstructionSet]) -> Result<InstructionSet?, Problem> {
+        guard let value, !value.isEmpty else { return .success(nil) }
+        let accepted = allCases.map(\.rawValue).joined(separator: ", ")
+        guard let set = InstructionSet(rawValue: value) else {
+            return .failure(Problem(message: "TRAINLAB_ISA: unknown instruction set '\(value)'; expected one of \(accepted)"))
+        }
+        guard supported.contains(set) else {
+            return .failure(Problem(message: "TRAINLAB_ISA=\(value): this CPU does not run it; it runs \(supported.map(\.rawValue).joined(separator: ", "))"))
+        }
+        return .success(set)
+    }
 
     /// The sets this CPU runs, widest first; `portable` always.
     public static func supportedByCPU() -> [InstructionSet] {
         supported(byFlags: cpuFlags())
     }
 
-    static func supported(byFlags flags: Set<Substring>) -> [InstructionSet] {
+    static func supported(byFlags flags: Set<Substring>, bf16KernelCompiled: Bool = trainlab_bf16_kernel_compiled() != 0) -> [InstructionSet] {
         let avx2 = flags.isSuperset(of: ["avx2", "fma"])
         // What `-target-cpu skylake-avx512` may emit: F, CD, BW, DQ and VL.
         let avx512 = avx2 && flags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"])
-        return (avx512 ? [.avx512] : []) + (avx2 ? [.avx2] : []) + [.portable]
+        let bf16 = avx512 && bf16KernelCompiled && flags.contains("avx512_bf16")
+        return (bf16 ? [.avx512BF16] : []) + (avx512 ? [.avx512] : []) + (avx2 ? [.avx2] : []) + [.portable]
     }
 }
 
@@ -59,6 +87,8 @@ func cpuFlags() -> Set<Substring> {
     return []
     #endif
 }
+
+import CBF16
 
 #if canImport(Glibc)
 import Glibc

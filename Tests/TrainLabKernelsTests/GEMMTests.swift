@@ -84,7 +84,7 @@ final class GEMMTests: XCTestCase {
         switch build {
         case .portable: nr = MicroKernels.gemmNR
         case .avx2: nr = MicroKernelsAVX2.gemmNR
-        case .avx512: nr = MicroKernelsAVX512.gemmNR
+        case .avx512, .avx512BF16: nr = MicroKernelsAVX512.gemmNR
         }
         let mp = (m + 5) / 6 * 6, np = (n + nr - 1) / nr * nr
         let ldb = transposedB ? k : n
@@ -99,7 +99,7 @@ final class GEMMTests: XCTestCase {
             MicroKernelsAVX2.gemmPackA(a, lda: k, transposed: false, mc: m, kc: k, into: &pa)
             MicroKernelsAVX2.gemmPackB(b, ldb: ldb, transposed: transposedB, kc: k, nc: n, into: &pb)
             MicroKernelsAVX2.gemmMacroKernel(mc: m, nc: n, kc: k, packedA: pa, packedB: pb, c: &c, ldc: n, accumulate: false)
-        case .avx512:
+        case .avx512, .avx512BF16:
             MicroKernelsAVX512.gemmPackA(a, lda: k, transposed: false, mc: m, kc: k, into: &pa)
             MicroKernelsAVX512.gemmPackB(b, ldb: ldb, transposed: transposedB, kc: k, nc: n, into: &pb)
             MicroKernelsAVX512.gemmMacroKernel(mc: m, nc: n, kc: k, packedA: pa, packedB: pb, c: &c, ldc: n, accumulate: false)
@@ -143,8 +143,27 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(InstructionSet.supported(byFlags: ["avx2"]), [.portable], "AVX2 without FMA")
         XCTAssertEqual(InstructionSet.supported(byFlags: avx2), [.avx2, .portable])
         XCTAssertEqual(InstructionSet.supported(byFlags: avx512), [.avx512, .avx2, .portable])
+        XCTAssertEqual(InstructionSet.supported(byFlags: avx512.union(["avx512_bf16"]), bf16KernelCompiled: true),
+                       [.avx512BF16, .avx512, .avx2, .portable])
+        XCTAssertEqual(InstructionSet.supported(byFlags: avx2.union(["avx512_bf16"]), bf16KernelCompiled: true), [.avx2, .portable],
+                       "AVX512_BF16 is used only with the AVX-512 loops")
+        XCTAssertEqual(InstructionSet.supported(byFlags: avx512.union(["avx512_bf16"]), bf16KernelCompiled: false),
+                       [.avx512, .avx2, .portable], "a build without the VDPBF16PS kernel")
         XCTAssertEqual(InstructionSet.supported(byFlags: avx512.subtracting(["avx512vl"])), [.avx2, .portable],
                        "Knights Landing has F and CD without VL")
+    }
+
+    /// `TRAINLAB_ISA` names a set this CPU runs, or it is refused with the accepted names (never
+    /// silently ignored).
+    func testRequestedInstructionSet() {
+        let here: [InstructionSet] = [.avx2, .portable]
+        XCTAssertEqual(InstructionSet.requested(nil, supported: here), .success(nil))
+        XCTAssertEqual(InstructionSet.requested("", supported: here), .success(nil))
+        XCTAssertEqual(InstructionSet.requested("avx2", supported: here), .success(.avx2))
+        XCTAssertEqual(InstructionSet.requested("bogus", supported: here), .failure(.init(
+            message: "TRAINLAB_ISA: unknown instruction set 'bogus'; expected one of avx512_bf16, avx512, avx2, portable")))
+        XCTAssertEqual(InstructionSet.requested("avx512", supported: here), .failure(.init(
+            message: "TRAINLAB_ISA=avx512: this CPU does not run it; it runs avx2, portable")))
     }
 
     /// Bit-identical results for 1, 2, 3 and 7 threads: K is never split, so each element's sum

@@ -8,7 +8,7 @@ import Foundation
 final class DependencyArrowTests: XCTestCase {
     /// Layers from the bottom: a target may depend only on targets of lower layers.
     static let layers: [[String]] = [
-        ["CPrefetch"],
+        ["CPrefetch", "CBF16"],
         ["CSQLite", "MicroKernels", "MicroKernelsAVX2", "MicroKernelsAVX512", "TrainLabJSON"],
         ["TrainLabKernels", "TrainLabStore", "TrainLabSpec"],
         ["TrainLabAutodiff", "TrainLabReport"],

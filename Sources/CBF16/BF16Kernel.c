@@ -1,0 +1,112 @@
+#include "CBF16.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define MR TRAINLAB_BF16_MR
+#define NR TRAINLAB_BF16_NR
+
+int trainlab_bf16_kernel_compiled(void) { return 1; }
+
+// Stores one row of the tile (two 16-lane halves), clipped to `cols` columns with masks.
+TARGET static inline void store_row(float *c, __m512 lo, __m512 hi, int cols, int accumulate) {
+    __mmask16 m0 = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+    __mmask16 m1 = cols >= 32 ? (__mmask16)0xFFFF : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : 0;
+    if (accumulate) {
+        lo = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), lo);
+        hi = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), hi);
+    }
+    _mm512_mask_storeu_ps(c, m0, lo);
+    _mm512_mask_storeu_ps(c + 16, m1, hi);
+}
+
+// One 6 x 32 tile: twelve zmm sums, two B vectors and one A broadcast per step.
+TARGET static inline void micro_kernel(ptrdiff_t kpairs, const uint32_t *a, const uint32_t *b,
+                                       float *c, ptrdiff_t ldc, int rows, int cols, int accumulate) {
+    // C is written after the k loop: ask for its lines now (see the FP32 micro-kernel).
+    for (int r = 0; r < rows; r++) {
+        __builtin_prefetch(c + r * ldc, 1, 3);
+        __builtin_prefetch(c + r * ldc + cols - 1, 1, 3);
+    }
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (ptrdiff_t q = 0; q < kpairs; q++) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+        __m512bh s;
+        s = (__m512bh)_mm512_set1_epi32((int)a[0]); c00 = _mm512_dpbf16_ps(c00, s, b0); c01 = _mm512_dpbf16_ps(c01, s, b1);
+        s = (__m512bh)_mm512_set1_epi32((int)a[1]); c10 = _mm512_dpbf16_ps(c10, s, b0); c11 = _mm512_dpbf16_ps(c11, s, b1);
+        s = (__m512bh)_mm512_set1_epi32((int)a[2]); c20 = _mm512_dpbf16_ps(c20, s, b0); c21 = _mm512_dpbf16_ps(c21, s, b1);
+        s = (__m512bh)_mm512_set1_epi32((int)a[3]); c30 = _mm512_dpbf16_ps(c30, s, b0); c31 = _mm512_dpbf16_ps(c31, s, b1);
+        s = (__m512bh)_mm512_set1_epi32((int)a[4]); c40 = _mm512_dpbf16_ps(c40, s, b0); c41 = _mm512_dpbf16_ps(c41, s, b1);
+        s = (__m512bh)_mm512_set1_epi32((int)a[5]); c50 = _mm512_dpbf16_ps(c50, s, b0); c51 = _mm512_dpbf16_ps(c51, s, b1);
+        a += MR;
+        b += NR;
+    }
+    switch (rows) {
+    default: store_row(c + 5 * ldc, c50, c51, cols, accumulate); /* fall through */
+    case 5: store_row(c + 4 * ldc, c40, c41, cols, accumulate); /* fall through */
+    case 4: store_row(c + 3 * ldc, c30, c31, cols, accumulate); /* fall through */
+    case 3: store_row(c + 2 * ldc, c20, c21, cols, accumulate); /* fall through */
+    case 2: store_row(c + ldc, c10, c11, cols, accumulate); /* fall through */
+    case 1: store_row(c, c00, c01, cols, accumulate);
+    }
+}
+
+// Each B micro-panel (in L1) meets every A micro-panel of the block, as in the FP32 macro-kernel.
+TARGET void trainlab_bf16_macro_kernel(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
+                                       const uint32_t *packed_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
+                                       float *c, ptrdiff_t ldc, int accumulate) {
+    for (ptrdiff_t j0 = 0; j0 < nc; j0 += NR) {
+        const uint32_t *b = packed_b + j0 / NR * b_panel_stride;
+        int cols = nc - j0 < NR ? (int)(nc - j0) : NR;
+        for (ptrdiff_t i0 = 0; i0 < mc; i0 += MR) {
+            int rows = mc - i0 < MR ? (int)(mc - i0) : MR;
+            micro_kernel(kpairs, packed_a + i0 * kpairs, b, c + i0 * ldc + j0, ldc, rows, cols, accumulate);
+        }
+    }
+}
+
+TARGET double trainlab_bf16_dot_probe(ptrdiff_t iterations, float seed, float *checksum) {
+    // Pairs of small bf16 values (0x3380 is about 6e-8): the sums stay far from overflow.
+    __m512bh a = (__m512bh)_mm512_set1_epi32(0x33803380), b = (__m512bh)_mm512_set1_epi32(0x3F803F80);
+    __m512 s0 = _mm512_set1_ps(seed), s1 = _mm512_add_ps(s0, s0), s2 = _mm512_add_ps(s1, s0), s3 = _mm512_add_ps(s2, s0);
+    __m512 s4 = _mm512_add_ps(s3, s0), s5 = _mm512_add_ps(s4, s0), s6 = _mm512_add_ps(s5, s0), s7 = _mm512_add_ps(s6, s0);
+    __m512 s8 = _mm512_add_ps(s7, s0), s9 = _mm512_add_ps(s8, s0), s10 = _mm512_add_ps(s9, s0), s11 = _mm512_add_ps(s10, s0);
+    for (ptrdiff_t i = 0; i < iterations; i++) {
+        s0 = _mm512_dpbf16_ps(s0, a, b); s1 = _mm512_dpbf16_ps(s1, a, b); s2 = _mm512_dpbf16_ps(s2, a, b);
+        s3 = _mm512_dpbf16_ps(s3, a, b); s4 = _mm512_dpbf16_ps(s4, a, b); s5 = _mm512_dpbf16_ps(s5, a, b);
+        s6 = _mm512_dpbf16_ps(s6, a, b); s7 = _mm512_dpbf16_ps(s7, a, b); s8 = _mm512_dpbf16_ps(s8, a, b);
+        s9 = _mm512_dpbf16_ps(s9, a, b); s10 = _mm512_dpbf16_ps(s10, a, b); s11 = _mm512_dpbf16_ps(s11, a, b);
+    }
+    __m512 t = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)),
+                             _mm512_add_ps(_mm512_add_ps(s4, s5), _mm512_add_ps(s6, s7)));
+    t = _mm512_add_ps(t, _mm512_add_ps(_mm512_add_ps(s8, s9), _mm512_add_ps(s10, s11)));
+    *checksum = _mm512_reduce_add_ps(t);
+    return (double)iterations * 12 * 16 * 4;
+}
+
+unsigned trainlab_flush_subnormals_begin(void) {
+    unsigned saved = _mm_getcsr();
+    _mm_setcsr(saved | 0x8040);  // FTZ (bit 15) and DAZ (bit 6)
+    return saved;
+}
+
+void trainlab_flush_subnormals_end(unsigned saved) { _mm_setcsr(saved); }
+
+#else
+
+int trainlab_bf16_kernel_compiled(void) { return 0; }
+void trainlab_bf16_macro_kernel(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
+                                const uint32_t *packed_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
+                                float *c, ptrdiff_t ldc, int accumulate) {
+    (void)mc; (void)nc; (void)kpairs; (void)packed_a; (void)packed_b; (void)b_panel_stride; (void)c; (void)ldc; (void)accumulate;
+    __builtin_trap();  // never called: trainlab_bf16_kernel_compiled() is 0
+}
+double trainlab_bf16_dot_probe(ptrdiff_t iterations, float seed, float *checksum) {
+    (void)iterations; (void)seed; *checksum = 0; return 0;
+}
+unsigned trainlab_flush_subnormals_begin(void) { return 0; }
+void trainlab_flush_subnormals_end(unsigned saved) { (void)saved; }
+
+#endif

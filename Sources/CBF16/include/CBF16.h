@@ -1,0 +1,44 @@
+#ifndef CBF16_H
+#define CBF16_H
+
+// The bf16 dot-product GEMM micro-kernel on VDPBF16PS (AVX512_BF16), which Swift cannot emit:
+// its code is compiled with a target attribute, so the rest of the program never contains an
+// AVX-512 instruction and the kernel runs only where the CPU reports avx512_bf16.
+//
+// Packed operands hold bf16 pairs along k, one per 32-bit word, low half the even k:
+//   A panel (MR = 6 rows):     a[q * 6 + r]  = (op(A)[r, 2q], op(A)[r, 2q + 1])
+//   B panel (NR = 32 columns): b[q * 32 + j] = (op(B)[2q, j], op(B)[2q + 1, j])
+// One VDPBF16PS lane adds both products of a pair to its FP32 sum: on this instruction, Intel's
+// definition and the Zen 4 hardware measured here agree on
+//   acc = FTZ(RNE(FTZ(RNE(acc + a[2q+1]·b[2q+1])) + a[2q]·b[2q]))
+// (the odd product first; each product of two bf16 values is exact in FP32; bf16 and FP32
+// subnormal inputs read as zero, subnormal sums flush to zero). The FMA fallback in the Swift
+// hot loops reproduces exactly that order under MXCSR's FTZ and DAZ.
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRAINLAB_BF16_MR 6
+#define TRAINLAB_BF16_NR 32
+
+/// 1 where this build holds the VDPBF16PS kernel (x86-64), 0 elsewhere; the CPU must still be
+/// asked (avx512_bf16 in /proc/cpuinfo) before calling it.
+int trainlab_bf16_kernel_compiled(void);
+
+/// C[0..<mc, 0..<nc] (+)= A · B over `kpairs` k-pairs from packed panels (layout above); B's
+/// panels sit `b_panel_stride` words apart. Overwrites C unless `accumulate`.
+void trainlab_bf16_macro_kernel(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
+                                const uint32_t *packed_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
+                                float *c, ptrdiff_t ldc, int accumulate);
+
+/// VDPBF16PS throughput: `iterations` rounds of 12 independent 16-lane dot products (64 flops
+/// each); returns the flops done and writes a checksum (so nothing is optimized away).
+double trainlab_bf16_dot_probe(ptrdiff_t iterations, float seed, float *checksum);
+
+/// Sets MXCSR's flush-to-zero and denormals-are-zero bits on this thread and returns the old
+/// MXCSR (x86-64; elsewhere a no-op returning 0), so FMAs treat subnormals as VDPBF16PS does.
+unsigned trainlab_flush_subnormals_begin(void);
+/// Restores the MXCSR `trainlab_flush_subnormals_begin` returned.
+void trainlab_flush_subnormals_end(unsigned saved);
+
+#endif

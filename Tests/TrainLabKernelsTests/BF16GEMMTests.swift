@@ -1,0 +1,154 @@
+import XCTest
+import MicroKernels
+@testable import TrainLabKernels
+
+/// The bf16 GEMM: operands rounded to bf16 while packed, FP32 sums. Every copy of the hot loops
+/// (the VDPBF16PS kernel where the CPU has AVX512_BF16, the FMA fallback elsewhere) must give the
+/// bits of one model of the instruction, subnormals included.
+final class BF16GEMMTests: XCTestCase {
+    static func flushed(_ x: Float) -> Float { x.isSubnormal ? Float(signOf: x, magnitudeOf: 0) : x }
+
+    /// VDPBF16PS's definition, lane by lane, with TrainLab's KC blocking: per block of 512 k the
+    /// tile starts at +0 and adds each pair's two exact products, odd k first, each sum rounded
+    /// and flushed to zero when subnormal; then C = tile, or C + tile with subnormal C read as 0.
+    static func model(ta: Bool, tb: Bool, m: Int, n: Int, k: Int, a: [Float], b: [Float], c: [Float], accumulate: Bool) -> [Float] {
+        let r = MatrixPrecision.bf16Rounded
+        var c = c
+        for i in 0..<m {
+            for j in 0..<n {
+                func opA(_ p: Int) -> Float { p < k ? r(ta ? a[p * m + i] : a[i * k + p]) : 0 }
+                func opB(_ p: Int) -> Float { p < k ? r(tb ? b[j * k + p] : b[p * n + j]) : 0 }
+                var pc = 0
+                while pc < k {
+                    let kc = min(GEMMBlocking.kc, k - pc)
+                    var tile: Float = 0
+                    for q in 0..<((kc + 1) / 2) {
+                        let even = pc + 2 * q, odd = even + 1 < pc + kc ? even + 1 : Int.max
+                        tile = flushed(tile.addingProduct(odd == .max ? 0 : opA(odd), odd == .max ? 0 : opB(odd)))
+                        tile = flushed(tile.addingProduct(opA(even), opB(even)))
+                    }
+                    c[i * n + j] = accumulate || pc > 0 ? flushed(flushed(c[i * n + j]) + tile) : tile
+                    pc += kc
+                }
+            }
+        }
+        return c
+    }
+
+    /// The copies of the hot loops this CPU runs, by name.
+    static var builds: [(String, HotLoops)] {
+        InstructionSet.supportedByCPU().map { set in
+            switch set {
+            case .avx512BF16: ("avx512_bf16 (vdpbf16ps)", HotLoops.avx512BF16)
+            case .avx512: ("avx512 (fma)", HotLoops.avx512)
+            case .avx2: ("avx2 (fma)", HotLoops.avx2)
+            case .portable: ("portable (multiply-add)", HotLoops.portable)
+            }
+        }
+    }
+
+    static func product(_ loops: HotLoops, ta: Bool, tb: Bool, m: Int, n: Int, k: Int, a: [Float], b: [Float], c: [Float],
+                        accumulate: Bool) -> [Float] {
+        var c = c
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    GEMMProblem(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.baseAddress!, lda: ta ? m : k,
+                                b: b.baseAddress!, ldb: tb ? k : n, c: c.baseAddress!, ldc: n, accumulate: accumulate,
+                                precision: .bf16, loops: loops).run(rows: 0..<m, columns: 0..<n)
+                }
+            }
+        }
+        return c
+    }
+
+    /// Partial tiles, odd k, several KC blocks (1031 = 512 + 512 + 7), all four layouts, both
+    /// store modes, on values around 1 and on values whose products and sums are subnormal
+    /// (scaled by 2^-66: products near 2^-132). The portable build (no FMA instruction: multiply,
+    /// then add) meets the model only on the first: a product below 2^-126 is flushed there
+    /// before it is added, where VDPBF16PS and an FMA flush only the sum (a zero's sign differs).
+    func testEveryBuildGivesTheInstructionsBits() {
+        let shapes = [(m: 7, n: 33, k: 1031), (m: 13, n: 45, k: 29), (m: 6, n: 64, k: 16), (m: 1, n: 1, k: 1)]
+        for (m, n, k) in shapes {
+            for scale: Float in [1, 0x1p-66] {
+                let a = pseudoRandom(m * k, seed: 11).map { $0 * scale }, b = pseudoRandom(k * n, seed: 12).map { $0 * scale }
+                let c0 = pseudoRandom(m * n, seed: 13).map { $0 * scale * scale }
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    for accumulate in [false, true] {
+                        let expected = Self.model(ta: ta, tb: tb, m: m, n: n, k: k, a: a, b: b, c: c0, accumulate: accumulate)
+                        for (name, loops) in Self.builds where scale == 1 || loops.bf16.kernel != "multiply-add" {
+                            let got = Self.product(loops, ta: ta, tb: tb, m: m, n: n, k: k, a: a, b: b, c: c0, accumulate: accumulate)
+                            let differing = zip(got, expected).filter { $0.bitPattern != $1.bitPattern }.count
+                            XCTAssertEqual(differing, 0, "\(name): \(m)x\(n)x\(k) scale \(scale) transposes \(ta) \(tb) accumulate \(accumulate)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The tiny case really exercises flushing: some of its sums are zero only because a
+    /// subnormal partial sum was flushed (so a kernel that kept subnormals would fail above).
+    func testTinyCaseFlushesSubnormals() {
+        let m = 7, n = 33, k = 29
+        let a = pseudoRandom(m * k, seed: 11).map { $0 * 0x1p-66 }, b = pseudoRandom(k * n, seed: 12).map { $0 * 0x1p-66 }
+        let flushedModel = Self.model(ta: false, tb: false, m: m, n: n, k: k, a: a, b: b, c: .init(repeating: 0, count: m * n), accumulate: false)
+        var exact = [Float](repeating: 0, count: m * n)
+        gemmNaive(m: m, n: n, k: k, a: a.map(MatrixPrecision.bf16Rounded), lda: k, b: b.map(MatrixPrecision.bf16Rounded), ldb: n,
+                  c: &exact, ldc: n)
+        XCTAssertTrue(exact.contains { $0.isSubnormal }, "the exact products land in the subnormal range")
+        XCTAssertGreaterThan(zip(flushedModel, exact).filter { $0.bitPattern != $1.bitPattern }.count, 0)
+    }
+
+    /// bf16 products are bit-identical for 1, 2, 3 and 7 threads, as FP32 ones are.
+    func testBitIdenticalAcrossThreadCounts() {
+        let (m, n, k) = (100, 200, 1030)
+        let a = pseudoRandom(m * k, seed: 21), b = pseudoRandom(k * n, seed: 22)
+        func run(_ pool: ThreadPool, ta: Bool, tb: Bool) -> [UInt32] {
+            var c = pseudoRandom(m * n, seed: 23)
+            gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a, lda: ta ? m : k, b: b, ldb: tb ? k : n, c: &c, ldc: n,
+                 accumulate: true, precision: .bf16, pool: pool)
+            return c.map(\.bitPattern)
+        }
+        for (ta, tb) in [(false, false), (true, false), (false, true)] {
+            let reference = run(.serial, ta: ta, tb: tb)
+            for threads in [2, 3, 7] {
+                XCTAssertEqual(run(ThreadPool(threads: threads), ta: ta, tb: tb), reference, "\(threads) threads, transposes \(ta) \(tb)")
+            }
+        }
+    }
+
+    /// A prepacked bf16 B, used by leading blocks (odd k' included, as causal attention does),
+    /// gives the bits of the plain bf16 GEMM of that block.
+    func testLeadingBlocksOfAPackedBF16Matrix() {
+        let k = 70, n = 45, m = 9
+        let b = pseudoRandom(k * n, seed: 31), a = pseudoRandom(m * k, seed: 32)
+        var storage = [Float](repeating: .nan, count: PackedMatrix.count(k: k, n: n, precision: .bf16))
+        XCTAssertLessThanOrEqual(storage.count * 2, PackedMatrix.count(k: k, n: n) * 2 + 2 * 64 * 2,
+                                 "bf16 packing takes no more room than FP32 packing (half with bf16 pairs)")
+        for (kk, nn) in [(70, 45), (33, 45), (1, 7), (69, 32)] {
+            for transposed in [false, true] {
+                storage.withUnsafeMutableBufferPointer { s in
+                    b.withUnsafeBufferPointer { b in
+                        let packed = PackedMatrix(packing: b.baseAddress!, ldb: transposed ? k : n, transposed: transposed, k: k, n: n,
+                                                  precision: .bf16, into: s.baseAddress!)
+                        var c = [Float](repeating: 0, count: m * nn), expected = c
+                        // op(B) restricted to the block: rows 0..<kk, columns 0..<nn.
+                        var block = [Float](repeating: 0, count: kk * nn)
+                        for p in 0..<kk { for j in 0..<nn { block[p * nn + j] = transposed ? b[j * k + p] : b[p * n + j] } }
+                        gemm(m: m, n: nn, k: kk, a: a, lda: k, packedB: packed, c: &c, ldc: nn)
+                        gemm(m: m, n: nn, k: kk, a: a, lda: k, b: block, ldb: nn, c: &expected, ldc: nn, precision: .bf16, pool: .serial)
+                        XCTAssertEqual(c.map(\.bitPattern), expected.map(\.bitPattern), "block \(kk)x\(nn) transposed \(transposed)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// With AVX512_BF16 the packed panels are bf16 pairs: half the words of FP32 panels.
+    func testPairPanelsHalveThePackingBuffers() throws {
+        try XCTSkipUnless(InstructionSet.supportedByCPU().contains(.avx512BF16), "this CPU has no AVX512_BF16")
+        XCTAssertEqual(HotLoops.avx512BF16.bf16.packedWords(k: 512, lines: 4080), 512 * 4080 / 2)
+        XCTAssertEqual(HotLoops.avx512.bf16.packedWords(k: 512, lines: 4080), 512 * 4080)
+    }
+}
