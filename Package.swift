@@ -81,7 +81,7 @@ let package = Package(
         // The process tests run the `trainlab` binary: depending on it makes `swift test` build it.
         .testTarget(
             name: "TrainLabExperimentTests",
-            dependencies: ["TrainLabExperiment", "TrainLabStore", "trainlab", "TrainLabAutodiff", "TrainLabData", "TrainLabIO",
+            dependencies: ["TrainLabExperiment", "TrainLabStore", "trainlab", "TrainLabAutodiff", "TrainLabData", "TrainLabIO", "TrainLabKernels",
                            "TrainLabModels", "TrainLabSpec"],
             exclude: ["Fixtures"]
         ),

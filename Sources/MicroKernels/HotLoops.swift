@@ -386,13 +386,18 @@ func storeRow(_ lo: GEMMVector, _ hi: GEMMVector, _ c: UnsafeMutablePointer<Floa
 /// Columns of a bf16-pair B panel: the VDPBF16PS kernel's two zmm registers.
 public let bf16PairColumns = 32
 
-/// The Float32 bits of the bf16 rounding of `bits` (low 16 bits zero).
+/// The Float32 bits of the bf16 rounding of `bits` (low 16 bits zero). Masks come from wrapping
+/// subtractions rather than lane comparisons, which Swift's generic SIMD compares do not always
+/// keep in vector registers.
 @inline(__always)
 func bf16RoundedBits<V: SIMD>(_ bits: V) -> V where V.Scalar == UInt32 {
     var r = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) & 0xFFFF_0000
-    r.replace(with: 0x7FC0_0000, where: (bits & 0x7FFF_FFFF) .> 0x7F80_0000)
-    r.replace(with: r & 0x8000_0000, where: (r & 0x7F80_0000) .== 0)
-    return r
+    // NaN (|x| above infinity's bits): the quiet NaN 0x7FC0.
+    let nan = V.zero &- ((0x7F80_0000 &- (bits & 0x7FFF_FFFF)) &>> 31)
+    r = (r & ~nan) | (nan & 0x7FC0_0000)
+    // A zero exponent field after rounding (a subnormal): ±0.
+    let subnormal = V.zero &- (((r & 0x7F80_0000) &- 1) &>> 31)
+    return r & ~(subnormal & 0x7FFF_FFFF)
 }
 
 /// `x` rounded to bf16 (as the packing rounds it), as a Float32.
@@ -462,20 +467,35 @@ public func gemmPackBF16PairsA(
                 out.storeBytes(of: odd | (even &>> 16), toByteOffset: q * mr * 4, as: SIMD8<UInt32>.self)
             }
         } else if !transposed && i0 + mr <= mc {
-            // Each row's pairs are adjacent floats: 8 pairs of a row at a time, spread over the panel.
-            for r in 0..<mr {
-                let row = a + (i0 + r) * lda
-                var q = 0
-                while 2 * q + 16 <= kc {
-                    let words = bf16PairWords(row + 2 * q)
-                    for t in 0..<8 { out.storeBytes(of: words[t], toByteOffset: ((q + t) * mr + r) * 4, as: UInt32.self) }
-                    q += 8
-                }
-                while q < pairs {
+            // Each row's pairs are adjacent floats: 8 pairs of each of the six rows, transposed
+            // (two idle rows) into 8 pair-steps of 6 words. Each step is stored as 8 words whose
+            // last two the next step overwrites; the eighth is stored word by word, so nothing is
+            // written past the panel.
+            let r0 = a + i0 * lda, r1 = r0 + lda, r2 = r1 + lda
+            let r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda
+            var q = 0
+            while 2 * q + 16 <= kc {
+                let t = transposed8x8((bf16PairWords(r0 + 2 * q), bf16PairWords(r1 + 2 * q), bf16PairWords(r2 + 2 * q),
+                                       bf16PairWords(r3 + 2 * q), bf16PairWords(r4 + 2 * q), bf16PairWords(r5 + 2 * q),
+                                       SIMD8<UInt32>(), SIMD8<UInt32>()))
+                let o = out + q * mr * 4
+                o.storeBytes(of: t.0, toByteOffset: 0, as: SIMD8<UInt32>.self)
+                o.storeBytes(of: t.1, toByteOffset: mr * 4, as: SIMD8<UInt32>.self)
+                o.storeBytes(of: t.2, toByteOffset: 2 * mr * 4, as: SIMD8<UInt32>.self)
+                o.storeBytes(of: t.3, toByteOffset: 3 * mr * 4, as: SIMD8<UInt32>.self)
+                o.storeBytes(of: t.4, toByteOffset: 4 * mr * 4, as: SIMD8<UInt32>.self)
+                o.storeBytes(of: t.5, toByteOffset: 5 * mr * 4, as: SIMD8<UInt32>.self)
+                o.storeBytes(of: t.6, toByteOffset: 6 * mr * 4, as: SIMD8<UInt32>.self)
+                for r in 0..<mr { o.storeBytes(of: t.7[r], toByteOffset: (7 * mr + r) * 4, as: UInt32.self) }
+                q += 8
+            }
+            while q < pairs {
+                for r in 0..<mr {
+                    let row = a + (i0 + r) * lda
                     out.storeBytes(of: bf16PairWord(row[2 * q], 2 * q + 1 < kc ? row[2 * q + 1] : 0),
                                    toByteOffset: (q * mr + r) * 4, as: UInt32.self)
-                    q += 1
                 }
+                q += 1
             }
         } else {
             for q in 0..<pairs {

@@ -35,22 +35,22 @@ extension Tape {
         let factor = scale ?? 1 / Float(s.headSize).squareRoot()
         let (y, out) = output(shape: sq, from: q, k, v)
         let qv = value(q), kv = value(k), vv = value(v)
-        let work = scratch([AttentionKernels.forwardScratchCount(s, rowBlock: rowBlock, threads: pool.threadCount)])
+        let work = scratch([AttentionKernels.forwardScratchCount(s, rowBlock: rowBlock, threads: pool.threadCount, precision: precision)])
         // The probabilities are kept for the backward when they fit (else it recomputes them).
         let keep = requiresGradient(y)
             && (keepProbabilities ?? (AttentionKernels.keptProbabilityCount(s) <= AttentionKernels.keptProbabilityLimit))
         let kept = keep ? scratch([AttentionKernels.keptProbabilityCount(s)]) : nil
         AttentionKernels.forward(q: qv.data, k: kv.data, v: vv.data, out: out.data, shape: s, causal: causal,
-                                 scale: factor, rowBlock: rowBlock, scratch: work.data, keep: kept?.data, pool: pool)
+                                 scale: factor, rowBlock: rowBlock, scratch: work.data, keep: kept?.data, precision: precision, pool: pool)
         onBackward(y) { [unowned self] dy in
             // k and v first: when q is the same variable as one of them, its slot is then the
             // zero-filled buffer they add into, not a fresh one dq would overwrite.
             let dk = gradientIfTracked(k), dv = gradientIfTracked(v), dq = gradientSlot(q)
-            let work = scratch([AttentionKernels.backwardScratchCount(s, rowBlock: rowBlock, threads: pool.threadCount)])
+            let work = scratch([AttentionKernels.backwardScratchCount(s, rowBlock: rowBlock, threads: pool.threadCount, precision: precision)])
             AttentionKernels.backward(q: qv.data, k: kv.data, v: vv.data, out: out.data, dOut: dy.data,
                                       dq: dq?.tensor.data, overwriteQueryGradient: dq?.overwrite ?? false,
                                       dk: dk?.data, dv: dv?.data, shape: s, causal: causal,
-                                      scale: factor, rowBlock: rowBlock, scratch: work.data, kept: kept?.data, pool: pool)
+                                      scale: factor, rowBlock: rowBlock, scratch: work.data, kept: kept?.data, precision: precision, pool: pool)
         }
         return y
     }

@@ -12,7 +12,7 @@ extension Tape {
         let (c, out) = output(shape: [m, n], from: a, b, op: "matmul \(m)x\(n)x\(k) \(transposeA ? "Aᵀ" : "A")·\(transposeB ? "Bᵀ" : "B")")
         let av = value(a), bv = value(b)
         gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-             a: av.data, lda: sa[1], b: bv.data, ldb: sb[1], c: out.data, ldc: n, pool: pool)
+             a: av.data, lda: sa[1], b: bv.data, ldb: sb[1], c: out.data, ldc: n, precision: precision, pool: pool)
         onBackward(c) { [unowned self] dc in
             matmulBackward(a: a, b: b, dc: dc, transposeA: transposeA, transposeB: transposeB,
                            m: m, n: n, k: k, batch: 1)
@@ -41,7 +41,7 @@ extension Tape {
         let epilogue = b == nil && activation == nil ? nil
             : GEMMEpilogue(bias: b.map { value($0).data }, activation: activation, derivative: derivative?.data)
         gemm(transposeB: true, m: rows, n: outputs, k: inputs, a: value(x).data, lda: inputs, b: value(w).data, ldb: inputs,
-             c: out.data, ldc: outputs, epilogue: epilogue, pool: pool)
+             c: out.data, ldc: outputs, epilogue: epilogue, precision: precision, pool: pool)
         onBackward(y) { [unowned self] dy in
             let db = b.flatMap { gradientSlot($0) }
             var dz = dy
@@ -73,7 +73,7 @@ extension Tape {
         gemmBatched(batch: batch, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                     a: value(a).data, lda: sa[2], strideA: m * k,
                     b: value(b).data, ldb: sb[2], strideB: k * n,
-                    c: out.data, ldc: n, strideC: m * n, pool: pool)
+                    c: out.data, ldc: n, strideC: m * n, precision: precision, pool: pool)
         onBackward(c) { [unowned self] dc in
             matmulBackward(a: a, b: b, dc: dc, transposeA: transposeA, transposeB: transposeB,
                            m: m, n: n, k: k, batch: batch)
@@ -92,12 +92,12 @@ extension Tape {
                 // dA (K, M) = op(B) · dCᵀ
                 gemmBatched(batch: batch, transposeA: transposeB, transposeB: true, m: k, n: m, k: n,
                             a: bv.data, lda: ldb, strideA: k * n, b: dc.data, ldb: n, strideB: m * n,
-                            c: da.data, ldc: m, strideC: m * k, accumulate: !overwriteA, pool: pool)
+                            c: da.data, ldc: m, strideC: m * k, accumulate: !overwriteA, precision: precision, pool: pool)
             } else {
                 // dA (M, K) = dC · op(B)ᵀ
                 gemmBatched(batch: batch, transposeA: false, transposeB: !transposeB, m: m, n: k, k: n,
                             a: dc.data, lda: n, strideA: m * n, b: bv.data, ldb: ldb, strideB: k * n,
-                            c: da.data, ldc: k, strideC: m * k, accumulate: !overwriteA, pool: pool)
+                            c: da.data, ldc: k, strideC: m * k, accumulate: !overwriteA, precision: precision, pool: pool)
             }
         }
         if let (db, overwriteB) = gradientSlot(b) {
@@ -105,12 +105,12 @@ extension Tape {
                 // dB (N, K) = dCᵀ · op(A)
                 gemmBatched(batch: batch, transposeA: true, transposeB: transposeA, m: n, n: k, k: m,
                             a: dc.data, lda: n, strideA: m * n, b: av.data, ldb: lda, strideB: m * k,
-                            c: db.data, ldc: k, strideC: k * n, accumulate: !overwriteB, pool: pool)
+                            c: db.data, ldc: k, strideC: k * n, accumulate: !overwriteB, precision: precision, pool: pool)
             } else {
                 // dB (K, N) = op(A)ᵀ · dC
                 gemmBatched(batch: batch, transposeA: !transposeA, transposeB: false, m: k, n: n, k: m,
                             a: av.data, lda: lda, strideA: m * k, b: dc.data, ldb: n, strideB: m * n,
-                            c: db.data, ldc: n, strideC: k * n, accumulate: !overwriteB, pool: pool)
+                            c: db.data, ldc: n, strideC: k * n, accumulate: !overwriteB, precision: precision, pool: pool)
             }
         }
     }

@@ -46,8 +46,13 @@ public final class Tape {
     /// When set, every op's forward and backward wall time is added to it, by op name.
     public var profile: OpProfile?
 
-    public init(pool: ThreadPool = .shared) {
+    /// Operand precision of every matrix product the ops record, forward and backward (linear
+    /// layers, matmuls, attention); everything else is FP32 whatever it is.
+    public var precision: MatrixPrecision = .fp32
+
+    public init(pool: ThreadPool = .shared, precision: MatrixPrecision = .fp32) {
         self.pool = pool
+        self.precision = precision
     }
 
     /// Forgets the recorded ops; keeps the buffers for the next step.

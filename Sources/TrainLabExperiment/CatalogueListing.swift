@@ -1,5 +1,7 @@
 import TrainLabSpec
 import TrainLabData
+import TrainLabKernels
+import TrainLabModels
 
 /// Every catalogue name with its keys, their defaults and one line of doc (`trainlab catalog`),
 /// generated from the tables themselves: each entry is built from an empty object, and the keys
@@ -14,16 +16,41 @@ public enum CatalogueListing {
     }
 
     /// By kind, in this order; entries sorted by name (tasks in registry order, then `file`).
-    public static let kinds = ["initializers", "norms", "activations", "losses", "optimizers", "schedules", "tasks"]
+    public static let kinds = ["models", "initializers", "norms", "placements", "activations", "positional", "losses", "optimizers",
+                               "schedules", "tasks", "constraints", "precisions"]
 
     /// Schedule defaults that depend on the run's length are shown for `training.steps`' default.
     static let listedSteps = 1000
 
     public static func entries(_ kind: String) -> [Entry] {
         switch kind {
+        case "models":
+            return [Entry(name: "mlp", doc: "Linear layers with norms and activations between them (`hidden`, `residual`)", keys: [], required: []),
+                    Entry(name: "transformer", doc: "a decoder Transformer over token ids (`d_model`, `layers`, `heads`, ...)", keys: [], required: [])]
         case "initializers": return listed(Catalogue.initializers) { _ = try $0.make($1) }
         case "norms": return listed(Catalogue.norms) { _ = try $0.make($1) }
-        case "activations": return listed(Catalogue.activations) { _ = try $0.make($1) }
+        case "placements":
+            return NormPlacement.allCases.map { Entry(name: $0.rawValue, doc: $0.doc, keys: [], required: []) }
+        case "activations":
+            return (listed(Catalogue.activations) { _ = try $0.make($1) } + FeedForwardActivation.gatedNames.map { name in
+                Entry(name: name, doc: "Transformer only: the gated FFN down(\(FeedForwardActivation.gated(named: name)!.activation.name)(gate x) ⊙ up x)",
+                      keys: [], required: [])
+            }).sorted { $0.name < $1.name }
+        case "positional":
+            return PositionalEncoding.allCases.map { Entry(name: $0.rawValue, doc: $0.doc, keys: [], required: []) }
+        case "constraints":
+            return ConstraintSpec.kinds.map { kind in
+                Entry(name: kind, doc: "Σ‖W‖²_F ≤ max² over the weight matrices, by a Lagrange multiplier",
+                      keys: [("max", .null), ("method", .string("dual_ascent")), ("dual_lr", .number(0.1)), ("rho", .number(1))],
+                      required: ["max"])
+            }
+        case "precisions":
+            return MatrixPrecision.allCases.map { precision in
+                Entry(name: precision.rawValue, doc: precision == .fp32
+                      ? "training.precision: every product in Float32 (the default)"
+                      : "training.precision: matrix products on bf16-rounded operands with FP32 sums; all else FP32",
+                      keys: [], required: [])
+            }
         case "losses": return listed(Catalogue.losses) { _ = try $0.make($1) }
         case "optimizers":
             // `lr` is read beside each optimizer's own keys, its default from the optimizer's type.

@@ -13,12 +13,12 @@ final class Evaluator {
     let chunks: [(range: Range<Int>, batch: BatchBuffers)]
     let classification: Bool
 
-    init(data: Dataset, task: TaskData, model: any Model, loss: any Loss, pool: ThreadPool) {
+    init(data: Dataset, task: TaskData, model: any Model, loss: any Loss, precision: MatrixPrecision, pool: ThreadPool) {
         self.data = data
         self.model = model
         self.loss = loss
         classification = task.kind == .classification || task.kind == .sequence
-        tape = Tape(pool: pool)
+        tape = Tape(pool: pool, precision: precision)
         let chunk = max(1, 1024 / task.groupSize)
         chunks = stride(from: 0, to: data.count, by: chunk).map { lower in
             let range = lower..<min(lower + chunk, data.count)

@@ -4,6 +4,7 @@ import TrainLabData
 import TrainLabModels
 import TrainLabOptim
 import TrainLabIO
+import TrainLabKernels
 
 /// One fully resolved run of an experiment: every default filled in, sweep values applied.
 /// Decoding reads every key it knows and rejects the rest, so a typo never passes silently.
@@ -74,6 +75,8 @@ public struct ExperimentSpec {
         public let checkpointEvery: Int
         /// Ends the run once validation stops improving; nil (absent from the spec): trains every step.
         public let earlyStopping: EarlyStoppingSpec?
+        /// Operand precision of every matrix product of training and evaluation (`MatrixPrecision`).
+        public let precision: MatrixPrecision
     }
 
     /// Which runs of a `benchmark` spec to load: the tuning runs, or the final runs of each
@@ -181,7 +184,9 @@ public struct ExperimentSpec {
             evalEvery: try training.int("eval_every", default: 100, range: 0...Int(Int32.max)),
             clipGradNorm: try training.optionalDouble("clip_grad_norm", range: 0...1e12),
             checkpointEvery: try training.int("checkpoint_every", default: 0, range: 0...Int(Int32.max)),
-            earlyStopping: try training.object("early_stopping").map(EarlyStoppingSpec.decode))
+            earlyStopping: try training.object("early_stopping").map(EarlyStoppingSpec.decode),
+            precision: MatrixPrecision(rawValue: try training.choice(
+                "precision", default: MatrixPrecision.fp32.rawValue, among: MatrixPrecision.allCases.map(\.rawValue)))!)
         try training.finish()
         if let earlyStopping = self.training.earlyStopping {
             // It judges evaluations: without them it would silently never stop.

@@ -19,8 +19,9 @@ extension MLP: LayerObservingModel {}
 extension Transformer: LayerObservingModel {}
 
 enum InitProbe {
-    static func run(model: any LayerObservingModel, batch: BatchBuffers, loss: any Loss, pool: ThreadPool, metrics: MetricsSink) {
-        let tape = Tape(pool: pool)
+    static func run(model: any LayerObservingModel, batch: BatchBuffers, loss: any Loss, precision: MatrixPrecision, pool: ThreadPool,
+                    metrics: MetricsSink) {
+        let tape = Tape(pool: pool, precision: precision)
         var observed: [(String, Variable)] = []
         let prediction = model.forward(tape.constant(batch.inputs), on: tape) {
             tape.retainGradient($1)

@@ -20,7 +20,7 @@ extension ExperimentSpec.ModelSpec {
     /// Reads `model` of `kind` (`mlp` or `transformer`): the shared keys, then the kind's own.
     static func decode(kind: String, _ r: ObjectReader) throws -> Self {
         let isTransformer = kind == "transformer"
-        let activationKinds = Catalogue.names(Catalogue.activations) + (isTransformer ? ["glu", "swiglu", "geglu"] : [])
+        let activationKinds = Catalogue.names(Catalogue.activations) + (isTransformer ? FeedForwardActivation.gatedNames : [])
         guard let (activationKind, activationOptions) = try r.catalogue(
             "activation", default: isTransformer ? "gelu" : "relu", kinds: activationKinds.sorted()) else { fatalError("defaulted") }
         let gated = FeedForwardActivation.gated(named: activationKind)

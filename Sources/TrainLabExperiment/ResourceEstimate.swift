@@ -8,6 +8,7 @@ import TrainLabKernels
 /// prints it, and a run that would not fit in memory is refused before it starts.
 ///   FLOPs per step ≈ 6 · B · Σ in·out  (forward 2, backward 4 per multiply-add of each layer)
 ///   memory ≈ 4 bytes · (P · (2 + optimizer state) + 8 · B · Σ widths + rows · (input + target))
+///            + GEMM packing buffers per thread
 /// where 8 · B · Σ widths covers each layer's values, gradients and intermediates in the arena.
 /// Computed in floating point: every size is range-checked, but their products may pass Int.max.
 public struct ResourceEstimate {
@@ -47,11 +48,39 @@ public struct ResourceEstimate {
         let activations = 8 * batch * widths.reduce(0, +)
         let rows = Double(spec.task.trainSize) + Double(spec.task.valSize)
         let data = rows * (group * inputs + (classification ? 1 : outputs))
-        bytes = 4 * (parameters * (2 + stateCopies) + activations + data)
+        // Products: x Wᵀ (k = in), dz W (k = out), dzᵀ x (k = batch rows).
+        let packing = Self.packingBytes(inner: (widths + [batch]).max()!, columns: widths.max()!, precision: spec.training.precision)
+        bytes = 4 * (parameters * (2 + stateCopies) + activations + data) + packing
+    }
+
+    /// The GEMM's packing buffers, one set per thread (every core may run one): a KC × NC block
+    /// of B and an MC × KC block of A for the largest product (inner size `inner`, `columns`
+    /// output columns), at `precision` (bf16 pairs take half the words where the CPU has
+    /// AVX512_BF16).
+    static func packingBytes(inner: Double, columns: Double, precision: MatrixPrecision) -> Double {
+        let k = Int(min(inner, Double(GEMMBlocking.kc))), n = Int(min(columns, Double(GEMMBlocking.nc)))
+        let words = PackedMatrix.count(k: k, n: n, precision: precision) + PackedMatrix.count(k: k, n: GEMMBlocking.mc, precision: precision)
+        return 4 * Double(words) * Double(ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// Query-key entries the attention kernels compute per (batch row, head): blocks of
+    /// `rowBlock` query rows, each over the key columns up to its last row when causal (the
+    /// masked blocks are skipped, not computed), else all T.
+    static func attentionEntries(length t: Int, causal: Bool, rowBlock: Int = AttentionKernels.defaultRowBlock) -> Double {
+        guard causal else { return Double(t) * Double(t) }
+        var entries = 0.0, r0 = 0
+        while r0 < t {
+            let rows = min(rowBlock, t - r0)
+            entries += Double(rows) * Double(r0 + rows)
+            r0 += rows
+        }
+        return entries
     }
 
     /// Transformer: P from `Transformer.parameterShapes`; FLOPs ≈ 6·B·T·(matrix parameters + V·d)
-    /// + 12·B·layers·H·T²·hd, with matrix parameters per layer d·H·hd + 2·d·Hkv·hd + d² + (2 or 3)·d·h.
+    /// + (12 or 14)·B·layers·H·E·hd, with matrix parameters per layer d·H·hd + 2·d·Hkv·hd + d² +
+    /// (2 or 3)·d·h and E the query-key entries computed (`attentionEntries`: about T²/2 + 32·T
+    /// when causal); 14 where the backward recomputes the probabilities.
     init(transformer settings: TransformerSettings, spec: ExperimentSpec) {
         func option(_ key: String) -> Int? {
             spec.task.extra[key].map { Int($0) } ?? spec.task.defaultInteger(key)
@@ -68,13 +97,17 @@ public struct ResourceEstimate {
         self.parameters = Self.saturatingInt(parameters)
         let batch = Double(min(spec.training.batchSize, spec.task.trainSize))
         let tokens = batch * t
-        flopsPerStep = 6 * tokens * (layers * perLayer + v * d) + 12 * batch * layers * heads * t * t * hd
         // Attention keeps its probabilities for the backward when they fit (see AttentionKernels).
         let probabilities = batch * heads * t * t
-        let kept = probabilities <= Double(AttentionKernels.keptProbabilityLimit) ? layers * probabilities : 0
+        let keeps = probabilities <= Double(AttentionKernels.keptProbabilityLimit)
+        let attentionProducts: Double = keeps ? 12 : 14
+        flopsPerStep = 6 * tokens * (layers * perLayer + v * d)
+            + attentionProducts * batch * layers * heads * Self.attentionEntries(length: length, causal: c.causal) * hd
+        let kept = keeps ? layers * probabilities : 0
         let activations = tokens * (layers * (12 * d + 3 * h) + 3 * v) + kept
         let rows = (Double(spec.task.trainSize) + Double(spec.task.valSize)) * 2 * t
-        bytes = 4 * (parameters * 5 + activations + rows)
+        let packing = Self.packingBytes(inner: max(tokens, d, h), columns: max(d, h, v), precision: spec.training.precision)
+        bytes = 4 * (parameters * 5 + activations + rows) + packing
     }
 
     /// `x` (≥ 0) as an Int, Int.max when it does not fit.

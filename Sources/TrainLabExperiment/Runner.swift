@@ -229,11 +229,11 @@ public final class Runner {
         var sampler = BatchSampler(count: data.train.count, batchSize: batchSize, shuffle: training.shuffle,
                                    seed: spec.seed &+ 0x6461_7461)
         let batch = BatchBuffers(data: data.train, rows: batchSize, task: data, loss: spec.loss)
-        let tape = Tape(pool: pool)
+        let tape = Tape(pool: pool, precision: training.precision)
         let constraints = spec.constraints.map(WeightNormConstraint.init)
         let optimumLoss = Self.gapReference(spec: spec, data: data, batchSize: batchSize)
         let evaluator = timed(\.evaluation) {
-            data.validation.map { Evaluator(data: $0, task: data, model: model, loss: spec.loss, pool: pool) }
+            data.validation.map { Evaluator(data: $0, task: data, model: model, loss: spec.loss, precision: training.precision, pool: pool) }
         }
 
         var lastValidation: (loss: Double, accuracy: Double?)? = nil
@@ -313,7 +313,7 @@ public final class Runner {
             // The probe sees the first batch without consuming it from the sampler.
             var peek = sampler
             batch.load(peek.next())
-            InitProbe.run(model: model, batch: batch, loss: spec.loss, pool: pool, metrics: metrics)
+            InitProbe.run(model: model, batch: batch, loss: spec.loss, precision: training.precision, pool: pool, metrics: metrics)
         }
 
         var end = RunEnd.completed

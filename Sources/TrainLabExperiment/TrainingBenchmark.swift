@@ -61,7 +61,7 @@ public struct TrainingBenchmark {
         let batchSize = min(spec.training.batchSize, data.train.count)
         var sampler = BatchSampler(count: data.train.count, batchSize: batchSize, shuffle: true, seed: spec.seed)
         let batch = BatchBuffers(data: data.train, rows: batchSize, task: data, loss: spec.loss)
-        let tape = Tape(pool: pool)
+        let tape = Tape(pool: pool, precision: spec.training.precision)
         let measured = steps ?? spec.training.steps
         var phases = [[Double]](repeating: [], count: 4)
         var totals: [Double] = []

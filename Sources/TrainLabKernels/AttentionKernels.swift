@@ -46,21 +46,24 @@ public enum AttentionKernels {
     /// Query rows per block: the causal mask skips whole key columns beyond each block's last row.
     public static let defaultRowBlock = 64
 
-    /// Floats of one packed key or value head (k × n or n × k, columns in whole panels).
-    static func packedHeadCount(_ s: AttentionShape) -> Int {
-        max(PackedMatrix.count(k: s.headSize, n: s.length), PackedMatrix.count(k: s.length, n: s.headSize))
+    /// Words of one packed key or value head (k × n or n × k, columns in whole panels).
+    static func packedHeadCount(_ s: AttentionShape, precision: MatrixPrecision) -> Int {
+        max(PackedMatrix.count(k: s.headSize, n: s.length, precision: precision),
+            PackedMatrix.count(k: s.length, n: s.headSize, precision: precision))
     }
 
     /// Scratch floats the forward needs per worker: a (rowBlock, T) probability block and the
     /// packed Kᵀ and V of one key/value head.
-    public static func forwardScratchCount(_ shape: AttentionShape, rowBlock: Int, threads: Int) -> Int {
-        threads * (min(rowBlock, max(shape.length, 1)) * shape.length + 2 * packedHeadCount(shape))
+    public static func forwardScratchCount(_ shape: AttentionShape, rowBlock: Int, threads: Int,
+                                           precision: MatrixPrecision = .fp32) -> Int {
+        threads * (min(rowBlock, max(shape.length, 1)) * shape.length + 2 * packedHeadCount(shape, precision: precision))
     }
 
     /// Scratch floats the backward needs per worker: probability and score-gradient blocks and
     /// the packed Kᵀ, Vᵀ and K of one key/value head.
-    public static func backwardScratchCount(_ shape: AttentionShape, rowBlock: Int, threads: Int) -> Int {
-        threads * (2 * min(rowBlock, max(shape.length, 1)) * shape.length + 3 * packedHeadCount(shape))
+    public static func backwardScratchCount(_ shape: AttentionShape, rowBlock: Int, threads: Int,
+                                            precision: MatrixPrecision = .fp32) -> Int {
+        threads * (2 * min(rowBlock, max(shape.length, 1)) * shape.length + 3 * packedHeadCount(shape, precision: precision))
     }
 
     /// Floats of the probabilities `forward` can keep for `backward`: one (T, T) matrix per
@@ -79,21 +82,22 @@ public enum AttentionKernels {
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, shape s: AttentionShape, causal: Bool, scale: Float,
         rowBlock: Int = defaultRowBlock, scratch: UnsafeMutablePointer<Float>,
-        keep: UnsafeMutablePointer<Float>? = nil, pool: ThreadPool = .shared
+        keep: UnsafeMutablePointer<Float>? = nil, precision: MatrixPrecision = .fp32, pool: ThreadPool = .shared
     ) {
         precondition(rowBlock >= 1, "attention: row block \(rowBlock)")
         let t = s.length, d = s.headSize, qs = s.queryRowStride, ks = s.keyRowStride
         let block = min(rowBlock, max(t, 1))
-        let perWorker = block * t + 2 * packedHeadCount(s)
+        let packed = packedHeadCount(s, precision: precision)
+        let perWorker = block * t + 2 * packed
         // One task per key/value head: its Kᵀ and V are packed once for all its query heads.
         pool.parallelFor(s.batch * s.kvHeads) { task, worker in
             let b = task / s.kvHeads, g = task % s.kvHeads
             let kHead = k + b * t * ks + g * d, vHead = v + b * t * ks + g * d
             let probabilities = scratch + worker * perWorker
-            let keys = PackedMatrix(packing: kHead, ldb: ks, transposed: true, k: d, n: t,
+            let keys = PackedMatrix(packing: kHead, ldb: ks, transposed: true, k: d, n: t, precision: precision,
                                     into: probabilities + block * t)
-            let values = PackedMatrix(packing: vHead, ldb: ks, transposed: false, k: t, n: d,
-                                      into: probabilities + block * t + packedHeadCount(s))
+            let values = PackedMatrix(packing: vHead, ldb: ks, transposed: false, k: t, n: d, precision: precision,
+                                      into: probabilities + block * t + packed)
             for h in (g * s.groupSize)..<((g + 1) * s.groupSize) {
                 let qHead = q + b * t * qs + h * d, oHead = out + b * t * qs + h * d
                 var r0 = 0
@@ -121,14 +125,14 @@ public enum AttentionKernels {
         dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?,
         shape s: AttentionShape, causal: Bool, scale: Float,
         rowBlock: Int = defaultRowBlock, scratch: UnsafeMutablePointer<Float>,
-        kept: UnsafePointer<Float>? = nil, pool: ThreadPool = .shared
+        kept: UnsafePointer<Float>? = nil, precision: MatrixPrecision = .fp32, pool: ThreadPool = .shared
     ) {
         precondition(rowBlock >= 1, "attention: row block \(rowBlock)")
         if dq == nil && dk == nil && dv == nil { return }
         let t = s.length, d = s.headSize, qs = s.queryRowStride, ks = s.keyRowStride
         let block = min(rowBlock, max(t, 1))
         let needsScoreGradient = dq != nil || dk != nil
-        let packed = packedHeadCount(s)
+        let packed = packedHeadCount(s, precision: precision)
         let perWorker = 2 * block * t + 3 * packed
         pool.parallelFor(s.batch * s.kvHeads) { task, worker in
             let b = task / s.kvHeads, g = task % s.kvHeads
@@ -137,9 +141,11 @@ public enum AttentionKernels {
             let recomputed = scratch + worker * perWorker
             let scoreGradient = recomputed + block * t
             let packs = scoreGradient + block * t
-            let keysT = PackedMatrix(packing: kHead, ldb: ks, transposed: true, k: d, n: t, into: packs)
-            let valuesT = PackedMatrix(packing: vHead, ldb: ks, transposed: true, k: d, n: t, into: packs + packed)
-            let keys = PackedMatrix(packing: kHead, ldb: ks, transposed: false, k: t, n: d, into: packs + 2 * packed)
+            let keysT = PackedMatrix(packing: kHead, ldb: ks, transposed: true, k: d, n: t, precision: precision, into: packs)
+            let valuesT = PackedMatrix(packing: vHead, ldb: ks, transposed: true, k: d, n: t, precision: precision,
+                                       into: packs + packed)
+            let keys = PackedMatrix(packing: kHead, ldb: ks, transposed: false, k: t, n: d, precision: precision,
+                                    into: packs + 2 * packed)
             for h in (g * s.groupSize)..<((g + 1) * s.groupSize) {
                 let headOffset = b * t * qs + h * d
                 var r0 = 0
@@ -157,7 +163,7 @@ public enum AttentionKernels {
                     if let dvHead {
                         // dV[0 ..< width] += Pᵀ (width, rows) · dO[r0 ..< r0 + rows]
                         gemm(transposeA: true, m: width, n: d, k: rows, a: probabilities, lda: t, b: dOut + rowOffset, ldb: qs,
-                             c: dvHead, ldc: ks, accumulate: true, pool: .serial)
+                             c: dvHead, ldc: ks, accumulate: true, precision: precision, pool: .serial)
                     }
                     if needsScoreGradient {
                         // dP (rows, width) = dO[r0 ..< r0 + rows] · V[0 ..< width]ᵀ
@@ -176,7 +182,7 @@ public enum AttentionKernels {
                         if let dkHead {
                             // dK[0 ..< width] += dSᵀ (width, rows) · Q[r0 ..< r0 + rows]
                             gemm(transposeA: true, m: width, n: d, k: rows, a: scoreGradient, lda: t, b: q + rowOffset, ldb: qs,
-                                 c: dkHead, ldc: ks, accumulate: true, pool: .serial)
+                                 c: dkHead, ldc: ks, accumulate: true, precision: precision, pool: .serial)
                         }
                     }
                     r0 += rows

@@ -62,13 +62,19 @@ struct HotLoops: Sendable {
     var bf16: BF16GEMMLoops
 
     static let current: HotLoops = {
+        var loops = selected
+        if loops.bf16.kernel != "vdpbf16ps" { loops.bf16.probe = loops.fmaProbe }
+        return loops
+    }()
+
+    private static var selected: HotLoops {
         switch InstructionSet.current {
         case .avx512BF16: avx512BF16
         case .avx512: avx512
         case .avx2: avx2
         case .portable: portable
         }
-    }()
+    }
 
     static let portable = HotLoops(
         gemmColumns: MicroKernels.gemmNR,
@@ -206,6 +212,11 @@ struct HotLoops: Sendable {
                 trainlab_bf16_macro_kernel($0, $1, ($2 + 1) / 2, $3.assumingMemoryBound(to: UInt32.self),
                                            $4.assumingMemoryBound(to: UInt32.self), $5, $6, $7, $8 ? 1 : 0)
             })
+        loops.bf16.probe = { iterations, seed in
+            var checksum: Float = 0
+            let flops = trainlab_bf16_dot_probe(iterations, seed, &checksum)
+            return (flops, checksum)
+        }
         return loops
     }()
 }
@@ -227,6 +238,8 @@ struct BF16GEMMLoops: Sendable {
     /// (b, ldb, transposed, kc, nc, into)
     let packB: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutableRawPointer) -> Void
     private let kernelBody: @Sendable (Int, Int, Int, UnsafeRawPointer, UnsafeRawPointer, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
+    /// The kernel's peak probe: VDPBF16PS chains, or the copy's FMA probe for the fallback.
+    var probe: @Sendable (Int, Float) -> (flops: Double, checksum: Float) = { _, _ in (0, 0) }
 
     init(kernel: String, wordsPerPair: Int,
          packA: @escaping @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutableRawPointer) -> Void,

@@ -15,6 +15,15 @@ public protocol Model: AnyObject {
 /// Where a hidden layer's normalization sits (`model.norm.placement`).
 public enum NormPlacement: String, Sendable, CaseIterable {
     case pre, post, deepnorm
+
+    /// One line for `trainlab catalog`.
+    public var doc: String {
+        switch self {
+        case .pre: "norm before each layer's Linear (pre-activation / pre-LN); blocks x + F(Norm(x))"
+        case .post: "norm after each Linear, before the activation; blocks Norm(x + F(x))"
+        case .deepnorm: "residual blocks Norm(α·x + F(x)), DeepNet's α and β (needs residual)"
+        }
+    }
 }
 
 /// Linear layers with an activation between them: in → hidden[0] → … → out (docs/interface.md):

@@ -12,6 +12,16 @@ public enum PositionalEncoding: String, Sendable, CaseIterable {
     case rope
     /// None: attention is then order-blind unless causal.
     case none
+
+    /// One line for `trainlab catalog`.
+    public var doc: String {
+        switch self {
+        case .learned: "a trained table pos.weight [max_len, d] added to the embeddings"
+        case .sinusoidal: "the fixed sin/cos table of Vaswani et al. 2017 added to the embeddings"
+        case .rope: "rotary embedding of q and k in every attention layer (rope_base)"
+        case .none: "no positions (order-blind unless causal)"
+        }
+    }
 }
 
 /// A decoder-style Transformer's sizes and choices (docs/interface.md's `model` keys for

@@ -12,6 +12,9 @@ public enum FeedForwardActivation: Sendable {
     public static let swiglu = FeedForwardActivation.gated(name: "swiglu", SiLU())
     public static let geglu = FeedForwardActivation.gated(name: "geglu", GELU())
 
+    /// The gated kinds' names, which `model.activation` accepts for a Transformer.
+    public static let gatedNames = ["glu", "swiglu", "geglu"]
+
     /// `glu`, `swiglu` or `geglu`; nil for any other name (a plain activation's).
     public static func gated(named name: String) -> FeedForwardActivation? {
         switch name {

@@ -52,6 +52,7 @@ enum GEMMBenchmark {
     static func run(_ arguments: inout Arguments) throws {
         let json = arguments.flag("--json")
         let quick = arguments.flag("--quick")
+        let precision = try precisionOption(&arguments)
         var custom: [Shape] = []
         if let list = try arguments.option("--shapes") {
             for item in list.split(separator: ",") {
@@ -68,12 +69,15 @@ enum GEMMBenchmark {
         let shapes = !custom.isEmpty ? custom : quick ? Array(squares.prefix(3)) : squares + layers
 
         var peaks: [Double] = []
-        for pool in pools { peaks.append(MachineProbe.peakGFLOPS(pool: pool)) }
+        for pool in pools { peaks.append(MachineProbe.peakGFLOPS(pool: pool, precision: precision)) }
         let overhead = MachineProbe.dispatchOverheadMicroseconds(pool: all)
 
         if !json {
-            print("GEMM, Float32, \(InstructionSet.current.rawValue) kernels; C = A·B, best of repeated runs")
-            print("FMA probe peak: " + zip(threadCounts, peaks).map { "\($0) thread\($0 == 1 ? "" : "s") \(format($1, 1)) GFLOPS" }.joined(separator: ", "))
+            let kernel = MachineProbe.kernel(for: precision)
+            print(precision == .bf16
+                  ? "GEMM, bf16 operands with FP32 sums (\(kernel) kernel), \(InstructionSet.current.rawValue) loops; C = A·B, best of repeated runs"
+                  : "GEMM, Float32, \(InstructionSet.current.rawValue) kernels; C = A·B, best of repeated runs")
+            print("\(kernel == "vdpbf16ps" ? "VDPBF16PS" : "FMA") probe peak: " + zip(threadCounts, peaks).map { "\($0) thread\($0 == 1 ? "" : "s") \(format($1, 1)) GFLOPS" }.joined(separator: ", "))
             print("pool dispatch round trip (\(all.threadCount) threads, every thread joins): \(format(overhead, 2)) µs\n")
             var header = "shape (m×k · k×n)".padding(toLength: 24, withPad: " ", startingAt: 0)
             for t in threadCounts { header += "  \(t)T GFLOPS  %peak" }
@@ -83,8 +87,8 @@ enum GEMMBenchmark {
         for shape in shapes {
             var line = shape.label.padding(toLength: 24, withPad: " ", startingAt: 0)
             for (i, pool) in pools.enumerated() {
-                let gflops = measure(shape, pool: pool, quick: quick)
-                records.append("{\"m\": \(shape.m), \"n\": \(shape.n), \"k\": \(shape.k), \"transpose_a\": \(shape.transposeA), \"transpose_b\": \(shape.transposeB), \"threads\": \(pool.threadCount), \"gflops\": \(format(gflops, 2))}")
+                let gflops = measure(shape, pool: pool, quick: quick, precision: precision)
+                records.append("{\"m\": \(shape.m), \"n\": \(shape.n), \"k\": \(shape.k), \"transpose_a\": \(shape.transposeA), \"transpose_b\": \(shape.transposeB), \"threads\": \(pool.threadCount), \"precision\": \"\(precision.rawValue)\", \"gflops\": \(format(gflops, 2)), \"peak_gflops\": \(format(peaks[i], 2))}")
                 line += "  " + format(gflops, 1).leftPadded(to: 10) + "  " + (format(100 * gflops / peaks[i], 0) + "%").leftPadded(to: 5)
             }
             if !json { print(line) }
@@ -93,7 +97,7 @@ enum GEMMBenchmark {
     }
 
     /// Best GFLOPS over repeats lasting about 0.3 s in all (at least 3 repeats after a warm-up).
-    static func measure(_ s: Shape, pool: ThreadPool, quick: Bool) -> Double {
+    static func measure(_ s: Shape, pool: ThreadPool, quick: Bool, precision: MatrixPrecision = .fp32) -> Double {
         var a = [Float](repeating: 0, count: s.m * s.k)
         var b = [Float](repeating: 0, count: s.k * s.n)
         var c = [Float](repeating: 0, count: s.m * s.n)
@@ -108,7 +112,7 @@ enum GEMMBenchmark {
                         let start = DispatchTime.now().uptimeNanoseconds
                         gemm(transposeA: s.transposeA, transposeB: s.transposeB, m: s.m, n: s.n, k: s.k,
                              a: a.baseAddress!, lda: s.transposeA ? s.m : s.k, b: b.baseAddress!, ldb: s.transposeB ? s.k : s.n,
-                             c: c.baseAddress!, ldc: s.n, pool: pool)
+                             c: c.baseAddress!, ldc: s.n, precision: precision, pool: pool)
                         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                     }
                     _ = once()
@@ -132,6 +136,15 @@ enum GEMMBenchmark {
 }
 
 func format(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+
+/// `--precision fp32|bf16` (default fp32).
+func precisionOption(_ arguments: inout Arguments) throws -> MatrixPrecision {
+    guard let text = try arguments.option("--precision") else { return .fp32 }
+    guard let precision = MatrixPrecision(rawValue: text) else {
+        throw UsageError("--precision expects fp32 or bf16, got '\(text)'")
+    }
+    return precision
+}
 
 extension String {
     func leftPadded(to width: Int) -> String {

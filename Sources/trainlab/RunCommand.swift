@@ -27,7 +27,8 @@ enum ValidateCommand {
                 } ?? "mlp \(spec.model.hidden) \(spec.model.activation.name)"
                 print("  \(i + 1). \(spec.name) seed \(spec.seed): \(spec.task.kind), "
                       + "\(model), \(spec.loss.name), \(spec.optimizerKind) lr \(ExperimentSpec.compact(.number(spec.lr))), "
-                      + "\(spec.training.steps) steps × batch \(spec.training.batchSize); \(estimate.parameters) parameters, "
+                      + "\(spec.training.steps) steps × batch \(spec.training.batchSize), \(spec.training.precision.rawValue) products; "
+                      + "\(estimate.parameters) parameters, "
                       + "\(format(estimate.flopsPerStep / 1e6, 1)) MFLOP/step, ~\(ResourceEstimate.format(estimate.bytes))\(sweep)")
             }
         }

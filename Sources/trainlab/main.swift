@@ -32,6 +32,10 @@ do {
         print(usage, terminator: "")
         exit(2)
     }
+    if let problem = InstructionSet.environmentProblem {
+        FileHandle.standardError.write(Data("trainlab: \(problem)\n".utf8))
+        exit(2)
+    }
     arguments.commandName = command.name
     arguments.acceptedOptions = optionsOfEveryCommand.flatMap(\.names) + command.optionNames
     try command.run(&arguments)

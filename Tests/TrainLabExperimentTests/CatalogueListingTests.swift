@@ -68,4 +68,45 @@ final class CatalogueListingTests: XCTestCase {
         XCTAssertEqual(try specRow("model.init.weight`, `model.init.bias"), catalogue("initializers"))
         XCTAssertEqual(try specRow("schedule"), catalogue("schedules"))
     }
+
+    /// Every name a spec accepts is listed: each spec position that takes a name is given an
+    /// unknown one, and every name its error offers (`one of: ...`) must be in `catalog`.
+    func testEveryNameASpecAcceptsIsListed() throws {
+        let listed = Set(CatalogueListing.kinds.flatMap { kind in CatalogueListing.entries(kind).map(\.name) })
+        let base = #""name": "x", "loss": "cross_entropy", "optimizer": "adam""#
+        let mlp = #""task": "spirals", "model": {"kind": "mlp", "#
+        let transformer = #""task": "copy", "model": {"kind": "transformer", "#
+        let probes = [
+            "{\(base), \(mlp)\"activation\": \"zzz\"}}",
+            "{\(base), \(transformer)\"activation\": \"zzz\"}}",
+            "{\(base), \(transformer)\"positional\": \"zzz\"}}",
+            "{\(base), \(mlp)\"norm\": \"zzz\"}}",
+            "{\(base), \(mlp)\"norm\": {\"kind\": \"layernorm\", \"placement\": \"zzz\"}}}",
+            "{\(base), \(mlp)\"init\": {\"weight\": \"zzz\"}}}",
+            #"{"name": "x", "task": "spirals", "loss": "zzz", "optimizer": "adam"}"#,
+            #"{"name": "x", "task": "spirals", "loss": "cross_entropy", "optimizer": "zzz"}"#,
+            #"{"name": "x", "task": "zzz", "loss": "cross_entropy", "optimizer": "adam"}"#,
+            #"{"name": "x", "task": "spirals", "model": "zzz", "loss": "cross_entropy", "optimizer": "adam"}"#,
+            "{\(base), \"task\": \"spirals\", \"schedule\": \"zzz\"}",
+            "{\(base), \"task\": \"spirals\", \"constraints\": [{\"kind\": \"zzz\", \"max\": 1}]}",
+            "{\(base), \"task\": \"spirals\", \"training\": {\"precision\": \"zzz\"}}",
+        ]
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var offered: Set<String> = []
+        for (index, probe) in probes.enumerated() {
+            let file = folder.appendingPathComponent("\(index).json")
+            try Data(probe.utf8).write(to: file)
+            XCTAssertThrowsError(try ExperimentSpec.load(file: file.path), probe) { error in
+                let message = "\(error)"
+                guard let range = message.range(of: "one of: ") else { return XCTFail("no list of names in: \(message)") }
+                let names = message[range.upperBound...].prefix { $0 != ")" }.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                XCTAssertFalse(names.isEmpty, message)
+                for name in names { XCTAssertTrue(listed.contains(name), "\(name) is accepted (\(message)) but `catalog` does not list it") }
+                offered.formUnion(names)
+            }
+        }
+        XCTAssertTrue(offered.isSuperset(of: ["glu", "swiglu", "geglu", "pre", "post", "deepnorm", "weight_norm", "bf16", "rope"]))
+    }
 }

@@ -26,6 +26,18 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// An instruction set the user asks for is honoured or refused, never silently replaced.
+    func testUnknownInstructionSetIsABadInput() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let spec = root.appendingPathComponent("experiments/quickstart.json").path
+        let bogus = try runTrainlab(["validate", spec], in: self, environment: ["TRAINLAB_ISA": "avx9000"])
+        XCTAssertEqual(bogus.status, 2)
+        XCTAssertEqual(bogus.standardError,
+                       "trainlab: TRAINLAB_ISA: unknown instruction set 'avx9000'; expected one of avx512_bf16, avx512, avx2, portable\n")
+        let portable = try runTrainlab(["validate", spec], in: self, environment: ["TRAINLAB_ISA": "portable"])
+        XCTAssertEqual(portable.status, 0, portable.standardError)
+    }
+
     func testEveryCommandAnswersHelpAndListsItsOptionsInItsUsageLines() throws {
         for command in commandTable {
             let outcome = try trainlab([command.name, "--help"])

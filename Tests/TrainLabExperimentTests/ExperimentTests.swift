@@ -1,4 +1,5 @@
 import XCTest
+import TrainLabKernels
 import Foundation
 import TrainLabStore
 import TrainLabSpec
@@ -87,6 +88,39 @@ final class SpecTests: XCTestCase {
         XCTAssertThrowsError(try ResourceEstimate(huge).check(huge)) { error in
             XCTAssertTrue("\(error)".contains("this run would need about"), "\(error)")
         }
+    }
+
+    /// `training.precision`: fp32 by default and in the resolved config (so precisions are
+    /// different configs); the estimate's packing buffers halve with bf16 pairs.
+    func testPrecisionKeyAndItsMemory() throws {
+        let fp32 = try ExperimentSpec.load(file: try specFile(tinySpec))[0]
+        XCTAssertEqual(fp32.training.precision, .fp32)
+        let bf16Text = tinySpec.replacingOccurrences(of: #""training": {"#, with: #""training": {"precision": "bf16", "#)
+        XCTAssertNotEqual(bf16Text, tinySpec)
+        let bf16 = try ExperimentSpec.load(file: try specFile(bf16Text))[0]
+        XCTAssertEqual(bf16.training.precision, .bf16)
+        guard case .object(let config) = fp32.config, case .object(let training)? = config["training"] else { return XCTFail("config") }
+        XCTAssertEqual(training["precision"], .string("fp32"), "the default is part of the stored config")
+        XCTAssertNotEqual(fp32.configHash(programVersion: "t"), bf16.configHash(programVersion: "t"))
+        let packingFP32 = ResourceEstimate.packingBytes(inner: 1024, columns: 1024, precision: .fp32)
+        let packingBF16 = ResourceEstimate.packingBytes(inner: 1024, columns: 1024, precision: .bf16)
+        if InstructionSet.current == .avx512BF16 {
+            XCTAssertEqual(packingBF16 * 2, packingFP32, "bf16 pairs: half the words")
+        } else {
+            XCTAssertEqual(packingBF16, packingFP32, "the FMA fallback packs bf16 values as Float32")
+        }
+        XCTAssertEqual(ResourceEstimate(bf16).bytes - ResourceEstimate(fp32).bytes,
+                       ResourceEstimate.packingBytes(inner: 32, columns: 16, precision: .bf16)
+                       - ResourceEstimate.packingBytes(inner: 32, columns: 16, precision: .fp32))
+    }
+
+    /// The causal kernel computes, per head, each 64-row block against the keys up to its last
+    /// row: for T = 256, 64 · (64 + 128 + 192 + 256) entries, not T²; FLOPs count what runs.
+    func testAttentionFLOPsCountOnlyTheBlocksComputed() {
+        XCTAssertEqual(ResourceEstimate.attentionEntries(length: 256, causal: true), 64 * (64 + 128 + 192 + 256))
+        XCTAssertEqual(ResourceEstimate.attentionEntries(length: 256, causal: false), 256 * 256)
+        XCTAssertEqual(ResourceEstimate.attentionEntries(length: 70, causal: true), 64 * 64 + 6 * 70)
+        XCTAssertEqual(ResourceEstimate.attentionEntries(length: 0, causal: true), 0)
     }
 
     func testMissingFileIsABadInput() {

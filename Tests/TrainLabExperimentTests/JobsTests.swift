@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import TrainLabStore
+import TrainLabKernels
 @testable import TrainLabExperiment
 
 /// `--jobs N|auto`: the plan `auto` picks from the runs' FLOPs per step, and results that do not
@@ -102,6 +103,55 @@ final class JobsTests: XCTestCase {
             let seeds = try ResultsStore(path: database, readOnly: true).runs().map(\.seed)
             XCTAssertEqual(seeds, [0, 0, 1, 1], "\(variant.name): run ids follow the sweep's order")
         }
+    }
+
+    /// bf16 runs are as reproducible as FP32 ones: an MLP sweep and a Transformer with bf16
+    /// products give the same bits for 1 or 2 threads, 1 or 2 jobs, and on every instruction set
+    /// the CPU runs but the portable one (whose elementwise loops have no FMA, in FP32 too): the
+    /// VDPBF16PS kernel and the FMA fallbacks of the AVX-512 and AVX2 loops. And they are not the
+    /// FP32 runs.
+    func testBF16ResultsAreTheSameForAnyJobsThreadsAndInstructionSet() throws {
+        let mlp = try specFile("""
+            {"name": "bf16-jobs", "task": {"kind": "teacher_classification", "input_dim": 32, "train_size": 2048, "val_size": 256},
+             "model": {"hidden": [96, 64]}, "loss": "cross_entropy", "optimizer": {"kind": "adam", "lr": 0.01},
+             "training": {"steps": 20, "batch_size": 64, "eval_every": 10, "precision": "bf16"},
+             "sweep": {"seed": [0, 1]}}
+            """, name: "mlp.json")
+        let transformer = try specFile("""
+            {"name": "bf16-transformer", "task": {"kind": "copy", "vocab": 16, "seq_len": 24, "train_size": 64, "val_size": 16},
+             "model": {"kind": "transformer", "d_model": 32, "layers": 1, "heads": 4, "kv_heads": 2, "activation": "swiglu"},
+             "loss": "cross_entropy", "optimizer": {"kind": "adamw", "lr": 0.003},
+             "training": {"steps": 8, "batch_size": 16, "eval_every": 4, "precision": "bf16"}}
+            """, name: "transformer.json")
+        let folder = URL(fileURLWithPath: mlp).deletingLastPathComponent()
+        let sets = InstructionSet.supportedByCPU().filter { $0 != .portable }.map(\.rawValue)
+        let variants: [(name: String, arguments: [String], environment: [String: String])] = [
+            ("threads-2", ["--threads", "2", "--jobs", "1"], [:]), ("threads-1", ["--threads", "1", "--jobs", "1"], [:]),
+            ("jobs-2", ["--threads", "2", "--jobs", "2"], [:]),
+        ] + sets.map { ("isa-\($0)", ["--threads", "2", "--jobs", "1"], ["TRAINLAB_ISA": $0]) }
+        var reference: [String]? = nil
+        for variant in variants {
+            let database = folder.appendingPathComponent("\(variant.name).sqlite").path
+            let outcome = try runTrainlab(["run", mlp, transformer, "--db", database, "--quiet"] + variant.arguments, in: self,
+                                          environment: variant.environment)
+            XCTAssertEqual(outcome.status, 0, "\(variant.name): \(outcome.standardError)")
+            let rows = try metricRows(database)
+            XCTAssertGreaterThan(rows.count, 3 * 20 * 4, variant.name)
+            if let reference {
+                XCTAssertEqual(rows.count, reference.count, variant.name)
+                XCTAssertEqual(zip(rows, reference).filter { $0 != $1 }.count, 0, "\(variant.name) differs from \(variants[0].name)")
+            } else {
+                reference = rows
+            }
+        }
+        let fp32 = folder.appendingPathComponent("fp32.sqlite").path
+        for spec in [mlp, transformer] {
+            let text = try String(contentsOfFile: spec, encoding: .utf8).replacingOccurrences(of: #""precision": "bf16""#, with: #""precision": "fp32""#)
+            try text.write(toFile: spec, atomically: true, encoding: .utf8)
+        }
+        XCTAssertEqual(try runTrainlab(["run", mlp, transformer, "--db", fp32, "--quiet"], in: self).status, 0)
+        let losses = { (rows: [String]) in Set(rows.filter { $0.contains(" train_loss ") }.map { $0.split(separator: " ").dropFirst().joined(separator: " ") }) }
+        XCTAssertNotEqual(losses(try metricRows(fp32)), losses(reference ?? []), "bf16 products change the losses")
     }
 
     /// `--jobs` takes a positive integer or `auto`; anything else is a usage error (exit 2) that
