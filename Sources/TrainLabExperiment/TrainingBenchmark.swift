@@ -38,10 +38,13 @@ public struct TrainingBenchmark {
 
     public let spec: ExperimentSpec
     public let pool: ThreadPool
+    /// The products' precision: the spec's `training.precision` unless overridden.
+    public let precision: MatrixPrecision
 
-    public init(spec: ExperimentSpec, pool: ThreadPool = .shared) {
+    public init(spec: ExperimentSpec, pool: ThreadPool = .shared, precision: MatrixPrecision? = nil) {
         self.spec = spec
         self.pool = pool
+        self.precision = precision ?? spec.training.precision
     }
 
     /// With `profile`, every op is timed (a few percent slower: a clock read per op). With
@@ -61,7 +64,7 @@ public struct TrainingBenchmark {
         let batchSize = min(spec.training.batchSize, data.train.count)
         var sampler = BatchSampler(count: data.train.count, batchSize: batchSize, shuffle: true, seed: spec.seed)
         let batch = BatchBuffers(data: data.train, rows: batchSize, task: data, loss: spec.loss)
-        let tape = Tape(pool: pool, precision: spec.training.precision)
+        let tape = Tape(pool: pool, precision: precision)
         let measured = steps ?? spec.training.steps
         var phases = [[Double]](repeating: [], count: 4)
         var totals: [Double] = []

@@ -185,10 +185,12 @@ enum MetricsBenchmark {
     }
 }
 
-/// `trainlab bench train [SPEC...] [--steps N] [--windows N] [--profile]`: median ms per training
-/// step, samples/s, the share of each phase, and GFLOPS against the FP32 peak measured in the same
-/// run; `--windows N` repeats the measured steps N times and keeps the fastest window's median
-/// (printing the spread); `--profile` adds where forward and backward time goes, op by op.
+/// `trainlab bench train [SPEC...] [--steps N] [--windows N] [--profile] [--precision P]`: median
+/// ms per training step, samples/s, the share of each phase, and GFLOPS against the peak of the
+/// products' precision measured in the same run; `--windows N` repeats the measured steps N
+/// times and keeps the fastest window's median (printing the spread); `--profile` adds where
+/// forward and backward time goes, op by op. `--precision fp32|bf16` overrides the specs';
+/// `both` times each spec in FP32 and then in bf16 and prints the speed-up.
 /// Last, what one save of each config's training state costs, in steps and as the share of the
 /// training time at the automatic checkpoint interval.
 enum TrainBenchmarkCommand {
@@ -198,6 +200,17 @@ enum TrainBenchmarkCommand {
         let steps = try arguments.intOption("--steps", atLeast: 1)
         let windows = try arguments.intOption("--windows", atLeast: 1) ?? 1
         let profile = arguments.flag("--profile")
+        let precisionText = try arguments.option("--precision")
+        let precisions: [MatrixPrecision?]
+        switch precisionText {
+        case nil: precisions = [nil]
+        case "both": precisions = [.fp32, .bf16]
+        case let text?:
+            guard let precision = MatrixPrecision(rawValue: text) else {
+                throw UsageError("--precision expects fp32, bf16 or both, got '\(text)'")
+            }
+            precisions = [precision]
+        }
         var files: [String] = []
         while let file = arguments.next() { files.append(file) }
         try arguments.finish()
@@ -208,19 +221,31 @@ enum TrainBenchmarkCommand {
         let store = try ResultsStore(path: folder.appendingPathComponent("bench.sqlite").path)
         // The peak is probed before and after the runs and the higher kept: a neighbour that
         // takes a core for the few tenths of a second of one probe would otherwise halve it.
-        var results: [TrainingBenchmark.Result] = []
-        let peakBefore = MachineProbe.peakGFLOPS(pool: pool)
-        for spec in specs {
-            let sink = store.metricsSink(runID: try store.beginRun(experiment: "bench", config: "{}", seed: 0))
-            results.append(try TrainingBenchmark(spec: spec, pool: pool).run(steps: steps, windows: windows, profile: profile, metrics: sink))
+        var results: [(result: TrainingBenchmark.Result, precision: MatrixPrecision)] = []
+        var peaks: [MatrixPrecision: Double] = [:]
+        func probePeaks() {
+            for precision in MatrixPrecision.allCases {
+                peaks[precision] = max(peaks[precision] ?? 0, MachineProbe.peakGFLOPS(pool: pool, precision: precision))
+            }
         }
-        let peak = max(peakBefore, MachineProbe.peakGFLOPS(pool: pool))
-        print("training step, \(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s"), \(InstructionSet.current.rawValue) kernels; FP32 peak measured in this run: \(format(peak, 1)) GFLOPS")
-        print("config".padding(toLength: 20, withPad: " ", startingAt: 0) + "   batch   ms/step   samples/s   GFLOPS  %peak   forward  backward  optimizer  metrics")
-        for r in results {
+        probePeaks()
+        for spec in specs {
+            for precision in precisions {
+                let benchmark = TrainingBenchmark(spec: spec, pool: pool, precision: precision)
+                let sink = store.metricsSink(runID: try store.beginRun(experiment: "bench", config: "{}", seed: 0))
+                results.append((try benchmark.run(steps: steps, windows: windows, profile: profile, metrics: sink), benchmark.precision))
+            }
+        }
+        probePeaks()
+        print("training step, \(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s"), \(InstructionSet.current.rawValue) kernels; "
+              + "peaks measured in this run: FP32 (fma) \(format(peaks[.fp32]!, 1)) GFLOPS, "
+              + "bf16 (\(MachineProbe.kernel(for: .bf16))) \(format(peaks[.bf16]!, 1)) GFLOPS; %peak is of the products' precision")
+        print("config".padding(toLength: 20, withPad: " ", startingAt: 0) + "  precision   batch   ms/step   samples/s   GFLOPS  %peak   forward  backward  optimizer  metrics")
+        for (r, precision) in results {
+            let peak = peaks[precision]!
             let total = r.phaseSeconds.reduce(0) { $0 + $1.seconds }
             let shares = r.phaseSeconds.map { (format(100 * $0.seconds / total, 0) + "%").leftPadded(to: $0.phase.count + 2) }
-            print(r.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+            print(r.name.padding(toLength: 20, withPad: " ", startingAt: 0) + precision.rawValue.leftPadded(to: 11)
                   + String(r.batchSize).leftPadded(to: 8) + format(r.medianStepSeconds * 1e3, 3).leftPadded(to: 10)
                   + format(r.samplesPerSecond, 0).leftPadded(to: 12) + format(r.gflops, 1).leftPadded(to: 9)
                   + (format(100 * r.gflops / peak, 0) + "%").leftPadded(to: 7) + shares.joined())
@@ -230,8 +255,15 @@ enum TrainBenchmarkCommand {
             }
             if let ops = r.profile { printProfile(ops, steps: r.measuredSteps) }
         }
+        if precisions.count == 2 {
+            for pair in stride(from: 0, to: results.count, by: 2) {
+                let (fp32, bf16) = (results[pair].result, results[pair + 1].result)
+                print("\(fp32.name): bf16 step \(format(fp32.medianStepSeconds / bf16.medianStepSeconds, 2))× the FP32 step")
+            }
+        }
         print("checkpoint".padding(toLength: 20, withPad: " ", startingAt: 0) + "   state MB   ms/save   steps/save   share at checkpoint_every 0")
-        for r in results {
+        // The training state does not depend on the precision: one row per spec.
+        for (r, _) in stride(from: 0, to: results.count, by: precisions.count).map({ results[$0] }) {
             print(r.name.padding(toLength: 20, withPad: " ", startingAt: 0)
                   + format(Double(r.checkpointBytes) / 1e6, 2).leftPadded(to: 11) + format(r.checkpointSeconds * 1e3, 2).leftPadded(to: 10)
                   + format(r.checkpointSeconds / r.medianStepSeconds, 1).leftPadded(to: 13)

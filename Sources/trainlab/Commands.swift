@@ -218,7 +218,7 @@ let commandTable: [Command] = [
     Command(
         name: "bench",
         synopses: ["bench gemm [--json] [--quick] [--shapes MxNxK[/tn|/nt|/tt],...] [--precision fp32|bf16]",
-                   "bench train [SPEC.json...] [--steps N] [--windows N] [--profile] [--precision fp32|bf16]",
+                   "bench train [SPEC.json...] [--steps N] [--windows N] [--profile] [--precision fp32|bf16|both]",
                    "bench sweep [SPEC.json] [--jobs N|auto]",
                    "bench metrics [SPEC.json]"],
         summary: "GEMM GFLOPS as % of the peak measured at that precision; training-step timings; a sweep's time per run by phase; the cost of logging metrics",
@@ -229,7 +229,7 @@ let commandTable: [Command] = [
             Option("--steps", value: "N", help: "train: steps per window (default the spec's)"),
             Option("--windows", value: "N", help: "train: measure N windows, report the fastest (default 1)"),
             Option("--profile", help: "train: where forward and backward time goes, op by op"),
-            Option("--precision", value: "fp32|bf16", help: "gemm, train: operand precision of the matrix products (train: overrides the specs' training.precision)"),
+            Option("--precision", value: "fp32|bf16|both", help: "gemm, train: operand precision of the matrix products (train: overrides the specs' training.precision; both: each spec at both, with the speed-up)"),
             Option("--jobs", value: "N|auto", help: "sweep: runs at once, as for run (default auto)"),
         ],
         run: BenchCommand.run),
