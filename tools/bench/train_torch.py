@@ -2,14 +2,22 @@
 """PyTorch eager reference for `trainlab bench train`: the same three configs (experiments/bench),
 median ms per training step (forward, backward, optimizer) after warm-up.
 
-    ~/venv-torch/bin/python tools/bench/train_torch.py [threads] [mlp|transformer]
+    ~/venv-torch/bin/python tools/bench/train_torch.py [threads] [mlp|transformer|all] [fp32|bf16]
+
+bf16: the forward and the loss under torch.autocast("cpu", dtype=torch.bfloat16) (oneDNN's bf16
+products), FP32 master weights and optimizer, as a PyTorch user trains in mixed precision.
 """
-import statistics, sys, time
+import contextlib, statistics, sys, time
 import torch
 
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else torch.get_num_threads()
 which = sys.argv[2] if len(sys.argv) > 2 else "all"
+precision = sys.argv[3] if len(sys.argv) > 3 else "fp32"
+assert precision in ("fp32", "bf16"), precision
 torch.set_num_threads(threads)
+
+def autocast():
+    return torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
 
 def mlp(widths, act):
     layers = []
@@ -27,12 +35,14 @@ def bench(name, model, optimizer, batch, inputs, classes, steps, x=None, y=None)
     for i in range(steps + 5):
         t = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        logits = model(x)
-        torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)).backward()
+        with autocast():
+            logits = model(x)
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        loss.backward()
         optimizer.step()
         if i >= 5:
             times.append(time.perf_counter() - t)
-    print(f"{name:20s} batch {batch:4d}  {statistics.median(times) * 1e3:8.3f} ms/step  ({threads} threads, torch {torch.__version__})")
+    print(f"{name:20s} {precision} batch {batch:4d}  {statistics.median(times) * 1e3:8.3f} ms/step  ({threads} threads, torch {torch.__version__})")
 
 class Block(torch.nn.Module):
     """Pre-RMSNorm block: causal GQA attention (fused SDPA), SwiGLU feed-forward, no biases."""
