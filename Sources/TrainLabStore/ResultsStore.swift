@@ -88,8 +88,9 @@ public final class ResultsStore: @unchecked Sendable {
     ///
     /// With `readOnly`, nothing is created and every write fails. A file with no tables reads
     /// as empty; one from an older schema is read through an upgraded copy in memory when it
-    /// cannot be upgraded in place.
-    public init(path: String, readOnly: Bool = false, flushEvery: Int = 2048, flushInterval: Double = 1) throws {
+    /// cannot be upgraded in place (or `upgradeInPlace` is false).
+    public init(path: String, readOnly: Bool = false, flushEvery: Int = 2048, flushInterval: Double = 1,
+                upgradeInPlace: Bool = true) throws {
         precondition(flushEvery > 0, "flushEvery must be positive, got \(flushEvery)")
         self.path = path
         self.flushEvery = flushEvery
@@ -101,7 +102,7 @@ public final class ResultsStore: @unchecked Sendable {
         }
         do {
             if readOnly {
-                database = try Self.openForReadingOnly(path)
+                database = try Self.openForReadingOnly(path, upgradeInPlace: upgradeInPlace)
             } else {
                 let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -131,7 +132,7 @@ public final class ResultsStore: @unchecked Sendable {
         }
     }
 
-    private static func openForReadingOnly(_ path: String) throws -> Database {
+    private static func openForReadingOnly(_ path: String, upgradeInPlace: Bool) throws -> Database {
         var file = try Database(path: path, mode: .readOnly)
         let contents: Schema.Contents
         do {
@@ -147,7 +148,7 @@ public final class ResultsStore: @unchecked Sendable {
             return try upgradedInMemory(from: nil)
         case .results(let version) where version < Schema.currentVersion:
             // Upgrade the file itself when we may write it, else read an upgraded copy.
-            if let writable = try? Database(path: path, mode: .readWrite), (try? Schema.migrate(writable)) != nil {
+            if upgradeInPlace, let writable = try? Database(path: path, mode: .readWrite), (try? Schema.migrate(writable)) != nil {
                 return try Database(path: path, mode: .readOnly)
             }
             return try upgradedInMemory(from: path)

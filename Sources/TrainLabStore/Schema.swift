@@ -10,6 +10,16 @@ enum Schema {
 
     static var currentVersion: Int { steps.count }
 
+    /// 32 hex digits from `text`: two 64-bit FNV-1a hashes with different offsets (a run's
+    /// identity, not a secret: no cryptographic strength needed).
+    static func legacyUID(_ text: String) -> String {
+        func fnv1a(_ offset: UInt64) -> UInt64 {
+            text.utf8.reduce(offset) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01B3 }
+        }
+        let hex = { (x: UInt64) in String(repeating: "0", count: 16 - String(x, radix: 16).count) + String(x, radix: 16) }
+        return hex(fnv1a(0xCBF2_9CE4_8422_2325)) + hex(fnv1a(0x6C62_272E_07BB_0142))
+    }
+
     static let steps: [Step] = [
         // 0 -> 1
         .sql("""
@@ -102,12 +112,20 @@ enum Schema {
         """),
         // 3 -> 4: a run's identity across databases, random when the run is inserted: `merge`
         // tells a run it already has (same uid: merging a shard twice adds nothing) from another
-        // attempt at the same config (same config hash, another uid).
-        .sql("""
-        ALTER TABLE runs ADD COLUMN uid TEXT;
-        UPDATE runs SET uid = lower(hex(randomblob(16)));
-        CREATE UNIQUE INDEX runs_by_uid ON runs(uid);
-        """),
+        // attempt at the same config (same config hash, another uid). The runs a file already
+        // holds get a uid derived from what identifies them (id, experiment, config hash, start,
+        // process and host), not a random one: a reader that cannot write an older file upgrades
+        // a copy in memory each time it opens it, and must find the same identities every time.
+        .code { database in
+            try database.execute("ALTER TABLE runs ADD COLUMN uid TEXT")
+            let rows = try database.rows("""
+                SELECT id, experiment, coalesce(config_hash, ''), coalesce(started_at, ''), coalesce(pid, ''), coalesce(host, '')
+                FROM runs
+                """) { row in (row.int64(at: 0), (0..<6).map { row.string(at: $0) }.joined(separator: "\u{1F}")) }
+            let update = try database.prepare("UPDATE runs SET uid = ? WHERE id = ?")
+            for (id, identity) in rows { try update.run([.text(Schema.legacyUID(identity)), .integer(id)]) }
+            try database.execute("CREATE UNIQUE INDEX runs_by_uid ON runs(uid)")
+        },
         // 4 -> 5: the latest training state of each unfinished run (`ResultsStore.saveState`),
         // written in the transaction that commits its metrics up to `step`.
         .sql("""

@@ -109,23 +109,47 @@ enum MergeCommand {
     }
 }
 
-/// `trainlab status DB|GLOB...`: the shards of a sweep as they train.
+/// `trainlab status DB|GLOB... [--expect SPEC...]`: the shards of a sweep as they train; with
+/// the sweep's specs, also the runs no shard database holds yet (a shard that has not started, or
+/// has not reached them).
 enum StatusCommand {
     static func run(_ arguments: inout Arguments) throws {
+        var specFiles: [String] = []
+        while let file = try arguments.option("--expect") { specFiles.append(file) }
         var patterns: [String] = []
         while let pattern = arguments.next() { patterns.append(pattern) }
         try arguments.finish()
         guard !patterns.isEmpty else { throw UsageError("status needs shard databases (or a quoted glob of them)") }
+        let expected = try loadAll(specFiles, database: "").flatMap { $0.1 }
+        var statuses: [String: RunStatus] = [:]
         for pattern in patterns {
             let files = expandGlob(pattern)
             if files.isEmpty { print("\(pattern): no such database yet") }
-            for file in files { try printStatus(of: file) }
+            for file in files {
+                let store = try ResultsStore(path: file, readOnly: true)
+                try printStatus(of: file, store: store)
+                // A finished attempt anywhere outranks an unfinished one elsewhere.
+                for (hash, status) in try store.statusByConfigHash() where statuses[hash].map({ $0 != .completed && $0 != .diverged }) ?? true {
+                    statuses[hash] = status
+                }
+            }
         }
+        guard !specFiles.isEmpty else { return }
+        let states = expected.map { statuses[$0.configHash(programVersion: programVersion)] }
+        let pending = zip(expected, states).filter { $1 == nil }.map(\.0)
+        func count(_ wanted: RunStatus...) -> Int { states.filter { $0.map(wanted.contains) ?? false }.count }
+        print("expected \(expected.count) run\(expected.count == 1 ? "" : "s") (\(specFiles.joined(separator: ", "))): "
+              + "\(count(.completed, .diverged)) done, \(count(.running)) running, \(count(.failed)) failed, "
+              + "\(count(.interrupted)) interrupted, \(pending.count) pending (in no database yet)")
+        for spec in pending.prefix(20) {
+            let sweep = spec.assignmentSummary.isEmpty ? "" : " [\(spec.assignmentSummary)]"
+            print("  pending: \(spec.name) seed \(spec.seed)\(sweep)")
+        }
+        if pending.count > 20 { print("  ... and \(pending.count - 20) more pending") }
     }
 
     /// One line of counts per database, then each training run's step and ETA.
-    private static func printStatus(of file: String) throws {
-        let store = try ResultsStore(path: file, readOnly: true)
+    private static func printStatus(of file: String, store: ResultsStore) throws {
         let runs = try store.runs().filter { $0.supersededBy == nil }
         func count(_ statuses: RunStatus...) -> Int { runs.filter { statuses.contains($0.status) }.count }
         let live = runs.filter(\.isLive)

@@ -103,9 +103,10 @@ let commandTable: [Command] = [
         ],
         run: SlurmCommand.run),
     Command(
-        name: "status", synopses: ["status SHARD.sqlite|GLOB..."],
-        summary: "per shard database: runs done, running (with step and ETA), failed and interrupted",
-        options: [], run: StatusCommand.run),
+        name: "status", synopses: ["status SHARD.sqlite|GLOB... [--expect SPEC.json...]"],
+        summary: "per shard database: runs done, running (with step and ETA), failed and interrupted; with --expect, the sweep's runs no shard has started",
+        options: [Option("--expect", value: "SPEC.json", help: "the sweep's specs: count and list its runs that no database holds yet (pending)")],
+        run: StatusCommand.run),
     Command(
         name: "export-data", synopses: ["export-data SPEC.json [-o DIR]"],
         summary: "write the first run's task data as .npy files",

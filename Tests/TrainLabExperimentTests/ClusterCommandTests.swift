@@ -88,6 +88,19 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertEqual(try trainlab(["merge", path("out.sqlite"), path("out.sqlite")]).status, 2, "a database into itself")
     }
 
+    /// `status --expect`: a shard that never started still shows, as the runs no database holds.
+    func testStatusCountsTheRunsNoShardHasStarted() throws {
+        let spec = try writeSweep()
+        XCTAssertEqual(try trainlab(["run", spec, "--shard", "0/3", "--db", path("shard-{shard}.sqlite"), "--quiet"]).status, 0)
+        let status = try trainlab(["status", path("shard-*.sqlite"), "--expect", spec])
+        XCTAssertEqual(status.status, 0, status.standardError)
+        XCTAssertTrue(status.standardOutput.contains("expected 6 runs (\(spec)): 2 done, 0 running, 0 failed, 0 interrupted, 4 pending (in no database yet)"),
+                      status.standardOutput)
+        XCTAssertEqual(status.standardOutput.components(separatedBy: "  pending: shards seed ").count - 1, 4, status.standardOutput)
+        let plain = try trainlab(["status", path("shard-*.sqlite")])
+        XCTAssertFalse(plain.standardOutput.contains("pending"), "without --expect only the databases are read")
+    }
+
     func testShardAutoReadsASlurmArrayOrAnIndexedJob() throws {
         let spec = try writeSweep()
         let slurm = ["SLURM_ARRAY_TASK_ID": "6", "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_COUNT": "3"]

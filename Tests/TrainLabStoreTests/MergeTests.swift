@@ -68,6 +68,47 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(try count(out, "SELECT count(*) FROM metrics"), rowsBefore)
     }
 
+    /// A shard written by an older program (schema 3, before run uids) that this reader may not
+    /// upgrade: each open reads an upgraded copy in memory, and its runs must get the same
+    /// identities every time, so merging it twice adds nothing. An in-place upgrade gives the
+    /// same uids too (derived from the rows, not random).
+    func testAnOlderReadOnlyShardKeepsItsRunIdentities() throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let old = folder.appendingPathComponent("v3.sqlite").path
+        let database = try Database(path: old)
+        for step in Schema.steps.prefix(3) {
+            switch step {
+            case .sql(let sql): try database.execute(sql)
+            case .code(let body): try body(database)
+            }
+        }
+        try database.setUserVersion(3)
+        try database.execute("""
+            INSERT INTO runs(id, experiment, status, config, config_hash, seed, started_at, finished_at, pid, host) VALUES
+                (1, 'e', 'completed', '{}', 'h1', 0, '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', 7, 'node1'),
+                (2, 'e', 'completed', '{}', 'h2', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', 7, 'node1');
+            INSERT INTO metrics VALUES (1, 1, 'train_loss', 0.5), (2, 1, 'train_loss', 0.25);
+            PRAGMA wal_checkpoint(TRUNCATE);
+            """)
+        func uids(_ store: ResultsStore) throws -> [String] {
+            try store.database.rows("SELECT uid FROM runs ORDER BY id") { $0.string(at: 0) }
+        }
+        let first = try ResultsStore(path: old, readOnly: true, upgradeInPlace: false)
+        let second = try ResultsStore(path: old, readOnly: true, upgradeInPlace: false)
+        XCTAssertEqual(try uids(first), try uids(second))
+        XCTAssertEqual(Set(try uids(first)).count, 2)
+        XCTAssertEqual(try Database(path: old).userVersion(), 3, "the file itself was not touched")
+
+        let out = try store("out.sqlite")
+        XCTAssertEqual(try out.merge(from: [first]).map(\.added), [2])
+        XCTAssertEqual(try out.merge(from: [second]).map(\.added), [0], "the same runs, not new ones")
+        XCTAssertEqual(try out.runs().count, 2)
+
+        let upgraded = try ResultsStore(path: old)
+        XCTAssertEqual(try uids(upgraded), try uids(first), "an in-place upgrade derives the same identities")
+        XCTAssertEqual(try out.merge(from: [upgraded]).map(\.added), [0])
+    }
+
     func testAnUnfinishedRunIsRefreshedAndTheLatestResultSupersedesOtherAttempts() throws {
         let shard = try withStateTable(store("shard.sqlite"))
         let running = try addRun(shard, hash: "x", loss: 1, status: .running)
