@@ -443,6 +443,28 @@ func transposed8x8<S: SIMDScalar>(
     return v
 }
 
+/// Stores eight rows of 8 words `rowWords` words apart; the last row's first `lastRowWords` only
+/// (word by word), so that a caller whose rows overlap by design writes nothing past its block.
+@inline(__always)
+func storeWordRows(
+    _ t: (SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>),
+    _ o: UnsafeMutableRawPointer, rowWords: Int, lastRowWords: Int = 8
+) {
+    let stride = rowWords * 4
+    o.storeBytes(of: t.0, toByteOffset: 0, as: SIMD8<UInt32>.self)
+    o.storeBytes(of: t.1, toByteOffset: stride, as: SIMD8<UInt32>.self)
+    o.storeBytes(of: t.2, toByteOffset: 2 * stride, as: SIMD8<UInt32>.self)
+    o.storeBytes(of: t.3, toByteOffset: 3 * stride, as: SIMD8<UInt32>.self)
+    o.storeBytes(of: t.4, toByteOffset: 4 * stride, as: SIMD8<UInt32>.self)
+    o.storeBytes(of: t.5, toByteOffset: 5 * stride, as: SIMD8<UInt32>.self)
+    o.storeBytes(of: t.6, toByteOffset: 6 * stride, as: SIMD8<UInt32>.self)
+    if lastRowWords == 8 {
+        o.storeBytes(of: t.7, toByteOffset: 7 * stride, as: SIMD8<UInt32>.self)
+    } else {
+        for w in 0..<lastRowWords { o.storeBytes(of: t.7[w], toByteOffset: 7 * stride + w * 4, as: UInt32.self) }
+    }
+}
+
 /// Packs rows `0..<mc`, columns `0..<kc` of op(A), rounded to bf16, into MR-row panels of pair
 /// words (`(kc + 1) / 2` words per row and panel; a missing odd k is zero). Layout of `gemmPackA`.
 @inline(never)
@@ -478,15 +500,7 @@ public func gemmPackBF16PairsA(
                 let t = transposed8x8((bf16PairWords(r0 + 2 * q), bf16PairWords(r1 + 2 * q), bf16PairWords(r2 + 2 * q),
                                        bf16PairWords(r3 + 2 * q), bf16PairWords(r4 + 2 * q), bf16PairWords(r5 + 2 * q),
                                        SIMD8<UInt32>(), SIMD8<UInt32>()))
-                let o = out + q * mr * 4
-                o.storeBytes(of: t.0, toByteOffset: 0, as: SIMD8<UInt32>.self)
-                o.storeBytes(of: t.1, toByteOffset: mr * 4, as: SIMD8<UInt32>.self)
-                o.storeBytes(of: t.2, toByteOffset: 2 * mr * 4, as: SIMD8<UInt32>.self)
-                o.storeBytes(of: t.3, toByteOffset: 3 * mr * 4, as: SIMD8<UInt32>.self)
-                o.storeBytes(of: t.4, toByteOffset: 4 * mr * 4, as: SIMD8<UInt32>.self)
-                o.storeBytes(of: t.5, toByteOffset: 5 * mr * 4, as: SIMD8<UInt32>.self)
-                o.storeBytes(of: t.6, toByteOffset: 6 * mr * 4, as: SIMD8<UInt32>.self)
-                for r in 0..<mr { o.storeBytes(of: t.7[r], toByteOffset: (7 * mr + r) * 4, as: UInt32.self) }
+                storeWordRows(t, out + q * mr * 4, rowWords: mr, lastRowWords: mr)
                 q += 8
             }
             while q < pairs {
@@ -546,15 +560,7 @@ public func gemmPackBF16PairsB(
                         let column = { (c: Int) in bf16PairWords(b + (j0 + c0 + c) * ldb + 2 * q) }
                         let t = transposed8x8((column(0), column(1), column(2), column(3),
                                                column(4), column(5), column(6), column(7)))
-                        let o = out + (q * nr + c0) * 4
-                        o.storeBytes(of: t.0, toByteOffset: 0, as: SIMD8<UInt32>.self)
-                        o.storeBytes(of: t.1, toByteOffset: nr * 4, as: SIMD8<UInt32>.self)
-                        o.storeBytes(of: t.2, toByteOffset: 2 * nr * 4, as: SIMD8<UInt32>.self)
-                        o.storeBytes(of: t.3, toByteOffset: 3 * nr * 4, as: SIMD8<UInt32>.self)
-                        o.storeBytes(of: t.4, toByteOffset: 4 * nr * 4, as: SIMD8<UInt32>.self)
-                        o.storeBytes(of: t.5, toByteOffset: 5 * nr * 4, as: SIMD8<UInt32>.self)
-                        o.storeBytes(of: t.6, toByteOffset: 6 * nr * 4, as: SIMD8<UInt32>.self)
-                        o.storeBytes(of: t.7, toByteOffset: 7 * nr * 4, as: SIMD8<UInt32>.self)
+                        storeWordRows(t, out + (q * nr + c0) * 4, rowWords: nr)
                         q += 8
                     }
                 }
