@@ -7,6 +7,9 @@ import TrainLabStore
 // 0 success, 2 bad input (usage), 1 a failure while running.
 
 lineBufferStandardOutput()
+// Every way out but a second signal (which stops at once, mid-work) leaves each database file
+// complete on its own, its WAL folded in.
+atexit { if !Interruption.stoppingAtOnce { Database.checkpointOpenWriters() } }
 
 var arguments = Arguments(Array(CommandLine.arguments.dropFirst()), acceptedOptions: globalOptions.flatMap(\.names))
 var command: Command?
