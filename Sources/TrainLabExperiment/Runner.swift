@@ -424,8 +424,10 @@ public final class Runner {
         }
         if let path = spec.checkpoint.saveFinal { try timed(\.store) { try Checkpoints.save(model, to: path, metadata: weightsMetadata) } }
         phases.total = seconds(since: start)
+        // A diverged run's last validation predates the divergence: it is not the run's result.
+        let finalValidation = end == .diverged ? nil : lastValidation
         return RunResult(end: end, divergedStep: divergedStep, stoppedStep: stoppedStep, finalTrainLoss: lastLoss,
-                         finalValidationLoss: lastValidation?.loss, finalValidationAccuracy: lastValidation?.accuracy ?? nil,
+                         finalValidationLoss: finalValidation?.loss, finalValidationAccuracy: finalValidation?.accuracy ?? nil,
                          seconds: earlierSeconds + phases.total, phases: phases)
     }
 }

@@ -372,7 +372,7 @@ public final class ResultsStore: @unchecked Sendable {
         try locked {
             try flushLocked()
             try database.transaction {
-                try writeSummaries(runID: id)
+                try writeSummaries(runID: id, divergedStep: status == .diverged ? divergedStep : nil)
                 try database.run("""
                     UPDATE runs SET status = ?, finished_at = ?, error = ?, diverged_step = ?
                     WHERE id = ?
@@ -549,14 +549,17 @@ public final class ResultsStore: @unchecked Sendable {
         for tag in tags { try insert.run([.integer(runID), .text(tag)]) }
     }
 
-    /// Replaces the run's summaries with ones computed from its metrics rows.
-    private func writeSummaries(runID: Int64) throws {
+    /// Replaces the run's summaries with ones computed from its metrics rows. A run that diverged
+    /// at `divergedStep` has, as a metric's final value, the one logged at divergence or none
+    /// (NULL): validation last measured before training went wrong is not its result.
+    private func writeSummaries(runID: Int64, divergedStep: Int? = nil) throws {
         try database.run("DELETE FROM summaries WHERE run_id = ?", [.integer(runID)])
         let insert = try database.prepare("""
             INSERT INTO summaries(run_id, name, final_value, best_value, best_step)
             VALUES (?, ?, ?, ?, ?)
             """)
-        for summary in try computeSummaries(runID: runID) {
+        for var summary in try computeSummaries(runID: runID) {
+            if let divergedStep, (summary.finalStep ?? 0) < divergedStep { summary.finalValue = nil }
             try insert.run([.integer(runID), .text(summary.name), SQLiteValue(summary.finalValue),
                             SQLiteValue(summary.bestValue), SQLiteValue(summary.bestStep)])
         }
