@@ -1,4 +1,5 @@
 import Foundation
+import TrainLabExperiment
 import TrainLabSpec
 import TrainLabStore
 
@@ -6,6 +7,15 @@ import TrainLabStore
 // read-only; a missing database or an unknown run or experiment is a `ResultsQueryError` (exit 2).
 
 let defaultDatabasePath = "results/trainlab.sqlite"
+
+/// The defaults of a run's catalogue choice (`ChoiceDefaults`), from its stored config resolved
+/// with the choice's kind alone: how `list`, `compare` and `benchmark` tell that one sgd run's
+/// `momentum` 0.9 is not sgd's default.
+func catalogueDefaults(_ config: String, _ prefix: String) -> [String: String]? {
+    guard let root = try? JSONParser.parse(config, file: "").root,
+          let defaults = ExperimentSpec.choiceDefaults(in: root, prefix: prefix) else { return nil }
+    return defaults.mapValues { ParamValue.text(storedParam($0)) }
+}
 
 /// `trainlab list [EXPERIMENT] [--status S] [--tag T] [--sort METRIC [--desc]] [--limit N] [--all] [--db PATH]`:
 /// one line per run; `--all` adds the attempts superseded by a later run of the same config.
@@ -29,9 +39,11 @@ enum ListCommand {
         let store = try ResultsStore.openForReading(path: databasePath)
 
         let overviews = try store.runOverviews(experiment: experiment, includeSuperseded: all)
-        // Params that vary within each experiment (the sweep), seed aside: it has its own column.
-        let variedKeys = Dictionary(grouping: overviews, by: \.run.experiment).mapValues { runs in
-            ResultsStore.differingParamKeys(runs.map(\.params)).filter { $0 != "seed" }
+        // The params that tell the runs of each experiment apart (the sweep), seed aside: it has its own column.
+        var paramsText: [Int64: String] = [:]
+        for runs in Dictionary(grouping: overviews, by: \.run.experiment).values {
+            let distinguishing = RunOverview.distinguishingParams(runs, include: { $0 != "seed" }, defaults: catalogueDefaults)
+            for (overview, pairs) in zip(runs, distinguishing) { paramsText[overview.run.id] = ResultsStore.paramsText(pairs) }
         }
         var shown = overviews.filter { (status == nil || $0.run.status == status) && (tag == nil || $0.run.tags.contains(tag!)) }
         guard !shown.isEmpty else {
@@ -71,7 +83,7 @@ enum ListCommand {
             cells += metrics.map { formatMetric(overview.summaries[$0]?.finalValue) }
             cells.append(run.durationSeconds().map(formatDuration) ?? "-")
             if hasTags { cells.append(run.tags.isEmpty ? "-" : run.tags.joined(separator: ",")) }
-            cells.append(compactParams(overview.params, keys: variedKeys[run.experiment] ?? []))
+            cells.append(paramsText[run.id] ?? "")
             if hasNotes { cells.append(run.notes.map { oneLine($0, width: notesWidth) } ?? "-") }
             table.rows.append(cells)
         }
@@ -108,15 +120,6 @@ enum ListCommand {
                              + suggestion(for: text, among: names))
         }
         return status
-    }
-
-    /// `lr=0.01 kind=adam`: the last part of each dotted key where that is unambiguous.
-    static func compactParams(_ params: [String: String], keys: [String]) -> String {
-        let lastParts = keys.map { $0.split(separator: ".").last.map(String.init) ?? $0 }
-        return zip(keys, lastParts).map { key, last in
-            let name = lastParts.filter { $0 == last }.count == 1 ? last : key
-            return "\(name)=\(params[key].map(ParamValue.compact) ?? "-")"
-        }.joined(separator: " ")
     }
 }
 
