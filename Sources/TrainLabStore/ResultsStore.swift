@@ -104,16 +104,47 @@ public final class ResultsStore: @unchecked Sendable {
             if readOnly {
                 database = try Self.openForReadingOnly(path, upgradeInPlace: upgradeInPlace)
             } else {
-                let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                if !exists { try Self.createWithSchema(path) }
-                database = try Database(path: path, mode: .readWrite)
+                if !exists { try Self.prepareFolder(for: path) }
+                do {
+                    if !exists { try Self.createWithSchema(path) }
+                    database = try Database(path: path, mode: .readWrite)
+                } catch let error as SQLiteError where error.code == SQLITE_CANTOPEN || error.code == SQLITE_READONLY
+                                                    || error.code == SQLITE_PERM || error.code == SQLITE_IOERR {
+                    throw ResultsQueryError.unwritableDatabase(path: path, reason: Self.openFailureReason(path))
+                }
                 try Schema.migrate(database)
             }
         } catch let error as SQLiteError where error.code == SQLITE_NOTADB {
             throw ResultsQueryError.unreadableDatabase(path: path, reason: "not an SQLite database")
         }
         pending.reserveCapacity(flushEvery)
+    }
+
+    /// Creates the folders above a new database, or says in one line why it cannot: a path
+    /// component that is a file, or a folder that refuses (permissions, `/proc`).
+    private static func prepareFolder(for path: String) throws {
+        var folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        var missing: [URL] = []
+        var isFolder: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder) && folder.path != "/" {
+            missing.append(folder)
+            folder = folder.deletingLastPathComponent()
+        }
+        guard isFolder.boolValue else {
+            throw ResultsQueryError.unwritableDatabase(path: path, reason: "\(folder.path) is a file, not a folder")
+        }
+        for created in missing.reversed() where mkdir(created.path, 0o777) != 0 && errno != EEXIST {
+            throw ResultsQueryError.unwritableDatabase(
+                path: path, reason: "cannot create the folder \(created.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Why SQLite could not create or open `path` for writing, as the system says it.
+    private static func openFailureReason(_ path: String) -> String {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if access(folder, W_OK) != 0 { return "the folder \(folder) is not writable (\(String(cString: strerror(errno))))" }
+        if FileManager.default.fileExists(atPath: path), access(path, W_OK) != 0 { return "the file is not writable" }
+        return "the file system refuses to create or lock an SQLite file there"
     }
 
     /// Builds the schema in a private file beside `path`, then links it to `path` (which fails,

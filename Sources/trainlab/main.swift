@@ -1,4 +1,5 @@
 import Foundation
+import TrainLabIO
 import TrainLabKernels
 import TrainLabSpec
 import TrainLabStore
@@ -46,6 +47,9 @@ do {
     FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
     exit(2)
 } catch let error as ResultsQueryError {
+    FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
+    exit(2)
+} catch let error as IOError where error.isBadPath {
     FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
     exit(2)
 } catch let error as UsageError {
