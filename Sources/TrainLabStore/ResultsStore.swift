@@ -29,6 +29,8 @@ public struct RunRecord: Sendable, Equatable {
     public var notes: String? = nil
     /// Labels of the run, sorted (`tags` in the spec, `trainlab tag`; table `tags`).
     public var tags: [String] = []
+    /// The sum of its attempts' seconds, set when a run ends (nil before, and in older files).
+    public var seconds: Double? = nil
 
     /// `running` and not orphaned: its process exists on this host, or it runs on another host
     /// (whose processes cannot be asked).
@@ -398,17 +400,17 @@ public final class ResultsStore: @unchecked Sendable {
     /// A run that ends with a result (`completed` or `diverged`) supersedes the earlier,
     /// finished attempts at its config: statistics then count it alone.
     public func finishRun(id: Int64, status: RunStatus, error: String? = nil,
-                          divergedStep: Int? = nil) throws {
+                          divergedStep: Int? = nil, seconds: Double? = nil) throws {
         precondition(status != .running, "finishRun needs a final status")
         try locked {
             try flushLocked()
             try database.transaction {
                 try writeSummaries(runID: id, divergedStep: status == .diverged ? divergedStep : nil)
                 try database.run("""
-                    UPDATE runs SET status = ?, finished_at = ?, error = ?, diverged_step = ?
+                    UPDATE runs SET status = ?, finished_at = ?, error = ?, diverged_step = ?, seconds = ?
                     WHERE id = ?
                     """, [.text(status.rawValue), .text(Timestamp.iso8601()), SQLiteValue(error),
-                          SQLiteValue(divergedStep), .integer(id)])
+                          SQLiteValue(divergedStep), SQLiteValue(seconds), .integer(id)])
                 guard database.changes == 1 else {
                     throw SQLiteError(code: 12, message: "no run with id \(id)")  // SQLITE_NOTFOUND
                 }
@@ -468,7 +470,7 @@ public final class ResultsStore: @unchecked Sendable {
             }
             return try database.rows("""
                 SELECT id, experiment, status, config, config_hash, seed, started_at, finished_at,
-                       pid, host, error, diverged_step, program_version, superseded_by, notes
+                       pid, host, error, diverged_step, program_version, superseded_by, notes, seconds
                 FROM runs WHERE ?1 IS NULL OR experiment = ?1 ORDER BY id
                 """, [SQLiteValue(experiment)]) { row in
                 RunRecord(id: row.int64(at: 0), experiment: row.string(at: 1),
@@ -479,7 +481,8 @@ public final class ResultsStore: @unchecked Sendable {
                           host: row.optionalString(at: 9), error: row.optionalString(at: 10),
                           divergedStep: row.optionalInt(at: 11),
                           programVersion: row.optionalString(at: 12), supersededBy: row.optionalInt64(at: 13),
-                          notes: row.optionalString(at: 14), tags: tags[row.int64(at: 0)] ?? [])
+                          notes: row.optionalString(at: 14), tags: tags[row.int64(at: 0)] ?? [],
+                          seconds: row.optionalDouble(at: 15))
             }
         }
     }

@@ -67,3 +67,39 @@ extension ProcessTests {
         XCTAssertEqual(status, ["interrupted"])
     }
 }
+
+/// One duration everywhere: the sum of the attempts' seconds. The pause between an interrupted
+/// attempt and its resume is not training time: `run`'s "completed in", the database's
+/// `runs.seconds` (which `list` and `show` print) agree, and leave the pause out.
+extension ProcessTests {
+    func testDurationOfAResumedRunIsTheSumOfItsAttempts() throws {
+        let spec = try specFile(ResumeSpecs.mlpBatchNormAdam(steps: 3000), name: "duration-\(UUID().uuidString).json")
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("t.sqlite").path
+        let first = try launch(["run", spec, "--db", database])
+        XCTAssertTrue(try waitUntil(60) {
+            guard FileManager.default.fileExists(atPath: database) else { return false }
+            return try Database(path: database, mode: .readOnly).rows("SELECT count(*) FROM metrics") { $0.int(at: 0) }[0] >= 300
+        })
+        kill(first.processIdentifier, SIGINT)
+        first.waitUntilExit()
+        let pause = 1.5
+        Thread.sleep(forTimeInterval: pause)
+        let output = Pipe()
+        let second = try launch(["run", spec, "--db", database], output: output)
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        second.waitUntilExit()
+        XCTAssertEqual(second.terminationStatus, 0)
+        XCTAssertTrue(printed.contains("resuming run 1"), printed)
+        let completed = try XCTUnwrap(printed.range(of: #"completed in ([0-9.]+) s"#, options: .regularExpression).map { String(printed[$0]) })
+        let printedSeconds = try XCTUnwrap(Double(completed.split(separator: " ")[2]))
+        let row = try Database(path: database, mode: .readOnly).rows("SELECT seconds, started_at, finished_at FROM runs") {
+            ($0.optionalDouble(at: 0), $0.string(at: 1), $0.string(at: 2))
+        }[0]
+        let seconds = try XCTUnwrap(row.0, "runs.seconds is written when the run ends")
+        XCTAssertEqual(seconds, printedSeconds, accuracy: 0.006, "stdout and the database give one duration")
+        let wall = Timestamp.date(iso8601: row.2)!.timeIntervalSince(Timestamp.date(iso8601: row.1)!)
+        XCTAssertLessThanOrEqual(seconds, wall - pause + 0.01, "the pause between attempts is not counted")
+        let run = try XCTUnwrap(try ResultsStore(path: database, readOnly: true).runs().first)
+        XCTAssertEqual(run.durationSeconds(), seconds, "list and show print this")
+    }
+}
