@@ -77,3 +77,24 @@ final class SpecErrorCommandLineTests: XCTestCase {
             """)
     }
 }
+
+/// mse on a classification task trains on one-hot targets, as documented in docs/specs.md, and
+/// `validate` says so; cross_entropy's line does not.
+final class OneHotTargetTests: XCTestCase {
+    func testValidateShowsOneHotTargetsForARegressionLossOnClasses() throws {
+        let mse = try specFile(#"{"name": "m", "task": {"kind": "spirals", "train_size": 64, "val_size": 32}, "loss": "mse", "optimizer": "sgd", "training": {"steps": 4}}"#)
+        let spec = try XCTUnwrap(try ExperimentSpec.load(file: mse).first)
+        XCTAssertTrue(spec.trainsOnOneHotTargets)
+        let validated = try runTrainlab(["validate", mse], in: self)
+        XCTAssertEqual(validated.status, 0, validated.standardError)
+        XCTAssertTrue(validated.standardOutput.contains(", mse on one-hot class targets, sgd lr"), validated.standardOutput)
+
+        let crossEntropy = try specFile(#"{"name": "c", "task": {"kind": "spirals", "train_size": 64, "val_size": 32}, "loss": "cross_entropy", "optimizer": "sgd"}"#)
+        XCTAssertFalse(try XCTUnwrap(try ExperimentSpec.load(file: crossEntropy).first).trainsOnOneHotTargets)
+        let regression = try specFile(#"{"name": "r", "task": {"kind": "linear_regression", "train_size": 64, "val_size": 32}, "loss": "mse", "optimizer": "sgd"}"#)
+        XCTAssertFalse(try XCTUnwrap(try ExperimentSpec.load(file: regression).first).trainsOnOneHotTargets)
+        let text = try String(contentsOf: SpecFuzzTests.repositoryRoot.appendingPathComponent("docs/specs.md"), encoding: .utf8)
+        XCTAssertTrue(text.contains("on one-hot targets") && text.contains("`mse on one-hot class targets`"),
+                      "docs/specs.md documents what validate shows")
+    }
+}
