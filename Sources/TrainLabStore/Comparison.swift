@@ -13,6 +13,14 @@ public enum MetricDirection: String, Sendable, CaseIterable {
         return ["loss", "gap", "violation"].contains(where: name.contains) ? .min : .max
     }
 
+    /// Whether a metric is an objective with a best value: a loss, gap or violation (lowest),
+    /// an accuracy or NDCG (highest). A learning rate, gradient norm, clock (`time`), counter
+    /// (`evals`, `stopped_step`), probe or multiplier has none: its lowest value means nothing.
+    public static func hasBest(_ metric: String) -> Bool {
+        let name = metric.lowercased()
+        return ["loss", "gap", "violation", "accuracy", "ndcg"].contains(where: name.contains)
+    }
+
     public func isBetter(_ a: Double, than b: Double) -> Bool {
         self == .min ? a < b : a > b
     }
