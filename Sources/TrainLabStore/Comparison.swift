@@ -167,6 +167,9 @@ extension ResultsStore {
     public static func defaultMetric(among names: Set<String>) -> String {
         ["val_ndcg", "val_loss"].first(where: names.contains) ?? "train_loss"
     }
+
+    /// `defaultMetric` in words, for the commands' help.
+    public static let defaultMetricText = "val_ndcg for ranking runs, else val_loss when logged, else train_loss"
 }
 
 /// A comparison's groups as a grid: rows are the values of every key but the last, columns

@@ -96,3 +96,17 @@ final class ShowBestTests: XCTestCase {
         }
     }
 }
+
+/// The help of `compare` and `best` names the default metric as `ResultsStore.defaultMetric`
+/// picks it: val_ndcg first (ranking runs).
+final class DefaultMetricHelpTests: XCTestCase {
+    func testCompareAndBestHelpNameValNDCG() throws {
+        XCTAssertEqual(ResultsStore.defaultMetric(among: ["val_ndcg", "val_loss", "train_loss"]), "val_ndcg")
+        for command in ["compare", "best"] {
+            let help = try runTrainlab(["help", command], in: self)
+            XCTAssertEqual(help.status, 0, help.standardError)
+            XCTAssertTrue(help.standardOutput.contains("(default val_ndcg for ranking runs, else val_loss when logged, else train_loss)"),
+                          "\(command): \(help.standardOutput)")
+        }
+    }
+}
