@@ -62,3 +62,9 @@ extension ExperimentSpec {
         return spec.flattenedParams.filter { $0.key.hasPrefix(prefix + ".") }
     }
 }
+
+extension ExperimentSpec {
+    /// Whether a loss of real targets (mse, l1, huber, bce, kl_div) trains a classification task:
+    /// its target row is then the class's one-hot vector, `F.one_hot(y, classes).float()`.
+    public var trainsOnOneHotTargets: Bool { loss.targetKind == .real && task.hasClassTargets }
+}

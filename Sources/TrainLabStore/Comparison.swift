@@ -13,6 +13,14 @@ public enum MetricDirection: String, Sendable, CaseIterable {
         return ["loss", "gap", "violation"].contains(where: name.contains) ? .min : .max
     }
 
+    /// Whether a metric is an objective with a best value: a loss, gap or violation (lowest),
+    /// an accuracy or NDCG (highest). A learning rate, gradient norm, clock (`time`), counter
+    /// (`evals`, `stopped_step`), probe or multiplier has none: its lowest value means nothing.
+    public static func hasBest(_ metric: String) -> Bool {
+        let name = metric.lowercased()
+        return ["loss", "gap", "violation", "accuracy", "ndcg"].contains(where: name.contains)
+    }
+
     public func isBetter(_ a: Double, than b: Double) -> Bool {
         self == .min ? a < b : a > b
     }
@@ -159,6 +167,9 @@ extension ResultsStore {
     public static func defaultMetric(among names: Set<String>) -> String {
         ["val_ndcg", "val_loss"].first(where: names.contains) ?? "train_loss"
     }
+
+    /// `defaultMetric` in words, for the commands' help.
+    public static let defaultMetricText = "val_ndcg for ranking runs, else val_loss when logged, else train_loss"
 }
 
 /// A comparison's groups as a grid: rows are the values of every key but the last, columns

@@ -170,8 +170,10 @@ enum ShowCommand {
             var table = TextTable(header: ["metric", "final", "best", "best step"], rightAligned: [1, 2, 3])
             for name in summaries.keys.sorted() {
                 let summary = summaries[name]!
-                table.rows.append([name, formatMetric(summary.finalValue), formatMetric(summary.bestValue),
-                                   summary.bestStep.map(String.init) ?? "-"])
+                // A best only for objectives (losses, accuracies): the lowest lr or time is no result.
+                let hasBest = MetricDirection.hasBest(name)
+                table.rows.append([name, formatMetric(summary.finalValue), hasBest ? formatMetric(summary.bestValue) : "-",
+                                   hasBest ? summary.bestStep.map(String.init) ?? "-" : "-"])
             }
             print(table.rendered())
         }

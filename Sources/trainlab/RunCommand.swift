@@ -26,7 +26,7 @@ enum ValidateCommand {
                     "transformer \(t.config.layers)×\(t.config.dModel) (\(t.config.heads) heads, \(t.config.resolvedKVHeads) kv)"
                 } ?? "mlp \(spec.model.hidden) \(spec.model.activation.name)"
                 print("  \(i + 1). \(spec.name) seed \(spec.seed): \(spec.task.kind), "
-                      + "\(model), \(spec.loss.name), \(spec.optimizerKind) lr \(ExperimentSpec.compact(.number(spec.lr))), "
+                      + "\(model), \(spec.loss.name)\(spec.trainsOnOneHotTargets ? " on one-hot class targets" : ""), \(spec.optimizerKind) lr \(ExperimentSpec.compact(.number(spec.lr))), "
                       + "\(spec.training.steps) steps × batch \(spec.training.batchSize), \(spec.training.precision.rawValue) products; "
                       + "\(estimate.parameters) parameters, "
                       + "\(format(estimate.flopsPerStep / 1e6, 1)) MFLOP/step, ~\(ResourceEstimate.format(estimate.bytes))\(sweep)")

@@ -44,7 +44,8 @@ do {
     arguments.acceptedOptions = optionsOfEveryCommand.flatMap(\.names) + command.optionNames
     try command.run(&arguments)
 } catch let error as SpecError {
-    FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
+    // One line per error (a spec may have several).
+    FileHandle.standardError.write(Data(error.all.map { "trainlab: \($0)\n" }.joined().utf8))
     exit(2)
 } catch let error as ResultsQueryError {
     FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))

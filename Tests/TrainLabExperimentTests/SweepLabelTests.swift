@@ -70,3 +70,43 @@ final class SweepLabelTests: XCTestCase {
         }
     }
 }
+
+/// `show`'s summaries give a best value only where one means something.
+final class ShowBestTests: XCTestCase {
+    func testShowGivesNoBestForLearningRateGradientNormOrTime() throws {
+        let spec = try specFile("""
+            {"name": "best", "task": {"kind": "blobs", "train_size": 64, "val_size": 32}, "model": {"hidden": [4]},
+             "loss": "cross_entropy", "optimizer": {"kind": "sgd", "lr": 0.1},
+             "schedule": {"kind": "cosine"}, "training": {"steps": 4, "batch_size": 32, "eval_every": 2}}
+            """)
+        let db = ["--db", URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("b.sqlite").path]
+        XCTAssertEqual(try runTrainlab(["run", spec, "--quiet"] + db, in: self).status, 0)
+        let shown = try runTrainlab(["show", "1"] + db, in: self)
+        XCTAssertEqual(shown.status, 0, shown.standardError)
+        let rows = Dictionary(shown.standardOutput.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            .filter { $0.count == 4 }.map { ($0[0], $0) }, uniquingKeysWith: { a, _ in a })
+        for name in ["lr", "grad_norm", "time"] {
+            let row = try XCTUnwrap(rows[name], "\(name) in \(shown.standardOutput)")
+            XCTAssertEqual(Array(row[2...]), ["-", "-"], "\(name): \(row)")
+        }
+        for name in ["train_loss", "val_loss", "val_accuracy"] {
+            let row = try XCTUnwrap(rows[name], "\(name) in \(shown.standardOutput)")
+            XCTAssertNotEqual(row[2], "-", name)
+            XCTAssertNotNil(Int(row[3]), "\(name) has a best step")
+        }
+    }
+}
+
+/// The help of `compare` and `best` names the default metric as `ResultsStore.defaultMetric`
+/// picks it: val_ndcg first (ranking runs).
+final class DefaultMetricHelpTests: XCTestCase {
+    func testCompareAndBestHelpNameValNDCG() throws {
+        XCTAssertEqual(ResultsStore.defaultMetric(among: ["val_ndcg", "val_loss", "train_loss"]), "val_ndcg")
+        for command in ["compare", "best"] {
+            let help = try runTrainlab(["help", command], in: self)
+            XCTAssertEqual(help.status, 0, help.standardError)
+            XCTAssertTrue(help.standardOutput.contains("(default val_ndcg for ranking runs, else val_loss when logged, else train_loss)"),
+                          "\(command): \(help.standardOutput)")
+        }
+    }
+}
