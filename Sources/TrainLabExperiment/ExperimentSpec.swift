@@ -104,15 +104,15 @@ public struct ExperimentSpec {
         }
         let document = try JSONParser.parse(text, file: file)
         let runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])]
-        let trials: [SearchTrial]
+        let trials: [SearchTrial?]
         if let plan = try BenchmarkPlan(document) {
             switch phase {
-            case .tune: runs = try plan.tuneRuns()
-            case .final(let bestTrial): runs = try plan.finalRuns(bestTrial: bestTrial)
+            case .tune: (runs, trials) = try plan.tuneRunsWithSearch(defaultSteps: defaultSteps)
+            case .final(let bestTrial): (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial), [])
             }
-            trials = []
         } else {
-            (runs, trials) = try Sweep.expandWithSearch(document, defaultSteps: defaultSteps)
+            let expanded = try Sweep.expandWithSearch(document, defaultSteps: defaultSteps)
+            (runs, trials) = (expanded.runs, expanded.trials)
         }
         let cache = FileTask.Cache()
         var specs = try runs.enumerated().map { index, run in
@@ -129,7 +129,9 @@ public struct ExperimentSpec {
             }
         }
         for (index, trial) in trials.enumerated() { specs[index].search = trial }
-        if let first = specs.first, let trial = first.search { try checkSearch(trial, specs: specs) }
+        var searches: [String: [ExperimentSpec]] = [:]
+        for spec in specs { if let group = spec.search?.group { searches[group, default: []].append(spec) } }
+        for group in searches.keys.sorted() { try checkSearch(searches[group]![0].search!, specs: searches[group]!) }
         return specs
     }
 

@@ -248,3 +248,80 @@ extension AdaptiveSearchRunTests {
         }
     }
 }
+
+extension AdaptiveSearchRunTests {
+    /// `list` and `show` give each trial's rung and steps beside its status; the search params
+    /// stay out of list's params column, which keeps the swept lr.
+    func testListAndShowGiveEachTrialsRung() throws {
+        let spec = try specFile(Self.halvingSpec)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("list.sqlite").path
+        XCTAssertEqual(try runTrainlab(["run", spec, "--db", database, "--quiet"], in: self).status, 0)
+        let list = try runTrainlab(["list", "--db", database], in: self)
+        XCTAssertEqual(list.status, 0, list.standardError)
+        XCTAssertEqual(list.standardOutput.components(separatedBy: "interrupted (rung 0, 10 steps)").count - 1, 6, list.standardOutput)
+        XCTAssertEqual(list.standardOutput.components(separatedBy: "interrupted (rung 1, 30 steps)").count - 1, 2, list.standardOutput)
+        XCTAssertEqual(list.standardOutput.components(separatedBy: "completed (rung 2, 90 steps)").count - 1, 1, list.standardOutput)
+        XCTAssertFalse(list.standardOutput.contains("search."), list.standardOutput)
+        XCTAssertTrue(list.standardOutput.contains("lr="), list.standardOutput)
+        let survivor = try XCTUnwrap(try ResultsStore(path: database, readOnly: true).runs().first { $0.status == .completed })
+        let show = try runTrainlab(["show", String(survivor.id), "--db", database], in: self)
+        XCTAssertTrue(show.standardOutput.contains("completed (rung 2, 90 steps)"), show.standardOutput)
+    }
+
+    static let benchmarkSpec = """
+        {"name": "bm", "seed": 0, "task": {"kind": "blobs", "train_size": 96, "val_size": 32},
+         "model": {"hidden": [8]}, "loss": "cross_entropy", "optimizer": "sgd",
+         "training": {"steps": 90, "batch_size": 16, "eval_every": 10},
+         "benchmark": {
+           "optimizers": {"sgd": {"kind": "sgd", "lr": {"log_uniform": [1e-3, 1]}}, "adam": {"kind": "adam", "lr": {"log_uniform": [1e-4, 1e-1]}},
+                          "fixed": {"kind": "sgd", "lr": 0.1}},
+           "problems": {"a": {}, "b": {"training": {"steps": 30}}},
+           "budget": 9, "search": {"successive_halving": {"min_steps": 10, "eta": 3}}, "seeds": 2}}
+        """
+
+    /// A benchmark's `search` by successive halving: one search per problem and optimizer over
+    /// random search's 9 points, rungs up to each problem's steps (90: 10, 30, 90; 30: 10, 30);
+    /// the best survivor of each is rerun on the seeds; `benchmark` reports what tuning cost:
+    /// 6·10 + 2·30 + 90 = 210 steps on a, 6·10 + 3·30 = 150 on b, 360 per searched optimizer;
+    /// the optimizer without a search space trains its one trial straight through (90 + 30).
+    func testBenchmarkSearchHalvesEachCellAndReportsTheTuningCost() throws {
+        let spec = try specFile(Self.benchmarkSpec)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("bm.sqlite").path
+        let outcome = try runTrainlab(["run", spec, "--db", database, "--quiet"], in: self)
+        XCTAssertEqual(outcome.status, 0, outcome.standardError)
+        let store = try ResultsStore(path: database, readOnly: true)
+        XCTAssertEqual(try store.runs().filter { $0.config.contains(#""role":"final""#) }.count, 2 * 3 * 2)
+        let report = try runTrainlab(["benchmark", "bm", "--db", database, "--format", "json"], in: self)
+        XCTAssertEqual(report.status, 0, report.standardError)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])
+        let tuning = try XCTUnwrap(json["tuning"] as? [[String: Any]])
+        let byName = Dictionary(uniqueKeysWithValues: tuning.map { ($0["optimizer"] as! String, $0) })
+        XCTAssertEqual(byName["sgd"]?["steps"] as? Double, 360)
+        XCTAssertEqual(byName["sgd"]?["trials"] as? Double, 18)
+        XCTAssertEqual(byName["sgd"]?["evals"] as? Double, 360, "first-order: one evaluation a step")
+        XCTAssertEqual(byName["adam"]?["steps"] as? Double, 360)
+        XCTAssertEqual(byName["fixed"]?["steps"] as? Double, 120)
+        let table = try runTrainlab(["benchmark", "bm", "--db", database], in: self)
+        XCTAssertTrue(table.standardOutput.contains("tuning cost, all problems"), table.standardOutput)
+
+        // The same trials as random search: trial 2 of sgd has random's trial-2 lr.
+        let random = try ExperimentSpec.load(file: try specFile(Self.benchmarkSpec.replacingOccurrences(
+            of: #"{"successive_halving": {"min_steps": 10, "eta": 3}}"#, with: #""random""#)))
+        let halving = try ExperimentSpec.load(file: spec)
+        XCTAssertEqual(Set(random.map(\.canonicalConfig)), Set(halving.map(\.canonicalConfig)))
+    }
+
+    /// A benchmark's search takes its metric, goal and trials from the benchmark, and TPE's
+    /// proposals have no trial number to rerun yet.
+    func testBenchmarkSearchErrors() throws {
+        func error(_ search: String) throws -> String {
+            let spec = try specFile(Self.benchmarkSpec.replacingOccurrences(of: #"{"successive_halving": {"min_steps": 10, "eta": 3}}"#, with: search))
+            do { _ = try ExperimentSpec.load(file: spec); return "no error" } catch let e as SpecError { return e.path + ": " + e.message }
+        }
+        XCTAssertTrue(try error(#"{"successive_halving": {"min_steps": 10, "metric": "val_accuracy"}}"#)
+            .hasPrefix("benchmark.search.successive_halving.metric: a benchmark's search takes its metric from the benchmark"))
+        XCTAssertTrue(try error(#"{"tpe": {"startup": 4}}"#).hasPrefix("benchmark.search.tpe: a benchmark's final runs rerun a trial by its number"))
+        let ladder = try error(#"{"successive_halving": {"min_steps": 50}}"#)
+        XCTAssertTrue(ladder.hasPrefix("benchmark.search.successive_halving.min_steps: expected at most training.steps (30)"), ladder)
+    }
+}
