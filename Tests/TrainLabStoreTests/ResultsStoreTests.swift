@@ -33,6 +33,7 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertNil(try store.summaries(runID: diverged)["val_loss"]?.finalValue, "written as NULL today")
         let db = try Database(path: dbPath)
         try db.run("UPDATE summaries SET final_value = 1.13 WHERE name = 'val_loss'")
+        try db.execute("ALTER TABLE runs DROP COLUMN seconds")  // as schema 5 had it
         try db.setUserVersion(5)
         let upgraded = try ResultsStore(path: dbPath)
         XCTAssertNil(try upgraded.summaries(runID: diverged)["val_loss"]?.finalValue)
