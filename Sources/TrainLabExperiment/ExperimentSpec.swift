@@ -86,6 +86,15 @@ public struct ExperimentSpec {
         case final(bestTrial: (_ problem: String, _ optimizer: String) -> Int?)
     }
 
+    /// Why a spec file could not be read as text: missing, a folder, not readable, or not UTF-8.
+    static func unreadableFileReason(_ file: String) -> String {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) else { return "no such file" }
+        if isFolder.boolValue { return "it is a directory, not a spec file" }
+        if !FileManager.default.isReadableFile(atPath: file) { return "permission denied" }
+        return "not UTF-8 text"
+    }
+
     /// Reads every run of a spec file: parse, expand the sweep (or a benchmark's runs of
     /// `phase`), decode and check each run.
     /// Throws a `SpecError` naming the file, JSON path and what was expected.
@@ -94,7 +103,7 @@ public struct ExperimentSpec {
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)
         } catch {
-            throw SpecError(file: file, path: "", message: "cannot read the file (\(FileManager.default.fileExists(atPath: file) ? "not UTF-8 text or unreadable" : "no such file"))")
+            throw SpecError(file: file, path: "", message: "cannot read the file (\(unreadableFileReason(file)))")
         }
         let document = try JSONParser.parse(text, file: file)
         let runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])]

@@ -56,8 +56,11 @@ enum ListCommand {
                 throw ResultsQueryError.unknownMetric(name: sortMetric, experiment: experiment ?? "the listed runs",
                                                       known: Set(shown.flatMap(\.summaries.keys)).sorted())
             }
-            // Stable: equal values keep id order; a missing or NaN value sorts last either way.
-            let value = { (overview: RunOverview) in overview.summaries[sortMetric]?.finalValue.flatMap { $0.isNaN ? nil : $0 } }
+            // Stable: equal values keep id order; a missing or NaN value, and any diverged run's
+            // (its loss at divergence is no result), sorts last either way.
+            let value = { (overview: RunOverview) in
+                overview.run.status == .diverged ? nil : overview.summaries[sortMetric]?.finalValue.flatMap { $0.isNaN ? nil : $0 }
+            }
             shown = shown.filter { value($0) != nil }.enumerated().sorted { a, b in
                 let x = value(a.element)!, y = value(b.element)!
                 return x != y ? (descending ? x > y : x < y) : a.offset < b.offset

@@ -81,7 +81,7 @@ enum RunCommand {
         try store.markInterruptedRuns()
         // A second signal ends the process at once; its runs are marked interrupted first.
         Interruption.install(onSecondSignal: { _ = try? store.markInterruptedRuns(includingThisProcess: true) })
-        let progress = quiet ? nil : SweepProgress(totalSteps: runs.reduce(0) { $0 + $1.training.steps })
+        let progress = quiet ? nil : SweepProgress(totalSteps: runs.reduce(0) { $0 + $1.training.steps }, runs: runs.count)
         let session = RunSession(runs: runs, store: store, database: database, force: force, progress: progress)
         var failures = train(session, plan: jobs.plan(for: runs), database: database)
 
@@ -93,7 +93,7 @@ enum RunCommand {
             let finals = try benchmarkFinals(benchmarks, store: store, database: database)
             if !finals.isEmpty {
                 if !quiet { print("benchmark: \(finals.count) final runs of the best settings") }
-                let progress = quiet ? nil : SweepProgress(totalSteps: finals.reduce(0) { $0 + $1.training.steps })
+                let progress = quiet ? nil : SweepProgress(totalSteps: finals.reduce(0) { $0 + $1.training.steps }, runs: finals.count)
                 failures += train(RunSession(runs: finals, store: store, database: database, force: force, progress: progress),
                                   plan: jobs.plan(for: finals), database: database)
             }
@@ -262,13 +262,13 @@ final class RunSession: @unchecked Sendable {
             case .interrupted: .interrupted
             }
             let finishStart = DispatchTime.now().uptimeNanoseconds
-            try store.finishRun(id: id, status: status, divergedStep: result.divergedStep)
+            try store.finishRun(id: id, status: status, divergedStep: result.divergedStep, seconds: result.seconds)
             var runPhases = result.phases
             runPhases.store += claimSeconds + seconds(since: finishStart)
             runPhases.total = seconds(since: start)
             lock.withLock { phases[index] = runPhases }
             progress?.end(index)
-            progress?.print("\(label): run \(id) \(RunSession.describe(result))")
+            progress?.print("\(label): run \(id) \(RunSession.describe(result))" + (progress?.doneSuffix ?? ""))
         } catch {
             lock.withLock { failures += 1 }
             if let runID { try? store.finishRun(id: runID, status: .failed, error: "\(error)") }
@@ -316,6 +316,10 @@ final class SweepProgress: @unchecked Sendable {
         var step = 0
         var loss = Double.nan
         var stepsPerSecond = 0.0
+        /// Steps a resumed run had trained before this process: in the percentage, not the rate.
+        var stepsBefore = 0
+        /// The latest value of each validation metric, in the order first logged.
+        var validation: [(name: String, value: Double)] = []
         /// The next quarter of the run that gets a plain line (not on a terminal).
         var nextQuarter = 1
     }
@@ -328,10 +332,19 @@ final class SweepProgress: @unchecked Sendable {
     /// Steps trained by runs that have ended. A run that was skipped, diverged or failed ends
     /// with its untrained steps dropped from the sweep, so they do not count in its ETA.
     private var finishedSteps = 0
+    /// The part of `finishedSteps` trained by this process: the sweep's rate counts only these.
+    private var finishedHere = 0
     private var active: [Int: ActiveRun] = [:]
     private var drawn = false
+    /// Runs of the sweep, and how many have ended: with several jobs, results arrive out of
+    /// order, so each result line says how many are done.
+    private let runCount: Int
+    private var endedRuns = 0
 
-    init(totalSteps: Int) { pendingSteps = totalSteps }
+    init(totalSteps: Int, runs: Int = 1) {
+        pendingSteps = totalSteps
+        runCount = runs
+    }
 
     /// The `ProgressObserver` a `Runner` reports run `index` to.
     func observer(of index: Int) -> ProgressObserver { RunObserver(sweep: self, index: index) }
@@ -345,9 +358,35 @@ final class SweepProgress: @unchecked Sendable {
 
     func end(_ index: Int) {
         lock.withLock {
+            endedRuns += 1
             guard let run = active.removeValue(forKey: index) else { return }
             finishedSteps += run.step
+            finishedHere += max(0, run.step - run.stepsBefore)
             if isTerminal { redraw() }
+        }
+    }
+
+    /// " (3/8 runs done)" in a sweep of several runs, else "".
+    var doneSuffix: String {
+        lock.withLock { runCount > 1 ? " (\(endedRuns)/\(runCount) runs done)" : "" }
+    }
+
+    fileprivate func resumed(_ index: Int, afterStep step: Int) {
+        lock.withLock {
+            active[index]?.stepsBefore = step
+            active[index]?.step = step
+        }
+    }
+
+    fileprivate func validated(_ index: Int, name: String, value: Double) {
+        lock.withLock {
+            guard var run = active[index] else { return }
+            if let i = run.validation.firstIndex(where: { $0.name == name }) {
+                run.validation[i].value = value
+            } else {
+                run.validation.append((name, value))
+            }
+            active[index] = run
         }
     }
 
@@ -383,9 +422,11 @@ final class SweepProgress: @unchecked Sendable {
         }
     }
 
-    /// `[2/6] lr-sweep optimizer.lr=0.1  step 150/200  loss 0.1234  950 steps/s  ETA 0.1 s`
+    /// `[2/6] lr-sweep optimizer.lr=0.1  step 150/200  loss 0.1234  val_loss 0.1301  950 steps/s  ETA 0.1 s`,
+    /// the latest validation metrics beside the loss, as Lightning's progress bar shows them.
     private func describe(_ run: ActiveRun) -> String {
-        "\(run.label)  step \(run.step)/\(run.total)  loss \(format(run.loss, 4))  "
+        let validation = run.validation.map { "  \($0.name) \(format($0.value, 4))" }.joined()
+        return "\(run.label)  step \(run.step)/\(run.total)  loss \(format(run.loss, 4))\(validation)  "
             + "\(format(run.stepsPerSecond, 0)) steps/s  ETA \(formatDuration(runSecondsLeft(run)))"
     }
 
@@ -393,15 +434,17 @@ final class SweepProgress: @unchecked Sendable {
         Double(run.total - run.step) / max(run.stepsPerSecond, 1e-9)
     }
 
-    /// `sweep 38%, ETA 3.2 s`: the steps left over the rate at which the whole sweep has
-    /// trained so far, which counts every job and the time between runs.
+    /// `sweep 38%, ETA 3.2 s`: the steps left over the rate at which this process has trained
+    /// so far, which counts every job and the time between runs, and not the steps a resumed
+    /// run had trained before (they took no time here).
     private func sweepStatus() -> String {
         let done = finishedSteps + active.values.reduce(0) { $0 + $1.step }
+        let doneHere = finishedHere + active.values.reduce(0) { $0 + max(0, $1.step - $1.stepsBefore) }
         let left = pendingSteps + active.values.reduce(0) { $0 + $1.total - $1.step }
         let percent = "sweep \(done * 100 / max(done + left, 1))%"
-        guard done > 0 else { return percent }
+        guard doneHere > 0 else { return percent }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return "\(percent), ETA \(formatDuration(Double(left) * elapsed / Double(done)))"
+        return "\(percent), ETA \(formatDuration(Double(left) * elapsed / Double(doneHere)))"
     }
 
     /// The status line: the one training run in full, or with several jobs each run's number,
@@ -433,6 +476,10 @@ private struct RunObserver: ProgressObserver {
     func update(step: Int, of total: Int, loss: Double, stepsPerSecond: Double) {
         sweep.update(index, step: step, loss: loss, stepsPerSecond: stepsPerSecond)
     }
+
+    func resumed(afterStep step: Int) { sweep.resumed(index, afterStep: step) }
+
+    func validated(step: Int, name: String, value: Double) { sweep.validated(index, name: name, value: value) }
 }
 
 /// `trainlab export-data SPEC [-o DIR]`: the first run's task data as .npy files.
