@@ -38,6 +38,12 @@ public struct ExperimentSpec {
     public let notes: String?
     /// The sweep assignments that produced this run (empty without a sweep).
     public let assignments: [(path: String, value: JSONValue)]
+    /// The run's place in an adaptive search (`sweep_mode` successive_halving, hyperband, tpe);
+    /// nil for a grid or random sweep's run, which trains to the end.
+    public internal(set) var search: SearchTrial? = nil
+
+    /// `training.steps` when the spec leaves it out.
+    public static let defaultSteps = 1000
 
     /// A fresh optimizer (its own state) for a run of this spec.
     public let makeOptimizer: OptimizerChoice
@@ -107,13 +113,15 @@ public struct ExperimentSpec {
         }
         let document = try JSONParser.parse(text, file: file)
         let runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])]
+        let trials: [SearchTrial?]
         if let plan = try BenchmarkPlan(document) {
             switch phase {
-            case .tune: runs = try plan.tuneRuns()
-            case .final(let bestTrial): runs = try plan.finalRuns(bestTrial: bestTrial)
+            case .tune: (runs, trials) = try plan.tuneRunsWithSearch(defaultSteps: defaultSteps)
+            case .final(let bestTrial): (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial), [])
             }
         } else {
-            runs = try Sweep.expand(document)
+            let expanded = try Sweep.expandWithSearch(document, defaultSteps: defaultSteps)
+            (runs, trials) = (expanded.runs, expanded.trials)
         }
         let cache = FileTask.Cache()
         let isBenchmark = runs.first?.assignments.first?.path == "benchmark.problem"
@@ -161,6 +169,10 @@ public struct ExperimentSpec {
             first.others = Array(errors.dropFirst())
             throw first
         }
+        for (index, trial) in trials.enumerated() { specs[index].search = trial }
+        var searches: [String: [ExperimentSpec]] = [:]
+        for spec in specs { if let group = spec.search?.group { searches[group, default: []].append(spec) } }
+        for group in searches.keys.sorted() { try checkSearch(searches[group]![0].search!, specs: searches[group]!) }
         return specs
     }
 
@@ -170,6 +182,54 @@ public struct ExperimentSpec {
     /// Whether `path` lies inside `ancestor` (`optimizer.lr` inside `optimizer`; everything inside "").
     private static func isWithin(_ path: String, _ ancestor: String) -> Bool {
         ancestor.isEmpty ? !path.isEmpty : path.hasPrefix(ancestor + ".") || path.hasPrefix(ancestor + "[")
+    }
+
+    /// A TPE trial proposed at `point` of its search's space: the spec file's run with those assignments.
+    public static func searchTrial(file: String, trial: SearchTrial) throws -> ExperimentSpec {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let document = try JSONParser.parse(text, file: file)
+        let run = try Sweep.resolve(document, assignments: trial.space.assignments(at: trial.point))
+        let resolved = JSONDocument(root: run.spec, file: file, locationsFrom: document, assignments: run.assignments)
+        var spec = try ExperimentSpec(resolved, assignments: run.assignments, runIndex: trial.trial, runCount: trial.plan.trials)
+        spec.search = trial
+        return spec
+    }
+
+    /// The bad inputs of an adaptive search that the resolved runs show: a ladder the runs'
+    /// steps cannot hold, a pruned search on a closure optimizer or with early stopping.
+    static func checkSearch(_ trial: SearchTrial, specs: [ExperimentSpec]) throws {
+        let plan = trial.plan
+        guard let first = specs.first else { return }
+        func error(_ key: String, _ message: String) -> SpecError {
+            SpecError(file: first.file, path: plan.path + "." + key, message: message)
+        }
+        let steps = first.training.steps
+        if let minSteps = plan.minSteps, minSteps > steps {
+            throw error(plan.kind == .tpe ? "successive_halving.min_steps" : "min_steps",
+                        "expected at most training.steps (\(steps)), got \(minSteps): the first rung must end within the run")
+        }
+        guard plan.prunes else { return }
+        for spec in specs {
+            if case .closure = spec.makeOptimizer {
+                throw SpecError(file: spec.file, path: "optimizer.kind",
+                                message: "a pruned search compares trials at equal steps, but \(spec.optimizerKind) makes several loss evaluations a step (a line search): expected a first-order optimizer, or sweep_mode \"random\"")
+            }
+            if spec.training.earlyStopping != nil {
+                throw SpecError(file: spec.file, path: "training.early_stopping",
+                                message: "a pruned search stops trials itself: expected no early_stopping beside it")
+            }
+        }
+        let rungs = plan.rungSteps(maxSteps: steps)
+        let measuredEvery = plan.metric.hasPrefix("val_") ? first.training.evalEvery : first.training.logEvery
+        let key = plan.metric.hasPrefix("val_") ? "eval_every" : "log_every"
+        if measuredEvery == 0 {
+            throw SpecError(file: first.file, path: "training.eval_every",
+                            message: "the search ranks trials by \(plan.metric), measured only with training.eval_every above 0")
+        }
+        if let rung = rungs.dropLast().first(where: { $0 % measuredEvery != 0 }) {
+            throw error(plan.kind == .tpe ? "successive_halving.min_steps" : "min_steps",
+                        "the rungs end at steps \(rungs.map(String.init).joined(separator: ", ")), but \(plan.metric) is measured every \(measuredEvery) steps (training.\(key)): expected every rung, \(rung) first, to be a multiple of \(measuredEvery)")
+        }
     }
 
     /// `load`, then everything `validate` judges before a run may start: weights files that
@@ -225,7 +285,7 @@ public struct ExperimentSpec {
         model = try ModelSpec.decode(kind: modelKind, modelReader)
 
         let training = try root.objectOrEmpty("training")
-        let steps = try training.int("steps", default: 1000, range: 1...100_000_000)
+        let steps = try training.int("steps", default: Self.defaultSteps, range: 1...100_000_000)
         self.training = TrainingSpec(
             steps: steps,
             batchSize: try training.int("batch_size", default: 64, range: 1...1 << 24),

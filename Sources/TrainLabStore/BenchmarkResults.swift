@@ -125,6 +125,20 @@ public struct BenchmarkResults: Sendable {
     /// `ratios` are those ratios, one per problem in `problems` order, from which the report
     /// draws ρ(τ).
     public var profile: [(optimizer: String, score: Double, geometricMeanRatio: Double?, ratios: [Double])]
+    /// Per optimizer (in first-seen order), what its tuning runs cost on all problems together,
+    /// so optimizers can be compared at an equal budget rather than an equal trial count.
+    public var tuning: [TuningCost] = []
+
+    /// The compute of an optimizer's tuning runs (their latest attempts): trials, training steps
+    /// trained (an adaptive search's pruned trials only to their rung, a diverged one to its
+    /// divergence), loss/gradient evaluations (`evals`) and training seconds (`time`).
+    public struct TuningCost: Sendable, Equatable {
+        public var optimizer: String
+        public var trials = 0
+        public var steps = 0
+        public var evals = 0.0
+        public var seconds = 0.0
+    }
 }
 
 extension ResultsStore {
@@ -243,6 +257,20 @@ extension ResultsStore {
                 profile.append((name, scores[s], Statistics.geometricMean(own), own))
             }
         }
-        return BenchmarkResults(experiment: experiment, metric: metric, goal: goal, target: target, problems: problems, profile: profile)
+        var results = BenchmarkResults(experiment: experiment, metric: metric, goal: goal, target: target, problems: problems, profile: profile)
+        var tuning: [String: BenchmarkResults.TuningCost] = [:]
+        var tuningOrder: [String] = []
+        for (run, overview) in benchmarkRuns(overviews, role: "tune", metric: metric) where overview.run.supersededBy == nil {
+            if tuning[run.optimizer] == nil { tuningOrder.append(run.optimizer) }
+            var cost = tuning[run.optimizer] ?? .init(optimizer: run.optimizer)
+            cost.trials += 1
+            // The last logged training step is the last trained: logged every log_every, at the end, at a rung.
+            cost.steps += try metrics(runID: overview.run.id, name: "train_loss").last?.step ?? 0
+            cost.evals += overview.summaries["evals"]?.finalValue ?? 0
+            cost.seconds += overview.summaries["time"]?.finalValue ?? 0
+            tuning[run.optimizer] = cost
+        }
+        results.tuning = tuningOrder.map { tuning[$0]! }
+        return results
     }
 }

@@ -525,6 +525,20 @@ public final class ResultsStore: @unchecked Sendable {
         }
     }
 
+    /// Sets the run's params `values` (replacing those keys' earlier values): what an adaptive
+    /// search records of a trial's fate as it goes (`search.rung`, `search.promoted`, ...).
+    public func setParams(runID: Int64, _ values: [String: SQLiteValue]) throws {
+        try locked {
+            try database.transaction {
+                let upsert = try database.prepare("""
+                    INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)
+                    ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value
+                    """)
+                for key in values.keys.sorted() { try upsert.run([.integer(runID), .text(key), values[key]!]) }
+            }
+        }
+    }
+
     /// A `MetricsSink` that appends to run `runID`.
     public func metricsSink(runID: Int64) -> RunMetricsWriter {
         RunMetricsWriter(store: self, runID: runID)

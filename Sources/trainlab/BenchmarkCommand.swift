@@ -59,6 +59,10 @@ enum BenchmarkCommand {
             "profile": .array(results.profile.map {
                 object(["optimizer": .string($0.optimizer), "score": .number($0.score), "geometric_mean_ratio": number($0.geometricMeanRatio)])
             }),
+            "tuning": .array(results.tuning.map {
+                object(["optimizer": .string($0.optimizer), "trials": .number(Double($0.trials)), "steps": .number(Double($0.steps)),
+                        "evals": .number($0.evals), "seconds": number($0.seconds)])
+            }),
         ])
     }
 
@@ -95,6 +99,14 @@ enum BenchmarkCommand {
                     [$0.optimizer, String(format: "%.3f", $0.score), formatMetric($0.geometricMeanRatio)]
                 },
                 rightAligned: [1, 2]).rendered())
+        }
+        if !results.tuning.isEmpty {
+            out.append("")
+            out.append("tuning cost, all problems: trials, training steps, loss/gradient evaluations and training seconds of the tuning runs")
+            out.append(TextTable(
+                header: ["optimizer", "trials", "steps", "evals", "seconds"],
+                rows: results.tuning.map { [$0.optimizer, String($0.trials), String($0.steps), formatMetric($0.evals), format($0.seconds, 2)] },
+                rightAligned: [1, 2, 3, 4]).rendered())
         }
         return out.joined(separator: "\n")
     }

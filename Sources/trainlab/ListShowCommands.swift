@@ -39,10 +39,11 @@ enum ListCommand {
         let store = try ResultsStore.openForReading(path: databasePath)
 
         let overviews = try store.runOverviews(experiment: experiment, includeSuperseded: all)
-        // The params that tell the runs of each experiment apart (the sweep), seed aside: it has its own column.
+        // The params that tell the runs of each experiment apart (the sweep), seed aside: it has its
+        // own column, as an adaptive search's trial fates do (`searchText`).
         var paramsText: [Int64: String] = [:]
         for runs in Dictionary(grouping: overviews, by: \.run.experiment).values {
-            let distinguishing = RunOverview.distinguishingParams(runs, include: { $0 != "seed" }, defaults: catalogueDefaults)
+            let distinguishing = RunOverview.distinguishingParams(runs, include: { $0 != "seed" && !$0.hasPrefix("search.") }, defaults: catalogueDefaults)
             for (overview, pairs) in zip(runs, distinguishing) { paramsText[overview.run.id] = ResultsStore.paramsText(pairs) }
         }
         var shown = overviews.filter { (status == nil || $0.run.status == status) && (tag == nil || $0.run.tags.contains(tag!)) }
@@ -78,8 +79,8 @@ enum ListCommand {
         var table = TextTable(header: header, rightAligned: Set([0, 3]).union(4..<(4 + metrics.count + 1)))
         for overview in shown {
             let run = overview.run
-            var cells: [String] = [String(run.id), run.experiment, statusText(run) + stoppedEarlyText(overview.summaries),
-                                   run.seed.map(String.init) ?? "-"]
+            var cells: [String] = [String(run.id), run.experiment, statusText(run) + stoppedEarlyText(overview.summaries)
+                                    + searchText(overview.params), run.seed.map(String.init) ?? "-"]
             cells += metrics.map { formatMetric(overview.summaries[$0]?.finalValue) }
             cells.append(run.durationSeconds().map(formatDuration) ?? "-")
             if hasTags { cells.append(run.tags.isEmpty ? "-" : run.tags.joined(separator: ",")) }
@@ -98,6 +99,13 @@ enum ListCommand {
         if run.isOrphaned { return "running (process gone)" }
         if run.supersededBy != nil { return "\(run.status.rawValue) (superseded)" }
         return run.status.rawValue
+    }
+
+    /// " (rung R, S steps)" for a trial of an adaptive search (its `search.rung` and
+    /// `search.steps` params): how far the search trained it; else "".
+    static func searchText(_ params: [String: String]) -> String {
+        guard let rung = params["search.rung"] else { return "" }
+        return " (rung \(rung), \(params["search.steps"] ?? "?") steps)"
     }
 
     /// " (stopped early at step N)" for a run that `training.early_stopping` ended (its
@@ -137,7 +145,8 @@ enum ShowCommand {
 
         let summaries = try store.summaries(runID: run.id)
         var fields: [(String, String)] = [("experiment", run.experiment),
-                                          ("status", ListCommand.statusText(run) + ListCommand.stoppedEarlyText(summaries))]
+                                          ("status", ListCommand.statusText(run) + ListCommand.stoppedEarlyText(summaries)
+                                              + ListCommand.searchText(try store.params(runID: run.id)))]
         if !run.tags.isEmpty { fields.append(("tags", run.tags.joined(separator: ", "))) }
         if let notes = run.notes { fields.append(("notes", notes)) }
         if let newer = run.supersededBy { fields.append(("superseded by", "run \(newer) (same config; statistics count that one)")) }

@@ -95,9 +95,25 @@ enum RunCommand {
         try store.markInterruptedRuns()
         // A second signal ends the process at once; its runs are marked interrupted first.
         Interruption.install(onSecondSignal: { _ = try? store.markInterruptedRuns(includingThisProcess: true) })
-        let progress = quiet ? nil : SweepProgress(totalSteps: runs.reduce(0) { $0 + $1.training.steps }, runs: runs.count)
-        let session = RunSession(runs: runs, store: store, database: database, force: force, progress: progress)
-        var failures = train(session, plan: jobs.plan(for: runs), database: database)
+        // An adaptive search's trials train rung by rung, as its plan decides.
+        if shard != nil, runs.contains(where: { $0.search != nil }) {
+            throw UsageError("an adaptive search (sweep_mode successive_halving, hyperband, tpe) decides each rung from all its trials: run it without --shard")
+        }
+        let plainRuns = runs.filter { $0.search == nil }
+        let progress = quiet ? nil : SweepProgress(totalSteps: plainRuns.reduce(0) { $0 + $1.training.steps }, runs: plainRuns.count)
+        let session = RunSession(runs: plainRuns, store: store, database: database, force: force, progress: progress)
+        var failures = plainRuns.isEmpty ? 0 : train(session, plan: jobs.plan(for: plainRuns), database: database)
+        var searches: [String: [ExperimentSpec]] = [:]
+        var searchOrder: [String] = []
+        for spec in runs {
+            guard let group = spec.search?.group else { continue }
+            if searches[group] == nil { searchOrder.append(group) }
+            searches[group, default: []].append(spec)
+        }
+        for group in searchOrder {
+            failures += try AdaptiveSearchRun(trials: searches[group]!, store: store, database: database, force: force,
+                                              quiet: quiet, jobs: jobs).run()
+        }
 
         // A benchmark's final runs depend on its tuning results: chosen once those are in.
         let benchmarks = loaded.filter { BenchmarkProtocol(of: $0.1.first) != nil }
@@ -199,14 +215,33 @@ final class RunSession: @unchecked Sendable {
     /// any number of jobs: run i waits (a claim's few tenths of a millisecond) for run i − 1's.
     private let claimTurn = NSCondition()
     private var nextClaim = 0
+    /// An adaptive search's rung: every run stops after this step, its state saved (nil: to the end).
+    let pausingAfter: Int?
+    /// What became of each run that `execute` was given (by index into `runs`).
+    private(set) var outcomes: [Int: RunOutcome] = [:]
+    /// Runs claim in run order (false: in whatever order `execute` is called, as ASHA's are).
+    let claimsInOrder: Bool
 
-    init(runs: [ExperimentSpec], store: ResultsStore, database: String, force: Bool, progress: SweepProgress?) {
+    /// A run's database row and how its training ended (`running`: another process trains it).
+    struct RunOutcome {
+        let runID: Int64
+        let status: RunStatus
+        /// The update at which it diverged.
+        let divergedStep: Int?
+    }
+
+    init(runs: [ExperimentSpec], store: ResultsStore, database: String, force: Bool, progress: SweepProgress?,
+         pausingAfter: Int? = nil, claimsInOrder: Bool = true) {
         self.runs = runs
         self.store = store
         self.database = database
         self.force = force
         self.progress = progress
+        self.pausingAfter = pausingAfter
+        self.claimsInOrder = claimsInOrder
     }
+
+    func outcome(_ index: Int) -> RunOutcome? { lock.withLock { outcomes[index] } }
 
     /// The next run to start, or nil when all have started or Ctrl-C was pressed.
     func nextIndex() -> Int? {
@@ -219,6 +254,7 @@ final class RunSession: @unchecked Sendable {
 
     /// `body`, once the runs before `index` have made their claims.
     private func inClaimTurn<T>(_ index: Int, _ body: () throws -> T) rethrows -> T {
+        guard claimsInOrder else { return try body() }
         claimTurn.lock()
         while nextClaim != index { claimTurn.wait() }
         defer {
@@ -231,7 +267,8 @@ final class RunSession: @unchecked Sendable {
 
     /// Trains run `index` (unless already completed) and records its outcome. Every index
     /// `nextIndex` hands out must come here: later runs wait for its claim.
-    func execute(_ index: Int, pool: ThreadPool) {
+    func execute(_ index: Int, pool: ThreadPool, pausingAfter runPause: Int? = nil) {
+        let pause = runPause ?? pausingAfter
         let start = DispatchTime.now().uptimeNanoseconds
         let spec = runs[index]
         let label = "[\(index + 1)/\(runs.count)] \(spec.name)" + (spec.assignmentSummary.isEmpty ? "" : " \(spec.assignmentSummary)")
@@ -258,10 +295,12 @@ final class RunSession: @unchecked Sendable {
                 savedState = state
                 progress?.print("\(label): resuming run \(id) " + (state == nil ? "from the start (no saved state)" : "after step \(step)"))
             case .completed(let done):
+                lock.withLock { outcomes[index] = RunOutcome(runID: done, status: .completed, divergedStep: nil) }
                 progress?.end(index)
                 progress?.print("\(label): already completed as run \(done), skipped (--force reruns)")
                 return
             case .running(let other):
+                lock.withLock { outcomes[index] = RunOutcome(runID: other, status: .running, divergedStep: nil) }
                 progress?.end(index)
                 progress?.print("\(label): being trained by another process as run \(other), skipped")
                 return
@@ -269,14 +308,17 @@ final class RunSession: @unchecked Sendable {
             runID = id
             let result = try Runner(spec: spec, pool: pool, dataCache: dataCache).run(
                 metrics: store.metricsSink(runID: id), progress: progress?.observer(of: index),
-                isCancelled: { Interruption.requested }, resumingFrom: savedState)
+                isCancelled: { Interruption.requested }, resumingFrom: savedState, pausingAfter: pause)
             let status: RunStatus = switch result.end {
             case .completed: .completed
             case .diverged: .diverged
-            case .interrupted: .interrupted
+            case .interrupted, .paused: .interrupted
             }
             let finishStart = DispatchTime.now().uptimeNanoseconds
-            try store.finishRun(id: id, status: status, divergedStep: result.divergedStep, seconds: result.seconds)
+            // A paused trial stays resumable (interrupted, its state kept): the search may promote it.
+            try store.finishRun(id: id, status: status, error: result.end == .paused ? "paused by the search after step \(pause!)" : nil,
+                                divergedStep: result.divergedStep, seconds: result.seconds)
+            lock.withLock { outcomes[index] = RunOutcome(runID: id, status: status, divergedStep: result.divergedStep) }
             var runPhases = result.phases
             runPhases.store += claimSeconds + seconds(since: finishStart)
             runPhases.total = seconds(since: start)
@@ -284,7 +326,10 @@ final class RunSession: @unchecked Sendable {
             progress?.end(index)
             progress?.print("\(label): run \(id) \(RunSession.describe(result))" + (progress?.doneSuffix ?? ""))
         } catch {
-            lock.withLock { failures += 1 }
+            lock.withLock {
+                failures += 1
+                if let runID { outcomes[index] = RunOutcome(runID: runID, status: .failed, divergedStep: nil) }
+            }
             if let runID { try? store.finishRun(id: runID, status: .failed, error: "\(error)") }
             let which = runID.map { "run \($0) " } ?? ""
             let message = "trainlab: \(label): \(which)failed: \(error)"

@@ -76,7 +76,7 @@ final class SweepTests: XCTestCase {
             "x.json:1:49: sweep_mode.random: expected an integer in 1...100000, got 0")
         XCTAssertEqual(
             sweepError(#"{"sweep": {"lr": [1]}, "sweep_mode": "grd"}"#),
-            "x.json:1:38: sweep_mode: unknown sweep_mode 'grd', did you mean 'grid'? (use \"grid\" or {\"random\": N, \"seed\": S})")
+            "x.json:1:38: sweep_mode: unknown sweep_mode 'grd', did you mean 'grid'? (use \"grid\", {\"random\": N, \"seed\": S}, {\"successive_halving\": {...}}, {\"hyperband\": {...}} or {\"tpe\": {...}})")
         XCTAssertEqual(
             sweepError(#"{"sweep": {"lr": {"log_unifrom": [1, 2]}}, "sweep_mode": {"random": 2}}"#),
             "x.json:1:19: sweep.lr.log_unifrom: unknown key 'log_unifrom' in sweep.lr, did you mean 'log_uniform'?")
