@@ -290,7 +290,7 @@ public struct ExperimentSpec {
             steps: steps,
             batchSize: try training.int("batch_size", default: 64, range: 1...1 << 24),
             shuffle: try training.bool("shuffle", default: true),
-            logEvery: try training.int("log_every", default: 1, range: 1...Int(Int32.max)),
+            logEvery: try training.int("log_every", default: Self.defaultLogEvery(steps: steps), range: 1...Int(Int32.max)),
             evalEvery: try training.int("eval_every", default: 100, range: 0...Int(Int32.max)),
             clipGradNorm: try training.optionalDouble("clip_grad_norm", range: 0...1e12),
             checkpointEvery: try training.int("checkpoint_every", default: 0, range: 0...Int(Int32.max)),
@@ -361,6 +361,16 @@ public struct ExperimentSpec {
         if case .closure = makeOptimizer, self.training.clipGradNorm != nil {
             throw root.error("training", "clip_grad_norm would break the line search of '\(optimizerKind)'; remove it")
         }
+    }
+
+    /// Most training-metric rows the default `log_every` keeps per metric and run (plus the first step).
+    public static let defaultLoggedSteps = 1000
+
+    /// The default `log_every`: every step for runs of up to `defaultLoggedSteps` steps, else
+    /// ⌈steps / 1000⌉, so a long run keeps at most about 1,000 rows per metric (a 100,000-step
+    /// run every 100th step; the first and the last are always logged).
+    public static func defaultLogEvery(steps: Int) -> Int {
+        max(1, (steps + defaultLoggedSteps - 1) / defaultLoggedSteps)
     }
 
     /// The longest experiment name, in characters: names become report file names, which the

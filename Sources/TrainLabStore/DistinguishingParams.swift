@@ -11,15 +11,15 @@ extension ResultsStore {
     /// Per run, the params that distinguish it among `params` (one dictionary per run), keys
     /// qualified and in order (each choice's `kind` first), a missing value as nil.
     ///
-    /// A key is shown for a run when
-    /// - every run has it and its values differ (`optimizer.lr` across optimizers),
-    /// - or it differs between runs of the same kinds (`optimizer.momentum` among the sgd runs):
-    ///   the kinds are the `kind` params of the objects holding it, so options whose defaults come
-    ///   with a kind (adam's `eps` beside adagrad's) add nothing the kind does not say,
-    /// - or, for a key that only some runs have, the run's value is not its kind's default
-    ///   (`defaults`): one sgd run with momentum 0.9 beside adam shows `optimizer.momentum=0.9`.
-    /// A run lacking a key that runs of its kinds have shows it as nil ("-"). `configs` are the
-    /// runs' configs, handed to `defaults`.
+    /// Only keys whose values differ somewhere count. Such a key is shown for a run when
+    /// - it differs between runs of the same kinds (`optimizer.momentum` among the sgd runs;
+    ///   the kinds are the `kind` params of the objects holding the key), all of them then
+    ///   showing it, a run that lacks it as nil ("-");
+    /// - or else the run's value is not its kind's default (`defaults`): a lone sgd's momentum
+    ///   0.9 beside adam. A value that is its kind's default (adam's `eps`, adamw's
+    ///   `weight_decay` 0.01) says nothing the kind does not.
+    /// Without `defaults` (or where they are unknown), a key every run has is shown, one only some
+    /// kinds have is not.
     public static func distinguishingParams(_ params: [[String: String]], configs: [String] = [],
                                             defaults: ChoiceDefaults? = nil)
         -> [[(key: String, value: String?)]] {
@@ -42,24 +42,18 @@ extension ResultsStore {
         func varies(_ values: [String?]) -> Bool { Set(values).count > 1 }
 
         var shown: [[(key: String, value: String?)]] = params.map { _ in [] }
-        for key in keys.sorted(by: displayOrder) {
+        for key in keys.sorted(by: displayOrder) where varies(params.map { $0[key] }) {
             let kinds = ownerKinds(key)
-            let groups = Dictionary(grouping: params.indices) { run in kinds.map { params[run][$0] } }
             let inEvery = params.allSatisfy { $0[key] != nil }
-            if inEvery && varies(params.map { $0[key] }) {
-                for run in params.indices { shown[run].append((key, params[run][key])) }
-                continue
-            }
+            let groups = Dictionary(grouping: params.indices) { run in kinds.map { params[run][$0] } }
             for members in groups.values {
-                let values = members.map { params[$0][key] }
-                if varies(values) {
+                if varies(members.map { params[$0][key] }) {
                     for run in members { shown[run].append((key, params[run][key])) }
-                } else if !inEvery, varies(params.map { $0[key] }) {
-                    for run in members {
-                        if let value = params[run][key], let fallback = defaultValue(key, run: run), value != fallback {
-                            shown[run].append((key, value))
-                        }
-                    }
+                    continue
+                }
+                for run in members {
+                    guard let value = params[run][key] else { continue }
+                    if defaultValue(key, run: run).map({ value != $0 }) ?? inEvery { shown[run].append((key, value)) }
                 }
             }
         }

@@ -47,7 +47,21 @@ func loadAll(_ files: [String], database: String) throws -> [(String, [Experimen
     var protected = ProtectedPaths()
     protected.protectDatabase(database)
     for file in files { protected.protect(file, as: "a spec being run") }
-    return try files.map { ($0, try ExperimentSpec.loadChecked(file: $0, protected: protected)) }
+    // Every file is read, so one pass reports the errors of all of them (up to the cap).
+    var loaded: [(String, [ExperimentSpec])] = []
+    var errors: [SpecError] = []
+    for file in files {
+        do {
+            loaded.append((file, try ExperimentSpec.loadChecked(file: file, protected: protected)))
+        } catch let error as SpecError {
+            errors += error.all
+        }
+    }
+    if var first = errors.first {
+        first.others = Array(errors.dropFirst().prefix(ExperimentSpec.maximumReportedErrors - 1))
+        throw first
+    }
+    return loaded
 }
 
 /// `trainlab run SPEC... [--db PATH] [--jobs N] [--force] [--quiet] [--shard K/N|auto [--shards N]]`.

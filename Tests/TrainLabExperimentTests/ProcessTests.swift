@@ -38,11 +38,13 @@ final class ProcessTests: XCTestCase {
         return false
     }
 
+    /// Every step logged (`log_every` 1, not the default's 1 in 10,000 for the 10⁷-step run):
+    /// the tests compare the last logged step with the saved state's.
     func spec(steps: String, name: String = "sweep") throws -> String {
         try specFile("""
             {"name": "\(name)", "task": {"kind": "blobs", "train_size": 128, "val_size": 32},
              "model": {"hidden": [8]}, "loss": "cross_entropy", "optimizer": {"kind": "sgd", "lr": 0.1},
-             "training": {"batch_size": 16, "eval_every": 0},
+             "training": {"batch_size": 16, "eval_every": 0, "log_every": 1},
              "sweep": {"training.steps": \(steps)}}
             """)
     }

@@ -75,6 +75,12 @@ final class SpecErrorCommandLineTests: XCTestCase {
             trainlab: \(file):2:76: training.steps: expected an integer in 1...100000000, got 0
 
             """)
+        // Several files: the errors of each, in the order given.
+        let second = try specFile(#"{"name": "other", "task": {"kind": "spirals"}, "loss": "cross_entropy", "optimizer": "sgd", "seed": -1}"#)
+        let both = try runTrainlab(["validate", file, second], in: self)
+        XCTAssertEqual(both.status, 2)
+        XCTAssertEqual(both.standardError.split(separator: "\n").count, 3, both.standardError)
+        XCTAssertTrue(both.standardError.hasSuffix("\(second):1:101: seed: expected an integer in 0...2147483647, got -1\n"), both.standardError)
     }
 }
 

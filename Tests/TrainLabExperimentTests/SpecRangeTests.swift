@@ -60,7 +60,13 @@ final class SpecRangeTests: XCTestCase {
     func testRandomSweepsOverExtremeBoundsAreRefusedAtTheRunValue() throws {
         let sweep = #", "sweep_mode": {"random": 3}, "sweep": {"optimizer.lr": {"uniform": [-1e308, 1e308]}, "seed": {"int_uniform": [-4503599627370496, 4503599627370496]}}}"#
         let text = spec(task: #"{"kind": "copy"}"#)
-        try assertRefused(String(text.dropLast()) + sweep, at: "seed", "expected an integer in")
+        // Both drawn values are refused, in file order: the lr's distribution is written first.
+        XCTAssertThrowsError(try ExperimentSpec.loadChecked(file: try specFile(String(text.dropLast()) + sweep))) { error in
+            guard let error = error as? SpecError else { return XCTFail("not a SpecError: \(error)") }
+            let first = error.all.first { $0.path == "optimizer.lr" }, seed = error.all.first { $0.path == "seed" }
+            XCTAssertTrue(first?.message.contains("expected a number in") ?? false, "\(error)")
+            XCTAssertTrue(seed?.message.contains("expected an integer in") ?? false, "\(error)")
+        }
     }
 
     /// The largest sizes every range allows: the estimate refuses the run for its memory, in

@@ -293,6 +293,19 @@ final class ChoiceGroupingTests: XCTestCase {
         }
         XCTAssertEqual(ResultsStore.distinguishingParams(lone, configs: ["adam", "sgd"], defaults: defaults).map(ResultsStore.paramsText),
                        ["optimizer.kind=adam optimizer.lr=0.003", "optimizer.kind=sgd optimizer.lr=0.05 optimizer.momentum=0.9"])
+        // adamw's weight_decay 0.01 and adam's 0 are their kinds' defaults: implied by the kind.
+        let decay: [[String: String]] = [
+            ["optimizer.kind": "adam", "optimizer.lr": "0.003", "optimizer.weight_decay": "0"],
+            ["optimizer.kind": "adamw", "optimizer.lr": "0.003", "optimizer.weight_decay": "0.01"],
+        ]
+        XCTAssertEqual(ResultsStore.distinguishingParams(decay).map(ResultsStore.paramsText),
+                       ["optimizer.kind=adam optimizer.weight_decay=0", "optimizer.kind=adamw optimizer.weight_decay=0.01"],
+                       "without defaults a key every run has is shown where it differs")
+        let kindDefaults: ChoiceDefaults = { config, _ in
+            ["optimizer.weight_decay": config == "adamw" ? "0.01" : "0", "optimizer.lr": "0.001"]
+        }
+        XCTAssertEqual(ResultsStore.distinguishingParams(decay, configs: ["adam", "adamw"], defaults: kindDefaults)
+                        .map(ResultsStore.paramsText), ["optimizer.kind=adam", "optimizer.kind=adamw"])
     }
 
     /// Losses, gaps to the optimum and constraint violations improve downward; the rest upward.
