@@ -156,7 +156,7 @@ public struct ExperimentSpec {
         }
         let steps = first.training.steps
         if let minSteps = plan.minSteps, minSteps > steps {
-            throw error(plan.kind == .tpe ? "successive_halving.min_steps" : "min_steps",
+            throw error(plan.kind == .tpe ? "pruner.min_steps" : "min_steps",
                         "expected at most training.steps (\(steps)), got \(minSteps): the first rung must end within the run")
         }
         guard plan.prunes else { return }
@@ -178,7 +178,7 @@ public struct ExperimentSpec {
                             message: "the search ranks trials by \(plan.metric), measured only with training.eval_every above 0")
         }
         if let rung = rungs.dropLast().first(where: { $0 % measuredEvery != 0 }) {
-            throw error(plan.kind == .tpe ? "successive_halving.min_steps" : "min_steps",
+            throw error(plan.kind == .tpe ? "pruner.min_steps" : "min_steps",
                         "the rungs end at steps \(rungs.map(String.init).joined(separator: ", ")), but \(plan.metric) is measured every \(measuredEvery) steps (training.\(key)): expected every rung, \(rung) first, to be a multiple of \(measuredEvery)")
         }
     }

@@ -162,7 +162,7 @@ final class AdaptiveSearchRunTests: XCTestCase {
     func testTPEProposesTheSameTrialsFromTheSameSpec() throws {
         let spec = try specFile(Self.halvingSpec.replacingOccurrences(
             of: #""successive_halving": {"trials": 9, "min_steps": 10, "eta": 3, "metric": "val_loss"}"#,
-            with: #""tpe": {"trials": 8, "startup": 4, "seed": 5, "successive_halving": {"min_steps": 30, "eta": 3}}"#))
+            with: #""tpe": {"trials": 8, "startup": 4, "seed": 5, "pruner": {"min_steps": 30, "eta": 3}}"#))
         XCTAssertEqual(try ExperimentSpec.load(file: spec).count, 4, "the startup trials; the rest come from results")
         var configs: [[String]] = []
         for name in ["a", "b"] {
