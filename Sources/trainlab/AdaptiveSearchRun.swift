@@ -73,7 +73,9 @@ final class AdaptiveSearchRun: @unchecked Sendable {
         let subset = numbers.map { specs[$0] }
         let pause = ladder[rung] < steps ? ladder[rung] : nil
         let progress = quiet ? nil : SweepProgress(totalSteps: subset.count * steps)
-        let session = RunSession(runs: subset, store: store, database: database, force: force && rung == specs[numbers[0]].search!.firstRung,
+        // --force at every rung: a completed earlier attempt must not stand in for the trial
+        // that this search resumes (claimRun still resumes its own paused state).
+        let session = RunSession(runs: subset, store: store, database: database, force: force,
                                  progress: progress, pausingAfter: pause)
         failures += RunCommand.train(session, plan: jobs.plan(for: subset), database: database)
         var values: [Int: Double?] = [:]

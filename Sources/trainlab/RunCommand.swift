@@ -32,6 +32,20 @@ enum ValidateCommand {
                       + "\(format(estimate.flopsPerStep / 1e6, 1)) MFLOP/step, ~\(ResourceEstimate.format(estimate.bytes))\(sweep)")
             }
         }
+        for (file, runs) in specs {
+            var shown = Set<String>()
+            for run in runs {
+                guard let trial = run.search, shown.insert(trial.group).inserted else { continue }
+                let plan = trial.plan
+                let count = runs.filter { $0.search?.group == trial.group }.count
+                // A sweep's group is its file; a benchmark's adds the problem and optimizer.
+                let cell = trial.group == run.file ? "" : " " + trial.group.dropFirst(run.file.count + 2)
+                print("\(file): adaptive search\(cell): \(plan.kind.rawValue) by \(plan.metric) (\(plan.goal.rawValue)), rungs at steps "
+                      + plan.rungSteps(maxSteps: run.training.steps).map(String.init).joined(separator: ", ")
+                      + (plan.kind == .tpe ? "; \(count) random trials above, then \(plan.trials - count) proposed from their results"
+                                           : "; \(count) trials above, the best 1/\(plan.eta) of each rung go on"))
+            }
+        }
         for (file, runs) in specs where BenchmarkProtocol(of: runs.first) != nil {
             print("\(file): benchmark tuning runs above; `trainlab run` then reruns each problem and optimizer's best trial on the paired seeds")
         }

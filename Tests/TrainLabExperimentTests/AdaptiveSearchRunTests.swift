@@ -325,3 +325,16 @@ extension AdaptiveSearchRunTests {
         XCTAssertTrue(ladder.hasPrefix("benchmark.search.successive_halving.min_steps: expected at most training.steps (30)"), ladder)
     }
 }
+
+extension AdaptiveSearchRunTests {
+    /// `validate` lists the trials that start and says how the search goes on.
+    func testValidateDescribesTheSearch() throws {
+        let spec = try specFile(Self.halvingSpec)
+        let outcome = try runTrainlab(["validate", spec], in: self)
+        XCTAssertEqual(outcome.status, 0, outcome.standardError)
+        XCTAssertTrue(outcome.standardOutput.contains("\(spec): 9 runs"), outcome.standardOutput)
+        XCTAssertTrue(outcome.standardOutput.contains(
+            "\(spec): adaptive search: successive_halving by val_loss (min), rungs at steps 10, 30, 90; 9 trials above, the best 1/3 of each rung go on"),
+            outcome.standardOutput)
+    }
+}
