@@ -67,6 +67,16 @@ public func seconds(since start: UInt64) -> Double {
 /// Receives progress of a run (the command line draws it; tests ignore it).
 public protocol ProgressObserver {
     func update(step: Int, of total: Int, loss: Double, stepsPerSecond: Double)
+    /// The run continues from a saved state after update `step`: the steps up to it were trained
+    /// earlier, and count in no rate measured now.
+    func resumed(afterStep step: Int)
+    /// A validation metric, as it is logged (`val_loss`, `val_accuracy`, `val_ndcg`).
+    func validated(step: Int, name: String, value: Double)
+}
+
+extension ProgressObserver {
+    public func resumed(afterStep step: Int) {}
+    public func validated(step: Int, name: String, value: Double) {}
 }
 
 /// Trains one `ExperimentSpec` and logs its metrics (docs/interface.md names) to a `MetricsSink`:
@@ -300,6 +310,7 @@ public final class Runner {
                 (evaluationCount, trainingSeconds) = (cost[0], cost[1])
             }
             for constraint in constraints { try constraint.restore(from: archive) }
+            progress?.resumed(afterStep: firstStep - 1)
         }
 
         func evaluate(at step: Int) throws {
@@ -312,6 +323,9 @@ public final class Runner {
                 metrics.flush()
             }
             lastValidation = (v.loss, v.accuracy)
+            progress?.validated(step: step, name: "val_loss", value: v.loss)
+            if let accuracy = v.accuracy { progress?.validated(step: step, name: "val_accuracy", value: accuracy) }
+            if let ndcg = v.ndcg { progress?.validated(step: step, name: "val_ndcg", value: ndcg) }
             let watchable = ["val_loss": v.loss, "val_accuracy": v.accuracy, "val_ndcg": v.ndcg]
             guard var stopping = earlyStopping, let value = watchable[stopping.spec.metric] ?? nil else { return }
             let isBest = stopping.record(value, step: step)
@@ -451,8 +465,10 @@ public final class Runner {
         }
         if let path = spec.checkpoint.saveFinal, end != .paused { try timed(\.store) { try Checkpoints.save(model, to: path, metadata: weightsMetadata) } }
         phases.total = seconds(since: start)
+        // A diverged run's last validation predates the divergence: it is not the run's result.
+        let finalValidation = end == .diverged ? nil : lastValidation
         return RunResult(end: end, divergedStep: divergedStep, stoppedStep: stoppedStep, finalTrainLoss: lastLoss,
-                         finalValidationLoss: lastValidation?.loss, finalValidationAccuracy: lastValidation?.accuracy ?? nil,
+                         finalValidationLoss: finalValidation?.loss, finalValidationAccuracy: finalValidation?.accuracy ?? nil,
                          seconds: earlierSeconds + phases.total, phases: phases)
     }
 }

@@ -85,6 +85,10 @@ public struct BenchmarkResults: Sendable {
         public var bestTrial: Int
         /// The optimizer's params (`optimizer.*` without the prefix) of the best setting.
         public var bestParams: [(key: String, value: String)]
+        /// The params of the best setting that tell it apart from the problem's other runs (tuning
+        /// and final, every optimizer: `ResultsStore.distinguishingParams` of `optimizer.*`),
+        /// qualified (`optimizer.lr`).
+        public var bestSetting: [(key: String, value: String?)] = []
         /// Final metric per seed (seeds ascending), failures as the worst value.
         public var seeds: [Int]
         public var finals: [Double]
@@ -159,8 +163,8 @@ extension ResultsStore {
     }
 
     /// The results of `experiment`'s final benchmark runs. A missing experiment, or one without
-    /// final runs, is a `ResultsQueryError`.
-    public func benchmarkResults(experiment: String) throws -> BenchmarkResults {
+    /// final runs, is a `ResultsQueryError`. `defaults` refine `bestSetting`.
+    public func benchmarkResults(experiment: String, defaults: ChoiceDefaults? = nil) throws -> BenchmarkResults {
         let overviews = try runOverviews(experiment: experiment)
         guard let first = overviews.first(where: { $0.params["benchmark.role"] == "final" }) else {
             throw ResultsQueryError.noBenchmarkRuns(experiment: experiment)
@@ -180,6 +184,10 @@ extension ResultsStore {
         }
         var problems: [BenchmarkResults.ProblemResult] = []
         for problem in problemNames {
+            let problemRuns = overviews.filter { $0.params["benchmark.problem"] == problem }
+            let settings = Dictionary(uniqueKeysWithValues: zip(
+                problemRuns.map(\.run.id),
+                RunOverview.distinguishingParams(problemRuns, include: { $0.hasPrefix("optimizer.") }, defaults: defaults)))
             var results: [BenchmarkResults.OptimizerResult] = []
             for optimizer in optimizerNames {
                 let runs = finals.filter { $0.0.problem == problem && $0.0.optimizer == optimizer }.sorted { $0.0.seed < $1.0.seed }
@@ -193,6 +201,7 @@ extension ResultsStore {
                     seeds: runs.map(\.0.seed), finals: scores, median: Statistics.median(scores),
                     mean: finite.count == scores.count ? Statistics.mean(scores) : (goal == .min ? .infinity : -.infinity),
                     ci: finite.count == scores.count ? Statistics.confidenceHalfWidth95(scores) : nil)
+                result.bestSetting = settings[bestRun.1.run.id] ?? []
                 if let target {
                     var steps: [Double] = [], evals: [Double] = [], seconds: [Double] = []
                     for (_, overview) in runs {

@@ -13,7 +13,7 @@ enum BenchmarkCommand {
         guard format == "table" || format == "json" else { throw UsageError("--format expects table or json, got '\(format)'") }
         guard let experiment = arguments.next() else { throw UsageError("benchmark needs an experiment") }
         try arguments.finish()
-        let results = try ResultsStore.openForReading(path: databasePath).benchmarkResults(experiment: experiment)
+        let results = try ResultsStore.openForReading(path: databasePath).benchmarkResults(experiment: experiment, defaults: catalogueDefaults)
         print(format == "json" ? JSONWriter.write(json(results), pretty: true) : table(results))
     }
 
@@ -78,7 +78,7 @@ enum BenchmarkCommand {
             if results.target != nil { header += ["hits", "steps", "evals", "seconds"] }
             header.append("p")
             let rows = problem.optimizers.map { o -> [String] in
-                let setting = "trial \(o.bestTrial): " + o.bestParams.map { "\($0.key)=\(ParamValue.compact($0.value))" }.joined(separator: " ")
+                let setting = "trial \(o.bestTrial): " + ResultsStore.paramsText(o.bestSetting)
                 var row = [String(o.rank), o.name, setting, formatMetric(o.median),
                            formatMetric(o.mean) + (o.ci.map { " ± " + formatMetric($0) } ?? ""), String(o.finals.count)]
                 if results.target != nil {

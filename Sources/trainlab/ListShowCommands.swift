@@ -1,4 +1,5 @@
 import Foundation
+import TrainLabExperiment
 import TrainLabSpec
 import TrainLabStore
 
@@ -6,6 +7,15 @@ import TrainLabStore
 // read-only; a missing database or an unknown run or experiment is a `ResultsQueryError` (exit 2).
 
 let defaultDatabasePath = "results/trainlab.sqlite"
+
+/// The defaults of a run's catalogue choice (`ChoiceDefaults`), from its stored config resolved
+/// with the choice's kind alone: how `list`, `compare` and `benchmark` tell that one sgd run's
+/// `momentum` 0.9 is not sgd's default.
+func catalogueDefaults(_ config: String, _ prefix: String) -> [String: String]? {
+    guard let root = try? JSONParser.parse(config, file: "").root,
+          let defaults = ExperimentSpec.choiceDefaults(in: root, prefix: prefix) else { return nil }
+    return defaults.mapValues { ParamValue.text(storedParam($0)) }
+}
 
 /// `trainlab list [EXPERIMENT] [--status S] [--tag T] [--sort METRIC [--desc]] [--limit N] [--all] [--db PATH]`:
 /// one line per run; `--all` adds the attempts superseded by a later run of the same config.
@@ -29,10 +39,12 @@ enum ListCommand {
         let store = try ResultsStore.openForReading(path: databasePath)
 
         let overviews = try store.runOverviews(experiment: experiment, includeSuperseded: all)
-        // Params that vary within each experiment (the sweep), seed aside: it has its own column.
-        let variedKeys = Dictionary(grouping: overviews, by: \.run.experiment).mapValues { runs in
-            // An adaptive search's trial fates have a column of their own (`searchText`).
-            ResultsStore.differingParamKeys(runs.map(\.params)).filter { $0 != "seed" && !$0.hasPrefix("search.") }
+        // The params that tell the runs of each experiment apart (the sweep), seed aside: it has its
+        // own column, as an adaptive search's trial fates do (`searchText`).
+        var paramsText: [Int64: String] = [:]
+        for runs in Dictionary(grouping: overviews, by: \.run.experiment).values {
+            let distinguishing = RunOverview.distinguishingParams(runs, include: { $0 != "seed" && !$0.hasPrefix("search.") }, defaults: catalogueDefaults)
+            for (overview, pairs) in zip(runs, distinguishing) { paramsText[overview.run.id] = ResultsStore.paramsText(pairs) }
         }
         var shown = overviews.filter { (status == nil || $0.run.status == status) && (tag == nil || $0.run.tags.contains(tag!)) }
         guard !shown.isEmpty else {
@@ -45,8 +57,11 @@ enum ListCommand {
                 throw ResultsQueryError.unknownMetric(name: sortMetric, experiment: experiment ?? "the listed runs",
                                                       known: Set(shown.flatMap(\.summaries.keys)).sorted())
             }
-            // Stable: equal values keep id order; a missing or NaN value sorts last either way.
-            let value = { (overview: RunOverview) in overview.summaries[sortMetric]?.finalValue.flatMap { $0.isNaN ? nil : $0 } }
+            // Stable: equal values keep id order; a missing or NaN value, and any diverged run's
+            // (its loss at divergence is no result), sorts last either way.
+            let value = { (overview: RunOverview) in
+                overview.run.status == .diverged ? nil : overview.summaries[sortMetric]?.finalValue.flatMap { $0.isNaN ? nil : $0 }
+            }
             shown = shown.filter { value($0) != nil }.enumerated().sorted { a, b in
                 let x = value(a.element)!, y = value(b.element)!
                 return x != y ? (descending ? x > y : x < y) : a.offset < b.offset
@@ -69,7 +84,7 @@ enum ListCommand {
             cells += metrics.map { formatMetric(overview.summaries[$0]?.finalValue) }
             cells.append(run.durationSeconds().map(formatDuration) ?? "-")
             if hasTags { cells.append(run.tags.isEmpty ? "-" : run.tags.joined(separator: ",")) }
-            cells.append(compactParams(overview.params, keys: variedKeys[run.experiment] ?? []))
+            cells.append(paramsText[run.id] ?? "")
             if hasNotes { cells.append(run.notes.map { oneLine($0, width: notesWidth) } ?? "-") }
             table.rows.append(cells)
         }
@@ -113,15 +128,6 @@ enum ListCommand {
                              + suggestion(for: text, among: names))
         }
         return status
-    }
-
-    /// `lr=0.01 kind=adam`: the last part of each dotted key where that is unambiguous.
-    static func compactParams(_ params: [String: String], keys: [String]) -> String {
-        let lastParts = keys.map { $0.split(separator: ".").last.map(String.init) ?? $0 }
-        return zip(keys, lastParts).map { key, last in
-            let name = lastParts.filter { $0 == last }.count == 1 ? last : key
-            return "\(name)=\(params[key].map(ParamValue.compact) ?? "-")"
-        }.joined(separator: " ")
     }
 }
 
@@ -173,8 +179,10 @@ enum ShowCommand {
             var table = TextTable(header: ["metric", "final", "best", "best step"], rightAligned: [1, 2, 3])
             for name in summaries.keys.sorted() {
                 let summary = summaries[name]!
-                table.rows.append([name, formatMetric(summary.finalValue), formatMetric(summary.bestValue),
-                                   summary.bestStep.map(String.init) ?? "-"])
+                // A best only for objectives (losses, accuracies): the lowest lr or time is no result.
+                let hasBest = MetricDirection.hasBest(name)
+                table.rows.append([name, formatMetric(summary.finalValue), hasBest ? formatMetric(summary.bestValue) : "-",
+                                   hasBest ? summary.bestStep.map(String.init) ?? "-" : "-"])
             }
             print(table.rendered())
         }

@@ -129,7 +129,13 @@ final class SweepTests: XCTestCase {
         let optimizer = try XCTUnwrap(try ObjectReader(resolved.root, path: "", document: resolved).object("optimizer"))
         XCTAssertEqual(
             specError { try optimizer.double("lr", range: 0...1) }?.description,
-            "x.json:2:28: optimizer.lr: expected a number in [0, 1], got -1")
+            "x.json:2:29: sweep[\"optimizer.lr\"][0]: expected a number in [0, 1], got -1",
+            "at the swept element, -1, not the '[' of its list")
+        // The second run's value is the list's second element.
+        let second = try Sweep.expand(doc)[1]
+        let secondDocument = JSONDocument(root: second.spec, file: doc.file, locationsFrom: doc, assignments: second.assignments)
+        XCTAssertEqual(secondDocument.sourcePath(of: "optimizer.lr"), "sweep[\"optimizer.lr\"][1]")
+        XCTAssertTrue(secondDocument.location(of: "optimizer.lr")! == (2, 33))
         // Without assignments the original locations are kept.
         let plain = JSONDocument(root: run.spec, file: doc.file, locationsFrom: doc)
         XCTAssertTrue(plain.location(of: "optimizer.lr")! == (1, 22))
