@@ -88,14 +88,24 @@ final class AdaptiveSearchRun: @unchecked Sendable {
     /// The metric of trial `number` at rung `rung` from its outcome, with its params updated.
     private func record(_ number: Int, rung: Int, outcome: RunSession.RunOutcome?) -> Double? {
         guard let outcome else { return nil }
+        // Two trials with one config (a proposal or draw repeated) share its run: the first
+        // trial's params stay; the second takes the run's results.
+        if let owner = runIDs.filter({ $0.value == outcome.runID }).keys.min(), owner < number {
+            runIDs[number] = outcome.runID
+            return record(owner, rung: rung, outcome: outcome, paramsToo: false)
+        }
+        return record(number, rung: rung, outcome: outcome, paramsToo: true)
+    }
+
+    private func record(_ number: Int, rung: Int, outcome: RunSession.RunOutcome, paramsToo: Bool) -> Double? {
         runIDs[number] = outcome.runID
         let trial = specs[number].search!
         let trained = outcome.status == .diverged ? (outcome.divergedStep ?? ladder[rung]) : ladder[rung]
-        try? store.setParams(runID: outcome.runID, [
+        if paramsToo { try? store.setParams(runID: outcome.runID, [
             "search.kind": .text(plan.kind.rawValue), "search.trial": .integer(Int64(trial.trial)),
             "search.bracket": .integer(Int64(trial.bracket)), "search.rung": .integer(Int64(rung)),
             "search.steps": .integer(Int64(trained)), "search.promoted": .integer(rung > trial.firstRung ? 1 : 0),
-        ])
+        ]) }
         guard outcome.status == .interrupted || outcome.status == .completed else { return nil }
         // The latest value at or before the rung's step (validation checked that it is measured there).
         let logged = (try? store.metrics(runID: outcome.runID, name: plan.metric)) ?? []
@@ -215,8 +225,7 @@ final class AdaptiveSearchRun: @unchecked Sendable {
         while first < plan.trials {
             let batch = Array(first..<min(first + plan.batch, plan.trials))
             for number in batch where number >= specs.count {
-                // A proposal's seed: the plan's, mixed with the trial number (SplitMix64's increment).
-                let seed = plan.seed &+ UInt64(number + 1) &* 0x9E37_79B9_7F4A_7C15
+                let seed = TreeParzenEstimator.proposalSeed(trial: number, searchSeed: plan.seed)
                 let point = TreeParzenEstimator.suggest(observations, dimensions: template.space.dimensions, goal: plan.goal, seed: seed)
                 let trial = SearchTrial(plan: plan, group: template.group, trial: number, bracket: 0, firstRung: 0,
                                         point: point, space: template.space)
