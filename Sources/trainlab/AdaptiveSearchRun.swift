@@ -102,7 +102,7 @@ final class AdaptiveSearchRun: @unchecked Sendable {
         let trial = specs[number].search!
         let trained = outcome.status == .diverged ? (outcome.divergedStep ?? ladder[rung]) : ladder[rung]
         if paramsToo { try? store.setParams(runID: outcome.runID, [
-            "search.kind": .text(plan.kind.rawValue), "search.trial": .integer(Int64(trial.trial)),
+            "search.kind": .text(plan.kind.rawValue), "search.metric": .text(plan.metric), "search.trial": .integer(Int64(trial.trial)),
             "search.bracket": .integer(Int64(trial.bracket)), "search.rung": .integer(Int64(rung)),
             "search.steps": .integer(Int64(trained)), "search.promoted": .integer(rung > trial.firstRung ? 1 : 0),
         ]) }

@@ -338,3 +338,23 @@ extension AdaptiveSearchRunTests {
             outcome.standardOutput)
     }
 }
+
+extension AdaptiveSearchRunTests {
+    /// `report` draws the rungs: one line a trial, the one trained to the end in colour, and
+    /// groups the trials by their learning rate alone (the search.* params are no config).
+    func testReportDrawsTheRungs() throws {
+        let spec = try specFile(Self.halvingSpec)
+        let folder = URL(fileURLWithPath: spec).deletingLastPathComponent()
+        let database = folder.appendingPathComponent("report.sqlite").path
+        XCTAssertEqual(try runTrainlab(["run", spec, "--db", database, "--quiet"], in: self).status, 0)
+        let html = folder.appendingPathComponent("sh.html").path
+        let outcome = try runTrainlab(["report", "sh", "--db", database, "-o", html], in: self)
+        XCTAssertEqual(outcome.status, 0, outcome.standardError)
+        XCTAssertTrue(outcome.standardOutput.contains("9 runs in 9 configs"), outcome.standardOutput)
+        let text = try String(contentsOfFile: html, encoding: .utf8)
+        XCTAssertTrue(text.contains("<section id=\"search\">"))
+        XCTAssertTrue(text.contains("9 trials; 1 promoted to the end in colour, the others stopped at a rung in grey"))
+        // The eight stopped trials share one legend entry.
+        XCTAssertEqual(text.components(separatedBy: "<title>stopped at a rung</title>").count - 1, 1, "one legend entry")
+    }
+}
