@@ -151,6 +151,8 @@ public struct SearchTrial: Sendable {
     /// Its coordinates in `space` (TPE's observations).
     public let point: [Double]
     public let space: SearchSpace
+    /// A benchmark's problem and optimizer (nil in a sweep): where a TPE proposal's run is made.
+    public var benchmarkCell: (problem: String, optimizer: String)? = nil
 
     public init(plan: SearchPlan, group: String, trial: Int, bracket: Int, firstRung: Int, point: [Double], space: SearchSpace) {
         self.plan = plan

@@ -101,6 +101,10 @@ final class AdaptiveSearchRun: @unchecked Sendable {
         runIDs[number] = outcome.runID
         let trial = specs[number].search!
         let trained = outcome.status == .diverged ? (outcome.divergedStep ?? ladder[rung]) : ladder[rung]
+        if paramsToo, plan.kind == .tpe {
+            // Where TPE proposed it (quantile coordinates): a benchmark's final runs rebuild the best trial from it.
+            try? store.setParams(runID: outcome.runID, ["search.point": .text(JSONWriter.write(.array(trial.point.map { .number($0) })))])
+        }
         if paramsToo { try? store.setParams(runID: outcome.runID, [
             "search.kind": .text(plan.kind.rawValue), "search.metric": .text(plan.metric), "search.trial": .integer(Int64(trial.trial)),
             "search.bracket": .integer(Int64(trial.bracket)), "search.rung": .integer(Int64(rung)),
@@ -227,8 +231,9 @@ final class AdaptiveSearchRun: @unchecked Sendable {
             for number in batch where number >= specs.count {
                 let seed = TreeParzenEstimator.proposalSeed(trial: number, searchSeed: plan.seed)
                 let point = TreeParzenEstimator.suggest(observations, dimensions: template.space.dimensions, goal: plan.goal, seed: seed)
-                let trial = SearchTrial(plan: plan, group: template.group, trial: number, bracket: 0, firstRung: 0,
+                var trial = SearchTrial(plan: plan, group: template.group, trial: number, bracket: 0, firstRung: 0,
                                         point: point, space: template.space)
+                trial.benchmarkCell = template.benchmarkCell
                 let spec = try ExperimentSpec.searchTrial(file: file, trial: trial)
                 try Runner(spec: spec, pool: .serial).check()
                 specs.append(spec)

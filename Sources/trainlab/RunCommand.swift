@@ -174,9 +174,22 @@ enum RunCommand {
             let best = try store.benchmarkBestTrials(experiment: first.name, configHashes: hashes,
                                                      metric: benchmark.metric, goal: benchmark.goal)
             guard !best.isEmpty else { return [] }
-            return try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .final { problem, optimizer in
+            // A TPE trial's point: its search.point param (the best tuning run of its cell).
+            var points: [BenchmarkCell: [Double]] = [:]
+            if tuneRuns.contains(where: { $0.search?.plan.kind == .tpe }) {
+                for overview in try store.runOverviews(experiment: first.name) where overview.params["benchmark.role"] == "tune" {
+                    let p = overview.params
+                    guard let problem = p["benchmark.problem"], let optimizer = p["benchmark.optimizer"],
+                          let trial = p["benchmark.trial"].flatMap(Double.init).map(Int.init),
+                          best[BenchmarkCell(problem: problem, optimizer: optimizer)] == trial,
+                          let text = p["search.point"], case .array(let values)? = try? JSONParser.parse(text, file: "search.point").root
+                    else { continue }
+                    points[BenchmarkCell(problem: problem, optimizer: optimizer)] = values.compactMap { if case .number(let n) = $0 { n.value } else { nil } }
+                }
+            }
+            return try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .finalAt(bestTrial: { problem, optimizer in
                 best[BenchmarkCell(problem: problem, optimizer: optimizer)]
-            })
+            }, bestPoint: { problem, optimizer in points[BenchmarkCell(problem: problem, optimizer: optimizer)] }))
         }
     }
 }
