@@ -90,6 +90,9 @@ public struct ExperimentSpec {
     public enum BenchmarkPhase {
         case tune
         case final(bestTrial: (_ problem: String, _ optimizer: String) -> Int?)
+        /// `final`, with a TPE search's best trials' quantile coordinates (`search.point`).
+        case finalAt(bestTrial: (_ problem: String, _ optimizer: String) -> Int?,
+                     bestPoint: (_ problem: String, _ optimizer: String) -> [Double]?)
     }
 
     /// Why a spec file could not be read as text: missing, a folder, not readable, or not UTF-8.
@@ -118,6 +121,7 @@ public struct ExperimentSpec {
             switch phase {
             case .tune: (runs, trials) = try plan.tuneRunsWithSearch(defaultSteps: defaultSteps)
             case .final(let bestTrial): (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial), [])
+            case let .finalAt(bestTrial, bestPoint): (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial, bestPoint: bestPoint), [])
             }
         } else {
             let expanded = try Sweep.expandWithSearch(document, defaultSteps: defaultSteps)
@@ -188,7 +192,12 @@ public struct ExperimentSpec {
     public static func searchTrial(file: String, trial: SearchTrial) throws -> ExperimentSpec {
         let text = try String(contentsOfFile: file, encoding: .utf8)
         let document = try JSONParser.parse(text, file: file)
-        let run = try Sweep.resolve(document, assignments: trial.space.assignments(at: trial.point))
+        let run: (spec: JSONValue, assignments: [(path: String, value: JSONValue)])
+        if let cell = trial.benchmarkCell, let plan = try BenchmarkPlan(document) {
+            run = try plan.tuneRun(problem: cell.problem, optimizer: cell.optimizer, trial: trial.trial, point: trial.point)
+        } else {
+            run = try Sweep.resolve(document, assignments: trial.space.assignments(at: trial.point))
+        }
         let resolved = JSONDocument(root: run.spec, file: file, locationsFrom: document, assignments: run.assignments)
         var spec = try ExperimentSpec(resolved, assignments: run.assignments, runIndex: trial.trial, runCount: trial.plan.trials)
         spec.search = trial
@@ -205,7 +214,7 @@ public struct ExperimentSpec {
         }
         let steps = first.training.steps
         if let minSteps = plan.minSteps, minSteps > steps {
-            throw error(plan.kind == .tpe ? "successive_halving.min_steps" : "min_steps",
+            throw error(plan.kind == .tpe ? "pruner.min_steps" : "min_steps",
                         "expected at most training.steps (\(steps)), got \(minSteps): the first rung must end within the run")
         }
         guard plan.prunes else { return }
@@ -227,7 +236,7 @@ public struct ExperimentSpec {
                             message: "the search ranks trials by \(plan.metric), measured only with training.eval_every above 0")
         }
         if let rung = rungs.dropLast().first(where: { $0 % measuredEvery != 0 }) {
-            throw error(plan.kind == .tpe ? "successive_halving.min_steps" : "min_steps",
+            throw error(plan.kind == .tpe ? "pruner.min_steps" : "min_steps",
                         "the rungs end at steps \(rungs.map(String.init).joined(separator: ", ")), but \(plan.metric) is measured every \(measuredEvery) steps (training.\(key)): expected every rung, \(rung) first, to be a multiple of \(measuredEvery)")
         }
     }

@@ -33,6 +33,7 @@ public enum HTMLReport {
             sections.append(("probe", "Initialization probe", probeFigures.joined(separator: "\n")))
         }
         if let benchmark = data.benchmark { sections.append(("benchmark", "Benchmark", benchmarkSection(benchmark))) }
+        if let rungs = ReportCharts.searchRungs(data) { sections.append(("search", "Adaptive search", figure(rungs.svg(), caption: nil))) }
 
         var html: [String] = []
         html.append("<!DOCTYPE html>")

@@ -156,7 +156,13 @@ public struct LineChart: Sendable {
     }
 
     var legendEntries: [Legend.Entry] {
-        var entries = series.map { Legend.Entry(symbol: .line($0.style), label: $0.label, id: $0.id) }
+        // Series that look alike and say the same (an adaptive search's pruned trials) share one entry.
+        var entries: [Legend.Entry] = []
+        var seen: [(SeriesStyle, String)] = []
+        for s in series where !seen.contains(where: { $0.0 == s.style && $0.1 == s.label }) {
+            seen.append((s.style, s.label))
+            entries.append(Legend.Entry(symbol: .line(s.style), label: s.label, id: s.id))
+        }
         if series.contains(where: { !$0.traces.isEmpty }) {
             entries.append(Legend.Entry(symbol: .divergedTrace, label: "diverged run, drawn until it stopped", id: nil))
         }

@@ -71,6 +71,29 @@ public enum ReportCharts {
         return chart
     }
 
+    /// An adaptive search's rungs: each trial's search metric against steps, one line a trial,
+    /// those trained to the end in colour, the rest (stopped at a rung) in grey.
+    public static func searchRungs(_ data: ReportData) -> LineChart? {
+        guard let metric = data.searchTrials.first?.metric else { return nil }
+        var colour = 0
+        let series = data.searchTrials.map { trial -> LineSeries in
+            guard trial.reachedTheEnd else {
+                return LineSeries(id: "trial-\(trial.trial)", label: "stopped at a rung",
+                                  style: SeriesStyle(color: "#BBBBBB", dash: nil), points: trial.points)
+            }
+            defer { colour += 1 }
+            return LineSeries(id: "trial-\(trial.trial)", label: "trial \(trial.trial) (run \(trial.runID)), trained to the end",
+                              style: SeriesStyle.at(colour), points: trial.points)
+        }
+        let ended = data.searchTrials.filter(\.reachedTheEnd).count
+        var chart = LineChart(id: "chart-search-rungs", title: "Adaptive search: \(metric) by step, one line a trial",
+                              subtitle: "\(data.searchTrials.count) trials; \(ended) promoted to the end in colour, the others stopped at a rung in grey. "
+                                  + "A promoted trial's line continues its own run (a resume), never a retraining.",
+                              xLabel: "step (optimizer updates)", yLabel: metric, series: series)
+        chart.dotsUpTo = 0
+        return chart
+    }
+
     /// The final value of the comparison's metric per config: mean ± 95% CI over completed runs.
     public static func finalComparison(_ data: ReportData) -> BarChart {
         let metric = data.comparison.metric

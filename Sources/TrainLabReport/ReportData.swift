@@ -53,6 +53,18 @@ public struct ReportData: Sendable {
     /// The benchmark protocol's results and tuning trials, when the runs carry `benchmark.*`
     /// params and the final runs exist; nil otherwise.
     public var benchmark: BenchmarkReport?
+    /// An adaptive search's trials (runs with `search.*` params), by trial number; empty otherwise.
+    public var searchTrials: [SearchTrialCurve] = []
+
+    /// One trial of an adaptive search: its search metric at every step it was measured, up to
+    /// the last rung it trained, and whether it trained to the end.
+    public struct SearchTrialCurve: Sendable, Equatable {
+        public var runID: Int64
+        public var trial: Int
+        public var metric: String
+        public var points: [ChartPoint]
+        public var reachedTheEnd: Bool
+    }
 
     /// Curve metrics shown when logged, in this order.
     public static let standardCurveMetrics = ["train_loss", "val_loss", "val_accuracy", "val_ndcg"]
@@ -152,10 +164,21 @@ public struct ReportData: Sendable {
         }
 
         let benchmark = try BenchmarkReport.load(from: store, experiment: experiment, overviews: overviews)
-        return ReportData(experiment: experiment, databasePath: store.path, groupKeys: keys, pivotKey: pivotKey, configs: configs,
+        var searchTrials: [SearchTrialCurve] = []
+        for overview in overviews {
+            let p = overview.params
+            guard let trial = p["search.trial"].flatMap(Double.init), let metric = p["search.metric"] else { continue }
+            let points = try store.metrics(runID: overview.run.id, name: metric).filter { $0.value.isFinite }
+                .map { ChartPoint(x: Double($0.step), y: $0.value, low: $0.value, high: $0.value) }
+            searchTrials.append(SearchTrialCurve(runID: overview.run.id, trial: Int(trial), metric: metric, points: points,
+                                                 reachedTheEnd: overview.run.status == .completed))
+        }
+        var data = ReportData(experiment: experiment, databasePath: store.path, groupKeys: keys, pivotKey: pivotKey, configs: configs,
                           comparison: comparison, metricNames: metricNames, curveMetrics: curveMetrics,
                           curves: curves, stepsPerPoint: stepsPerPoint, smoothing: smoothing, probes: probes,
                           benchmark: benchmark)
+        data.searchTrials = searchTrials.sorted { $0.trial < $1.trial }
+        return data
     }
 
     /// Series styles of configs with these group values. Up to seven configs get a colour each.

@@ -167,6 +167,15 @@ public enum TreeParzenEstimator {
         }
     }
 
+    /// The seed of trial `number`'s proposal in a search seeded `searchSeed`: hashed, since
+    /// SplitMix64 seeded s + k·γ replays seed s's draws shifted by k (γ its increment), and
+    /// consecutive trials would then draw the same candidates.
+    public static func proposalSeed(trial number: Int, searchSeed: UInt64) -> UInt64 {
+        var mixer = SplitMix64(seed: searchSeed ^ 0x7470_655f_7472_6961)  // "tpe_tria"
+        mixer.state &+= UInt64(number) &* 0xD1B5_4A32_D192_ED03
+        return mixer.next()
+    }
+
     /// The next trial's coordinates, drawn from `seed` (the same seed and observations give the
     /// same coordinates). Needs at least one observation.
     public static func suggest(_ observations: [Observation], dimensions: [Dimension], goal: SearchGoal,

@@ -99,15 +99,12 @@ public struct BenchmarkPlan {
         metric = try reader.string("metric", default: "val_loss")
         goal = try reader.string("goal", default: metric.lowercased().contains("loss") ? "min" : "max")
         guard goal == "min" || goal == "max" else { throw reader.error("goal", "expected \"min\" or \"max\", got '\(goal)'") }
-        let expectedSearch = "expected \"random\", \"grid\" or {\"successive_halving\": {\"min_steps\": r, \"eta\": 3}} / {\"hyperband\": {...}}"
+        let expectedSearch = "expected \"random\", \"grid\" or {\"successive_halving\": {\"min_steps\": r, \"eta\": 3}} / {\"hyperband\": {...}} / {\"tpe\": {\"startup\": k}}"
         if case .object? = reader.value("search") {
             let searchReader = try reader.objectOrEmpty("search")
             guard let plan = try SearchPlan.read(searchReader, fixed: (metric, goal, budget)) else {
                 try searchReader.finish()
                 throw reader.error("search", expectedSearch)
-            }
-            if plan.kind == .tpe {
-                throw searchReader.error("tpe", "a benchmark's final runs rerun a trial by its number, which a TPE proposal does not have yet: use successive_halving or hyperband (TPE works in a sweep_mode)")
             }
             try searchReader.finish()
             adaptive = plan
@@ -186,6 +183,19 @@ public struct BenchmarkPlan {
                     searchTrials += [SearchTrial?](repeating: nil, count: runs.count - searchTrials.count)
                     continue
                 }
+                if adaptive.kind == .tpe {
+                    let space = spaces[optimizer]!
+                    let searchSpace = SearchSpace(paths: space.map { "optimizer." + $0.key }, distributions: space.map(\.distribution))
+                    for number in 0..<adaptive.startup {
+                        let point = space.indices.map { Self.halton(index: number + 1, base: Self.primes[$0 % Self.primes.count]) }
+                        runs.append(try run(problem: problem, optimizer: optimizer, trial: number, seed: nil, point: pointValues(optimizer, point)))
+                        var trial = SearchTrial(plan: adaptive, group: "\(file): \(problem)/\(optimizer)", trial: number, bracket: 0,
+                                                firstRung: 0, point: point, space: searchSpace)
+                        trial.benchmarkCell = (problem, optimizer)
+                        searchTrials.append(trial)
+                    }
+                    continue
+                }
                 let brackets = adaptive.brackets(maxSteps: try steps(of: problem, default: defaultSteps))
                 let count = brackets.reduce(0) { $0 + $1.trials }
                 if count > Self.maxBudget { throw SpecError(file: "", path: adaptive.path, message: "the search starts more than \(Self.maxBudget) trials") }
@@ -204,6 +214,17 @@ public struct BenchmarkPlan {
         return (runs, searchTrials)
     }
 
+    /// The optimizer's searched keys at quantile coordinates `point`.
+    func pointValues(_ optimizer: String, _ point: [Double]) -> [(key: String, value: JSONValue)] {
+        zip(spaces[optimizer] ?? [], point).map { ($0.key, $0.distribution.value(atQuantile: $1)) }
+    }
+
+    /// A TPE proposal's tuning run: trial `trial` of the problem and optimizer at `point`.
+    public func tuneRun(problem: String, optimizer: String, trial: Int, point: [Double]) throws
+        -> (spec: JSONValue, assignments: [(path: String, value: JSONValue)]) {
+        try run(problem: problem, optimizer: optimizer, trial: trial, seed: nil, point: pointValues(optimizer, point))
+    }
+
     /// The problem's training.steps: its override, else the spec's, else `defaultValue`.
     private func steps(of problem: String, default defaultValue: Int) throws -> Int {
         var training = base["training"]
@@ -216,12 +237,16 @@ public struct BenchmarkPlan {
     /// The final runs: each (problem, optimizer)'s best trial on seeds 0..<seeds, the same seeds
     /// (so the same data, initial weights and batch order) for every optimizer. `bestTrial`
     /// gives the trial index per problem and optimizer; a pair it lacks gets no final runs.
-    public func finalRuns(bestTrial: (_ problem: String, _ optimizer: String) -> Int?) throws
+    /// With a TPE `search`, `bestPoint` gives the best trial's quantile coordinates (its
+    /// `search.point`), since a proposal's point does not follow from its number.
+    public func finalRuns(bestTrial: (_ problem: String, _ optimizer: String) -> Int?,
+                          bestPoint: (_ problem: String, _ optimizer: String) -> [Double]? = { _, _ in nil }) throws
         -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] {
         try problems.flatMap { problem in
             try optimizers.flatMap { optimizer -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] in
                 guard let trial = bestTrial(problem, optimizer) else { return [] }
-                return try (0..<seeds).map { try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0) }
+                let point = adaptive?.kind == .tpe ? bestPoint(problem, optimizer).map { pointValues(optimizer, $0) } : nil
+                return try (0..<seeds).map { try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0, point: point) }
             }
         }
     }

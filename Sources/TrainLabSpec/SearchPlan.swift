@@ -58,7 +58,7 @@ public struct SearchPlan: Sendable {
         let present = modeNames.filter { reader.has($0) }
         guard let name = present.first else { return nil }
         if present.count > 1 {
-            throw reader.error(present[1], "expected one search, got \(present.joined(separator: " and ")) (TPE prunes with \"tpe\": {..., \"successive_halving\": {\"min_steps\": r, \"eta\": 3}})")
+            throw reader.error(present[1], "expected one search, got \(present.joined(separator: " and ")) (TPE prunes with \"tpe\": {..., \"pruner\": {\"min_steps\": r, \"eta\": 3}})")
         }
         let kind = Kind(rawValue: name)!
         let options = try reader.objectOrEmpty(name)
@@ -100,7 +100,7 @@ public struct SearchPlan: Sendable {
             startup = try options.int("startup", default: min(10, trials), range: 1...Self.maxTrials)
             if startup > trials { throw options.error("startup", "expected at most trials (\(trials)) random trials, got \(startup)") }
             batch = try options.int("batch", default: 1, range: 1...Self.maxTrials)
-            if let pruning = try options.object("successive_halving") {
+            if let pruning = try options.object("pruner") {
                 eta = try pruning.int("eta", default: 3, range: 2...1_000)
                 minSteps = try pruning.int("min_steps", range: 1...100_000_000)
                 try pruning.finish()
@@ -151,6 +151,8 @@ public struct SearchTrial: Sendable {
     /// Its coordinates in `space` (TPE's observations).
     public let point: [Double]
     public let space: SearchSpace
+    /// A benchmark's problem and optimizer (nil in a sweep): where a TPE proposal's run is made.
+    public var benchmarkCell: (problem: String, optimizer: String)? = nil
 
     public init(plan: SearchPlan, group: String, trial: Int, bracket: Int, firstRung: Int, point: [Double], space: SearchSpace) {
         self.plan = plan

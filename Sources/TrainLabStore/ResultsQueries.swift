@@ -53,8 +53,10 @@ extension ResultsStore {
     }
 
     /// Keys whose value differs between some of `params` (a key missing from one counts), sorted.
+    /// An adaptive search's bookkeeping (`search.*`: a trial's number, rung, fate) is not part of
+    /// the config and is left out, so a search's trials group by what they searched.
     public static func differingParamKeys(_ params: [[String: String]]) -> [String] {
-        let keys = Set(params.flatMap(\.keys))
+        let keys = Set(params.flatMap(\.keys)).filter { !$0.hasPrefix("search.") }
         return keys.filter { key in Set(params.map { $0[key] }).count > 1 }.sorted()
     }
 

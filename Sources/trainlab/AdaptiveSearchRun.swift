@@ -73,7 +73,9 @@ final class AdaptiveSearchRun: @unchecked Sendable {
         let subset = numbers.map { specs[$0] }
         let pause = ladder[rung] < steps ? ladder[rung] : nil
         let progress = quiet ? nil : SweepProgress(totalSteps: subset.count * steps)
-        let session = RunSession(runs: subset, store: store, database: database, force: force && rung == specs[numbers[0]].search!.firstRung,
+        // --force at every rung: a completed earlier attempt must not stand in for the trial
+        // that this search resumes (claimRun still resumes its own paused state).
+        let session = RunSession(runs: subset, store: store, database: database, force: force,
                                  progress: progress, pausingAfter: pause)
         failures += RunCommand.train(session, plan: jobs.plan(for: subset), database: database)
         var values: [Int: Double?] = [:]
@@ -86,14 +88,28 @@ final class AdaptiveSearchRun: @unchecked Sendable {
     /// The metric of trial `number` at rung `rung` from its outcome, with its params updated.
     private func record(_ number: Int, rung: Int, outcome: RunSession.RunOutcome?) -> Double? {
         guard let outcome else { return nil }
+        // Two trials with one config (a proposal or draw repeated) share its run: the first
+        // trial's params stay; the second takes the run's results.
+        if let owner = runIDs.filter({ $0.value == outcome.runID }).keys.min(), owner < number {
+            runIDs[number] = outcome.runID
+            return record(owner, rung: rung, outcome: outcome, paramsToo: false)
+        }
+        return record(number, rung: rung, outcome: outcome, paramsToo: true)
+    }
+
+    private func record(_ number: Int, rung: Int, outcome: RunSession.RunOutcome, paramsToo: Bool) -> Double? {
         runIDs[number] = outcome.runID
         let trial = specs[number].search!
         let trained = outcome.status == .diverged ? (outcome.divergedStep ?? ladder[rung]) : ladder[rung]
-        try? store.setParams(runID: outcome.runID, [
-            "search.kind": .text(plan.kind.rawValue), "search.trial": .integer(Int64(trial.trial)),
+        if paramsToo, plan.kind == .tpe {
+            // Where TPE proposed it (quantile coordinates): a benchmark's final runs rebuild the best trial from it.
+            try? store.setParams(runID: outcome.runID, ["search.point": .text(JSONWriter.write(.array(trial.point.map { .number($0) })))])
+        }
+        if paramsToo { try? store.setParams(runID: outcome.runID, [
+            "search.kind": .text(plan.kind.rawValue), "search.metric": .text(plan.metric), "search.trial": .integer(Int64(trial.trial)),
             "search.bracket": .integer(Int64(trial.bracket)), "search.rung": .integer(Int64(rung)),
             "search.steps": .integer(Int64(trained)), "search.promoted": .integer(rung > trial.firstRung ? 1 : 0),
-        ])
+        ]) }
         guard outcome.status == .interrupted || outcome.status == .completed else { return nil }
         // The latest value at or before the rung's step (validation checked that it is measured there).
         let logged = (try? store.metrics(runID: outcome.runID, name: plan.metric)) ?? []
@@ -213,11 +229,11 @@ final class AdaptiveSearchRun: @unchecked Sendable {
         while first < plan.trials {
             let batch = Array(first..<min(first + plan.batch, plan.trials))
             for number in batch where number >= specs.count {
-                // A proposal's seed: the plan's, mixed with the trial number (SplitMix64's increment).
-                let seed = plan.seed &+ UInt64(number + 1) &* 0x9E37_79B9_7F4A_7C15
+                let seed = TreeParzenEstimator.proposalSeed(trial: number, searchSeed: plan.seed)
                 let point = TreeParzenEstimator.suggest(observations, dimensions: template.space.dimensions, goal: plan.goal, seed: seed)
-                let trial = SearchTrial(plan: plan, group: template.group, trial: number, bracket: 0, firstRung: 0,
+                var trial = SearchTrial(plan: plan, group: template.group, trial: number, bracket: 0, firstRung: 0,
                                         point: point, space: template.space)
+                trial.benchmarkCell = template.benchmarkCell
                 let spec = try ExperimentSpec.searchTrial(file: file, trial: trial)
                 try Runner(spec: spec, pool: .serial).check()
                 specs.append(spec)

@@ -32,6 +32,20 @@ enum ValidateCommand {
                       + "\(format(estimate.flopsPerStep / 1e6, 1)) MFLOP/step, ~\(ResourceEstimate.format(estimate.bytes))\(sweep)")
             }
         }
+        for (file, runs) in specs {
+            var shown = Set<String>()
+            for run in runs {
+                guard let trial = run.search, shown.insert(trial.group).inserted else { continue }
+                let plan = trial.plan
+                let count = runs.filter { $0.search?.group == trial.group }.count
+                // A sweep's group is its file; a benchmark's adds the problem and optimizer.
+                let cell = trial.group == run.file ? "" : " " + trial.group.dropFirst(run.file.count + 2)
+                print("\(file): adaptive search\(cell): \(plan.kind.rawValue) by \(plan.metric) (\(plan.goal.rawValue)), rungs at steps "
+                      + plan.rungSteps(maxSteps: run.training.steps).map(String.init).joined(separator: ", ")
+                      + (plan.kind == .tpe ? "; \(count) random trials above, then \(plan.trials - count) proposed from their results"
+                                           : "; \(count) trials above, the best 1/\(plan.eta) of each rung go on"))
+            }
+        }
         for (file, runs) in specs where BenchmarkProtocol(of: runs.first) != nil {
             print("\(file): benchmark tuning runs above; `trainlab run` then reruns each problem and optimizer's best trial on the paired seeds")
         }
@@ -174,9 +188,22 @@ enum RunCommand {
             let best = try store.benchmarkBestTrials(experiment: first.name, configHashes: hashes,
                                                      metric: benchmark.metric, goal: benchmark.goal)
             guard !best.isEmpty else { return [] }
-            return try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .final { problem, optimizer in
+            // A TPE trial's point: its search.point param (the best tuning run of its cell).
+            var points: [BenchmarkCell: [Double]] = [:]
+            if tuneRuns.contains(where: { $0.search?.plan.kind == .tpe }) {
+                for overview in try store.runOverviews(experiment: first.name) where overview.params["benchmark.role"] == "tune" {
+                    let p = overview.params
+                    guard let problem = p["benchmark.problem"], let optimizer = p["benchmark.optimizer"],
+                          let trial = p["benchmark.trial"].flatMap(Double.init).map(Int.init),
+                          best[BenchmarkCell(problem: problem, optimizer: optimizer)] == trial,
+                          let text = p["search.point"], case .array(let values)? = try? JSONParser.parse(text, file: "search.point").root
+                    else { continue }
+                    points[BenchmarkCell(problem: problem, optimizer: optimizer)] = values.compactMap { if case .number(let n) = $0 { n.value } else { nil } }
+                }
+            }
+            return try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .finalAt(bestTrial: { problem, optimizer in
                 best[BenchmarkCell(problem: problem, optimizer: optimizer)]
-            })
+            }, bestPoint: { problem, optimizer in points[BenchmarkCell(problem: problem, optimizer: optimizer)] }))
         }
     }
 }

@@ -162,7 +162,7 @@ final class AdaptiveSearchRunTests: XCTestCase {
     func testTPEProposesTheSameTrialsFromTheSameSpec() throws {
         let spec = try specFile(Self.halvingSpec.replacingOccurrences(
             of: #""successive_halving": {"trials": 9, "min_steps": 10, "eta": 3, "metric": "val_loss"}"#,
-            with: #""tpe": {"trials": 8, "startup": 4, "seed": 5, "successive_halving": {"min_steps": 30, "eta": 3}}"#))
+            with: #""tpe": {"trials": 8, "startup": 4, "seed": 5, "pruner": {"min_steps": 30, "eta": 3}}"#))
         XCTAssertEqual(try ExperimentSpec.load(file: spec).count, 4, "the startup trials; the rest come from results")
         var configs: [[String]] = []
         for name in ["a", "b"] {
@@ -311,8 +311,7 @@ extension AdaptiveSearchRunTests {
         XCTAssertEqual(Set(random.map(\.canonicalConfig)), Set(halving.map(\.canonicalConfig)))
     }
 
-    /// A benchmark's search takes its metric, goal and trials from the benchmark, and TPE's
-    /// proposals have no trial number to rerun yet.
+    /// A benchmark's search takes its metric, goal and trials from the benchmark.
     func testBenchmarkSearchErrors() throws {
         func error(_ search: String) throws -> String {
             let spec = try specFile(Self.benchmarkSpec.replacingOccurrences(of: #"{"successive_halving": {"min_steps": 10, "eta": 3}}"#, with: search))
@@ -320,8 +319,78 @@ extension AdaptiveSearchRunTests {
         }
         XCTAssertTrue(try error(#"{"successive_halving": {"min_steps": 10, "metric": "val_accuracy"}}"#)
             .hasPrefix("benchmark.search.successive_halving.metric: a benchmark's search takes its metric from the benchmark"))
-        XCTAssertTrue(try error(#"{"tpe": {"startup": 4}}"#).hasPrefix("benchmark.search.tpe: a benchmark's final runs rerun a trial by its number"))
+        XCTAssertTrue(try error(#"{"tpe": {"startup": 4, "trials": 9}}"#)
+            .hasPrefix("benchmark.search.tpe.trials: a benchmark's search takes its trials from benchmark.budget"))
         let ladder = try error(#"{"successive_halving": {"min_steps": 50}}"#)
         XCTAssertTrue(ladder.hasPrefix("benchmark.search.successive_halving.min_steps: expected at most training.steps (30)"), ladder)
+    }
+}
+
+extension AdaptiveSearchRunTests {
+    /// `validate` lists the trials that start and says how the search goes on.
+    func testValidateDescribesTheSearch() throws {
+        let spec = try specFile(Self.halvingSpec)
+        let outcome = try runTrainlab(["validate", spec], in: self)
+        XCTAssertEqual(outcome.status, 0, outcome.standardError)
+        XCTAssertTrue(outcome.standardOutput.contains("\(spec): 9 runs"), outcome.standardOutput)
+        XCTAssertTrue(outcome.standardOutput.contains(
+            "\(spec): adaptive search: successive_halving by val_loss (min), rungs at steps 10, 30, 90; 9 trials above, the best 1/3 of each rung go on"),
+            outcome.standardOutput)
+    }
+}
+
+extension AdaptiveSearchRunTests {
+    /// `report` draws the rungs: one line a trial, the one trained to the end in colour, and
+    /// groups the trials by their learning rate alone (the search.* params are no config).
+    func testReportDrawsTheRungs() throws {
+        let spec = try specFile(Self.halvingSpec)
+        let folder = URL(fileURLWithPath: spec).deletingLastPathComponent()
+        let database = folder.appendingPathComponent("report.sqlite").path
+        XCTAssertEqual(try runTrainlab(["run", spec, "--db", database, "--quiet"], in: self).status, 0)
+        let html = folder.appendingPathComponent("sh.html").path
+        let outcome = try runTrainlab(["report", "sh", "--db", database, "-o", html], in: self)
+        XCTAssertEqual(outcome.status, 0, outcome.standardError)
+        XCTAssertTrue(outcome.standardOutput.contains("9 runs in 9 configs"), outcome.standardOutput)
+        let text = try String(contentsOfFile: html, encoding: .utf8)
+        XCTAssertTrue(text.contains("<section id=\"search\">"))
+        XCTAssertTrue(text.contains("9 trials; 1 promoted to the end in colour, the others stopped at a rung in grey"))
+        // The eight stopped trials share one legend entry.
+        XCTAssertEqual(text.components(separatedBy: "<title>stopped at a rung</title>").count - 1, 1, "one legend entry")
+    }
+}
+
+extension AdaptiveSearchRunTests {
+    /// A benchmark's TPE: per problem and optimizer 4 trials at random's first Halton points,
+    /// then 5 proposed; each tuning run records its point (`search.point`), and each final run
+    /// reruns its cell's best tuning trial's config: the same learning rate, to the bit, though
+    /// a proposal's point does not follow from its number. The final runs of a proposal come
+    /// from its point (`finalAt`): trial 5 at u = 0.96… is lr 10^(−4 + 3u) for adam.
+    func testBenchmarkTPEFinalsRerunTheBestProposal() throws {
+        let spec = try specFile(Self.benchmarkSpec.replacingOccurrences(
+            of: #"{"successive_halving": {"min_steps": 10, "eta": 3}}"#, with: #"{"tpe": {"startup": 4}}"#))
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("tpe.sqlite").path
+        let outcome = try runTrainlab(["run", spec, "--db", database, "--quiet"], in: self)
+        XCTAssertEqual(outcome.status, 0, outcome.standardError)
+        let store = try ResultsStore(path: database, readOnly: true)
+        var tuneLR: [String: String] = [:]
+        var finals: [(cell: String, lr: String)] = []
+        for run in try store.runs() {
+            let p = try store.params(runID: run.id)
+            let cell = "\(p["benchmark.problem"]!)/\(p["benchmark.optimizer"]!)/\(p["benchmark.trial"]!)"
+            if p["benchmark.role"] == "tune" {
+                tuneLR[cell] = p["optimizer.lr"]
+                if p["benchmark.optimizer"] != "fixed" { XCTAssertNotNil(p["search.point"], cell) }
+            } else {
+                finals.append((cell, p["optimizer.lr"]!))
+            }
+        }
+        XCTAssertEqual(tuneLR.count, 2 * (9 + 9 + 1))
+        XCTAssertEqual(finals.count, 2 * 3 * 2)
+        for final in finals { XCTAssertEqual(final.lr, tuneLR[final.cell], final.cell) }
+
+        let proposal = try ExperimentSpec.load(file: spec, phase: .finalAt(bestTrial: { _, optimizer in optimizer == "adam" ? 5 : nil },
+                                                                            bestPoint: { _, _ in [0.9626760026015577] }))
+        XCTAssertEqual(proposal.count, 2 * 2, "two problems, two seeds")
+        XCTAssertEqual(proposal[0].lr, pow(10, -4 + 3 * 0.9626760026015577), accuracy: 1e-15)
     }
 }

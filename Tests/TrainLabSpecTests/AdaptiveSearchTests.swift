@@ -129,3 +129,17 @@ final class AdaptiveSearchTests: XCTestCase {
         XCTAssertEqual(integral, 1, accuracy: 1e-3)
     }
 }
+
+extension AdaptiveSearchTests {
+    /// Consecutive trials' proposal seeds are unrelated: with SplitMix64 seeded s + k·γ they
+    /// would replay one sequence shifted by a draw, and the same observations would then give
+    /// trial k and k+1 the same proposal (seen in a TPE sweep before the seeds were hashed).
+    func testConsecutiveTrialsProposeDifferentPoints() {
+        let obs = (0..<6).map { i in TreeParzenEstimator.Observation(point: [0.1 + 0.15 * Double(i)], value: Double(i)) }
+        let points = (0..<10).map { TreeParzenEstimator.suggest(obs, dimensions: [.continuous], goal: .min,
+                                                                seed: TreeParzenEstimator.proposalSeed(trial: $0, searchSeed: 1))[0] }
+        XCTAssertEqual(Set(points).count, 10, "\(points)")
+        XCTAssertEqual(TreeParzenEstimator.proposalSeed(trial: 3, searchSeed: 1), TreeParzenEstimator.proposalSeed(trial: 3, searchSeed: 1))
+        XCTAssertNotEqual(TreeParzenEstimator.proposalSeed(trial: 3, searchSeed: 1), TreeParzenEstimator.proposalSeed(trial: 3, searchSeed: 2))
+    }
+}
