@@ -43,8 +43,9 @@ enum BenchmarkCommand {
                             "seconds_median": number(o.secondsMedian)]),
                         "rank": .number(Double(o.rank)),
                         "test": o.test.map { test in
-                            object(["kind": .string("wilcoxon"), "statistic": .number(test.statistic), "p": .number(test.pValue),
-                                    "n": .number(Double(test.n)), "exact": .bool(test.exact)])
+                            object(["kind": .string(test.kind.rawValue), "statistic": .number(test.statistic), "p": .number(test.pValue),
+                                    "n": .number(Double(test.n)), "exact": .bool(test.exact), "zero_method": .string("wilcox"),
+                                    "zeros": .number(Double(test.zeros)), "divergences": .number(Double(test.divergences))])
                         } ?? .null,
                     ])
                 }),
@@ -66,7 +67,8 @@ enum BenchmarkCommand {
         var out: [String] = []
         let target = results.target.map { " target \($0.metric) \(formatMetric($0.value))," } ?? ""
         out.append("benchmark \(results.experiment): final \(results.metric) (\(results.goal == .min ? "lower" : "higher") is better),\(target) "
-                   + "p: two-sided Wilcoxon signed-rank test against rank 1, paired by seed")
+                   + "p: two-sided Wilcoxon signed-rank test against rank 1, paired by seed "
+                   + "(exact over mid-ranks for n ≤ \(Statistics.exactLimit), zeros dropped; a divergence counts by its sign only)")
         for problem in results.problems {
             out.append("")
             out.append("problem \(problem.name)")
@@ -81,7 +83,7 @@ enum BenchmarkCommand {
                     row += ["\(o.targetHits)/\(o.finals.count)", formatMetric(o.stepsMedian), formatMetric(o.evalsMedian),
                             formatMetric(o.secondsMedian)]
                 }
-                row.append(o.test.map { String(format: "%.3g", $0.pValue) + ($0.exact ? "" : " (normal)") } ?? "-")
+                row.append(o.test.map { String(format: "%.3g", $0.pValue) + ($0.exact ? "" : " (normal)") + ($0.kind == .sign ? " (sign)" : "") } ?? "-")
                 return row
             }
             out.append(TextTable(header: header, rows: rows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9]).rendered())
