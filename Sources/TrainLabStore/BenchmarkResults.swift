@@ -102,13 +102,23 @@ public struct BenchmarkResults: Sendable {
         public var rank = 0
         /// Wilcoxon signed-rank test of this optimizer's finals against the best's, paired by seed.
         public var test: Statistics.SignedRankTest?
+        /// The Hodges–Lehmann estimate of the paired difference (this optimizer − the best) with
+        /// its 95% distribution-free interval.
+        public var effect: Statistics.HodgesLehmann?
+        /// Not distinguishable from the best: the best itself, or its test's p ≥ `significanceLevel`.
+        public var indistinguishableFromBest = false
     }
 
     public struct ProblemResult: Sendable {
         public var name: String
         /// Ordered by rank.
         public var optimizers: [OptimizerResult]
+        /// The optimizers not distinguishable from the best, in rank order (the best first).
+        public var indistinguishableFromBest: [String] { optimizers.filter(\.indistinguishableFromBest).map(\.name) }
     }
+
+    /// The level at which a test tells an optimizer apart from the best.
+    public static let significanceLevel = 0.05
 
     public var experiment: String
     public var metric: String
@@ -216,6 +226,12 @@ extension ResultsStore {
                         bestBySeed[seed].map { value - $0 }
                     }
                     results[i].test = Statistics.wilcoxonSignedRank(differences)
+                    results[i].effect = Statistics.hodgesLehmann(differences)
+                }
+                results[0].indistinguishableFromBest = true
+                for i in results.indices.dropFirst() {
+                    // No test (every pair tied): nothing tells them apart.
+                    results[i].indistinguishableFromBest = (results[i].test?.pValue ?? 1) >= BenchmarkResults.significanceLevel
                 }
             }
             problems.append(.init(name: problem, optimizers: results))

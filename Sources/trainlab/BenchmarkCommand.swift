@@ -17,7 +17,8 @@ enum BenchmarkCommand {
         print(format == "json" ? JSONWriter.write(json(results), pretty: true) : table(results))
     }
 
-    /// `{"problems": [{"name", "optimizers": [{"name", "best", "final", "target", "rank", "test"}]}], "profile": [...]}`;
+    /// `{"problems": [{"name", "optimizers": [{"name", "best", "final", "target", "rank", "test", "effect",
+    /// "indistinguishable_from_best"}], "indistinguishable_from_best"}], "profile": [...]}`;
     /// an infinite or missing figure is null.
     static func json(_ results: BenchmarkResults) -> JSONValue {
         func number(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
@@ -47,8 +48,14 @@ enum BenchmarkCommand {
                                     "n": .number(Double(test.n)), "exact": .bool(test.exact), "zero_method": .string("wilcox"),
                                     "zeros": .number(Double(test.zeros)), "divergences": .number(Double(test.divergences))])
                         } ?? .null,
+                        "effect": o.effect.map { e in
+                            object(["kind": .string("hodges_lehmann"), "estimate": number(e.estimate), "lower": number(e.lower),
+                                    "upper": number(e.upper), "coverage": .number(e.coverage)])
+                        } ?? .null,
+                        "indistinguishable_from_best": .bool(o.indistinguishableFromBest),
                     ])
                 }),
+                "indistinguishable_from_best": .array(problem.indistinguishableFromBest.map { .string($0) }),
             ])
         }
         return object([
@@ -74,7 +81,7 @@ enum BenchmarkCommand {
             out.append("problem \(problem.name)")
             var header = ["rank", "optimizer", "best setting", "median", "mean ± 95% CI", "n"]
             if results.target != nil { header += ["hits", "steps", "evals", "seconds"] }
-            header.append("p")
+            header += ["Δ vs best (HL, 95%)", "p"]
             let rows = problem.optimizers.map { o -> [String] in
                 let setting = "trial \(o.bestTrial): " + o.bestParams.map { "\($0.key)=\(ParamValue.compact($0.value))" }.joined(separator: " ")
                 var row = [String(o.rank), o.name, setting, formatMetric(o.median),
@@ -83,10 +90,15 @@ enum BenchmarkCommand {
                     row += ["\(o.targetHits)/\(o.finals.count)", formatMetric(o.stepsMedian), formatMetric(o.evalsMedian),
                             formatMetric(o.secondsMedian)]
                 }
+                row.append(o.effect.map { e in
+                    formatMetric(e.estimate) + " [" + formatMetric(e.lower) + ", " + formatMetric(e.upper) + "]"
+                } ?? "-")
                 row.append(o.test.map { String(format: "%.3g", $0.pValue) + ($0.exact ? "" : " (normal)") + ($0.kind == .sign ? " (sign)" : "") } ?? "-")
                 return row
             }
-            out.append(TextTable(header: header, rows: rows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9]).rendered())
+            out.append(TextTable(header: header, rows: rows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9, 10, 11]).rendered())
+            out.append("not distinguishable from the best (p ≥ \(BenchmarkResults.significanceLevel)): "
+                       + problem.indistinguishableFromBest.joined(separator: ", "))
         }
         if !results.profile.isEmpty {
             out.append("")

@@ -77,6 +77,45 @@ final class BenchmarkStatisticsTests: XCTestCase {
         XCTAssertNil(Statistics.wilcoxonSignedRank([0, .nan]))
     }
 
+    /// Against numpy's median of the Walsh averages and the interval's order statistics from a
+    /// brute-force null distribution (Fixtures/wilcoxon.json).
+    func testHodgesLehmannMatchesTheReference() throws {
+        let cases = try Self.fixture().filter { $0.hl != nil }
+        XCTAssertGreaterThanOrEqual(cases.count, 5)
+        for c in cases {
+            let hl = try XCTUnwrap(Statistics.hodgesLehmann(c.d), c.name)
+            XCTAssertEqual(hl.estimate, c.hl!, accuracy: 1e-12, c.name)
+            XCTAssertEqual(hl.lower, (c.lo ?? nil) ?? -.infinity, accuracy: 1e-12, c.name)
+            XCTAssertEqual(hl.upper, (c.hi ?? nil) ?? .infinity, accuracy: 1e-12, c.name)
+            XCTAssertEqual(hl.coverage, c.coverage!, accuracy: 1e-12, c.name)
+        }
+        XCTAssert(cases.contains { $0.lo! == nil }, "a sample too small for a bounded interval (n = 5)")
+    }
+
+    /// A heavy tail: every difference is positive but one is huge. The Student t interval of the
+    /// mean reaches below zero; the Hodges–Lehmann interval stays within [min d, max d] and above 0.
+    func testHodgesLehmannIntervalIgnoresAHeavyTail() throws {
+        let d = [0.01, 0.02, 0.015, 0.012, 0.018, 0.011, 0.014, 0.6]
+        let mean = try XCTUnwrap(Statistics.mean(d)), half = try XCTUnwrap(Statistics.confidenceHalfWidth95(d))
+        XCTAssertLessThan(mean - half, 0, "the t interval crosses zero")
+        let hl = try XCTUnwrap(Statistics.hodgesLehmann(d))
+        XCTAssertGreaterThan(hl.lower, 0)
+        XCTAssertEqual(hl.lower, 0.011, accuracy: 1e-15, "W(4) of the 36 Walsh averages: c = 3 for n = 8")
+        XCTAssertLessThan(hl.upper, 0.6)
+    }
+
+    func testHodgesLehmannWithDivergencesAndFailures() throws {
+        let allDiverged = try XCTUnwrap(Statistics.hodgesLehmann([Double](repeating: .infinity, count: 8)))
+        XCTAssertEqual(allDiverged.estimate, .infinity)
+        XCTAssertEqual(allDiverged.lower, .infinity, "every Walsh average is +∞")
+        // NaN (both failed) is a zero; +∞ with −∞ averages to 0: d = [0, 0, 0, +∞, −∞, +∞] has 21
+        // Walsh averages, sorted four −∞, eight 0 (six among the zeros, two +∞ with −∞), nine +∞:
+        // the 11th, the median, is 0.
+        let mixed = try XCTUnwrap(Statistics.hodgesLehmann([.nan, 0, 0, .infinity, -.infinity, .infinity]))
+        XCTAssertEqual(mixed.estimate, 0)
+        XCTAssertNil(Statistics.hodgesLehmann([]))
+    }
+
     func testMedianWithMisses() {
         XCTAssertEqual(Statistics.median([3, 1, 2]), 2)
         XCTAssertEqual(Statistics.median([4, 1, 3, 2]), 2.5)

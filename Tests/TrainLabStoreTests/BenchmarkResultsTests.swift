@@ -1,0 +1,58 @@
+import Foundation
+import XCTest
+@testable import TrainLabStore
+
+/// `benchmarkResults` on final runs written with the store API: effect sizes, the set not
+/// distinguishable from the best, and the Holm adjustment within each problem.
+final class BenchmarkResultsTests: XCTestCase {
+    private var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("BenchmarkResultsTests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// Final val_loss per seed (0...7) of problem "p": `best` lowest on most seeds; `worse` 0.1
+    /// above it on every seed (p = 2/2⁸); `close` above on five seeds, below on three.
+    static let finals: [String: [Double]] = [
+        "best": [0.50, 0.52, 0.48, 0.51, 0.49, 0.50, 0.53, 0.47],
+        "worse": [0.60, 0.62, 0.58, 0.61, 0.59, 0.60, 0.63, 0.57],
+        "close": [0.51, 0.51, 0.49, 0.52, 0.48, 0.51, 0.52, 0.48],
+    ]
+
+    private func makeStore(finals: [String: [Double]] = finals, extraParams: [String: SQLiteValue] = [:]) throws -> ResultsStore {
+        let store = try ResultsStore(path: folder.appendingPathComponent("results.sqlite").path)
+        for optimizer in finals.keys.sorted() {
+            for (seed, value) in finals[optimizer]!.enumerated() {
+                var params: [String: SQLiteValue] = [
+                    "benchmark.problem": .text("p"), "benchmark.optimizer": .text(optimizer), "benchmark.role": .text("final"),
+                    "benchmark.trial": .text("0"), "benchmark.metric": .text("val_loss"), "benchmark.goal": .text("min"),
+                    "seed": .text(String(seed))]
+                params.merge(extraParams) { _, new in new }
+                let id = try store.beginRun(experiment: "bm", config: "{}", seed: seed, params: params)
+                try store.appendMetric(runID: id, step: 10, name: "val_loss", value: value)
+                try store.finishRun(id: id, status: .completed)
+            }
+        }
+        return store
+    }
+
+    func testEffectSizesAndTheSetNotDistinguishableFromTheBest() throws {
+        let results = try makeStore().benchmarkResults(experiment: "bm")
+        let problem = try XCTUnwrap(results.problems.first)
+        XCTAssertEqual(problem.optimizers.map(\.name), ["best", "close", "worse"])
+        let worse = problem.optimizers[2]
+        // Every difference is 0.1 (up to rounding): the estimate and both ends of the interval.
+        XCTAssertEqual(try XCTUnwrap(worse.effect).estimate, 0.1, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(worse.effect).lower, 0.1, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(worse.test).pValue, 2.0 / 256, accuracy: 1e-15)
+        // close − best = [.01, -.01, .01, .01, -.01, .01, -.01, .01]: all tied, five positive.
+        let close = problem.optimizers[1]
+        XCTAssertEqual(try XCTUnwrap(close.test).pValue, 0.7265625, accuracy: 1e-12, "2·P(Binomial(8, ½) ≤ 3)")
+        XCTAssertEqual(problem.indistinguishableFromBest, ["best", "close"])
+    }
+}
