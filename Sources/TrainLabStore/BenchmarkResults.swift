@@ -105,12 +105,16 @@ public struct BenchmarkResults: Sendable {
         /// The Hodges–Lehmann estimate of the paired difference (this optimizer − the best) with
         /// its 95% distribution-free interval.
         public var effect: Statistics.HodgesLehmann?
-        /// Not distinguishable from the best: the best itself, or its test's p ≥ `significanceLevel`.
+        /// The test's p Holm-adjusted over the problem's family: each optimizer against the best.
+        public var pHolm: Double?
+        /// Not distinguishable from the best: the best itself, or its Holm-adjusted p ≥ `significanceLevel`.
         public var indistinguishableFromBest = false
     }
 
     public struct ProblemResult: Sendable {
         public var name: String
+        /// The problem's target (the benchmark's, for now the same on every problem).
+        public var target: Target?
         /// Ordered by rank.
         public var optimizers: [OptimizerResult]
         /// The optimizers not distinguishable from the best, in rank order (the best first).
@@ -228,13 +232,16 @@ extension ResultsStore {
                     results[i].test = Statistics.wilcoxonSignedRank(differences)
                     results[i].effect = Statistics.hodgesLehmann(differences)
                 }
+                // The family is the problem's comparisons with the best; no test (every pair tied)
+                // counts as p = 1.
+                let adjusted = Statistics.holmAdjusted(results.dropFirst().map { $0.test?.pValue ?? 1 })
                 results[0].indistinguishableFromBest = true
-                for i in results.indices.dropFirst() {
-                    // No test (every pair tied): nothing tells them apart.
-                    results[i].indistinguishableFromBest = (results[i].test?.pValue ?? 1) >= BenchmarkResults.significanceLevel
+                for (i, p) in zip(results.indices.dropFirst(), adjusted) {
+                    results[i].pHolm = results[i].test == nil ? nil : p
+                    results[i].indistinguishableFromBest = p >= BenchmarkResults.significanceLevel
                 }
             }
-            problems.append(.init(name: problem, optimizers: results))
+            problems.append(.init(name: problem, target: target, optimizers: results))
         }
 
         var profile: [(optimizer: String, score: Double, geometricMeanRatio: Double?, ratios: [Double])] = []

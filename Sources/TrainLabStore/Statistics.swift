@@ -214,6 +214,21 @@ extension Statistics {
         return (lo + hi) / 2
     }
 
+    /// Holm's step-down adjustment (Holm 1979) of a family of p-values, in the given order:
+    /// with p₍₁₎ ≤ … ≤ p₍ₘ₎, p̃₍ᵢ₎ = max over j ≤ i of min(1, (m − j + 1)·p₍ⱼ₎). Rejecting
+    /// where p̃ < α controls the family-wise error at α.
+    public static func holmAdjusted(_ pValues: [Double]) -> [Double] {
+        let m = pValues.count
+        let order = pValues.indices.sorted { pValues[$0] < pValues[$1] || (pValues[$0] == pValues[$1] && $0 < $1) }
+        var adjusted = [Double](repeating: 1, count: m)
+        var running = 0.0
+        for (rank, index) in order.enumerated() {
+            running = max(running, min(1, Double(m - rank) * pValues[index]))
+            adjusted[index] = running
+        }
+        return adjusted
+    }
+
     /// Dolan–Moré performance profile scores (Dolan & Moré 2002), as AlgoPerf (Dahl et al. 2023)
     /// scores submissions: with `costs[p][s]` solver s's cost on problem p (time to target;
     /// `.infinity` for a miss), r_ps = costs[p][s] / min_s costs[p][s], ρ_s(τ) = the share of

@@ -30,6 +30,9 @@ enum BenchmarkCommand {
         let problems: [JSONValue] = results.problems.map { problem in
             object([
                 "name": .string(problem.name),
+                "target": problem.target.map { object(["metric": .string($0.metric), "value": .number($0.value)]) } ?? .null,
+                "family": object(["tests": .number(Double(max(0, problem.optimizers.count - 1))), "adjustment": .string("holm"),
+                                  "alpha": .number(BenchmarkResults.significanceLevel)]),
                 "optimizers": .array(problem.optimizers.map { o in
                     var params = JSONObject()
                     for (key, value) in o.bestParams { params[key] = Double(value).map { .number($0) } ?? .string(value) }
@@ -44,7 +47,7 @@ enum BenchmarkCommand {
                             "seconds_median": number(o.secondsMedian)]),
                         "rank": .number(Double(o.rank)),
                         "test": o.test.map { test in
-                            object(["kind": .string(test.kind.rawValue), "statistic": .number(test.statistic), "p": .number(test.pValue),
+                            object(["kind": .string(test.kind.rawValue), "statistic": .number(test.statistic), "p": .number(test.pValue), "p_holm": number(o.pHolm),
                                     "n": .number(Double(test.n)), "exact": .bool(test.exact), "zero_method": .string("wilcox"),
                                     "zeros": .number(Double(test.zeros)), "divergences": .number(Double(test.divergences))])
                         } ?? .null,
@@ -81,7 +84,7 @@ enum BenchmarkCommand {
             out.append("problem \(problem.name)")
             var header = ["rank", "optimizer", "best setting", "median", "mean ± 95% CI", "n"]
             if results.target != nil { header += ["hits", "steps", "evals", "seconds"] }
-            header += ["Δ vs best (HL, 95%)", "p"]
+            header += ["Δ vs best (HL, 95%)", "p", "p (Holm)"]
             let rows = problem.optimizers.map { o -> [String] in
                 let setting = "trial \(o.bestTrial): " + o.bestParams.map { "\($0.key)=\(ParamValue.compact($0.value))" }.joined(separator: " ")
                 var row = [String(o.rank), o.name, setting, formatMetric(o.median),
@@ -94,10 +97,12 @@ enum BenchmarkCommand {
                     formatMetric(e.estimate) + " [" + formatMetric(e.lower) + ", " + formatMetric(e.upper) + "]"
                 } ?? "-")
                 row.append(o.test.map { String(format: "%.3g", $0.pValue) + ($0.exact ? "" : " (normal)") + ($0.kind == .sign ? " (sign)" : "") } ?? "-")
+                row.append(o.pHolm.map { String(format: "%.3g", $0) } ?? "-")
                 return row
             }
-            out.append(TextTable(header: header, rows: rows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9, 10, 11]).rendered())
-            out.append("not distinguishable from the best (p ≥ \(BenchmarkResults.significanceLevel)): "
+            out.append(TextTable(header: header, rows: rows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]).rendered())
+            out.append("family: the \(max(0, problem.optimizers.count - 1)) tests against the best on this problem, Holm-adjusted; "
+                       + "not distinguishable from the best (Holm p ≥ \(BenchmarkResults.significanceLevel)): "
                        + problem.indistinguishableFromBest.joined(separator: ", "))
         }
         if !results.profile.isEmpty {

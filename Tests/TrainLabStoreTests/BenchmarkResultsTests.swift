@@ -54,5 +54,9 @@ final class BenchmarkResultsTests: XCTestCase {
         let close = problem.optimizers[1]
         XCTAssertEqual(try XCTUnwrap(close.test).pValue, 0.7265625, accuracy: 1e-12, "2·P(Binomial(8, ½) ≤ 3)")
         XCTAssertEqual(problem.indistinguishableFromBest, ["best", "close"])
+        // Holm over the problem's two tests: 2 · 2/2⁸ for the smaller, then max(that, 1 · 0.727).
+        XCTAssertEqual(try XCTUnwrap(worse.pHolm), 4.0 / 256, accuracy: 1e-15)
+        XCTAssertEqual(try XCTUnwrap(close.pHolm), 0.7265625, accuracy: 1e-12)
+        XCTAssertNil(problem.optimizers[0].pHolm, "the best is not tested")
     }
 }

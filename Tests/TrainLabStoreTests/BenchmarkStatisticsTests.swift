@@ -116,6 +116,15 @@ final class BenchmarkStatisticsTests: XCTestCase {
         XCTAssertNil(Statistics.hodgesLehmann([]))
     }
 
+    /// Hand-computed: sorted 0.01, 0.02, 0.03, 0.04 times 4, 3, 2, 1 give 0.04, 0.06, 0.06, 0.06
+    /// (the running maximum keeps the order); in input order.
+    func testHolmAdjustment() {
+        let adjusted = Statistics.holmAdjusted([0.03, 0.01, 0.04, 0.02])
+        for (a, b) in zip(adjusted, [0.06, 0.04, 0.06, 0.06]) { XCTAssertEqual(a, b, accuracy: 1e-15) }
+        XCTAssertEqual(Statistics.holmAdjusted([0.5, 0.6]), [1, 1], "capped at 1")
+        XCTAssertEqual(Statistics.holmAdjusted([]), [])
+    }
+
     func testMedianWithMisses() {
         XCTAssertEqual(Statistics.median([3, 1, 2]), 2)
         XCTAssertEqual(Statistics.median([4, 1, 3, 2]), 2.5)
