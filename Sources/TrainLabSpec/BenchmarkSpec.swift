@@ -117,6 +117,44 @@ public struct BenchmarkPlan {
         self.spaces = spaces
     }
 
+    /// What the seed count allows before anything trains: the smallest two-sided p an exact
+    /// signed-rank (or sign) test of `seeds` pairs can give, 2/2^seeds (every difference of one
+    /// sign), against the smallest Holm threshold of a problem's family, α/(optimizers − 1) (each
+    /// optimizer against the best, α = 0.05). When the first exceeds the second no result can be
+    /// significant, whatever the optimizers do.
+    public struct SignificanceFloor: Equatable, Sendable {
+        public var smallestP: Double
+        /// Tests per problem (the family); 0 for a single optimizer.
+        public var tests: Int
+        public var threshold: Double
+        public var attainable: Bool { tests == 0 || smallestP < threshold }
+        /// The fewest seeds with 2/2^seeds below the threshold.
+        public var seedsNeeded: Int {
+            var n = 1
+            while tests > 0 && 2 / pow(2, Double(n)) >= threshold { n += 1 }
+            return n
+        }
+    }
+
+    public static let significanceLevel = 0.05
+
+    public var significanceFloor: SignificanceFloor {
+        let tests = max(0, optimizers.count - 1)
+        return SignificanceFloor(smallestP: min(1, 2 / pow(2, Double(seeds))), tests: tests,
+                                 threshold: tests == 0 ? Self.significanceLevel : Self.significanceLevel / Double(tests))
+    }
+
+    /// The line `validate` and `run` print about `significanceFloor`, and whether it is a warning.
+    public var significanceNote: (text: String, isWarning: Bool) {
+        let floor = significanceFloor
+        guard floor.tests > 0 else { return ("benchmark: one optimizer, nothing to test", false) }
+        let head = "benchmark: \(seeds) seed\(seeds == 1 ? "" : "s") allow p ≥ 2/2^\(seeds) = \(String(format: "%.3g", floor.smallestP)); "
+            + "the Holm threshold for the \(floor.tests) tests per problem (each optimizer vs the best) starts at "
+            + "\(Self.significanceLevel)/\(floor.tests) = \(String(format: "%.3g", floor.threshold))"
+        if floor.attainable { return (head, false) }
+        return ("warning: " + head + ": no result can be significant; use at least \(floor.seedsNeeded) seeds (benchmark.seeds)", true)
+    }
+
     /// The searched settings of `optimizer`, trial by trial: (key, value) for each searched key.
     public func trials(of optimizer: String) -> [[(key: String, value: JSONValue)]] {
         let space = spaces[optimizer] ?? []

@@ -35,8 +35,25 @@ enum ValidateCommand {
         for (file, runs) in specs where BenchmarkProtocol(of: runs.first) != nil {
             print("\(file): benchmark tuning runs above; `trainlab run` then reruns each problem and optimizer's best trial on the paired seeds")
         }
+        printSignificanceNotes(files, quiet: false)
         if let shardCount {
             printShardPlan(specs.flatMap { $0.1 }, shardCount: shardCount, gigaflopsPerSecond: MachineProbe.peakGFLOPS())
+        }
+    }
+}
+
+/// For each benchmark spec (already loaded, so it parses): the smallest p its seed count allows
+/// against the Holm threshold of a problem's family, before anything trains; a warning on
+/// standard error when no result can be significant (printed with --quiet too).
+func printSignificanceNotes(_ files: [String], quiet: Bool) {
+    for file in files {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+              let document = try? JSONParser.parse(text, file: file), let plan = try? BenchmarkPlan(document) else { continue }
+        let note = plan.significanceNote
+        if note.isWarning {
+            FileHandle.standardError.write(Data("\(file): \(note.text)\n".utf8))
+        } else if !quiet {
+            print("\(file): \(note.text)")
         }
     }
 }
@@ -69,6 +86,7 @@ enum RunCommand {
         let database = shard?.databasePath(databaseOption) ?? databaseOption
 
         let loaded = try loadAll(files, database: database)
+        printSignificanceNotes(files, quiet: quiet)
         let allRuns = loaded.flatMap { $0.1 }
         // Every shard expands all the specs and keeps its own part of the same plan.
         let runs = shard.map { shard in

@@ -22,8 +22,11 @@ final class BenchmarkCommandTests: XCTestCase {
         let validated = try trainlab(["validate", spec] + db)
         XCTAssertEqual(validated.status, 0, validated.standardError)
         XCTAssertTrue(validated.standardOutput.contains("8 runs"), validated.standardOutput)
+        XCTAssertTrue(validated.standardError.contains("2 seeds allow p ≥ 2/2^2 = 0.5") && validated.standardError.contains("no result can be significant"),
+                      validated.standardError)
         let ran = try trainlab(["run", spec] + db)
         XCTAssertEqual(ran.status, 0, ran.standardError)
+        XCTAssertTrue(ran.standardError.contains("warning: benchmark: 2 seeds allow"), "said before training: " + ran.standardError)
 
         let store = try ResultsStore.openForReading(path: database)
         let runs = try store.runOverviews(experiment: "bm")

@@ -96,6 +96,29 @@ final class BenchmarkSpecTests: XCTestCase {
         XCTAssertEqual(number(member(adam, "optimizer.lr"))!, pow(10, -0.75), accuracy: 1e-12)
     }
 
+    /// Two optimizers (one test per problem, threshold 0.05) and 3 seeds: 2/2³ = 0.25 can never
+    /// be significant; 6 seeds (2/64 = 0.031) can. Eight optimizers and 8 seeds: 2/2⁸ = 0.0078
+    /// against 0.05/7 = 0.0071, the shipped benchmark's trap; 9 seeds are needed (2/512).
+    func testSignificanceFloorSaysWhatTheSeedCountAllows() throws {
+        let few = try plan().significanceFloor
+        XCTAssertEqual(few, .init(smallestP: 0.25, tests: 1, threshold: 0.05))
+        XCTAssertFalse(few.attainable)
+        XCTAssertEqual(few.seedsNeeded, 6)
+        let note = try plan().significanceNote
+        XCTAssertTrue(note.isWarning)
+        XCTAssertTrue(note.text.contains("no result can be significant; use at least 6 seeds"), note.text)
+        XCTAssertFalse(try plan(Self.spec.replacingOccurrences(of: "\"seeds\": 3", with: "\"seeds\": 6")).significanceNote.isWarning)
+        let eight = (1...8).map { "\"o\($0)\": \"sgd\"" }.joined(separator: ", ")
+        let many = try plan("""
+            {"name": "m", "task": "spirals", "loss": "cross_entropy",
+             "benchmark": {"optimizers": {\(eight)}, "seeds": 8}}
+            """).significanceFloor
+        XCTAssertEqual(many.smallestP, 2.0 / 256)
+        XCTAssertEqual(many.threshold, 0.05 / 7, accuracy: 1e-15)
+        XCTAssertFalse(many.attainable)
+        XCTAssertEqual(many.seedsNeeded, 9)
+    }
+
     func testBadBenchmarksAreSpecErrors() {
         let noOptimizers = specError { try self.plan(#"{"name": "b", "benchmark": {"problems": {}}}"#) }
         XCTAssertTrue(noOptimizers?.description.contains("benchmark.optimizers") ?? false, "\(String(describing: noOptimizers))")
