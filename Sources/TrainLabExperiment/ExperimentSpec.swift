@@ -229,7 +229,7 @@ public struct ExperimentSpec {
         constraints = try ConstraintSpec.decodeList(root)
         // A benchmark run's tag (BenchmarkPlan): kept in the config, so its params name the run's part.
         if let tag = try root.object("benchmark") {
-            for key in ["problem", "optimizer", "role", "trial", "metric", "goal", "target"] { _ = tag.value(key) }
+            for key in ["problem", "optimizer", "role", "trial", "metric", "goal", "target", "space"] { _ = tag.value(key) }
             try tag.finish()
         }
         // The sweep keys were expanded away before this run; named so a typo near them suggests them.

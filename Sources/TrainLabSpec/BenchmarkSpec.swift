@@ -22,7 +22,7 @@ import Foundation
 /// problem: every problem sees the same settings.
 ///
 /// Each run's config carries `benchmark` {`problem`, `optimizer`, `role` (`tune`|`final`),
-/// `trial`, `metric`, `goal`, `target`}, so its params say what it is and the results command
+/// `trial`, `metric`, `goal`, `target`, `space` (the searched keys' distributions)}, so its params say what it is and the results command
 /// needs nothing but the database.
 public struct BenchmarkPlan {
     public enum Search: String { case random, grid }
@@ -220,6 +220,12 @@ public struct BenchmarkPlan {
             "metric": .string(metric), "goal": .string(goal),
         ])
         if let target { tag["target"] = ["metric": .string(target.metric), "value": .number(target.value)] }
+        // The searched ranges, so the analysis can tell a best trial at a range's edge.
+        if let space = spaces[optimizer], !space.isEmpty {
+            var ranges = JSONObject()
+            for (key, _) in space { ranges[key] = optimizerSpecs[optimizer]![key]! }
+            tag["space"] = .object(ranges)
+        }
         spec["benchmark"] = .object(tag)
         var assignments: [(path: String, value: JSONValue)] = [
             ("benchmark.problem", .string(problem)), ("benchmark.optimizer", .string(optimizer)),

@@ -72,6 +72,98 @@ public enum BenchmarkSelection {
     }
 }
 
+/// A protocol trap found after tuning (DeepOBS, Choi et al. 2019): the best trial at the edge of
+/// a searched range, or most trials diverged; `key` and `range` say which range to widen.
+public struct BenchmarkWarning: Sendable, Equatable {
+    public enum Kind: String, Sendable { case rangeEdge = "range_edge", mostlyDiverged = "mostly_diverged" }
+    public var kind: Kind
+    public var key: String?
+    /// [lo, hi] of the searched distribution.
+    public var range: [Double]?
+    /// "log_uniform" or "uniform".
+    public var distribution: String?
+
+    public init(kind: Kind, key: String?, range: [Double]?, distribution: String?) {
+        self.kind = kind
+        self.key = key
+        self.range = range
+        self.distribution = distribution
+    }
+
+    /// One line naming the key and the range to widen.
+    public var message: String {
+        let where_ = key.map { " \($0) in \(distribution ?? "range") [\(range.map { $0.map { String(format: "%.4g", $0) }.joined(separator: ", ") } ?? "?")]" } ?? ""
+        switch kind {
+        case .rangeEdge: return "best trial at the edge of its searched range:\(where_); widen it"
+        case .mostlyDiverged: return "most tuning trials diverged or failed\(where_.isEmpty ? "" : ":" + where_); the range may hold no stable setting"
+        }
+    }
+}
+
+extension BenchmarkSelection {
+    /// The share of a range at each end within which a best trial counts as at the edge.
+    public static let edgeShare = 1.0 / 16
+
+    /// The search-space checks of each problem and optimizer's tuning trials (`params` each run's
+    /// params): `range_edge` for each searched key (`benchmark.space.KEY.log_uniform` or
+    /// `.uniform`, [lo, hi]) whose best-trial value lies in the lowest or highest 1/16 of the
+    /// range, measured in log space for a log range (ends included); `mostly_diverged`, one per
+    /// searched key (or one without a key), when more than half the trials did not complete
+    /// with a finite value. A cell whose best trial failed too gets no edge warning.
+    public static func searchWarnings(_ trials: [(run: BenchmarkRun, params: [String: String])], goal: MetricDirection)
+        -> [BenchmarkCell: [BenchmarkWarning]] {
+        let best = bestTrials(trials.map(\.run), goal: goal)
+        var warnings: [BenchmarkCell: [BenchmarkWarning]] = [:]
+        let cells = Dictionary(grouping: trials) { BenchmarkCell(problem: $0.run.problem, optimizer: $0.run.optimizer) }
+        for (cell, runs) in cells {
+            var found: [BenchmarkWarning] = []
+            guard let bestTrial = best[cell], let bestRun = runs.first(where: { $0.run.trial == bestTrial }) else { continue }
+            let space = searchSpace(bestRun.params)
+            if bestRun.run.score(goal).isFinite {
+                for (key, distribution, range) in space {
+                    guard let text = bestRun.params["optimizer." + key], let value = Double(text) else { continue }
+                    let position = distribution == "log_uniform"
+                        ? (range[1] > range[0] ? log(value / range[0]) / log(range[1] / range[0]) : 0.5)
+                        : (range[1] > range[0] ? (value - range[0]) / (range[1] - range[0]) : 0.5)
+                    let slack = 1e-9
+                    if position <= edgeShare + slack || position >= 1 - edgeShare - slack {
+                        found.append(.init(kind: .rangeEdge, key: key, range: range, distribution: distribution))
+                    }
+                }
+            }
+            let failed = runs.filter { !$0.run.score(goal).isFinite }.count
+            if 2 * failed > runs.count {
+                if space.isEmpty {
+                    found.append(.init(kind: .mostlyDiverged, key: nil, range: nil, distribution: nil))
+                } else {
+                    for (key, distribution, range) in space {
+                        found.append(.init(kind: .mostlyDiverged, key: key, range: range, distribution: distribution))
+                    }
+                }
+            }
+            warnings[cell] = found
+        }
+        return warnings
+    }
+
+    /// (key, distribution, [lo, hi]) of each `benchmark.space.KEY.log_uniform|uniform` param
+    /// (an array's JSON text), keys sorted.
+    static func searchSpace(_ params: [String: String]) -> [(key: String, distribution: String, range: [Double])] {
+        let prefix = "benchmark.space."
+        return params.keys.sorted().compactMap { name in
+            guard name.hasPrefix(prefix) else { return nil }
+            let rest = name.dropFirst(prefix.count)
+            guard let dot = rest.lastIndex(of: ".") else { return nil }
+            let distribution = String(rest[rest.index(after: dot)...])
+            guard distribution == "log_uniform" || distribution == "uniform" else { return nil }
+            let bounds = params[name]!.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))
+                .split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard bounds.count == 2 else { return nil }
+            return (String(rest[..<dot]), distribution, bounds)
+        }
+    }
+}
+
 /// `trainlab benchmark`'s figures for one experiment.
 public struct BenchmarkResults: Sendable {
     public struct Target: Sendable, Equatable {
@@ -107,6 +199,8 @@ public struct BenchmarkResults: Sendable {
         public var effect: Statistics.HodgesLehmann?
         /// The test's p Holm-adjusted over the problem's family: each optimizer against the best.
         public var pHolm: Double?
+        /// The search-space checks of its tuning trials (empty when clean).
+        public var warnings: [BenchmarkWarning] = []
         /// Not distinguishable from the best: the best itself, or its Holm-adjusted p ≥ `significanceLevel`.
         public var indistinguishableFromBest = false
     }
@@ -158,6 +252,14 @@ extension ResultsStore {
         return BenchmarkSelection.bestTrials(benchmarkRuns(overviews, role: "tune", metric: metric).map(\.0), goal: goal)
     }
 
+    /// The search-space checks (`BenchmarkSelection.searchWarnings`) of the tuning runs whose
+    /// config hash is in `configHashes`.
+    public func benchmarkSearchWarnings(experiment: String, configHashes: Set<String>, metric: String,
+                                        goal: MetricDirection) throws -> [BenchmarkCell: [BenchmarkWarning]] {
+        let overviews = try runOverviews(experiment: experiment).filter { $0.run.configHash.map(configHashes.contains) ?? false }
+        return BenchmarkSelection.searchWarnings(benchmarkRuns(overviews, role: "tune", metric: metric).map { ($0.0, $0.1.params) }, goal: goal)
+    }
+
     /// The results of `experiment`'s final benchmark runs. A missing experiment, or one without
     /// final runs, is a `ResultsQueryError`.
     public func benchmarkResults(experiment: String) throws -> BenchmarkResults {
@@ -171,6 +273,8 @@ extension ResultsStore {
             first.params["benchmark.target.value"].flatMap(Double.init).map { BenchmarkResults.Target(metric: name, value: $0) }
         }
         let finals = benchmarkRuns(overviews, role: "final", metric: metric)
+        let warnings = BenchmarkSelection.searchWarnings(
+            benchmarkRuns(overviews, role: "tune", metric: metric).map { ($0.0, $0.1.params) }, goal: goal)
 
         var problemNames: [String] = []
         var optimizerNames: [String] = []
@@ -193,6 +297,7 @@ extension ResultsStore {
                     seeds: runs.map(\.0.seed), finals: scores, median: Statistics.median(scores),
                     mean: finite.count == scores.count ? Statistics.mean(scores) : (goal == .min ? .infinity : -.infinity),
                     ci: finite.count == scores.count ? Statistics.confidenceHalfWidth95(scores) : nil)
+                result.warnings = warnings[BenchmarkCell(problem: problem, optimizer: optimizer)] ?? []
                 if let target {
                     var steps: [Double] = [], evals: [Double] = [], seconds: [Double] = []
                     for (_, overview) in runs {

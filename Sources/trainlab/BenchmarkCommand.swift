@@ -56,6 +56,11 @@ enum BenchmarkCommand {
                                     "upper": number(e.upper), "coverage": .number(e.coverage)])
                         } ?? .null,
                         "indistinguishable_from_best": .bool(o.indistinguishableFromBest),
+                        "warnings": .array(o.warnings.map { w in
+                            object(["kind": .string(w.kind.rawValue), "key": w.key.map { .string($0) } ?? .null,
+                                    "range": w.range.map { .array($0.map { .number($0) }) } ?? .null,
+                                    "distribution": w.distribution.map { .string($0) } ?? .null])
+                        }),
                     ])
                 }),
                 "indistinguishable_from_best": .array(problem.indistinguishableFromBest.map { .string($0) }),
@@ -101,6 +106,9 @@ enum BenchmarkCommand {
                 return row
             }
             out.append(TextTable(header: header, rows: rows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]).rendered())
+            for o in problem.optimizers {
+                for warning in o.warnings { out.append("warning: \(o.name): \(warning.message)") }
+            }
             out.append("family: the \(max(0, problem.optimizers.count - 1)) tests against the best on this problem, Holm-adjusted; "
                        + "not distinguishable from the best (Holm p ≥ \(BenchmarkResults.significanceLevel)): "
                        + problem.indistinguishableFromBest.joined(separator: ", "))

@@ -162,6 +162,13 @@ enum RunCommand {
             let best = try store.benchmarkBestTrials(experiment: first.name, configHashes: hashes,
                                                      metric: benchmark.metric, goal: benchmark.goal)
             guard !best.isEmpty else { return [] }
+            let warnings = try store.benchmarkSearchWarnings(experiment: first.name, configHashes: hashes,
+                                                             metric: benchmark.metric, goal: benchmark.goal)
+            for (cell, found) in warnings.sorted(by: { ($0.key.problem, $0.key.optimizer) < ($1.key.problem, $1.key.optimizer) }) {
+                for warning in found {
+                    FileHandle.standardError.write(Data("warning: benchmark problem \(cell.problem), optimizer \(cell.optimizer): \(warning.message)\n".utf8))
+                }
+            }
             return try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .final { problem, optimizer in
                 best[BenchmarkCell(problem: problem, optimizer: optimizer)]
             })

@@ -91,6 +91,33 @@ final class BenchmarkCommandTests: XCTestCase {
         XCTAssertEqual(missing.status, 2)
     }
 
+    /// A spec built to fall into the range trap: SGD's lr searched only in [1e-6, 1e-5] on 8
+    /// steps, far too small to train, so the best of 16 Halton trials is the largest one, at
+    /// 15/16 of the log range: `run` warns after tuning and `benchmark` carries the flag.
+    func testABestTrialAtTheRangeEdgeIsFlagged() throws {
+        let spec = try specFile("""
+            {"name": "edge", "task": {"kind": "blobs", "train_size": 32, "val_size": 16},
+             "model": {"hidden": [4]}, "loss": "cross_entropy",
+             "training": {"steps": 8, "batch_size": 32, "eval_every": 8, "log_every": 8},
+             "benchmark": {"optimizers": {"sgd": {"kind": "sgd", "lr": {"log_uniform": [1e-6, 1e-5]}}},
+                           "budget": 16, "seeds": 1}}
+            """)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("edge.sqlite").path
+        let ran = try trainlab(["run", spec, "--db", database, "--quiet"])
+        XCTAssertEqual(ran.status, 0, ran.standardError)
+        XCTAssertTrue(ran.standardError.contains(
+            "warning: benchmark problem default, optimizer sgd: best trial at the edge of its searched range: lr in log_uniform [1e-06, 1e-05]"),
+            ran.standardError)
+        let json = try trainlab(["benchmark", "edge", "--format", "json", "--db", database])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        let optimizer = try XCTUnwrap(((object["problems"] as? [[String: Any]])?.first?["optimizers"] as? [[String: Any]])?.first)
+        let warnings = try XCTUnwrap(optimizer["warnings"] as? [[String: Any]])
+        XCTAssertEqual(warnings.count, 1)
+        XCTAssertEqual(warnings.first?["kind"] as? String, "range_edge")
+        XCTAssertEqual(warnings.first?["key"] as? String, "lr")
+        XCTAssertEqual(warnings.first?["range"] as? [Double], [1e-6, 1e-5])
+    }
+
     func testABadValueInAProblemOrOptimizerNamesTheBenchmarkRun() throws {
         let spec = try specFile("""
             {"name": "bad", "task": "blobs", "loss": "cross_entropy",

@@ -59,4 +59,28 @@ final class BenchmarkResultsTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(close.pHolm), 0.7265625, accuracy: 1e-12)
         XCTAssertNil(problem.optimizers[0].pHolm, "the best is not tested")
     }
+
+    /// Trials of lr in log_uniform [1e-4, 1]: the 1/16 edge is lr ≤ 1e-4·10^(4/16) = 1.78e-4 or
+    /// ≥ 10^(−1/4) = 0.562.
+    func testSearchWarningsFlagARangeEdgeAndMostlyDivergedTrials() {
+        func trial(_ optimizer: String, _ index: Int, lr: Double, value: Double?) -> (run: BenchmarkRun, params: [String: String]) {
+            (BenchmarkRun(problem: "p", optimizer: optimizer, trial: index, seed: 0, status: value == nil ? .diverged : .completed,
+                          finalValue: value),
+             ["optimizer.lr": String(lr), "benchmark.space.lr.log_uniform": "[0.0001,1]", "optimizer.momentum": "0.9"])
+        }
+        let trials = [
+            // edge: best at 0.6 (position 0.944); interior: best at 0.01 (position 0.5)
+            trial("edge", 0, lr: 0.01, value: 0.5), trial("edge", 1, lr: 0.6, value: 0.2), trial("edge", 2, lr: 0.1, value: 0.3),
+            trial("interior", 0, lr: 0.01, value: 0.1), trial("interior", 1, lr: 0.6, value: 0.2), trial("interior", 2, lr: 1.7e-4, value: 0.4),
+            // low edge at 1.7e-4 (position 0.058), and two of three diverged
+            trial("diverging", 0, lr: 1.7e-4, value: 0.9), trial("diverging", 1, lr: 0.01, value: nil), trial("diverging", 2, lr: 0.6, value: nil),
+        ]
+        let warnings = BenchmarkSelection.searchWarnings(trials, goal: .min)
+        let range = BenchmarkWarning(kind: .rangeEdge, key: "lr", range: [1e-4, 1], distribution: "log_uniform")
+        XCTAssertEqual(warnings[BenchmarkCell(problem: "p", optimizer: "edge")], [range])
+        XCTAssertEqual(warnings[BenchmarkCell(problem: "p", optimizer: "interior")], [])
+        XCTAssertEqual(warnings[BenchmarkCell(problem: "p", optimizer: "diverging")],
+                       [range, BenchmarkWarning(kind: .mostlyDiverged, key: "lr", range: [1e-4, 1], distribution: "log_uniform")])
+        XCTAssertTrue(range.message.contains("lr in log_uniform [0.0001, 1]"), range.message)
+    }
 }
