@@ -36,6 +36,8 @@ public struct BenchmarkPlan {
     public let goal: String
     public let seeds: Int
     public let target: (metric: String, value: Double)?
+    /// The spec's `seed`, which every tuning run keeps.
+    public let tuningSeed: Int
 
     private let base: JSONObject
     private let problemOverrides: [String: JSONObject]
@@ -109,6 +111,7 @@ public struct BenchmarkPlan {
         try reader.finish()
 
         base["benchmark"] = nil
+        if case .number(let number)? = base["seed"], let seed = Int(exactly: number.value) { tuningSeed = seed } else { tuningSeed = 0 }
         self.base = base
         self.problems = problemsReader.keys.isEmpty ? ["default"] : problemsReader.keys
         self.problemOverrides = problemOverrides
@@ -188,7 +191,24 @@ public struct BenchmarkPlan {
         }
     }
 
-    /// The final runs: each (problem, optimizer)'s best trial on seeds 0..<seeds, the same seeds
+    /// The seeds the tuning runs train at: the spec's `seed` (default 0).
+    public var tuningSeeds: [Int] { [tuningSeed] }
+
+    /// The final runs' seeds: the first `seeds` non-negative integers that are no tuning seed, so
+    /// no final run repeats a tuning run (the best of `budget` trials on the same data and
+    /// initial weights would otherwise be one of the samples: a selection leak).
+    public var finalSeeds: [Int] {
+        let tuning = Set(tuningSeeds)
+        var out: [Int] = []
+        var seed = 0
+        while out.count < seeds {
+            if !tuning.contains(seed) { out.append(seed) }
+            seed += 1
+        }
+        return out
+    }
+
+    /// The final runs: each (problem, optimizer)'s best trial on `finalSeeds`, the same seeds
     /// (so the same data, initial weights and batch order) for every optimizer. `bestTrial`
     /// gives the trial index per problem and optimizer; a pair it lacks gets no final runs.
     public func finalRuns(bestTrial: (_ problem: String, _ optimizer: String) -> Int?) throws
@@ -196,7 +216,7 @@ public struct BenchmarkPlan {
         try problems.flatMap { problem in
             try optimizers.flatMap { optimizer -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] in
                 guard let trial = bestTrial(problem, optimizer) else { return [] }
-                return try (0..<seeds).map { try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0) }
+                return try finalSeeds.map { try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0) }
             }
         }
     }

@@ -90,6 +90,13 @@ final class BenchmarkSpecTests: XCTestCase {
             }.mapValues { $0.map { number(member($0.spec, "seed"))! } }
             for seeds in seedsByOptimizer.values { XCTAssertEqual(seeds, [0, 1, 2]) }
         }
+        // Seed 7 tunes, so 0, 1, 2 are free; a spec tuning at seed 1 gets finals 0, 2, 3: no
+        // final run repeats the winning tuning run (issue 28.1).
+        XCTAssertEqual(plan.finalSeeds, [0, 1, 2])
+        let atOne = try self.plan(Self.spec.replacingOccurrences(of: #""seed": 7"#, with: #""seed": 1"#))
+        XCTAssertEqual(atOne.tuningSeeds, [1])
+        XCTAssertEqual(atOne.finalSeeds, [0, 2, 3])
+        XCTAssertEqual(try atOne.finalRuns { _, _ in 0 }.map { number(member($0.spec, "seed"))! }.prefix(3), [0, 2, 3])
         let adam = runs[0].spec
         XCTAssertEqual(member(adam, "benchmark.role"), .string("final"))
         XCTAssertEqual(member(adam, "benchmark.trial"), .number(2))
