@@ -16,7 +16,8 @@ import Foundation
 /// optimizer's search space is its keys whose value is a distribution (`{"log_uniform": [lo,
 /// hi]}`, `{"uniform": ...}`, `{"int_uniform": ...}`); every other key is fixed.
 /// `search: "random"` takes the first `budget` points (from index 1) of the Halton sequence in
-/// as many dimensions as the space has, mapped through each distribution's quantile;
+/// as many dimensions as the space has, digit-scrambled with `search_seed` (one study), mapped
+/// through each distribution's quantile (`"halton"`: unscrambled);
 /// `"grid"` takes k equally spaced quantiles per dimension, k the largest with k^d ≤ budget.
 /// An optimizer without a search space has one trial. The points do not depend on the
 /// problem: every problem sees the same settings.
@@ -25,12 +26,14 @@ import Foundation
 /// `trial`, `metric`, `goal`, `target`, `space` (the searched keys' distributions)}, so its params say what it is and the results command
 /// needs nothing but the database.
 public struct BenchmarkPlan {
-    public enum Search: String { case random, grid }
+    public enum Search: String { case random, halton, grid }
 
     public let problems: [String]
     public let optimizers: [String]
     public let budget: Int
     public let search: Search
+    /// The seed of the random search's scrambling (`search_seed`): one study of the search.
+    public let searchSeed: Int
     /// The final metric that selects the best trial, and which way it improves ("min"|"max").
     public let metric: String
     public let goal: String
@@ -95,9 +98,10 @@ public struct BenchmarkPlan {
         budget = try reader.int("budget", default: 16, range: 1...Self.maxBudget)
         let searchName = try reader.string("search", default: "random")
         guard let search = Search(rawValue: searchName) else {
-            throw reader.error("search", "expected \"random\" or \"grid\", got '\(searchName)'")
+            throw reader.error("search", "expected \"random\" (scrambled Halton), \"halton\" (unscrambled) or \"grid\", got '\(searchName)'")
         }
         self.search = search
+        searchSeed = try reader.int("search_seed", default: 0, range: 0...Int(Int32.max))
         metric = try reader.string("metric", default: "val_loss")
         goal = try reader.string("goal", default: metric.lowercased().contains("loss") ? "min" : "max")
         guard goal == "min" || goal == "max" else { throw reader.error("goal", "expected \"min\" or \"max\", got '\(goal)'") }
@@ -165,6 +169,11 @@ public struct BenchmarkPlan {
         let points: [[Double]]
         switch search {
         case .random:
+            let scrambles = space.indices.map { Self.digitScramble(base: Self.primes[$0 % Self.primes.count], seed: searchSeed, dimension: $0) }
+            points = (1...budget).map { index in
+                space.indices.map { Self.halton(index: index, base: Self.primes[$0 % Self.primes.count], scramble: scrambles[$0]) }
+            }
+        case .halton:
             points = (1...budget).map { index in space.indices.map { Self.halton(index: index, base: Self.primes[$0 % Self.primes.count]) } }
         case .grid:
             var perAxis = 1
@@ -290,6 +299,36 @@ public struct BenchmarkPlan {
             fraction /= Double(base)
         }
         return result
+    }
+
+    /// The scrambled radical inverse (random digit permutations, Matoušek 1998 / Owen's
+    /// scrambling restricted to one permutation per digit position): digit k of `index` in `base`
+    /// (trailing zeros included, up to the digits a Double resolves) goes through `scramble[k]`,
+    /// a permutation of 0..<base. The points keep the sequence's stratification (each base^k
+    /// block still holds one point per base^k consecutive indices) but no longer sit on a fixed
+    /// grid, so in one dimension they come arbitrarily near both ends of the range.
+    public static func halton(index: Int, base: Int, scramble: [[Int]]) -> Double {
+        var result = 0.0
+        var fraction = 1.0 / Double(base)
+        var rest = index
+        for permutation in scramble {
+            result += Double(permutation[rest % base]) * fraction
+            rest /= base
+            fraction /= Double(base)
+        }
+        return min(result, 1.0.nextDown)
+    }
+
+    /// One random permutation of 0..<base per digit position (as many as 53 bits need), from
+    /// SplitMix64 seeded with the study seed and the dimension.
+    public static func digitScramble(base: Int, seed: Int, dimension: Int) -> [[Int]] {
+        var rng = SplitMix64(seed: UInt64(seed) &* 0x9E37_79B9 &+ UInt64(dimension) &+ 0x6861_6c74_6f6e)
+        let digits = Int((53 / log2(Double(base))).rounded(.up))
+        return (0..<digits).map { _ in
+            var permutation = Array(0..<base)
+            for i in stride(from: base - 1, to: 0, by: -1) { permutation.swapAt(i, rng.below(i + 1)) }
+            return permutation
+        }
     }
 
     /// One prime base per searched dimension.

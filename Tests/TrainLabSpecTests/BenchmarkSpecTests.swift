@@ -38,13 +38,31 @@ final class BenchmarkSpecTests: XCTestCase {
         XCTAssertEqual((1...4).map { BenchmarkPlan.halton(index: $0, base: 3) }, [1.0 / 3, 2.0 / 3, 1.0 / 9, 4.0 / 9])
     }
 
-    func testRandomSearchTakesHaltonPointsThroughTheQuantiles() throws {
-        let trials = try plan().trials(of: "adam")
+    func testHaltonSearchTakesHaltonPointsThroughTheQuantiles() throws {
+        let trials = try plan(Self.spec.replacingOccurrences(of: #""budget": 4"#, with: #""budget": 4, "search": "halton""#)).trials(of: "adam")
         XCTAssertEqual(trials.count, 4)
         // u = 1/2, 1/4, 3/4, 1/8 of [log 1e-3, log 1].
         let lrs = trials.map { number($0[0].value)! }
         for (lr, exponent) in zip(lrs, [-1.5, -2.25, -0.75, -2.625]) { XCTAssertEqual(lr, pow(10, exponent), accuracy: 1e-12) }
         XCTAssertEqual(try plan().trials(of: "plain").count, 1, "nothing to search: one trial")
+    }
+
+    /// The scrambled sequence (the default): in one dimension the unscrambled 16 points are the
+    /// grid 1/32…15/16, never nearer the top than 1/16; a scramble keeps one point in each of the
+    /// 16 strata [k/16, (k+1)/16) but moves them, differently for each search_seed.
+    func testRandomSearchScramblesTheHaltonSequenceWithTheStudySeed() throws {
+        func quantiles(_ seed: Int) throws -> [Double] {
+            let plan = try plan(Self.spec.replacingOccurrences(of: #""budget": 4"#, with: #""budget": 16, "search_seed": \#(seed)"#))
+            return plan.trials(of: "adam").map { (log10(number($0[0].value)!) + 3) / 3 }
+        }
+        let first = try quantiles(0), second = try quantiles(1)
+        for points in [first, second] {
+            XCTAssertEqual(Set(points.map { Int(($0 * 16).rounded(.down)) }), Set(0..<16), "one point per 1/16 stratum")
+        }
+        XCTAssertNotEqual(first, second)
+        XCTAssertEqual(try quantiles(0), first, "deterministic from the seed")
+        let plain = (1...16).map { BenchmarkPlan.halton(index: $0, base: 2) }
+        XCTAssertNotEqual(first.sorted().map { ($0 * 1e9).rounded() }, plain.sorted().map { ($0 * 1e9).rounded() })
     }
 
     func testGridSearchSpacesQuantilesEvenly() throws {
@@ -100,7 +118,7 @@ final class BenchmarkSpecTests: XCTestCase {
         let adam = runs[0].spec
         XCTAssertEqual(member(adam, "benchmark.role"), .string("final"))
         XCTAssertEqual(member(adam, "benchmark.trial"), .number(2))
-        XCTAssertEqual(number(member(adam, "optimizer.lr"))!, pow(10, -0.75), accuracy: 1e-12)
+        XCTAssertEqual(member(adam, "optimizer.lr"), plan.trials(of: "adam")[2][0].value, "trial 2's point")
     }
 
     /// Two optimizers (one test per problem, threshold 0.05) and 3 seeds: 2/2³ = 0.25 can never
