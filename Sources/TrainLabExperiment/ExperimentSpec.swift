@@ -14,6 +14,9 @@ public struct ExperimentSpec {
     public let file: String
     public let seed: UInt64
     public let task: TaskOptions
+    /// A benchmark final run's held-out test split (tag `benchmark.test`): rows (0: as many as
+    /// `task.val_size`) and the seed of their own stream; nil for every other run.
+    public private(set) var testSplit: (size: Int, seed: UInt64)? = nil
     public let model: ModelSpec
     public let loss: any Loss
     public let optimizerKind: String
@@ -230,6 +233,10 @@ public struct ExperimentSpec {
         // A benchmark run's tag (BenchmarkPlan): kept in the config, so its params name the run's part.
         if let tag = try root.object("benchmark") {
             for key in ["problem", "optimizer", "role", "trial", "metric", "goal", "target", "space"] { _ = tag.value(key) }
+            if let test = try tag.object("test") {
+                testSplit = (try test.int("size", default: 0, range: 0...1_000_000), UInt64(try test.int("seed", default: 0, range: 0...Int(Int32.max))))
+                try test.finish()
+            }
             try tag.finish()
         }
         // The sweep keys were expanded away before this run; named so a typo near them suggests them.

@@ -39,6 +39,10 @@ public struct BenchmarkPlan {
     public let goal: String
     public let seeds: Int
     public let target: (metric: String, value: Double)?
+    /// The held-out test split of each final run: `test_size` rows (0: the task's val_size) from
+    /// their own stream, seeded `test_seed` + the problem's index, so each problem has its own.
+    public let testSize: Int
+    public let testSeed: Int
     /// The spec's `seed`, which every tuning run keeps.
     public let tuningSeed: Int
 
@@ -106,6 +110,8 @@ public struct BenchmarkPlan {
         goal = try reader.string("goal", default: metric.lowercased().contains("loss") ? "min" : "max")
         guard goal == "min" || goal == "max" else { throw reader.error("goal", "expected \"min\" or \"max\", got '\(goal)'") }
         seeds = try reader.int("seeds", default: 5, range: 1...Self.maxSeeds)
+        testSize = try reader.int("test_size", default: 0, range: 0...1_000_000)
+        testSeed = try reader.int("test_seed", default: 1_000_000, range: 0...Int(Int32.max) - 10_000)
         if let targetReader = try reader.object("target") {
             target = (try targetReader.string("metric"), try targetReader.double("value"))
             try targetReader.finish()
@@ -249,6 +255,10 @@ public struct BenchmarkPlan {
             "metric": .string(metric), "goal": .string(goal),
         ])
         if let target { tag["target"] = ["metric": .string(target.metric), "value": .number(target.value)] }
+        if seed != nil {
+            tag["test"] = ["size": .number(Double(testSize)),
+                           "seed": .number(Double(testSeed + (problems.firstIndex(of: problem) ?? 0)))]
+        }
         // The searched ranges, so the analysis can tell a best trial at a range's edge.
         if let space = spaces[optimizer], !space.isEmpty {
             var ranges = JSONObject()

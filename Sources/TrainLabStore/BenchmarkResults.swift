@@ -184,6 +184,10 @@ public struct BenchmarkResults: Sendable {
         public var mean: Double?
         /// Half-width of the 95% Student-t interval of the mean.
         public var ci: Double?
+        /// The test metric (`testMetric`, e.g. test_loss) per seed on the held-out test split, as
+        /// `finals` counts failures (the worst value); its median. Empty without a test split.
+        public var testFinals: [Double] = []
+        public var testMedian: Double?
         /// Final runs that reached the target, of `finals.count`; the medians over all seeds
         /// (a miss is ∞) of the steps, loss/gradient evaluations and training seconds to it.
         public var targetHits = 0
@@ -220,6 +224,11 @@ public struct BenchmarkResults: Sendable {
 
     public var experiment: String
     public var metric: String
+    /// The selection metric's name on the test split: `val_X` → `test_X`; nil for other names.
+    public var testMetric: String? { Self.testMetric(for: metric) }
+    public static func testMetric(for metric: String) -> String? {
+        metric.hasPrefix("val_") ? "test_" + metric.dropFirst("val_".count) : nil
+    }
     public var goal: MetricDirection
     public var target: Target?
     public var problems: [ProblemResult]
@@ -298,6 +307,18 @@ extension ResultsStore {
                     mean: finite.count == scores.count ? Statistics.mean(scores) : (goal == .min ? .infinity : -.infinity),
                     ci: finite.count == scores.count ? Statistics.confidenceHalfWidth95(scores) : nil)
                 result.warnings = warnings[BenchmarkCell(problem: problem, optimizer: optimizer)] ?? []
+                if let testMetric = BenchmarkResults.testMetric(for: metric) {
+                    let worst = goal == .min ? Double.infinity : -.infinity
+                    let values = try runs.map { run -> Double? in
+                        guard run.0.status == .completed else { return worst }
+                        return try metrics(runID: run.1.run.id, name: testMetric).last.map { $0.value.isNaN ? worst : $0.value }
+                    }
+                    // Runs from before the test split have none: no column rather than a wrong one.
+                    if values.allSatisfy({ $0 != nil }) {
+                        result.testFinals = values.map { $0! }
+                        result.testMedian = Statistics.median(result.testFinals)
+                    }
+                }
                 if let target {
                     var steps: [Double] = [], evals: [Double] = [], seconds: [Double] = []
                     for (_, overview) in runs {

@@ -40,7 +40,10 @@ enum BenchmarkCommand {
                         "name": .string(o.name),
                         "best": object(["trial": .number(Double(o.bestTrial)), "optimizer": .object(params)]),
                         "final": object(["median": number(o.median), "mean": number(o.mean), "ci": number(o.ci),
-                                         "n": .number(Double(o.finals.count)), "values": .array(o.finals.map { number($0) })]),
+                                         "n": .number(Double(o.finals.count)), "values": .array(o.finals.map { number($0) }),
+                                         "test": o.testFinals.isEmpty ? .null : object([
+                                            "metric": results.testMetric.map { .string($0) } ?? .null, "median": number(o.testMedian),
+                                            "values": .array(o.testFinals.map { number($0) })])]),
                         "target": results.target == nil ? .null : object([
                             "hits": .number(Double(o.targetHits)), "n": .number(Double(o.finals.count)),
                             "steps_median": number(o.stepsMedian), "evals_median": number(o.evalsMedian),
@@ -81,19 +84,23 @@ enum BenchmarkCommand {
     static func table(_ results: BenchmarkResults) -> String {
         var out: [String] = []
         let target = results.target.map { " target \($0.metric) \(formatMetric($0.value))," } ?? ""
-        out.append("benchmark \(results.experiment): final \(results.metric) (\(results.goal == .min ? "lower" : "higher") is better),\(target) "
+        let test = results.testMetric.map { " (\($0) on each problem's held-out test split beside it)" } ?? ""
+        out.append("benchmark \(results.experiment): final \(results.metric)\(test) (\(results.goal == .min ? "lower" : "higher") is better),\(target) "
                    + "p: two-sided Wilcoxon signed-rank test against rank 1, paired by seed "
                    + "(exact over mid-ranks for n ≤ \(Statistics.exactLimit), zeros dropped; a divergence counts by its sign only)")
         for problem in results.problems {
             out.append("")
             out.append("problem \(problem.name)")
+            let hasTest = problem.optimizers.contains { !$0.testFinals.isEmpty }
             var header = ["rank", "optimizer", "best setting", "median", "mean ± 95% CI", "n"]
+            if hasTest { header.insert("test median", at: 4) }
             if results.target != nil { header += ["hits", "steps", "evals", "seconds"] }
             header += ["Δ vs best (HL, 95%)", "p", "p (Holm)"]
             let rows = problem.optimizers.map { o -> [String] in
                 let setting = "trial \(o.bestTrial): " + o.bestParams.map { "\($0.key)=\(ParamValue.compact($0.value))" }.joined(separator: " ")
                 var row = [String(o.rank), o.name, setting, formatMetric(o.median),
                            formatMetric(o.mean) + (o.ci.map { " ± " + formatMetric($0) } ?? ""), String(o.finals.count)]
+                if hasTest { row.insert(formatMetric(o.testMedian), at: 4) }
                 if results.target != nil {
                     row += ["\(o.targetHits)/\(o.finals.count)", formatMetric(o.stepsMedian), formatMetric(o.evalsMedian),
                             formatMetric(o.secondsMedian)]
@@ -105,7 +112,7 @@ enum BenchmarkCommand {
                 row.append(o.pHolm.map { String(format: "%.3g", $0) } ?? "-")
                 return row
             }
-            out.append(TextTable(header: header, rows: rows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]).rendered())
+            out.append(TextTable(header: header, rows: rows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]).rendered())
             for o in problem.optimizers {
                 for warning in o.warnings { out.append("warning: \(o.name): \(warning.message)") }
             }

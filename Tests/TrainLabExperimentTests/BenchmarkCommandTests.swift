@@ -47,6 +47,13 @@ final class BenchmarkCommandTests: XCTestCase {
         XCTAssertEqual(finalSGD.params["benchmark.trial"], best.params["benchmark.trial"])
         XCTAssertEqual(finalSGD.params["optimizer.lr"], best.params["optimizer.lr"])
 
+        // The held-out test split: evaluated once, at the last step, by the final runs only.
+        let testLoss = try store.metrics(runID: finalSGD.run.id, name: "test_loss")
+        XCTAssertEqual(testLoss.map(\.step), [8])
+        XCTAssertEqual(try store.metrics(runID: best.run.id, name: "test_loss").count, 0, "tuning never sees the test split")
+        XCTAssertEqual(finalSGD.params["benchmark.test.seed"], "1000000")
+        let wideFinal = finals.first { $0.params["benchmark.problem"] == "wide" }!
+        XCTAssertEqual(wideFinal.params["benchmark.test.seed"], "1000001", "each problem its own test data seed")
         // evals: one per step for SGD, every line-search evaluation for L-BFGS; time grows.
         let sgdEvals = try store.metrics(runID: finalSGD.run.id, name: "evals")
         XCTAssertEqual(sgdEvals.map(\.step), [1, 2, 4, 6, 8])
@@ -73,6 +80,10 @@ final class BenchmarkCommandTests: XCTestCase {
         XCTAssertEqual(optimizers.map { $0["rank"] as? Int }, [1, 2])
         let final = try XCTUnwrap(optimizers[0]["final"] as? [String: Any])
         XCTAssertEqual(final["n"] as? Int, 2)
+        let testFinal = try XCTUnwrap(final["test"] as? [String: Any])
+        XCTAssertEqual(testFinal["metric"] as? String, "test_loss")
+        XCTAssertEqual((testFinal["values"] as? [Any])?.count, 2)
+        XCTAssertTrue(table.standardOutput.contains("test median"), table.standardOutput)
         let target = try XCTUnwrap(optimizers[0]["target"] as? [String: Any])
         XCTAssertEqual(target["n"] as? Int, 2)
         let test = try XCTUnwrap(optimizers[1]["test"] as? [String: Any], "the second is tested against the first")
