@@ -41,6 +41,12 @@ public struct ExperimentSpec {
     public let notes: String?
     /// The sweep assignments that produced this run (empty without a sweep).
     public let assignments: [(path: String, value: JSONValue)]
+    /// The run's place in an adaptive search (`sweep_mode` successive_halving, hyperband, tpe);
+    /// nil for a grid or random sweep's run, which trains to the end.
+    public internal(set) var search: SearchTrial? = nil
+
+    /// `training.steps` when the spec leaves it out.
+    public static let defaultSteps = 1000
 
     /// A fresh optimizer (its own state) for a run of this spec.
     public let makeOptimizer: OptimizerChoice
@@ -89,6 +95,15 @@ public struct ExperimentSpec {
         case final(bestTrial: (_ problem: String, _ optimizer: String) -> Int?)
     }
 
+    /// Why a spec file could not be read as text: missing, a folder, not readable, or not UTF-8.
+    static func unreadableFileReason(_ file: String) -> String {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) else { return "no such file" }
+        if isFolder.boolValue { return "it is a directory, not a spec file" }
+        if !FileManager.default.isReadableFile(atPath: file) { return "permission denied" }
+        return "not UTF-8 text"
+    }
+
     /// Reads every run of a spec file: parse, expand the sweep (or a benchmark's runs of
     /// `phase`), decode and check each run.
     /// Throws a `SpecError` naming the file, JSON path and what was expected.
@@ -97,31 +112,126 @@ public struct ExperimentSpec {
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)
         } catch {
-            throw SpecError(file: file, path: "", message: "cannot read the file (\(FileManager.default.fileExists(atPath: file) ? "not UTF-8 text or unreadable" : "no such file"))")
+            throw SpecError(file: file, path: "", message: "cannot read the file (\(unreadableFileReason(file)))")
         }
         let document = try JSONParser.parse(text, file: file)
         let runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])]
+        let trials: [SearchTrial?]
         if let plan = try BenchmarkPlan(document) {
             switch phase {
-            case .tune: runs = try plan.tuneRuns()
-            case .final(let bestTrial): runs = try plan.finalRuns(bestTrial: bestTrial)
+            case .tune: (runs, trials) = try plan.tuneRunsWithSearch(defaultSteps: defaultSteps)
+            case .final(let bestTrial): (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial), [])
             }
         } else {
-            runs = try Sweep.expand(document)
+            let expanded = try Sweep.expandWithSearch(document, defaultSteps: defaultSteps)
+            (runs, trials) = (expanded.runs, expanded.trials)
         }
         let cache = FileTask.Cache()
-        return try runs.enumerated().map { index, run in
-            let resolved = JSONDocument(root: run.spec, file: file, locationsFrom: document, assignments: run.assignments)
-            do {
-                return try ExperimentSpec(resolved, assignments: run.assignments, runIndex: index, runCount: runs.count, files: cache)
-            } catch let error as SpecError where runs.first?.assignments.first?.path == "benchmark.problem" {
-                // A benchmark run merges a problem and an optimizer onto the spec: name them, as
-                // the bad value may sit in either rather than where the location points.
-                let names = run.assignments.prefix(2).map { JSONWriter.write($0.value) }
-                throw SpecError(file: error.file, path: error.path,
-                                message: error.message + " (in the benchmark run of problem \(names[0]) with optimizer \(names[1]): "
-                                    + "see benchmark.problems and benchmark.optimizers)")
+        let isBenchmark = runs.first?.assignments.first?.path == "benchmark.problem"
+        var specs: [ExperimentSpec] = []
+        var errors: [SpecError] = []
+        runs: for (index, run) in runs.enumerated() {
+            // After an error, the run is decoded again without the bad value (its default then
+            // applies), so one pass reports every independent error, not only the first.
+            var root = run.spec
+            var removed: [String] = []
+            while true {
+                let resolved = JSONDocument(root: root, file: file, locationsFrom: document, assignments: run.assignments)
+                do {
+                    let spec = try ExperimentSpec(resolved, assignments: run.assignments, runIndex: index, runCount: runs.count, files: cache)
+                    if removed.isEmpty { specs.append(spec) }
+                    continue runs
+                } catch var error as SpecError {
+                    // A consequence of a removal ("missing required key"), not an error of its own.
+                    if removed.contains(where: { $0 == error.resolvedPath || isWithin($0, error.resolvedPath) }) { continue runs }
+                    if isBenchmark {
+                        // A benchmark run merges a problem and an optimizer onto the spec: name them, as
+                        // the bad value may sit in either rather than where the location points.
+                        let names = run.assignments.prefix(2).map { JSONWriter.write($0.value) }
+                        error = SpecError(file: error.file, path: error.path,
+                                          message: error.message + " (in the benchmark run of problem \(names[0]) with optimizer \(names[1]): "
+                                              + "see benchmark.problems and benchmark.optimizers)", resolvedPath: error.resolvedPath)
+                    }
+                    // Once per place: the runs of a sweep share the values they do not sweep.
+                    if !errors.contains(where: { ($0.path, $0.line, $0.column) == (error.path, error.line, error.column) }) {
+                        errors.append(error)
+                    }
+                    guard errors.count < maximumReportedErrors, removed.count < maximumReportedErrors,
+                          let without = root.removing(path: error.resolvedPath) else { break runs }
+                    removed.append(error.resolvedPath)
+                    root = without
+                }
             }
+        }
+        // In file order; those without a location last.
+        errors = errors.enumerated().sorted { a, b in
+            let x = (a.element.line ?? .max, a.element.column ?? .max, a.offset), y = (b.element.line ?? .max, b.element.column ?? .max, b.offset)
+            return x < y
+        }.map(\.element)
+        if var first = errors.first {
+            first.others = Array(errors.dropFirst())
+            throw first
+        }
+        for (index, trial) in trials.enumerated() { specs[index].search = trial }
+        var searches: [String: [ExperimentSpec]] = [:]
+        for spec in specs { if let group = spec.search?.group { searches[group, default: []].append(spec) } }
+        for group in searches.keys.sorted() { try checkSearch(searches[group]![0].search!, specs: searches[group]!) }
+        return specs
+    }
+
+    /// Most errors `load` reports for one spec file.
+    public static let maximumReportedErrors = 20
+
+    /// Whether `path` lies inside `ancestor` (`optimizer.lr` inside `optimizer`; everything inside "").
+    private static func isWithin(_ path: String, _ ancestor: String) -> Bool {
+        ancestor.isEmpty ? !path.isEmpty : path.hasPrefix(ancestor + ".") || path.hasPrefix(ancestor + "[")
+    }
+
+    /// A TPE trial proposed at `point` of its search's space: the spec file's run with those assignments.
+    public static func searchTrial(file: String, trial: SearchTrial) throws -> ExperimentSpec {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let document = try JSONParser.parse(text, file: file)
+        let run = try Sweep.resolve(document, assignments: trial.space.assignments(at: trial.point))
+        let resolved = JSONDocument(root: run.spec, file: file, locationsFrom: document, assignments: run.assignments)
+        var spec = try ExperimentSpec(resolved, assignments: run.assignments, runIndex: trial.trial, runCount: trial.plan.trials)
+        spec.search = trial
+        return spec
+    }
+
+    /// The bad inputs of an adaptive search that the resolved runs show: a ladder the runs'
+    /// steps cannot hold, a pruned search on a closure optimizer or with early stopping.
+    static func checkSearch(_ trial: SearchTrial, specs: [ExperimentSpec]) throws {
+        let plan = trial.plan
+        guard let first = specs.first else { return }
+        func error(_ key: String, _ message: String) -> SpecError {
+            SpecError(file: first.file, path: plan.path + "." + key, message: message)
+        }
+        let steps = first.training.steps
+        if let minSteps = plan.minSteps, minSteps > steps {
+            throw error(plan.kind == .tpe ? "successive_halving.min_steps" : "min_steps",
+                        "expected at most training.steps (\(steps)), got \(minSteps): the first rung must end within the run")
+        }
+        guard plan.prunes else { return }
+        for spec in specs {
+            if case .closure = spec.makeOptimizer {
+                throw SpecError(file: spec.file, path: "optimizer.kind",
+                                message: "a pruned search compares trials at equal steps, but \(spec.optimizerKind) makes several loss evaluations a step (a line search): expected a first-order optimizer, or sweep_mode \"random\"")
+            }
+            if spec.training.earlyStopping != nil {
+                throw SpecError(file: spec.file, path: "training.early_stopping",
+                                message: "a pruned search stops trials itself: expected no early_stopping beside it")
+            }
+        }
+        let rungs = plan.rungSteps(maxSteps: steps)
+        let measuredEvery = plan.metric.hasPrefix("val_") ? first.training.evalEvery : first.training.logEvery
+        let key = plan.metric.hasPrefix("val_") ? "eval_every" : "log_every"
+        if measuredEvery == 0 {
+            throw SpecError(file: first.file, path: "training.eval_every",
+                            message: "the search ranks trials by \(plan.metric), measured only with training.eval_every above 0")
+        }
+        if let rung = rungs.dropLast().first(where: { $0 % measuredEvery != 0 }) {
+            throw error(plan.kind == .tpe ? "successive_halving.min_steps" : "min_steps",
+                        "the rungs end at steps \(rungs.map(String.init).joined(separator: ", ")), but \(plan.metric) is measured every \(measuredEvery) steps (training.\(key)): expected every rung, \(rung) first, to be a multiple of \(measuredEvery)")
         }
     }
 
@@ -178,7 +288,7 @@ public struct ExperimentSpec {
         model = try ModelSpec.decode(kind: modelKind, modelReader)
 
         let training = try root.objectOrEmpty("training")
-        let steps = try training.int("steps", default: 1000, range: 1...100_000_000)
+        let steps = try training.int("steps", default: Self.defaultSteps, range: 1...100_000_000)
         self.training = TrainingSpec(
             steps: steps,
             batchSize: try training.int("batch_size", default: 64, range: 1...1 << 24),

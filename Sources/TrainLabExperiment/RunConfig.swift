@@ -39,3 +39,32 @@ extension ExperimentSpec {
         return JSONWriter.write(value)
     }
 }
+
+extension ExperimentSpec {
+    /// The flattened params of the catalogue choice at `prefix` (`optimizer`, `model.norm`) in
+    /// the resolved `config` of a run, as they would be with only its `kind` written: the kind's
+    /// defaults. Nil when `config` has no such choice or the run would not resolve without its
+    /// options.
+    public static func choiceDefaults(in config: JSONValue, prefix: String) -> [String: JSONValue]? {
+        func replaced(_ value: JSONValue, at path: ArraySlice<Substring>) -> JSONValue? {
+            guard case .object(var object) = value, let first = path.first, let member = object[String(first)] else { return nil }
+            if path.count == 1 {
+                guard case .object(let choice) = member, let kind = choice["kind"] else { return nil }
+                object[String(first)] = ["kind": kind]
+            } else {
+                guard let inner = replaced(member, at: path.dropFirst()) else { return nil }
+                object[String(first)] = inner
+            }
+            return .object(object)
+        }
+        guard let root = replaced(config, at: prefix.split(separator: ".")[...]),
+              let spec = try? ExperimentSpec(JSONDocument(root: root, file: ""), assignments: []) else { return nil }
+        return spec.flattenedParams.filter { $0.key.hasPrefix(prefix + ".") }
+    }
+}
+
+extension ExperimentSpec {
+    /// Whether a loss of real targets (mse, l1, huber, bce, kl_div) trains a classification task:
+    /// its target row is then the class's one-hot vector, `F.one_hot(y, classes).float()`.
+    public var trainsOnOneHotTargets: Bool { loss.targetKind == .real && task.hasClassTargets }
+}

@@ -7,7 +7,8 @@ import TrainLabOptim
 import TrainLabSpec
 /// How a run ended.
 public enum RunEnd: String, Sendable {
-    case completed, diverged, interrupted
+    /// `paused`: stopped after the step an adaptive search asked for (`pausingAfter`), its state saved.
+    case completed, diverged, interrupted, paused
 }
 
 public struct RunResult {
@@ -66,6 +67,16 @@ public func seconds(since start: UInt64) -> Double {
 /// Receives progress of a run (the command line draws it; tests ignore it).
 public protocol ProgressObserver {
     func update(step: Int, of total: Int, loss: Double, stepsPerSecond: Double)
+    /// The run continues from a saved state after update `step`: the steps up to it were trained
+    /// earlier, and count in no rate measured now.
+    func resumed(afterStep step: Int)
+    /// A validation metric, as it is logged (`val_loss`, `val_accuracy`, `val_ndcg`).
+    func validated(step: Int, name: String, value: Double)
+}
+
+extension ProgressObserver {
+    public func resumed(afterStep step: Int) {}
+    public func validated(step: Int, name: String, value: Double) {}
 }
 
 /// Trains one `ExperimentSpec` and logs its metrics (docs/interface.md names) to a `MetricsSink`:
@@ -173,10 +184,17 @@ public final class Runner {
         if let initFrom = spec.checkpoint.initFrom {
             try Checkpoints.load(initFrom, into: model, specFile: spec.file)
         }
+        // What `Evaluator` computes: accuracy for class ids, NDCG for ranking lists.
+        let evaluated = ["val_loss"] + ([.classification, .sequence].contains(data.kind) ? ["val_accuracy"] : [])
+            + (spec.loss.targetKind == .lists ? ["val_ndcg"] : [])
+        if let plan = spec.search?.plan {
+            let logged = (spec.task.valSize > 0 && spec.training.evalEvery > 0 ? evaluated : []) + ["train_loss"]
+            if !logged.contains(plan.metric) {
+                throw SpecError(file: spec.file, path: plan.path + ".metric",
+                                message: "the search ranks trials by \(plan.metric), but this run logs \(logged.joined(separator: ", ")) of the metrics a search can rank by: expected one of those")
+            }
+        }
         if let metric = spec.training.earlyStopping?.metric {
-            // What `Evaluator` computes: accuracy for class ids, NDCG for ranking lists.
-            let evaluated = ["val_loss"] + ([.classification, .sequence].contains(data.kind) ? ["val_accuracy"] : [])
-                + (spec.loss.targetKind == .lists ? ["val_ndcg"] : [])
             if !evaluated.contains(metric) {
                 throw SpecError(file: spec.file, path: "training.early_stopping.metric",
                                 message: "this run's evaluations give \(evaluated.joined(separator: ", ")), not \(metric)")
@@ -194,8 +212,15 @@ public final class Runner {
     /// spec's run), continues after the state's step, and every metric it logs is the one the
     /// uninterrupted run logs there. When `isCancelled` turns true, the state after the last
     /// update is saved and the run ends `interrupted`.
+    ///
+    /// With `pausingAfter` k below `training.steps` (an adaptive search's rung), the run stops
+    /// after update k, its metrics there logged as always, saves its state after k and ends
+    /// `paused`; resumed from that state it continues as if it had never stopped, so a trial
+    /// promoted rung by rung logs what the run trained straight through logs. A state saved
+    /// at or after k ends the run `paused` at once, training nothing.
     public func run(metrics: MetricsSink, progress: ProgressObserver? = nil,
-                    isCancelled: () -> Bool = { false }, resumingFrom savedState: [UInt8]? = nil) throws -> RunResult {
+                    isCancelled: () -> Bool = { false }, resumingFrom savedState: [UInt8]? = nil,
+                    pausingAfter pauseStep: Int? = nil) throws -> RunResult {
         let start = DispatchTime.now().uptimeNanoseconds
         var phases = RunPhaseSeconds()
         /// Runs `body`, adding its wall time to the phase at `keyPath`.
@@ -290,6 +315,7 @@ public final class Runner {
                 (evaluationCount, trainingSeconds) = (cost[0], cost[1])
             }
             for constraint in constraints { try constraint.restore(from: archive) }
+            progress?.resumed(afterStep: firstStep - 1)
         }
 
         func evaluate(at step: Int) throws {
@@ -302,6 +328,9 @@ public final class Runner {
                 metrics.flush()
             }
             lastValidation = (v.loss, v.accuracy)
+            progress?.validated(step: step, name: "val_loss", value: v.loss)
+            if let accuracy = v.accuracy { progress?.validated(step: step, name: "val_accuracy", value: accuracy) }
+            if let ndcg = v.ndcg { progress?.validated(step: step, name: "val_ndcg", value: ndcg) }
             let watchable = ["val_loss": v.loss, "val_accuracy": v.accuracy, "val_ndcg": v.ndcg]
             guard var stopping = earlyStopping, let value = watchable[stopping.spec.metric] ?? nil else { return }
             let isBest = stopping.record(value, step: step)
@@ -326,6 +355,13 @@ public final class Runner {
         var stoppedStep: Int? = nil
         var lastReport = start
         var policy = CheckpointPolicy(every: training.checkpointEvery, now: start)
+        let pause = pauseStep.flatMap { $0 < training.steps ? $0 : nil }
+        if let pause, firstStep > pause {
+            phases.total = seconds(since: start)
+            return RunResult(end: .paused, divergedStep: nil, stoppedStep: nil, finalTrainLoss: lastLoss,
+                             finalValidationLoss: lastValidation?.loss, finalValidationAccuracy: lastValidation?.accuracy ?? nil,
+                             seconds: earlierSeconds + phases.total, phases: phases)
+        }
         for step in firstStep..<(training.steps + 1) {
             if isCancelled() {
                 try timed(\.store) { try saveState(after: step - 1) }
@@ -411,6 +447,11 @@ public final class Runner {
                 }
             }
             if stops { break }
+            if step == pause {
+                try timed(\.store) { try saveState(after: step) }
+                end = .paused
+                break
+            }
             if step < training.steps && policy.isDue(step: step, now: DispatchTime.now().uptimeNanoseconds) {
                 let saveStart = DispatchTime.now().uptimeNanoseconds
                 try saveState(after: step)
@@ -441,10 +482,12 @@ public final class Runner {
             }
             if let failure = metrics.failure { throw failure }
         }
-        if let path = spec.checkpoint.saveFinal { try timed(\.store) { try Checkpoints.save(model, to: path, metadata: weightsMetadata) } }
+        if let path = spec.checkpoint.saveFinal, end != .paused { try timed(\.store) { try Checkpoints.save(model, to: path, metadata: weightsMetadata) } }
         phases.total = seconds(since: start)
+        // A diverged run's last validation predates the divergence: it is not the run's result.
+        let finalValidation = end == .diverged ? nil : lastValidation
         return RunResult(end: end, divergedStep: divergedStep, stoppedStep: stoppedStep, finalTrainLoss: lastLoss,
-                         finalValidationLoss: lastValidation?.loss, finalValidationAccuracy: lastValidation?.accuracy ?? nil,
+                         finalValidationLoss: finalValidation?.loss, finalValidationAccuracy: finalValidation?.accuracy ?? nil,
                          seconds: earlierSeconds + phases.total, phases: phases)
     }
 }

@@ -16,7 +16,11 @@ enum FileAccess {
     static func writeAtomically(_ path: String, _ produce: (inout FileSink) throws -> Void) throws {
         let temporaryPath = temporaryPath(beside: path)
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-        guard descriptor >= 0 else { throw systemError(path, "cannot create \(temporaryPath)") }
+        guard descriptor >= 0 else {
+            let code = errno
+            throw IOError(path: path, problem: "cannot create it: \(String(cString: strerror(code)))",
+                          isBadPath: [ENOENT, ENOTDIR, EACCES, EPERM, EROFS, EISDIR].contains(code))
+        }
         var sink = FileSink(descriptor: descriptor, path: path)
         do {
             try produce(&sink)

@@ -19,7 +19,7 @@ public enum NormPlacement: String, Sendable, CaseIterable {
     /// One line for `trainlab catalog`.
     public var doc: String {
         switch self {
-        case .pre: "norm before each layer's Linear (pre-activation / pre-LN); blocks x + F(Norm(x))"
+        case .pre: "norm before each Linear but the first, the head's included (pre-activation / pre-LN); blocks x + F(Norm(x))"
         case .post: "norm after each Linear, before the activation; blocks Norm(x + F(x))"
         case .deepnorm: "residual blocks Norm(α·x + F(x)), DeepNet's α and β (needs residual)"
         }
@@ -27,7 +27,9 @@ public enum NormPlacement: String, Sendable, CaseIterable {
 }
 
 /// Linear layers with an activation between them: in → hidden[0] → … → out (docs/interface.md):
-/// - plain hidden layer, post: act(Norm(Linear(x)));  pre: act(Linear(Norm(x)))
+/// - plain hidden layer, post: act(Norm(Linear(x)));  pre: act(Linear(Norm(x))), except that
+///   layer 0 reads the raw input, act(Linear(x)), and the head reads Norm(x): pre is
+///   Linear0 → act → Norm1 → Linear1 → act → … → Norm(n-1) → head, as many norms as post
 /// - residual block (a hidden layer whose width equals the previous one's, with `residual`),
 ///   F(x) = act(Linear(x)):  pre x + F(Norm(x));  post Norm(x + F(x));  deepnorm Norm(α x + F(x))
 /// DeepNet (Wang et al. 2022, https://arxiv.org/abs/2203.00555) for N residual blocks:
@@ -63,7 +65,7 @@ public final class MLP: Model {
             if layer.isResidual && deep {
                 for j in 0..<linear.weight.value.count { linear.weight.value[j] *= beta }
             }
-            built.append(Layer(linear: linear, norm: layer.isHidden ? norm.make(features: layer.normWidth, name: "layers.\(i).norm") : nil,
+            built.append(Layer(linear: linear, norm: layer.hasNorm ? norm.make(features: layer.normWidth, name: "layers.\(i).norm") : nil,
                                isResidual: layer.isResidual))
         }
         layers = built
@@ -92,7 +94,7 @@ public final class MLP: Model {
         for (i, layer) in layers.enumerated() {
             let isOutput = i == layers.count - 1
             if isOutput {
-                let out = layer.linear(h, on: tape)
+                let out = layer.linear(layer.norm.map { $0(h, on: tape) } ?? h, on: tape)
                 observe("layers.\(i)", out)
                 return out
             }

@@ -23,11 +23,15 @@ func linearShapes(name: String, inputs: Int, outputs: Int, bias: Bool) -> [Param
 }
 
 extension MLP {
-    /// One layer as `init` builds it: its widths, whether it is hidden (normalized, activated)
-    /// and a residual block, and the width its norm covers (its input when pre, else its output).
+    /// One layer as `init` builds it: its widths, whether it is hidden (activated) and a
+    /// residual block, whether it has a norm and the width that norm covers. Post and deepnorm
+    /// normalize each hidden layer's output; pre normalizes the input of every layer but the
+    /// first (the head included), so the first Linear reads the raw input, as in pre-activation
+    /// ResNets and pre-LN Transformers.
     struct LayerGeometry {
         let inputs: Int, outputs: Int
         let isHidden: Bool, isResidual: Bool
+        let hasNorm: Bool
         let normWidth: Int
     }
 
@@ -37,6 +41,7 @@ extension MLP {
             let isHidden = i < widths.count - 2
             return LayerGeometry(inputs: widths[i], outputs: widths[i + 1], isHidden: isHidden,
                                  isResidual: residual && isHidden && i > 0 && widths[i] == widths[i + 1],
+                                 hasNorm: placement == .pre ? i > 0 : isHidden,
                                  normWidth: placement == .pre ? widths[i] : widths[i + 1])
         }
     }
@@ -48,7 +53,7 @@ extension MLP {
         geometry(inputs: inputs, hidden: hidden, outputs: outputs, placement: placement, residual: residual)
             .enumerated().flatMap { i, layer in
                 linearShapes(name: "layers.\(i)", inputs: layer.inputs, outputs: layer.outputs, bias: bias)
-                    + (layer.isHidden ? norm.parameterShapes(features: layer.normWidth, name: "layers.\(i).norm") : [])
+                    + (layer.hasNorm ? norm.parameterShapes(features: layer.normWidth, name: "layers.\(i).norm") : [])
             }
             + activation.parameters.map { ParameterShape(name: $0.name, shape: $0.value.shape) }
     }

@@ -34,6 +34,9 @@ public struct BenchmarkPlan {
     public let search: Search
     /// The seed of the random search's scrambling (`search_seed`): one study of the search.
     public let searchSeed: Int
+    /// An adaptive search per problem and optimizer (successive halving, Hyperband) over the
+    /// Halton points of `"random"`; nil for `"random"` and `"grid"`.
+    public let adaptive: SearchPlan?
     /// The final metric that selects the best trial, and which way it improves ("min"|"max").
     public let metric: String
     public let goal: String
@@ -47,6 +50,8 @@ public struct BenchmarkPlan {
     public let tuningSeed: Int
 
     private let base: JSONObject
+    /// The spec file, which names its searches (`SearchTrial.group`).
+    private let file: String
     private let problemOverrides: [String: JSONObject]
     private let optimizerSpecs: [String: JSONObject]
     /// Each optimizer's searched keys with their distributions, in file order.
@@ -100,15 +105,31 @@ public struct BenchmarkPlan {
         }
 
         budget = try reader.int("budget", default: 16, range: 1...Self.maxBudget)
-        let searchName = try reader.string("search", default: "random")
-        guard let search = Search(rawValue: searchName) else {
-            throw reader.error("search", "expected \"random\" (scrambled Halton), \"halton\" (unscrambled) or \"grid\", got '\(searchName)'")
-        }
-        self.search = search
-        searchSeed = try reader.int("search_seed", default: 0, range: 0...Int(Int32.max))
         metric = try reader.string("metric", default: "val_loss")
         goal = try reader.string("goal", default: metric.lowercased().contains("loss") ? "min" : "max")
         guard goal == "min" || goal == "max" else { throw reader.error("goal", "expected \"min\" or \"max\", got '\(goal)'") }
+        searchSeed = try reader.int("search_seed", default: 0, range: 0...Int(Int32.max))
+        let expectedSearch = "expected \"random\" (scrambled Halton), \"halton\" (unscrambled), \"grid\" or {\"successive_halving\": {\"min_steps\": r, \"eta\": 3}} / {\"hyperband\": {...}}"
+        if case .object? = reader.value("search") {
+            let searchReader = try reader.objectOrEmpty("search")
+            guard let plan = try SearchPlan.read(searchReader, fixed: (metric, goal, budget)) else {
+                try searchReader.finish()
+                throw reader.error("search", expectedSearch)
+            }
+            if plan.kind == .tpe {
+                throw searchReader.error("tpe", "a benchmark's final runs rerun a trial by its number, which a TPE proposal does not have yet: use successive_halving or hyperband (TPE works in a sweep_mode)")
+            }
+            try searchReader.finish()
+            adaptive = plan
+            search = .random
+        } else {
+            let searchName = try reader.string("search", default: "random")
+            guard let search = Search(rawValue: searchName) else {
+                throw reader.error("search", "\(expectedSearch), got '\(searchName)'")
+            }
+            self.search = search
+            adaptive = nil
+        }
         seeds = try reader.int("seeds", default: 5, range: 1...Self.maxSeeds)
         testSize = try reader.int("test_size", default: 0, range: 0...1_000_000)
         testSeed = try reader.int("test_seed", default: 1_000_000, range: 0...Int(Int32.max) - 10_000)
@@ -123,6 +144,7 @@ public struct BenchmarkPlan {
         base["benchmark"] = nil
         if case .number(let number)? = base["seed"], let seed = Int(exactly: number.value) { tuningSeed = seed } else { tuningSeed = 0 }
         self.base = base
+        file = document.file
         self.problems = problemsReader.keys.isEmpty ? ["default"] : problemsReader.keys
         self.problemOverrides = problemOverrides
         self.optimizers = optimizersReader.keys
@@ -169,18 +191,20 @@ public struct BenchmarkPlan {
     }
 
     /// The searched settings of `optimizer`, trial by trial: (key, value) for each searched key.
-    public func trials(of optimizer: String) -> [[(key: String, value: JSONValue)]] {
+    /// `count` trials of a random search (an adaptive search's, e.g. Hyperband's brackets);
+    /// `budget` by default.
+    public func trials(of optimizer: String, count: Int? = nil) -> [[(key: String, value: JSONValue)]] {
         let space = spaces[optimizer] ?? []
         guard !space.isEmpty else { return [[]] }
         let points: [[Double]]
         switch search {
         case .random:
             let scrambles = space.indices.map { Self.digitScramble(base: Self.primes[$0 % Self.primes.count], seed: searchSeed, dimension: $0) }
-            points = (1...budget).map { index in
+            points = (1...(count ?? budget)).map { index in
                 space.indices.map { Self.halton(index: index, base: Self.primes[$0 % Self.primes.count], scramble: scrambles[$0]) }
             }
         case .halton:
-            points = (1...budget).map { index in space.indices.map { Self.halton(index: index, base: Self.primes[$0 % Self.primes.count]) } }
+            points = (1...(count ?? budget)).map { index in space.indices.map { Self.halton(index: index, base: Self.primes[$0 % Self.primes.count]) } }
         case .grid:
             var perAxis = 1
             while Self.power(perAxis + 1, space.count) <= budget { perAxis += 1 }
@@ -199,11 +223,50 @@ public struct BenchmarkPlan {
 
     /// The tuning runs: for each problem, each optimizer, each trial (in that order).
     public func tuneRuns() throws -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] {
-        try problems.flatMap { problem in
-            try optimizers.flatMap { optimizer in
-                try trials(of: optimizer).indices.map { try run(problem: problem, optimizer: optimizer, trial: $0, seed: nil) }
+        try tuneRunsWithSearch(defaultSteps: 1000).runs
+    }
+
+    /// `tuneRuns`, and with an adaptive `search` each run's trial: one search per problem and
+    /// optimizer, over the first of `"random"`'s points (all `budget` of them for successive
+    /// halving, as many as Hyperband's brackets start), its ladder up to the problem's steps
+    /// (`defaultSteps` when the spec leaves training.steps out). An optimizer without a search
+    /// space has one trial, trained straight through (nil among the trials, which follow the runs).
+    public func tuneRunsWithSearch(defaultSteps: Int) throws
+        -> (runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])], trials: [SearchTrial?]) {
+        var runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] = []
+        var searchTrials: [SearchTrial?] = []
+        for problem in problems {
+            for optimizer in optimizers {
+                guard let adaptive, !(spaces[optimizer] ?? []).isEmpty else {
+                    runs += try trials(of: optimizer).indices.map { try run(problem: problem, optimizer: optimizer, trial: $0, seed: nil) }
+                    searchTrials += [SearchTrial?](repeating: nil, count: runs.count - searchTrials.count)
+                    continue
+                }
+                let brackets = adaptive.brackets(maxSteps: try steps(of: problem, default: defaultSteps))
+                let count = brackets.reduce(0) { $0 + $1.trials }
+                if count > Self.maxBudget { throw SpecError(file: "", path: adaptive.path, message: "the search starts more than \(Self.maxBudget) trials") }
+                let points = trials(of: optimizer, count: count)
+                var number = 0
+                for (b, bracket) in brackets.enumerated() {
+                    for _ in 0..<bracket.trials {
+                        runs.append(try run(problem: problem, optimizer: optimizer, trial: number, seed: nil, point: points[number]))
+                        searchTrials.append(SearchTrial(plan: adaptive, group: "\(file): \(problem)/\(optimizer)", trial: number, bracket: b,
+                                                        firstRung: bracket.firstRung, point: [], space: SearchSpace(paths: [], distributions: [])))
+                        number += 1
+                    }
+                }
             }
         }
+        return (runs, searchTrials)
+    }
+
+    /// The problem's training.steps: its override, else the spec's, else `defaultValue`.
+    private func steps(of problem: String, default defaultValue: Int) throws -> Int {
+        var training = base["training"]
+        if let override = problemOverrides[problem]?["training"] { training = Self.merged(override, onto: training) }
+        if case .object(let object)? = training, case .number(let number)? = object["steps"],
+           let whole = Int(exactly: number.value), whole >= 1 { return whole }
+        return defaultValue
     }
 
     /// The seeds the tuning runs train at: the spec's `seed` (default 0).
@@ -238,14 +301,17 @@ public struct BenchmarkPlan {
 
     /// One run's spec: the base with the problem's overrides, the optimizer at the trial's
     /// point and the `benchmark` tag; `seed` set for a final run (nil: a tuning run).
-    private func run(problem: String, optimizer: String, trial: Int, seed: Int?) throws
+    private func run(problem: String, optimizer: String, trial: Int, seed: Int?,
+                     point givenPoint: [(key: String, value: JSONValue)]? = nil) throws
         -> (spec: JSONValue, assignments: [(path: String, value: JSONValue)]) {
         var spec = base
         for (key, value) in (problemOverrides[problem] ?? JSONObject()).members {
             spec[key] = Self.merged(value, onto: spec[key])
         }
         var optimizerSpec = optimizerSpecs[optimizer]!
-        let point = trials(of: optimizer)[trial]
+        // An adaptive search's trial numbers run past `budget` (Hyperband): its point is random's at that number.
+        let point = givenPoint ?? (adaptive != nil && !(spaces[optimizer] ?? []).isEmpty
+            ? trials(of: optimizer, count: trial + 1)[trial] : trials(of: optimizer)[trial])
         for (key, value) in point { optimizerSpec[key] = value }
         spec["optimizer"] = .object(optimizerSpec)
         if let seed { spec["seed"] = .number(Double(seed)) }

@@ -233,14 +233,42 @@ public final class ObjectReader {
         let candidates = known.filter { object[$0] == nil }
         let place = path.isEmpty ? "at the top level" : "in \(path)"
         var message = "unknown key '\(key)' \(place)"
-        if let suggestion = didYouMean(key, among: candidates) {
+        if let alias = Self.alias(of: key), candidates.contains(alias.key) {
+            message += ", did you mean '\(alias.key)'?"
+            if let note = alias.note {
+                let owner = object["kind"].flatMap { if case .string(let kind) = $0 { kind } else { nil } } ?? (path.isEmpty ? "this object" : path)
+                message += " (\(owner) \(note))"
+            }
+        } else if let suggestion = didYouMean(key, among: candidates) {
             message += ", did you mean '\(suggestion)'?"
         } else if !known.isEmpty {
             message += " (known keys: \(known.joined(separator: ", ")))"
         }
         let keyPath = path(of: key)
         let location = document.keyLocation(of: keyPath) ?? locate(keyPath)
-        throw SpecError(file: document.file, path: keyPath, message: message, line: location?.line, column: location?.column)
+        throw SpecError(file: document.file, path: document.sourcePath(of: keyPath), message: message,
+                        line: location?.line, column: location?.column, resolvedPath: keyPath)
+    }
+
+    /// Names other libraries (PyTorch, Keras, optax) give a key, and the key they mean here,
+    /// with a note where the meaning differs; looked up ignoring case, `_` and `-`, and offered
+    /// only when the object knows that key.
+    static let aliases: [String: (key: String, note: String?)] = [
+        "learningrate": ("lr", nil), "lrrate": ("lr", nil), "stepsize": ("lr", nil),
+        "weightdecay": ("weight_decay", nil), "wd": ("weight_decay", nil), "decay": ("weight_decay", nil),
+        "l2": ("weight_decay", nil), "l2penalty": ("weight_decay", nil), "weightdecayrate": ("weight_decay", nil),
+        "momentum": ("betas", "has no momentum: its first-moment coefficient is betas[0], as in torch.optim.Adam"),
+        "beta1": ("betas", "takes both coefficients as betas: [beta1, beta2]"),
+        "beta2": ("betas", "takes both coefficients as betas: [beta1, beta2]"),
+        "epsilon": ("eps", nil),
+        "numsteps": ("steps", nil), "maxsteps": ("steps", nil), "iterations": ("steps", nil), "nsteps": ("steps", nil),
+        "numlayers": ("layers", nil), "nlayers": ("layers", nil),
+        "numheads": ("heads", nil), "nheads": ("heads", nil), "nhead": ("heads", nil),
+        "hiddensizes": ("hidden", nil), "hiddensize": ("hidden", nil), "hiddenlayers": ("hidden", nil),
+    ]
+
+    static func alias(of key: String) -> (key: String, note: String?)? {
+        aliases[String(key.lowercased().filter { $0 != "_" && $0 != "-" })]
     }
 
     /// A SpecError at `path.key` (or this object when `key` is nil), located at the value when known.
@@ -250,7 +278,8 @@ public final class ObjectReader {
 
     private func at(_ errorPath: String, _ message: String) -> SpecError {
         let location = locate(errorPath)
-        return SpecError(file: document.file, path: errorPath, message: message, line: location?.line, column: location?.column)
+        return SpecError(file: document.file, path: document.sourcePath(of: errorPath), message: message,
+                         line: location?.line, column: location?.column, resolvedPath: errorPath)
     }
 
     /// The location of `path`, else of its nearest ancestor that has one.

@@ -11,7 +11,17 @@ public enum Sweep {
     /// `"sweep_mode": "grid"` is the default cartesian product.
     /// Errors (empty array, bad path, unknown sweep_mode key) are SpecErrors with the path "sweep.optimizer.lr" etc.
     public static func expand(_ document: JSONDocument) throws -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] {
-        guard case .object(var base) = document.root else { return [(document.root, [])] }
+        try expandWithSearch(document, defaultSteps: 1000).runs
+    }
+
+    /// `expand`, and for an adaptive `sweep_mode` (successive_halving, hyperband, tpe) the
+    /// trials beside the runs: successive halving and Hyperband draw their trials as
+    /// `{"random": N, "seed": S}` does (so the same seed gives random search's configs); TPE's
+    /// runs are its `startup` random trials, drawn as quantiles, the rest proposed as results
+    /// come in (`resolve`). `defaultSteps` is `training.steps` when the spec leaves it out.
+    public static func expandWithSearch(_ document: JSONDocument, defaultSteps: Int) throws
+        -> (runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])], trials: [SearchTrial]) {
+        guard case .object(var base) = document.root else { return ([(document.root, [])], []) }
         let root = try ObjectReader(document.root, path: "", document: document)
         let sweepValue = base["sweep"]
         let modeValue = base["sweep_mode"]
@@ -19,13 +29,14 @@ public enum Sweep {
         base["sweep_mode"] = nil
         guard let sweepValue else {
             if modeValue != nil { throw root.error("sweep_mode", "sweep_mode needs a \"sweep\" object beside it") }
-            return [(.object(base), [])]
+            return ([(.object(base), [])], [])
         }
         let sweep = try ObjectReader(sweepValue, path: "sweep", document: document)
         let mode = try readMode(root)
         let paths = try checkedPaths(sweep)
 
         var runs: [[(path: String, value: JSONValue)]] = []
+        var trials: [SearchTrial] = []
         switch mode {
         case .grid:
             var axes: [[JSONValue]] = []
@@ -57,19 +68,57 @@ public enum Sweep {
             for _ in 0..<count {
                 runs.append(zip(paths, distributions).map { ($0, $1.draw(&rng)) })
             }
-        }
-
-        return try runs.map { assignments in
-            var spec = JSONValue.object(base)
-            for (path, value) in assignments {
-                do {
-                    spec = try set(value, at: path, in: spec)
-                } catch let error as SpecError {
-                    throw sweep.error(path, error.message)
+        case .search(let plan):
+            let distributions = try paths.map { try distribution(sweep, $0) }
+            for path in paths where path == "training.steps" || path.hasPrefix("training.steps.") {
+                throw sweep.error(path, "an adaptive search's rungs are steps of one training.steps: it cannot be swept")
+            }
+            let space = SearchSpace(paths: paths, distributions: distributions)
+            var steps = defaultSteps
+            if case .object(let training)? = base["training"], case .number(let number)? = training["steps"],
+               let whole = Int(exactly: number.value), whole >= 1 { steps = whole }
+            var rng = SplitMix64(seed: plan.seed)
+            if plan.kind == .tpe {
+                for trial in 0..<plan.startup {
+                    let point = distributions.map { _ in rng.unit() }
+                    runs.append(space.assignments(at: point))
+                    trials.append(SearchTrial(plan: plan, group: document.file, trial: trial, bracket: 0, firstRung: 0, point: point, space: space))
+                }
+            } else {
+                for (b, bracket) in plan.brackets(maxSteps: steps).enumerated() {
+                    if runs.count + bracket.trials > maxRuns { throw root.error("sweep_mode", "the search starts more than \(maxRuns) trials") }
+                    for _ in 0..<bracket.trials {
+                        runs.append(zip(paths, distributions).map { ($0, $1.draw(&rng)) })
+                        trials.append(SearchTrial(plan: plan, group: document.file, trial: trials.count, bracket: b,
+                                                  firstRung: bracket.firstRung, point: [], space: space))
+                    }
                 }
             }
-            return (spec, assignments)
         }
+
+        return (try runs.map { try resolve(base: base, assignments: $0, sweep: sweep) }, trials)
+    }
+
+    /// A run's spec: the spec without its sweep, with `assignments` set (TPE's later trials).
+    public static func resolve(_ document: JSONDocument, assignments: [(path: String, value: JSONValue)]) throws
+        -> (spec: JSONValue, assignments: [(path: String, value: JSONValue)]) {
+        guard case .object(var base) = document.root, let sweepValue = base["sweep"] else { return (document.root, assignments) }
+        base["sweep"] = nil
+        base["sweep_mode"] = nil
+        return try resolve(base: base, assignments: assignments, sweep: ObjectReader(sweepValue, path: "sweep", document: document))
+    }
+
+    private static func resolve(base: JSONObject, assignments: [(path: String, value: JSONValue)], sweep: ObjectReader) throws
+        -> (spec: JSONValue, assignments: [(path: String, value: JSONValue)]) {
+        var spec = JSONValue.object(base)
+        for (path, value) in assignments {
+            do {
+                spec = try set(value, at: path, in: spec)
+            } catch let error as SpecError {
+                throw sweep.error(path, error.message)
+            }
+        }
+        return (spec, assignments)
     }
 
     /// Returns `root` with `value` at `dottedPath` (e.g. `optimizer.lr`), creating missing objects on the way.
@@ -116,6 +165,7 @@ public enum Sweep {
     private enum Mode {
         case grid
         case random(count: Int, seed: UInt64)
+        case search(SearchPlan)
     }
 
     private static func readMode(_ root: ObjectReader) throws -> Mode {
@@ -126,9 +176,13 @@ public enum Sweep {
         case .string(let other):
             var message = "unknown sweep_mode '\(other)'"
             if let suggestion = didYouMean(other, among: ["grid", "random"]) { message += ", did you mean '\(suggestion)'?" }
-            throw root.error("sweep_mode", message + " (use \"grid\" or {\"random\": N, \"seed\": S})")
+            throw root.error("sweep_mode", message + " (use \"grid\", {\"random\": N, \"seed\": S}, {\"successive_halving\": {...}}, {\"hyperband\": {...}} or {\"tpe\": {...}})")
         case .object:
             let mode = try ObjectReader(value, path: "sweep_mode", document: root.document)
+            if let plan = try SearchPlan.read(mode) {
+                try mode.finish()
+                return .search(plan)
+            }
             let count = try mode.int("random", range: 1...maxRuns)
             let seed = try mode.int("seed", default: 0)
             try mode.finish()

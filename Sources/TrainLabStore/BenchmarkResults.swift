@@ -177,6 +177,10 @@ public struct BenchmarkResults: Sendable {
         public var bestTrial: Int
         /// The optimizer's params (`optimizer.*` without the prefix) of the best setting.
         public var bestParams: [(key: String, value: String)]
+        /// The params of the best setting that tell it apart from the problem's other runs (tuning
+        /// and final, every optimizer: `ResultsStore.distinguishingParams` of `optimizer.*`),
+        /// qualified (`optimizer.lr`).
+        public var bestSetting: [(key: String, value: String?)] = []
         /// Final metric per seed (seeds ascending), failures as the worst value.
         public var seeds: [Int]
         public var finals: [Double]
@@ -238,6 +242,20 @@ public struct BenchmarkResults: Sendable {
     /// `ratios` are those ratios, one per problem in `problems` order, from which the report
     /// draws ρ(τ).
     public var profile: [(optimizer: String, score: Double, geometricMeanRatio: Double?, ratios: [Double])]
+    /// Per optimizer (in first-seen order), what its tuning runs cost on all problems together,
+    /// so optimizers can be compared at an equal budget rather than an equal trial count.
+    public var tuning: [TuningCost] = []
+
+    /// The compute of an optimizer's tuning runs (their latest attempts): trials, training steps
+    /// trained (an adaptive search's pruned trials only to their rung, a diverged one to its
+    /// divergence), loss/gradient evaluations (`evals`) and training seconds (`time`).
+    public struct TuningCost: Sendable, Equatable {
+        public var optimizer: String
+        public var trials = 0
+        public var steps = 0
+        public var evals = 0.0
+        public var seconds = 0.0
+    }
 }
 
 extension ResultsStore {
@@ -270,8 +288,8 @@ extension ResultsStore {
     }
 
     /// The results of `experiment`'s final benchmark runs. A missing experiment, or one without
-    /// final runs, is a `ResultsQueryError`.
-    public func benchmarkResults(experiment: String) throws -> BenchmarkResults {
+    /// final runs, is a `ResultsQueryError`. `defaults` refine `bestSetting`.
+    public func benchmarkResults(experiment: String, defaults: ChoiceDefaults? = nil) throws -> BenchmarkResults {
         let overviews = try runOverviews(experiment: experiment)
         guard let first = overviews.first(where: { $0.params["benchmark.role"] == "final" }) else {
             throw ResultsQueryError.noBenchmarkRuns(experiment: experiment)
@@ -293,6 +311,10 @@ extension ResultsStore {
         }
         var problems: [BenchmarkResults.ProblemResult] = []
         for problem in problemNames {
+            let problemRuns = overviews.filter { $0.params["benchmark.problem"] == problem }
+            let settings = Dictionary(uniqueKeysWithValues: zip(
+                problemRuns.map(\.run.id),
+                RunOverview.distinguishingParams(problemRuns, include: { $0.hasPrefix("optimizer.") }, defaults: defaults)))
             var results: [BenchmarkResults.OptimizerResult] = []
             for optimizer in optimizerNames {
                 let runs = finals.filter { $0.0.problem == problem && $0.0.optimizer == optimizer }.sorted { $0.0.seed < $1.0.seed }
@@ -306,6 +328,7 @@ extension ResultsStore {
                     seeds: runs.map(\.0.seed), finals: scores, median: Statistics.median(scores),
                     mean: finite.count == scores.count ? Statistics.mean(scores) : (goal == .min ? .infinity : -.infinity),
                     ci: finite.count == scores.count ? Statistics.confidenceHalfWidth95(scores) : nil)
+                result.bestSetting = settings[bestRun.1.run.id] ?? []
                 result.warnings = warnings[BenchmarkCell(problem: problem, optimizer: optimizer)] ?? []
                 if let testMetric = BenchmarkResults.testMetric(for: metric) {
                     let worst = goal == .min ? Double.infinity : -.infinity
@@ -383,6 +406,20 @@ extension ResultsStore {
                 profile.append((name, scores[s], Statistics.geometricMean(own), own))
             }
         }
-        return BenchmarkResults(experiment: experiment, metric: metric, goal: goal, target: target, problems: problems, profile: profile)
+        var results = BenchmarkResults(experiment: experiment, metric: metric, goal: goal, target: target, problems: problems, profile: profile)
+        var tuning: [String: BenchmarkResults.TuningCost] = [:]
+        var tuningOrder: [String] = []
+        for (run, overview) in benchmarkRuns(overviews, role: "tune", metric: metric) where overview.run.supersededBy == nil {
+            if tuning[run.optimizer] == nil { tuningOrder.append(run.optimizer) }
+            var cost = tuning[run.optimizer] ?? .init(optimizer: run.optimizer)
+            cost.trials += 1
+            // The last logged training step is the last trained: logged every log_every, at the end, at a rung.
+            cost.steps += try metrics(runID: overview.run.id, name: "train_loss").last?.step ?? 0
+            cost.evals += overview.summaries["evals"]?.finalValue ?? 0
+            cost.seconds += overview.summaries["time"]?.finalValue ?? 0
+            tuning[run.optimizer] = cost
+        }
+        results.tuning = tuningOrder.map { tuning[$0]! }
+        return results
     }
 }

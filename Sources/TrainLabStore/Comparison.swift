@@ -13,6 +13,14 @@ public enum MetricDirection: String, Sendable, CaseIterable {
         return ["loss", "gap", "violation"].contains(where: name.contains) ? .min : .max
     }
 
+    /// Whether a metric is an objective with a best value: a loss, gap or violation (lowest),
+    /// an accuracy or NDCG (highest). A learning rate, gradient norm, clock (`time`), counter
+    /// (`evals`, `stopped_step`), probe or multiplier has none: its lowest value means nothing.
+    public static func hasBest(_ metric: String) -> Bool {
+        let name = metric.lowercased()
+        return ["loss", "gap", "violation", "accuracy", "ndcg"].contains(where: name.contains)
+    }
+
     public func isBetter(_ a: Double, than b: Double) -> Bool {
         self == .min ? a < b : a > b
     }
@@ -110,17 +118,17 @@ extension ResultsStore {
     /// of `metric` (default: `val_loss` when any run has it, else `train_loss`), better in
     /// `direction` (default: `MetricDirection.preferred(for:)`).
     public func compare(experiment: String, by keys: [String], metric: String? = nil,
-                        direction: MetricDirection? = nil) throws -> Comparison {
-        try compare(experiments: [experiment], by: keys, metric: metric, direction: direction)
+                        direction: MetricDirection? = nil, defaults: ChoiceDefaults? = nil) throws -> Comparison {
+        try compare(experiments: [experiment], by: keys, metric: metric, direction: direction, defaults: defaults)
     }
 
     /// `compare` over the runs of several experiments together; the key `experiment` groups by
-    /// the run's experiment.
+    /// the run's experiment. `defaults` refine the labels of a whole choice (`groupValues`).
     public func compare(experiments: [String], by keys: [String], metric: String? = nil,
-                        direction: MetricDirection? = nil) throws -> Comparison {
+                        direction: MetricDirection? = nil, defaults: ChoiceDefaults? = nil) throws -> Comparison {
         let experiment = experiments.joined(separator: ", ")
         let overviews = try experiments.flatMap { try runOverviews(experiment: $0) }
-        let tuples = try Self.groupValues(by: keys, of: overviews, experiment: experiment)
+        let tuples = try Self.groupValues(by: keys, of: overviews, experiment: experiment, defaults: defaults)
         let metricNames = Set(overviews.flatMap(\.summaries.keys))
         let metric = metric ?? Self.defaultMetric(among: metricNames)
         guard metricNames.contains(metric) else {
@@ -136,10 +144,11 @@ extension ResultsStore {
     }
 
     /// Each run's values of the grouping `keys`. A key is a param, or the prefix of a catalogue
-    /// choice's params (`optimizer`), whose value is then a compact label (`choiceLabels`), or
+    /// choice's params (`optimizer`), whose value is then a label of the choice's params that tell
+    /// the runs apart (`distinguishingParams`: `optimizer.kind=sgd optimizer.momentum=0.9`), or
     /// `experiment` (the run's experiment).
     public static func groupValues(by keys: [String], of overviews: [RunOverview],
-                                   experiment: String) throws -> [[String?]] {
+                                   experiment: String, defaults: ChoiceDefaults? = nil) throws -> [[String?]] {
         let paramKeys = Set(overviews.flatMap(\.params.keys))
         let columns: [[String?]] = try keys.map { key in
             if paramKeys.contains(key) { return overviews.map { $0.params[key] } }
@@ -147,7 +156,8 @@ extension ResultsStore {
             guard paramKeys.contains(where: { $0.hasPrefix(key + ".") }) else {
                 throw ResultsQueryError.unknownParamKey(key: key, experiment: experiment, known: paramKeys.sorted())
             }
-            return choiceLabels(key, in: overviews.map(\.params))
+            return RunOverview.distinguishingParams(overviews, include: { $0.hasPrefix(key + ".") }, defaults: defaults)
+                .map(ResultsStore.paramsText)
         }
         return overviews.indices.map { run in columns.map { $0[run] } }
     }
@@ -158,28 +168,8 @@ extension ResultsStore {
         ["val_ndcg", "val_loss"].first(where: names.contains) ?? "train_loss"
     }
 
-    /// One label per run for the catalogue choice under `prefix` (`optimizer` ->
-    /// `adam lr=0.003`): its kind, then the options whose values tell the runs apart — those
-    /// every run has that differ somewhere, and those that differ between runs of one kind.
-    public static func choiceLabels(_ prefix: String, in params: [[String: String]]) -> [String] {
-        let options = params.map { run in
-            Dictionary(uniqueKeysWithValues: run.compactMap { key, value in
-                key.hasPrefix(prefix + ".") ? (String(key.dropFirst(prefix.count + 1)), value) : nil
-            })
-        }
-        let names = Set(options.flatMap(\.keys)).subtracting(["kind"])
-        func varies(_ name: String, among runs: [[String: String]]) -> Bool { Set(runs.map { $0[name] }).count > 1 }
-        let byKind = Dictionary(grouping: options) { $0["kind"] ?? "" }.values
-        let shown = names.filter { name in
-            (options.allSatisfy { $0[name] != nil } && varies(name, among: options))
-                || byKind.contains { varies(name, among: $0) }
-        }.sorted()
-        return options.map { run in
-            ([run["kind"]].compactMap { $0 } + shown.compactMap { name in
-                run[name].map { "\(name)=\(ParamValue.compact($0))" }
-            }).joined(separator: " ")
-        }
-    }
+    /// `defaultMetric` in words, for the commands' help.
+    public static let defaultMetricText = "val_ndcg for ranking runs, else val_loss when logged, else train_loss"
 }
 
 /// A comparison's groups as a grid: rows are the values of every key but the last, columns

@@ -65,10 +65,41 @@ public final class Database {
                 PRAGMA synchronous = NORMAL;
                 PRAGMA foreign_keys = ON;
                 """)
+            OpenWriters.shared.insert(self)
         }
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit {
+        if mode == .readWrite { OpenWriters.shared.remove(self) }
+        sqlite3_close_v2(handle)
+    }
+
+    /// Folds every open read-write connection's WAL into its database file and truncates the WAL
+    /// (`PRAGMA wal_checkpoint(TRUNCATE)`), so the `.sqlite` file alone holds every row: people
+    /// copy that one file. The command line runs it at exit, when no thread is using a
+    /// connection; a connection another process is reading keeps what that reader still needs.
+    public static func checkpointOpenWriters() {
+        OpenWriters.shared.forEach { database in
+            try? database.execute("PRAGMA wal_checkpoint(TRUNCATE);")
+        }
+    }
+
+    /// The read-write connections not yet closed (a process exits without running deinits).
+    private final class OpenWriters: @unchecked Sendable {
+        static let shared = OpenWriters()
+        private let lock = NSLock()
+        private var databases: [ObjectIdentifier: Unmanaged<Database>] = [:]
+
+        func insert(_ database: Database) {
+            lock.withLock { databases[ObjectIdentifier(database)] = .passUnretained(database) }
+        }
+        func remove(_ database: Database) {
+            _ = lock.withLock { databases.removeValue(forKey: ObjectIdentifier(database)) }
+        }
+        func forEach(_ body: (Database) -> Void) {
+            lock.withLock { for database in databases.values { body(database.takeUnretainedValue()) } }
+        }
+    }
 
     /// Prepares one statement.
     public func prepare(_ sql: String) throws -> Statement {

@@ -108,8 +108,11 @@ extension ResultsStore {
     }
 }
 extension RunRecord {
-    /// Seconds from `startedAt` to `finishedAt`, or to `now` while the run is `running`.
+    /// The run's duration: the sum of its attempts' seconds once it has ended (`seconds`, what
+    /// `run` prints as "completed in"); for a run still training, or one an older program
+    /// finished, the wall time from `startedAt` to `finishedAt` or to `now`.
     public func durationSeconds(now: Date = Date()) -> Double? {
+        if let seconds { return seconds }
         guard let start = startedAt.flatMap(Timestamp.date(iso8601:)) else { return nil }
         if let finishedAt {
             return Timestamp.date(iso8601: finishedAt).map { $0.timeIntervalSince(start) }

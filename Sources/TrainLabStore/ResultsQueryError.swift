@@ -4,6 +4,8 @@ import Foundation
 public enum ResultsQueryError: Error, CustomStringConvertible, Sendable, Equatable {
     case missingDatabase(path: String)
     case unreadableDatabase(path: String, reason: String)
+    /// The database cannot be created or opened for writing where the path points.
+    case unwritableDatabase(path: String, reason: String)
     case unknownRun(id: Int64, path: String)
     case unknownExperiment(name: String, known: [String])
     case unknownParamKey(key: String, experiment: String, known: [String])
@@ -24,6 +26,8 @@ public enum ResultsQueryError: Error, CustomStringConvertible, Sendable, Equatab
             return "no results database at \(path) (trainlab run SPEC.json --db \(path) creates one)"
         case .unreadableDatabase(let path, let reason):
             return "cannot read the results database \(path): \(reason)"
+        case .unwritableDatabase(let path, let reason):
+            return "cannot write the results database \(path): \(reason)"
         case .unknownRun(let id, let path):
             return "no run with id \(id) in \(path)"
         case .unknownExperiment(let name, let known):

@@ -29,6 +29,8 @@ public struct RunRecord: Sendable, Equatable {
     public var notes: String? = nil
     /// Labels of the run, sorted (`tags` in the spec, `trainlab tag`; table `tags`).
     public var tags: [String] = []
+    /// The sum of its attempts' seconds, set when a run ends (nil before, and in older files).
+    public var seconds: Double? = nil
 
     /// `running` and not orphaned: its process exists on this host, or it runs on another host
     /// (whose processes cannot be asked).
@@ -104,16 +106,47 @@ public final class ResultsStore: @unchecked Sendable {
             if readOnly {
                 database = try Self.openForReadingOnly(path, upgradeInPlace: upgradeInPlace)
             } else {
-                let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                if !exists { try Self.createWithSchema(path) }
-                database = try Database(path: path, mode: .readWrite)
+                if !exists { try Self.prepareFolder(for: path) }
+                do {
+                    if !exists { try Self.createWithSchema(path) }
+                    database = try Database(path: path, mode: .readWrite)
+                } catch let error as SQLiteError where error.code == SQLITE_CANTOPEN || error.code == SQLITE_READONLY
+                                                    || error.code == SQLITE_PERM || error.code == SQLITE_IOERR {
+                    throw ResultsQueryError.unwritableDatabase(path: path, reason: Self.openFailureReason(path))
+                }
                 try Schema.migrate(database)
             }
         } catch let error as SQLiteError where error.code == SQLITE_NOTADB {
             throw ResultsQueryError.unreadableDatabase(path: path, reason: "not an SQLite database")
         }
         pending.reserveCapacity(flushEvery)
+    }
+
+    /// Creates the folders above a new database, or says in one line why it cannot: a path
+    /// component that is a file, or a folder that refuses (permissions, `/proc`).
+    private static func prepareFolder(for path: String) throws {
+        var folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        var missing: [URL] = []
+        var isFolder: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder) && folder.path != "/" {
+            missing.append(folder)
+            folder = folder.deletingLastPathComponent()
+        }
+        guard isFolder.boolValue else {
+            throw ResultsQueryError.unwritableDatabase(path: path, reason: "\(folder.path) is a file, not a folder")
+        }
+        for created in missing.reversed() where mkdir(created.path, 0o777) != 0 && errno != EEXIST {
+            throw ResultsQueryError.unwritableDatabase(
+                path: path, reason: "cannot create the folder \(created.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Why SQLite could not create or open `path` for writing, as the system says it.
+    private static func openFailureReason(_ path: String) -> String {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if access(folder, W_OK) != 0 { return "the folder \(folder) is not writable (\(String(cString: strerror(errno))))" }
+        if FileManager.default.fileExists(atPath: path), access(path, W_OK) != 0 { return "the file is not writable" }
+        return "the file system refuses to create or lock an SQLite file there"
     }
 
     /// Builds the schema in a private file beside `path`, then links it to `path` (which fails,
@@ -367,17 +400,17 @@ public final class ResultsStore: @unchecked Sendable {
     /// A run that ends with a result (`completed` or `diverged`) supersedes the earlier,
     /// finished attempts at its config: statistics then count it alone.
     public func finishRun(id: Int64, status: RunStatus, error: String? = nil,
-                          divergedStep: Int? = nil) throws {
+                          divergedStep: Int? = nil, seconds: Double? = nil) throws {
         precondition(status != .running, "finishRun needs a final status")
         try locked {
             try flushLocked()
             try database.transaction {
-                try writeSummaries(runID: id)
+                try writeSummaries(runID: id, divergedStep: status == .diverged ? divergedStep : nil)
                 try database.run("""
-                    UPDATE runs SET status = ?, finished_at = ?, error = ?, diverged_step = ?
+                    UPDATE runs SET status = ?, finished_at = ?, error = ?, diverged_step = ?, seconds = ?
                     WHERE id = ?
                     """, [.text(status.rawValue), .text(Timestamp.iso8601()), SQLiteValue(error),
-                          SQLiteValue(divergedStep), .integer(id)])
+                          SQLiteValue(divergedStep), SQLiteValue(seconds), .integer(id)])
                 guard database.changes == 1 else {
                     throw SQLiteError(code: 12, message: "no run with id \(id)")  // SQLITE_NOTFOUND
                 }
@@ -437,7 +470,7 @@ public final class ResultsStore: @unchecked Sendable {
             }
             return try database.rows("""
                 SELECT id, experiment, status, config, config_hash, seed, started_at, finished_at,
-                       pid, host, error, diverged_step, program_version, superseded_by, notes
+                       pid, host, error, diverged_step, program_version, superseded_by, notes, seconds
                 FROM runs WHERE ?1 IS NULL OR experiment = ?1 ORDER BY id
                 """, [SQLiteValue(experiment)]) { row in
                 RunRecord(id: row.int64(at: 0), experiment: row.string(at: 1),
@@ -448,7 +481,8 @@ public final class ResultsStore: @unchecked Sendable {
                           host: row.optionalString(at: 9), error: row.optionalString(at: 10),
                           divergedStep: row.optionalInt(at: 11),
                           programVersion: row.optionalString(at: 12), supersededBy: row.optionalInt64(at: 13),
-                          notes: row.optionalString(at: 14), tags: tags[row.int64(at: 0)] ?? [])
+                          notes: row.optionalString(at: 14), tags: tags[row.int64(at: 0)] ?? [],
+                          seconds: row.optionalDouble(at: 15))
             }
         }
     }
@@ -488,6 +522,20 @@ public final class ResultsStore: @unchecked Sendable {
             let rows = try database.rows("SELECT key, value FROM params WHERE run_id = ?",
                                          [.integer(runID)]) { ($0.string(at: 0), ParamValue.text($0.value(at: 1))) }
             return Dictionary(uniqueKeysWithValues: rows)
+        }
+    }
+
+    /// Sets the run's params `values` (replacing those keys' earlier values): what an adaptive
+    /// search records of a trial's fate as it goes (`search.rung`, `search.promoted`, ...).
+    public func setParams(runID: Int64, _ values: [String: SQLiteValue]) throws {
+        try locked {
+            try database.transaction {
+                let upsert = try database.prepare("""
+                    INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)
+                    ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value
+                    """)
+                for key in values.keys.sorted() { try upsert.run([.integer(runID), .text(key), values[key]!]) }
+            }
         }
     }
 
@@ -549,14 +597,17 @@ public final class ResultsStore: @unchecked Sendable {
         for tag in tags { try insert.run([.integer(runID), .text(tag)]) }
     }
 
-    /// Replaces the run's summaries with ones computed from its metrics rows.
-    private func writeSummaries(runID: Int64) throws {
+    /// Replaces the run's summaries with ones computed from its metrics rows. A run that diverged
+    /// at `divergedStep` has, as a metric's final value, the one logged at divergence or none
+    /// (NULL): validation last measured before training went wrong is not its result.
+    private func writeSummaries(runID: Int64, divergedStep: Int? = nil) throws {
         try database.run("DELETE FROM summaries WHERE run_id = ?", [.integer(runID)])
         let insert = try database.prepare("""
             INSERT INTO summaries(run_id, name, final_value, best_value, best_step)
             VALUES (?, ?, ?, ?, ?)
             """)
-        for summary in try computeSummaries(runID: runID) {
+        for var summary in try computeSummaries(runID: runID) {
+            if let divergedStep, (summary.finalStep ?? 0) < divergedStep { summary.finalValue = nil }
             try insert.run([.integer(runID), .text(summary.name), SQLiteValue(summary.finalValue),
                             SQLiteValue(summary.bestValue), SQLiteValue(summary.bestStep)])
         }

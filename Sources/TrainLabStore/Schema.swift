@@ -136,6 +136,18 @@ enum Schema {
             state BLOB NOT NULL
         );
         """),
+        // 5 -> 6: a diverged run's final value of a metric is the one logged at divergence or
+        // none: finals written before then (validation from before training went wrong) go NULL.
+        .sql("""
+        UPDATE summaries SET final_value = NULL
+        WHERE run_id IN (SELECT id FROM runs WHERE status = 'diverged' AND diverged_step IS NOT NULL)
+          AND (SELECT max(step) FROM metrics m WHERE m.run_id = summaries.run_id AND m.name = summaries.name)
+              < (SELECT diverged_step FROM runs r WHERE r.id = summaries.run_id);
+        """),
+        // 6 -> 7: a run's duration, the sum of its attempts' seconds (training, evaluation and
+        // store, each attempt counted up to its last saved state), written when it ends; an
+        // older run's stays NULL and reads as its wall time from first start to finish.
+        .sql("ALTER TABLE runs ADD COLUMN seconds REAL;"),
     ]
 
     /// Brings `database` to `currentVersion`, one transaction per step.

@@ -2,8 +2,9 @@ import Foundation
 
 /// Part of every run's identity: a run is skipped as done only when its config completed under
 /// this version. A change to what a config trains on or computes (0.2.0: the teacher tasks'
-/// data, generated in Float32 on the kernels) is a new version.
-let programVersion = "0.2.0"
+/// data, generated in Float32 on the kernels; 0.3.0: a pre-norm MLP's first Linear reads the raw
+/// input and its head a normalized one) is a new version.
+let programVersion = "0.3.0"
 
 /// A command line error: printed with the command's usage lines, exit status 2.
 struct UsageError: Error {

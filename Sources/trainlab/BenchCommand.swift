@@ -152,11 +152,21 @@ extension String {
     }
 }
 
+/// A spec the repository ships, the default of a benchmark, found from any folder
+/// (`RepositoryFiles.locate`); a usage error naming the file when it is nowhere.
+func shippedSpec(_ relative: String, for command: String) throws -> String {
+    guard let path = RepositoryFiles.locate(relative) else {
+        throw UsageError("\(command): its default spec \(relative) is neither under the current folder nor in the trainlab repository "
+                         + "(\(RepositoryFiles.sourceRoot)); name a spec file or run it from the repository's root")
+    }
+    return path
+}
+
 /// `trainlab bench metrics [SPEC]`: what logging every step to SQLite costs, as a share of the
 /// training time of the same run (default: experiments/quickstart.json's first run, log_every 1).
 enum MetricsBenchmark {
     static func run(_ arguments: inout Arguments) throws {
-        let file = arguments.next() ?? "experiments/quickstart.json"
+        let file = try arguments.next() ?? shippedSpec("experiments/quickstart.json", for: "bench metrics")
         try arguments.finish()
         guard let spec = try ExperimentSpec.load(file: file).first else { throw UsageError("\(file) has no runs") }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-bench-\(getpid())")
@@ -214,7 +224,8 @@ enum TrainBenchmarkCommand {
         var files: [String] = []
         while let file = arguments.next() { files.append(file) }
         try arguments.finish()
-        let specs = try (files.isEmpty ? defaults : files).compactMap { try ExperimentSpec.load(file: $0).first }
+        let specs = try (files.isEmpty ? defaults.map { try shippedSpec($0, for: "bench train") } : files)
+            .compactMap { try ExperimentSpec.load(file: $0).first }
         let pool = ThreadPool.shared
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-bench-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -296,7 +307,7 @@ enum SweepBenchmarkCommand {
 
     static func run(_ arguments: inout Arguments) throws {
         let jobs = try JobsChoice(parsing: arguments.option("--jobs")) ?? .default
-        let file = arguments.next() ?? defaultSpec
+        let file = try arguments.next() ?? shippedSpec(defaultSpec, for: "bench sweep")
         try arguments.finish()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-bench-sweep-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }

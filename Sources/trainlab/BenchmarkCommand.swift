@@ -13,7 +13,7 @@ enum BenchmarkCommand {
         guard format == "table" || format == "json" else { throw UsageError("--format expects table or json, got '\(format)'") }
         guard let experiment = arguments.next() else { throw UsageError("benchmark needs an experiment") }
         try arguments.finish()
-        let results = try ResultsStore.openForReading(path: databasePath).benchmarkResults(experiment: experiment)
+        let results = try ResultsStore.openForReading(path: databasePath).benchmarkResults(experiment: experiment, defaults: catalogueDefaults)
         print(format == "json" ? JSONWriter.write(json(results), pretty: true) : table(results))
     }
 
@@ -78,6 +78,10 @@ enum BenchmarkCommand {
             "profile": .array(results.profile.map {
                 object(["optimizer": .string($0.optimizer), "score": .number($0.score), "geometric_mean_ratio": number($0.geometricMeanRatio)])
             }),
+            "tuning": .array(results.tuning.map {
+                object(["optimizer": .string($0.optimizer), "trials": .number(Double($0.trials)), "steps": .number(Double($0.steps)),
+                        "evals": .number($0.evals), "seconds": number($0.seconds)])
+            }),
         ])
     }
 
@@ -97,7 +101,7 @@ enum BenchmarkCommand {
             if results.target != nil { header += ["hits", "steps", "evals", "seconds"] }
             header += ["Δ vs best (HL, 95%)", "p", "p (Holm)"]
             let rows = problem.optimizers.map { o -> [String] in
-                let setting = "trial \(o.bestTrial): " + o.bestParams.map { "\($0.key)=\(ParamValue.compact($0.value))" }.joined(separator: " ")
+                let setting = "trial \(o.bestTrial): " + ResultsStore.paramsText(o.bestSetting)
                 var row = [String(o.rank), o.name, setting, formatMetric(o.median),
                            formatMetric(o.mean) + (o.ci.map { " ± " + formatMetric($0) } ?? ""), String(o.finals.count)]
                 if hasTest { row.insert(formatMetric(o.testMedian), at: 4) }
@@ -129,6 +133,14 @@ enum BenchmarkCommand {
                     [$0.optimizer, String(format: "%.3f", $0.score), formatMetric($0.geometricMeanRatio)]
                 },
                 rightAligned: [1, 2]).rendered())
+        }
+        if !results.tuning.isEmpty {
+            out.append("")
+            out.append("tuning cost, all problems: trials, training steps, loss/gradient evaluations and training seconds of the tuning runs")
+            out.append(TextTable(
+                header: ["optimizer", "trials", "steps", "evals", "seconds"],
+                rows: results.tuning.map { [$0.optimizer, String($0.trials), String($0.steps), formatMetric($0.evals), format($0.seconds, 2)] },
+                rightAligned: [1, 2, 3, 4]).rendered())
         }
         return out.joined(separator: "\n")
     }

@@ -4,6 +4,7 @@
 // so an option cannot be accepted without appearing in its command's usage.
 
 import Foundation
+import TrainLabStore
 
 /// One option: its spellings (`-o`, `--output`), the value it takes if any, what it does.
 struct Option {
@@ -137,7 +138,7 @@ let commandTable: [Command] = [
         options: [
             Option("--by", value: "KEY", help: "a param to group by, e.g. optimizer.lr, or experiment (repeated or comma-separated: a tuple)"),
             Option("--pivot", value: "KEY", help: "lay the groups out as a grid: --by values as rows, this param's values as columns"),
-            Option("--metric", value: "NAME", help: "the final metric compared (default val_loss when logged, else train_loss)"),
+            Option("--metric", value: "NAME", help: "the final metric compared (default \(ResultsStore.defaultMetricText))"),
             bestOption,
             Option("--diff", help: "the params that differ between runs RUN1 and RUN2"),
             databaseOption,
@@ -184,7 +185,7 @@ let commandTable: [Command] = [
         name: "best", synopses: ["best EXPERIMENT [--metric M] [--best min|max] [--json] [--db PATH]"],
         summary: "the best completed run: its id, final metric and resolved config",
         options: [
-            Option("--metric", value: "M", help: "the final metric (default val_loss when logged, else train_loss)"),
+            Option("--metric", value: "M", help: "the final metric (default \(ResultsStore.defaultMetricText))"),
             bestOption,
             Option("--json", help: "as one JSON object: run, experiment, metric, value, config"),
             databaseOption,

@@ -30,7 +30,8 @@ enum CompareCommand {
         guard !keys.isEmpty || pivotKey != nil else { throw UsageError("compare needs --by KEY, a param such as optimizer.lr") }
         let store = try ResultsStore.openForReading(path: databasePath)
         let groupKeys = keys.filter { $0 != pivotKey } + (pivotKey.map { [$0] } ?? [])
-        let comparison = try store.compare(experiments: experiments, by: groupKeys, metric: metric, direction: direction)
+        let comparison = try store.compare(experiments: experiments, by: groupKeys, metric: metric, direction: direction,
+                                           defaults: catalogueDefaults)
 
         let runCount = comparison.groups.reduce(0) { $0 + $1.runIDs.count }
         print("\(comparison.experiment): final \(comparison.metric) by \(groupKeys.joined(separator: ", ")), "

@@ -16,6 +16,9 @@ enum Interruption {
     nonisolated(unsafe) private static var wakeUp: Int32 = -1
 
     static var requested: Bool { signalCount != 0 }
+    /// Set on the watcher thread just before a second signal's exit, while other threads may
+    /// still be inside SQLite: the exit then leaves the WAL as it is (nothing is lost).
+    nonisolated(unsafe) static var stoppingAtOnce = false
 
     static func install(onSecondSignal: (@Sendable () -> Void)? = nil) {
         var ends: [Int32] = [0, 0]
@@ -36,6 +39,7 @@ enum Interruption {
                 seen += 1
                 guard seen >= 2 else { continue }
                 onSecondSignal?()
+                stoppingAtOnce = true
                 FileHandle.standardError.write(Data("trainlab: stopped at once (second signal)\n".utf8))
                 exit(130)
             }

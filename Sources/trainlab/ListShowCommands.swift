@@ -1,4 +1,5 @@
 import Foundation
+import TrainLabExperiment
 import TrainLabSpec
 import TrainLabStore
 
@@ -6,6 +7,15 @@ import TrainLabStore
 // read-only; a missing database or an unknown run or experiment is a `ResultsQueryError` (exit 2).
 
 let defaultDatabasePath = "results/trainlab.sqlite"
+
+/// The defaults of a run's catalogue choice (`ChoiceDefaults`), from its stored config resolved
+/// with the choice's kind alone: how `list`, `compare` and `benchmark` tell that one sgd run's
+/// `momentum` 0.9 is not sgd's default.
+func catalogueDefaults(_ config: String, _ prefix: String) -> [String: String]? {
+    guard let root = try? JSONParser.parse(config, file: "").root,
+          let defaults = ExperimentSpec.choiceDefaults(in: root, prefix: prefix) else { return nil }
+    return defaults.mapValues { ParamValue.text(storedParam($0)) }
+}
 
 /// `trainlab list [EXPERIMENT] [--status S] [--tag T] [--sort METRIC [--desc]] [--limit N] [--all] [--db PATH]`:
 /// one line per run; `--all` adds the attempts superseded by a later run of the same config.
@@ -29,9 +39,12 @@ enum ListCommand {
         let store = try ResultsStore.openForReading(path: databasePath)
 
         let overviews = try store.runOverviews(experiment: experiment, includeSuperseded: all)
-        // Params that vary within each experiment (the sweep), seed aside: it has its own column.
-        let variedKeys = Dictionary(grouping: overviews, by: \.run.experiment).mapValues { runs in
-            ResultsStore.differingParamKeys(runs.map(\.params)).filter { $0 != "seed" }
+        // The params that tell the runs of each experiment apart (the sweep), seed aside: it has its
+        // own column, as an adaptive search's trial fates do (`searchText`).
+        var paramsText: [Int64: String] = [:]
+        for runs in Dictionary(grouping: overviews, by: \.run.experiment).values {
+            let distinguishing = RunOverview.distinguishingParams(runs, include: { $0 != "seed" && !$0.hasPrefix("search.") }, defaults: catalogueDefaults)
+            for (overview, pairs) in zip(runs, distinguishing) { paramsText[overview.run.id] = ResultsStore.paramsText(pairs) }
         }
         var shown = overviews.filter { (status == nil || $0.run.status == status) && (tag == nil || $0.run.tags.contains(tag!)) }
         guard !shown.isEmpty else {
@@ -44,8 +57,11 @@ enum ListCommand {
                 throw ResultsQueryError.unknownMetric(name: sortMetric, experiment: experiment ?? "the listed runs",
                                                       known: Set(shown.flatMap(\.summaries.keys)).sorted())
             }
-            // Stable: equal values keep id order; a missing or NaN value sorts last either way.
-            let value = { (overview: RunOverview) in overview.summaries[sortMetric]?.finalValue.flatMap { $0.isNaN ? nil : $0 } }
+            // Stable: equal values keep id order; a missing or NaN value, and any diverged run's
+            // (its loss at divergence is no result), sorts last either way.
+            let value = { (overview: RunOverview) in
+                overview.run.status == .diverged ? nil : overview.summaries[sortMetric]?.finalValue.flatMap { $0.isNaN ? nil : $0 }
+            }
             shown = shown.filter { value($0) != nil }.enumerated().sorted { a, b in
                 let x = value(a.element)!, y = value(b.element)!
                 return x != y ? (descending ? x > y : x < y) : a.offset < b.offset
@@ -63,12 +79,12 @@ enum ListCommand {
         var table = TextTable(header: header, rightAligned: Set([0, 3]).union(4..<(4 + metrics.count + 1)))
         for overview in shown {
             let run = overview.run
-            var cells: [String] = [String(run.id), run.experiment, statusText(run) + stoppedEarlyText(overview.summaries),
-                                   run.seed.map(String.init) ?? "-"]
+            var cells: [String] = [String(run.id), run.experiment, statusText(run) + stoppedEarlyText(overview.summaries)
+                                    + searchText(overview.params), run.seed.map(String.init) ?? "-"]
             cells += metrics.map { formatMetric(overview.summaries[$0]?.finalValue) }
             cells.append(run.durationSeconds().map(formatDuration) ?? "-")
             if hasTags { cells.append(run.tags.isEmpty ? "-" : run.tags.joined(separator: ",")) }
-            cells.append(compactParams(overview.params, keys: variedKeys[run.experiment] ?? []))
+            cells.append(paramsText[run.id] ?? "")
             if hasNotes { cells.append(run.notes.map { oneLine($0, width: notesWidth) } ?? "-") }
             table.rows.append(cells)
         }
@@ -83,6 +99,13 @@ enum ListCommand {
         if run.isOrphaned { return "running (process gone)" }
         if run.supersededBy != nil { return "\(run.status.rawValue) (superseded)" }
         return run.status.rawValue
+    }
+
+    /// " (rung R, S steps)" for a trial of an adaptive search (its `search.rung` and
+    /// `search.steps` params): how far the search trained it; else "".
+    static func searchText(_ params: [String: String]) -> String {
+        guard let rung = params["search.rung"] else { return "" }
+        return " (rung \(rung), \(params["search.steps"] ?? "?") steps)"
     }
 
     /// " (stopped early at step N)" for a run that `training.early_stopping` ended (its
@@ -106,15 +129,6 @@ enum ListCommand {
         }
         return status
     }
-
-    /// `lr=0.01 kind=adam`: the last part of each dotted key where that is unambiguous.
-    static func compactParams(_ params: [String: String], keys: [String]) -> String {
-        let lastParts = keys.map { $0.split(separator: ".").last.map(String.init) ?? $0 }
-        return zip(keys, lastParts).map { key, last in
-            let name = lastParts.filter { $0 == last }.count == 1 ? last : key
-            return "\(name)=\(params[key].map(ParamValue.compact) ?? "-")"
-        }.joined(separator: " ")
-    }
 }
 
 /// `trainlab show RUN [--db PATH]`: a run's fields, config, metric summaries and loss sparklines.
@@ -131,7 +145,8 @@ enum ShowCommand {
 
         let summaries = try store.summaries(runID: run.id)
         var fields: [(String, String)] = [("experiment", run.experiment),
-                                          ("status", ListCommand.statusText(run) + ListCommand.stoppedEarlyText(summaries))]
+                                          ("status", ListCommand.statusText(run) + ListCommand.stoppedEarlyText(summaries)
+                                              + ListCommand.searchText(try store.params(runID: run.id)))]
         if !run.tags.isEmpty { fields.append(("tags", run.tags.joined(separator: ", "))) }
         if let notes = run.notes { fields.append(("notes", notes)) }
         if let newer = run.supersededBy { fields.append(("superseded by", "run \(newer) (same config; statistics count that one)")) }
@@ -164,8 +179,10 @@ enum ShowCommand {
             var table = TextTable(header: ["metric", "final", "best", "best step"], rightAligned: [1, 2, 3])
             for name in summaries.keys.sorted() {
                 let summary = summaries[name]!
-                table.rows.append([name, formatMetric(summary.finalValue), formatMetric(summary.bestValue),
-                                   summary.bestStep.map(String.init) ?? "-"])
+                // A best only for objectives (losses, accuracies): the lowest lr or time is no result.
+                let hasBest = MetricDirection.hasBest(name)
+                table.rows.append([name, formatMetric(summary.finalValue), hasBest ? formatMetric(summary.bestValue) : "-",
+                                   hasBest ? summary.bestStep.map(String.init) ?? "-" : "-"])
             }
             print(table.rendered())
         }

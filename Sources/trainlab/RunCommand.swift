@@ -26,7 +26,7 @@ enum ValidateCommand {
                     "transformer \(t.config.layers)×\(t.config.dModel) (\(t.config.heads) heads, \(t.config.resolvedKVHeads) kv)"
                 } ?? "mlp \(spec.model.hidden) \(spec.model.activation.name)"
                 print("  \(i + 1). \(spec.name) seed \(spec.seed): \(spec.task.kind), "
-                      + "\(model), \(spec.loss.name), \(spec.optimizerKind) lr \(ExperimentSpec.compact(.number(spec.lr))), "
+                      + "\(model), \(spec.loss.name)\(spec.trainsOnOneHotTargets ? " on one-hot class targets" : ""), \(spec.optimizerKind) lr \(ExperimentSpec.compact(.number(spec.lr))), "
                       + "\(spec.training.steps) steps × batch \(spec.training.batchSize), \(spec.training.precision.rawValue) products; "
                       + "\(estimate.parameters) parameters, "
                       + "\(format(estimate.flopsPerStep / 1e6, 1)) MFLOP/step, ~\(ResourceEstimate.format(estimate.bytes))\(sweep)")
@@ -99,9 +99,25 @@ enum RunCommand {
         try store.markInterruptedRuns()
         // A second signal ends the process at once; its runs are marked interrupted first.
         Interruption.install(onSecondSignal: { _ = try? store.markInterruptedRuns(includingThisProcess: true) })
-        let progress = quiet ? nil : SweepProgress(totalSteps: runs.reduce(0) { $0 + $1.training.steps })
-        let session = RunSession(runs: runs, store: store, database: database, force: force, progress: progress)
-        var failures = train(session, plan: jobs.plan(for: runs), database: database)
+        // An adaptive search's trials train rung by rung, as its plan decides.
+        if shard != nil, runs.contains(where: { $0.search != nil }) {
+            throw UsageError("an adaptive search (sweep_mode successive_halving, hyperband, tpe) decides each rung from all its trials: run it without --shard")
+        }
+        let plainRuns = runs.filter { $0.search == nil }
+        let progress = quiet ? nil : SweepProgress(totalSteps: plainRuns.reduce(0) { $0 + $1.training.steps }, runs: plainRuns.count)
+        let session = RunSession(runs: plainRuns, store: store, database: database, force: force, progress: progress)
+        var failures = plainRuns.isEmpty ? 0 : train(session, plan: jobs.plan(for: plainRuns), database: database)
+        var searches: [String: [ExperimentSpec]] = [:]
+        var searchOrder: [String] = []
+        for spec in runs {
+            guard let group = spec.search?.group else { continue }
+            if searches[group] == nil { searchOrder.append(group) }
+            searches[group, default: []].append(spec)
+        }
+        for group in searchOrder {
+            failures += try AdaptiveSearchRun(trials: searches[group]!, store: store, database: database, force: force,
+                                              quiet: quiet, jobs: jobs).run()
+        }
 
         // A benchmark's final runs depend on its tuning results: chosen once those are in.
         let benchmarks = loaded.filter { BenchmarkProtocol(of: $0.1.first) != nil }
@@ -111,7 +127,7 @@ enum RunCommand {
             let finals = try benchmarkFinals(benchmarks, store: store, database: database)
             if !finals.isEmpty {
                 if !quiet { print("benchmark: \(finals.count) final runs of the best settings") }
-                let progress = quiet ? nil : SweepProgress(totalSteps: finals.reduce(0) { $0 + $1.training.steps })
+                let progress = quiet ? nil : SweepProgress(totalSteps: finals.reduce(0) { $0 + $1.training.steps }, runs: finals.count)
                 failures += train(RunSession(runs: finals, store: store, database: database, force: force, progress: progress),
                                   plan: jobs.plan(for: finals), database: database)
             }
@@ -210,14 +226,33 @@ final class RunSession: @unchecked Sendable {
     /// any number of jobs: run i waits (a claim's few tenths of a millisecond) for run i − 1's.
     private let claimTurn = NSCondition()
     private var nextClaim = 0
+    /// An adaptive search's rung: every run stops after this step, its state saved (nil: to the end).
+    let pausingAfter: Int?
+    /// What became of each run that `execute` was given (by index into `runs`).
+    private(set) var outcomes: [Int: RunOutcome] = [:]
+    /// Runs claim in run order (false: in whatever order `execute` is called, as ASHA's are).
+    let claimsInOrder: Bool
 
-    init(runs: [ExperimentSpec], store: ResultsStore, database: String, force: Bool, progress: SweepProgress?) {
+    /// A run's database row and how its training ended (`running`: another process trains it).
+    struct RunOutcome {
+        let runID: Int64
+        let status: RunStatus
+        /// The update at which it diverged.
+        let divergedStep: Int?
+    }
+
+    init(runs: [ExperimentSpec], store: ResultsStore, database: String, force: Bool, progress: SweepProgress?,
+         pausingAfter: Int? = nil, claimsInOrder: Bool = true) {
         self.runs = runs
         self.store = store
         self.database = database
         self.force = force
         self.progress = progress
+        self.pausingAfter = pausingAfter
+        self.claimsInOrder = claimsInOrder
     }
+
+    func outcome(_ index: Int) -> RunOutcome? { lock.withLock { outcomes[index] } }
 
     /// The next run to start, or nil when all have started or Ctrl-C was pressed.
     func nextIndex() -> Int? {
@@ -230,6 +265,7 @@ final class RunSession: @unchecked Sendable {
 
     /// `body`, once the runs before `index` have made their claims.
     private func inClaimTurn<T>(_ index: Int, _ body: () throws -> T) rethrows -> T {
+        guard claimsInOrder else { return try body() }
         claimTurn.lock()
         while nextClaim != index { claimTurn.wait() }
         defer {
@@ -242,7 +278,8 @@ final class RunSession: @unchecked Sendable {
 
     /// Trains run `index` (unless already completed) and records its outcome. Every index
     /// `nextIndex` hands out must come here: later runs wait for its claim.
-    func execute(_ index: Int, pool: ThreadPool) {
+    func execute(_ index: Int, pool: ThreadPool, pausingAfter runPause: Int? = nil) {
+        let pause = runPause ?? pausingAfter
         let start = DispatchTime.now().uptimeNanoseconds
         let spec = runs[index]
         let label = "[\(index + 1)/\(runs.count)] \(spec.name)" + (spec.assignmentSummary.isEmpty ? "" : " \(spec.assignmentSummary)")
@@ -269,10 +306,12 @@ final class RunSession: @unchecked Sendable {
                 savedState = state
                 progress?.print("\(label): resuming run \(id) " + (state == nil ? "from the start (no saved state)" : "after step \(step)"))
             case .completed(let done):
+                lock.withLock { outcomes[index] = RunOutcome(runID: done, status: .completed, divergedStep: nil) }
                 progress?.end(index)
                 progress?.print("\(label): already completed as run \(done), skipped (--force reruns)")
                 return
             case .running(let other):
+                lock.withLock { outcomes[index] = RunOutcome(runID: other, status: .running, divergedStep: nil) }
                 progress?.end(index)
                 progress?.print("\(label): being trained by another process as run \(other), skipped")
                 return
@@ -280,22 +319,28 @@ final class RunSession: @unchecked Sendable {
             runID = id
             let result = try Runner(spec: spec, pool: pool, dataCache: dataCache).run(
                 metrics: store.metricsSink(runID: id), progress: progress?.observer(of: index),
-                isCancelled: { Interruption.requested }, resumingFrom: savedState)
+                isCancelled: { Interruption.requested }, resumingFrom: savedState, pausingAfter: pause)
             let status: RunStatus = switch result.end {
             case .completed: .completed
             case .diverged: .diverged
-            case .interrupted: .interrupted
+            case .interrupted, .paused: .interrupted
             }
             let finishStart = DispatchTime.now().uptimeNanoseconds
-            try store.finishRun(id: id, status: status, divergedStep: result.divergedStep)
+            // A paused trial stays resumable (interrupted, its state kept): the search may promote it.
+            try store.finishRun(id: id, status: status, error: result.end == .paused ? "paused by the search after step \(pause!)" : nil,
+                                divergedStep: result.divergedStep, seconds: result.seconds)
+            lock.withLock { outcomes[index] = RunOutcome(runID: id, status: status, divergedStep: result.divergedStep) }
             var runPhases = result.phases
             runPhases.store += claimSeconds + seconds(since: finishStart)
             runPhases.total = seconds(since: start)
             lock.withLock { phases[index] = runPhases }
             progress?.end(index)
-            progress?.print("\(label): run \(id) \(RunSession.describe(result))")
+            progress?.print("\(label): run \(id) \(RunSession.describe(result))" + (progress?.doneSuffix ?? ""))
         } catch {
-            lock.withLock { failures += 1 }
+            lock.withLock {
+                failures += 1
+                if let runID { outcomes[index] = RunOutcome(runID: runID, status: .failed, divergedStep: nil) }
+            }
             if let runID { try? store.finishRun(id: runID, status: .failed, error: "\(error)") }
             let which = runID.map { "run \($0) " } ?? ""
             let message = "trainlab: \(label): \(which)failed: \(error)"
@@ -341,6 +386,10 @@ final class SweepProgress: @unchecked Sendable {
         var step = 0
         var loss = Double.nan
         var stepsPerSecond = 0.0
+        /// Steps a resumed run had trained before this process: in the percentage, not the rate.
+        var stepsBefore = 0
+        /// The latest value of each validation metric, in the order first logged.
+        var validation: [(name: String, value: Double)] = []
         /// The next quarter of the run that gets a plain line (not on a terminal).
         var nextQuarter = 1
     }
@@ -353,10 +402,19 @@ final class SweepProgress: @unchecked Sendable {
     /// Steps trained by runs that have ended. A run that was skipped, diverged or failed ends
     /// with its untrained steps dropped from the sweep, so they do not count in its ETA.
     private var finishedSteps = 0
+    /// The part of `finishedSteps` trained by this process: the sweep's rate counts only these.
+    private var finishedHere = 0
     private var active: [Int: ActiveRun] = [:]
     private var drawn = false
+    /// Runs of the sweep, and how many have ended: with several jobs, results arrive out of
+    /// order, so each result line says how many are done.
+    private let runCount: Int
+    private var endedRuns = 0
 
-    init(totalSteps: Int) { pendingSteps = totalSteps }
+    init(totalSteps: Int, runs: Int = 1) {
+        pendingSteps = totalSteps
+        runCount = runs
+    }
 
     /// The `ProgressObserver` a `Runner` reports run `index` to.
     func observer(of index: Int) -> ProgressObserver { RunObserver(sweep: self, index: index) }
@@ -370,9 +428,35 @@ final class SweepProgress: @unchecked Sendable {
 
     func end(_ index: Int) {
         lock.withLock {
+            endedRuns += 1
             guard let run = active.removeValue(forKey: index) else { return }
             finishedSteps += run.step
+            finishedHere += max(0, run.step - run.stepsBefore)
             if isTerminal { redraw() }
+        }
+    }
+
+    /// " (3/8 runs done)" in a sweep of several runs, else "".
+    var doneSuffix: String {
+        lock.withLock { runCount > 1 ? " (\(endedRuns)/\(runCount) runs done)" : "" }
+    }
+
+    fileprivate func resumed(_ index: Int, afterStep step: Int) {
+        lock.withLock {
+            active[index]?.stepsBefore = step
+            active[index]?.step = step
+        }
+    }
+
+    fileprivate func validated(_ index: Int, name: String, value: Double) {
+        lock.withLock {
+            guard var run = active[index] else { return }
+            if let i = run.validation.firstIndex(where: { $0.name == name }) {
+                run.validation[i].value = value
+            } else {
+                run.validation.append((name, value))
+            }
+            active[index] = run
         }
     }
 
@@ -408,9 +492,11 @@ final class SweepProgress: @unchecked Sendable {
         }
     }
 
-    /// `[2/6] lr-sweep optimizer.lr=0.1  step 150/200  loss 0.1234  950 steps/s  ETA 0.1 s`
+    /// `[2/6] lr-sweep optimizer.lr=0.1  step 150/200  loss 0.1234  val_loss 0.1301  950 steps/s  ETA 0.1 s`,
+    /// the latest validation metrics beside the loss, as Lightning's progress bar shows them.
     private func describe(_ run: ActiveRun) -> String {
-        "\(run.label)  step \(run.step)/\(run.total)  loss \(format(run.loss, 4))  "
+        let validation = run.validation.map { "  \($0.name) \(format($0.value, 4))" }.joined()
+        return "\(run.label)  step \(run.step)/\(run.total)  loss \(format(run.loss, 4))\(validation)  "
             + "\(format(run.stepsPerSecond, 0)) steps/s  ETA \(formatDuration(runSecondsLeft(run)))"
     }
 
@@ -418,15 +504,17 @@ final class SweepProgress: @unchecked Sendable {
         Double(run.total - run.step) / max(run.stepsPerSecond, 1e-9)
     }
 
-    /// `sweep 38%, ETA 3.2 s`: the steps left over the rate at which the whole sweep has
-    /// trained so far, which counts every job and the time between runs.
+    /// `sweep 38%, ETA 3.2 s`: the steps left over the rate at which this process has trained
+    /// so far, which counts every job and the time between runs, and not the steps a resumed
+    /// run had trained before (they took no time here).
     private func sweepStatus() -> String {
         let done = finishedSteps + active.values.reduce(0) { $0 + $1.step }
+        let doneHere = finishedHere + active.values.reduce(0) { $0 + max(0, $1.step - $1.stepsBefore) }
         let left = pendingSteps + active.values.reduce(0) { $0 + $1.total - $1.step }
         let percent = "sweep \(done * 100 / max(done + left, 1))%"
-        guard done > 0 else { return percent }
+        guard doneHere > 0 else { return percent }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return "\(percent), ETA \(formatDuration(Double(left) * elapsed / Double(done)))"
+        return "\(percent), ETA \(formatDuration(Double(left) * elapsed / Double(doneHere)))"
     }
 
     /// The status line: the one training run in full, or with several jobs each run's number,
@@ -458,6 +546,10 @@ private struct RunObserver: ProgressObserver {
     func update(step: Int, of total: Int, loss: Double, stepsPerSecond: Double) {
         sweep.update(index, step: step, loss: loss, stepsPerSecond: stepsPerSecond)
     }
+
+    func resumed(afterStep step: Int) { sweep.resumed(index, afterStep: step) }
+
+    func validated(step: Int, name: String, value: Double) { sweep.validated(index, name: name, value: value) }
 }
 
 /// `trainlab export-data SPEC [-o DIR]`: the first run's task data as .npy files.

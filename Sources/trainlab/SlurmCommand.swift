@@ -28,6 +28,9 @@ enum SlurmCommand {
         }
         // A bad spec stops here, not in N tasks on the cluster.
         let specs = try loadAll(files, database: database)
+        if let (file, _) = specs.first(where: { $0.1.contains { $0.search != nil } }) {
+            throw UsageError("\(file): an adaptive search decides each rung from all its trials; per-rung array jobs are not written yet: run it with `trainlab run` (--jobs N) on one machine")
+        }
         let name = specs.first?.1.first?.name ?? "sweep"
 
         let folder = FileManager.default.currentDirectoryPath

@@ -1,4 +1,5 @@
 import Foundation
+import TrainLabIO
 import TrainLabKernels
 import TrainLabSpec
 import TrainLabStore
@@ -7,6 +8,9 @@ import TrainLabStore
 // 0 success, 2 bad input (usage), 1 a failure while running.
 
 lineBufferStandardOutput()
+// Every way out but a second signal (which stops at once, mid-work) leaves each database file
+// complete on its own, its WAL folded in.
+atexit { if !Interruption.stoppingAtOnce { Database.checkpointOpenWriters() } }
 
 var arguments = Arguments(Array(CommandLine.arguments.dropFirst()), acceptedOptions: globalOptions.flatMap(\.names))
 var command: Command?
@@ -40,9 +44,13 @@ do {
     arguments.acceptedOptions = optionsOfEveryCommand.flatMap(\.names) + command.optionNames
     try command.run(&arguments)
 } catch let error as SpecError {
-    FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
+    // One line per error (a spec may have several).
+    FileHandle.standardError.write(Data(error.all.map { "trainlab: \($0)\n" }.joined().utf8))
     exit(2)
 } catch let error as ResultsQueryError {
+    FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
+    exit(2)
+} catch let error as IOError where error.isBadPath {
     FileHandle.standardError.write(Data("trainlab: \(error)\n".utf8))
     exit(2)
 } catch let error as UsageError {

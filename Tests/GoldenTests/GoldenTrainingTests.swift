@@ -87,7 +87,7 @@ final class GoldenTrainingTests: XCTestCase {
 
     static let files = [
         "mlp_tanh_cross_entropy.json", "mlp_relu_mse.json", "mlp_silu_cross_entropy_wide.json",
-        "mlp_layernorm_post.json", "mlp_rmsnorm_pre_residual.json", "mlp_batchnorm_post.json",
+        "mlp_layernorm_post.json", "mlp_rmsnorm_pre_residual.json", "mlp_layernorm_pre.json", "mlp_batchnorm_post.json",
         "mlp_layernorm_deepnorm_residual.json", "mlp_layernorm_post_residual.json",
     ]
 

@@ -62,9 +62,10 @@ final class LayerGradientTests: XCTestCase {
             let act: (Double) -> Double = Foundation.tanh
             var h = x
             for (i, layer) in model.layers.enumerated() {
-                if i == model.layers.count - 1 { return linear(h, i) }
                 let hasNorm = layer.norm != nil
                 func n(_ v: [[Double]]) -> [[Double]] { hasNorm ? normalize(v, i) : v }
+                // Only pre gives the head a norm (and layer 0 none).
+                if i == model.layers.count - 1 { return linear(n(h), i) }
                 func block(_ v: [[Double]]) -> [[Double]] { linear(v, i).map { $0.map(act) } }
                 func add(_ a: [[Double]], _ b: [[Double]], _ alpha: Double = 1) -> [[Double]] {
                     zip(a, b).map { zip($0, $1).map { alpha * $0 + $1 } }

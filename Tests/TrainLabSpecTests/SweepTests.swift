@@ -76,7 +76,7 @@ final class SweepTests: XCTestCase {
             "x.json:1:49: sweep_mode.random: expected an integer in 1...100000, got 0")
         XCTAssertEqual(
             sweepError(#"{"sweep": {"lr": [1]}, "sweep_mode": "grd"}"#),
-            "x.json:1:38: sweep_mode: unknown sweep_mode 'grd', did you mean 'grid'? (use \"grid\" or {\"random\": N, \"seed\": S})")
+            "x.json:1:38: sweep_mode: unknown sweep_mode 'grd', did you mean 'grid'? (use \"grid\", {\"random\": N, \"seed\": S}, {\"successive_halving\": {...}}, {\"hyperband\": {...}} or {\"tpe\": {...}})")
         XCTAssertEqual(
             sweepError(#"{"sweep": {"lr": {"log_unifrom": [1, 2]}}, "sweep_mode": {"random": 2}}"#),
             "x.json:1:19: sweep.lr.log_unifrom: unknown key 'log_unifrom' in sweep.lr, did you mean 'log_uniform'?")
@@ -129,7 +129,13 @@ final class SweepTests: XCTestCase {
         let optimizer = try XCTUnwrap(try ObjectReader(resolved.root, path: "", document: resolved).object("optimizer"))
         XCTAssertEqual(
             specError { try optimizer.double("lr", range: 0...1) }?.description,
-            "x.json:2:28: optimizer.lr: expected a number in [0, 1], got -1")
+            "x.json:2:29: sweep[\"optimizer.lr\"][0]: expected a number in [0, 1], got -1",
+            "at the swept element, -1, not the '[' of its list")
+        // The second run's value is the list's second element.
+        let second = try Sweep.expand(doc)[1]
+        let secondDocument = JSONDocument(root: second.spec, file: doc.file, locationsFrom: doc, assignments: second.assignments)
+        XCTAssertEqual(secondDocument.sourcePath(of: "optimizer.lr"), "sweep[\"optimizer.lr\"][1]")
+        XCTAssertTrue(secondDocument.location(of: "optimizer.lr")! == (2, 33))
         // Without assignments the original locations are kept.
         let plain = JSONDocument(root: run.spec, file: doc.file, locationsFrom: doc)
         XCTAssertTrue(plain.location(of: "optimizer.lr")! == (1, 22))

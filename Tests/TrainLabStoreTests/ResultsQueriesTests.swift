@@ -257,9 +257,42 @@ final class ChoiceGroupingTests: XCTestCase {
         }
         let comparison = try store.compare(experiment: "opt", by: ["optimizer"])
         XCTAssertEqual(comparison.groups.map { $0.groupValues[0] ?? "" }.sorted(),
-                       ["adam lr=0.003", "adam lr=0.003162", "sgd lr=0.1"])
+                       ["optimizer.kind=adam optimizer.lr=0.003", "optimizer.kind=adam optimizer.lr=0.003162",
+                        "optimizer.kind=sgd optimizer.lr=0.1"])
         XCTAssertEqual(comparison.groups.map(\.values.count), [2, 2, 2])
         XCTAssertThrowsError(try store.compare(experiment: "opt", by: ["optimiser"]))
+    }
+
+    /// The params that tell runs apart: lr (every run has it, it differs), momentum (it differs
+    /// among the sgd runs, and the adam run has none: nothing shown, not "-"), eps (adam's and
+    /// adagrad's defaults differ only with the kind: hidden); a nested norm whose kind some mlp
+    /// runs lack shows "-"; with defaults, a lone sgd's momentum 0.9 shows, its default 0 not.
+    func testDistinguishingParams() {
+        let runs: [[String: String]] = [
+            ["optimizer.kind": "sgd", "optimizer.lr": "0.1", "optimizer.momentum": "0", "model.kind": "mlp"],
+            ["optimizer.kind": "sgd", "optimizer.lr": "0.1", "optimizer.momentum": "0.9", "model.kind": "mlp",
+             "model.norm.kind": "layernorm"],
+            ["optimizer.kind": "adam", "optimizer.lr": "0.003", "optimizer.eps": "1e-08", "model.kind": "mlp"],
+            ["optimizer.kind": "adagrad", "optimizer.lr": "0.1", "optimizer.eps": "1e-10", "model.kind": "mlp"],
+        ]
+        XCTAssertEqual(ResultsStore.distinguishingParams(runs).map(ResultsStore.paramsText), [
+            "model.norm.kind=- optimizer.kind=sgd optimizer.lr=0.1 optimizer.momentum=0",
+            "model.norm.kind=layernorm optimizer.kind=sgd optimizer.lr=0.1 optimizer.momentum=0.9",
+            "model.norm.kind=- optimizer.kind=adam optimizer.lr=0.003",
+            "model.norm.kind=- optimizer.kind=adagrad optimizer.lr=0.1",
+        ])
+        let lone: [[String: String]] = [
+            ["optimizer.kind": "adam", "optimizer.lr": "0.003", "optimizer.eps": "1e-08"],
+            ["optimizer.kind": "sgd", "optimizer.lr": "0.05", "optimizer.momentum": "0.9", "optimizer.dampening": "0"],
+        ]
+        XCTAssertEqual(ResultsStore.distinguishingParams(lone).map(ResultsStore.paramsText),
+                       ["optimizer.kind=adam optimizer.lr=0.003", "optimizer.kind=sgd optimizer.lr=0.05"],
+                       "without defaults, momentum is sgd's alone")
+        let defaults: ChoiceDefaults = { config, _ in
+            config == "sgd" ? ["optimizer.momentum": "0", "optimizer.dampening": "0"] : ["optimizer.eps": "1e-08"]
+        }
+        XCTAssertEqual(ResultsStore.distinguishingParams(lone, configs: ["adam", "sgd"], defaults: defaults).map(ResultsStore.paramsText),
+                       ["optimizer.kind=adam optimizer.lr=0.003", "optimizer.kind=sgd optimizer.lr=0.05 optimizer.momentum=0.9"])
     }
 
     /// Losses, gaps to the optimum and constraint violations improve downward; the rest upward.

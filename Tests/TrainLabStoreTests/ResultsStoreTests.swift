@@ -17,6 +17,29 @@ final class ResultsStoreTests: XCTestCase {
     /// A path inside a folder that does not exist yet, so `init(path:)` must create it.
     private var dbPath: String { folder.appendingPathComponent("nested/results.sqlite").path }
 
+    /// Schema 5 -> 6: a diverged run written by an older program had step 0's validation as its
+    /// final value; the upgrade clears finals logged before the divergence step, and keeps the
+    /// loss at divergence and every completed run's finals.
+    func testUpgradeClearsStaleFinalsOfDivergedRuns() throws {
+        let store = try ResultsStore(path: dbPath)
+        let diverged = try store.beginRun(experiment: "e", config: "{}")
+        let completed = try store.beginRun(experiment: "e", config: "{\"x\": 1}")
+        for id in [diverged, completed] {
+            try store.appendMetric(runID: id, step: 0, name: "val_loss", value: 1.13)
+            try store.appendMetric(runID: id, step: 2, name: "train_loss", value: 1.8e12)
+        }
+        try store.finishRun(id: diverged, status: .diverged, divergedStep: 2)
+        try store.finishRun(id: completed, status: .completed)
+        XCTAssertNil(try store.summaries(runID: diverged)["val_loss"]?.finalValue, "written as NULL today")
+        let db = try Database(path: dbPath)
+        try db.run("UPDATE summaries SET final_value = 1.13 WHERE name = 'val_loss'")
+        try db.setUserVersion(5)
+        let upgraded = try ResultsStore(path: dbPath)
+        XCTAssertNil(try upgraded.summaries(runID: diverged)["val_loss"]?.finalValue)
+        XCTAssertEqual(try upgraded.summaries(runID: diverged)["train_loss"]?.finalValue, 1.8e12)
+        XCTAssertEqual(try upgraded.summaries(runID: completed)["val_loss"]?.finalValue, 1.13)
+    }
+
     // A fresh file gets every table, WAL mode and the current user_version; reopening keeps it,
     // and a file from a newer program is refused rather than misread.
     func testSchemaCreationAndUserVersion() throws {

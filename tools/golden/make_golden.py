@@ -11,6 +11,7 @@ Weights use TrainLab's names and PyTorch's layouts (a linear weight is [out, in]
 """
 import json
 import os
+import sys
 
 import numpy as np
 import torch
@@ -69,9 +70,12 @@ class NormMLP(torch.nn.Module):
         deep = placement == "deepnorm" and blocks > 0
         self.alpha = (2 * blocks) ** 0.25 if deep else 1.0
         beta = (8 * blocks) ** -0.25 if deep else 1.0
-        for i in range(hidden):
+        # post/deepnorm: a norm after each hidden Linear; pre: before every Linear but the first
+        # (the head's included), so layer 0 reads the raw input.
+        for i in range(len(widths) - 1):
             layer = self.layers[i]
-            layer.norm = make_norm(norm, widths[i] if placement == "pre" else widths[i + 1])
+            if (placement == "pre" and i > 0) or (placement != "pre" and i < hidden):
+                layer.norm = make_norm(norm, widths[i] if placement == "pre" else widths[i + 1])
             if self.residual[i] and deep:
                 with torch.no_grad():
                     layer.weight.mul_(beta)
@@ -80,6 +84,8 @@ class NormMLP(torch.nn.Module):
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             if i == last:
+                if self.placement == "pre":
+                    x = layer.norm(x)
                 return torch.nn.functional.linear(x, layer.weight, layer.bias)
             block = lambda v: self.activation(torch.nn.functional.linear(v, layer.weight, layer.bias))
             if self.residual[i]:
@@ -90,7 +96,7 @@ class NormMLP(torch.nn.Module):
                 else:
                     x = layer.norm(self.alpha * x + block(x))
             elif self.placement == "pre":
-                x = block(layer.norm(x))
+                x = block(layer.norm(x) if i > 0 else x)
             else:
                 x = self.activation(layer.norm(torch.nn.functional.linear(x, layer.weight, layer.bias)))
         return x
@@ -256,7 +262,9 @@ def make_torch_checkpoint():
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    make_torch_checkpoint()
+    only = set(sys.argv[1:])  # case names to rewrite; every fixture when none is given
+    if not only:
+        make_torch_checkpoint()
     cases = [
         # Widths 5, 7, 3 and batch 6 hit partial GEMM micro-tiles (6 x 16) and vector tails (8).
         make_case("mlp_tanh_cross_entropy", [5, 7, 3], "tanh", "cross_entropy", batch=6, seed=1,
@@ -268,11 +276,14 @@ def main():
     cases += [
         make_norm_case("mlp_layernorm_post", [6, 12, 12, 4], "tanh", "layernorm", "post", False, batch=7, seed=4),
         make_norm_case("mlp_rmsnorm_pre_residual", [6, 12, 12, 12, 4], "relu", "rmsnorm", "pre", True, batch=7, seed=5),
+        make_norm_case("mlp_layernorm_pre", [6, 12, 12, 4], "tanh", "layernorm", "pre", False, batch=7, seed=9),
         make_norm_case("mlp_batchnorm_post", [6, 12, 9, 4], "relu", "batchnorm", "post", False, batch=8, seed=6),
         make_norm_case("mlp_layernorm_deepnorm_residual", [6, 10, 10, 10, 3], "silu", "layernorm", "deepnorm", True, batch=5, seed=7),
         make_norm_case("mlp_layernorm_post_residual", [5, 8, 8, 3], "tanh", "layernorm", "post", True, batch=4, seed=8),
     ]
     for case in cases:
+        if only and case["name"] not in only:
+            continue
         path = os.path.join(OUT, case["name"] + ".json")
         with open(path, "w") as f:
             json.dump(case, f, indent=None, separators=(",", ":"))
