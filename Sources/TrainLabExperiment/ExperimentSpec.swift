@@ -92,7 +92,8 @@ public struct ExperimentSpec {
     /// problem and optimizer's best trial (nil: no final runs for that pair).
     public enum BenchmarkPhase {
         case tune
-        case final(bestTrial: (_ problem: String, _ optimizer: String) -> Int?)
+        case final(bestTrial: (_ problem: String, _ optimizer: String) -> Int?,
+                   referenceTarget: (_ problem: String) -> Double? = { _ in nil })
     }
 
     /// Why a spec file could not be read as text: missing, a folder, not readable, or not UTF-8.
@@ -120,7 +121,8 @@ public struct ExperimentSpec {
         if let plan = try BenchmarkPlan(document) {
             switch phase {
             case .tune: (runs, trials) = try plan.tuneRunsWithSearch(defaultSteps: defaultSteps)
-            case .final(let bestTrial): (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial), [])
+            case .final(let bestTrial, let referenceTarget):
+                (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial, referenceTarget: referenceTarget), [])
             }
         } else {
             let expanded = try Sweep.expandWithSearch(document, defaultSteps: defaultSteps)

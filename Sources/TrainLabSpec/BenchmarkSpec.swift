@@ -41,7 +41,29 @@ public struct BenchmarkPlan {
     public let metric: String
     public let goal: String
     public let seeds: Int
-    public let target: (metric: String, value: Double)?
+    /// Time to target's threshold: a fixed value, or one set after tuning from the tuned runs.
+    public enum TargetSpec: Equatable, Sendable {
+        case fixed(metric: String, value: Double)
+        /// The value that a share `quantile` of the problem's optimizers reach with their best
+        /// tuning trial (0.5: the median optimizer's), in the metric's better direction.
+        case reference(metric: String, quantile: Double)
+
+        public var metric: String {
+            switch self {
+            case .fixed(let metric, _), .reference(let metric, _): return metric
+            }
+        }
+    }
+
+    /// The benchmark's `target`, for every problem without its own.
+    public let defaultTarget: TargetSpec?
+    /// Each problem's target (`problems.NAME.target`, else `defaultTarget`).
+    public let targets: [String: TargetSpec]
+    /// The fixed target of the first problem, if any (kept for callers that read one target).
+    public var target: (metric: String, value: Double)? {
+        guard case .fixed(let metric, let value)? = problems.first.flatMap({ targets[$0] }) else { return nil }
+        return (metric, value)
+    }
     /// The held-out test split of each final run: `test_size` rows (0: the task's val_size) from
     /// their own stream, seeded `test_seed` + the problem's index, so each problem has its own.
     public let testSize: Int
@@ -97,11 +119,15 @@ public struct BenchmarkPlan {
 
         let problemsReader = try reader.objectOrEmpty("problems")
         var problemOverrides: [String: JSONObject] = [:]
+        var problemTargets: [String: TargetSpec] = [:]
         for name in problemsReader.keys {
             let problem = try ObjectReader(problemsReader.value(name)!, path: problemsReader.path(of: name), document: document)
             for key in Self.problemKeys { _ = problem.value(key) }
+            if let target = try Self.readTarget(problem) { problemTargets[name] = target }
             try problem.finish()
-            problemOverrides[name] = problem.object
+            var overrides = problem.object
+            overrides["target"] = nil
+            problemOverrides[name] = overrides
         }
 
         budget = try reader.int("budget", default: 16, range: 1...Self.maxBudget)
@@ -133,12 +159,7 @@ public struct BenchmarkPlan {
         seeds = try reader.int("seeds", default: 5, range: 1...Self.maxSeeds)
         testSize = try reader.int("test_size", default: 0, range: 0...1_000_000)
         testSeed = try reader.int("test_seed", default: 1_000_000, range: 0...Int(Int32.max) - 10_000)
-        if let targetReader = try reader.object("target") {
-            target = (try targetReader.string("metric"), try targetReader.double("value"))
-            try targetReader.finish()
-        } else {
-            target = nil
-        }
+        defaultTarget = try Self.readTarget(reader)
         try reader.finish()
 
         base["benchmark"] = nil
@@ -146,6 +167,9 @@ public struct BenchmarkPlan {
         self.base = base
         file = document.file
         self.problems = problemsReader.keys.isEmpty ? ["default"] : problemsReader.keys
+        var targets = problemTargets
+        for problem in self.problems where targets[problem] == nil { targets[problem] = defaultTarget }
+        self.targets = targets
         self.problemOverrides = problemOverrides
         self.optimizers = optimizersReader.keys
         self.optimizerSpecs = optimizerSpecs
@@ -269,6 +293,24 @@ public struct BenchmarkPlan {
         return defaultValue
     }
 
+    /// `target`: `{"metric", "value"}` or `{"metric", "from": "reference", "quantile": q}`.
+    static func readTarget(_ reader: ObjectReader) throws -> TargetSpec? {
+        guard let target = try reader.object("target") else { return nil }
+        let metric = try target.string("metric")
+        let result: TargetSpec
+        if target.has("from") {
+            let from = try target.string("from")
+            guard from == "reference" else { throw target.error("from", "expected \"reference\", got '\(from)'") }
+            let quantile = try target.double("quantile", default: 0.5)
+            guard quantile > 0 && quantile <= 1 else { throw target.error("quantile", "expected a share of the optimizers in (0, 1], got \(quantile)") }
+            result = .reference(metric: metric, quantile: quantile)
+        } else {
+            result = .fixed(metric: metric, value: try target.double("value"))
+        }
+        try target.finish()
+        return result
+    }
+
     /// The seeds the tuning runs train at: the spec's `seed` (default 0).
     public var tuningSeeds: [Int] { [tuningSeed] }
 
@@ -289,12 +331,17 @@ public struct BenchmarkPlan {
     /// The final runs: each (problem, optimizer)'s best trial on `finalSeeds`, the same seeds
     /// (so the same data, initial weights and batch order) for every optimizer. `bestTrial`
     /// gives the trial index per problem and optimizer; a pair it lacks gets no final runs.
-    public func finalRuns(bestTrial: (_ problem: String, _ optimizer: String) -> Int?) throws
+    /// `referenceTarget` gives a problem's reference target value, set from its tuning runs
+    /// (nil: not yet known, the final runs carry none).
+    public func finalRuns(bestTrial: (_ problem: String, _ optimizer: String) -> Int?,
+                          referenceTarget: (_ problem: String) -> Double? = { _ in nil }) throws
         -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] {
         try problems.flatMap { problem in
             try optimizers.flatMap { optimizer -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] in
                 guard let trial = bestTrial(problem, optimizer) else { return [] }
-                return try finalSeeds.map { try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0) }
+                return try finalSeeds.map {
+                    try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0, referenceValue: referenceTarget(problem))
+                }
             }
         }
     }
@@ -302,7 +349,7 @@ public struct BenchmarkPlan {
     /// One run's spec: the base with the problem's overrides, the optimizer at the trial's
     /// point and the `benchmark` tag; `seed` set for a final run (nil: a tuning run).
     private func run(problem: String, optimizer: String, trial: Int, seed: Int?,
-                     point givenPoint: [(key: String, value: JSONValue)]? = nil) throws
+                     point givenPoint: [(key: String, value: JSONValue)]? = nil, referenceValue: Double? = nil) throws
         -> (spec: JSONValue, assignments: [(path: String, value: JSONValue)]) {
         var spec = base
         for (key, value) in (problemOverrides[problem] ?? JSONObject()).members {
@@ -320,7 +367,16 @@ public struct BenchmarkPlan {
             "role": .string(seed == nil ? "tune" : "final"), "trial": .number(Double(trial)),
             "metric": .string(metric), "goal": .string(goal),
         ])
-        if let target { tag["target"] = ["metric": .string(target.metric), "value": .number(target.value)] }
+        switch targets[problem] {
+        case .fixed(let metric, let value)?:
+            tag["target"] = ["metric": .string(metric), "value": .number(value)]
+        case .reference(let metric, let quantile)?:
+            var target = Self.object(["metric": .string(metric), "from": .string("reference"), "quantile": .number(quantile)])
+            if let referenceValue { target["value"] = .number(referenceValue) }
+            tag["target"] = .object(target)
+        case nil:
+            break
+        }
         if seed != nil {
             tag["test"] = ["size": .number(Double(testSize)),
                            "seed": .number(Double(testSeed + (problems.firstIndex(of: problem) ?? 0)))]

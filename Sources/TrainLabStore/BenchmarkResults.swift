@@ -101,6 +101,15 @@ public struct BenchmarkWarning: Sendable, Equatable {
 }
 
 extension BenchmarkSelection {
+    /// The target that a share `quantile` of the optimizers reach: `reached` (each optimizer's
+    /// best value) sorted best first, the ⌈quantile·n⌉-th; nil for no values.
+    public static func referenceTarget(_ reached: [Double], quantile: Double, direction: MetricDirection) -> Double? {
+        guard !reached.isEmpty else { return nil }
+        let sorted = reached.sorted { direction == .max ? $0 > $1 : $0 < $1 }
+        let k = min(sorted.count, max(1, Int((quantile * Double(sorted.count)).rounded(.up))))
+        return sorted[k - 1]
+    }
+
     /// The share of a range at each end within which a best trial counts as at the edge.
     public static let edgeShare = 1.0 / 16
 
@@ -279,6 +288,29 @@ extension ResultsStore {
         return BenchmarkSelection.bestTrials(benchmarkRuns(overviews, role: "tune", metric: metric).map(\.0), goal: goal)
     }
 
+    /// Each problem's reference target (tag `target` {`metric`, `from`: "reference", `quantile`}),
+    /// from the tuning runs whose config hash is in `configHashes`: the final `target.metric` of
+    /// each optimizer's best trial, then `BenchmarkSelection.referenceTarget`. Problems with a
+    /// fixed target, or none, are absent.
+    public func benchmarkReferenceTargets(experiment: String, configHashes: Set<String>, metric: String,
+                                          goal: MetricDirection) throws -> [String: Double] {
+        let overviews = try runOverviews(experiment: experiment).filter { $0.run.configHash.map(configHashes.contains) ?? false }
+        let tune = benchmarkRuns(overviews, role: "tune", metric: metric)
+        let best = BenchmarkSelection.bestTrials(tune.map(\.0), goal: goal)
+        var values: [String: (metric: String, quantile: Double, reached: [Double])] = [:]
+        for (run, overview) in tune where best[BenchmarkCell(problem: run.problem, optimizer: run.optimizer)] == run.trial {
+            let p = overview.params
+            guard p["benchmark.target.from"] == "reference", let name = p["benchmark.target.metric"],
+                  let quantile = p["benchmark.target.quantile"].flatMap(Double.init) else { continue }
+            var entry = values[run.problem] ?? (name, quantile, [])
+            if run.status == .completed, let value = overview.summaries[name]?.finalValue, value.isFinite { entry.reached.append(value) }
+            values[run.problem] = entry
+        }
+        return values.compactMapValues { entry in
+            BenchmarkSelection.referenceTarget(entry.reached, quantile: entry.quantile, direction: .preferred(for: entry.metric))
+        }
+    }
+
     /// The search-space checks (`BenchmarkSelection.searchWarnings`) of the tuning runs whose
     /// config hash is in `configHashes`.
     public func benchmarkSearchWarnings(experiment: String, configHashes: Set<String>, metric: String,
@@ -311,6 +343,11 @@ extension ResultsStore {
         }
         var problems: [BenchmarkResults.ProblemResult] = []
         for problem in problemNames {
+            // The problem's own target (a reference target's value is set in its final runs).
+            let problemFinal = finals.first { $0.0.problem == problem }?.1.params ?? [:]
+            let target = problemFinal["benchmark.target.metric"].flatMap { name in
+                problemFinal["benchmark.target.value"].flatMap(Double.init).map { BenchmarkResults.Target(metric: name, value: $0) }
+            } ?? target
             let problemRuns = overviews.filter { $0.params["benchmark.problem"] == problem }
             let settings = Dictionary(uniqueKeysWithValues: zip(
                 problemRuns.map(\.run.id),

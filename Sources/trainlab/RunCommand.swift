@@ -185,9 +185,11 @@ enum RunCommand {
                     FileHandle.standardError.write(Data("warning: benchmark problem \(cell.problem), optimizer \(cell.optimizer): \(warning.message)\n".utf8))
                 }
             }
-            return try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .final { problem, optimizer in
+            let references = try store.benchmarkReferenceTargets(experiment: first.name, configHashes: hashes,
+                                                                 metric: benchmark.metric, goal: benchmark.goal)
+            return try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .final(bestTrial: { problem, optimizer in
                 best[BenchmarkCell(problem: problem, optimizer: optimizer)]
-            })
+            }, referenceTarget: { references[$0] }))
         }
     }
 }

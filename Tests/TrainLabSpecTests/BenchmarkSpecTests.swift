@@ -144,6 +144,27 @@ final class BenchmarkSpecTests: XCTestCase {
         XCTAssertEqual(many.seedsNeeded, 9)
     }
 
+    /// A problem's own target overrides the benchmark's; a reference target is tagged without a
+    /// value while tuning and with the value set from the tuning runs in the final runs.
+    func testPerProblemAndReferenceTargets() throws {
+        let text = Self.spec.replacingOccurrences(of: #""wide": {"model""#,
+                                                  with: #""wide": {"target": {"metric": "val_loss", "from": "reference", "quantile": 0.5}, "model""#)
+        let plan = try plan(text)
+        XCTAssertEqual(plan.targets["easy"], .fixed(metric: "val_accuracy", value: 0.9))
+        XCTAssertEqual(plan.targets["wide"], .reference(metric: "val_loss", quantile: 0.5))
+        let tune = try plan.tuneRuns().first { member($0.spec, "benchmark.problem") == .string("wide") }!
+        XCTAssertEqual(member(tune.spec, "benchmark.target.from"), .string("reference"))
+        XCTAssertNil(member(tune.spec, "benchmark.target.value"))
+        XCTAssertNil(member(tune.spec, "target"), "a problem's target is no key of the run's spec")
+        let finals = try plan.finalRuns(bestTrial: { _, _ in 0 }, referenceTarget: { $0 == "wide" ? 0.25 : nil })
+        let wide = finals.first { member($0.spec, "benchmark.problem") == .string("wide") }!
+        XCTAssertEqual(member(wide.spec, "benchmark.target.value"), .number(0.25))
+        let easy = finals.first { member($0.spec, "benchmark.problem") == .string("easy") }!
+        XCTAssertEqual(member(easy.spec, "benchmark.target.value"), .number(0.9))
+        XCTAssertThrowsError(try self.plan(text.replacingOccurrences(of: #""quantile": 0.5"#, with: #""quantile": 2"#)))
+        XCTAssertThrowsError(try self.plan(text.replacingOccurrences(of: #""from": "reference""#, with: #""from": "elsewhere""#)))
+    }
+
     func testBadBenchmarksAreSpecErrors() {
         let noOptimizers = specError { try self.plan(#"{"name": "b", "benchmark": {"problems": {}}}"#) }
         XCTAssertTrue(noOptimizers?.description.contains("benchmark.optimizers") ?? false, "\(String(describing: noOptimizers))")

@@ -83,4 +83,15 @@ final class BenchmarkResultsTests: XCTestCase {
                        [range, BenchmarkWarning(kind: .mostlyDiverged, key: "lr", range: [1e-4, 1], distribution: "log_uniform")])
         XCTAssertTrue(range.message.contains("lr in log_uniform [0.0001, 1]"), range.message)
     }
+
+    /// Four optimizers' best val_accuracy 0.9, 0.7, 0.8, 0.6: the median optimizer's (q = 0.5)
+    /// is the 2nd best, 0.8; q = 1 is what all reach, 0.6; for a loss the order flips.
+    func testReferenceTargetIsWhatAShareOfTheOptimizersReach() {
+        let reached = [0.9, 0.7, 0.8, 0.6]
+        XCTAssertEqual(BenchmarkSelection.referenceTarget(reached, quantile: 0.5, direction: .max), 0.8)
+        XCTAssertEqual(BenchmarkSelection.referenceTarget(reached, quantile: 1, direction: .max), 0.6)
+        XCTAssertEqual(BenchmarkSelection.referenceTarget(reached, quantile: 0.25, direction: .max), 0.9)
+        XCTAssertEqual(BenchmarkSelection.referenceTarget(reached, quantile: 0.5, direction: .min), 0.7)
+        XCTAssertNil(BenchmarkSelection.referenceTarget([], quantile: 0.5, direction: .min))
+    }
 }
