@@ -174,5 +174,13 @@ final class BenchmarkSpecTests: XCTestCase {
         XCTAssertTrue(problemKey?.description.contains("benchmark.problems.p.optimizer") ?? false, "\(String(describing: problemKey))")
         let sweep = specError { try self.plan(#"{"name": "b", "sweep": {"seed": [1]}, "benchmark": {"optimizers": {"a": "sgd"}}}"#) }
         XCTAssertTrue(sweep?.description.contains("remove \"sweep\"") ?? false, "\(String(describing: sweep))")
+        // The keys this protocol added: each bad value named by its JSON path.
+        for (body, path) in [(#""search_seed": -1"#, "benchmark.search_seed"), (#""test_size": "big""#, "benchmark.test_size"),
+                             (#""target": {"metric": "val_loss", "from": "reference", "quantile": 0}"#, "benchmark.target.quantile"),
+                             (#""target": {"metric": "val_loss", "from": "mean"}"#, "benchmark.target.from"),
+                             (#""search": "sobol""#, "benchmark.search")] {
+            let error = specError { try self.plan(#"{"name": "b", "benchmark": {"optimizers": {"a": "sgd"}, "# + body + "}}") }
+            XCTAssertTrue(error?.description.contains(path) ?? false, "\(body): \(String(describing: error))")
+        }
     }
 }
