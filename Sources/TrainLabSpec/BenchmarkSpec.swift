@@ -55,6 +55,11 @@ public struct BenchmarkPlan {
         }
     }
 
+    /// How the best tuning trial is chosen (`select`): `"final"`, the best final `metric`; or
+    /// `"time_to_target"`, the fewest loss/gradient evaluations to the problem's fixed target
+    /// (as AlgoPerf scores and selects), trials that miss it ranked after by the final metric.
+    public let select: String
+
     /// The benchmark's `target`, for every problem without its own.
     public let defaultTarget: TargetSpec?
     /// Each problem's target (`problems.NAME.target`, else `defaultTarget`).
@@ -160,6 +165,10 @@ public struct BenchmarkPlan {
         testSize = try reader.int("test_size", default: 0, range: 0...1_000_000)
         testSeed = try reader.int("test_seed", default: 1_000_000, range: 0...Int(Int32.max) - 10_000)
         defaultTarget = try Self.readTarget(reader)
+        select = try reader.string("select", default: "final")
+        guard select == "final" || select == "time_to_target" else {
+            throw reader.error("select", "expected \"final\" (the best final metric) or \"time_to_target\", got '\(select)'")
+        }
         try reader.finish()
 
         base["benchmark"] = nil
@@ -170,6 +179,13 @@ public struct BenchmarkPlan {
         var targets = problemTargets
         for problem in self.problems where targets[problem] == nil { targets[problem] = defaultTarget }
         self.targets = targets
+        if select == "time_to_target" {
+            for problem in self.problems {
+                guard case .fixed? = targets[problem] else {
+                    throw reader.error("select", "\"time_to_target\" selects by a fixed target known before tuning: give problem \(problem) a target {\"metric\", \"value\"}")
+                }
+            }
+        }
         self.problemOverrides = problemOverrides
         self.optimizers = optimizersReader.keys
         self.optimizerSpecs = optimizerSpecs
@@ -367,6 +383,7 @@ public struct BenchmarkPlan {
             "role": .string(seed == nil ? "tune" : "final"), "trial": .number(Double(trial)),
             "metric": .string(metric), "goal": .string(goal),
         ])
+        if select != "final" { tag["select"] = .string(select) }
         switch targets[problem] {
         case .fixed(let metric, let value)?:
             tag["target"] = ["metric": .string(metric), "value": .number(value)]

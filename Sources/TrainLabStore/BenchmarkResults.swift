@@ -59,6 +59,21 @@ public enum BenchmarkSelection {
         return best.mapValues(\.trial)
     }
 
+    /// The best tuning trial by time to target: the fewest evaluations to the target (`cost`,
+    /// ∞ for a miss), then the best final `score`, then the lower trial.
+    public static func bestTrialsByTimeToTarget(_ trials: [(run: BenchmarkRun, cost: Double)], goal: MetricDirection) -> [BenchmarkCell: Int] {
+        var best: [BenchmarkCell: (run: BenchmarkRun, cost: Double)] = [:]
+        for trial in trials {
+            let cell = BenchmarkCell(problem: trial.run.problem, optimizer: trial.run.optimizer)
+            guard let current = best[cell] else { best[cell] = trial; continue }
+            let (a, b) = (trial.run.score(goal), current.run.score(goal))
+            let better = trial.cost != current.cost ? trial.cost < current.cost
+                : (a != b ? goal.isBetter(a, than: b) : trial.run.trial < current.run.trial)
+            if better { best[cell] = trial }
+        }
+        return best.mapValues(\.run.trial)
+    }
+
     /// The first step at which `history` (steps ascending) reaches `target`: value ≥ target
     /// when higher is better, ≤ when lower is; nil for a miss.
     public static func stepToTarget(_ history: [(step: Int, value: Double)], target: Double, direction: MetricDirection) -> Int? {
@@ -235,6 +250,8 @@ public struct BenchmarkResults: Sendable {
     /// The level at which a test tells an optimizer apart from the best.
     public static let significanceLevel = 0.05
 
+    /// How each best trial was chosen: "final" (best final metric) or "time_to_target".
+    public var selection = "final"
     public var experiment: String
     public var metric: String
     /// The selection metric's name on the test split: `val_X` → `test_X`; nil for other names.
@@ -282,10 +299,21 @@ extension ResultsStore {
 
     /// The best tuning trial per problem and optimizer among the runs of `experiment` whose
     /// config hash is in `configHashes` (the tuning runs of the spec as it is now).
+    /// `byTimeToTarget`: the fewest evaluations (`evals`) to each run's tagged target instead
+    /// (`BenchmarkSelection.bestTrialsByTimeToTarget`).
     public func benchmarkBestTrials(experiment: String, configHashes: Set<String>, metric: String,
-                                    goal: MetricDirection) throws -> [BenchmarkCell: Int] {
+                                    goal: MetricDirection, byTimeToTarget: Bool = false) throws -> [BenchmarkCell: Int] {
         let overviews = try runOverviews(experiment: experiment).filter { $0.run.configHash.map(configHashes.contains) ?? false }
-        return BenchmarkSelection.bestTrials(benchmarkRuns(overviews, role: "tune", metric: metric).map(\.0), goal: goal)
+        let tune = benchmarkRuns(overviews, role: "tune", metric: metric)
+        guard byTimeToTarget else { return BenchmarkSelection.bestTrials(tune.map(\.0), goal: goal) }
+        let costs = try tune.map { run, overview -> Double in
+            guard run.status == .completed, let name = overview.params["benchmark.target.metric"],
+                  let value = overview.params["benchmark.target.value"].flatMap(Double.init) else { return .infinity }
+            let history = try metrics(runID: overview.run.id, name: name).map { (step: $0.step, value: $0.value) }
+            guard let step = BenchmarkSelection.stepToTarget(history, target: value, direction: .preferred(for: name)) else { return .infinity }
+            return BenchmarkSelection.counter(try metrics(runID: overview.run.id, name: "evals").map { ($0.step, $0.value) }, atStep: step)
+        }
+        return BenchmarkSelection.bestTrialsByTimeToTarget(Array(zip(tune.map(\.0), costs)), goal: goal)
     }
 
     /// Each problem's reference target (tag `target` {`metric`, `from`: "reference", `quantile`}),
@@ -444,6 +472,7 @@ extension ResultsStore {
             }
         }
         var results = BenchmarkResults(experiment: experiment, metric: metric, goal: goal, target: target, problems: problems, profile: profile)
+        results.selection = first.params["benchmark.select"] ?? "final"
         var tuning: [String: BenchmarkResults.TuningCost] = [:]
         var tuningOrder: [String] = []
         for (run, overview) in benchmarkRuns(overviews, role: "tune", metric: metric) where overview.run.supersededBy == nil {

@@ -72,6 +72,7 @@ enum BenchmarkCommand {
         return object([
             "experiment": .string(results.experiment),
             "metric": .string(results.metric),
+            "selection": .string(results.selection),
             "goal": .string(results.goal.rawValue),
             "target": results.target.map { object(["metric": .string($0.metric), "value": .number($0.value)]) } ?? .null,
             "problems": .array(problems),
@@ -92,6 +93,9 @@ enum BenchmarkCommand {
         out.append("benchmark \(results.experiment): final \(results.metric)\(test) (\(results.goal == .min ? "lower" : "higher") is better),\(target) "
                    + "p: two-sided Wilcoxon signed-rank test against rank 1, paired by seed "
                    + "(exact over mid-ranks for n ≤ \(Statistics.exactLimit), zeros dropped; a divergence counts by its sign only)")
+        out.append(results.selection == "time_to_target"
+                   ? "selection: each best tuning trial reaches the target in the fewest evaluations (misses ranked by the final metric)"
+                   : "selection: each best tuning trial has the best final \(results.metric)")
         for problem in results.problems {
             out.append("")
             out.append("problem \(problem.name)")

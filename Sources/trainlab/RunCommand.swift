@@ -176,7 +176,8 @@ enum RunCommand {
             guard let first = tuneRuns.first, let benchmark = BenchmarkProtocol(of: first) else { return [] }
             let hashes = Set(tuneRuns.map { $0.configHash(programVersion: programVersion) })
             let best = try store.benchmarkBestTrials(experiment: first.name, configHashes: hashes,
-                                                     metric: benchmark.metric, goal: benchmark.goal)
+                                                     metric: benchmark.metric, goal: benchmark.goal,
+                                                     byTimeToTarget: benchmark.byTimeToTarget)
             guard !best.isEmpty else { return [] }
             let warnings = try store.benchmarkSearchWarnings(experiment: first.name, configHashes: hashes,
                                                              metric: benchmark.metric, goal: benchmark.goal)
@@ -198,6 +199,8 @@ enum RunCommand {
 struct BenchmarkProtocol {
     let metric: String
     let goal: MetricDirection
+    /// `select: "time_to_target"`: the best trial reaches the target in the fewest evaluations.
+    let byTimeToTarget: Bool
 
     init?(of spec: ExperimentSpec?) {
         guard case .object(let config)? = spec?.config, case .object(let tag)? = config["benchmark"],
@@ -205,6 +208,7 @@ struct BenchmarkProtocol {
               let direction = MetricDirection(rawValue: goal) else { return nil }
         self.metric = metric
         self.goal = direction
+        if case .string(let select)? = tag["select"] { byTimeToTarget = select == "time_to_target" } else { byTimeToTarget = false }
     }
 }
 

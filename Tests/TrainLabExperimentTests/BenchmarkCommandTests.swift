@@ -129,6 +129,36 @@ final class BenchmarkCommandTests: XCTestCase {
         XCTAssertEqual(warnings.first?["range"] as? [Double], [1e-6, 1e-5])
     }
 
+    /// `select: "time_to_target"`: the final runs rerun the tuning trial that reached the target
+    /// in the fewest evaluations, and `benchmark` says that is how it chose.
+    func testSelectionByTimeToTargetPicksTheFastestTrial() throws {
+        let spec = try specFile("""
+            {"name": "ttt", "task": {"kind": "blobs", "train_size": 64, "val_size": 32},
+             "model": {"hidden": [4]}, "loss": "cross_entropy",
+             "training": {"steps": 12, "batch_size": 64, "eval_every": 2, "log_every": 2},
+             "benchmark": {"optimizers": {"sgd": {"kind": "sgd", "lr": {"log_uniform": [1e-2, 3]}}},
+                           "budget": 6, "seeds": 1, "select": "time_to_target",
+                           "target": {"metric": "val_accuracy", "value": 0.6}}}
+            """)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("ttt.sqlite").path
+        let ran = try trainlab(["run", spec, "--db", database, "--quiet"])
+        XCTAssertEqual(ran.status, 0, ran.standardError)
+        let store = try ResultsStore.openForReading(path: database)
+        let runs = try store.runOverviews(experiment: "ttt")
+        var fastest: (trial: String, evals: Double)? = nil
+        for run in runs where run.params["benchmark.role"] == "tune" && run.run.status == .completed {
+            let history = try store.metrics(runID: run.run.id, name: "val_accuracy")
+            guard let hit = history.first(where: { $0.value >= 0.6 }) else { continue }
+            let evals = try store.metrics(runID: run.run.id, name: "evals").last { $0.step <= hit.step }?.value ?? 0
+            if fastest == nil || evals < fastest!.evals { fastest = (run.params["benchmark.trial"]!, evals) }
+        }
+        let final = try XCTUnwrap(runs.first { $0.params["benchmark.role"] == "final" })
+        XCTAssertEqual(final.params["benchmark.trial"], try XCTUnwrap(fastest, "some trial reaches the target").trial)
+        let table = try trainlab(["benchmark", "ttt", "--db", database])
+        XCTAssertTrue(table.standardOutput.contains("selection: each best tuning trial reaches the target in the fewest evaluations"),
+                      table.standardOutput)
+    }
+
     func testABadValueInAProblemOrOptimizerNamesTheBenchmarkRun() throws {
         let spec = try specFile("""
             {"name": "bad", "task": "blobs", "loss": "cross_entropy",

@@ -178,7 +178,8 @@ final class BenchmarkSpecTests: XCTestCase {
         for (body, path) in [(#""search_seed": -1"#, "benchmark.search_seed"), (#""test_size": "big""#, "benchmark.test_size"),
                              (#""target": {"metric": "val_loss", "from": "reference", "quantile": 0}"#, "benchmark.target.quantile"),
                              (#""target": {"metric": "val_loss", "from": "mean"}"#, "benchmark.target.from"),
-                             (#""search": "sobol""#, "benchmark.search")] {
+                             (#""search": "sobol""#, "benchmark.search"), (#""select": "luck""#, "benchmark.select"),
+                             (#""select": "time_to_target""#, "benchmark.select")] {
             let error = specError { try self.plan(#"{"name": "b", "benchmark": {"optimizers": {"a": "sgd"}, "# + body + "}}") }
             XCTAssertTrue(error?.description.contains(path) ?? false, "\(body): \(String(describing: error))")
         }

@@ -94,4 +94,18 @@ final class BenchmarkResultsTests: XCTestCase {
         XCTAssertEqual(BenchmarkSelection.referenceTarget(reached, quantile: 0.5, direction: .min), 0.7)
         XCTAssertNil(BenchmarkSelection.referenceTarget([], quantile: 0.5, direction: .min))
     }
+
+    /// Selection by time to target: trial 1 reaches it in 40 evaluations, trial 0 in 60 but ends
+    /// lower; trial 2 misses. The fewest evaluations wins; by final value trial 0 would.
+    func testSelectionByTimeToTarget() {
+        func run(_ trial: Int, _ value: Double) -> BenchmarkRun {
+            BenchmarkRun(problem: "p", optimizer: "sgd", trial: trial, seed: 0, status: .completed, finalValue: value)
+        }
+        let trials = [(run(0, 0.1), 60.0), (run(1, 0.2), 40.0), (run(2, 0.05), Double.infinity)]
+        XCTAssertEqual(BenchmarkSelection.bestTrialsByTimeToTarget(trials.map { ($0.0, $0.1) }, goal: .min)[BenchmarkCell(problem: "p", optimizer: "sgd")], 1)
+        XCTAssertEqual(BenchmarkSelection.bestTrials(trials.map(\.0), goal: .min)[BenchmarkCell(problem: "p", optimizer: "sgd")], 2)
+        // All miss: the final value decides.
+        let misses = [(run(0, 0.3), Double.infinity), (run(1, 0.2), Double.infinity)]
+        XCTAssertEqual(BenchmarkSelection.bestTrialsByTimeToTarget(misses, goal: .min)[BenchmarkCell(problem: "p", optimizer: "sgd")], 1)
+    }
 }
