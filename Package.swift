@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "TrainLabKernelsTests", dependencies: ["TrainLabKernels", "MicroKernels", "MicroKernelsAVX2", "MicroKernelsAVX512", "CBF16"]),
         .testTarget(name: "TrainLabAutodiffTests", dependencies: ["TrainLabAutodiff", "TrainLabKernels"]),
         .testTarget(name: "TrainLabJSONTests", dependencies: ["TrainLabJSON"]),
-        .testTarget(name: "TrainLabStoreTests", dependencies: ["TrainLabStore"]),
+        .testTarget(name: "TrainLabStoreTests", dependencies: ["TrainLabStore"], exclude: ["Fixtures"]),
         // Also checks every target's imports against this file (DependencyArrowTests).
         .testTarget(name: "TrainLabSpecTests", dependencies: ["TrainLabSpec"]),
         .testTarget(name: "TrainLabDataTests", dependencies: ["TrainLabData", "TrainLabAutodiff", "TrainLabKernels"]),

@@ -56,8 +56,9 @@ extension SyntheticTasks {
         }
         let train = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize) : nil
+        let test: Dataset? = options.testSize > 0 ? { stream = RandomStream(seed: options.testSeed, salt: StreamSalt.testRows); return split(options.testSize) }() : nil
         return TaskData(
-            kind: .classification, inputDim: d, outputDim: k, train: train, validation: validation,
+            kind: .classification, inputDim: d, outputDim: k, train: train, validation: validation, test: test,
             notes: ["chance_accuracy": 1 / Double(k)])
     }
 
@@ -87,8 +88,9 @@ extension SyntheticTasks {
         }
         let train = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize) : nil
+        let test: Dataset? = options.testSize > 0 ? { stream = RandomStream(seed: options.testSeed, salt: StreamSalt.testRows); return split(options.testSize) }() : nil
         return TaskData(
-            kind: .classification, inputDim: 2, outputDim: k, train: train, validation: validation,
+            kind: .classification, inputDim: 2, outputDim: k, train: train, validation: validation, test: test,
             notes: ["chance_accuracy": 1 / Double(k)])
     }
 
@@ -163,8 +165,9 @@ extension SyntheticTasks {
         }
         let train = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize) : nil
+        let test: Dataset? = options.testSize > 0 ? { stream = RandomStream(seed: options.testSeed, salt: StreamSalt.testRows); return split(options.testSize) }() : nil
         let data = TaskData(
-            kind: .classification, inputDim: d, outputDim: k, train: train, validation: validation,
+            kind: .classification, inputDim: d, outputDim: k, train: train, validation: validation, test: test,
             notes: ["chance_accuracy": 1 / Double(k), "bayes_accuracy": 1 - flip * Double(k - 1) / Double(k)])
         return (data, teacher)
     }

@@ -76,4 +76,5 @@ struct RandomStream {
 enum StreamSalt {
     static let taskData: UInt64 = 0x7A5C_D47A_5EED_0001
     static let batchOrder: UInt64 = 0xB47C_0D3E_5EED_0002
+    static let testRows: UInt64 = 0x7E57_5D11_5EED_0003
 }

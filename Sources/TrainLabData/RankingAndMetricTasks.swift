@@ -100,12 +100,13 @@ extension SyntheticTasks {
         }
         let (train, clean) = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize).0 : nil
+        let test: Dataset? = options.testSize > 0 ? { stream = RandomStream(seed: options.testSeed, salt: StreamSalt.testRows); return split(options.testSize).0 }() : nil
         let grades = train.targetsTensor.scalars
         let notes = [
             "oracle_ndcg": RankingMetrics.ndcg(scores: clean, relevance: grades, listSize: n, k: n),
             "random_ndcg": RankingMetrics.ndcg(scores: [Float](repeating: 0, count: grades.count), relevance: grades, listSize: n, k: n),
         ]
-        let data = TaskData(kind: .ranking, inputDim: d, outputDim: 1, train: train, validation: validation, notes: notes)
+        let data = TaskData(kind: .ranking, inputDim: d, outputDim: 1, train: train, validation: validation, test: test, notes: notes)
         return (data, weights)
     }
 
@@ -161,9 +162,10 @@ extension SyntheticTasks {
         let (train, trainClasses) = split(options.trainSize)
         var validation: Dataset? = nil, validationClasses: [Int] = []
         if options.valSize > 0 { (validation, validationClasses) = split(options.valSize) }
+        let test: Dataset? = options.testSize > 0 ? { stream = RandomStream(seed: options.testSeed, salt: StreamSalt.testRows); return split(options.testSize).0 }() : nil
         let similar = train.targetsTensor.scalars.enumerated().filter { $0.offset % 2 == 0 && $0.element > 0 }.count
         let data = TaskData(
-            kind: .metricPairs, inputDim: d, outputDim: m, train: train, validation: validation,
+            kind: .metricPairs, inputDim: d, outputDim: m, train: train, validation: validation, test: test,
             notes: ["positive_fraction": Double(similar) / Double(train.count)])
         return (data, weights, trainClasses, validationClasses)
     }
@@ -195,7 +197,8 @@ extension SyntheticTasks {
         }
         let train = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize) : nil
-        return TaskData(kind: .metricTriplets, inputDim: d, outputDim: m, train: train, validation: validation)
+        let test: Dataset? = options.testSize > 0 ? { stream = RandomStream(seed: options.testSeed, salt: StreamSalt.testRows); return split(options.testSize) }() : nil
+        return TaskData(kind: .metricTriplets, inputDim: d, outputDim: m, train: train, validation: validation, test: test)
     }
 
     /// contrastive_views: row i holds two views (v₁ | v₂), columns 0 ..< d and d ..< 2d, of one
@@ -226,8 +229,9 @@ extension SyntheticTasks {
         }
         let (train, points) = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize).0 : nil
+        let test: Dataset? = options.testSize > 0 ? { stream = RandomStream(seed: options.testSeed, salt: StreamSalt.testRows); return split(options.testSize).0 }() : nil
         let data = TaskData(
-            kind: .contrastive, inputDim: d, outputDim: m, train: train, validation: validation,
+            kind: .contrastive, inputDim: d, outputDim: m, train: train, validation: validation, test: test,
             notes: ["view_noise_variance": sigma * sigma])
         return (data, points)
     }

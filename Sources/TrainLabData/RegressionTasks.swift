@@ -69,9 +69,10 @@ extension SyntheticTasks {
         }
         let train = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize) : nil
+        let test: Dataset? = options.testSize > 0 ? { stream = RandomStream(seed: options.testSeed, salt: StreamSalt.testRows); return split(options.testSize) }() : nil
         var notes = ["bayes_mse": sigma * sigma, "train_target_variance": meanColumnVariance(train.targetsTensor)]
         notes["optimum_loss"] = LeastSquares.optimumLoss(inputs: train.inputs, targets: train.targetsTensor)
-        let data = TaskData(kind: .regression, inputDim: d, outputDim: m, train: train, validation: validation, notes: notes)
+        let data = TaskData(kind: .regression, inputDim: d, outputDim: m, train: train, validation: validation, test: test, notes: notes)
         return (data, weights, bias)
     }
 
@@ -110,8 +111,9 @@ extension SyntheticTasks {
         }
         let train = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize) : nil
+        let test: Dataset? = options.testSize > 0 ? { stream = RandomStream(seed: options.testSeed, salt: StreamSalt.testRows); return split(options.testSize) }() : nil
         let data = TaskData(
-            kind: .regression, inputDim: d, outputDim: m, train: train, validation: validation,
+            kind: .regression, inputDim: d, outputDim: m, train: train, validation: validation, test: test,
             notes: ["bayes_mse": sigma * sigma, "train_target_variance": meanColumnVariance(train.targetsTensor)])
         return (data, teacher)
     }

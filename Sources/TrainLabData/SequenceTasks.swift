@@ -69,7 +69,8 @@ extension SyntheticTasks {
         }
         let train = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize) : nil
-        return TaskData(kind: .sequence, inputDim: length, outputDim: vocab, train: train, validation: validation,
+        let test: Dataset? = options.testSize > 0 ? { stream = RandomStream(seed: options.testSeed, salt: StreamSalt.testRows); return split(options.testSize) }() : nil
+        return TaskData(kind: .sequence, inputDim: length, outputDim: vocab, train: train, validation: validation, test: test,
                         notes: ["scored_per_row": Double(n), "chance_accuracy": 1 / Double(vocab - 1)])
     }
 
@@ -114,7 +115,10 @@ extension SyntheticTasks {
         }
         let train = split(0..<options.trainSize)
         let validation = options.valSize > 0 ? split(options.trainSize..<(options.trainSize + options.valSize)) : nil
-        return TaskData(kind: .sequence, inputDim: length, outputDim: p + 2, train: train, validation: validation,
+        // The pairs after the validation ones, when there are enough (no pair is drawn twice).
+        let heldOut = options.trainSize + options.valSize
+        let test = options.testSize > 0 && heldOut + options.testSize <= pairs ? split(heldOut..<(heldOut + options.testSize)) : nil
+        return TaskData(kind: .sequence, inputDim: length, outputDim: p + 2, train: train, validation: validation, test: test,
                         notes: ["scored_per_row": 1, "chance_accuracy": 1 / Double(p)])
     }
 
@@ -158,7 +162,8 @@ extension SyntheticTasks {
         }
         let train = split(options.trainSize)
         let validation = options.valSize > 0 ? split(options.valSize) : nil
-        return TaskData(kind: .sequence, inputDim: length, outputDim: vocab, train: train, validation: validation,
+        let test: Dataset? = options.testSize > 0 ? { stream = RandomStream(seed: options.testSeed, salt: StreamSalt.testRows); return split(options.testSize) }() : nil
+        return TaskData(kind: .sequence, inputDim: length, outputDim: vocab, train: train, validation: validation, test: test,
                         notes: ["scored_per_row": 1, "chance_accuracy": 1 / Double(values)])
     }
 }

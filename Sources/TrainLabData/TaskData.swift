@@ -86,16 +86,22 @@ public struct TaskData {
     public let train: Dataset
     /// nil when val_size == 0.
     public let validation: Dataset?
+    /// A held-out test split (`TaskOptions.testSize` rows; nil when 0): the task's own parameters
+    /// (weights, teacher, centres: drawn from the run's seed), its rows from their own stream
+    /// (`testSeed`), so no tuning run that evaluates on the validation split ever sees them.
+    public let test: Dataset?
     /// What an ideal predictor achieves where known (e.g. "bayes_mse" = noise² for the regression
     /// tasks, "bayes_accuracy", "chance_accuracy" = 1/classes), for write-ups.
     public let notes: [String: Double]
 
-    public init(kind: TaskKind, inputDim: Int, outputDim: Int, train: Dataset, validation: Dataset?, notes: [String: Double] = [:]) {
+    public init(kind: TaskKind, inputDim: Int, outputDim: Int, train: Dataset, validation: Dataset?, test: Dataset? = nil,
+                notes: [String: Double] = [:]) {
         self.kind = kind
         self.inputDim = inputDim
         self.outputDim = outputDim
         self.train = train
         self.validation = validation
+        self.test = test
         self.notes = notes
     }
 }
@@ -109,6 +115,10 @@ public struct TaskOptions: Sendable {
     public var inputDim: Int?, outputDim: Int?, classes: Int?, noise: Double?
     /// Task-specific numeric options (e.g. "teacher_hidden", "spread"), by spec key.
     public var extra: [String: Double] = [:]
+    /// Rows of the held-out test split (0: none) and the seed of their own stream; set by the
+    /// runner for a benchmark's final runs, not a spec key of `task`.
+    public var testSize = 0
+    public var testSeed: UInt64 = 0
 
     public init(kind: String) { self.kind = kind }
 }

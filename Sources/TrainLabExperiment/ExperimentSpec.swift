@@ -14,6 +14,9 @@ public struct ExperimentSpec {
     public let file: String
     public let seed: UInt64
     public let task: TaskOptions
+    /// A benchmark final run's held-out test split (tag `benchmark.test`): rows (0: as many as
+    /// `task.val_size`) and the seed of their own stream; nil for every other run.
+    public private(set) var testSplit: (size: Int, seed: UInt64)? = nil
     public let model: ModelSpec
     public let loss: any Loss
     public let optimizerKind: String
@@ -89,10 +92,12 @@ public struct ExperimentSpec {
     /// problem and optimizer's best trial (nil: no final runs for that pair).
     public enum BenchmarkPhase {
         case tune
-        case final(bestTrial: (_ problem: String, _ optimizer: String) -> Int?)
+        case final(bestTrial: (_ problem: String, _ optimizer: String) -> Int?,
+                   referenceTarget: (_ problem: String) -> Double? = { _ in nil })
         /// `final`, with a TPE search's best trials' quantile coordinates (`search.point`).
         case finalAt(bestTrial: (_ problem: String, _ optimizer: String) -> Int?,
-                     bestPoint: (_ problem: String, _ optimizer: String) -> [Double]?)
+                     bestPoint: (_ problem: String, _ optimizer: String) -> [Double]?,
+                     referenceTarget: (_ problem: String) -> Double? = { _ in nil })
     }
 
     /// Why a spec file could not be read as text: missing, a folder, not readable, or not UTF-8.
@@ -120,8 +125,10 @@ public struct ExperimentSpec {
         if let plan = try BenchmarkPlan(document) {
             switch phase {
             case .tune: (runs, trials) = try plan.tuneRunsWithSearch(defaultSteps: defaultSteps)
-            case .final(let bestTrial): (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial), [])
-            case let .finalAt(bestTrial, bestPoint): (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial, bestPoint: bestPoint), [])
+            case .final(let bestTrial, let referenceTarget):
+                (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial, referenceTarget: referenceTarget), [])
+            case let .finalAt(bestTrial, bestPoint, referenceTarget):
+                (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial, bestPoint: bestPoint, referenceTarget: referenceTarget), [])
             }
         } else {
             let expanded = try Sweep.expandWithSearch(document, defaultSteps: defaultSteps)
@@ -348,7 +355,11 @@ public struct ExperimentSpec {
         constraints = try ConstraintSpec.decodeList(root)
         // A benchmark run's tag (BenchmarkPlan): kept in the config, so its params name the run's part.
         if let tag = try root.object("benchmark") {
-            for key in ["problem", "optimizer", "role", "trial", "metric", "goal", "target"] { _ = tag.value(key) }
+            for key in ["problem", "optimizer", "role", "trial", "metric", "goal", "target", "space", "select"] { _ = tag.value(key) }
+            if let test = try tag.object("test") {
+                testSplit = (try test.int("size", default: 0, range: 0...1_000_000), UInt64(try test.int("seed", default: 0, range: 0...Int(Int32.max))))
+                try test.finish()
+            }
             try tag.finish()
         }
         // The sweep keys were expanded away before this run; named so a typo near them suggests them.

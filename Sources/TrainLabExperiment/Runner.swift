@@ -120,7 +120,12 @@ public final class Runner {
 
     /// The run's data: the spec's files, or the synthetic task generated from its seed.
     func makeData(task: TaskOptions) throws -> TaskData {
-        try spec.fileData ?? SyntheticTasks.make(task, seed: spec.seed, pool: pool)
+        var task = task
+        if let split = spec.testSplit {
+            task.testSize = split.size > 0 ? split.size : task.valSize
+            task.testSeed = split.seed
+        }
+        return try spec.fileData ?? SyntheticTasks.make(task, seed: spec.seed, pool: pool)
     }
 
     /// The model, initialized from the run's seed, sized by the data.
@@ -462,6 +467,20 @@ public final class Runner {
                     lastReport = now
                 }
             }
+        }
+        // The held-out test split, once, on the final weights: a run that diverged has none.
+        if end == .completed, let test = data.test {
+            let v = timed(\.evaluation) {
+                Evaluator(data: test, task: data, model: model, loss: spec.loss, precision: training.precision, pool: pool).evaluate()
+            }
+            let step = stoppedStep ?? training.steps
+            timed(\.store) {
+                metrics.log(step: step, name: "test_loss", value: v.loss)
+                if let accuracy = v.accuracy { metrics.log(step: step, name: "test_accuracy", value: accuracy) }
+                if let ndcg = v.ndcg { metrics.log(step: step, name: "test_ndcg", value: ndcg) }
+                metrics.flush()
+            }
+            if let failure = metrics.failure { throw failure }
         }
         if let path = spec.checkpoint.saveFinal, end != .paused { try timed(\.store) { try Checkpoints.save(model, to: path, metadata: weightsMetadata) } }
         phases.total = seconds(since: start)

@@ -96,6 +96,6 @@ extension ExperimentSpec {
     /// for a file task (read once, with the spec).
     public var taskDataKey: String? {
         guard fileData == nil, case .object(let root) = config, let task = root["task"] else { return nil }
-        return "\(seed) " + JSONWriter.write(task, sortedKeys: true)
+        return "\(seed) " + JSONWriter.write(task, sortedKeys: true) + (testSplit.map { " test \($0.size) \($0.seed)" } ?? "")
     }
 }

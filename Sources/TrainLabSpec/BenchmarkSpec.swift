@@ -16,21 +16,24 @@ import Foundation
 /// optimizer's search space is its keys whose value is a distribution (`{"log_uniform": [lo,
 /// hi]}`, `{"uniform": ...}`, `{"int_uniform": ...}`); every other key is fixed.
 /// `search: "random"` takes the first `budget` points (from index 1) of the Halton sequence in
-/// as many dimensions as the space has, mapped through each distribution's quantile;
+/// as many dimensions as the space has, digit-scrambled with `search_seed` (one study), mapped
+/// through each distribution's quantile (`"halton"`: unscrambled);
 /// `"grid"` takes k equally spaced quantiles per dimension, k the largest with k^d ≤ budget.
 /// An optimizer without a search space has one trial. The points do not depend on the
 /// problem: every problem sees the same settings.
 ///
 /// Each run's config carries `benchmark` {`problem`, `optimizer`, `role` (`tune`|`final`),
-/// `trial`, `metric`, `goal`, `target`}, so its params say what it is and the results command
+/// `trial`, `metric`, `goal`, `target`, `space` (the searched keys' distributions)}, so its params say what it is and the results command
 /// needs nothing but the database.
 public struct BenchmarkPlan {
-    public enum Search: String { case random, grid }
+    public enum Search: String { case random, halton, grid }
 
     public let problems: [String]
     public let optimizers: [String]
     public let budget: Int
     public let search: Search
+    /// The seed of the random search's scrambling (`search_seed`): one study of the search.
+    public let searchSeed: Int
     /// An adaptive search per problem and optimizer (successive halving, Hyperband) over the
     /// Halton points of `"random"`; nil for `"random"` and `"grid"`.
     public let adaptive: SearchPlan?
@@ -38,7 +41,40 @@ public struct BenchmarkPlan {
     public let metric: String
     public let goal: String
     public let seeds: Int
-    public let target: (metric: String, value: Double)?
+    /// Time to target's threshold: a fixed value, or one set after tuning from the tuned runs.
+    public enum TargetSpec: Equatable, Sendable {
+        case fixed(metric: String, value: Double)
+        /// The value that a share `quantile` of the problem's optimizers reach with their best
+        /// tuning trial (0.5: the median optimizer's), in the metric's better direction.
+        case reference(metric: String, quantile: Double)
+
+        public var metric: String {
+            switch self {
+            case .fixed(let metric, _), .reference(let metric, _): return metric
+            }
+        }
+    }
+
+    /// How the best tuning trial is chosen (`select`): `"final"`, the best final `metric`; or
+    /// `"time_to_target"`, the fewest loss/gradient evaluations to the problem's fixed target
+    /// (as AlgoPerf scores and selects), trials that miss it ranked after by the final metric.
+    public let select: String
+
+    /// The benchmark's `target`, for every problem without its own.
+    public let defaultTarget: TargetSpec?
+    /// Each problem's target (`problems.NAME.target`, else `defaultTarget`).
+    public let targets: [String: TargetSpec]
+    /// The fixed target of the first problem, if any (kept for callers that read one target).
+    public var target: (metric: String, value: Double)? {
+        guard case .fixed(let metric, let value)? = problems.first.flatMap({ targets[$0] }) else { return nil }
+        return (metric, value)
+    }
+    /// The held-out test split of each final run: `test_size` rows (0: the task's val_size) from
+    /// their own stream, seeded `test_seed` + the problem's index, so each problem has its own.
+    public let testSize: Int
+    public let testSeed: Int
+    /// The spec's `seed`, which every tuning run keeps.
+    public let tuningSeed: Int
 
     private let base: JSONObject
     /// The spec file, which names its searches (`SearchTrial.group`).
@@ -88,18 +124,23 @@ public struct BenchmarkPlan {
 
         let problemsReader = try reader.objectOrEmpty("problems")
         var problemOverrides: [String: JSONObject] = [:]
+        var problemTargets: [String: TargetSpec] = [:]
         for name in problemsReader.keys {
             let problem = try ObjectReader(problemsReader.value(name)!, path: problemsReader.path(of: name), document: document)
             for key in Self.problemKeys { _ = problem.value(key) }
+            if let target = try Self.readTarget(problem) { problemTargets[name] = target }
             try problem.finish()
-            problemOverrides[name] = problem.object
+            var overrides = problem.object
+            overrides["target"] = nil
+            problemOverrides[name] = overrides
         }
 
         budget = try reader.int("budget", default: 16, range: 1...Self.maxBudget)
         metric = try reader.string("metric", default: "val_loss")
         goal = try reader.string("goal", default: metric.lowercased().contains("loss") ? "min" : "max")
         guard goal == "min" || goal == "max" else { throw reader.error("goal", "expected \"min\" or \"max\", got '\(goal)'") }
-        let expectedSearch = "expected \"random\", \"grid\" or {\"successive_halving\": {\"min_steps\": r, \"eta\": 3}} / {\"hyperband\": {...}} / {\"tpe\": {\"startup\": k}}"
+        searchSeed = try reader.int("search_seed", default: 0, range: 0...Int(Int32.max))
+        let expectedSearch = "expected \"random\" (scrambled Halton), \"halton\" (unscrambled), \"grid\" or {\"successive_halving\": {\"min_steps\": r, \"eta\": 3}} / {\"hyperband\": {...}} / {\"tpe\": {\"startup\": k}}"
         if case .object? = reader.value("search") {
             let searchReader = try reader.objectOrEmpty("search")
             guard let plan = try SearchPlan.read(searchReader, fixed: (metric, goal, budget)) else {
@@ -118,22 +159,72 @@ public struct BenchmarkPlan {
             adaptive = nil
         }
         seeds = try reader.int("seeds", default: 5, range: 1...Self.maxSeeds)
-        if let targetReader = try reader.object("target") {
-            target = (try targetReader.string("metric"), try targetReader.double("value"))
-            try targetReader.finish()
-        } else {
-            target = nil
+        testSize = try reader.int("test_size", default: 0, range: 0...1_000_000)
+        testSeed = try reader.int("test_seed", default: 1_000_000, range: 0...Int(Int32.max) - 10_000)
+        defaultTarget = try Self.readTarget(reader)
+        select = try reader.string("select", default: "final")
+        guard select == "final" || select == "time_to_target" else {
+            throw reader.error("select", "expected \"final\" (the best final metric) or \"time_to_target\", got '\(select)'")
         }
         try reader.finish()
 
         base["benchmark"] = nil
+        if case .number(let number)? = base["seed"], let seed = Int(exactly: number.value) { tuningSeed = seed } else { tuningSeed = 0 }
         self.base = base
         file = document.file
         self.problems = problemsReader.keys.isEmpty ? ["default"] : problemsReader.keys
+        var targets = problemTargets
+        for problem in self.problems where targets[problem] == nil { targets[problem] = defaultTarget }
+        self.targets = targets
+        if select == "time_to_target" {
+            for problem in self.problems {
+                guard case .fixed? = targets[problem] else {
+                    throw reader.error("select", "\"time_to_target\" selects by a fixed target known before tuning: give problem \(problem) a target {\"metric\", \"value\"}")
+                }
+            }
+        }
         self.problemOverrides = problemOverrides
         self.optimizers = optimizersReader.keys
         self.optimizerSpecs = optimizerSpecs
         self.spaces = spaces
+    }
+
+    /// What the seed count allows before anything trains: the smallest two-sided p an exact
+    /// signed-rank (or sign) test of `seeds` pairs can give, 2/2^seeds (every difference of one
+    /// sign), against the smallest Holm threshold of a problem's family, α/(optimizers − 1) (each
+    /// optimizer against the best, α = 0.05). When the first exceeds the second no result can be
+    /// significant, whatever the optimizers do.
+    public struct SignificanceFloor: Equatable, Sendable {
+        public var smallestP: Double
+        /// Tests per problem (the family); 0 for a single optimizer.
+        public var tests: Int
+        public var threshold: Double
+        public var attainable: Bool { tests == 0 || smallestP < threshold }
+        /// The fewest seeds with 2/2^seeds below the threshold.
+        public var seedsNeeded: Int {
+            var n = 1
+            while tests > 0 && 2 / pow(2, Double(n)) >= threshold { n += 1 }
+            return n
+        }
+    }
+
+    public static let significanceLevel = 0.05
+
+    public var significanceFloor: SignificanceFloor {
+        let tests = max(0, optimizers.count - 1)
+        return SignificanceFloor(smallestP: min(1, 2 / pow(2, Double(seeds))), tests: tests,
+                                 threshold: tests == 0 ? Self.significanceLevel : Self.significanceLevel / Double(tests))
+    }
+
+    /// The line `validate` and `run` print about `significanceFloor`, and whether it is a warning.
+    public var significanceNote: (text: String, isWarning: Bool) {
+        let floor = significanceFloor
+        guard floor.tests > 0 else { return ("benchmark: one optimizer, nothing to test", false) }
+        let head = "benchmark: \(seeds) seed\(seeds == 1 ? "" : "s") allow p ≥ 2/2^\(seeds) = \(String(format: "%.3g", floor.smallestP)); "
+            + "the Holm threshold for the \(floor.tests) tests per problem (each optimizer vs the best) starts at "
+            + "\(Self.significanceLevel)/\(floor.tests) = \(String(format: "%.3g", floor.threshold))"
+        if floor.attainable { return (head, false) }
+        return ("warning: " + head + ": no result can be significant; use at least \(floor.seedsNeeded) seeds (benchmark.seeds)", true)
     }
 
     /// The searched settings of `optimizer`, trial by trial: (key, value) for each searched key.
@@ -145,6 +236,11 @@ public struct BenchmarkPlan {
         let points: [[Double]]
         switch search {
         case .random:
+            let scrambles = space.indices.map { Self.digitScramble(base: Self.primes[$0 % Self.primes.count], seed: searchSeed, dimension: $0) }
+            points = (1...(count ?? budget)).map { index in
+                space.indices.map { Self.halton(index: index, base: Self.primes[$0 % Self.primes.count], scramble: scrambles[$0]) }
+            }
+        case .halton:
             points = (1...(count ?? budget)).map { index in space.indices.map { Self.halton(index: index, base: Self.primes[$0 % Self.primes.count]) } }
         case .grid:
             var perAxis = 1
@@ -234,19 +330,60 @@ public struct BenchmarkPlan {
         return defaultValue
     }
 
-    /// The final runs: each (problem, optimizer)'s best trial on seeds 0..<seeds, the same seeds
+    /// `target`: `{"metric", "value"}` or `{"metric", "from": "reference", "quantile": q}`.
+    static func readTarget(_ reader: ObjectReader) throws -> TargetSpec? {
+        guard let target = try reader.object("target") else { return nil }
+        let metric = try target.string("metric")
+        let result: TargetSpec
+        if target.has("from") {
+            let from = try target.string("from")
+            guard from == "reference" else { throw target.error("from", "expected \"reference\", got '\(from)'") }
+            let quantile = try target.double("quantile", default: 0.5)
+            guard quantile > 0 && quantile <= 1 else { throw target.error("quantile", "expected a share of the optimizers in (0, 1], got \(quantile)") }
+            result = .reference(metric: metric, quantile: quantile)
+        } else {
+            result = .fixed(metric: metric, value: try target.double("value"))
+        }
+        try target.finish()
+        return result
+    }
+
+    /// The seeds the tuning runs train at: the spec's `seed` (default 0).
+    public var tuningSeeds: [Int] { [tuningSeed] }
+
+    /// The final runs' seeds: the first `seeds` non-negative integers that are no tuning seed, so
+    /// no final run repeats a tuning run (the best of `budget` trials on the same data and
+    /// initial weights would otherwise be one of the samples: a selection leak).
+    public var finalSeeds: [Int] {
+        let tuning = Set(tuningSeeds)
+        var out: [Int] = []
+        var seed = 0
+        while out.count < seeds {
+            if !tuning.contains(seed) { out.append(seed) }
+            seed += 1
+        }
+        return out
+    }
+
+    /// The final runs: each (problem, optimizer)'s best trial on `finalSeeds`, the same seeds
     /// (so the same data, initial weights and batch order) for every optimizer. `bestTrial`
     /// gives the trial index per problem and optimizer; a pair it lacks gets no final runs.
     /// With a TPE `search`, `bestPoint` gives the best trial's quantile coordinates (its
     /// `search.point`), since a proposal's point does not follow from its number.
+    /// `referenceTarget` gives a problem's reference target value, set from its tuning runs
+    /// (nil: not yet known, the final runs carry none).
     public func finalRuns(bestTrial: (_ problem: String, _ optimizer: String) -> Int?,
-                          bestPoint: (_ problem: String, _ optimizer: String) -> [Double]? = { _, _ in nil }) throws
+                          bestPoint: (_ problem: String, _ optimizer: String) -> [Double]? = { _, _ in nil },
+                          referenceTarget: (_ problem: String) -> Double? = { _ in nil }) throws
         -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] {
         try problems.flatMap { problem in
             try optimizers.flatMap { optimizer -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] in
                 guard let trial = bestTrial(problem, optimizer) else { return [] }
                 let point = adaptive?.kind == .tpe ? bestPoint(problem, optimizer).map { pointValues(optimizer, $0) } : nil
-                return try (0..<seeds).map { try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0, point: point) }
+                return try finalSeeds.map {
+                    try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0, point: point,
+                            referenceValue: referenceTarget(problem))
+                }
             }
         }
     }
@@ -254,7 +391,7 @@ public struct BenchmarkPlan {
     /// One run's spec: the base with the problem's overrides, the optimizer at the trial's
     /// point and the `benchmark` tag; `seed` set for a final run (nil: a tuning run).
     private func run(problem: String, optimizer: String, trial: Int, seed: Int?,
-                     point givenPoint: [(key: String, value: JSONValue)]? = nil) throws
+                     point givenPoint: [(key: String, value: JSONValue)]? = nil, referenceValue: Double? = nil) throws
         -> (spec: JSONValue, assignments: [(path: String, value: JSONValue)]) {
         var spec = base
         for (key, value) in (problemOverrides[problem] ?? JSONObject()).members {
@@ -272,7 +409,27 @@ public struct BenchmarkPlan {
             "role": .string(seed == nil ? "tune" : "final"), "trial": .number(Double(trial)),
             "metric": .string(metric), "goal": .string(goal),
         ])
-        if let target { tag["target"] = ["metric": .string(target.metric), "value": .number(target.value)] }
+        if select != "final" { tag["select"] = .string(select) }
+        switch targets[problem] {
+        case .fixed(let metric, let value)?:
+            tag["target"] = ["metric": .string(metric), "value": .number(value)]
+        case .reference(let metric, let quantile)?:
+            var target = Self.object(["metric": .string(metric), "from": .string("reference"), "quantile": .number(quantile)])
+            if let referenceValue { target["value"] = .number(referenceValue) }
+            tag["target"] = .object(target)
+        case nil:
+            break
+        }
+        if seed != nil {
+            tag["test"] = ["size": .number(Double(testSize)),
+                           "seed": .number(Double(testSeed + (problems.firstIndex(of: problem) ?? 0)))]
+        }
+        // The searched ranges, so the analysis can tell a best trial at a range's edge.
+        if let space = spaces[optimizer], !space.isEmpty {
+            var ranges = JSONObject()
+            for (key, _) in space { ranges[key] = optimizerSpecs[optimizer]![key]! }
+            tag["space"] = .object(ranges)
+        }
         spec["benchmark"] = .object(tag)
         var assignments: [(path: String, value: JSONValue)] = [
             ("benchmark.problem", .string(problem)), ("benchmark.optimizer", .string(optimizer)),
@@ -317,6 +474,36 @@ public struct BenchmarkPlan {
             fraction /= Double(base)
         }
         return result
+    }
+
+    /// The scrambled radical inverse (random digit permutations, Matoušek 1998 / Owen's
+    /// scrambling restricted to one permutation per digit position): digit k of `index` in `base`
+    /// (trailing zeros included, up to the digits a Double resolves) goes through `scramble[k]`,
+    /// a permutation of 0..<base. The points keep the sequence's stratification (each base^k
+    /// block still holds one point per base^k consecutive indices) but no longer sit on a fixed
+    /// grid, so in one dimension they come arbitrarily near both ends of the range.
+    public static func halton(index: Int, base: Int, scramble: [[Int]]) -> Double {
+        var result = 0.0
+        var fraction = 1.0 / Double(base)
+        var rest = index
+        for permutation in scramble {
+            result += Double(permutation[rest % base]) * fraction
+            rest /= base
+            fraction /= Double(base)
+        }
+        return min(result, 1.0.nextDown)
+    }
+
+    /// One random permutation of 0..<base per digit position (as many as 53 bits need), from
+    /// SplitMix64 seeded with the study seed and the dimension.
+    public static func digitScramble(base: Int, seed: Int, dimension: Int) -> [[Int]] {
+        var rng = SplitMix64(seed: UInt64(seed) &* 0x9E37_79B9 &+ UInt64(dimension) &+ 0x6861_6c74_6f6e)
+        let digits = Int((53 / log2(Double(base))).rounded(.up))
+        return (0..<digits).map { _ in
+            var permutation = Array(0..<base)
+            for i in stride(from: base - 1, to: 0, by: -1) { permutation.swapAt(i, rng.below(i + 1)) }
+            return permutation
+        }
     }
 
     /// One prime base per searched dimension.

@@ -59,6 +59,21 @@ public enum BenchmarkSelection {
         return best.mapValues(\.trial)
     }
 
+    /// The best tuning trial by time to target: the fewest evaluations to the target (`cost`,
+    /// ∞ for a miss), then the best final `score`, then the lower trial.
+    public static func bestTrialsByTimeToTarget(_ trials: [(run: BenchmarkRun, cost: Double)], goal: MetricDirection) -> [BenchmarkCell: Int] {
+        var best: [BenchmarkCell: (run: BenchmarkRun, cost: Double)] = [:]
+        for trial in trials {
+            let cell = BenchmarkCell(problem: trial.run.problem, optimizer: trial.run.optimizer)
+            guard let current = best[cell] else { best[cell] = trial; continue }
+            let (a, b) = (trial.run.score(goal), current.run.score(goal))
+            let better = trial.cost != current.cost ? trial.cost < current.cost
+                : (a != b ? goal.isBetter(a, than: b) : trial.run.trial < current.run.trial)
+            if better { best[cell] = trial }
+        }
+        return best.mapValues(\.run.trial)
+    }
+
     /// The first step at which `history` (steps ascending) reaches `target`: value ≥ target
     /// when higher is better, ≤ when lower is; nil for a miss.
     public static func stepToTarget(_ history: [(step: Int, value: Double)], target: Double, direction: MetricDirection) -> Int? {
@@ -69,6 +84,107 @@ public enum BenchmarkSelection {
     /// or before it; 0 at step 0 and before the first log.
     public static func counter(_ history: [(step: Int, value: Double)], atStep step: Int) -> Double {
         history.last { $0.step <= step }?.value ?? 0
+    }
+}
+
+/// A protocol trap found after tuning (DeepOBS, Choi et al. 2019): the best trial at the edge of
+/// a searched range, or most trials diverged; `key` and `range` say which range to widen.
+public struct BenchmarkWarning: Sendable, Equatable {
+    public enum Kind: String, Sendable { case rangeEdge = "range_edge", mostlyDiverged = "mostly_diverged" }
+    public var kind: Kind
+    public var key: String?
+    /// [lo, hi] of the searched distribution.
+    public var range: [Double]?
+    /// "log_uniform" or "uniform".
+    public var distribution: String?
+
+    public init(kind: Kind, key: String?, range: [Double]?, distribution: String?) {
+        self.kind = kind
+        self.key = key
+        self.range = range
+        self.distribution = distribution
+    }
+
+    /// One line naming the key and the range to widen.
+    public var message: String {
+        let where_ = key.map { " \($0) in \(distribution ?? "range") [\(range.map { $0.map { String(format: "%.4g", $0) }.joined(separator: ", ") } ?? "?")]" } ?? ""
+        switch kind {
+        case .rangeEdge: return "best trial at the edge of its searched range:\(where_); widen it"
+        case .mostlyDiverged: return "most tuning trials diverged or failed\(where_.isEmpty ? "" : ":" + where_); the range may hold no stable setting"
+        }
+    }
+}
+
+extension BenchmarkSelection {
+    /// The target that a share `quantile` of the optimizers reach: `reached` (each optimizer's
+    /// best value) sorted best first, the ⌈quantile·n⌉-th; nil for no values.
+    public static func referenceTarget(_ reached: [Double], quantile: Double, direction: MetricDirection) -> Double? {
+        guard !reached.isEmpty else { return nil }
+        let sorted = reached.sorted { direction == .max ? $0 > $1 : $0 < $1 }
+        let k = min(sorted.count, max(1, Int((quantile * Double(sorted.count)).rounded(.up))))
+        return sorted[k - 1]
+    }
+
+    /// The share of a range at each end within which a best trial counts as at the edge.
+    public static let edgeShare = 1.0 / 16
+
+    /// The search-space checks of each problem and optimizer's tuning trials (`params` each run's
+    /// params): `range_edge` for each searched key (`benchmark.space.KEY.log_uniform` or
+    /// `.uniform`, [lo, hi]) whose best-trial value lies in the lowest or highest 1/16 of the
+    /// range, measured in log space for a log range (ends included); `mostly_diverged`, one per
+    /// searched key (or one without a key), when more than half the trials did not complete
+    /// with a finite value. A cell whose best trial failed too gets no edge warning.
+    public static func searchWarnings(_ trials: [(run: BenchmarkRun, params: [String: String])], goal: MetricDirection)
+        -> [BenchmarkCell: [BenchmarkWarning]] {
+        let best = bestTrials(trials.map(\.run), goal: goal)
+        var warnings: [BenchmarkCell: [BenchmarkWarning]] = [:]
+        let cells = Dictionary(grouping: trials) { BenchmarkCell(problem: $0.run.problem, optimizer: $0.run.optimizer) }
+        for (cell, runs) in cells {
+            var found: [BenchmarkWarning] = []
+            guard let bestTrial = best[cell], let bestRun = runs.first(where: { $0.run.trial == bestTrial }) else { continue }
+            let space = searchSpace(bestRun.params)
+            if bestRun.run.score(goal).isFinite {
+                for (key, distribution, range) in space {
+                    guard let text = bestRun.params["optimizer." + key], let value = Double(text) else { continue }
+                    let position = distribution == "log_uniform"
+                        ? (range[1] > range[0] ? log(value / range[0]) / log(range[1] / range[0]) : 0.5)
+                        : (range[1] > range[0] ? (value - range[0]) / (range[1] - range[0]) : 0.5)
+                    let slack = 1e-9
+                    if position <= edgeShare + slack || position >= 1 - edgeShare - slack {
+                        found.append(.init(kind: .rangeEdge, key: key, range: range, distribution: distribution))
+                    }
+                }
+            }
+            let failed = runs.filter { !$0.run.score(goal).isFinite }.count
+            if 2 * failed > runs.count {
+                if space.isEmpty {
+                    found.append(.init(kind: .mostlyDiverged, key: nil, range: nil, distribution: nil))
+                } else {
+                    for (key, distribution, range) in space {
+                        found.append(.init(kind: .mostlyDiverged, key: key, range: range, distribution: distribution))
+                    }
+                }
+            }
+            warnings[cell] = found
+        }
+        return warnings
+    }
+
+    /// (key, distribution, [lo, hi]) of each `benchmark.space.KEY.log_uniform|uniform` param
+    /// (an array's JSON text), keys sorted.
+    static func searchSpace(_ params: [String: String]) -> [(key: String, distribution: String, range: [Double])] {
+        let prefix = "benchmark.space."
+        return params.keys.sorted().compactMap { name in
+            guard name.hasPrefix(prefix) else { return nil }
+            let rest = name.dropFirst(prefix.count)
+            guard let dot = rest.lastIndex(of: ".") else { return nil }
+            let distribution = String(rest[rest.index(after: dot)...])
+            guard distribution == "log_uniform" || distribution == "uniform" else { return nil }
+            let bounds = params[name]!.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))
+                .split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard bounds.count == 2 else { return nil }
+            return (String(rest[..<dot]), distribution, bounds)
+        }
     }
 }
 
@@ -96,6 +212,10 @@ public struct BenchmarkResults: Sendable {
         public var mean: Double?
         /// Half-width of the 95% Student-t interval of the mean.
         public var ci: Double?
+        /// The test metric (`testMetric`, e.g. test_loss) per seed on the held-out test split, as
+        /// `finals` counts failures (the worst value); its median. Empty without a test split.
+        public var testFinals: [Double] = []
+        public var testMedian: Double?
         /// Final runs that reached the target, of `finals.count`; the medians over all seeds
         /// (a miss is ∞) of the steps, loss/gradient evaluations and training seconds to it.
         public var targetHits = 0
@@ -106,16 +226,39 @@ public struct BenchmarkResults: Sendable {
         public var rank = 0
         /// Wilcoxon signed-rank test of this optimizer's finals against the best's, paired by seed.
         public var test: Statistics.SignedRankTest?
+        /// The Hodges–Lehmann estimate of the paired difference (this optimizer − the best) with
+        /// its 95% distribution-free interval.
+        public var effect: Statistics.HodgesLehmann?
+        /// The test's p Holm-adjusted over the problem's family: each optimizer against the best.
+        public var pHolm: Double?
+        /// The search-space checks of its tuning trials (empty when clean).
+        public var warnings: [BenchmarkWarning] = []
+        /// Not distinguishable from the best: the best itself, or its Holm-adjusted p ≥ `significanceLevel`.
+        public var indistinguishableFromBest = false
     }
 
     public struct ProblemResult: Sendable {
         public var name: String
+        /// The problem's target (the benchmark's, for now the same on every problem).
+        public var target: Target?
         /// Ordered by rank.
         public var optimizers: [OptimizerResult]
+        /// The optimizers not distinguishable from the best, in rank order (the best first).
+        public var indistinguishableFromBest: [String] { optimizers.filter(\.indistinguishableFromBest).map(\.name) }
     }
 
+    /// The level at which a test tells an optimizer apart from the best.
+    public static let significanceLevel = 0.05
+
+    /// How each best trial was chosen: "final" (best final metric) or "time_to_target".
+    public var selection = "final"
     public var experiment: String
     public var metric: String
+    /// The selection metric's name on the test split: `val_X` → `test_X`; nil for other names.
+    public var testMetric: String? { Self.testMetric(for: metric) }
+    public static func testMetric(for metric: String) -> String? {
+        metric.hasPrefix("val_") ? "test_" + metric.dropFirst("val_".count) : nil
+    }
     public var goal: MetricDirection
     public var target: Target?
     public var problems: [ProblemResult]
@@ -156,10 +299,52 @@ extension ResultsStore {
 
     /// The best tuning trial per problem and optimizer among the runs of `experiment` whose
     /// config hash is in `configHashes` (the tuning runs of the spec as it is now).
+    /// `byTimeToTarget`: the fewest evaluations (`evals`) to each run's tagged target instead
+    /// (`BenchmarkSelection.bestTrialsByTimeToTarget`).
     public func benchmarkBestTrials(experiment: String, configHashes: Set<String>, metric: String,
-                                    goal: MetricDirection) throws -> [BenchmarkCell: Int] {
+                                    goal: MetricDirection, byTimeToTarget: Bool = false) throws -> [BenchmarkCell: Int] {
         let overviews = try runOverviews(experiment: experiment).filter { $0.run.configHash.map(configHashes.contains) ?? false }
-        return BenchmarkSelection.bestTrials(benchmarkRuns(overviews, role: "tune", metric: metric).map(\.0), goal: goal)
+        let tune = benchmarkRuns(overviews, role: "tune", metric: metric)
+        guard byTimeToTarget else { return BenchmarkSelection.bestTrials(tune.map(\.0), goal: goal) }
+        let costs = try tune.map { run, overview -> Double in
+            guard run.status == .completed, let name = overview.params["benchmark.target.metric"],
+                  let value = overview.params["benchmark.target.value"].flatMap(Double.init) else { return .infinity }
+            let history = try metrics(runID: overview.run.id, name: name).map { (step: $0.step, value: $0.value) }
+            guard let step = BenchmarkSelection.stepToTarget(history, target: value, direction: .preferred(for: name)) else { return .infinity }
+            return BenchmarkSelection.counter(try metrics(runID: overview.run.id, name: "evals").map { ($0.step, $0.value) }, atStep: step)
+        }
+        return BenchmarkSelection.bestTrialsByTimeToTarget(Array(zip(tune.map(\.0), costs)), goal: goal)
+    }
+
+    /// Each problem's reference target (tag `target` {`metric`, `from`: "reference", `quantile`}),
+    /// from the tuning runs whose config hash is in `configHashes`: the final `target.metric` of
+    /// each optimizer's best trial, then `BenchmarkSelection.referenceTarget`. Problems with a
+    /// fixed target, or none, are absent.
+    public func benchmarkReferenceTargets(experiment: String, configHashes: Set<String>, metric: String,
+                                          goal: MetricDirection) throws -> [String: Double] {
+        let overviews = try runOverviews(experiment: experiment).filter { $0.run.configHash.map(configHashes.contains) ?? false }
+        let tune = benchmarkRuns(overviews, role: "tune", metric: metric)
+        let best = BenchmarkSelection.bestTrials(tune.map(\.0), goal: goal)
+        var values: [String: (metric: String, quantile: Double, reached: [Double])] = [:]
+        for (run, overview) in tune where best[BenchmarkCell(problem: run.problem, optimizer: run.optimizer)] == run.trial {
+            let p = overview.params
+            guard p["benchmark.target.from"] == "reference", let name = p["benchmark.target.metric"],
+                  let quantile = p["benchmark.target.quantile"].flatMap(Double.init) else { continue }
+            var entry = values[run.problem] ?? (name, quantile, [])
+            if run.status == .completed, let value = overview.summaries[name]?.finalValue, value.isFinite { entry.reached.append(value) }
+            values[run.problem] = entry
+        }
+        return values.compactMapValues { entry in
+            BenchmarkSelection.referenceTarget(entry.reached, quantile: entry.quantile, direction: .preferred(for: entry.metric))
+        }
+    }
+
+    /// The search-space checks (`BenchmarkSelection.searchWarnings`) of the tuning runs whose
+    /// config hash is in `configHashes`.
+    public func benchmarkSearchWarnings(experiment: String, configHashes: Set<String>, metric: String,
+                                        goal: MetricDirection) throws -> [BenchmarkCell: [BenchmarkWarning]] {
+        let overviews = try runOverviews(experiment: experiment).filter { $0.run.configHash.map(configHashes.contains) ?? false }
+        return BenchmarkSelection.searchWarnings(benchmarkRuns(overviews, role: "tune", metric: metric).map { ($0.0, $0.1.params) }, goal: goal)
     }
 
     /// The results of `experiment`'s final benchmark runs. A missing experiment, or one without
@@ -175,6 +360,8 @@ extension ResultsStore {
             first.params["benchmark.target.value"].flatMap(Double.init).map { BenchmarkResults.Target(metric: name, value: $0) }
         }
         let finals = benchmarkRuns(overviews, role: "final", metric: metric)
+        let warnings = BenchmarkSelection.searchWarnings(
+            benchmarkRuns(overviews, role: "tune", metric: metric).map { ($0.0, $0.1.params) }, goal: goal)
 
         var problemNames: [String] = []
         var optimizerNames: [String] = []
@@ -184,6 +371,11 @@ extension ResultsStore {
         }
         var problems: [BenchmarkResults.ProblemResult] = []
         for problem in problemNames {
+            // The problem's own target (a reference target's value is set in its final runs).
+            let problemFinal = finals.first { $0.0.problem == problem }?.1.params ?? [:]
+            let target = problemFinal["benchmark.target.metric"].flatMap { name in
+                problemFinal["benchmark.target.value"].flatMap(Double.init).map { BenchmarkResults.Target(metric: name, value: $0) }
+            } ?? target
             let problemRuns = overviews.filter { $0.params["benchmark.problem"] == problem }
             let settings = Dictionary(uniqueKeysWithValues: zip(
                 problemRuns.map(\.run.id),
@@ -202,6 +394,19 @@ extension ResultsStore {
                     mean: finite.count == scores.count ? Statistics.mean(scores) : (goal == .min ? .infinity : -.infinity),
                     ci: finite.count == scores.count ? Statistics.confidenceHalfWidth95(scores) : nil)
                 result.bestSetting = settings[bestRun.1.run.id] ?? []
+                result.warnings = warnings[BenchmarkCell(problem: problem, optimizer: optimizer)] ?? []
+                if let testMetric = BenchmarkResults.testMetric(for: metric) {
+                    let worst = goal == .min ? Double.infinity : -.infinity
+                    let values = try runs.map { run -> Double? in
+                        guard run.0.status == .completed else { return worst }
+                        return try metrics(runID: run.1.run.id, name: testMetric).last.map { $0.value.isNaN ? worst : $0.value }
+                    }
+                    // Runs from before the test split have none: no column rather than a wrong one.
+                    if values.allSatisfy({ $0 != nil }) {
+                        result.testFinals = values.map { $0! }
+                        result.testMedian = Statistics.median(result.testFinals)
+                    }
+                }
                 if let target {
                     var steps: [Double] = [], evals: [Double] = [], seconds: [Double] = []
                     for (_, overview) in runs {
@@ -239,9 +444,18 @@ extension ResultsStore {
                         bestBySeed[seed].map { value - $0 }
                     }
                     results[i].test = Statistics.wilcoxonSignedRank(differences)
+                    results[i].effect = Statistics.hodgesLehmann(differences)
+                }
+                // The family is the problem's comparisons with the best; no test (every pair tied)
+                // counts as p = 1.
+                let adjusted = Statistics.holmAdjusted(results.dropFirst().map { $0.test?.pValue ?? 1 })
+                results[0].indistinguishableFromBest = true
+                for (i, p) in zip(results.indices.dropFirst(), adjusted) {
+                    results[i].pHolm = results[i].test == nil ? nil : p
+                    results[i].indistinguishableFromBest = p >= BenchmarkResults.significanceLevel
                 }
             }
-            problems.append(.init(name: problem, optimizers: results))
+            problems.append(.init(name: problem, target: target, optimizers: results))
         }
 
         var profile: [(optimizer: String, score: Double, geometricMeanRatio: Double?, ratios: [Double])] = []
@@ -258,6 +472,7 @@ extension ResultsStore {
             }
         }
         var results = BenchmarkResults(experiment: experiment, metric: metric, goal: goal, target: target, problems: problems, profile: profile)
+        results.selection = first.params["benchmark.select"] ?? "final"
         var tuning: [String: BenchmarkResults.TuningCost] = [:]
         var tuningOrder: [String] = []
         for (run, overview) in benchmarkRuns(overviews, role: "tune", metric: metric) where overview.run.supersededBy == nil {

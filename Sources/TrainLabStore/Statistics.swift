@@ -51,59 +51,182 @@ extension Statistics {
         return (sorted[mid - 1] + sorted[mid]) / 2
     }
 
-    /// A two-sided Wilcoxon signed-rank test (as `scipy.stats.wilcoxon(d)` with its defaults).
+    /// A two-sided Wilcoxon signed-rank test of paired differences, zeros dropped (scipy's
+    /// `zero_method="wilcox"`), exact over the mid-ranks' sign flips for n ≤ `exactLimit`: as
+    /// `scipy.stats.wilcoxon(d, zero_method="wilcox", method=PermutationMethod())`.
     public struct SignedRankTest: Sendable, Equatable {
-        /// min(T⁺, T⁻): the smaller sum of the ranks of |d| over positive and negative d.
+        public enum Kind: String, Sendable {
+            /// The signed-rank test.
+            case wilcoxon
+            /// Every nonzero difference infinite (one run of each pair diverged): all ranks tie,
+            /// and the signed-rank test is the sign test, p = 2·P(Binomial(n, ½) ≤ min(k, n − k)).
+            case sign
+        }
+        /// min(T⁺, T⁻): the smaller sum of the (mid-)ranks of |d| over positive and negative d.
         public var statistic: Double
         public var pValue: Double
         /// Differences that were not zero (zeros are dropped: Wilcoxon's `zero_method`).
         public var n: Int
         /// True: the exact null distribution; false: the normal approximation.
         public var exact: Bool
+        public var kind: Kind = .wilcoxon
+        /// Zero differences dropped (a tie, or both runs failed), and infinite ones counted (a
+        /// divergence against a run that did not diverge).
+        public var zeros = 0
+        public var divergences = 0
     }
 
-    /// The Wilcoxon signed-rank test of paired differences `d` (Wilcoxon 1945): zeros dropped,
-    /// |d| ranked with ties averaged, T⁺ = Σ ranks of d > 0. Exact (the distribution of T⁺
-    /// over all 2ⁿ sign patterns, p = min(1, 2·P(T ≤ min(T⁺, T⁻)))) for n ≤ 50 without ties;
-    /// otherwise the normal approximation z = (T⁺ − n(n+1)/4)/σ with
-    /// σ² = n(n+1)(2n+1)/24 − Σ(t³ − t)/48 over tie groups of size t, no continuity correction,
-    /// p = 2(1 − Φ(|z|)). An infinite difference ranks above every finite one; NaN counts as 0
-    /// (both runs failed). Nil when no difference is left.
+    /// Largest n for the exact distributions; above, the normal approximation.
+    public static let exactLimit = 50
+
+    /// The Wilcoxon signed-rank test of paired differences `d` (Wilcoxon 1945): zeros dropped
+    /// (`zero_method` "wilcox"), |d| ranked with ties given their mid-rank, T⁺ = Σ ranks of d > 0.
+    /// For n ≤ 50 exact: the distribution of T⁺ over all 2ⁿ sign flips of the mid-ranks (Pratt
+    /// 1959), p = min(1, 2·P(T⁺ ≤ min(T⁺, T⁻))). Above, the normal approximation
+    /// z = (T⁺ − n(n+1)/4)/σ with σ² = n(n+1)(2n+1)/24 − Σ(t³ − t)/48 over tie groups of size t,
+    /// no continuity correction, p = 2(1 − Φ(|z|)). An infinite difference (one run diverged)
+    /// ranks above every finite one and ties with the other infinite ones, so its size never
+    /// counts, only its sign; when every difference is infinite this is exactly the sign test
+    /// (`kind` .sign). NaN (both runs failed) counts as a zero. Nil when no difference is left.
     public static func wilcoxonSignedRank(_ differences: [Double]) -> SignedRankTest? {
         let d = differences.filter { !$0.isNaN && $0 != 0 }
         let n = d.count
         guard n > 0 else { return nil }
         let order = d.indices.sorted { abs(d[$0]) < abs(d[$1]) }
-        var ranks = [Double](repeating: 0, count: n)
+        // Twice the mid-ranks: integers, so the exact distribution is over integer sums.
+        var doubledRanks = [Int](repeating: 0, count: n)
         var tieCorrection = 0.0
         var i = 0
         while i < n {
             var j = i
             while j + 1 < n && abs(d[order[j + 1]]) == abs(d[order[i]]) { j += 1 }
-            let rank = Double(i + j + 2) / 2
-            for k in i...j { ranks[order[k]] = rank }
+            for k in i...j { doubledRanks[order[k]] = i + j + 2 }
             let t = Double(j - i + 1)
             tieCorrection += t * t * t - t
             i = j + 1
         }
-        let plus = zip(d, ranks).reduce(0) { $0 + ($1.0 > 0 ? $1.1 : 0) }
-        let total = Double(n * (n + 1)) / 2
-        let statistic = min(plus, total - plus)
-        if tieCorrection == 0 && n <= 50 {
-            // counts[s]: sign patterns whose positive ranks sum to s.
-            let maxSum = n * (n + 1) / 2
-            var counts = [Double](repeating: 0, count: maxSum + 1)
-            counts[0] = 1
-            for rank in 1...n {
-                for s in stride(from: maxSum, through: rank, by: -1) { counts[s] += counts[s - rank] }
-            }
-            let atMost = counts[0...Int(statistic)].reduce(0, +)
-            return SignedRankTest(statistic: statistic, pValue: min(1, 2 * atMost / pow(2, Double(n))), n: n, exact: true)
+        let doubledPlus = zip(d, doubledRanks).reduce(0) { $0 + ($1.0 > 0 ? $1.1 : 0) }
+        let doubledTotal = n * (n + 1)
+        let doubledStatistic = min(doubledPlus, doubledTotal - doubledPlus)
+        let divergences = d.filter { !$0.isFinite }.count
+        var test = SignedRankTest(statistic: Double(doubledStatistic) / 2, pValue: 1, n: n, exact: true,
+                                  kind: divergences == n ? .sign : .wilcoxon,
+                                  zeros: differences.count - n, divergences: divergences)
+        if n <= exactLimit {
+            let counts = signFlipCounts(doubledRanks)
+            let atMost = counts[0...doubledStatistic].reduce(0, +)
+            test.pValue = min(1, 2 * atMost / pow(2, Double(n)))
+            return test
         }
-        let mean = total / 2
+        let plus = Double(doubledPlus) / 2
+        let mean = Double(doubledTotal) / 4
         let variance = Double(n * (n + 1) * (2 * n + 1)) / 24 - tieCorrection / 48
         let z = variance > 0 ? (plus - mean) / variance.squareRoot() : 0
-        return SignedRankTest(statistic: statistic, pValue: min(1, erfc(abs(z) / 2.0.squareRoot())), n: n, exact: false)
+        test.pValue = min(1, erfc(abs(z) / 2.0.squareRoot()))
+        test.exact = false
+        return test
+    }
+
+    /// counts[s]: how many of the 2ⁿ sign patterns give the positive `weights` the sum s
+    /// (s = 0...Σ weights). Exact in Double up to 2⁵³ patterns.
+    static func signFlipCounts(_ weights: [Int]) -> [Double] {
+        let total = weights.reduce(0, +)
+        var counts = [Double](repeating: 0, count: total + 1)
+        counts[0] = 1
+        var reach = 0
+        for weight in weights {
+            reach += weight
+            for s in stride(from: reach, through: weight, by: -1) { counts[s] += counts[s - weight] }
+        }
+        return counts
+    }
+
+    /// The Hodges–Lehmann estimate of a paired difference and its distribution-free interval.
+    public struct HodgesLehmann: Sendable, Equatable {
+        /// The median of the Walsh averages (dᵢ + dⱼ)/2, i ≤ j.
+        public var estimate: Double
+        /// The interval [W₍c+1₎, W₍M−c₎] of the M sorted Walsh averages; −∞/+∞ when the sample
+        /// is too small for any c (n ≤ 5 at 95%).
+        public var lower: Double
+        public var upper: Double
+        /// Its exact coverage under the untied signed-rank null, 1 − 2·P(T⁺ ≤ c) ≥ the level
+        /// asked for (the normal approximation's above n = 50).
+        public var coverage: Double
+    }
+
+    /// The Hodges–Lehmann estimate (Hodges & Lehmann 1963) of the paired differences `d` with the
+    /// interval that inverts the signed-rank test (Hollander & Wolfe, "Nonparametric Statistical
+    /// Methods", 3.6): c the largest with P(T⁺ ≤ c) ≤ (1 − level)/2 under the untied null of n
+    /// pairs, the interval [W₍c+1₎, W₍M−c₎]. Unlike a Student t interval it assumes only a
+    /// symmetric distribution, so a heavy tail of losses cannot push it below a bound every
+    /// difference respects. Zeros count; NaN (both runs failed) is a zero; a Walsh average of
+    /// +∞ and −∞ (one run of each pair diverged) is 0. Nil for no differences.
+    public static func hodgesLehmann(_ differences: [Double], level: Double = 0.95) -> HodgesLehmann? {
+        let d = differences.map { $0.isNaN ? 0 : $0 }
+        let n = d.count
+        guard n > 0 else { return nil }
+        var walsh: [Double] = []
+        walsh.reserveCapacity(n * (n + 1) / 2)
+        for i in 0..<n {
+            for j in i..<n {
+                let average = d[i] / 2 + d[j] / 2
+                walsh.append(average.isNaN ? 0 : average)
+            }
+        }
+        walsh.sort()
+        let m = walsh.count
+        let estimate = m % 2 == 1 ? walsh[m / 2]
+            : (walsh[m / 2 - 1] == walsh[m / 2] ? walsh[m / 2] : walsh[m / 2 - 1] / 2 + walsh[m / 2] / 2)
+        let tail = (1 - level) / 2
+        let c: Int
+        var coverage: Double
+        if n <= exactLimit {
+            let counts = signFlipCounts(Array(1...n))
+            let total = pow(2, Double(n))
+            var cumulative = 0.0
+            var k = -1
+            while k + 1 < counts.count && (cumulative + counts[k + 1]) / total <= tail {
+                k += 1
+                cumulative += counts[k]
+            }
+            c = k
+            coverage = 1 - 2 * cumulative / total
+        } else {
+            // T⁺ ≈ Normal(n(n+1)/4, n(n+1)(2n+1)/24): c = ⌊mean − z σ⌋ with z the normal quantile.
+            let mean = Double(n * (n + 1)) / 4
+            let sigma = (Double(n * (n + 1) * (2 * n + 1)) / 24).squareRoot()
+            c = Int((mean - normalQuantile(1 - tail) * sigma).rounded(.down))
+            coverage = level
+        }
+        guard c >= 0 else {
+            return HodgesLehmann(estimate: estimate, lower: -.infinity, upper: .infinity, coverage: 1)
+        }
+        return HodgesLehmann(estimate: estimate.isNaN ? 0 : estimate, lower: walsh[c], upper: walsh[m - 1 - c], coverage: coverage)
+    }
+
+    /// The standard normal quantile Φ⁻¹(p) for p in (0, 1), by bisection on erfc (to 1e-12).
+    static func normalQuantile(_ p: Double) -> Double {
+        var (lo, hi) = (-40.0, 40.0)
+        for _ in 0..<200 {
+            let mid = (lo + hi) / 2
+            if 0.5 * erfc(-mid / 2.0.squareRoot()) < p { lo = mid } else { hi = mid }
+        }
+        return (lo + hi) / 2
+    }
+
+    /// Holm's step-down adjustment (Holm 1979) of a family of p-values, in the given order:
+    /// with p₍₁₎ ≤ … ≤ p₍ₘ₎, p̃₍ᵢ₎ = max over j ≤ i of min(1, (m − j + 1)·p₍ⱼ₎). Rejecting
+    /// where p̃ < α controls the family-wise error at α.
+    public static func holmAdjusted(_ pValues: [Double]) -> [Double] {
+        let m = pValues.count
+        let order = pValues.indices.sorted { pValues[$0] < pValues[$1] || (pValues[$0] == pValues[$1] && $0 < $1) }
+        var adjusted = [Double](repeating: 1, count: m)
+        var running = 0.0
+        for (rank, index) in order.enumerated() {
+            running = max(running, min(1, Double(m - rank) * pValues[index]))
+            adjusted[index] = running
+        }
+        return adjusted
     }
 
     /// Dolan–Moré performance profile scores (Dolan & Moré 2002), as AlgoPerf (Dahl et al. 2023)

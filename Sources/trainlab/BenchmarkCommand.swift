@@ -17,7 +17,8 @@ enum BenchmarkCommand {
         print(format == "json" ? JSONWriter.write(json(results), pretty: true) : table(results))
     }
 
-    /// `{"problems": [{"name", "optimizers": [{"name", "best", "final", "target", "rank", "test"}]}], "profile": [...]}`;
+    /// `{"problems": [{"name", "optimizers": [{"name", "best", "final", "target", "rank", "test", "effect",
+    /// "indistinguishable_from_best"}], "indistinguishable_from_best"}], "profile": [...]}`;
     /// an infinite or missing figure is null.
     static func json(_ results: BenchmarkResults) -> JSONValue {
         func number(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
@@ -29,6 +30,9 @@ enum BenchmarkCommand {
         let problems: [JSONValue] = results.problems.map { problem in
             object([
                 "name": .string(problem.name),
+                "target": problem.target.map { object(["metric": .string($0.metric), "value": .number($0.value)]) } ?? .null,
+                "family": object(["tests": .number(Double(max(0, problem.optimizers.count - 1))), "adjustment": .string("holm"),
+                                  "alpha": .number(BenchmarkResults.significanceLevel)]),
                 "optimizers": .array(problem.optimizers.map { o in
                     var params = JSONObject()
                     for (key, value) in o.bestParams { params[key] = Double(value).map { .number($0) } ?? .string(value) }
@@ -36,23 +40,39 @@ enum BenchmarkCommand {
                         "name": .string(o.name),
                         "best": object(["trial": .number(Double(o.bestTrial)), "optimizer": .object(params)]),
                         "final": object(["median": number(o.median), "mean": number(o.mean), "ci": number(o.ci),
-                                         "n": .number(Double(o.finals.count)), "values": .array(o.finals.map { number($0) })]),
+                                         "n": .number(Double(o.finals.count)), "values": .array(o.finals.map { number($0) }),
+                                         "test": o.testFinals.isEmpty ? .null : object([
+                                            "metric": results.testMetric.map { .string($0) } ?? .null, "median": number(o.testMedian),
+                                            "values": .array(o.testFinals.map { number($0) })])]),
                         "target": results.target == nil ? .null : object([
                             "hits": .number(Double(o.targetHits)), "n": .number(Double(o.finals.count)),
                             "steps_median": number(o.stepsMedian), "evals_median": number(o.evalsMedian),
                             "seconds_median": number(o.secondsMedian)]),
                         "rank": .number(Double(o.rank)),
                         "test": o.test.map { test in
-                            object(["kind": .string("wilcoxon"), "statistic": .number(test.statistic), "p": .number(test.pValue),
-                                    "n": .number(Double(test.n)), "exact": .bool(test.exact)])
+                            object(["kind": .string(test.kind.rawValue), "statistic": .number(test.statistic), "p": .number(test.pValue), "p_holm": number(o.pHolm),
+                                    "n": .number(Double(test.n)), "exact": .bool(test.exact), "zero_method": .string("wilcox"),
+                                    "zeros": .number(Double(test.zeros)), "divergences": .number(Double(test.divergences))])
                         } ?? .null,
+                        "effect": o.effect.map { e in
+                            object(["kind": .string("hodges_lehmann"), "estimate": number(e.estimate), "lower": number(e.lower),
+                                    "upper": number(e.upper), "coverage": .number(e.coverage)])
+                        } ?? .null,
+                        "indistinguishable_from_best": .bool(o.indistinguishableFromBest),
+                        "warnings": .array(o.warnings.map { w in
+                            object(["kind": .string(w.kind.rawValue), "key": w.key.map { .string($0) } ?? .null,
+                                    "range": w.range.map { .array($0.map { .number($0) }) } ?? .null,
+                                    "distribution": w.distribution.map { .string($0) } ?? .null])
+                        }),
                     ])
                 }),
+                "indistinguishable_from_best": .array(problem.indistinguishableFromBest.map { .string($0) }),
             ])
         }
         return object([
             "experiment": .string(results.experiment),
             "metric": .string(results.metric),
+            "selection": .string(results.selection),
             "goal": .string(results.goal.rawValue),
             "target": results.target.map { object(["metric": .string($0.metric), "value": .number($0.value)]) } ?? .null,
             "problems": .array(problems),
@@ -69,26 +89,44 @@ enum BenchmarkCommand {
     static func table(_ results: BenchmarkResults) -> String {
         var out: [String] = []
         let target = results.target.map { " target \($0.metric) \(formatMetric($0.value))," } ?? ""
-        out.append("benchmark \(results.experiment): final \(results.metric) (\(results.goal == .min ? "lower" : "higher") is better),\(target) "
-                   + "p: two-sided Wilcoxon signed-rank test against rank 1, paired by seed")
+        let test = results.testMetric.map { " (\($0) on each problem's held-out test split beside it)" } ?? ""
+        out.append("benchmark \(results.experiment): final \(results.metric)\(test) (\(results.goal == .min ? "lower" : "higher") is better),\(target) "
+                   + "p: two-sided Wilcoxon signed-rank test against rank 1, paired by seed "
+                   + "(exact over mid-ranks for n ≤ \(Statistics.exactLimit), zeros dropped; a divergence counts by its sign only)")
+        out.append(results.selection == "time_to_target"
+                   ? "selection: each best tuning trial reaches the target in the fewest evaluations (misses ranked by the final metric)"
+                   : "selection: each best tuning trial has the best final \(results.metric)")
         for problem in results.problems {
             out.append("")
             out.append("problem \(problem.name)")
+            let hasTest = problem.optimizers.contains { !$0.testFinals.isEmpty }
             var header = ["rank", "optimizer", "best setting", "median", "mean ± 95% CI", "n"]
+            if hasTest { header.insert("test median", at: 4) }
             if results.target != nil { header += ["hits", "steps", "evals", "seconds"] }
-            header.append("p")
+            header += ["Δ vs best (HL, 95%)", "p", "p (Holm)"]
             let rows = problem.optimizers.map { o -> [String] in
                 let setting = "trial \(o.bestTrial): " + ResultsStore.paramsText(o.bestSetting)
                 var row = [String(o.rank), o.name, setting, formatMetric(o.median),
                            formatMetric(o.mean) + (o.ci.map { " ± " + formatMetric($0) } ?? ""), String(o.finals.count)]
+                if hasTest { row.insert(formatMetric(o.testMedian), at: 4) }
                 if results.target != nil {
                     row += ["\(o.targetHits)/\(o.finals.count)", formatMetric(o.stepsMedian), formatMetric(o.evalsMedian),
                             formatMetric(o.secondsMedian)]
                 }
-                row.append(o.test.map { String(format: "%.3g", $0.pValue) + ($0.exact ? "" : " (normal)") } ?? "-")
+                row.append(o.effect.map { e in
+                    formatMetric(e.estimate) + " [" + formatMetric(e.lower) + ", " + formatMetric(e.upper) + "]"
+                } ?? "-")
+                row.append(o.test.map { String(format: "%.3g", $0.pValue) + ($0.exact ? "" : " (normal)") + ($0.kind == .sign ? " (sign)" : "") } ?? "-")
+                row.append(o.pHolm.map { String(format: "%.3g", $0) } ?? "-")
                 return row
             }
-            out.append(TextTable(header: header, rows: rows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9]).rendered())
+            out.append(TextTable(header: header, rows: rows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]).rendered())
+            for o in problem.optimizers {
+                for warning in o.warnings { out.append("warning: \(o.name): \(warning.message)") }
+            }
+            out.append("family: the \(max(0, problem.optimizers.count - 1)) tests against the best on this problem, Holm-adjusted; "
+                       + "not distinguishable from the best (Holm p ≥ \(BenchmarkResults.significanceLevel)): "
+                       + problem.indistinguishableFromBest.joined(separator: ", "))
         }
         if !results.profile.isEmpty {
             out.append("")

@@ -49,8 +49,25 @@ enum ValidateCommand {
         for (file, runs) in specs where BenchmarkProtocol(of: runs.first) != nil {
             print("\(file): benchmark tuning runs above; `trainlab run` then reruns each problem and optimizer's best trial on the paired seeds")
         }
+        printSignificanceNotes(files, quiet: false)
         if let shardCount {
             printShardPlan(specs.flatMap { $0.1 }, shardCount: shardCount, gigaflopsPerSecond: MachineProbe.peakGFLOPS())
+        }
+    }
+}
+
+/// For each benchmark spec (already loaded, so it parses): the smallest p its seed count allows
+/// against the Holm threshold of a problem's family, before anything trains; a warning on
+/// standard error when no result can be significant (printed with --quiet too).
+func printSignificanceNotes(_ files: [String], quiet: Bool) {
+    for file in files {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+              let document = try? JSONParser.parse(text, file: file), let plan = try? BenchmarkPlan(document) else { continue }
+        let note = plan.significanceNote
+        if note.isWarning {
+            FileHandle.standardError.write(Data("\(file): \(note.text)\n".utf8))
+        } else if !quiet {
+            print("\(file): \(note.text)")
         }
     }
 }
@@ -97,6 +114,7 @@ enum RunCommand {
         let database = shard?.databasePath(databaseOption) ?? databaseOption
 
         let loaded = try loadAll(files, database: database)
+        printSignificanceNotes(files, quiet: quiet)
         let allRuns = loaded.flatMap { $0.1 }
         // Every shard expands all the specs and keeps its own part of the same plan.
         let runs = shard.map { shard in
@@ -186,8 +204,18 @@ enum RunCommand {
             guard let first = tuneRuns.first, let benchmark = BenchmarkProtocol(of: first) else { return [] }
             let hashes = Set(tuneRuns.map { $0.configHash(programVersion: programVersion) })
             let best = try store.benchmarkBestTrials(experiment: first.name, configHashes: hashes,
-                                                     metric: benchmark.metric, goal: benchmark.goal)
+                                                     metric: benchmark.metric, goal: benchmark.goal,
+                                                     byTimeToTarget: benchmark.byTimeToTarget)
             guard !best.isEmpty else { return [] }
+            let warnings = try store.benchmarkSearchWarnings(experiment: first.name, configHashes: hashes,
+                                                             metric: benchmark.metric, goal: benchmark.goal)
+            for (cell, found) in warnings.sorted(by: { ($0.key.problem, $0.key.optimizer) < ($1.key.problem, $1.key.optimizer) }) {
+                for warning in found {
+                    FileHandle.standardError.write(Data("warning: benchmark problem \(cell.problem), optimizer \(cell.optimizer): \(warning.message)\n".utf8))
+                }
+            }
+            let references = try store.benchmarkReferenceTargets(experiment: first.name, configHashes: hashes,
+                                                                 metric: benchmark.metric, goal: benchmark.goal)
             // A TPE trial's point: its search.point param (the best tuning run of its cell).
             var points: [BenchmarkCell: [Double]] = [:]
             if tuneRuns.contains(where: { $0.search?.plan.kind == .tpe }) {
@@ -203,7 +231,8 @@ enum RunCommand {
             }
             return try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .finalAt(bestTrial: { problem, optimizer in
                 best[BenchmarkCell(problem: problem, optimizer: optimizer)]
-            }, bestPoint: { problem, optimizer in points[BenchmarkCell(problem: problem, optimizer: optimizer)] }))
+            }, bestPoint: { problem, optimizer in points[BenchmarkCell(problem: problem, optimizer: optimizer)] },
+               referenceTarget: { references[$0] }))
         }
     }
 }
@@ -212,6 +241,8 @@ enum RunCommand {
 struct BenchmarkProtocol {
     let metric: String
     let goal: MetricDirection
+    /// `select: "time_to_target"`: the best trial reaches the target in the fewest evaluations.
+    let byTimeToTarget: Bool
 
     init?(of spec: ExperimentSpec?) {
         guard case .object(let config)? = spec?.config, case .object(let tag)? = config["benchmark"],
@@ -219,6 +250,7 @@ struct BenchmarkProtocol {
               let direction = MetricDirection(rawValue: goal) else { return nil }
         self.metric = metric
         self.goal = direction
+        if case .string(let select)? = tag["select"] { byTimeToTarget = select == "time_to_target" } else { byTimeToTarget = false }
     }
 }
 

@@ -247,4 +247,40 @@ extension SyntheticTasksTests {
             XCTAssertEqual(bits(one.validation!), bits(three.validation!), name)
         }
     }
+
+    /// The held-out test split: rows of their own (a stream from `testSeed`), the task's own
+    /// parameters; asking for it changes neither the training nor the validation rows.
+    func testTheTestSplitHasItsOwnRowsAndTheTasksParameters() throws {
+        let plain = try SyntheticTasks.linearRegression(options("linear_regression") { $0.noise = 0 }, seed: 5)
+        let withTest = try SyntheticTasks.linearRegression(options("linear_regression") {
+            $0.noise = 0
+            $0.testSize = 24
+            $0.testSeed = 99
+        }, seed: 5)
+        XCTAssertNil(plain.data.test)
+        XCTAssertEqual(bits(withTest.data.train), bits(plain.data.train))
+        XCTAssertEqual(bits(try XCTUnwrap(withTest.data.validation)), bits(try XCTUnwrap(plain.data.validation)))
+        let test = try XCTUnwrap(withTest.data.test)
+        XCTAssertEqual(test.count, 24)
+        XCTAssertEqual(withTest.weights, plain.weights, "the same task")
+        // Noise 0: every test row's target is x·W + b with the task's weights (Float32 rounding).
+        guard case .real(let y) = test.targets else { return XCTFail("regression targets") }
+        let d = test.inputs.shape[1], m = y.shape[1]
+        for i in 0..<test.count {
+            for k in 0..<m {
+                var s = withTest.bias[k]
+                for j in 0..<d { s += Double(test.inputs.scalars[i * d + j]) * withTest.weights[j * m + k] }
+                XCTAssertEqual(Double(y.scalars[i * m + k]), s, accuracy: 1e-4)
+            }
+        }
+        let validationInputs = Set(try XCTUnwrap(withTest.data.validation).inputs.scalars.map(\.bitPattern))
+        XCTAssertTrue(test.inputs.scalars.allSatisfy { !validationInputs.contains($0.bitPattern) }, "new rows, not validation ones")
+        let otherSeed = try SyntheticTasks.linearRegression(options("linear_regression") { $0.testSize = 24; $0.testSeed = 100 }, seed: 5)
+        XCTAssertNotEqual(bits(try XCTUnwrap(otherSeed.data.test)), bits(test), "its own data seed")
+        // Every synthetic task honours it.
+        for name in SyntheticTasks.names {
+            let data = try SyntheticTasks.make(options(name) { $0.testSize = 8; $0.testSeed = 1 }, seed: 2)
+            XCTAssertEqual(data.test?.count ?? 0 > 0, true, name)
+        }
+    }
 }

@@ -22,8 +22,11 @@ final class BenchmarkCommandTests: XCTestCase {
         let validated = try trainlab(["validate", spec] + db)
         XCTAssertEqual(validated.status, 0, validated.standardError)
         XCTAssertTrue(validated.standardOutput.contains("8 runs"), validated.standardOutput)
+        XCTAssertTrue(validated.standardError.contains("2 seeds allow p ≥ 2/2^2 = 0.5") && validated.standardError.contains("no result can be significant"),
+                      validated.standardError)
         let ran = try trainlab(["run", spec] + db)
         XCTAssertEqual(ran.status, 0, ran.standardError)
+        XCTAssertTrue(ran.standardError.contains("warning: benchmark: 2 seeds allow"), "said before training: " + ran.standardError)
 
         let store = try ResultsStore.openForReading(path: database)
         let runs = try store.runOverviews(experiment: "bm")
@@ -34,7 +37,7 @@ final class BenchmarkCommandTests: XCTestCase {
         for problem in ["blobs", "wide"] {
             let seeds = Dictionary(grouping: finals.filter { $0.params["benchmark.problem"] == problem }) { $0.params["benchmark.optimizer"]! }
                 .mapValues { $0.compactMap(\.run.seed).sorted() }
-            XCTAssertEqual(seeds, ["sgd": [0, 1], "lbfgs": [0, 1]])
+            XCTAssertEqual(seeds, ["sgd": [1, 2], "lbfgs": [1, 2]], "tuning trains at seed 0: the finals never reuse it")
         }
         // The final sgd runs use the best tuning trial's lr.
         let tune = runs.filter { $0.params["benchmark.role"] == "tune" && $0.params["benchmark.problem"] == "blobs"
@@ -44,6 +47,13 @@ final class BenchmarkCommandTests: XCTestCase {
         XCTAssertEqual(finalSGD.params["benchmark.trial"], best.params["benchmark.trial"])
         XCTAssertEqual(finalSGD.params["optimizer.lr"], best.params["optimizer.lr"])
 
+        // The held-out test split: evaluated once, at the last step, by the final runs only.
+        let testLoss = try store.metrics(runID: finalSGD.run.id, name: "test_loss")
+        XCTAssertEqual(testLoss.map(\.step), [8])
+        XCTAssertEqual(try store.metrics(runID: best.run.id, name: "test_loss").count, 0, "tuning never sees the test split")
+        XCTAssertEqual(finalSGD.params["benchmark.test.seed"], "1000000")
+        let wideFinal = finals.first { $0.params["benchmark.problem"] == "wide" }!
+        XCTAssertEqual(wideFinal.params["benchmark.test.seed"], "1000001", "each problem its own test data seed")
         // evals: one per step for SGD, every line-search evaluation for L-BFGS; time grows.
         let sgdEvals = try store.metrics(runID: finalSGD.run.id, name: "evals")
         XCTAssertEqual(sgdEvals.map(\.step), [1, 2, 4, 6, 8])
@@ -70,15 +80,83 @@ final class BenchmarkCommandTests: XCTestCase {
         XCTAssertEqual(optimizers.map { $0["rank"] as? Int }, [1, 2])
         let final = try XCTUnwrap(optimizers[0]["final"] as? [String: Any])
         XCTAssertEqual(final["n"] as? Int, 2)
+        let testFinal = try XCTUnwrap(final["test"] as? [String: Any])
+        XCTAssertEqual(testFinal["metric"] as? String, "test_loss")
+        XCTAssertEqual((testFinal["values"] as? [Any])?.count, 2)
+        XCTAssertTrue(table.standardOutput.contains("test median"), table.standardOutput)
         let target = try XCTUnwrap(optimizers[0]["target"] as? [String: Any])
         XCTAssertEqual(target["n"] as? Int, 2)
-        XCTAssertNotNil(optimizers[1]["test"] as? [String: Any], "the second is tested against the first")
+        let test = try XCTUnwrap(optimizers[1]["test"] as? [String: Any], "the second is tested against the first")
+        XCTAssertEqual(test["p_holm"] as? Double, test["p"] as? Double, "a family of one test: Holm leaves p as it is")
+        XCTAssertEqual(test["zero_method"] as? String, "wilcox")
+        XCTAssertNotNil(optimizers[1]["effect"] as? [String: Any])
+        let problemTarget = try XCTUnwrap(problems[0]["target"] as? [String: Any])
+        XCTAssertEqual(problemTarget["metric"] as? String, "val_accuracy")
+        XCTAssertEqual(problemTarget["value"] as? Double, 0.5)
+        XCTAssertEqual((problems[0]["family"] as? [String: Any])?["adjustment"] as? String, "holm")
         let profile = try XCTUnwrap(object["profile"] as? [[String: Any]])
         XCTAssertEqual(profile.count, 2)
         for entry in profile { XCTAssert((0...1).contains(entry["score"] as? Double ?? -1)) }
 
         let missing = try trainlab(["benchmark", "nothing"] + db)
         XCTAssertEqual(missing.status, 2)
+    }
+
+    /// A spec built to fall into the range trap: SGD's lr searched only in [1e-6, 1e-5] on 8
+    /// steps, far too small to train, so the best of 16 Halton trials is the largest one, at
+    /// 15/16 of the log range: `run` warns after tuning and `benchmark` carries the flag.
+    func testABestTrialAtTheRangeEdgeIsFlagged() throws {
+        let spec = try specFile("""
+            {"name": "edge", "task": {"kind": "blobs", "train_size": 32, "val_size": 16},
+             "model": {"hidden": [4]}, "loss": "cross_entropy",
+             "training": {"steps": 8, "batch_size": 32, "eval_every": 8, "log_every": 8},
+             "benchmark": {"optimizers": {"sgd": {"kind": "sgd", "lr": {"log_uniform": [1e-6, 1e-5]}}},
+                           "budget": 16, "seeds": 1}}
+            """)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("edge.sqlite").path
+        let ran = try trainlab(["run", spec, "--db", database, "--quiet"])
+        XCTAssertEqual(ran.status, 0, ran.standardError)
+        XCTAssertTrue(ran.standardError.contains(
+            "warning: benchmark problem default, optimizer sgd: best trial at the edge of its searched range: lr in log_uniform [1e-06, 1e-05]"),
+            ran.standardError)
+        let json = try trainlab(["benchmark", "edge", "--format", "json", "--db", database])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        let optimizer = try XCTUnwrap(((object["problems"] as? [[String: Any]])?.first?["optimizers"] as? [[String: Any]])?.first)
+        let warnings = try XCTUnwrap(optimizer["warnings"] as? [[String: Any]])
+        XCTAssertEqual(warnings.count, 1)
+        XCTAssertEqual(warnings.first?["kind"] as? String, "range_edge")
+        XCTAssertEqual(warnings.first?["key"] as? String, "lr")
+        XCTAssertEqual(warnings.first?["range"] as? [Double], [1e-6, 1e-5])
+    }
+
+    /// `select: "time_to_target"`: the final runs rerun the tuning trial that reached the target
+    /// in the fewest evaluations, and `benchmark` says that is how it chose.
+    func testSelectionByTimeToTargetPicksTheFastestTrial() throws {
+        let spec = try specFile("""
+            {"name": "ttt", "task": {"kind": "blobs", "train_size": 64, "val_size": 32},
+             "model": {"hidden": [4]}, "loss": "cross_entropy",
+             "training": {"steps": 12, "batch_size": 64, "eval_every": 2, "log_every": 2},
+             "benchmark": {"optimizers": {"sgd": {"kind": "sgd", "lr": {"log_uniform": [1e-2, 3]}}},
+                           "budget": 6, "seeds": 1, "select": "time_to_target",
+                           "target": {"metric": "val_accuracy", "value": 0.6}}}
+            """)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("ttt.sqlite").path
+        let ran = try trainlab(["run", spec, "--db", database, "--quiet"])
+        XCTAssertEqual(ran.status, 0, ran.standardError)
+        let store = try ResultsStore.openForReading(path: database)
+        let runs = try store.runOverviews(experiment: "ttt")
+        var fastest: (trial: String, evals: Double)? = nil
+        for run in runs where run.params["benchmark.role"] == "tune" && run.run.status == .completed {
+            let history = try store.metrics(runID: run.run.id, name: "val_accuracy")
+            guard let hit = history.first(where: { $0.value >= 0.6 }) else { continue }
+            let evals = try store.metrics(runID: run.run.id, name: "evals").last { $0.step <= hit.step }?.value ?? 0
+            if fastest == nil || evals < fastest!.evals { fastest = (run.params["benchmark.trial"]!, evals) }
+        }
+        let final = try XCTUnwrap(runs.first { $0.params["benchmark.role"] == "final" })
+        XCTAssertEqual(final.params["benchmark.trial"], try XCTUnwrap(fastest, "some trial reaches the target").trial)
+        let table = try trainlab(["benchmark", "ttt", "--db", database])
+        XCTAssertTrue(table.standardOutput.contains("selection: each best tuning trial reaches the target in the fewest evaluations"),
+                      table.standardOutput)
     }
 
     func testABadValueInAProblemOrOptimizerNamesTheBenchmarkRun() throws {

@@ -38,13 +38,31 @@ final class BenchmarkSpecTests: XCTestCase {
         XCTAssertEqual((1...4).map { BenchmarkPlan.halton(index: $0, base: 3) }, [1.0 / 3, 2.0 / 3, 1.0 / 9, 4.0 / 9])
     }
 
-    func testRandomSearchTakesHaltonPointsThroughTheQuantiles() throws {
-        let trials = try plan().trials(of: "adam")
+    func testHaltonSearchTakesHaltonPointsThroughTheQuantiles() throws {
+        let trials = try plan(Self.spec.replacingOccurrences(of: #""budget": 4"#, with: #""budget": 4, "search": "halton""#)).trials(of: "adam")
         XCTAssertEqual(trials.count, 4)
         // u = 1/2, 1/4, 3/4, 1/8 of [log 1e-3, log 1].
         let lrs = trials.map { number($0[0].value)! }
         for (lr, exponent) in zip(lrs, [-1.5, -2.25, -0.75, -2.625]) { XCTAssertEqual(lr, pow(10, exponent), accuracy: 1e-12) }
         XCTAssertEqual(try plan().trials(of: "plain").count, 1, "nothing to search: one trial")
+    }
+
+    /// The scrambled sequence (the default): in one dimension the unscrambled 16 points are the
+    /// grid 1/32…15/16, never nearer the top than 1/16; a scramble keeps one point in each of the
+    /// 16 strata [k/16, (k+1)/16) but moves them, differently for each search_seed.
+    func testRandomSearchScramblesTheHaltonSequenceWithTheStudySeed() throws {
+        func quantiles(_ seed: Int) throws -> [Double] {
+            let plan = try plan(Self.spec.replacingOccurrences(of: #""budget": 4"#, with: #""budget": 16, "search_seed": \#(seed)"#))
+            return plan.trials(of: "adam").map { (log10(number($0[0].value)!) + 3) / 3 }
+        }
+        let first = try quantiles(0), second = try quantiles(1)
+        for points in [first, second] {
+            XCTAssertEqual(Set(points.map { Int(($0 * 16).rounded(.down)) }), Set(0..<16), "one point per 1/16 stratum")
+        }
+        XCTAssertNotEqual(first, second)
+        XCTAssertEqual(try quantiles(0), first, "deterministic from the seed")
+        let plain = (1...16).map { BenchmarkPlan.halton(index: $0, base: 2) }
+        XCTAssertNotEqual(first.sorted().map { ($0 * 1e9).rounded() }, plain.sorted().map { ($0 * 1e9).rounded() })
     }
 
     func testGridSearchSpacesQuantilesEvenly() throws {
@@ -90,10 +108,61 @@ final class BenchmarkSpecTests: XCTestCase {
             }.mapValues { $0.map { number(member($0.spec, "seed"))! } }
             for seeds in seedsByOptimizer.values { XCTAssertEqual(seeds, [0, 1, 2]) }
         }
+        // Seed 7 tunes, so 0, 1, 2 are free; a spec tuning at seed 1 gets finals 0, 2, 3: no
+        // final run repeats the winning tuning run (issue 28.1).
+        XCTAssertEqual(plan.finalSeeds, [0, 1, 2])
+        let atOne = try self.plan(Self.spec.replacingOccurrences(of: #""seed": 7"#, with: #""seed": 1"#))
+        XCTAssertEqual(atOne.tuningSeeds, [1])
+        XCTAssertEqual(atOne.finalSeeds, [0, 2, 3])
+        XCTAssertEqual(try atOne.finalRuns { _, _ in 0 }.map { number(member($0.spec, "seed"))! }.prefix(3), [0, 2, 3])
         let adam = runs[0].spec
         XCTAssertEqual(member(adam, "benchmark.role"), .string("final"))
         XCTAssertEqual(member(adam, "benchmark.trial"), .number(2))
-        XCTAssertEqual(number(member(adam, "optimizer.lr"))!, pow(10, -0.75), accuracy: 1e-12)
+        XCTAssertEqual(member(adam, "optimizer.lr"), plan.trials(of: "adam")[2][0].value, "trial 2's point")
+    }
+
+    /// Two optimizers (one test per problem, threshold 0.05) and 3 seeds: 2/2³ = 0.25 can never
+    /// be significant; 6 seeds (2/64 = 0.031) can. Eight optimizers and 8 seeds: 2/2⁸ = 0.0078
+    /// against 0.05/7 = 0.0071, the shipped benchmark's trap; 9 seeds are needed (2/512).
+    func testSignificanceFloorSaysWhatTheSeedCountAllows() throws {
+        let few = try plan().significanceFloor
+        XCTAssertEqual(few, .init(smallestP: 0.25, tests: 1, threshold: 0.05))
+        XCTAssertFalse(few.attainable)
+        XCTAssertEqual(few.seedsNeeded, 6)
+        let note = try plan().significanceNote
+        XCTAssertTrue(note.isWarning)
+        XCTAssertTrue(note.text.contains("no result can be significant; use at least 6 seeds"), note.text)
+        XCTAssertFalse(try plan(Self.spec.replacingOccurrences(of: "\"seeds\": 3", with: "\"seeds\": 6")).significanceNote.isWarning)
+        let eight = (1...8).map { "\"o\($0)\": \"sgd\"" }.joined(separator: ", ")
+        let many = try plan("""
+            {"name": "m", "task": "spirals", "loss": "cross_entropy",
+             "benchmark": {"optimizers": {\(eight)}, "seeds": 8}}
+            """).significanceFloor
+        XCTAssertEqual(many.smallestP, 2.0 / 256)
+        XCTAssertEqual(many.threshold, 0.05 / 7, accuracy: 1e-15)
+        XCTAssertFalse(many.attainable)
+        XCTAssertEqual(many.seedsNeeded, 9)
+    }
+
+    /// A problem's own target overrides the benchmark's; a reference target is tagged without a
+    /// value while tuning and with the value set from the tuning runs in the final runs.
+    func testPerProblemAndReferenceTargets() throws {
+        let text = Self.spec.replacingOccurrences(of: #""wide": {"model""#,
+                                                  with: #""wide": {"target": {"metric": "val_loss", "from": "reference", "quantile": 0.5}, "model""#)
+        let plan = try plan(text)
+        XCTAssertEqual(plan.targets["easy"], .fixed(metric: "val_accuracy", value: 0.9))
+        XCTAssertEqual(plan.targets["wide"], .reference(metric: "val_loss", quantile: 0.5))
+        let tune = try plan.tuneRuns().first { member($0.spec, "benchmark.problem") == .string("wide") }!
+        XCTAssertEqual(member(tune.spec, "benchmark.target.from"), .string("reference"))
+        XCTAssertNil(member(tune.spec, "benchmark.target.value"))
+        XCTAssertNil(member(tune.spec, "target"), "a problem's target is no key of the run's spec")
+        let finals = try plan.finalRuns(bestTrial: { _, _ in 0 }, referenceTarget: { $0 == "wide" ? 0.25 : nil })
+        let wide = finals.first { member($0.spec, "benchmark.problem") == .string("wide") }!
+        XCTAssertEqual(member(wide.spec, "benchmark.target.value"), .number(0.25))
+        let easy = finals.first { member($0.spec, "benchmark.problem") == .string("easy") }!
+        XCTAssertEqual(member(easy.spec, "benchmark.target.value"), .number(0.9))
+        XCTAssertThrowsError(try self.plan(text.replacingOccurrences(of: #""quantile": 0.5"#, with: #""quantile": 2"#)))
+        XCTAssertThrowsError(try self.plan(text.replacingOccurrences(of: #""from": "reference""#, with: #""from": "elsewhere""#)))
     }
 
     func testBadBenchmarksAreSpecErrors() {
@@ -105,5 +174,14 @@ final class BenchmarkSpecTests: XCTestCase {
         XCTAssertTrue(problemKey?.description.contains("benchmark.problems.p.optimizer") ?? false, "\(String(describing: problemKey))")
         let sweep = specError { try self.plan(#"{"name": "b", "sweep": {"seed": [1]}, "benchmark": {"optimizers": {"a": "sgd"}}}"#) }
         XCTAssertTrue(sweep?.description.contains("remove \"sweep\"") ?? false, "\(String(describing: sweep))")
+        // The keys this protocol added: each bad value named by its JSON path.
+        for (body, path) in [(#""search_seed": -1"#, "benchmark.search_seed"), (#""test_size": "big""#, "benchmark.test_size"),
+                             (#""target": {"metric": "val_loss", "from": "reference", "quantile": 0}"#, "benchmark.target.quantile"),
+                             (#""target": {"metric": "val_loss", "from": "mean"}"#, "benchmark.target.from"),
+                             (#""search": "sobol""#, "benchmark.search"), (#""select": "luck""#, "benchmark.select"),
+                             (#""select": "time_to_target""#, "benchmark.select")] {
+            let error = specError { try self.plan(#"{"name": "b", "benchmark": {"optimizers": {"a": "sgd"}, "# + body + "}}") }
+            XCTAssertTrue(error?.description.contains(path) ?? false, "\(body): \(String(describing: error))")
+        }
     }
 }

@@ -2,8 +2,9 @@ import XCTest
 @testable import TrainLabStore
 
 final class BenchmarkStatisticsTests: XCTestCase {
-    // Reference values: scipy 1.17 `scipy.stats.wilcoxon(d)` (exact without ties, zero_method
-    // "wilcox"), and `wilcoxon(d, method="approx")` with ties (no continuity correction).
+    // Reference values: scipy 1.17 `scipy.stats.wilcoxon(d)` (exact, zero_method "wilcox"),
+    // the permutation method's exact values with ties (Fixtures/wilcoxon.json), and
+    // `wilcoxon(d, method="asymptotic", correction=False)` above the exact limit.
 
     func testWilcoxonExactMatchesScipy() throws {
         let test = try XCTUnwrap(Statistics.wilcoxonSignedRank([1.5, -0.2, 3.1, 2.2, 0.7, -1.1, 4.0, 2.5]))
@@ -28,11 +29,44 @@ final class BenchmarkStatisticsTests: XCTestCase {
         XCTAssertEqual(test.pValue, 0.021484375, accuracy: 1e-12)
     }
 
-    func testWilcoxonWithTiesUsesTheCorrectedNormalApproximation() throws {
-        let test = try XCTUnwrap(Statistics.wilcoxonSignedRank([1, -1, 2, 2, 3, -3, 4, 4, 5, 0.5]))
+    /// The exact sign-flip distribution over mid-ranks, against scipy's permutation method
+    /// (tools/golden/make_wilcoxon_fixture.py): ties, zeros, divergences, n up to 20.
+    func testWilcoxonMatchesScipyWithTiesZerosAndDivergences() throws {
+        let cases = try Self.fixture()
+        XCTAssertGreaterThanOrEqual(cases.count, 10)
+        for c in cases {
+            let test = try XCTUnwrap(Statistics.wilcoxonSignedRank(c.d), c.name)
+            XCTAssertTrue(test.exact, c.name)
+            XCTAssertEqual(test.statistic, c.statistic, c.name)
+            XCTAssertEqual(test.pValue, c.p, accuracy: 1e-12, c.name)
+            XCTAssertEqual(test.n, c.d.filter { $0 != 0 }.count, c.name)
+            if let signP = c.signP {
+                XCTAssertEqual(test.kind, .sign, c.name)
+                XCTAssertEqual(test.pValue, signP, accuracy: 1e-12, "\(c.name): the sign test")
+            } else {
+                XCTAssertEqual(test.kind, .wilcoxon, c.name)
+            }
+        }
+    }
+
+    /// SGD diverging on all eight seeds of a problem: the smallest p eight pairs allow, 2/2⁸,
+    /// not the normal approximation's 0.0047 that the write-up once showed.
+    func testEightDivergencesGiveTheExactMinimumP() throws {
+        let test = try XCTUnwrap(Statistics.wilcoxonSignedRank([Double](repeating: .infinity, count: 8)))
+        XCTAssertEqual(test.pValue, 2.0 / 256, accuracy: 1e-15)
+        XCTAssertEqual(test.kind, .sign)
+        XCTAssertEqual(test.divergences, 8)
+    }
+
+    func testWilcoxonAboveTheExactLimitUsesTheTieCorrectedNormalApproximation() throws {
+        // 60 differences: 1...30 and their negatives shifted: ties in |d| by construction.
+        let plain: [Double] = (1...30).map { Double($0) }
+        let flipped: [Double] = (1...30).map { (k: Int) -> Double in k % 3 == 0 ? -Double(k) : Double(k) }
+        let d = plain + flipped
+        let test = try XCTUnwrap(Statistics.wilcoxonSignedRank(d))
         XCTAssertFalse(test.exact)
-        XCTAssertEqual(test.statistic, 9)
-        XCTAssertEqual(test.pValue, 0.05867619965239266, accuracy: 1e-12)
+        // scipy.stats.wilcoxon(d, method="asymptotic", correction=False).pvalue
+        XCTAssertEqual(test.pValue, 1.4004719628953829e-05, accuracy: 1e-12)
     }
 
     func testWilcoxonCountsAFailedRunAsTheLargestDifferenceAndBothFailedAsATie() throws {
@@ -41,6 +75,54 @@ final class BenchmarkStatisticsTests: XCTestCase {
         XCTAssertEqual(test.n, 3)
         XCTAssertEqual(test.statistic, 2, "T⁻ = rank of |−0.2| = 2")
         XCTAssertNil(Statistics.wilcoxonSignedRank([0, .nan]))
+    }
+
+    /// Against numpy's median of the Walsh averages and the interval's order statistics from a
+    /// brute-force null distribution (Fixtures/wilcoxon.json).
+    func testHodgesLehmannMatchesTheReference() throws {
+        let cases = try Self.fixture().filter { $0.hl != nil }
+        XCTAssertGreaterThanOrEqual(cases.count, 5)
+        for c in cases {
+            let hl = try XCTUnwrap(Statistics.hodgesLehmann(c.d), c.name)
+            XCTAssertEqual(hl.estimate, c.hl!, accuracy: 1e-12, c.name)
+            XCTAssertEqual(hl.lower, (c.lo ?? nil) ?? -.infinity, accuracy: 1e-12, c.name)
+            XCTAssertEqual(hl.upper, (c.hi ?? nil) ?? .infinity, accuracy: 1e-12, c.name)
+            XCTAssertEqual(hl.coverage, c.coverage!, accuracy: 1e-12, c.name)
+        }
+        XCTAssert(cases.contains { $0.lo! == nil }, "a sample too small for a bounded interval (n = 5)")
+    }
+
+    /// A heavy tail: every difference is positive but one is huge. The Student t interval of the
+    /// mean reaches below zero; the Hodges–Lehmann interval stays within [min d, max d] and above 0.
+    func testHodgesLehmannIntervalIgnoresAHeavyTail() throws {
+        let d = [0.01, 0.02, 0.015, 0.012, 0.018, 0.011, 0.014, 0.6]
+        let mean = try XCTUnwrap(Statistics.mean(d)), half = try XCTUnwrap(Statistics.confidenceHalfWidth95(d))
+        XCTAssertLessThan(mean - half, 0, "the t interval crosses zero")
+        let hl = try XCTUnwrap(Statistics.hodgesLehmann(d))
+        XCTAssertGreaterThan(hl.lower, 0)
+        XCTAssertEqual(hl.lower, 0.011, accuracy: 1e-15, "W(4) of the 36 Walsh averages: c = 3 for n = 8")
+        XCTAssertLessThan(hl.upper, 0.6)
+    }
+
+    func testHodgesLehmannWithDivergencesAndFailures() throws {
+        let allDiverged = try XCTUnwrap(Statistics.hodgesLehmann([Double](repeating: .infinity, count: 8)))
+        XCTAssertEqual(allDiverged.estimate, .infinity)
+        XCTAssertEqual(allDiverged.lower, .infinity, "every Walsh average is +∞")
+        // NaN (both failed) is a zero; +∞ with −∞ averages to 0: d = [0, 0, 0, +∞, −∞, +∞] has 21
+        // Walsh averages, sorted four −∞, eight 0 (six among the zeros, two +∞ with −∞), nine +∞:
+        // the 11th, the median, is 0.
+        let mixed = try XCTUnwrap(Statistics.hodgesLehmann([.nan, 0, 0, .infinity, -.infinity, .infinity]))
+        XCTAssertEqual(mixed.estimate, 0)
+        XCTAssertNil(Statistics.hodgesLehmann([]))
+    }
+
+    /// Hand-computed: sorted 0.01, 0.02, 0.03, 0.04 times 4, 3, 2, 1 give 0.04, 0.06, 0.06, 0.06
+    /// (the running maximum keeps the order); in input order.
+    func testHolmAdjustment() {
+        let adjusted = Statistics.holmAdjusted([0.03, 0.01, 0.04, 0.02])
+        for (a, b) in zip(adjusted, [0.06, 0.04, 0.06, 0.06]) { XCTAssertEqual(a, b, accuracy: 1e-15) }
+        XCTAssertEqual(Statistics.holmAdjusted([0.5, 0.6]), [1, 1], "capped at 1")
+        XCTAssertEqual(Statistics.holmAdjusted([]), [])
     }
 
     func testMedianWithMisses() {
@@ -95,5 +177,41 @@ final class BenchmarkStatisticsTests: XCTestCase {
         XCTAssertEqual(BenchmarkSelection.counter(evals, atStep: 20), 61)
         XCTAssertEqual(BenchmarkSelection.counter(evals, atStep: 12), 17)
         XCTAssertEqual(BenchmarkSelection.counter(evals, atStep: 0), 0)
+    }
+
+    struct FixtureCase {
+        var name: String
+        var d: [Double]
+        var statistic: Double
+        var p: Double
+        var signP: Double?
+        var hl: Double?
+        var lo: Double??
+        var hi: Double??
+        var coverage: Double?
+    }
+
+    /// Tests/TrainLabStoreTests/Fixtures/wilcoxon.json, "inf"/"-inf" for infinite differences.
+    static func fixture() throws -> [FixtureCase] {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/wilcoxon.json")
+        let cases = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [[String: Any]])
+        func number(_ any: Any?) -> Double? {
+            switch any {
+            case let x as NSNumber: return x.doubleValue
+            case let s as String: return s == "inf" ? .infinity : s == "-inf" ? -.infinity : nil
+            default: return nil
+            }
+        }
+        func bound(_ any: Any?) -> Double?? {
+            guard let any else { return nil }
+            return any is NSNull ? .some(nil) : .some(number(any))
+        }
+        return try cases.map { c in
+            FixtureCase(name: try XCTUnwrap(c["name"] as? String),
+                        d: try XCTUnwrap(c["d"] as? [Any]).compactMap(number),
+                        statistic: try XCTUnwrap(number(c["statistic"])), p: try XCTUnwrap(number(c["p"])),
+                        signP: number(c["sign_p"]), hl: number(c["hl"]), lo: bound(c["lo"]), hi: bound(c["hi"]),
+                        coverage: number(c["coverage"]))
+        }
     }
 }
