@@ -43,7 +43,7 @@ public struct ReportData: Sendable {
     /// Curve metrics in display order, and their curves (one per config, `configs` order).
     public var curveMetrics: [String]
     public var curves: [String: [ConfigCurve]]
-    /// Logged steps averaged into one chart point, per curve metric (1: raw).
+    /// The most logged steps in one display column, per curve metric (1: raw; see `minMaxPerColumn`).
     public var stepsPerPoint: [String: Int]
     /// The EMA weight the `train_loss` curves are smoothed with (see `exponentialMovingAverage`);
     /// nil: raw.
@@ -65,14 +65,17 @@ public struct ReportData: Sendable {
     ///   runs, `seed` aside. An unknown key is `ResultsQueryError.unknownParamKey`.
     /// - `metric`: the final-metric comparison's metric; nil: `val_loss` when logged, else
     ///   `train_loss`. Its curve is drawn too. A metric no run logged is `unknownMetric`.
-    /// - `maxPoints`: a curve with more steps is averaged over consecutive steps into about this many points.
+    /// - `columns`: a curve with more than two points per column is downsampled for display to
+    ///   the lowest and highest point of each of this many equal step ranges (`minMaxPerColumn`),
+    ///   so a spike or a divergence stays visible however long the run; nil: `displayColumns`,
+    ///   fewer when many runs share a chart (`columnsFor(runCount:)`) to bound the file size.
     /// - `smoothing`: the `train_loss` curves (line, band and diverged runs) are exponential moving
     ///   averages with this weight, in `0..<1`, over the logged steps, before those are averaged
     ///   into points; nil: raw.
     /// - `pivotKey`: a param that becomes the last group key, the heatmap's columns; the other
     ///   keys (`groupKeys`, or every differing param but it and `seed`) are its rows.
     public static func load(from store: ResultsStore, experiment: String, groupKeys: [String]? = nil,
-                            metric: String? = nil, maxPoints: Int = 1000, smoothing: Double? = nil,
+                            metric: String? = nil, columns: Int? = nil, smoothing: Double? = nil,
                             pivotKey: String? = nil) throws -> ReportData {
         let overviews = try store.runOverviews(experiment: experiment)  // throws for an unknown experiment
         let keys = (groupKeys ?? ResultsStore.differingParamKeys(overviews.map(\.params)).filter { $0 != "seed" })
@@ -101,6 +104,7 @@ public struct ReportData: Sendable {
                          runs: group.runIDs.compactMap { byID[$0] }, group: group, style: styles[index])
         }
 
+        let columns = columns ?? Self.columnsFor(runCount: overviews.count)
         var curveMetrics = standardCurveMetrics.filter(metricNames.contains)
         if !curveMetrics.contains(metric) && !metric.hasPrefix("probe/") { curveMetrics.append(metric) }
         var curves: [String: [ConfigCurve]] = [:], stepsPerPoint: [String: Int] = [:]
@@ -123,10 +127,10 @@ public struct ReportData: Sendable {
                         kept.append(series)
                     }
                 }
-                let (points, size) = Self.averagedInBuckets(smoothed(Self.aggregate(kept)), maxPoints: maxPoints)
+                let (points, size) = Self.minMaxPerColumn(smoothed(Self.aggregate(kept)), columns: columns)
                 bucket = max(bucket, size)
                 traces = traces.map {
-                    ChartTrace(runID: $0.runID, points: Self.averagedInBuckets(smoothed($0.points), maxPoints: maxPoints).points)
+                    ChartTrace(runID: $0.runID, points: Self.minMaxPerColumn(smoothed($0.points), columns: columns).points)
                 }
                 perConfig.append(ConfigCurve(config: config.number, points: points, diverged: traces))
             }
@@ -205,18 +209,48 @@ public struct ReportData: Sendable {
         }
     }
 
-    /// `points` averaged over runs of `size` consecutive points (x and y: mean, band: min of the
-    /// lows to max of the highs), `size` the smallest that leaves at most `maxPoints`.
-    public static func averagedInBuckets(_ points: [ChartPoint], maxPoints: Int) -> (points: [ChartPoint], size: Int) {
-        guard maxPoints > 0, points.count > maxPoints else { return (points, 1) }
-        let size = (points.count + maxPoints - 1) / maxPoints
-        let averaged = stride(from: 0, to: points.count, by: size).map { start -> ChartPoint in
-            let chunk = points[start..<min(start + size, points.count)]
-            let count = Double(chunk.count)
-            return ChartPoint(x: chunk.map(\.x).reduce(0, +) / count, y: chunk.map(\.y).reduce(0, +) / count,
-                              low: chunk.map(\.low).min()!, high: chunk.map(\.high).max()!)
+    /// Pixel columns of a chart's plot (900 wide, less the axes): the most a curve is drawn with.
+    public static let displayColumns = 800
+    /// Logged points one chart may keep over all its runs: bounds the page's size (the shipped
+    /// benchmark's 576 runs get 12 columns; a sweep of a dozen runs every pixel column).
+    public static let pointBudgetPerChart = 14_000
+
+    /// Columns for a chart of `runCount` runs: `displayColumns`, fewer when the runs' points
+    /// (two per column) would pass `pointBudgetPerChart`, never under 12.
+    public static func columnsFor(runCount: Int) -> Int {
+        min(displayColumns, max(12, pointBudgetPerChart / max(1, 2 * runCount)))
+    }
+
+    /// `points` (x ascending) cut into `columns` equal x ranges; each range keeps its lowest and
+    /// its highest point by `y`, in x order (one when they are the same), with the band of the
+    /// whole range (min of the lows, max of the highs). Averaging would flatten a spike or the
+    /// jump of a divergence; min and max keep both extremes. `size`: the most points a range
+    /// held (1: nothing was dropped). Curves with at most two points per column are kept as they are.
+    public static func minMaxPerColumn(_ points: [ChartPoint], columns: Int) -> (points: [ChartPoint], size: Int) {
+        guard columns > 0, points.count > 2 * columns, let first = points.first?.x, let last = points.last?.x,
+              last > first else { return (points, 1) }
+        var out: [ChartPoint] = [], size = 1
+        out.reserveCapacity(2 * columns)
+        var start = 0
+        while start < points.count {
+            let column = min(columns - 1, Int((points[start].x - first) / (last - first) * Double(columns)))
+            var end = start + 1
+            while end < points.count,
+                  min(columns - 1, Int((points[end].x - first) / (last - first) * Double(columns))) == column { end += 1 }
+            let chunk = points[start..<end]
+            size = max(size, chunk.count)
+            var lowest = start, highest = start
+            for index in chunk.indices {
+                if chunk[index].y < chunk[lowest].y { lowest = index }
+                if chunk[index].y > chunk[highest].y { highest = index }
+            }
+            let bandLow = chunk.map(\.low).min()!, bandHigh = chunk.map(\.high).max()!
+            for index in Set([lowest, highest]).sorted() {
+                out.append(ChartPoint(x: points[index].x, y: points[index].y, low: bandLow, high: bandHigh))
+            }
+            start = end
         }
-        return (averaged, size)
+        return (out, size)
     }
 
     /// The exponential moving average of `values` (finite) with TensorBoard's debiasing:
