@@ -158,7 +158,14 @@ public struct LineChart: Sendable {
         public var bottom: Double { top + height }
     }
 
+    /// Past this many series the legend is one line naming where the styles are listed: hundreds
+    /// of entries would be taller than the plot, and most of the file.
+    public static let legendEntriesUpTo = 60
+
     var legendEntries: [Legend.Entry] {
+        guard series.count <= Self.legendEntriesUpTo else {
+            return [Legend.Entry(symbol: .line(series[0].style), label: "\(series.count) series: each config's colour and dash are in the configs table", id: nil)]
+        }
         var entries = series.map { Legend.Entry(symbol: .line($0.style), label: $0.label, id: $0.id) }
         if series.contains(where: { !$0.traces.isEmpty }) {
             entries.append(Legend.Entry(symbol: .divergedTrace, label: "diverged run, drawn until it stopped", id: nil))

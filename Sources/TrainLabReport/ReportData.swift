@@ -45,6 +45,12 @@ public struct ReportData: Sendable {
     public var curves: [String: [ConfigCurve]]
     /// The most logged steps in one display column, per curve metric (1: raw; see `minMaxPerColumn`).
     public var stepsPerPoint: [String: Int]
+    /// Per curve metric, each run's own curve (raw, unsmoothed; a diverged run's up to its last
+    /// finite value) downsampled on the chart's column grid (`runColumns`): what the page's
+    /// script groups, filters and smooths.
+    public var runCurves: [String: [ChartTrace]] = [:]
+    /// Per curve metric, the column grid of `runCurves`: the step range and the column count.
+    public var runColumns: [String: (first: Double, last: Double, columns: Int)] = [:]
     /// The EMA weight the `train_loss` curves are smoothed with (see `exponentialMovingAverage`);
     /// nil: raw.
     public var smoothing: Double?
@@ -108,7 +114,9 @@ public struct ReportData: Sendable {
         var curveMetrics = standardCurveMetrics.filter(metricNames.contains)
         if !curveMetrics.contains(metric) && !metric.hasPrefix("probe/") { curveMetrics.append(metric) }
         var curves: [String: [ConfigCurve]] = [:], stepsPerPoint: [String: Int] = [:]
+        var runCurves: [String: [ChartTrace]] = [:], runColumns: [String: (first: Double, last: Double, columns: Int)] = [:]
         for name in curveMetrics {
+            var raw: [ChartTrace] = []
             let curveSmoothing = name == "train_loss" ? smoothing : nil
             func smoothed(_ points: [ChartPoint]) -> [ChartPoint] {
                 curveSmoothing.map { Self.exponentialMovingAverage(points, smoothing: $0) } ?? points
@@ -119,6 +127,10 @@ public struct ReportData: Sendable {
                 var kept: [[(step: Int, value: Double)]] = [], traces: [ChartTrace] = []
                 for overview in config.runs {
                     let series = try store.metrics(runID: overview.run.id, name: name)
+                    let own = (overview.run.status == .diverged ? Array(series.prefix { $0.value.isFinite }) : series)
+                        .filter { $0.value.isFinite }
+                    raw.append(ChartTrace(runID: overview.run.id,
+                                          points: own.map { ChartPoint(x: Double($0.step), y: $0.value, low: $0.value, high: $0.value) }))
                     if overview.run.status == .diverged {
                         let finite = series.prefix { $0.value.isFinite }
                         let points = finite.map { ChartPoint(x: Double($0.step), y: $0.value, low: $0.value, high: $0.value) }
@@ -136,6 +148,12 @@ public struct ReportData: Sendable {
             }
             curves[name] = perConfig
             stepsPerPoint[name] = bucket
+            let xs = raw.flatMap { $0.points.map(\.x) }
+            let range = (first: xs.min() ?? 0, last: xs.max() ?? 0, columns: columns)
+            runColumns[name] = range
+            runCurves[name] = raw.map {
+                ChartTrace(runID: $0.runID, points: Self.minMaxPerColumn($0.points, columns: columns, range: (range.first, range.last)).points)
+            }
         }
 
         var probes: [String: [ConfigCurve]] = [:]
@@ -156,10 +174,13 @@ public struct ReportData: Sendable {
         }
 
         let benchmark = try BenchmarkReport.load(from: store, experiment: experiment, overviews: overviews)
-        return ReportData(experiment: experiment, databasePath: store.path, groupKeys: keys, pivotKey: pivotKey, configs: configs,
-                          comparison: comparison, metricNames: metricNames, curveMetrics: curveMetrics,
-                          curves: curves, stepsPerPoint: stepsPerPoint, smoothing: smoothing, probes: probes,
-                          benchmark: benchmark)
+        var data = ReportData(experiment: experiment, databasePath: store.path, groupKeys: keys, pivotKey: pivotKey, configs: configs,
+                              comparison: comparison, metricNames: metricNames, curveMetrics: curveMetrics,
+                              curves: curves, stepsPerPoint: stepsPerPoint, smoothing: smoothing, probes: probes,
+                              benchmark: benchmark)
+        data.runCurves = runCurves
+        data.runColumns = runColumns
+        return data
     }
 
     /// Series styles of configs with these group values. Up to seven configs get a colour each.
@@ -212,13 +233,14 @@ public struct ReportData: Sendable {
     /// Pixel columns of a chart's plot (900 wide, less the axes): the most a curve is drawn with.
     public static let displayColumns = 800
     /// Logged points one chart may keep over all its runs: bounds the page's size (the shipped
-    /// benchmark's 576 runs get 12 columns; a sweep of a dozen runs every pixel column).
-    public static let pointBudgetPerChart = 14_000
+    /// benchmark's 576 runs get 6 columns; a sweep of a few runs every pixel column). The page
+    /// embeds each run's curve as well, so its share of the bytes counts twice.
+    public static let pointBudgetPerChart = 7_000
 
     /// Columns for a chart of `runCount` runs: `displayColumns`, fewer when the runs' points
-    /// (two per column) would pass `pointBudgetPerChart`, never under 12.
+    /// (two per column) would pass `pointBudgetPerChart`, never under 6.
     public static func columnsFor(runCount: Int) -> Int {
-        min(displayColumns, max(12, pointBudgetPerChart / max(1, 2 * runCount)))
+        min(displayColumns, max(6, pointBudgetPerChart / max(1, 2 * runCount)))
     }
 
     /// `points` (x ascending) cut into `columns` equal x ranges; each range keeps its lowest and
@@ -226,9 +248,11 @@ public struct ReportData: Sendable {
     /// whole range (min of the lows, max of the highs). Averaging would flatten a spike or the
     /// jump of a divergence; min and max keep both extremes. `size`: the most points a range
     /// held (1: nothing was dropped). Curves with at most two points per column are kept as they are.
-    public static func minMaxPerColumn(_ points: [ChartPoint], columns: Int) -> (points: [ChartPoint], size: Int) {
-        guard columns > 0, points.count > 2 * columns, let first = points.first?.x, let last = points.last?.x,
-              last > first else { return (points, 1) }
+    /// `range`: the x range the columns divide (a chart's, shared by its runs); nil: the points' own.
+    public static func minMaxPerColumn(_ points: [ChartPoint], columns: Int,
+                                       range: (Double, Double)? = nil) -> (points: [ChartPoint], size: Int) {
+        guard columns > 0, points.count > 2 * columns, let first = range?.0 ?? points.first?.x,
+              let last = range?.1 ?? points.last?.x, last > first else { return (points, 1) }
         var out: [ChartPoint] = [], size = 1
         out.reserveCapacity(2 * columns)
         var start = 0

@@ -83,7 +83,7 @@ final class ReportSizeTests: XCTestCase {
         }
         let data = try ReportData.load(from: store, experiment: "bench")
         XCTAssertEqual(data.configs.count, 408)
-        XCTAssertEqual(ReportData.columnsFor(runCount: 576), 12)
+        XCTAssertEqual(ReportData.columnsFor(runCount: 576), 6)
         let html = HTMLReport.render(data)
         XCTAssertLessThan(html.utf8.count, 1_000_000, "the benchmark's report fits in 1 MB")
     }
