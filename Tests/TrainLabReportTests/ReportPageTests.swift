@@ -108,6 +108,37 @@ final class ReportPageTests: XCTestCase {
         }
     }
 
+    /// The page's state in its address, as a reload under `report --watch` finds it: zoom and a
+    /// hidden series survive; group by nothing, a status filter and a sort recompute the chart
+    /// and the runs table.
+    func testThePageRestoresItsStateFromTheAddressInAHeadlessBrowser() throws {
+        guard let chromium = Self.executable(among: ["chromium", "chromium-browser"]) else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("chromium is not installed"); return }
+            throw XCTSkip("chromium is not installed (apt-get install -y chromium); the browser test runs in CI")
+        }
+        let data = try ReportData.load(from: try makeStore(), experiment: "page")
+        let file = folder.appendingPathComponent("page.html")
+        try HTMLReport.render(data).write(to: file, atomically: true, encoding: .utf8)
+        func open(_ state: String) throws -> String {
+            let hash = state.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            return try runBrowser(chromium, ["--dump-dom", file.absoluteString + "#" + hash])
+        }
+        let kept = try open(#"{"zoom":{"chart-train-loss":[100,200]},"hidden":{"config 1":1}}"#)
+        XCTAssertTrue(kept.contains("data-x-domain=\"100 200\""), "the zoom is restored")
+        XCTAssertEqual(kept.components(separatedBy: "class=\"item off\" data-series=\"config 1\"").count - 1, 2,
+                       "config #1 hidden on both curve charts")
+        XCTAssertEqual(kept.components(separatedBy: "class=\"js-line\"").count - 1, 2, "only config #2's lines drawn")
+
+        // One group of the completed runs: one line per chart; the runs table lists those 3, highest id first.
+        let grouped = try open(#"{"group":[],"status":"completed","sort":["run",-1]}"#)
+        XCTAssertEqual(grouped.components(separatedBy: "class=\"js-line\" data-series=\"all runs\"").count - 1, 2)
+        XCTAssertEqual(grouped.components(separatedBy: "class=\"js-trace\"").count - 1, 0, "the diverged run filtered out")
+        let table = try XCTUnwrap(grouped.components(separatedBy: "<table class=\"runs\">").dropFirst().first?
+            .components(separatedBy: "</table>").first)
+        let rows = table.components(separatedBy: "<tr data-run=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        XCTAssertEqual(rows, ["3", "2", "1"], "runs 1, 2 (lr 0.01) and 3 (lr 0.1, seed 0) completed; 4 diverged")
+    }
+
     /// Runs chromium headless on the page until it exits (it does once the virtual time budget,
     /// not wall time, is spent); a generous deadline only guards against a hung browser.
     private func runBrowser(_ chromium: String, _ arguments: [String]) throws -> String {
