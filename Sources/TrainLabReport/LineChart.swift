@@ -38,9 +38,12 @@ public struct LineSeries: Sendable, Equatable {
     /// x positions of settings that gave no value (a tuning trial that diverged or failed): a ✕
     /// on the plot's worst edge (see `LineChart.failuresAtBottom`), so they are shown, not dropped.
     public var failures: [Double]
+    /// Draw the band; false where it says nothing (one run: its low and high are the line's own).
+    public var band = true
 
     public init(id: String, label: String, style: SeriesStyle, points: [ChartPoint], traces: [ChartTrace] = [],
-                failures: [Double] = []) {
+                failures: [Double] = [], band: Bool = true) {
+        self.band = band
         self.id = id
         self.label = label
         self.style = style
@@ -155,7 +158,14 @@ public struct LineChart: Sendable {
         public var bottom: Double { top + height }
     }
 
+    /// Past this many series the legend is one line naming where the styles are listed: hundreds
+    /// of entries would be taller than the plot, and most of the file.
+    public static let legendEntriesUpTo = 60
+
     var legendEntries: [Legend.Entry] {
+        guard series.count <= Self.legendEntriesUpTo else {
+            return [Legend.Entry(symbol: .line(series[0].style), label: "\(series.count) series: each config's colour and dash are in the configs table", id: nil)]
+        }
         // Series that look alike and say the same (an adaptive search's pruned trials) share one entry.
         var entries: [Legend.Entry] = []
         var seen: [(SeriesStyle, String)] = []
@@ -229,7 +239,7 @@ public struct LineChart: Sendable {
 
         // Bands, then traces, then lines, clipped to the plot.
         out.append("<g clip-path=\"url(#\(SVG.escaped(clipID)))\">")
-        for line in series where !line.points.isEmpty {
+        for line in series where !line.points.isEmpty && line.band {
             let upper = line.points.map { (x: px($0.x), y: py($0.high)) }
             let lower = line.points.reversed().map { (x: px($0.x), y: py($0.low)) }
             out.append(SVG.element("path", [("class", "band"), ("data-band", line.id),

@@ -49,7 +49,8 @@ public enum ReportCharts {
         let (title, axis) = describe(metric, unit: unit(of: metric, in: data), smoothing: smoothing)
         let series = zip(data.configs, curves).map { config, curve in
             LineSeries(id: config.id, label: legendLabel(config), style: config.style,
-                       points: curve.points, traces: curve.diverged)
+                       points: curve.points, traces: curve.diverged,
+                       band: config.runs.count - config.divergedRuns.count > 1)
         }
         var subtitle = "Line: mean over each config's runs at every logged step; band: min to max over those runs."
         if curves.contains(where: { !$0.diverged.isEmpty }) {
@@ -63,11 +64,12 @@ public enum ReportCharts {
             shownMetric += " (\(emaLabel(smoothing)))"
         }
         if let size = data.stepsPerPoint[metric], size > 1 {
-            subtitle += " Each point averages \(size) consecutive logged steps."
+            subtitle += " Up to \(size) logged steps per pixel column: each column shows its lowest and highest value."
         }
         var chart = LineChart(id: "chart-" + SVG.identifier(metric), title: "\(title): \(shownMetric) by step",
                               subtitle: subtitle, xLabel: "step (optimizer updates)", yLabel: axis, series: series)
-        chart.dotsUpTo = 25
+        // Dots help a few short curves; on hundreds of series they are only bytes.
+        chart.dotsUpTo = series.count <= 12 ? 25 : 0
         return chart
     }
 

@@ -43,8 +43,14 @@ public struct ReportData: Sendable {
     /// Curve metrics in display order, and their curves (one per config, `configs` order).
     public var curveMetrics: [String]
     public var curves: [String: [ConfigCurve]]
-    /// Logged steps averaged into one chart point, per curve metric (1: raw).
+    /// The most logged steps in one display column, per curve metric (1: raw; see `minMaxPerColumn`).
     public var stepsPerPoint: [String: Int]
+    /// Per curve metric, each run's own curve (raw, unsmoothed; a diverged run's up to its last
+    /// finite value) downsampled on the chart's column grid (`runColumns`): what the page's
+    /// script groups, filters and smooths.
+    public var runCurves: [String: [ChartTrace]] = [:]
+    /// Per curve metric, the column grid of `runCurves`: the step range and the column count.
+    public var runColumns: [String: (first: Double, last: Double, columns: Int)] = [:]
     /// The EMA weight the `train_loss` curves are smoothed with (see `exponentialMovingAverage`);
     /// nil: raw.
     public var smoothing: Double?
@@ -77,14 +83,17 @@ public struct ReportData: Sendable {
     ///   runs, `seed` aside. An unknown key is `ResultsQueryError.unknownParamKey`.
     /// - `metric`: the final-metric comparison's metric; nil: `val_loss` when logged, else
     ///   `train_loss`. Its curve is drawn too. A metric no run logged is `unknownMetric`.
-    /// - `maxPoints`: a curve with more steps is averaged over consecutive steps into about this many points.
+    /// - `columns`: a curve with more than two points per column is downsampled for display to
+    ///   the lowest and highest point of each of this many equal step ranges (`minMaxPerColumn`),
+    ///   so a spike or a divergence stays visible however long the run; nil: `displayColumns`,
+    ///   fewer when many runs share a chart (`columnsFor(runCount:)`) to bound the file size.
     /// - `smoothing`: the `train_loss` curves (line, band and diverged runs) are exponential moving
     ///   averages with this weight, in `0..<1`, over the logged steps, before those are averaged
     ///   into points; nil: raw.
     /// - `pivotKey`: a param that becomes the last group key, the heatmap's columns; the other
     ///   keys (`groupKeys`, or every differing param but it and `seed`) are its rows.
     public static func load(from store: ResultsStore, experiment: String, groupKeys: [String]? = nil,
-                            metric: String? = nil, maxPoints: Int = 1000, smoothing: Double? = nil,
+                            metric: String? = nil, columns: Int? = nil, smoothing: Double? = nil,
                             pivotKey: String? = nil) throws -> ReportData {
         let overviews = try store.runOverviews(experiment: experiment)  // throws for an unknown experiment
         let keys = (groupKeys ?? ResultsStore.differingParamKeys(overviews.map(\.params)).filter { $0 != "seed" })
@@ -113,10 +122,13 @@ public struct ReportData: Sendable {
                          runs: group.runIDs.compactMap { byID[$0] }, group: group, style: styles[index])
         }
 
+        let columns = columns ?? Self.columnsFor(runCount: overviews.count)
         var curveMetrics = standardCurveMetrics.filter(metricNames.contains)
         if !curveMetrics.contains(metric) && !metric.hasPrefix("probe/") { curveMetrics.append(metric) }
         var curves: [String: [ConfigCurve]] = [:], stepsPerPoint: [String: Int] = [:]
+        var runCurves: [String: [ChartTrace]] = [:], runColumns: [String: (first: Double, last: Double, columns: Int)] = [:]
         for name in curveMetrics {
+            var raw: [ChartTrace] = []
             let curveSmoothing = name == "train_loss" ? smoothing : nil
             func smoothed(_ points: [ChartPoint]) -> [ChartPoint] {
                 curveSmoothing.map { Self.exponentialMovingAverage(points, smoothing: $0) } ?? points
@@ -127,6 +139,10 @@ public struct ReportData: Sendable {
                 var kept: [[(step: Int, value: Double)]] = [], traces: [ChartTrace] = []
                 for overview in config.runs {
                     let series = try store.metrics(runID: overview.run.id, name: name)
+                    let own = (overview.run.status == .diverged ? Array(series.prefix { $0.value.isFinite }) : series)
+                        .filter { $0.value.isFinite }
+                    raw.append(ChartTrace(runID: overview.run.id,
+                                          points: own.map { ChartPoint(x: Double($0.step), y: $0.value, low: $0.value, high: $0.value) }))
                     if overview.run.status == .diverged {
                         let finite = series.prefix { $0.value.isFinite }
                         let points = finite.map { ChartPoint(x: Double($0.step), y: $0.value, low: $0.value, high: $0.value) }
@@ -135,15 +151,21 @@ public struct ReportData: Sendable {
                         kept.append(series)
                     }
                 }
-                let (points, size) = Self.averagedInBuckets(smoothed(Self.aggregate(kept)), maxPoints: maxPoints)
+                let (points, size) = Self.minMaxPerColumn(smoothed(Self.aggregate(kept)), columns: columns)
                 bucket = max(bucket, size)
                 traces = traces.map {
-                    ChartTrace(runID: $0.runID, points: Self.averagedInBuckets(smoothed($0.points), maxPoints: maxPoints).points)
+                    ChartTrace(runID: $0.runID, points: Self.minMaxPerColumn(smoothed($0.points), columns: columns).points)
                 }
                 perConfig.append(ConfigCurve(config: config.number, points: points, diverged: traces))
             }
             curves[name] = perConfig
             stepsPerPoint[name] = bucket
+            let xs = raw.flatMap { $0.points.map(\.x) }
+            let range = (first: xs.min() ?? 0, last: xs.max() ?? 0, columns: columns)
+            runColumns[name] = range
+            runCurves[name] = raw.map {
+                ChartTrace(runID: $0.runID, points: Self.minMaxPerColumn($0.points, columns: columns, range: (range.first, range.last)).points)
+            }
         }
 
         var probes: [String: [ConfigCurve]] = [:]
@@ -178,6 +200,8 @@ public struct ReportData: Sendable {
                           curves: curves, stepsPerPoint: stepsPerPoint, smoothing: smoothing, probes: probes,
                           benchmark: benchmark)
         data.searchTrials = searchTrials.sorted { $0.trial < $1.trial }
+        data.runCurves = runCurves
+        data.runColumns = runColumns
         return data
     }
 
@@ -228,18 +252,51 @@ public struct ReportData: Sendable {
         }
     }
 
-    /// `points` averaged over runs of `size` consecutive points (x and y: mean, band: min of the
-    /// lows to max of the highs), `size` the smallest that leaves at most `maxPoints`.
-    public static func averagedInBuckets(_ points: [ChartPoint], maxPoints: Int) -> (points: [ChartPoint], size: Int) {
-        guard maxPoints > 0, points.count > maxPoints else { return (points, 1) }
-        let size = (points.count + maxPoints - 1) / maxPoints
-        let averaged = stride(from: 0, to: points.count, by: size).map { start -> ChartPoint in
-            let chunk = points[start..<min(start + size, points.count)]
-            let count = Double(chunk.count)
-            return ChartPoint(x: chunk.map(\.x).reduce(0, +) / count, y: chunk.map(\.y).reduce(0, +) / count,
-                              low: chunk.map(\.low).min()!, high: chunk.map(\.high).max()!)
+    /// Pixel columns of a chart's plot (900 wide, less the axes): the most a curve is drawn with.
+    public static let displayColumns = 800
+    /// Logged points one chart may keep over all its runs: bounds the page's size (the shipped
+    /// benchmark's 576 runs get 6 columns; a sweep of a few runs every pixel column). The page
+    /// embeds each run's curve as well, so its share of the bytes counts twice.
+    public static let pointBudgetPerChart = 7_000
+
+    /// Columns for a chart of `runCount` runs: `displayColumns`, fewer when the runs' points
+    /// (two per column) would pass `pointBudgetPerChart`, never under 6.
+    public static func columnsFor(runCount: Int) -> Int {
+        min(displayColumns, max(6, pointBudgetPerChart / max(1, 2 * runCount)))
+    }
+
+    /// `points` (x ascending) cut into `columns` equal x ranges; each range keeps its lowest and
+    /// its highest point by `y`, in x order (one when they are the same), with the band of the
+    /// whole range (min of the lows, max of the highs). Averaging would flatten a spike or the
+    /// jump of a divergence; min and max keep both extremes. `size`: the most points a range
+    /// held (1: nothing was dropped). Curves with at most two points per column are kept as they are.
+    /// `range`: the x range the columns divide (a chart's, shared by its runs); nil: the points' own.
+    public static func minMaxPerColumn(_ points: [ChartPoint], columns: Int,
+                                       range: (Double, Double)? = nil) -> (points: [ChartPoint], size: Int) {
+        guard columns > 0, points.count > 2 * columns, let first = range?.0 ?? points.first?.x,
+              let last = range?.1 ?? points.last?.x, last > first else { return (points, 1) }
+        var out: [ChartPoint] = [], size = 1
+        out.reserveCapacity(2 * columns)
+        var start = 0
+        while start < points.count {
+            let column = min(columns - 1, Int((points[start].x - first) / (last - first) * Double(columns)))
+            var end = start + 1
+            while end < points.count,
+                  min(columns - 1, Int((points[end].x - first) / (last - first) * Double(columns))) == column { end += 1 }
+            let chunk = points[start..<end]
+            size = max(size, chunk.count)
+            var lowest = start, highest = start
+            for index in chunk.indices {
+                if chunk[index].y < chunk[lowest].y { lowest = index }
+                if chunk[index].y > chunk[highest].y { highest = index }
+            }
+            let bandLow = chunk.map(\.low).min()!, bandHigh = chunk.map(\.high).max()!
+            for index in Set([lowest, highest]).sorted() {
+                out.append(ChartPoint(x: points[index].x, y: points[index].y, low: bandLow, high: bandHigh))
+            }
+            start = end
         }
-        return (averaged, size)
+        return (out, size)
     }
 
     /// The exponential moving average of `values` (finite) with TensorBoard's debiasing:

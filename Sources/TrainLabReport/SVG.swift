@@ -87,9 +87,11 @@ public enum SVG {
     }
 
     /// `M x y L x y ...` through `points`.
+    /// Path coordinates to a tenth of a pixel: finer is invisible, and long curves are most of a
+    /// report's bytes.
     static func pathData(_ points: [(x: Double, y: Double)]) -> String {
         points.enumerated().map { index, point in
-            (index == 0 ? "M" : "L") + number(point.x) + " " + number(point.y)
+            (index == 0 ? "M" : "L") + number((point.x * 10).rounded() / 10) + " " + number((point.y * 10).rounded() / 10)
         }.joined(separator: " ")
     }
 

@@ -55,6 +55,23 @@ struct Arguments {
         return value
     }
 
+    /// Removes `--name [NUMBER]` (or `--name=NUMBER`): nil when absent; `.some(nil)` when given
+    /// without a number (the next word is taken only when it reads as one).
+    mutating func optionalNumber(_ name: String) throws -> String?? {
+        assertAccepted(name)
+        if let i = words.firstIndex(where: { $0.hasPrefix(name + "=") }) {
+            return .some(String(words.remove(at: i).dropFirst(name.count + 1)))
+        }
+        guard let i = words.firstIndex(of: name) else { return nil }
+        if i + 1 < words.count, Double(words[i + 1]) != nil {
+            let value = words[i + 1]
+            words.removeSubrange(i...(i + 1))
+            return .some(value)
+        }
+        words.remove(at: i)
+        return .some(nil)
+    }
+
     mutating func intOption(_ name: String, atLeast minimum: Int) throws -> Int? {
         guard let text = try option(name) else { return nil }
         guard let value = Int(text), value >= minimum else {

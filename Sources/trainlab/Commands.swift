@@ -167,8 +167,8 @@ let commandTable: [Command] = [
         run: ExportCommand.run),
     Command(
         name: "report",
-        synopses: ["report EXPERIMENT [-o FILE] [--by KEY...] [--pivot KEY] [--metric NAME] [--smooth A] [--format html|svg] [--chart C] [--problem P] [--db PATH]"],
-        summary: "one HTML file: curves (mean, min-max band), final metric ± 95% CI, heatmap, init probe by depth, benchmark charts, config table, tags and notes",
+        synopses: ["report EXPERIMENT [-o FILE] [--by KEY...] [--pivot KEY] [--metric NAME] [--smooth A] [--format html|svg] [--chart C] [--problem P] [--watch [SECONDS]] [--db PATH|GLOB]"],
+        summary: "one self-contained HTML file: interactive curves (mean, min-max band; hover, hide, zoom, log, smoothing, group by), runs table, final metric ± 95% CI, heatmap, init probe by depth, benchmark charts, config table, tags and notes",
         options: [
             Option("-o", "--output", value: "FILE", help: "the file (default EXPERIMENT.html or .svg; - for stdout)"),
             Option("--by", value: "KEY", help: "configs share these params (default: runs that differ only by seed)"),
@@ -178,7 +178,8 @@ let commandTable: [Command] = [
             Option("--format", value: "html|svg", help: "html (default) or one chart as svg"),
             Option("--chart", value: "C", help: "the svg chart: curves (default), final, heatmap (with --pivot), act_rms, grad_rms; a benchmark's lr_sensitivity, tuning, profile or time_to_target"),
             Option("--problem", value: "P", help: "the benchmark problem of --chart lr_sensitivity or tuning (default the first)"),
-            databaseOption,
+            Option("--watch", value: "[SECONDS]", help: "rewrite the file every SECONDS (default 5) while runs are running, once more when none is; the page reloads itself"),
+            Option("--db", value: "PATH|GLOB", help: "the results database, opened read-only, or a quoted glob of shard databases (default results/trainlab.sqlite)"),
         ],
         run: ReportCommand.run),
     Command(

@@ -4,9 +4,12 @@ import TrainLabStore
 import TrainLabExperiment
 import TrainLabIO
 
-/// `trainlab report EXPERIMENT [-o FILE] [--db PATH] [--by KEY...] [--metric NAME] [--smooth A]
-/// [--format html|svg] [--chart C] [--problem P]`: an experiment's charts and config table as
-/// one self-contained HTML file, or one chart as SVG. `--smooth A` draws the train_loss curves as
+/// `trainlab report EXPERIMENT [-o FILE] [--db PATH|GLOB] [--by KEY...] [--metric NAME] [--smooth A]
+/// [--format html|svg] [--chart C] [--problem P] [--watch [SECONDS]]`: an experiment's charts and
+/// config table as one self-contained HTML file, or one chart as SVG. `--watch` rewrites the
+/// page (atomically) every SECONDS while runs of the experiment are running, once more when none
+/// is, and exits; the page reloads itself meanwhile. A `--db` glob (quoted) reads the shards a
+/// sweep writes, merged into a temporary database for each rendering. `--smooth A` draws the train_loss curves as
 /// exponential moving averages of weight A (see `ReportData.exponentialMovingAverage`). A
 /// benchmark's charts: `lr_sensitivity` and `tuning` of one problem (`--problem`, default the
 /// first), `profile` and `time_to_target` across problems.
@@ -43,6 +46,15 @@ enum ReportCommand {
             }
         }
         if chart == "heatmap" && pivotKey == nil { throw UsageError("--chart heatmap needs --pivot KEY") }
+        var watchSeconds: Double?
+        if let watch = try arguments.optionalNumber("--watch") {
+            let text = watch ?? String(Int(defaultWatchSeconds))
+            guard let seconds = Double(text), seconds >= 0.2, seconds <= 3600 else {
+                throw UsageError("--watch expects seconds between 0.2 and 3600 (default \(Int(defaultWatchSeconds))), got '\(text)'")
+            }
+            guard format == "html" else { throw UsageError("--watch writes the html report, not --format svg") }
+            watchSeconds = seconds
+        }
         let problem = try arguments.option("--problem")
         if problem != nil && chart != "lr_sensitivity" && chart != "tuning" {
             throw UsageError("--problem goes with --chart lr_sensitivity or tuning")
@@ -50,30 +62,72 @@ enum ReportCommand {
         guard let experiment = arguments.next() else { throw UsageError("report needs an experiment name") }
         try arguments.finish()
 
-        let store = try ResultsStore.openForReading(path: databasePath)
-        let data = try ReportData.load(from: store, experiment: experiment, groupKeys: keys.isEmpty ? nil : keys,
-                                       metric: metric, smoothing: smoothing, pivotKey: pivotKey)
-        let text: String
-        var what: String
-        if format == "html" {
-            text = HTMLReport.render(data, generator: "trainlab \(programVersion) report")
-            what = "report"
-        } else {
-            text = try svg(data, chart: chart ?? "curves", metric: metric ?? "train_loss", problem: problem)
-            what = "chart"
-        }
-        let runCount = data.configs.reduce(0) { $0 + $1.runs.count }
-        what += " of \(experiment): \(runCount) run\(runCount == 1 ? "" : "s") in \(data.configs.count) "
-            + "config\(data.configs.count == 1 ? "" : "s")"
-
         let path = outputPath ?? defaultFileName(experiment: experiment, format: format)
+        if path == "-" && watchSeconds != nil { throw UsageError("--watch rewrites a file: give -o FILE, not -") }
+        let databases = isGlob(databasePath) ? StatusCommand.expandGlob(databasePath) : [databasePath]
+        if databases.isEmpty { throw UsageError("--db \(databasePath): no database matches") }
+        func render(live: Bool) throws -> (text: String, what: String, running: Int) {
+            let data = try load(databases) { store in
+                try ReportData.load(from: store, experiment: experiment, groupKeys: keys.isEmpty ? nil : keys,
+                                    metric: metric, smoothing: smoothing, pivotKey: pivotKey)
+            }
+            let running = data.configs.flatMap(\.runs).filter(\.run.isLive).count
+            let text: String
+            var what: String
+            if format == "html" {
+                text = HTMLReport.render(data, generator: "trainlab \(programVersion) report", live: live && running > 0,
+                                         reloadSeconds: watchSeconds ?? defaultWatchSeconds)
+                what = "report"
+            } else {
+                text = try svg(data, chart: chart ?? "curves", metric: metric ?? "train_loss", problem: problem)
+                what = "chart"
+            }
+            let runCount = data.configs.reduce(0) { $0 + $1.runs.count }
+            what += " of \(experiment): \(runCount) run\(runCount == 1 ? "" : "s") in \(data.configs.count) "
+                + "config\(data.configs.count == 1 ? "" : "s")"
+            return (text, what, running)
+        }
+
         if path == "-" {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            FileHandle.standardOutput.write(Data(try render(live: false).text.utf8))
             return
         }
-        try checkOutput(path, database: databasePath)
-        try AtomicTextFile.write(path) { write in try write(text) }
-        print("wrote \(what) to \(path)")
+        for database in databases { try checkOutput(path, database: database) }
+        guard let watchSeconds else {
+            let page = try render(live: false)
+            try AtomicTextFile.write(path) { write in try write(page.text) }
+            print("wrote \(page.what) to \(path)")
+            return
+        }
+        // Watching: the file is replaced whole (temporary file + rename), so a browser reloading
+        // it never reads half a page; the last rendering, with no run running, is not live.
+        while true {
+            let page = try render(live: true)
+            try AtomicTextFile.write(path) { write in try write(page.text) }
+            if page.running == 0 {
+                print("wrote \(page.what) to \(path); no run is running, done watching")
+                return
+            }
+            print("wrote \(page.what) to \(path) (\(page.running) running; again in \(SVG.dataValue(watchSeconds)) s)")
+            Thread.sleep(forTimeInterval: watchSeconds)
+        }
+    }
+
+    static let defaultWatchSeconds = 5.0
+
+    static func isGlob(_ path: String) -> Bool { path.contains { "*?[".contains($0) } }
+
+    /// `body` on the database, or for several (a shard glob) on a temporary one they are merged
+    /// into, removed afterwards. Each call opens the files afresh: a sweep writing them (WAL) is
+    /// read as of its last commit.
+    static func load<T>(_ databases: [String], _ body: (ResultsStore) throws -> T) throws -> T {
+        if databases.count == 1 { return try body(try ResultsStore.openForReading(path: databases[0])) }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-report-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let merged = try ResultsStore(path: folder.appendingPathComponent("merged.sqlite").path)
+        _ = try merged.merge(from: try databases.map { try ResultsStore.openForReading(path: $0) })
+        return try body(merged)
     }
 
     static func svg(_ data: ReportData, chart: String, metric: String, problem: String?) throws -> String {
