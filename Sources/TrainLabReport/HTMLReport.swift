@@ -120,6 +120,11 @@ public enum HTMLReport {
             + "in \(data.configs.count) config\(data.configs.count == 1 ? "" : "s"), \(grouping). "
         let started = runs.compactMap(\.run.startedAt).min(), finished = runs.compactMap(\.run.finishedAt).max()
         if let started { text += "Runs from \(esc(started))" + (finished.map { " to \(esc($0))" } ?? "") + ". " }
+        if data.benchmarkRunsLeftOut > 0 {
+            text += "These are the benchmark's final runs; its \(data.benchmarkRunsLeftOut) tuning and selection runs are "
+                + "summarised in the <a href=\"#benchmark\">Benchmark</a> section (<code>trainlab benchmark \(esc(data.experiment))</code> "
+                + "tabulates them). "
+        }
         let best = data.configs.filter { $0.group.rank == 1 }.map { "#\($0.number)" }
         if !best.isEmpty {
             text += "Best final <code>\(esc(data.comparison.metric))</code> (mean, "

@@ -59,6 +59,8 @@ public struct ReportData: Sendable {
     /// The benchmark protocol's results and tuning trials, when the runs carry `benchmark.*`
     /// params and the final runs exist; nil otherwise.
     public var benchmark: BenchmarkReport?
+    /// A benchmark's runs other than its finals (tuning, selection), which only its section shows.
+    public var benchmarkRunsLeftOut = 0
     /// An adaptive search's trials (runs with `search.*` params), by trial number; empty otherwise.
     public var searchTrials: [SearchTrialCurve] = []
 
@@ -80,7 +82,7 @@ public struct ReportData: Sendable {
     /// Reads `experiment` from `store`.
     ///
     /// - `groupKeys`: params defining a config; nil: every param whose value differs between
-    ///   runs, `seed` aside. An unknown key is `ResultsQueryError.unknownParamKey`.
+    ///   runs, `seed` aside (a benchmark's finals: problem and optimizer). An unknown key is `ResultsQueryError.unknownParamKey`.
     /// - `metric`: the final-metric comparison's metric; nil: `val_loss` when logged, else
     ///   `train_loss`. Its curve is drawn too. A metric no run logged is `unknownMetric`.
     /// - `columns`: a curve with more than two points per column is downsampled for display to
@@ -95,8 +97,16 @@ public struct ReportData: Sendable {
     public static func load(from store: ResultsStore, experiment: String, groupKeys: [String]? = nil,
                             metric: String? = nil, columns: Int? = nil, smoothing: Double? = nil,
                             pivotKey: String? = nil) throws -> ReportData {
-        let overviews = try store.runOverviews(experiment: experiment)  // throws for an unknown experiment
-        let keys = (groupKeys ?? ResultsStore.differingParamKeys(overviews.map(\.params)).filter { $0 != "seed" })
+        let allRuns = try store.runOverviews(experiment: experiment)  // throws for an unknown experiment
+        // A benchmark's tuning and selection runs (hundreds of settings on one seed each) are what
+        // its own section summarises; the general sections show its finals, one config per
+        // problem and optimizer, which keeps the page readable and its size bounded.
+        let isBenchmark = allRuns.contains { $0.params["benchmark.role"] == "final" }
+        let overviews = isBenchmark ? allRuns.filter { $0.params["benchmark.role"] == "final" } : allRuns
+        let defaultKeys = isBenchmark
+            ? ["benchmark.problem", "benchmark.optimizer"]
+            : ResultsStore.differingParamKeys(overviews.map(\.params)).filter { $0 != "seed" }
+        let keys = (groupKeys ?? defaultKeys)
             .filter { $0 != pivotKey } + (pivotKey.map { [$0] } ?? [])
         let tuples = try ResultsStore.groupValues(by: keys, of: overviews, experiment: experiment)
         let metricNames = try store.metricNames(experiment: experiment)
@@ -185,9 +195,9 @@ public struct ReportData: Sendable {
             if perConfig.contains(where: { !$0.points.isEmpty }) { probes[kind] = perConfig }
         }
 
-        let benchmark = try BenchmarkReport.load(from: store, experiment: experiment, overviews: overviews)
+        let benchmark = try BenchmarkReport.load(from: store, experiment: experiment, overviews: allRuns)
         var searchTrials: [SearchTrialCurve] = []
-        for overview in overviews {
+        for overview in allRuns {
             let p = overview.params
             guard let trial = p["search.trial"].flatMap(Double.init), let metric = p["search.metric"] else { continue }
             let points = try store.metrics(runID: overview.run.id, name: metric).filter { $0.value.isFinite }
@@ -200,6 +210,7 @@ public struct ReportData: Sendable {
                           curves: curves, stepsPerPoint: stepsPerPoint, smoothing: smoothing, probes: probes,
                           benchmark: benchmark)
         data.searchTrials = searchTrials.sorted { $0.trial < $1.trial }
+        data.benchmarkRunsLeftOut = allRuns.count - overviews.count
         data.runCurves = runCurves
         data.runColumns = runColumns
         return data

@@ -3,7 +3,8 @@ import TrainLabStore
 
 /// The data the report page's script draws from, embedded as JSON in
 /// `<script type="application/json" id="report-data">`: the runs (status, tags, the params that
-/// differ, final metric), the configs' labels and styles, and per curve chart each run's
+/// differ within their config, final metric), the configs' labels, styles and the params their
+/// runs share, and per curve chart each run's
 /// downsampled curve on the chart's column grid. `<`, `>` and `&` are written as `\u003c`...,
 /// so the block can never close the element early and the page stays well-formed XML.
 public enum ReportPageData {
@@ -14,13 +15,23 @@ public enum ReportPageData {
         let metric = data.comparison.metric
         var configs: [JSONValue] = [], runs: [JSONValue] = []
         for config in data.configs {
+            // A param every run of the config has with one value is written once, on the config
+            // (the script copies it onto the runs): a benchmark's hundreds of runs share most.
+            let keys = swept + ["seed"]
+            let shared = keys.filter { key in
+                guard let value = config.runs.first?.params[key] else { return false }
+                return config.runs.allSatisfy { $0.params[key] == value }
+            }
+            let sharedValues = shared.map { ($0, JSONValue.string(config.runs[0].params[$0]!)) }
             configs.append(.object([
                 ("id", .string(config.id)), ("label", .string(ReportCharts.legendLabel(config))),
                 ("color", .string(config.style.color)), ("dash", config.style.dash.map(JSONValue.string) ?? .null),
+                ("params", .object(sharedValues)),
             ]))
             for overview in config.runs {
                 let run = overview.run
-                let params = (swept + ["seed"]).compactMap { key in overview.params[key].map { (key, JSONValue.string($0)) } }
+                let params = keys.filter { !shared.contains($0) }
+                    .compactMap { key in overview.params[key].map { (key, JSONValue.string($0)) } }
                 var fields: [(String, JSONValue)] = [
                     ("id", .number(Double(run.id))), ("config", .string(config.id)), ("status", .string(run.status.rawValue)),
                     ("params", .object(params)),

@@ -24,6 +24,11 @@ enum ReportScript {
   var runById = {}, configById = {};
   D.runs.forEach(function (r) { r.tags = r.tags || []; if (r.final === undefined) r.final = null; runById[r.id] = r; });
   D.configs.forEach(function (c) { configById[c.id] = c; });
+  // The params a config's runs share are written once, on the config.
+  D.runs.forEach(function (r) {
+    var shared = (configById[r.config] || {}).params || {};
+    for (var k in shared) if (!(k in r.params)) r.params[k] = shared[k];
+  });
 
   // State survives a reload (report --watch rewrites the file): the hash, else sessionStorage.
   function loadState() {

@@ -65,7 +65,13 @@ final class ReportPageTests: XCTestCase {
         XCTAssertEqual(runs.count, 4)
         let diverged = try XCTUnwrap(runs.first { $0["status"] as? String == "diverged" })
         XCTAssertEqual(diverged["tags"] as? [String], ["<odd&>"])
-        XCTAssertEqual((diverged["params"] as? [String: String])?["optimizer.lr"], "0.1")
+        // A param every run of a config shares is written once, on the config (the script
+        // copies it onto its runs); the seed differs within a config, so it stays on the run.
+        let configs = try XCTUnwrap(page["configs"] as? [[String: Any]])
+        let config = try XCTUnwrap(configs.first { $0["id"] as? String == diverged["config"] as? String })
+        XCTAssertEqual((config["params"] as? [String: String])?["optimizer.lr"], "0.1")
+        XCTAssertNil((diverged["params"] as? [String: String])?["optimizer.lr"])
+        XCTAssertNotNil((diverged["params"] as? [String: String])?["seed"])
         let charts = try XCTUnwrap(page["charts"] as? [[String: Any]])
         XCTAssertEqual(charts.map { $0["id"] as? String }, ["chart-train-loss", "chart-val-loss"],
                        "the ids of the static SVG charts the script redraws")
