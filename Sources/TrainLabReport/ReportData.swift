@@ -82,7 +82,8 @@ public struct ReportData: Sendable {
     /// Reads `experiment` from `store`.
     ///
     /// - `groupKeys`: params defining a config; nil: every param whose value differs between
-    ///   runs, `seed` aside (a benchmark's finals: problem and optimizer). An unknown key is `ResultsQueryError.unknownParamKey`.
+    ///   runs, `seed` aside (a benchmark's finals: problem and optimizer). An unknown key is
+    ///   `ResultsQueryError.unknownParamKey`.
     /// - `metric`: the final-metric comparison's metric; nil: `val_loss` when logged, else
     ///   `train_loss`. Its curve is drawn too. A metric no run logged is `unknownMetric`.
     /// - `columns`: a curve with more than two points per column is downsampled for display to
@@ -101,8 +102,9 @@ public struct ReportData: Sendable {
         // A benchmark's tuning and selection runs (hundreds of settings on one seed each) are what
         // its own section summarises; the general sections show its finals, one config per
         // problem and optimizer, which keeps the page readable and its size bounded.
-        let isBenchmark = allRuns.contains { $0.params["benchmark.role"] == "final" }
-        let overviews = isBenchmark ? allRuns.filter { $0.params["benchmark.role"] == "final" } : allRuns
+        let finals = allRuns.filter { $0.params["benchmark.role"] == "final" }
+        let isBenchmark = !finals.isEmpty
+        let overviews = isBenchmark ? finals : allRuns
         let defaultKeys = isBenchmark
             ? ["benchmark.problem", "benchmark.optimizer"]
             : ResultsStore.differingParamKeys(overviews.map(\.params)).filter { $0 != "seed" }

@@ -18,11 +18,11 @@ public enum ReportPageData {
             // A param every run of the config has with one value is written once, on the config
             // (the script copies it onto the runs): a benchmark's hundreds of runs share most.
             let keys = swept + ["seed"]
-            let shared = keys.filter { key in
-                guard let value = config.runs.first?.params[key] else { return false }
-                return config.runs.allSatisfy { $0.params[key] == value }
+            let sharedValues = keys.compactMap { key -> (String, JSONValue)? in
+                guard let value = config.runs.first?.params[key], config.runs.allSatisfy({ $0.params[key] == value }) else { return nil }
+                return (key, .string(value))
             }
-            let sharedValues = shared.map { ($0, JSONValue.string(config.runs[0].params[$0]!)) }
+            let shared = Set(sharedValues.map(\.0))
             configs.append(.object([
                 ("id", .string(config.id)), ("label", .string(ReportCharts.legendLabel(config))),
                 ("color", .string(config.style.color)), ("dash", config.style.dash.map(JSONValue.string) ?? .null),
