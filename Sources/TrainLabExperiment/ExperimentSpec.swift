@@ -98,6 +98,9 @@ public struct ExperimentSpec {
         case finalAt(bestTrial: (_ problem: String, _ optimizer: String) -> Int?,
                      bestPoint: (_ problem: String, _ optimizer: String) -> [Double]?,
                      referenceTarget: (_ problem: String) -> Double? = { _ in nil })
+        /// The selection's reruns (`benchmark.selection`) of each problem and optimizer's
+        /// candidate trials (the top k of its tuning runs).
+        case select(candidates: (_ problem: String, _ optimizer: String) -> [Int]?)
     }
 
     /// Why a spec file could not be read as text: missing, a folder, not readable, or not UTF-8.
@@ -129,6 +132,8 @@ public struct ExperimentSpec {
                 (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial, referenceTarget: referenceTarget), [])
             case let .finalAt(bestTrial, bestPoint, referenceTarget):
                 (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial, bestPoint: bestPoint, referenceTarget: referenceTarget), [])
+            case .select(let candidates):
+                (runs, trials) = (try plan.selectionRuns(candidates: candidates), [])
             }
         } else {
             let expanded = try Sweep.expandWithSearch(document, defaultSteps: defaultSteps)
@@ -355,7 +360,7 @@ public struct ExperimentSpec {
         constraints = try ConstraintSpec.decodeList(root)
         // A benchmark run's tag (BenchmarkPlan): kept in the config, so its params name the run's part.
         if let tag = try root.object("benchmark") {
-            for key in ["problem", "optimizer", "role", "trial", "metric", "goal", "target", "space", "select"] { _ = tag.value(key) }
+            for key in ["problem", "optimizer", "role", "trial", "metric", "goal", "target", "space", "select", "selection"] { _ = tag.value(key) }
             if let test = try tag.object("test") {
                 testSplit = (try test.int("size", default: 0, range: 0...1_000_000), UInt64(try test.int("seed", default: 0, range: 0...Int(Int32.max))))
                 try test.finish()

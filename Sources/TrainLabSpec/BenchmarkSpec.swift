@@ -30,7 +30,24 @@ public struct BenchmarkPlan {
 
     public let problems: [String]
     public let optimizers: [String]
+    /// `problems.NAME.optimizers`: the labels that run on a problem (all when absent), e.g. a
+    /// full-batch quasi-Newton method only where the batch is the whole training set.
+    private let problemOptimizers: [String: [String]]
+    /// The optimizers that run on `problem`, in `optimizers` order.
+    public func optimizers(on problem: String) -> [String] { problemOptimizers[problem] ?? optimizers }
     public let budget: Int
+    /// `selection: {"top_k": k, "seeds": s}`: the k best tuning trials of each problem and
+    /// optimizer are rerun on s more seeds (role `select`, on the validation split) and the pick
+    /// is the best mean over their 1 + s seeds, so one lucky seed cannot choose. Its k·s runs
+    /// come out of `budget`: the search has `budget − k·s` trials. Nil: the best single run.
+    public struct Selection: Equatable, Sendable {
+        public var topK: Int
+        public var seeds: Int
+        public var runs: Int { topK * seeds }
+    }
+    public let selection: Selection?
+    /// The trials the search itself runs: `budget`, less the selection's reruns.
+    public var searchTrials: Int { budget - (selection?.runs ?? 0) }
     public let search: Search
     /// The seed of the random search's scrambling (`search_seed`): one study of the search.
     public let searchSeed: Int
@@ -125,13 +142,21 @@ public struct BenchmarkPlan {
         let problemsReader = try reader.objectOrEmpty("problems")
         var problemOverrides: [String: JSONObject] = [:]
         var problemTargets: [String: TargetSpec] = [:]
+        var problemOptimizers: [String: [String]] = [:]
         for name in problemsReader.keys {
             let problem = try ObjectReader(problemsReader.value(name)!, path: problemsReader.path(of: name), document: document)
             for key in Self.problemKeys { _ = problem.value(key) }
             if let target = try Self.readTarget(problem) { problemTargets[name] = target }
+            if problem.has("optimizers") {
+                let labels = try problem.nameArray("optimizers", among: optimizersReader.keys, what: "benchmark optimizer")
+                guard !labels.isEmpty else { throw problem.error("optimizers", "expected at least one of benchmark.optimizers") }
+                // In benchmark.optimizers order, so tables and runs keep one order on every problem.
+                problemOptimizers[name] = optimizersReader.keys.filter(labels.contains)
+            }
             try problem.finish()
             var overrides = problem.object
             overrides["target"] = nil
+            overrides["optimizers"] = nil
             problemOverrides[name] = overrides
         }
 
@@ -166,6 +191,20 @@ public struct BenchmarkPlan {
         guard select == "final" || select == "time_to_target" else {
             throw reader.error("select", "expected \"final\" (the best final metric) or \"time_to_target\", got '\(select)'")
         }
+        if let selectionReader = try reader.object("selection") {
+            let topK = try selectionReader.int("top_k", range: 1...Self.maxBudget)
+            let seeds = try selectionReader.int("seeds", range: 1...Self.maxSeeds)
+            try selectionReader.finish()
+            if adaptive != nil {
+                throw reader.error("selection", "an adaptive search already picks from its last rung: selection goes with search \"random\", \"halton\" or \"grid\"")
+            }
+            guard budget - topK * seeds >= topK else {
+                throw reader.error("selection", "top_k \(topK) × seeds \(seeds) = \(topK * seeds) reruns come out of budget \(budget), leaving \(budget - topK * seeds) search trials, fewer than top_k: raise benchmark.budget to at least \(topK * seeds + topK)")
+            }
+            selection = Selection(topK: topK, seeds: seeds)
+        } else {
+            selection = nil
+        }
         try reader.finish()
 
         base["benchmark"] = nil
@@ -185,6 +224,7 @@ public struct BenchmarkPlan {
         }
         self.problemOverrides = problemOverrides
         self.optimizers = optimizersReader.keys
+        self.problemOptimizers = problemOptimizers
         self.optimizerSpecs = optimizerSpecs
         self.spaces = spaces
     }
@@ -211,7 +251,7 @@ public struct BenchmarkPlan {
     public static let significanceLevel = 0.05
 
     public var significanceFloor: SignificanceFloor {
-        let tests = max(0, optimizers.count - 1)
+        let tests = max(0, (problems.map { optimizers(on: $0).count }.max() ?? optimizers.count) - 1)
         return SignificanceFloor(smallestP: min(1, 2 / pow(2, Double(seeds))), tests: tests,
                                  threshold: tests == 0 ? Self.significanceLevel : Self.significanceLevel / Double(tests))
     }
@@ -237,14 +277,14 @@ public struct BenchmarkPlan {
         switch search {
         case .random:
             let scrambles = space.indices.map { Self.digitScramble(base: Self.primes[$0 % Self.primes.count], seed: searchSeed, dimension: $0) }
-            points = (1...(count ?? budget)).map { index in
+            points = (1...(count ?? searchTrials)).map { index in
                 space.indices.map { Self.halton(index: index, base: Self.primes[$0 % Self.primes.count], scramble: scrambles[$0]) }
             }
         case .halton:
-            points = (1...(count ?? budget)).map { index in space.indices.map { Self.halton(index: index, base: Self.primes[$0 % Self.primes.count]) } }
+            points = (1...(count ?? searchTrials)).map { index in space.indices.map { Self.halton(index: index, base: Self.primes[$0 % Self.primes.count]) } }
         case .grid:
             var perAxis = 1
-            while Self.power(perAxis + 1, space.count) <= budget { perAxis += 1 }
+            while Self.power(perAxis + 1, space.count) <= searchTrials { perAxis += 1 }
             let quantiles = (0..<perAxis).map { perAxis == 1 ? 0.5 : Double($0) / Double(perAxis - 1) }
             points = (0..<Self.power(perAxis, space.count)).map { flat in
                 // The last key changes fastest, as in a sweep grid.
@@ -273,7 +313,7 @@ public struct BenchmarkPlan {
         var runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] = []
         var searchTrials: [SearchTrial?] = []
         for problem in problems {
-            for optimizer in optimizers {
+            for optimizer in optimizers(on: problem) {
                 guard let adaptive, !(spaces[optimizer] ?? []).isEmpty else {
                     runs += try trials(of: optimizer).indices.map { try run(problem: problem, optimizer: optimizer, trial: $0, seed: nil) }
                     searchTrials += [SearchTrial?](repeating: nil, count: runs.count - searchTrials.count)
@@ -348,8 +388,26 @@ public struct BenchmarkPlan {
         return result
     }
 
-    /// The seeds the tuning runs train at: the spec's `seed` (default 0).
-    public var tuningSeeds: [Int] { [tuningSeed] }
+    /// The seeds the tuning runs train at: the spec's `seed` (default 0), then the selection's
+    /// reruns' seeds, the next `selection.seeds` integers after it.
+    public var tuningSeeds: [Int] { [tuningSeed] + selectionSeeds }
+
+    /// The seeds of the selection's reruns (role `select`): tuningSeed + 1, ..., tuningSeed + s.
+    public var selectionSeeds: [Int] { (0..<(selection?.seeds ?? 0)).map { tuningSeed + 1 + $0 } }
+
+    /// The selection's reruns: each of the problem and optimizer's `candidates` (trial indices,
+    /// the top k by the tuning runs; nil: none) on every `selectionSeeds` seed, on the
+    /// validation split as the tuning runs are.
+    public func selectionRuns(candidates: (_ problem: String, _ optimizer: String) -> [Int]?) throws
+        -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] {
+        try problems.flatMap { problem in
+            try optimizers(on: problem).flatMap { optimizer -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] in
+                try (candidates(problem, optimizer) ?? []).flatMap { trial in
+                    try selectionSeeds.map { try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0, role: "select") }
+                }
+            }
+        }
+    }
 
     /// The final runs' seeds: the first `seeds` non-negative integers that are no tuning seed, so
     /// no final run repeats a tuning run (the best of `budget` trials on the same data and
@@ -377,11 +435,11 @@ public struct BenchmarkPlan {
                           referenceTarget: (_ problem: String) -> Double? = { _ in nil }) throws
         -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] {
         try problems.flatMap { problem in
-            try optimizers.flatMap { optimizer -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] in
+            try optimizers(on: problem).flatMap { optimizer -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] in
                 guard let trial = bestTrial(problem, optimizer) else { return [] }
                 let point = adaptive?.kind == .tpe ? bestPoint(problem, optimizer).map { pointValues(optimizer, $0) } : nil
                 return try finalSeeds.map {
-                    try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0, point: point,
+                    try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0, role: "final", point: point,
                             referenceValue: referenceTarget(problem))
                 }
             }
@@ -389,8 +447,8 @@ public struct BenchmarkPlan {
     }
 
     /// One run's spec: the base with the problem's overrides, the optimizer at the trial's
-    /// point and the `benchmark` tag; `seed` set for a final run (nil: a tuning run).
-    private func run(problem: String, optimizer: String, trial: Int, seed: Int?,
+    /// point and the `benchmark` tag; `seed` set for a final or selection run (nil: a tuning run).
+    private func run(problem: String, optimizer: String, trial: Int, seed: Int?, role: String = "tune",
                      point givenPoint: [(key: String, value: JSONValue)]? = nil, referenceValue: Double? = nil) throws
         -> (spec: JSONValue, assignments: [(path: String, value: JSONValue)]) {
         var spec = base
@@ -406,10 +464,11 @@ public struct BenchmarkPlan {
         if let seed { spec["seed"] = .number(Double(seed)) }
         var tag = Self.object([
             "problem": .string(problem), "optimizer": .string(optimizer),
-            "role": .string(seed == nil ? "tune" : "final"), "trial": .number(Double(trial)),
+            "role": .string(role), "trial": .number(Double(trial)),
             "metric": .string(metric), "goal": .string(goal),
         ])
         if select != "final" { tag["select"] = .string(select) }
+        if let selection { tag["selection"] = ["top_k": .number(Double(selection.topK)), "seeds": .number(Double(selection.seeds))] }
         switch targets[problem] {
         case .fixed(let metric, let value)?:
             tag["target"] = ["metric": .string(metric), "value": .number(value)]
@@ -420,7 +479,7 @@ public struct BenchmarkPlan {
         case nil:
             break
         }
-        if seed != nil {
+        if role == "final" {
             tag["test"] = ["size": .number(Double(testSize)),
                            "seed": .number(Double(testSeed + (problems.firstIndex(of: problem) ?? 0)))]
         }

@@ -139,6 +139,21 @@ public final class ObjectReader {
         }
     }
 
+    /// An array of names, each one of `allowed`: "benchmark.problems.p.optimizers[1]: unknown value 'adma', did you mean 'adam'? ...".
+    public func nameArray(_ key: String, among allowed: [String], what: String) throws -> [String] {
+        guard let value = value(key) else { throw error(nil, "missing required key '\(key)'") }
+        guard case .array(let elements) = value else {
+            throw error(key, "expected an array of \(what) names, got \(value.typeName)")
+        }
+        let base = path(of: key)
+        return try elements.enumerated().map { i, element in
+            let elementPath = joinPath(base, index: i)
+            guard case .string(let name) = element else { throw at(elementPath, "expected a \(what) name, got \(element.typeName)") }
+            guard allowed.contains(name) else { throw unknownName(name, what: what, at: elementPath, allowed: allowed) }
+            return name
+        }
+    }
+
     /// `count` requires exactly that many elements.
     public func doubleArray(_ key: String, default defaultValue: [Double]? = nil, count: Int? = nil) throws -> [Double] {
         guard let value = value(key) else { return try defaultOrMissing(key, defaultValue) }

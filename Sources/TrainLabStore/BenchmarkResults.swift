@@ -252,6 +252,9 @@ public struct BenchmarkResults: Sendable {
 
     /// How each best trial was chosen: "final" (best final metric) or "time_to_target".
     public var selection = "final"
+    /// `benchmark.selection`: the top k tuning trials were rerun on `seeds` more seeds and the
+    /// best mean picked (nil: the best single tuning run).
+    public var robustSelection: (topK: Int, seeds: Int)?
     public var experiment: String
     public var metric: String
     /// The selection metric's name on the test split: `val_X` → `test_X`; nil for other names.
@@ -306,13 +309,7 @@ extension ResultsStore {
         let overviews = try runOverviews(experiment: experiment).filter { $0.run.configHash.map(configHashes.contains) ?? false }
         let tune = benchmarkRuns(overviews, role: "tune", metric: metric)
         guard byTimeToTarget else { return BenchmarkSelection.bestTrials(tune.map(\.0), goal: goal) }
-        let costs = try tune.map { run, overview -> Double in
-            guard run.status == .completed, let name = overview.params["benchmark.target.metric"],
-                  let value = overview.params["benchmark.target.value"].flatMap(Double.init) else { return .infinity }
-            let history = try metrics(runID: overview.run.id, name: name).map { (step: $0.step, value: $0.value) }
-            guard let step = BenchmarkSelection.stepToTarget(history, target: value, direction: .preferred(for: name)) else { return .infinity }
-            return BenchmarkSelection.counter(try metrics(runID: overview.run.id, name: "evals").map { ($0.step, $0.value) }, atStep: step)
-        }
+        let costs = try tune.map { try evaluationsToTarget(run: $0, overview: $1) }
         return BenchmarkSelection.bestTrialsByTimeToTarget(Array(zip(tune.map(\.0), costs)), goal: goal)
     }
 
@@ -473,9 +470,14 @@ extension ResultsStore {
         }
         var results = BenchmarkResults(experiment: experiment, metric: metric, goal: goal, target: target, problems: problems, profile: profile)
         results.selection = first.params["benchmark.select"] ?? "final"
+        if let k = first.params["benchmark.selection.top_k"].flatMap(Int.init), let seeds = first.params["benchmark.selection.seeds"].flatMap(Int.init) {
+            results.robustSelection = (k, seeds)
+        }
         var tuning: [String: BenchmarkResults.TuningCost] = [:]
         var tuningOrder: [String] = []
-        for (run, overview) in benchmarkRuns(overviews, role: "tune", metric: metric) where overview.run.supersededBy == nil {
+        // The selection's reruns are tuning compute too: they come out of the same budget.
+        let tuningRuns = benchmarkRuns(overviews, role: "tune", metric: metric) + benchmarkRuns(overviews, role: "select", metric: metric)
+        for (run, overview) in tuningRuns where overview.run.supersededBy == nil {
             if tuning[run.optimizer] == nil { tuningOrder.append(run.optimizer) }
             var cost = tuning[run.optimizer] ?? .init(optimizer: run.optimizer)
             cost.trials += 1

@@ -73,6 +73,7 @@ enum BenchmarkCommand {
             "experiment": .string(results.experiment),
             "metric": .string(results.metric),
             "selection": .string(results.selection),
+            "robust_selection": results.robustSelection.map { object(["top_k": .number(Double($0.topK)), "seeds": .number(Double($0.seeds))]) } ?? .null,
             "goal": .string(results.goal.rawValue),
             "target": results.target.map { object(["metric": .string($0.metric), "value": .number($0.value)]) } ?? .null,
             "problems": .array(problems),
@@ -96,6 +97,9 @@ enum BenchmarkCommand {
         out.append(results.selection == "time_to_target"
                    ? "selection: each best tuning trial reaches the target in the fewest evaluations (misses ranked by the final metric)"
                    : "selection: each best tuning trial has the best final \(results.metric)")
+        if let robust = results.robustSelection {
+            out.append("selection: the top \(robust.topK) tuning trials were rerun on \(robust.seeds) more seed\(robust.seeds == 1 ? "" : "s"); the best mean over their \(robust.seeds + 1) seeds was picked")
+        }
         for problem in results.problems {
             out.append("")
             out.append("problem \(problem.name)")

@@ -152,7 +152,12 @@ enum RunCommand {
         if !benchmarks.isEmpty && shard != nil {
             if !quiet { print("the benchmark's final runs follow its tuning runs: run the spec again without --shard once the shards are merged") }
         } else if !benchmarks.isEmpty {
-            let finals = try benchmarkFinals(benchmarks, store: store, database: database)
+            let finals = try benchmarkFinals(benchmarks, store: store, database: database) { reruns in
+                if !quiet { print("benchmark: \(reruns.count) selection runs (the top trials on more seeds)") }
+                let progress = quiet ? nil : SweepProgress(totalSteps: reruns.reduce(0) { $0 + $1.training.steps }, runs: reruns.count)
+                failures += train(RunSession(runs: reruns, store: store, database: database, force: force, progress: progress),
+                                  plan: jobs.plan(for: reruns), database: database)
+            }
             if !finals.isEmpty {
                 if !quiet { print("benchmark: \(finals.count) final runs of the best settings") }
                 let progress = quiet ? nil : SweepProgress(totalSteps: finals.reduce(0) { $0 + $1.training.steps }, runs: finals.count)
@@ -195,18 +200,33 @@ enum RunCommand {
 
     /// The final runs of the benchmark specs, their tuning runs (`loaded`) done: each problem
     /// and optimizer's best trial among the tuning runs of the spec as it is now (by config
-    /// hash), rerun on the paired seeds.
-    static func benchmarkFinals(_ loaded: [(String, [ExperimentSpec])], store: ResultsStore, database: String) throws -> [ExperimentSpec] {
+    /// hash), rerun on the paired seeds. With `benchmark.selection`, the top k trials are first
+    /// rerun on the selection seeds (`trainSelection` trains them) and the best mean picks.
+    static func benchmarkFinals(_ loaded: [(String, [ExperimentSpec])], store: ResultsStore, database: String,
+                                trainSelection: ([ExperimentSpec]) -> Void) throws -> [ExperimentSpec] {
         var protected = ProtectedPaths()
         protected.protectDatabase(database)
         for (file, _) in loaded { protected.protect(file, as: "a spec being run") }
         return try loaded.flatMap { file, tuneRuns -> [ExperimentSpec] in
             guard let first = tuneRuns.first, let benchmark = BenchmarkProtocol(of: first) else { return [] }
             let hashes = Set(tuneRuns.map { $0.configHash(programVersion: programVersion) })
-            let best = try store.benchmarkBestTrials(experiment: first.name, configHashes: hashes,
+            var best = try store.benchmarkBestTrials(experiment: first.name, configHashes: hashes,
                                                      metric: benchmark.metric, goal: benchmark.goal,
                                                      byTimeToTarget: benchmark.byTimeToTarget)
             guard !best.isEmpty else { return [] }
+            if let topK = benchmark.selectionTopK {
+                let tuneKeys = try store.benchmarkSelectionKeys(experiment: first.name, configHashes: hashes, role: "tune", metric: benchmark.metric,
+                                                                goal: benchmark.goal, byTimeToTarget: benchmark.byTimeToTarget)
+                let top = BenchmarkSelection.topTrials(tuneKeys, k: topK)
+                let reruns = try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .select(candidates: { problem, optimizer in
+                    top[BenchmarkCell(problem: problem, optimizer: optimizer)]
+                }))
+                trainSelection(reruns)
+                let rerunKeys = try store.benchmarkSelectionKeys(
+                    experiment: first.name, configHashes: Set(reruns.map { $0.configHash(programVersion: programVersion) }), role: "select",
+                    metric: benchmark.metric, goal: benchmark.goal, byTimeToTarget: benchmark.byTimeToTarget)
+                best.merge(BenchmarkSelection.bestByMean(tuneKeys + rerunKeys, candidates: top)) { _, byMean in byMean }
+            }
             let warnings = try store.benchmarkSearchWarnings(experiment: first.name, configHashes: hashes,
                                                              metric: benchmark.metric, goal: benchmark.goal)
             for (cell, found) in warnings.sorted(by: { ($0.key.problem, $0.key.optimizer) < ($1.key.problem, $1.key.optimizer) }) {
@@ -243,6 +263,8 @@ struct BenchmarkProtocol {
     let goal: MetricDirection
     /// `select: "time_to_target"`: the best trial reaches the target in the fewest evaluations.
     let byTimeToTarget: Bool
+    /// `selection.top_k`: that many best trials are rerun on more seeds before the pick (nil: none).
+    let selectionTopK: Int?
 
     init?(of spec: ExperimentSpec?) {
         guard case .object(let config)? = spec?.config, case .object(let tag)? = config["benchmark"],
@@ -251,6 +273,7 @@ struct BenchmarkProtocol {
         self.metric = metric
         self.goal = direction
         if case .string(let select)? = tag["select"] { byTimeToTarget = select == "time_to_target" } else { byTimeToTarget = false }
+        if case .object(let selection)? = tag["selection"], case .number(let k)? = selection["top_k"] { selectionTopK = Int(k.value) } else { selectionTopK = nil }
     }
 }
 

@@ -159,6 +159,45 @@ final class BenchmarkCommandTests: XCTestCase {
                       table.standardOutput)
     }
 
+    /// `selection {top_k: 2, seeds: 2}` with budget 6: 2 search trials, both rerun on seeds 1
+    /// and 2 (role select); the finals rerun the trial with the best mean val_loss over seeds
+    /// 0-2 (computed here from the database), on seeds 3 and up.
+    func testRobustSelectionPicksTheBestMeanOverTheTopTrialsSeeds() throws {
+        let spec = try specFile("""
+            {"name": "robust", "task": {"kind": "blobs", "train_size": 32, "val_size": 16},
+             "model": {"hidden": [4]}, "loss": "cross_entropy",
+             "training": {"steps": 6, "batch_size": 32, "eval_every": 6, "log_every": 6},
+             "benchmark": {"optimizers": {"sgd": {"kind": "sgd", "lr": {"log_uniform": [1e-2, 1]}}},
+                           "budget": 6, "seeds": 1, "selection": {"top_k": 2, "seeds": 2}}}
+            """)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("robust.sqlite").path
+        let ran = try trainlab(["run", spec, "--db", database])
+        XCTAssertEqual(ran.status, 0, ran.standardError)
+        XCTAssertTrue(ran.standardOutput.contains("benchmark: 4 selection runs"), ran.standardOutput)
+        let store = try ResultsStore.openForReading(path: database)
+        let runs = try store.runOverviews(experiment: "robust")
+        XCTAssertEqual(runs.filter { $0.params["benchmark.role"] == "tune" }.count, 2)
+        let select = runs.filter { $0.params["benchmark.role"] == "select" }
+        XCTAssertEqual(select.compactMap(\.run.seed).sorted(), [1, 1, 2, 2])
+        var sums: [String: [Double]] = [:]
+        for run in runs where run.params["benchmark.role"] != "final" {
+            sums[run.params["benchmark.trial"]!, default: []].append(try XCTUnwrap(run.summaries["val_loss"]?.finalValue))
+        }
+        XCTAssertEqual(sums.mapValues(\.count), ["0": 3, "1": 3])
+        let means = sums.mapValues { $0.reduce(0, +) / 3 }
+        let bestMean = means.min { ($0.value, $0.key) < ($1.value, $1.key) }!.key
+        let final = try XCTUnwrap(runs.first { $0.params["benchmark.role"] == "final" })
+        XCTAssertEqual(final.params["benchmark.trial"], bestMean)
+        XCTAssertEqual(final.run.seed, 3, "seeds 0-2 tuned and selected")
+        let table = try trainlab(["benchmark", "robust", "--db", database])
+        XCTAssertTrue(table.standardOutput.contains("selection: the top 2 tuning trials were rerun on 2 more seeds"), table.standardOutput)
+        let json = try trainlab(["benchmark", "robust", "--format", "json", "--db", database])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        XCTAssertEqual(object["robust_selection"] as? [String: Int], ["top_k": 2, "seeds": 2])
+        let tuning = try XCTUnwrap((object["tuning"] as? [[String: Any]])?.first)
+        XCTAssertEqual(tuning["trials"] as? Int, 6, "the reruns count in the tuning budget")
+    }
+
     func testABadValueInAProblemOrOptimizerNamesTheBenchmarkRun() throws {
         let spec = try specFile("""
             {"name": "bad", "task": "blobs", "loss": "cross_entropy",

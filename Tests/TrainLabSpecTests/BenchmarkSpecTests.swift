@@ -165,6 +165,51 @@ final class BenchmarkSpecTests: XCTestCase {
         XCTAssertThrowsError(try self.plan(text.replacingOccurrences(of: #""from": "reference""#, with: #""from": "elsewhere""#)))
     }
 
+    /// `problems.NAME.optimizers` runs a subset on a problem (e.g. L-BFGS only where the batch is
+    /// full); the significance floor's family is the largest problem's.
+    func testAProblemRunsOnlyItsListedOptimizers() throws {
+        let text = Self.spec.replacingOccurrences(of: #""wide": {"model""#, with: #""wide": {"optimizers": ["plain"], "model""#)
+        let plan = try plan(text)
+        XCTAssertEqual(plan.optimizers(on: "easy"), ["adam", "plain"])
+        XCTAssertEqual(plan.optimizers(on: "wide"), ["plain"])
+        let tune = try plan.tuneRuns()
+        XCTAssertEqual(tune.count, 4 + 1 + 1, "easy: 4 adam trials and plain's one; wide: plain's one")
+        XCTAssertNil(tune.first { member($0.spec, "benchmark.problem") == .string("wide") && member($0.spec, "benchmark.optimizer") == .string("adam") })
+        XCTAssertNil(member(tune.last!.spec, "optimizers"), "the subset is no key of the run's spec")
+        XCTAssertEqual(try plan.finalRuns { _, _ in 0 }.count, 3 * 3)
+        XCTAssertEqual(plan.significanceFloor.tests, 1)
+        let typo = specError { try self.plan(text.replacingOccurrences(of: #"["plain"]"#, with: #"["plain", "adma"]"#)) }
+        XCTAssertEqual(typo?.path, "benchmark.problems.wide.optimizers[1]")
+        XCTAssertTrue(typo?.message.contains("did you mean 'adam'?") ?? false, "\(String(describing: typo))")
+        XCTAssertNotNil(specError { try self.plan(text.replacingOccurrences(of: #"["plain"]"#, with: "[]")) })
+    }
+
+    /// `selection {top_k, seeds}`: its k·s reruns come out of the budget (8 − 2·2 = 4 search
+    /// trials), run at the seeds after the tuning seed on the validation split, and the finals
+    /// skip those seeds too.
+    func testSelectionRerunsTheTopTrialsOnSeedsOutOfTheBudget() throws {
+        let text = Self.spec.replacingOccurrences(of: #""budget": 4"#, with: #""budget": 8, "selection": {"top_k": 2, "seeds": 2}"#)
+            .replacingOccurrences(of: #""seed": 7"#, with: #""seed": 0"#)
+        let plan = try plan(text)
+        XCTAssertEqual(plan.selection, .init(topK: 2, seeds: 2))
+        XCTAssertEqual(plan.searchTrials, 4)
+        XCTAssertEqual(plan.trials(of: "adam").count, 4)
+        XCTAssertEqual(plan.selectionSeeds, [1, 2])
+        XCTAssertEqual(plan.finalSeeds, [3, 4, 5])
+        let reruns = try plan.selectionRuns { problem, optimizer in problem == "easy" && optimizer == "adam" ? [3, 1] : nil }
+        XCTAssertEqual(reruns.map { number(member($0.spec, "seed"))! }, [1, 2, 1, 2])
+        XCTAssertEqual(reruns.map { number(member($0.spec, "benchmark.trial"))! }, [3, 3, 1, 1])
+        XCTAssertEqual(member(reruns[0].spec, "benchmark.role"), .string("select"))
+        XCTAssertNil(member(reruns[0].spec, "benchmark.test"), "selection sees the validation split only")
+        XCTAssertEqual(member(reruns[0].spec, "optimizer.lr"), plan.trials(of: "adam")[3][0].value)
+        XCTAssertEqual(member(reruns[0].spec, "benchmark.selection.top_k"), .number(2))
+        let tooSmall = specError { try self.plan(text.replacingOccurrences(of: #""budget": 8"#, with: #""budget": 5"#)) }
+        XCTAssertEqual(tooSmall?.path, "benchmark.selection")
+        XCTAssertTrue(tooSmall?.message.contains("raise benchmark.budget to at least 6") ?? false, "\(String(describing: tooSmall))")
+        let adaptive = specError { try self.plan(text.replacingOccurrences(of: #""budget": 8"#, with: #""budget": 8, "search": {"successive_halving": {"min_steps": 2}}"#)) }
+        XCTAssertEqual(adaptive?.path, "benchmark.selection")
+    }
+
     func testBadBenchmarksAreSpecErrors() {
         let noOptimizers = specError { try self.plan(#"{"name": "b", "benchmark": {"problems": {}}}"#) }
         XCTAssertTrue(noOptimizers?.description.contains("benchmark.optimizers") ?? false, "\(String(describing: noOptimizers))")
