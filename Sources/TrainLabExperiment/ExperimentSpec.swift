@@ -92,6 +92,9 @@ public struct ExperimentSpec {
     /// problem and optimizer's best trial (nil: no final runs for that pair).
     public enum BenchmarkPhase {
         case tune
+        /// The tuning runs of a benchmark with a cost budget: `trialCount` trials of each problem
+        /// and optimizer (`BenchmarkPlan.budgetedTrials`).
+        case tuneBudgeted(trialCount: (_ problem: String, _ optimizer: String) -> Int)
         case final(bestTrial: (_ problem: String, _ optimizer: String) -> Int?,
                    referenceTarget: (_ problem: String) -> Double? = { _ in nil })
         /// `final`, with a TPE search's best trials' quantile coordinates (`search.point`).
@@ -102,6 +105,9 @@ public struct ExperimentSpec {
         /// candidate trials (the top k of its tuning runs).
         case select(candidates: (_ problem: String, _ optimizer: String) -> [Int]?)
     }
+
+    /// Whether an optimizer kind takes one loss/gradient evaluation a step (not a closure optimizer).
+    public static func isFirstOrder(_ kind: String) -> Bool { Catalogue.optimizers[kind] != nil }
 
     /// Why a spec file could not be read as text: missing, a folder, not readable, or not UTF-8.
     static func unreadableFileReason(_ file: String) -> String {
@@ -127,7 +133,9 @@ public struct ExperimentSpec {
         let trials: [SearchTrial?]
         if let plan = try BenchmarkPlan(document) {
             switch phase {
-            case .tune: (runs, trials) = try plan.tuneRunsWithSearch(defaultSteps: defaultSteps)
+            case .tune: (runs, trials) = try plan.tuneRunsWithSearch(defaultSteps: defaultSteps, firstOrder: isFirstOrder)
+            case .tuneBudgeted(let trialCount):
+                (runs, trials) = try plan.tuneRunsWithSearch(defaultSteps: defaultSteps, trialCount: trialCount, firstOrder: isFirstOrder)
             case .final(let bestTrial, let referenceTarget):
                 (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial, referenceTarget: referenceTarget), [])
             case let .finalAt(bestTrial, bestPoint, referenceTarget):

@@ -48,6 +48,18 @@ public struct BenchmarkPlan {
     public let selection: Selection?
     /// The trials the search itself runs: `budget`, less the selection's reruns.
     public var searchTrials: Int { budget - (selection?.runs ?? 0) }
+
+    /// `budget: {"steps": N}`, `{"evals": N}` or `{"seconds": S}`: each problem and optimizer's
+    /// tuning gets that much compute instead of a number of trials, so optimizers whose steps cost
+    /// different numbers of loss/gradient evaluations (L-BFGS, CG, Newton against first-order
+    /// ones) are tuned at an equal cost. Trials run in search order while the budget admits them
+    /// (`budgetedTrials`). Nil: `budget` counts trials.
+    public struct CostBudget: Equatable, Sendable {
+        public enum Unit: String, Sendable, CaseIterable { case steps, evals, seconds }
+        public var unit: Unit
+        public var amount: Double
+    }
+    public let costBudget: CostBudget?
     public let search: Search
     /// The seed of the random search's scrambling (`search_seed`): one study of the search.
     public let searchSeed: Int
@@ -160,7 +172,26 @@ public struct BenchmarkPlan {
             problemOverrides[name] = overrides
         }
 
-        budget = try reader.int("budget", default: 16, range: 1...Self.maxBudget)
+        if case .object? = reader.value("budget") {
+            let budgetReader = try reader.objectOrEmpty("budget")
+            let units = ["trials"] + CostBudget.Unit.allCases.map(\.rawValue)
+            let given = units.filter(budgetReader.has)
+            guard given.count == 1 else {
+                throw reader.error("budget", "expected a number of trials or one of {\"trials\": N}, {\"steps\": N}, {\"evals\": N}, {\"seconds\": S}, got \(given.isEmpty ? "none" : given.joined(separator: " and "))")
+            }
+            if given[0] == "trials" {
+                budget = try budgetReader.int("trials", range: 1...Self.maxBudget)
+                costBudget = nil
+            } else {
+                let amount = try budgetReader.double(given[0], range: 1e-9...1e15)
+                costBudget = CostBudget(unit: CostBudget.Unit(rawValue: given[0])!, amount: amount)
+                budget = Self.maxBudget
+            }
+            try budgetReader.finish()
+        } else {
+            budget = try reader.int("budget", default: 16, range: 1...Self.maxBudget)
+            costBudget = nil
+        }
         metric = try reader.string("metric", default: "val_loss")
         goal = try reader.string("goal", default: metric.lowercased().contains("loss") ? "min" : "max")
         guard goal == "min" || goal == "max" else { throw reader.error("goal", "expected \"min\" or \"max\", got '\(goal)'") }
@@ -191,6 +222,9 @@ public struct BenchmarkPlan {
         guard select == "final" || select == "time_to_target" else {
             throw reader.error("select", "expected \"final\" (the best final metric) or \"time_to_target\", got '\(select)'")
         }
+        if costBudget != nil && (adaptive != nil || search == .grid) {
+            throw reader.error("budget", "a budget in steps, evals or seconds takes trials in search order until it is spent: it goes with search \"random\" or \"halton\", not \(adaptive != nil ? "an adaptive search" : "\"grid\"")")
+        }
         if let selectionReader = try reader.object("selection") {
             let topK = try selectionReader.int("top_k", range: 1...Self.maxBudget)
             let seeds = try selectionReader.int("seeds", range: 1...Self.maxSeeds)
@@ -198,7 +232,7 @@ public struct BenchmarkPlan {
             if adaptive != nil {
                 throw reader.error("selection", "an adaptive search already picks from its last rung: selection goes with search \"random\", \"halton\" or \"grid\"")
             }
-            guard budget - topK * seeds >= topK else {
+            guard costBudget != nil || budget - topK * seeds >= topK else {
                 throw reader.error("selection", "top_k \(topK) × seeds \(seeds) = \(topK * seeds) reruns come out of budget \(budget), leaving \(budget - topK * seeds) search trials, fewer than top_k: raise benchmark.budget to at least \(topK * seeds + topK)")
             }
             selection = Selection(topK: topK, seeds: seeds)
@@ -298,6 +332,43 @@ public struct BenchmarkPlan {
         return points.map { point in zip(space, point).map { ($0.key, $0.distribution.value(atQuantile: $1)) } }
     }
 
+    /// How far a cost budget (`costBudget`) admits a problem and optimizer's trials, given the
+    /// costs of its trials trained so far (`costs`, trial order: steps trained, `evals` or
+    /// training seconds). Trial j is admitted when j = 0 or, with C the sum of the costs of
+    /// trials 0..<j and c̄ their mean,
+    ///     C + k·s·c̄ < budget        (k·s: the selection's reruns, 0 without `selection`)
+    /// and the search stops at the first trial it does not admit. `complete`: `admitted` is the
+    /// final count. Otherwise `admitted` trials (more than `costs.count`) may be trained now:
+    /// every one of them is admitted whatever it costs up to `bound` (a trial's most possible
+    /// cost; nil: unknown, one trial at a time), as the test only grows with each cost.
+    /// A trial counts at least 1 step or evaluation (1 ms), so a search always ends.
+    public func budgetedTrials(costs: [Double], bound: Double?) -> (admitted: Int, complete: Bool) {
+        guard let costBudget else { return (searchTrials, true) }
+        let floor = costBudget.unit == .seconds ? 1e-3 : 1
+        let reruns = Double(selection?.runs ?? 0)
+        func admits(_ spent: Double, _ count: Int) -> Bool {
+            count == 0 || spent + reruns * spent / Double(count) < costBudget.amount
+        }
+        var spent = 0.0
+        for (j, cost) in costs.enumerated() {
+            if !admits(spent, j) { return (j, true) }
+            spent += max(cost, floor)
+        }
+        var count = costs.count
+        guard admits(spent, count) else { return (count, true) }
+        guard count < Self.maxBudget else { return (count, true) }
+        // Trial `count` is admitted; those after it while even their most costly predecessors are.
+        count += 1
+        if let bound {
+            var worst = spent + max(bound, floor)
+            while count < Self.maxBudget && admits(worst, count) {
+                count += 1
+                worst += max(bound, floor)
+            }
+        }
+        return (count, false)
+    }
+
     /// The tuning runs: for each problem, each optimizer, each trial (in that order).
     public func tuneRuns() throws -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] {
         try tuneRunsWithSearch(defaultSteps: 1000).runs
@@ -308,14 +379,24 @@ public struct BenchmarkPlan {
     /// halving, as many as Hyperband's brackets start), its ladder up to the problem's steps
     /// (`defaultSteps` when the spec leaves training.steps out). An optimizer without a search
     /// space has one trial, trained straight through (nil among the trials, which follow the runs).
-    public func tuneRunsWithSearch(defaultSteps: Int) throws
+    /// With a cost budget, `trialCount` says how many trials each problem and optimizer has
+    /// so far (`budgetedTrials`); `firstOrder` whether an optimizer kind takes one evaluation a
+    /// step, for the first count's bound.
+    public func tuneRunsWithSearch(defaultSteps: Int, trialCount: ((_ problem: String, _ optimizer: String) -> Int)? = nil,
+                                   firstOrder: (_ kind: String) -> Bool = { _ in false }) throws
         -> (runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])], trials: [SearchTrial?]) {
         var runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] = []
         var searchTrials: [SearchTrial?] = []
         for problem in problems {
             for optimizer in optimizers(on: problem) {
                 guard let adaptive, !(spaces[optimizer] ?? []).isEmpty else {
-                    runs += try trials(of: optimizer).indices.map { try run(problem: problem, optimizer: optimizer, trial: $0, seed: nil) }
+                    var count: Int? = nil
+                    if costBudget != nil {
+                        count = try trialCount?(problem, optimizer)
+                            ?? budgetedTrials(costs: [], bound: try costBound(problem: problem, optimizer: optimizer,
+                                                                              defaultSteps: defaultSteps, firstOrder: firstOrder)).admitted
+                    }
+                    runs += try trials(of: optimizer, count: count).indices.map { try run(problem: problem, optimizer: optimizer, trial: $0, seed: nil) }
                     searchTrials += [SearchTrial?](repeating: nil, count: runs.count - searchTrials.count)
                     continue
                 }
@@ -348,6 +429,21 @@ public struct BenchmarkPlan {
             }
         }
         return (runs, searchTrials)
+    }
+
+    /// The most a tuning trial of the problem and optimizer can cost under `costBudget`: its
+    /// steps (in steps; in evals for a first-order optimizer, one evaluation a step); nil
+    /// (unknown) for seconds and for a closure optimizer's evaluations.
+    public func costBound(problem: String, optimizer: String, defaultSteps: Int, firstOrder: (_ kind: String) -> Bool) throws -> Double? {
+        guard let costBudget else { return nil }
+        let steps = Double(try self.steps(of: problem, default: defaultSteps))
+        switch costBudget.unit {
+        case .steps: return steps
+        case .evals:
+            guard case .string(let kind)? = optimizerSpecs[optimizer]?["kind"], firstOrder(kind) else { return nil }
+            return steps
+        case .seconds: return nil
+        }
     }
 
     /// The optimizer's searched keys at quantile coordinates `point`.
@@ -457,7 +553,8 @@ public struct BenchmarkPlan {
         }
         var optimizerSpec = optimizerSpecs[optimizer]!
         // An adaptive search's trial numbers run past `budget` (Hyperband): its point is random's at that number.
-        let point = givenPoint ?? (adaptive != nil && !(spaces[optimizer] ?? []).isEmpty
+        // Random and Halton points do not depend on the count: only the trial's prefix is made.
+        let point = givenPoint ?? (search != .grid && !(spaces[optimizer] ?? []).isEmpty
             ? trials(of: optimizer, count: trial + 1)[trial] : trials(of: optimizer)[trial])
         for (key, value) in point { optimizerSpec[key] = value }
         spec["optimizer"] = .object(optimizerSpec)

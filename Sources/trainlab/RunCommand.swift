@@ -148,7 +148,19 @@ enum RunCommand {
         }
 
         // A benchmark's final runs depend on its tuning results: chosen once those are in.
-        let benchmarks = loaded.filter { BenchmarkProtocol(of: $0.1.first) != nil }
+        var benchmarks = loaded.filter { BenchmarkProtocol(of: $0.1.first) != nil }
+        if shard == nil {
+            // With a budget in steps, evals or seconds, more trials while the budget admits them.
+            for index in benchmarks.indices {
+                benchmarks[index].1 = try budgetedTuning(file: benchmarks[index].0, tuneRuns: benchmarks[index].1,
+                                                         store: store, database: database) { more in
+                    if !quiet { print("benchmark: \(more.count) more tuning trial\(more.count == 1 ? "" : "s") within the budget") }
+                    let progress = quiet ? nil : SweepProgress(totalSteps: more.reduce(0) { $0 + $1.training.steps }, runs: more.count)
+                    failures += train(RunSession(runs: more, store: store, database: database, force: force, progress: progress),
+                                      plan: jobs.plan(for: more), database: database)
+                }
+            }
+        }
         if !benchmarks.isEmpty && shard != nil {
             if !quiet { print("the benchmark's final runs follow its tuning runs: run the spec again without --shard once the shards are merged") }
         } else if !benchmarks.isEmpty {
@@ -196,6 +208,58 @@ enum RunCommand {
             exit(130)
         }
         return session.failures
+    }
+
+    /// A benchmark with a cost budget (`BenchmarkPlan.costBudget`): its tuning runs, grown round
+    /// by round while the budget admits more trials (`BenchmarkPlan.budgetedTrials` on the costs
+    /// in the database); `train` trains each round's new runs. Returns the admitted tuning runs
+    /// (`tuneRuns` unchanged for a budget in trials).
+    static func budgetedTuning(file: String, tuneRuns: [ExperimentSpec], store: ResultsStore, database: String,
+                               train: ([ExperimentSpec]) -> Void) throws -> [ExperimentSpec] {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+              let plan = try BenchmarkPlan(JSONParser.parse(text, file: file)), let budget = plan.costBudget,
+              let first = tuneRuns.first else { return tuneRuns }
+        var protected = ProtectedPaths()
+        protected.protectDatabase(database)
+        protected.protect(file, as: "a spec being run")
+        var current = tuneRuns
+        while true {
+            let hashes = Set(current.map { $0.configHash(programVersion: programVersion) })
+            let overviews = try store.runOverviews(experiment: first.name).filter { $0.run.configHash.map(hashes.contains) ?? false }
+            var costs: [BenchmarkCell: [Int: Double]] = [:]
+            for (run, overview) in store.benchmarkRuns(overviews, role: "tune", metric: "train_loss") {
+                let cost: Double
+                switch budget.unit {
+                case .steps: cost = Double(try store.metrics(runID: overview.run.id, name: "train_loss").last?.step ?? 0)
+                case .evals: cost = overview.summaries["evals"]?.finalValue ?? 0
+                case .seconds: cost = overview.summaries["time"]?.finalValue ?? 0
+                }
+                costs[BenchmarkCell(problem: run.problem, optimizer: run.optimizer), default: [:]][run.trial] = cost
+            }
+            var counts: [BenchmarkCell: Int] = [:]
+            var grows = false
+            for problem in plan.problems {
+                for optimizer in plan.optimizers(on: problem) {
+                    let cell = BenchmarkCell(problem: problem, optimizer: optimizer)
+                    let have = current.filter { $0.benchmarkCell == cell }.count
+                    // The costs of the trials trained so far, in trial order (a trial that did not
+                    // get trained, e.g. interrupted, ends the known prefix).
+                    let known = (0..<have).map { costs[cell]?[$0] }.prefix { $0 != nil }.map { $0! }
+                    let bound = try plan.costBound(problem: problem, optimizer: optimizer, defaultSteps: ExperimentSpec.defaultSteps,
+                                                   firstOrder: ExperimentSpec.isFirstOrder)
+                    let next = plan.budgetedTrials(costs: known, bound: bound)
+                    counts[cell] = next.admitted
+                    if next.admitted != have { grows = grows || next.admitted > have }
+                }
+            }
+            let runs = try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .tuneBudgeted(trialCount: { problem, optimizer in
+                counts[BenchmarkCell(problem: problem, optimizer: optimizer)] ?? 1
+            }))
+            guard grows else { return runs }
+            let old = hashes
+            train(runs.filter { !old.contains($0.configHash(programVersion: programVersion)) })
+            current = runs
+        }
     }
 
     /// The final runs of the benchmark specs, their tuning runs (`loaded`) done: each problem
@@ -665,5 +729,14 @@ enum JobsChoice: Equatable {
         case .count(let jobs): return JobPlan.fixed(jobs, runs: runs.count, threads: threads)
         case .auto: return JobPlan.automatic(for: runs, threads: threads)
         }
+    }
+}
+
+extension ExperimentSpec {
+    /// A benchmark run's problem and optimizer (its first two assignments); nil for other runs.
+    var benchmarkCell: BenchmarkCell? {
+        guard assignments.count >= 2, assignments[0].path == "benchmark.problem", assignments[1].path == "benchmark.optimizer",
+              case .string(let problem) = assignments[0].value, case .string(let optimizer) = assignments[1].value else { return nil }
+        return BenchmarkCell(problem: problem, optimizer: optimizer)
     }
 }

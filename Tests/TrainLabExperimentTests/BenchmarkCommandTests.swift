@@ -198,6 +198,43 @@ final class BenchmarkCommandTests: XCTestCase {
         XCTAssertEqual(tuning["trials"] as? Int, 6, "the reruns count in the tuning budget")
     }
 
+    /// `budget: {"evals": 30}` on 5 full-batch steps: SGD (one evaluation a step) gets exactly
+    /// 6 trials, trained in one round; L-BFGS (several a step, so its cost is known only once
+    /// trained) gets trials one round at a time until the evaluations before its last reach 30,
+    /// an equal compute budget rather than an equal trial count.
+    func testABudgetInEvaluationsGivesEachOptimizerTheSameCompute() throws {
+        let spec = try specFile("""
+            {"name": "evals", "task": {"kind": "blobs", "train_size": 32, "val_size": 16},
+             "model": {"hidden": [4]}, "loss": "cross_entropy",
+             "training": {"steps": 5, "batch_size": 32, "eval_every": 5, "log_every": 1},
+             "benchmark": {"optimizers": {"sgd": {"kind": "sgd", "lr": {"log_uniform": [1e-2, 1]}},
+                                          "lbfgs": {"kind": "lbfgs", "max_iter": 2, "line_search_fn": "strong_wolfe",
+                                                    "lr": {"log_uniform": [0.1, 1]}}},
+                           "budget": {"evals": 30}, "seeds": 1}}
+            """)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("evals.sqlite").path
+        let ran = try trainlab(["run", spec, "--db", database])
+        XCTAssertEqual(ran.status, 0, ran.standardError)
+        XCTAssertTrue(ran.standardOutput.contains("more tuning trials within the budget"), ran.standardOutput)
+        let store = try ResultsStore.openForReading(path: database)
+        let tune = try store.runOverviews(experiment: "evals").filter { $0.params["benchmark.role"] == "tune" }
+        let sgd = tune.filter { $0.params["benchmark.optimizer"] == "sgd" }
+        XCTAssertEqual(sgd.count, 6)
+        XCTAssertEqual(sgd.compactMap { $0.summaries["evals"]?.finalValue }.reduce(0, +), 30)
+        let lbfgs = tune.filter { $0.params["benchmark.optimizer"] == "lbfgs" }
+            .sorted { Int($0.params["benchmark.trial"]!)! < Int($1.params["benchmark.trial"]!)! }
+        XCTAssertEqual(lbfgs.map { $0.params["benchmark.trial"]! }, lbfgs.indices.map(String.init), "trials 0, 1, ... in search order")
+        let costs = lbfgs.map { $0.summaries["evals"]?.finalValue ?? 0 }
+        XCTAssertGreaterThan(costs.first ?? 0, 5, "L-BFGS takes more than one evaluation a step")
+        XCTAssertLessThan(costs.dropLast().reduce(0, +), 30, "the last trial was admitted: the ones before it cost under 30")
+        XCTAssertGreaterThanOrEqual(costs.reduce(0, +), 30, "and no further trial was: the budget is spent")
+        XCTAssertEqual(try store.runOverviews(experiment: "evals").filter { $0.params["benchmark.role"] == "final" }.count, 2)
+        // Run again: the same trials are found complete and nothing more trains.
+        let again = try trainlab(["run", spec, "--db", database, "--quiet"])
+        XCTAssertEqual(again.status, 0, again.standardError)
+        XCTAssertEqual(try store.runOverviews(experiment: "evals").count, tune.count + 2)
+    }
+
     func testABadValueInAProblemOrOptimizerNamesTheBenchmarkRun() throws {
         let spec = try specFile("""
             {"name": "bad", "task": "blobs", "loss": "cross_entropy",

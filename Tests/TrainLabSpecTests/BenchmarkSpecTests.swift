@@ -210,6 +210,37 @@ final class BenchmarkSpecTests: XCTestCase {
         XCTAssertEqual(adaptive?.path, "benchmark.selection")
     }
 
+    /// A budget of 100 evaluations: trial j is admitted while the costs before it sum below
+    /// 100 (with selection, plus k·s times their mean); with a bound the next round starts every
+    /// trial admitted even at that cost, without one a single trial.
+    func testACostBudgetAdmitsTrialsWhileItLasts() throws {
+        let text = Self.spec.replacingOccurrences(of: #""budget": 4"#, with: #""budget": {"evals": 100}"#)
+        let plan = try plan(text)
+        XCTAssertEqual(plan.costBudget, .init(unit: .evals, amount: 100))
+        XCTAssertTrue(plan.budgetedTrials(costs: [], bound: 20) == (5, false), "0, 20, ..., 80 < 100: five trials at once")
+        XCTAssertTrue(plan.budgetedTrials(costs: [], bound: nil) == (1, false))
+        XCTAssertTrue(plan.budgetedTrials(costs: [20, 20, 20, 20, 20], bound: 20) == (5, true), "100 is spent")
+        XCTAssertTrue(plan.budgetedTrials(costs: [20, 20, 20, 20, 5], bound: 20) == (6, false), "a diverged trial cost 5: one more fits")
+        XCTAssertTrue(plan.budgetedTrials(costs: [60, 50, 7], bound: nil) == (2, true), "60 < 100 admits trial 1; 110 stops at trial 2")
+        XCTAssertTrue(plan.budgetedTrials(costs: [30, 30], bound: nil) == (3, false))
+        XCTAssertTrue(plan.budgetedTrials(costs: [0, 0], bound: nil) == (3, false), "a trial counts at least one evaluation")
+        let selected = try self.plan(text.replacingOccurrences(of: #""seeds": 3"#, with: #""seeds": 3, "selection": {"top_k": 1, "seeds": 2}"#))
+        // Trial 2: 40 + 2·20 = 80 < 100; trial 3: 60 + 40 = 100, not admitted.
+        XCTAssertTrue(selected.budgetedTrials(costs: [20, 20, 20], bound: 20) == (3, true))
+        // The first count's bound: steps for a first-order optimizer's evaluations, unknown for a closure one's.
+        XCTAssertEqual(try plan.costBound(problem: "easy", optimizer: "adam", defaultSteps: 1000, firstOrder: { $0 != "lbfgs" }), 20)
+        XCTAssertEqual(try plan.tuneRunsWithSearch(defaultSteps: 1000, firstOrder: { _ in true }).runs.count, 2 * (5 + 1))
+        XCTAssertEqual(try plan.tuneRunsWithSearch(defaultSteps: 1000, trialCount: { _, _ in 7 }).runs.count, 2 * (7 + 1),
+                       "the trial count of each searched optimizer (plain sgd has one)")
+        for (budget, message) in [(#"{"flops": 5}"#, "got none"), (#"{"steps": 5, "evals": 5}"#, "got steps and evals"),
+                                  (#"{"evals": 100}, "search": "grid""#, "not \"grid\"")] {
+            let error = specError { try self.plan(Self.spec.replacingOccurrences(of: #""budget": 4"#, with: #""budget": "# + budget)) }
+            XCTAssertEqual(error?.path, "benchmark.budget", budget)
+            XCTAssertTrue(error?.message.contains(message) ?? false, "\(budget): \(String(describing: error))")
+        }
+        XCTAssertEqual(try self.plan(Self.spec.replacingOccurrences(of: #""budget": 4"#, with: #""budget": {"trials": 3}"#)).budget, 3)
+    }
+
     func testBadBenchmarksAreSpecErrors() {
         let noOptimizers = specError { try self.plan(#"{"name": "b", "benchmark": {"problems": {}}}"#) }
         XCTAssertTrue(noOptimizers?.description.contains("benchmark.optimizers") ?? false, "\(String(describing: noOptimizers))")
