@@ -95,15 +95,21 @@ public struct ExperimentSpec {
         /// The tuning runs of a benchmark with a cost budget: `trialCount` trials of each problem
         /// and optimizer (`BenchmarkPlan.budgetedTrials`).
         case tuneBudgeted(trialCount: (_ problem: String, _ optimizer: String) -> Int)
+        /// The tuning runs of a benchmark whose search widens ranges (`"extend": true`): so far
+        /// `trialCount` trials of each problem and optimizer, with its ranges' `extensions`.
+        case tuneExtended(trialCount: (_ problem: String, _ optimizer: String) -> Int,
+                          extensions: (_ problem: String, _ optimizer: String) -> [BenchmarkPlan.RangeExtension])
         case final(bestTrial: (_ problem: String, _ optimizer: String) -> Int?,
                    referenceTarget: (_ problem: String) -> Double? = { _ in nil })
         /// `final`, with a TPE search's best trials' quantile coordinates (`search.point`).
         case finalAt(bestTrial: (_ problem: String, _ optimizer: String) -> Int?,
                      bestPoint: (_ problem: String, _ optimizer: String) -> [Double]?,
-                     referenceTarget: (_ problem: String) -> Double? = { _ in nil })
+                     referenceTarget: (_ problem: String) -> Double? = { _ in nil },
+                     extensions: (_ problem: String, _ optimizer: String) -> [BenchmarkPlan.RangeExtension] = { _, _ in [] })
         /// The selection's reruns (`benchmark.selection`) of each problem and optimizer's
         /// candidate trials (the top k of its tuning runs).
-        case select(candidates: (_ problem: String, _ optimizer: String) -> [Int]?)
+        case select(candidates: (_ problem: String, _ optimizer: String) -> [Int]?,
+                    extensions: (_ problem: String, _ optimizer: String) -> [BenchmarkPlan.RangeExtension] = { _, _ in [] })
     }
 
     /// Whether an optimizer kind takes one loss/gradient evaluation a step (not a closure optimizer).
@@ -138,10 +144,14 @@ public struct ExperimentSpec {
                 (runs, trials) = try plan.tuneRunsWithSearch(defaultSteps: defaultSteps, trialCount: trialCount, firstOrder: isFirstOrder)
             case .final(let bestTrial, let referenceTarget):
                 (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial, referenceTarget: referenceTarget), [])
-            case let .finalAt(bestTrial, bestPoint, referenceTarget):
-                (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial, bestPoint: bestPoint, referenceTarget: referenceTarget), [])
-            case .select(let candidates):
-                (runs, trials) = (try plan.selectionRuns(candidates: candidates), [])
+            case let .tuneExtended(trialCount, extensions):
+                (runs, trials) = try plan.tuneRunsWithSearch(defaultSteps: defaultSteps, trialCount: trialCount, extensions: extensions,
+                                                             firstOrder: isFirstOrder)
+            case let .finalAt(bestTrial, bestPoint, referenceTarget, extensions):
+                (runs, trials) = (try plan.finalRuns(bestTrial: bestTrial, bestPoint: bestPoint, referenceTarget: referenceTarget,
+                                                     extensions: extensions), [])
+            case let .select(candidates, extensions):
+                (runs, trials) = (try plan.selectionRuns(candidates: candidates, extensions: extensions), [])
             }
         } else {
             let expanded = try Sweep.expandWithSearch(document, defaultSteps: defaultSteps)

@@ -30,6 +30,54 @@ public struct BenchmarkPlan {
 
     public let problems: [String]
     public let optimizers: [String]
+    /// Each optimizer's keys searched with `"extend": true` (log_uniform only), in file order.
+    private let extendable: [String: [String]]
+    /// The keys of `optimizer` whose range `extend` may widen.
+    public func extendableKeys(of optimizer: String) -> [String] { extendable[optimizer] ?? [] }
+
+    /// A widened range of one searched key (`"extend": true`), for the trials from `fromTrial`:
+    /// a best trial in the lowest (highest) 1/16 of a log range moves its lower (upper) end a
+    /// decade out, and the search goes on over the wider range.
+    public struct RangeExtension: Equatable, Sendable {
+        public var fromTrial: Int
+        public var key: String
+        public var range: [Double]
+        public init(fromTrial: Int, key: String, range: [Double]) {
+            self.fromTrial = fromTrial
+            self.key = key
+            self.range = range
+        }
+    }
+
+    /// The trials of the first round of a search that may extend its ranges: half the search,
+    /// ⌈n/2⌉, so rounds that widen a range have trials left (then half the rest each round, and
+    /// once the best is interior all the rest at once).
+    public func nextRoundTrials(done: Int) -> Int { min(searchTrials, done + max(1, (searchTrials - done + 1) / 2)) }
+
+    /// The range of `key` for `optimizer`'s trial `trial` under `extensions` (the last one of the
+    /// key from at or before the trial), else the spec's; nil for a key not searched log-uniformly.
+    public func range(of key: String, optimizer: String, trial: Int, extensions: [RangeExtension]) -> [Double]? {
+        if let widened = extensions.last(where: { $0.key == key && $0.fromTrial <= trial }) { return widened.range }
+        guard case .logUniform(let lo, let hi)? = spaces[optimizer]?.first(where: { $0.key == key })?.distribution else { return nil }
+        return [lo, hi]
+    }
+
+    /// The ranges to widen after a round of `optimizer`'s search whose best trial has these
+    /// searched `values`: each extendable key in the lowest or highest 1/16 of its current
+    /// (log) range, its end a decade out, from trial `fromTrial` on.
+    public func extensions(optimizer: String, bestValues: [String: Double], fromTrial: Int,
+                           extensions: [RangeExtension]) -> [RangeExtension] {
+        extendableKeys(of: optimizer).compactMap { key in
+            guard let value = bestValues[key], let range = range(of: key, optimizer: optimizer, trial: fromTrial, extensions: extensions),
+                  range[1] > range[0], value > 0 else { return nil }
+            let position = log(value / range[0]) / log(range[1] / range[0])
+            let slack = 1e-9, edge = 1.0 / 16
+            if position <= edge + slack { return RangeExtension(fromTrial: fromTrial, key: key, range: [range[0] / 10, range[1]]) }
+            if position >= 1 - edge - slack { return RangeExtension(fromTrial: fromTrial, key: key, range: [range[0], range[1] * 10]) }
+            return nil
+        }
+    }
+
     /// `problems.NAME.optimizers`: the labels that run on a problem (all when absent), e.g. a
     /// full-batch quasi-Newton method only where the batch is the whole training set.
     private let problemOptimizers: [String: [String]]
@@ -131,6 +179,7 @@ public struct BenchmarkPlan {
             throw reader.error("optimizers", "expected an object of optimizers by label, e.g. {\"adam\": {\"kind\": \"adam\", \"lr\": {\"log_uniform\": [1e-5, 0.1]}}}")
         }
         var optimizerSpecs: [String: JSONObject] = [:]
+        var extendable: [String: [String]] = [:]
         var spaces: [String: [(key: String, distribution: Sweep.Distribution)]] = [:]
         for label in optimizersReader.keys {
             let spec = optimizersReader.value(label)!
@@ -142,12 +191,25 @@ public struct BenchmarkPlan {
             }
             let reader = try ObjectReader(.object(optimizer), path: optimizersReader.path(of: label), document: document)
             var space: [(key: String, distribution: Sweep.Distribution)] = []
+            var stripped = optimizer
             for key in optimizer.keys {
-                guard case .object(let object) = optimizer[key]!,
+                guard case .object(var object) = optimizer[key]!,
                       ["uniform", "log_uniform", "int_uniform"].contains(where: { object[$0] != nil }) else { continue }
-                space.append((key, try Sweep.distribution(reader, key)))
+                if object["extend"] != nil {
+                    let options = try ObjectReader(.object(object), path: reader.path(of: key), document: document)
+                    if try options.bool("extend") {
+                        guard object["log_uniform"] != nil else {
+                            throw options.error("extend", "extend widens a log_uniform range by a decade: use {\"log_uniform\": [lo, hi], \"extend\": true}")
+                        }
+                        extendable[label, default: []].append(key)
+                    }
+                    object["extend"] = nil
+                    stripped[key] = .object(object)
+                }
+                let distributionReader = try ObjectReader(.object(stripped), path: reader.path, document: document)
+                space.append((key, try Sweep.distribution(distributionReader, key)))
             }
-            optimizerSpecs[label] = optimizer
+            optimizerSpecs[label] = stripped
             spaces[label] = space
         }
 
@@ -259,6 +321,10 @@ public struct BenchmarkPlan {
         self.problemOverrides = problemOverrides
         self.optimizers = optimizersReader.keys
         self.problemOptimizers = problemOptimizers
+        self.extendable = extendable
+        if !extendable.isEmpty && (costBudget != nil || adaptive != nil || search == .grid) {
+            throw reader.error("optimizers", "\"extend\" widens a range between rounds of a search in trials: it goes with search \"random\" or \"halton\" and a budget in trials")
+        }
         self.optimizerSpecs = optimizerSpecs
         self.spaces = spaces
     }
@@ -307,6 +373,14 @@ public struct BenchmarkPlan {
     public func trials(of optimizer: String, count: Int? = nil) -> [[(key: String, value: JSONValue)]] {
         let space = spaces[optimizer] ?? []
         guard !space.isEmpty else { return [[]] }
+        return quantilePoints(of: optimizer, count: count).map { point in
+            zip(space, point).map { ($0.key, $0.distribution.value(atQuantile: $1)) }
+        }
+    }
+
+    /// The search's points in quantile coordinates, one per searched key, trial by trial.
+    func quantilePoints(of optimizer: String, count: Int? = nil) -> [[Double]] {
+        let space = spaces[optimizer] ?? []
         let points: [[Double]]
         switch search {
         case .random:
@@ -329,7 +403,7 @@ public struct BenchmarkPlan {
                 }.reversed()
             }
         }
-        return points.map { point in zip(space, point).map { ($0.key, $0.distribution.value(atQuantile: $1)) } }
+        return points
     }
 
     /// How far a cost budget (`costBudget`) admits a problem and optimizer's trials, given the
@@ -382,7 +456,9 @@ public struct BenchmarkPlan {
     /// With a cost budget, `trialCount` says how many trials each problem and optimizer has
     /// so far (`budgetedTrials`); `firstOrder` whether an optimizer kind takes one evaluation a
     /// step, for the first count's bound.
+    /// `extensions` gives the ranges that `"extend"` widened so far (`extensions(optimizer:...)`).
     public func tuneRunsWithSearch(defaultSteps: Int, trialCount: ((_ problem: String, _ optimizer: String) -> Int)? = nil,
+                                   extensions: (_ problem: String, _ optimizer: String) -> [RangeExtension] = { _, _ in [] },
                                    firstOrder: (_ kind: String) -> Bool = { _ in false }) throws
         -> (runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])], trials: [SearchTrial?]) {
         var runs: [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] = []
@@ -390,13 +466,16 @@ public struct BenchmarkPlan {
         for problem in problems {
             for optimizer in optimizers(on: problem) {
                 guard let adaptive, !(spaces[optimizer] ?? []).isEmpty else {
-                    var count: Int? = nil
+                    var count: Int? = extendableKeys(of: optimizer).isEmpty ? nil : (trialCount?(problem, optimizer) ?? nextRoundTrials(done: 0))
                     if costBudget != nil {
                         count = try trialCount?(problem, optimizer)
                             ?? budgetedTrials(costs: [], bound: try costBound(problem: problem, optimizer: optimizer,
                                                                               defaultSteps: defaultSteps, firstOrder: firstOrder)).admitted
                     }
-                    runs += try trials(of: optimizer, count: count).indices.map { try run(problem: problem, optimizer: optimizer, trial: $0, seed: nil) }
+                    let widened = extensions(problem, optimizer)
+                    runs += try trials(of: optimizer, count: count).indices.map {
+                        try run(problem: problem, optimizer: optimizer, trial: $0, seed: nil, extensions: widened)
+                    }
                     searchTrials += [SearchTrial?](repeating: nil, count: runs.count - searchTrials.count)
                     continue
                 }
@@ -494,12 +573,15 @@ public struct BenchmarkPlan {
     /// The selection's reruns: each of the problem and optimizer's `candidates` (trial indices,
     /// the top k by the tuning runs; nil: none) on every `selectionSeeds` seed, on the
     /// validation split as the tuning runs are.
-    public func selectionRuns(candidates: (_ problem: String, _ optimizer: String) -> [Int]?) throws
+    public func selectionRuns(candidates: (_ problem: String, _ optimizer: String) -> [Int]?,
+                              extensions: (_ problem: String, _ optimizer: String) -> [RangeExtension] = { _, _ in [] }) throws
         -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] {
         try problems.flatMap { problem in
             try optimizers(on: problem).flatMap { optimizer -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] in
                 try (candidates(problem, optimizer) ?? []).flatMap { trial in
-                    try selectionSeeds.map { try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0, role: "select") }
+                    try selectionSeeds.map {
+                        try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0, role: "select", extensions: extensions(problem, optimizer))
+                    }
                 }
             }
         }
@@ -528,7 +610,8 @@ public struct BenchmarkPlan {
     /// (nil: not yet known, the final runs carry none).
     public func finalRuns(bestTrial: (_ problem: String, _ optimizer: String) -> Int?,
                           bestPoint: (_ problem: String, _ optimizer: String) -> [Double]? = { _, _ in nil },
-                          referenceTarget: (_ problem: String) -> Double? = { _ in nil }) throws
+                          referenceTarget: (_ problem: String) -> Double? = { _ in nil },
+                          extensions: (_ problem: String, _ optimizer: String) -> [RangeExtension] = { _, _ in [] }) throws
         -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] {
         try problems.flatMap { problem in
             try optimizers(on: problem).flatMap { optimizer -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] in
@@ -536,7 +619,7 @@ public struct BenchmarkPlan {
                 let point = adaptive?.kind == .tpe ? bestPoint(problem, optimizer).map { pointValues(optimizer, $0) } : nil
                 return try finalSeeds.map {
                     try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0, role: "final", point: point,
-                            referenceValue: referenceTarget(problem))
+                            referenceValue: referenceTarget(problem), extensions: extensions(problem, optimizer))
                 }
             }
         }
@@ -545,7 +628,8 @@ public struct BenchmarkPlan {
     /// One run's spec: the base with the problem's overrides, the optimizer at the trial's
     /// point and the `benchmark` tag; `seed` set for a final or selection run (nil: a tuning run).
     private func run(problem: String, optimizer: String, trial: Int, seed: Int?, role: String = "tune",
-                     point givenPoint: [(key: String, value: JSONValue)]? = nil, referenceValue: Double? = nil) throws
+                     point givenPoint: [(key: String, value: JSONValue)]? = nil, referenceValue: Double? = nil,
+                     extensions: [RangeExtension] = []) throws
         -> (spec: JSONValue, assignments: [(path: String, value: JSONValue)]) {
         var spec = base
         for (key, value) in (problemOverrides[problem] ?? JSONObject()).members {
@@ -554,8 +638,23 @@ public struct BenchmarkPlan {
         var optimizerSpec = optimizerSpecs[optimizer]!
         // An adaptive search's trial numbers run past `budget` (Hyperband): its point is random's at that number.
         // Random and Halton points do not depend on the count: only the trial's prefix is made.
-        let point = givenPoint ?? (search != .grid && !(spaces[optimizer] ?? []).isEmpty
-            ? trials(of: optimizer, count: trial + 1)[trial] : trials(of: optimizer)[trial])
+        let space = spaces[optimizer] ?? []
+        let widened = extensions.filter { $0.fromTrial <= trial }
+        let point: [(key: String, value: JSONValue)]
+        if let givenPoint {
+            point = givenPoint
+        } else if !widened.isEmpty {
+            // The trial's quantiles through its ranges as widened when it was drawn.
+            let quantiles = quantilePoints(of: optimizer, count: trial + 1)[trial]
+            point = zip(space, quantiles).map { entry, u in
+                guard let range = range(of: entry.key, optimizer: optimizer, trial: trial, extensions: widened) else {
+                    return (entry.key, entry.distribution.value(atQuantile: u))
+                }
+                return (entry.key, Sweep.Distribution.logUniform(range[0], range[1]).value(atQuantile: u))
+            }
+        } else {
+            point = search != .grid && !space.isEmpty ? trials(of: optimizer, count: trial + 1)[trial] : trials(of: optimizer)[trial]
+        }
         for (key, value) in point { optimizerSpec[key] = value }
         spec["optimizer"] = .object(optimizerSpec)
         if let seed { spec["seed"] = .number(Double(seed)) }
@@ -583,7 +682,13 @@ public struct BenchmarkPlan {
         // The searched ranges, so the analysis can tell a best trial at a range's edge.
         if let space = spaces[optimizer], !space.isEmpty {
             var ranges = JSONObject()
-            for (key, _) in space { ranges[key] = optimizerSpecs[optimizer]![key]! }
+            for (key, _) in space {
+                if let range = widened.last(where: { $0.key == key })?.range {
+                    ranges[key] = ["log_uniform": .array(range.map { .number($0) })]
+                } else {
+                    ranges[key] = optimizerSpecs[optimizer]![key]!
+                }
+            }
             tag["space"] = .object(ranges)
         }
         spec["benchmark"] = .object(tag)

@@ -149,6 +149,7 @@ enum RunCommand {
 
         // A benchmark's final runs depend on its tuning results: chosen once those are in.
         var benchmarks = loaded.filter { BenchmarkProtocol(of: $0.1.first) != nil }
+        var extensions: [String: [BenchmarkCell: [BenchmarkPlan.RangeExtension]]] = [:]
         if shard == nil {
             // With a budget in steps, evals or seconds, more trials while the budget admits them.
             for index in benchmarks.indices {
@@ -159,12 +160,21 @@ enum RunCommand {
                     failures += train(RunSession(runs: more, store: store, database: database, force: force, progress: progress),
                                       plan: jobs.plan(for: more), database: database)
                 }
+                let extended = try extendedTuning(file: benchmarks[index].0, tuneRuns: benchmarks[index].1,
+                                                  store: store, database: database) { more in
+                    if !quiet { print("benchmark: \(more.count) more tuning trial\(more.count == 1 ? "" : "s") (a range was widened, or the best is inside it)") }
+                    let progress = quiet ? nil : SweepProgress(totalSteps: more.reduce(0) { $0 + $1.training.steps }, runs: more.count)
+                    failures += train(RunSession(runs: more, store: store, database: database, force: force, progress: progress),
+                                      plan: jobs.plan(for: more), database: database)
+                }
+                benchmarks[index].1 = extended.runs
+                extensions[benchmarks[index].0] = extended.extensions
             }
         }
         if !benchmarks.isEmpty && shard != nil {
             if !quiet { print("the benchmark's final runs follow its tuning runs: run the spec again without --shard once the shards are merged") }
         } else if !benchmarks.isEmpty {
-            let finals = try benchmarkFinals(benchmarks, store: store, database: database) { reruns in
+            let finals = try benchmarkFinals(benchmarks, store: store, database: database, extensions: extensions) { reruns in
                 if !quiet { print("benchmark: \(reruns.count) selection runs (the top trials on more seeds)") }
                 let progress = quiet ? nil : SweepProgress(totalSteps: reruns.reduce(0) { $0 + $1.training.steps }, runs: reruns.count)
                 failures += train(RunSession(runs: reruns, store: store, database: database, force: force, progress: progress),
@@ -262,11 +272,76 @@ enum RunCommand {
         }
     }
 
+    /// A benchmark whose searched ranges may widen (`"extend": true`): its tuning runs, round by
+    /// round. After each round, a problem and optimizer whose best trial (as the benchmark
+    /// selects) sits in the lowest or highest 1/16 of an extendable range gets that end a decade
+    /// out and its next round (half the trials left) over the wider range; once the best is
+    /// inside, the rest of its trials run at once. Decisions come from the database, so a rerun
+    /// replays them. Returns the tuning runs and each cell's extensions (none: unchanged).
+    static func extendedTuning(file: String, tuneRuns: [ExperimentSpec], store: ResultsStore, database: String,
+                               train: ([ExperimentSpec]) -> Void) throws
+        -> (runs: [ExperimentSpec], extensions: [BenchmarkCell: [BenchmarkPlan.RangeExtension]]) {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+              let plan = try BenchmarkPlan(JSONParser.parse(text, file: file)),
+              let first = tuneRuns.first, let benchmark = BenchmarkProtocol(of: first) else { return (tuneRuns, [:]) }
+        let cells = plan.problems.flatMap { problem in
+            plan.optimizers(on: problem).filter { !plan.extendableKeys(of: $0).isEmpty }.map { BenchmarkCell(problem: problem, optimizer: $0) }
+        }
+        guard !cells.isEmpty else { return (tuneRuns, [:]) }
+        var protected = ProtectedPaths()
+        protected.protectDatabase(database)
+        protected.protect(file, as: "a spec being run")
+        var counts = Dictionary(uniqueKeysWithValues: cells.map { ($0, plan.nextRoundTrials(done: 0)) })
+        var extensions: [BenchmarkCell: [BenchmarkPlan.RangeExtension]] = [:]
+        var settled = Set<BenchmarkCell>()
+        var current = tuneRuns
+        while true {
+            let hashes = Set(current.map { $0.configHash(programVersion: programVersion) })
+            let best = try store.benchmarkBestTrials(experiment: first.name, configHashes: hashes, metric: benchmark.metric,
+                                                     goal: benchmark.goal, byTimeToTarget: benchmark.byTimeToTarget)
+            let overviews = try store.runOverviews(experiment: first.name).filter { $0.run.configHash.map(hashes.contains) ?? false }
+            let tune = store.benchmarkRuns(overviews, role: "tune", metric: benchmark.metric)
+            var changed = false
+            for cell in cells where !settled.contains(cell) {
+                let done = counts[cell]!
+                if done >= plan.searchTrials { settled.insert(cell); continue }
+                changed = true
+                guard let trial = best[cell],
+                      let bestRun = tune.first(where: { $0.0.problem == cell.problem && $0.0.optimizer == cell.optimizer && $0.0.trial == trial }),
+                      bestRun.0.score(benchmark.goal).isFinite else {
+                    // Every trial failed: no edge to move; the rest run where they are.
+                    settled.insert(cell)
+                    counts[cell] = plan.searchTrials
+                    continue
+                }
+                var values: [String: Double] = [:]
+                for key in plan.extendableKeys(of: cell.optimizer) {
+                    values[key] = bestRun.1.params["optimizer." + key].flatMap(Double.init)
+                }
+                let widened = plan.extensions(optimizer: cell.optimizer, bestValues: values, fromTrial: done, extensions: extensions[cell] ?? [])
+                if widened.isEmpty {
+                    settled.insert(cell)
+                    counts[cell] = plan.searchTrials
+                } else {
+                    extensions[cell, default: []] += widened
+                    counts[cell] = plan.nextRoundTrials(done: done)
+                }
+            }
+            guard changed else { return (current, extensions) }
+            let runs = try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .tuneExtended(
+                trialCount: { problem, optimizer in counts[BenchmarkCell(problem: problem, optimizer: optimizer)] ?? plan.searchTrials },
+                extensions: { extensions[BenchmarkCell(problem: $0, optimizer: $1)] ?? [] }))
+            train(runs.filter { !hashes.contains($0.configHash(programVersion: programVersion)) })
+            current = runs
+        }
+    }
+
     /// The final runs of the benchmark specs, their tuning runs (`loaded`) done: each problem
     /// and optimizer's best trial among the tuning runs of the spec as it is now (by config
     /// hash), rerun on the paired seeds. With `benchmark.selection`, the top k trials are first
     /// rerun on the selection seeds (`trainSelection` trains them) and the best mean picks.
     static func benchmarkFinals(_ loaded: [(String, [ExperimentSpec])], store: ResultsStore, database: String,
+                                extensions: [String: [BenchmarkCell: [BenchmarkPlan.RangeExtension]]] = [:],
                                 trainSelection: ([ExperimentSpec]) -> Void) throws -> [ExperimentSpec] {
         var protected = ProtectedPaths()
         protected.protectDatabase(database)
@@ -284,7 +359,7 @@ enum RunCommand {
                 let top = BenchmarkSelection.topTrials(tuneKeys, k: topK)
                 let reruns = try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .select(candidates: { problem, optimizer in
                     top[BenchmarkCell(problem: problem, optimizer: optimizer)]
-                }))
+                }, extensions: { extensions[file]?[BenchmarkCell(problem: $0, optimizer: $1)] ?? [] }))
                 trainSelection(reruns)
                 let rerunKeys = try store.benchmarkSelectionKeys(
                     experiment: first.name, configHashes: Set(reruns.map { $0.configHash(programVersion: programVersion) }), role: "select",
@@ -316,7 +391,8 @@ enum RunCommand {
             return try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .finalAt(bestTrial: { problem, optimizer in
                 best[BenchmarkCell(problem: problem, optimizer: optimizer)]
             }, bestPoint: { problem, optimizer in points[BenchmarkCell(problem: problem, optimizer: optimizer)] },
-               referenceTarget: { references[$0] }))
+               referenceTarget: { references[$0] },
+               extensions: { extensions[file]?[BenchmarkCell(problem: $0, optimizer: $1)] ?? [] }))
         }
     }
 }

@@ -215,7 +215,7 @@ final class BenchmarkCommandTests: XCTestCase {
         let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("evals.sqlite").path
         let ran = try trainlab(["run", spec, "--db", database])
         XCTAssertEqual(ran.status, 0, ran.standardError)
-        XCTAssertTrue(ran.standardOutput.contains("more tuning trials within the budget"), ran.standardOutput)
+        XCTAssertTrue(ran.standardOutput.contains("benchmark: 1 more tuning trial within the budget"), ran.standardOutput)
         let store = try ResultsStore.openForReading(path: database)
         let tune = try store.runOverviews(experiment: "evals").filter { $0.params["benchmark.role"] == "tune" }
         let sgd = tune.filter { $0.params["benchmark.optimizer"] == "sgd" }
@@ -233,6 +233,41 @@ final class BenchmarkCommandTests: XCTestCase {
         let again = try trainlab(["run", spec, "--db", database, "--quiet"])
         XCTAssertEqual(again.status, 0, again.standardError)
         XCTAssertEqual(try store.runOverviews(experiment: "evals").count, tune.count + 2)
+    }
+
+    /// The range trap above, with `"extend": true`: the best of the first 8 trials sits at the
+    /// top of [1e-6, 1e-5], so the next 4 search [1e-6, 1e-4]; their best (interior) settles it
+    /// and the last 4 run there too. The final reruns a trial from beyond the first range and no
+    /// edge warning is left.
+    func testAnExtendableRangeWidensWhileTheBestSitsAtItsEdge() throws {
+        let spec = try specFile("""
+            {"name": "extend", "task": {"kind": "blobs", "train_size": 32, "val_size": 16},
+             "model": {"hidden": [4]}, "loss": "cross_entropy",
+             "training": {"steps": 8, "batch_size": 32, "eval_every": 8, "log_every": 8},
+             "benchmark": {"optimizers": {"sgd": {"kind": "sgd", "lr": {"log_uniform": [1e-6, 1e-5], "extend": true}}},
+                           "budget": 16, "seeds": 1}}
+            """)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("extend.sqlite").path
+        let ran = try trainlab(["run", spec, "--db", database])
+        XCTAssertEqual(ran.status, 0, ran.standardError)
+        XCTAssertFalse(ran.standardError.contains("edge"), ran.standardError)
+        let store = try ResultsStore.openForReading(path: database)
+        let runs = try store.runOverviews(experiment: "extend")
+        let tune = runs.filter { $0.params["benchmark.role"] == "tune" }
+        XCTAssertEqual(tune.count, 16, "the budget, not more")
+        for run in tune {
+            let trial = Int(run.params["benchmark.trial"]!)!
+            XCTAssertEqual(run.params["benchmark.space.lr.log_uniform"], trial < 8 ? "[1e-06,1e-05]" : "[1e-06,0.0001]", "trial \(trial)")
+            let lr = Double(run.params["optimizer.lr"]!)!
+            XCTAssertLessThanOrEqual(lr, trial < 8 ? 1e-5 : 1e-4)
+        }
+        let final = try XCTUnwrap(runs.first { $0.params["benchmark.role"] == "final" })
+        XCTAssertGreaterThan(Double(final.params["optimizer.lr"]!)!, 1e-5, "the pick lies beyond the first range")
+        XCTAssertEqual(final.params["benchmark.space.lr.log_uniform"], "[1e-06,0.0001]")
+        // A second run replays the rounds from the database: nothing new trains.
+        let again = try trainlab(["run", spec, "--db", database, "--quiet"])
+        XCTAssertEqual(again.status, 0, again.standardError)
+        XCTAssertEqual(try store.runOverviews(experiment: "extend").count, 17)
     }
 
     func testABadValueInAProblemOrOptimizerNamesTheBenchmarkRun() throws {

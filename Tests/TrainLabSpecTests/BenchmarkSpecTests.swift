@@ -241,6 +241,38 @@ final class BenchmarkSpecTests: XCTestCase {
         XCTAssertEqual(try self.plan(Self.spec.replacingOccurrences(of: #""budget": 4"#, with: #""budget": {"trials": 3}"#)).budget, 3)
     }
 
+    /// `"extend": true` on a log range: rounds of half the trials left (8, 12, 14, 15, 16 of
+    /// 16); a best in the top (bottom) 1/16 of the current range moves that end a decade out.
+    func testExtendWidensALogRangeByADecadeAtTheEdgeTheBestSitsAt() throws {
+        let text = Self.spec.replacingOccurrences(of: #""lr": {"log_uniform": [1e-3, 1]}"#, with: #""lr": {"log_uniform": [1e-3, 1], "extend": true}"#)
+            .replacingOccurrences(of: #""budget": 4"#, with: #""budget": 16"#)
+        let plan = try plan(text)
+        XCTAssertEqual(plan.extendableKeys(of: "adam"), ["lr"])
+        XCTAssertEqual([0, 8, 12, 14, 15].map { plan.nextRoundTrials(done: $0) }, [8, 12, 14, 15, 16])
+        XCTAssertEqual(plan.extensions(optimizer: "adam", bestValues: ["lr": 0.7], fromTrial: 8, extensions: []),
+                       [.init(fromTrial: 8, key: "lr", range: [1e-3, 10])], "log position of 0.7 in [1e-3, 1] is 0.95 ≥ 15/16")
+        XCTAssertEqual(plan.extensions(optimizer: "adam", bestValues: ["lr": 1.2e-3], fromTrial: 8, extensions: []),
+                       [.init(fromTrial: 8, key: "lr", range: [1e-4, 1])])
+        XCTAssertEqual(plan.extensions(optimizer: "adam", bestValues: ["lr": 0.03], fromTrial: 8, extensions: []), [])
+        let widened = [BenchmarkPlan.RangeExtension(fromTrial: 8, key: "lr", range: [1e-3, 10])]
+        XCTAssertEqual(plan.extensions(optimizer: "adam", bestValues: ["lr": 0.7], fromTrial: 12, extensions: widened), [],
+                       "0.7 is inside the widened range")
+        XCTAssertEqual(try plan.tuneRuns().filter { member($0.spec, "benchmark.optimizer") == .string("adam") }.count / 2, 8,
+                       "the first round: half the trials, on each of the two problems")
+        let runs = try plan.tuneRunsWithSearch(defaultSteps: 100, trialCount: { _, _ in 12 }, extensions: { _, _ in widened }).runs
+            .filter { member($0.spec, "benchmark.optimizer") == .string("adam") && member($0.spec, "benchmark.problem") == .string("easy") }
+        XCTAssertEqual(runs.count, 12)
+        XCTAssertEqual(member(runs[7].spec, "optimizer.lr"), plan.trials(of: "adam")[7][0].value, "trials before the change keep their point")
+        let u = BenchmarkPlan.halton(index: 10, base: 2, scramble: BenchmarkPlan.digitScramble(base: 2, seed: 0, dimension: 0))
+        XCTAssertEqual(number(member(runs[9].spec, "optimizer.lr"))!, exp(log(1e-3) + u * log(1e4)), accuracy: 1e-12,
+                       "trial 9: its quantile through the widened range")
+        XCTAssertEqual(member(runs[9].spec, "benchmark.space.lr.log_uniform"), .array([.number(1e-3), .number(10)]))
+        let uniform = specError { try self.plan(Self.spec.replacingOccurrences(of: #""eps": 1e-7"#, with: #""eps": 1e-7, "beta1": {"uniform": [0.8, 0.95], "extend": true}"#)) }
+        XCTAssertEqual(uniform?.path, "benchmark.optimizers.adam.beta1.extend")
+        let grid = specError { try self.plan(text.replacingOccurrences(of: #""budget": 16"#, with: #""budget": 16, "search": "grid""#)) }
+        XCTAssertTrue(grid?.message.contains("\"extend\" widens a range") ?? false, "\(String(describing: grid))")
+    }
+
     func testBadBenchmarksAreSpecErrors() {
         let noOptimizers = specError { try self.plan(#"{"name": "b", "benchmark": {"problems": {}}}"#) }
         XCTAssertTrue(noOptimizers?.description.contains("benchmark.optimizers") ?? false, "\(String(describing: noOptimizers))")
