@@ -378,7 +378,7 @@ public struct ExperimentSpec {
         constraints = try ConstraintSpec.decodeList(root)
         // A benchmark run's tag (BenchmarkPlan): kept in the config, so its params name the run's part.
         if let tag = try root.object("benchmark") {
-            for key in ["problem", "optimizer", "role", "trial", "metric", "goal", "target", "space", "select", "selection"] { _ = tag.value(key) }
+            for key in ["problem", "optimizer", "role", "trial", "metric", "goal", "target", "space", "select", "selection", "study", "studies"] { _ = tag.value(key) }
             if let test = try tag.object("test") {
                 testSplit = (try test.int("size", default: 0, range: 0...1_000_000), UInt64(try test.int("seed", default: 0, range: 0...Int(Int32.max))))
                 try test.finish()

@@ -110,22 +110,26 @@ extension ReportCharts {
         return chart
     }
 
-    /// The best final `metric` so far against the number of tuning trials on `problem`, one
-    /// line per optimizer: what a smaller budget would have found. Nil for an unknown problem.
+    /// The expected best final `metric` after k tuning trials on `problem` (Dodge et al. 2019,
+    /// from every study's trials: `TuningCurve`), one line per optimizer: what a smaller budget
+    /// would find on average, rather than what one search order happened to find. Nil for an
+    /// unknown problem.
     public static func tuningCurve(_ benchmark: BenchmarkReport, problem: String) -> LineChart? {
-        guard let perOptimizer = benchmark.trials[problem] else { return nil }
+        guard benchmark.trials[problem] != nil else { return nil }
         let results = benchmark.results
         let series = benchmark.optimizers.compactMap { optimizer -> LineSeries? in
-            guard let trials = perOptimizer[optimizer] else { return nil }
+            guard let curve = results.tuningCurves.first(where: { $0.problem == problem && $0.optimizer == optimizer }),
+                  !curve.expectedBest.isEmpty else { return nil }
             return LineSeries(id: SVG.identifier(optimizer), label: optimizer, style: benchmark.style(of: optimizer),
-                              points: BenchmarkReport.bestSoFar(trials, goal: results.goal))
+                              points: curve.expectedBest.enumerated().map { ChartPoint(x: Double($0.offset + 1), y: $0.element, low: $0.element, high: $0.element) })
         }
+        let studies = results.tuningCurves.filter { $0.problem == problem }.map(\.studies).max() ?? 1
         var chart = LineChart(
             id: "chart-tuning-" + SVG.identifier(problem),
-            title: "Tuning curve on \(problem): best final \(results.metric) after k trials",
-            subtitle: "Trials in the search's order (the same points on every problem); the last point is the setting "
-                + "the final runs use. A line starts at the first trial that did not diverge or fail.",
-            xLabel: "tuning trials k", yLabel: "best final \(results.metric) so far", series: series)
+            title: "Tuning curve on \(problem): expected best final \(results.metric) after k trials",
+            subtitle: "The mean over every k of the " + (studies > 1 ? "\(studies) studies' pooled" : "") + " tuning trials (Dodge et al. 2019): "
+                + "what a budget of k trials finds on average; a diverged or failed trial counts as the problem's worst completed one.",
+            xLabel: "tuning trials k", yLabel: "expected best final \(results.metric)", series: series)
         chart.xFromZero = false
         return chart
     }

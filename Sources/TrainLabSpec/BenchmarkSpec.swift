@@ -111,6 +111,11 @@ public struct BenchmarkPlan {
     public let search: Search
     /// The seed of the random search's scrambling (`search_seed`): one study of the search.
     public let searchSeed: Int
+    /// `studies`: independent repetitions of the tuning (AlgoPerf runs 5), study s scrambled with
+    /// `search_seed` + s. The final runs rerun study 0's pick; the others measure how much the
+    /// outcome of tuning varies and pool into the expected best after k trials (Dodge et al.
+    /// 2019; Sivaprasad et al. 2020). Runs carry `benchmark.study` when there are several.
+    public let studies: Int
     /// An adaptive search per problem and optimizer (successive halving, Hyperband) over the
     /// Halton points of `"random"`; nil for `"random"` and `"grid"`.
     public let adaptive: SearchPlan?
@@ -257,7 +262,8 @@ public struct BenchmarkPlan {
         metric = try reader.string("metric", default: "val_loss")
         goal = try reader.string("goal", default: metric.lowercased().contains("loss") ? "min" : "max")
         guard goal == "min" || goal == "max" else { throw reader.error("goal", "expected \"min\" or \"max\", got '\(goal)'") }
-        searchSeed = try reader.int("search_seed", default: 0, range: 0...Int(Int32.max))
+        searchSeed = try reader.int("search_seed", default: 0, range: 0...Int(Int32.max) - 1000)
+        studies = try reader.int("studies", default: 1, range: 1...100)
         let expectedSearch = "expected \"random\" (scrambled Halton), \"halton\" (unscrambled), \"grid\" or {\"successive_halving\": {\"min_steps\": r, \"eta\": 3}} / {\"hyperband\": {...}} / {\"tpe\": {\"startup\": k}}"
         if case .object? = reader.value("search") {
             let searchReader = try reader.objectOrEmpty("search")
@@ -283,6 +289,9 @@ public struct BenchmarkPlan {
         select = try reader.string("select", default: "final")
         guard select == "final" || select == "time_to_target" else {
             throw reader.error("select", "expected \"final\" (the best final metric) or \"time_to_target\", got '\(select)'")
+        }
+        if studies > 1 && (search != .random || adaptive != nil || costBudget != nil) {
+            throw reader.error("studies", "a study is one scrambling of the random search: studies go with search \"random\" and a budget in trials")
         }
         if costBudget != nil && (adaptive != nil || search == .grid) {
             throw reader.error("budget", "a budget in steps, evals or seconds takes trials in search order until it is spent: it goes with search \"random\" or \"halton\", not \(adaptive != nil ? "an adaptive search" : "\"grid\"")")
@@ -322,8 +331,8 @@ public struct BenchmarkPlan {
         self.optimizers = optimizersReader.keys
         self.problemOptimizers = problemOptimizers
         self.extendable = extendable
-        if !extendable.isEmpty && (costBudget != nil || adaptive != nil || search == .grid) {
-            throw reader.error("optimizers", "\"extend\" widens a range between rounds of a search in trials: it goes with search \"random\" or \"halton\" and a budget in trials")
+        if !extendable.isEmpty && (costBudget != nil || adaptive != nil || search == .grid || studies > 1) {
+            throw reader.error("optimizers", "\"extend\" widens a range between rounds of a search in trials: it goes with search \"random\" or \"halton\", a budget in trials and one study")
         }
         self.optimizerSpecs = optimizerSpecs
         self.spaces = spaces
@@ -370,21 +379,21 @@ public struct BenchmarkPlan {
     /// The searched settings of `optimizer`, trial by trial: (key, value) for each searched key.
     /// `count` trials of a random search (an adaptive search's, e.g. Hyperband's brackets);
     /// `budget` by default.
-    public func trials(of optimizer: String, count: Int? = nil) -> [[(key: String, value: JSONValue)]] {
+    public func trials(of optimizer: String, count: Int? = nil, study: Int = 0) -> [[(key: String, value: JSONValue)]] {
         let space = spaces[optimizer] ?? []
         guard !space.isEmpty else { return [[]] }
-        return quantilePoints(of: optimizer, count: count).map { point in
+        return quantilePoints(of: optimizer, count: count, study: study).map { point in
             zip(space, point).map { ($0.key, $0.distribution.value(atQuantile: $1)) }
         }
     }
 
     /// The search's points in quantile coordinates, one per searched key, trial by trial.
-    func quantilePoints(of optimizer: String, count: Int? = nil) -> [[Double]] {
+    func quantilePoints(of optimizer: String, count: Int? = nil, study: Int = 0) -> [[Double]] {
         let space = spaces[optimizer] ?? []
         let points: [[Double]]
         switch search {
         case .random:
-            let scrambles = space.indices.map { Self.digitScramble(base: Self.primes[$0 % Self.primes.count], seed: searchSeed, dimension: $0) }
+            let scrambles = space.indices.map { Self.digitScramble(base: Self.primes[$0 % Self.primes.count], seed: searchSeed + study, dimension: $0) }
             points = (1...(count ?? searchTrials)).map { index in
                 space.indices.map { Self.halton(index: index, base: Self.primes[$0 % Self.primes.count], scramble: scrambles[$0]) }
             }
@@ -473,8 +482,10 @@ public struct BenchmarkPlan {
                                                                               defaultSteps: defaultSteps, firstOrder: firstOrder)).admitted
                     }
                     let widened = extensions(problem, optimizer)
-                    runs += try trials(of: optimizer, count: count).indices.map {
-                        try run(problem: problem, optimizer: optimizer, trial: $0, seed: nil, extensions: widened)
+                    for study in 0..<((spaces[optimizer] ?? []).isEmpty ? 1 : studies) {
+                        runs += try trials(of: optimizer, count: count, study: study).indices.map {
+                            try run(problem: problem, optimizer: optimizer, trial: $0, seed: nil, extensions: widened, study: study)
+                        }
                     }
                     searchTrials += [SearchTrial?](repeating: nil, count: runs.count - searchTrials.count)
                     continue
@@ -629,7 +640,7 @@ public struct BenchmarkPlan {
     /// point and the `benchmark` tag; `seed` set for a final or selection run (nil: a tuning run).
     private func run(problem: String, optimizer: String, trial: Int, seed: Int?, role: String = "tune",
                      point givenPoint: [(key: String, value: JSONValue)]? = nil, referenceValue: Double? = nil,
-                     extensions: [RangeExtension] = []) throws
+                     extensions: [RangeExtension] = [], study: Int = 0) throws
         -> (spec: JSONValue, assignments: [(path: String, value: JSONValue)]) {
         var spec = base
         for (key, value) in (problemOverrides[problem] ?? JSONObject()).members {
@@ -653,7 +664,7 @@ public struct BenchmarkPlan {
                 return (entry.key, Sweep.Distribution.logUniform(range[0], range[1]).value(atQuantile: u))
             }
         } else {
-            point = search != .grid && !space.isEmpty ? trials(of: optimizer, count: trial + 1)[trial] : trials(of: optimizer)[trial]
+            point = search != .grid && !space.isEmpty ? trials(of: optimizer, count: trial + 1, study: study)[trial] : trials(of: optimizer)[trial]
         }
         for (key, value) in point { optimizerSpec[key] = value }
         spec["optimizer"] = .object(optimizerSpec)
@@ -664,6 +675,11 @@ public struct BenchmarkPlan {
             "metric": .string(metric), "goal": .string(goal),
         ])
         if select != "final" { tag["select"] = .string(select) }
+        // Several studies: each run says which (the final runs rerun study 0's pick).
+        if studies > 1 {
+            if role == "tune" { tag["study"] = .number(Double(study)) }
+            tag["studies"] = .number(Double(studies))
+        }
         if let selection { tag["selection"] = ["top_k": .number(Double(selection.topK)), "seeds": .number(Double(selection.seeds))] }
         switch targets[problem] {
         case .fixed(let metric, let value)?:
@@ -696,6 +712,7 @@ public struct BenchmarkPlan {
             ("benchmark.problem", .string(problem)), ("benchmark.optimizer", .string(optimizer)),
             ("benchmark.trial", .number(Double(trial))),
         ]
+        if studies > 1 && role == "tune" { assignments.append(("benchmark.study", .number(Double(study)))) }
         if let seed { assignments.append(("seed", .number(Double(seed)))) }
         assignments += point.map { ("optimizer." + $0.key, $0.value) }
         return (.object(spec), assignments)

@@ -274,6 +274,8 @@ public struct BenchmarkResults: Sendable {
     /// Per optimizer (in first-seen order), what its tuning runs cost on all problems together,
     /// so optimizers can be compared at an equal budget rather than an equal trial count.
     public var tuning: [TuningCost] = []
+    /// Per problem and optimizer, the expected best after k tuning trials and each study's best.
+    public var tuningCurves: [TuningCurve] = []
 
     /// The compute of an optimizer's tuning runs (their latest attempts): trials, training steps
     /// trained (an adaptive search's pruned trials only to their rung, a diverged one to its
@@ -289,11 +291,12 @@ public struct BenchmarkResults: Sendable {
 
 extension ResultsStore {
     /// The benchmark runs of `experiment` (latest attempts), with the selection metric's final
-    /// value. `role` is "tune" or "final".
-    public func benchmarkRuns(_ overviews: [RunOverview], role: String, metric: String) -> [(BenchmarkRun, RunOverview)] {
+    /// value. `role` is "tune", "select" or "final". Of several studies' tuning runs only study
+    /// 0's (the one the finals rerun), unless `allStudies`.
+    public func benchmarkRuns(_ overviews: [RunOverview], role: String, metric: String, allStudies: Bool = false) -> [(BenchmarkRun, RunOverview)] {
         overviews.compactMap { overview in
             let p = overview.params
-            guard p["benchmark.role"] == role, let problem = p["benchmark.problem"], let optimizer = p["benchmark.optimizer"],
+            guard p["benchmark.role"] == role, allStudies || (p["benchmark.study"].flatMap(Double.init) ?? 0) == 0, let problem = p["benchmark.problem"], let optimizer = p["benchmark.optimizer"],
                   let trial = p["benchmark.trial"].flatMap(Double.init).map(Int.init) else { return nil }
             return (BenchmarkRun(problem: problem, optimizer: optimizer, trial: trial, seed: overview.run.seed ?? 0,
                                  status: overview.run.status, finalValue: overview.summaries[metric]?.finalValue), overview)
@@ -488,6 +491,7 @@ extension ResultsStore {
             tuning[run.optimizer] = cost
         }
         results.tuning = tuningOrder.map { tuning[$0]! }
+        results.tuningCurves = benchmarkTuningCurves(overviews, metric: metric, goal: goal)
         return results
     }
 }

@@ -73,6 +73,10 @@ enum BenchmarkCommand {
             "experiment": .string(results.experiment),
             "metric": .string(results.metric),
             "selection": .string(results.selection),
+            "tuning_curves": .array(results.tuningCurves.map { curve in
+                object(["problem": .string(curve.problem), "optimizer": .string(curve.optimizer), "studies": .number(Double(curve.studies)),
+                        "expected_best": .array(curve.expectedBest.map { number($0) }), "study_bests": .array(curve.studyBests.map { number($0) })])
+            }),
             "robust_selection": results.robustSelection.map { object(["top_k": .number(Double($0.topK)), "seeds": .number(Double($0.seeds))]) } ?? .null,
             "goal": .string(results.goal.rawValue),
             "target": results.target.map { object(["metric": .string($0.metric), "value": .number($0.value)]) } ?? .null,
@@ -150,6 +154,37 @@ enum BenchmarkCommand {
                 rows: results.tuning.map { [$0.optimizer, String($0.trials), String($0.steps), formatMetric($0.evals), format($0.seconds, 2)] },
                 rightAligned: [1, 2, 3, 4]).rendered())
         }
+        out += tuningCurvesText(results)
         return out.joined(separator: "\n")
+    }
+
+    /// Per problem, the expected best after k tuning trials (k = 1, 2, 4, ... and the whole
+    /// budget) and, with several studies, the spread of each study's best.
+    static func tuningCurvesText(_ results: BenchmarkResults) -> [String] {
+        var out: [String] = []
+        for problem in results.problems.map(\.name) {
+            let curves = results.tuningCurves.filter { $0.problem == problem && !$0.expectedBest.isEmpty }
+            guard let longest = curves.map(\.expectedBest.count).max(), longest > 1 else { continue }
+            var ks: [Int] = []
+            var k = 1
+            while k < longest { ks.append(k); k *= 2 }
+            ks.append(longest)
+            let studies = curves.map(\.studies).max() ?? 1
+            out.append("")
+            out.append("problem \(problem): expected best final \(results.metric) after k tuning trials (drawn from the "
+                       + (studies > 1 ? "\(studies) studies' pooled trials" : "tuning trials") + "; a failed trial counts as the problem's worst)")
+            var header = ["optimizer"] + ks.map { "k=\($0)" }
+            if studies > 1 { header.append("study bests (min, median, max)") }
+            let rows = curves.map { curve -> [String] in
+                var row = [curve.optimizer] + ks.map { $0 <= curve.expectedBest.count ? formatMetric(curve.expectedBest[$0 - 1]) : "-" }
+                if studies > 1 {
+                    let sorted = curve.studyBests.sorted()
+                    row.append(sorted.isEmpty ? "-" : "\(formatMetric(sorted.first)), \(formatMetric(Statistics.median(sorted))), \(formatMetric(sorted.last))")
+                }
+                return row
+            }
+            out.append(TextTable(header: header, rows: rows, rightAligned: Set(1..<header.count)).rendered())
+        }
+        return out
     }
 }

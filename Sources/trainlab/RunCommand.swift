@@ -348,7 +348,8 @@ enum RunCommand {
         for (file, _) in loaded { protected.protect(file, as: "a spec being run") }
         return try loaded.flatMap { file, tuneRuns -> [ExperimentSpec] in
             guard let first = tuneRuns.first, let benchmark = BenchmarkProtocol(of: first) else { return [] }
-            let hashes = Set(tuneRuns.map { $0.configHash(programVersion: programVersion) })
+            // With several studies, study 0 picks: the others repeat the tuning to show its spread.
+            let hashes = Set(tuneRuns.filter { $0.benchmarkStudy == 0 }.map { $0.configHash(programVersion: programVersion) })
             var best = try store.benchmarkBestTrials(experiment: first.name, configHashes: hashes,
                                                      metric: benchmark.metric, goal: benchmark.goal,
                                                      byTimeToTarget: benchmark.byTimeToTarget)
@@ -809,6 +810,12 @@ enum JobsChoice: Equatable {
 }
 
 extension ExperimentSpec {
+    /// A benchmark tuning run's study (`benchmark.study`; 0 when the benchmark has one).
+    var benchmarkStudy: Int {
+        guard case .number(let study)? = assignments.first(where: { $0.path == "benchmark.study" })?.value else { return 0 }
+        return Int(study.value)
+    }
+
     /// A benchmark run's problem and optimizer (its first two assignments); nil for other runs.
     var benchmarkCell: BenchmarkCell? {
         guard assignments.count >= 2, assignments[0].path == "benchmark.problem", assignments[1].path == "benchmark.optimizer",

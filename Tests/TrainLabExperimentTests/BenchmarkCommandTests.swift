@@ -270,6 +270,44 @@ final class BenchmarkCommandTests: XCTestCase {
         XCTAssertEqual(try store.runOverviews(experiment: "extend").count, 17)
     }
 
+    /// `studies: 2`: the search runs twice (its own scrambling each); the final reruns study 0's
+    /// best, and `benchmark` shows the expected best after k trials from both studies' 8 trials
+    /// and each study's best.
+    func testStudiesRepeatTheTuningAndThePickComesFromTheFirst() throws {
+        let spec = try specFile("""
+            {"name": "studies", "task": {"kind": "blobs", "train_size": 32, "val_size": 16},
+             "model": {"hidden": [4]}, "loss": "cross_entropy",
+             "training": {"steps": 6, "batch_size": 32, "eval_every": 6, "log_every": 6},
+             "benchmark": {"optimizers": {"sgd": {"kind": "sgd", "lr": {"log_uniform": [1e-2, 1]}}},
+                           "budget": 4, "seeds": 1, "studies": 2}}
+            """)
+        let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("studies.sqlite").path
+        let ran = try trainlab(["run", spec, "--db", database, "--quiet"])
+        XCTAssertEqual(ran.status, 0, ran.standardError)
+        let store = try ResultsStore.openForReading(path: database)
+        let runs = try store.runOverviews(experiment: "studies")
+        let tune = runs.filter { $0.params["benchmark.role"] == "tune" }
+        XCTAssertEqual(tune.count, 8)
+        let first = tune.filter { $0.params["benchmark.study"] == "0" }
+        let best = try XCTUnwrap(first.min { ($0.summaries["val_loss"]!.finalValue!, $0.params["benchmark.trial"]!) < ($1.summaries["val_loss"]!.finalValue!, $1.params["benchmark.trial"]!) })
+        let final = try XCTUnwrap(runs.first { $0.params["benchmark.role"] == "final" })
+        XCTAssertEqual(final.params["optimizer.lr"], best.params["optimizer.lr"], "study 0 picks")
+        let json = try trainlab(["benchmark", "studies", "--format", "json", "--db", database])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        let curve = try XCTUnwrap((object["tuning_curves"] as? [[String: Any]])?.first)
+        XCTAssertEqual(curve["studies"] as? Int, 2)
+        let expected = try XCTUnwrap(curve["expected_best"] as? [Double])
+        XCTAssertEqual(expected.count, 4)
+        let all = tune.map { $0.summaries["val_loss"]!.finalValue! }
+        XCTAssertEqual(expected[0], all.reduce(0, +) / 8, accuracy: 1e-9, "k = 1: the mean of the pooled trials")
+        XCTAssertEqual((curve["study_bests"] as? [Double])?.first ?? .nan, best.summaries["val_loss"]!.finalValue!, accuracy: 1e-12)
+        let table = try trainlab(["benchmark", "studies", "--db", database])
+        XCTAssertTrue(table.standardOutput.contains("expected best final val_loss after k tuning trials (drawn from the 2 studies' pooled trials"),
+                      table.standardOutput)
+        let tuning = try XCTUnwrap((object["tuning"] as? [[String: Any]])?.first)
+        XCTAssertEqual(tuning["trials"] as? Int, 4, "the budget is one study's")
+    }
+
     func testABadValueInAProblemOrOptimizerNamesTheBenchmarkRun() throws {
         let spec = try specFile("""
             {"name": "bad", "task": "blobs", "loss": "cross_entropy",

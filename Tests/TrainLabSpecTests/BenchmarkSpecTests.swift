@@ -273,6 +273,27 @@ final class BenchmarkSpecTests: XCTestCase {
         XCTAssertTrue(grid?.message.contains("\"extend\" widens a range") ?? false, "\(String(describing: grid))")
     }
 
+    /// `studies: 3`: each searched optimizer's trials three times, study s scrambled with
+    /// search_seed + s and tagged; an unsearched optimizer runs once; finals rerun study 0's.
+    func testStudiesRepeatTheSearchWithTheirOwnScrambling() throws {
+        let plan = try plan(Self.spec.replacingOccurrences(of: #""seeds": 3"#, with: #""seeds": 3, "studies": 3, "search_seed": 5"#))
+        XCTAssertEqual(plan.studies, 3)
+        let easy = try plan.tuneRuns().filter { member($0.spec, "benchmark.problem") == .string("easy") }
+        XCTAssertEqual(easy.count, 3 * 4 + 1)
+        let adam = easy.filter { member($0.spec, "benchmark.optimizer") == .string("adam") }
+        XCTAssertEqual(adam.map { number(member($0.spec, "benchmark.study"))! }, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
+        let other = try self.plan(Self.spec.replacingOccurrences(of: #""seeds": 3"#, with: #""seeds": 3, "search_seed": 6"#))
+        XCTAssertEqual(member(adam[4].spec, "optimizer.lr"), other.trials(of: "adam")[0][0].value, "study 1 is search_seed 5 + 1")
+        XCTAssertNotEqual(member(adam[0].spec, "optimizer.lr"), member(adam[4].spec, "optimizer.lr"))
+        XCTAssertTrue(adam[4].assignments.contains { $0.path == "benchmark.study" && $0.value == .number(1) })
+        let finals = try plan.finalRuns { _, optimizer in optimizer == "adam" ? 1 : 0 }
+        XCTAssertEqual(member(finals[0].spec, "optimizer.lr"), member(adam[1].spec, "optimizer.lr"), "study 0's trial 1")
+        XCTAssertNil(member(finals[0].spec, "benchmark.study"))
+        XCTAssertEqual(member(finals[0].spec, "benchmark.studies"), .number(3))
+        let halton = specError { try self.plan(Self.spec.replacingOccurrences(of: #""seeds": 3"#, with: #""seeds": 3, "studies": 2, "search": "halton""#)) }
+        XCTAssertEqual(halton?.path, "benchmark.studies")
+    }
+
     func testBadBenchmarksAreSpecErrors() {
         let noOptimizers = specError { try self.plan(#"{"name": "b", "benchmark": {"problems": {}}}"#) }
         XCTAssertTrue(noOptimizers?.description.contains("benchmark.optimizers") ?? false, "\(String(describing: noOptimizers))")
