@@ -22,6 +22,13 @@ import Foundation
 /// An optimizer without a search space has one trial. The points do not depend on the
 /// problem: every problem sees the same settings.
 ///
+/// What guards the comparison against its traps (DeepOBS, Choi et al. 2019, AlgoPerf):
+/// `problems.NAME.optimizers` (who runs where: a full-batch method only on full-batch
+/// problems), `budget` in trials or compute (`{"evals": N}`: equal cost for closure
+/// optimizers), `"extend": true` (a log range widened while the best sits at its edge),
+/// `selection` (the top k trials rerun on more seeds, the best mean picks) and `studies`
+/// (the tuning repeated with other scramblings, its spread and the expected best of k trials).
+///
 /// Each run's config carries `benchmark` {`problem`, `optimizer`, `role` (`tune`|`final`),
 /// `trial`, `metric`, `goal`, `target`, `space` (the searched keys' distributions)}, so its params say what it is and the results command
 /// needs nothing but the database.

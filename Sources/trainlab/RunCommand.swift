@@ -259,7 +259,7 @@ enum RunCommand {
                                                    firstOrder: ExperimentSpec.isFirstOrder)
                     let next = plan.budgetedTrials(costs: known, bound: bound)
                     counts[cell] = next.admitted
-                    if next.admitted != have { grows = grows || next.admitted > have }
+                    if next.admitted > have { grows = true }
                 }
             }
             let runs = try ExperimentSpec.loadChecked(file: file, protected: protected, phase: .tuneBudgeted(trialCount: { problem, optimizer in
