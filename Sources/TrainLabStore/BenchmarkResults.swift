@@ -235,6 +235,9 @@ public struct BenchmarkResults: Sendable {
         public var warnings: [BenchmarkWarning] = []
         /// Not distinguishable from the best: the best itself, or its Holm-adjusted p ≥ `significanceLevel`.
         public var indistinguishableFromBest = false
+        /// What its tuning runs on this problem cost (as `BenchmarkResults.tuning`, one cell);
+        /// nil when the database holds none.
+        public var tuning: TuningCost?
     }
 
     public struct ProblemResult: Sendable {
@@ -281,6 +284,14 @@ public struct BenchmarkResults: Sendable {
         public var steps = 0
         public var evals = 0.0
         public var seconds = 0.0
+
+        /// Counts one more trial that trained `steps` steps.
+        mutating func add(steps: Int, evals: Double, seconds: Double) {
+            trials += 1
+            self.steps += steps
+            self.evals += evals
+            self.seconds += seconds
+        }
     }
 }
 
@@ -475,17 +486,24 @@ extension ResultsStore {
         results.selection = first.params["benchmark.select"] ?? "final"
         var tuning: [String: BenchmarkResults.TuningCost] = [:]
         var tuningOrder: [String] = []
+        var cellTuning: [BenchmarkCell: BenchmarkResults.TuningCost] = [:]
         for (run, overview) in benchmarkRuns(overviews, role: "tune", metric: metric) where overview.run.supersededBy == nil {
             if tuning[run.optimizer] == nil { tuningOrder.append(run.optimizer) }
-            var cost = tuning[run.optimizer] ?? .init(optimizer: run.optimizer)
-            cost.trials += 1
             // The last logged training step is the last trained: logged every log_every, at the end, at a rung.
-            cost.steps += try metrics(runID: overview.run.id, name: "train_loss").last?.step ?? 0
-            cost.evals += overview.summaries["evals"]?.finalValue ?? 0
-            cost.seconds += overview.summaries["time"]?.finalValue ?? 0
-            tuning[run.optimizer] = cost
+            let steps = try metrics(runID: overview.run.id, name: "train_loss").last?.step ?? 0
+            let evals = overview.summaries["evals"]?.finalValue ?? 0
+            let seconds = overview.summaries["time"]?.finalValue ?? 0
+            let cell = BenchmarkCell(problem: run.problem, optimizer: run.optimizer)
+            tuning[run.optimizer, default: .init(optimizer: run.optimizer)].add(steps: steps, evals: evals, seconds: seconds)
+            cellTuning[cell, default: .init(optimizer: run.optimizer)].add(steps: steps, evals: evals, seconds: seconds)
         }
         results.tuning = tuningOrder.map { tuning[$0]! }
+        for p in results.problems.indices {
+            for o in results.problems[p].optimizers.indices {
+                results.problems[p].optimizers[o].tuning =
+                    cellTuning[BenchmarkCell(problem: results.problems[p].name, optimizer: results.problems[p].optimizers[o].name)]
+            }
+        }
         return results
     }
 }

@@ -2,19 +2,27 @@ import Foundation
 import TrainLabSpec
 import TrainLabStore
 
-/// `trainlab benchmark EXPERIMENT [--format table|json] [--db PATH]`: the results of a
+/// `trainlab benchmark EXPERIMENT [--format table|json|markdown] [--db PATH]`: the results of a
 /// `benchmark` spec's runs (`BenchmarkResults`): per problem each optimizer's best setting, its
 /// final metric over the paired seeds, target hits and time to target, rank and a Wilcoxon
-/// signed-rank test against the best; across problems the performance-profile score.
+/// signed-rank test against the best; across problems the performance-profile score. `markdown`
+/// is the write-up's block (results/README.md, tools/update-benchmark-writeup.sh): a function of
+/// the database alone, so the same database always gives the same text.
 enum BenchmarkCommand {
     static func run(_ arguments: inout Arguments) throws {
         let databasePath = try arguments.option("--db") ?? defaultDatabasePath
         let format = try arguments.option("--format") ?? "table"
-        guard format == "table" || format == "json" else { throw UsageError("--format expects table or json, got '\(format)'") }
+        guard ["table", "json", "markdown"].contains(format) else {
+            throw UsageError("--format expects table, json or markdown, got '\(format)'")
+        }
         guard let experiment = arguments.next() else { throw UsageError("benchmark needs an experiment") }
         try arguments.finish()
         let results = try ResultsStore.openForReading(path: databasePath).benchmarkResults(experiment: experiment, defaults: catalogueDefaults)
-        print(format == "json" ? JSONWriter.write(json(results), pretty: true) : table(results))
+        switch format {
+        case "json": print(JSONWriter.write(json(results), pretty: true))
+        case "markdown": print(markdown(results), terminator: "")
+        default: print(table(results))
+        }
     }
 
     /// `{"problems": [{"name", "optimizers": [{"name", "best", "final", "target", "rank", "test", "effect",
@@ -59,6 +67,10 @@ enum BenchmarkCommand {
                                     "upper": number(e.upper), "coverage": .number(e.coverage)])
                         } ?? .null,
                         "indistinguishable_from_best": .bool(o.indistinguishableFromBest),
+                        "tuning": o.tuning.map { t in
+                            object(["trials": .number(Double(t.trials)), "steps": .number(Double(t.steps)),
+                                    "evals": .number(t.evals), "seconds": number(t.seconds)])
+                        } ?? .null,
                         "warnings": .array(o.warnings.map { w in
                             object(["kind": .string(w.kind.rawValue), "key": w.key.map { .string($0) } ?? .null,
                                     "range": w.range.map { .array($0.map { .number($0) }) } ?? .null,
