@@ -55,7 +55,10 @@ enum BenchmarkCommand {
                         "target": results.target == nil ? .null : object([
                             "hits": .number(Double(o.targetHits)), "n": .number(Double(o.finals.count)),
                             "steps_median": number(o.stepsMedian), "evals_median": number(o.evalsMedian),
-                            "seconds_median": number(o.secondsMedian)]),
+                            "seconds_median": number(o.secondsMedian), "interpolated": .bool(true),
+                            "steps_values": .array(o.stepsToTarget.map { number($0) }),
+                            "evals_values": .array(o.evalsToTarget.map { number($0) }),
+                            "seconds_values": .array(o.secondsToTarget.map { number($0) })]),
                         "rank": .number(Double(o.rank)),
                         "test": o.test.map { test in
                             object(["kind": .string(test.kind.rawValue), "statistic": .number(test.statistic), "p": .number(test.pValue), "p_holm": number(o.pHolm),
@@ -88,9 +91,17 @@ enum BenchmarkCommand {
             "goal": .string(results.goal.rawValue),
             "target": results.target.map { object(["metric": .string($0.metric), "value": .number($0.value)]) } ?? .null,
             "problems": .array(problems),
-            "profile": .array(results.profile.map {
-                object(["optimizer": .string($0.optimizer), "score": .number($0.score), "geometric_mean_ratio": number($0.geometricMeanRatio)])
+            "profile": .array(results.profile.map { entry in
+                let interval = results.profileIntervals.first { $0.optimizer == entry.optimizer }
+                return object(["optimizer": .string(entry.optimizer), "score": .number(entry.score),
+                               "geometric_mean_ratio": number(entry.geometricMeanRatio),
+                               "score_interval": interval.map { .array($0.scoreInterval.map { number($0) }) } ?? .null,
+                               "solved": number(interval?.solved),
+                               "solved_interval": interval.map { .array($0.solvedInterval.map { number($0) }) } ?? .null])
             }),
+            "profile_bootstrap": results.profile.isEmpty ? .null : object([
+                "resamples": .number(Double(Statistics.bootstrapResamples)), "seed": .number(Double(Statistics.bootstrapSeed)),
+                "level": .number(0.95), "paired_by": .string("seed"), "interval": .string("percentile")]),
             "tuning": .array(results.tuning.map {
                 object(["optimizer": .string($0.optimizer), "trials": .number(Double($0.trials)), "steps": .number(Double($0.steps)),
                         "evals": .number($0.evals), "seconds": number($0.seconds)])
@@ -142,13 +153,20 @@ enum BenchmarkCommand {
         }
         if !results.profile.isEmpty {
             out.append("")
-            out.append("across problems: performance profile of median evaluations to target (Dolan & Moré; area under ρ(τ), τ 1 to 4, in [0, 1])")
+            out.append("across problems: performance profile of median evaluations to target (Dolan & Moré; area under ρ(τ), τ 1 to 4, in [0, 1]); "
+                       + "95% intervals from \(Statistics.bootstrapResamples) paired bootstrap resamples of the final seeds")
+            func interval(_ bounds: [Double]?) -> String {
+                bounds.map { "[" + $0.map { String(format: "%.3f", $0) }.joined(separator: ", ") + "]" } ?? "-"
+            }
             out.append(TextTable(
-                header: ["optimizer", "profile score", "geo. mean ratio to best"],
-                rows: results.profile.sorted { $0.score > $1.score }.map {
-                    [$0.optimizer, String(format: "%.3f", $0.score), formatMetric($0.geometricMeanRatio)]
+                header: ["optimizer", "profile score", "95% interval", "solved", "95% interval", "geo. mean ratio to best"],
+                rows: results.profile.sorted { $0.score > $1.score }.map { entry in
+                    let bootstrap = results.profileIntervals.first { $0.optimizer == entry.optimizer }
+                    return [entry.optimizer, String(format: "%.3f", entry.score), interval(bootstrap?.scoreInterval),
+                            bootstrap.map { String(format: "%.3f", $0.solved) } ?? "-", interval(bootstrap?.solvedInterval),
+                            formatMetric(entry.geometricMeanRatio)]
                 },
-                rightAligned: [1, 2]).rendered())
+                rightAligned: [1, 2, 3, 4, 5]).rendered())
         }
         if !results.tuning.isEmpty {
             out.append("")

@@ -22,7 +22,7 @@ extension BenchmarkCommand {
                    + "paired by seed (`normal`: normal approximation, `sign`: sign test), Holm-adjusted over the "
                    + "problem's tests; ≈ best: not distinguishable from the best (Holm p ≥ "
                    + "\(compact(BenchmarkResults.significanceLevel))). To target: hits, median steps and evaluations "
-                   + "to the target (∞: the median run misses it). Tuning: steps, evaluations and seconds of the "
+                   + "to the target, interpolated between evaluations (∞: the median run misses it). Tuning: steps, evaluations and seconds of the "
                    + "problem's tuning runs.")
         for problem in results.problems {
             out.append("")
@@ -63,20 +63,27 @@ extension BenchmarkCommand {
             out.append("")
             out.append("### Across problems")
             out.append("")
-            out.append("Performance profile (Dolan & Moré 2002) of the median evaluations to target: the area under "
-                       + "ρ(τ) for τ from 1 to 4, divided by 3 (1: the fastest on every problem); solved: the share of "
-                       + "problems whose median run reaches the target; the geometric mean of the ratios to each "
-                       + "problem's fastest (∞ when it misses one).")
+            out.append("Performance profile (Dolan & Moré 2002) of the median evaluations to target (interpolated "
+                       + "between evaluations): the area under ρ(τ) for τ from 1 to 4, divided by 3 (1: the fastest on "
+                       + "every problem); solved: the share of problems whose median run reaches the target; [95% "
+                       + "percentile intervals from \(Statistics.bootstrapResamples) paired bootstrap resamples of the "
+                       + "final seeds]; the geometric mean of the ratios to each problem's fastest (∞ when it misses one).")
             out.append("")
             let order = results.profile.indices.sorted { a, b in
                 results.profile[a].score != results.profile[b].score ? results.profile[a].score > results.profile[b].score : a < b
             }
+            func interval(_ bounds: [Double]?) -> String {
+                bounds.map { " [" + $0.map { compact($0) }.joined(separator: ", ") + "]" } ?? ""
+            }
             let rows = order.map { i -> [String] in
                 let entry = results.profile[i]
+                let bootstrap = results.profileIntervals.first { $0.optimizer == entry.optimizer }
                 let solved = Double(entry.ratios.filter(\.isFinite).count) / Double(max(1, entry.ratios.count))
-                return [entry.optimizer, compact(entry.score), compact(solved), compact(entry.geometricMeanRatio)]
+                return [entry.optimizer, compact(entry.score) + interval(bootstrap?.scoreInterval),
+                        compact(bootstrap?.solved ?? solved) + interval(bootstrap?.solvedInterval), compact(entry.geometricMeanRatio)]
             }
-            out += markdownTable(header: [("optimizer", false), ("profile score", true), ("solved", true), ("geo. mean ratio", true)],
+            out += markdownTable(header: [("optimizer", false), ("profile score [95%]", true), ("solved [95%]", true),
+                                          ("geo. mean ratio", true)],
                                  rows: rows)
         }
         if !results.tuning.isEmpty {

@@ -92,18 +92,24 @@ final class BenchmarkWriteUpTests: XCTestCase {
         XCTAssertTrue(lines.contains(
             "| rank | optimizer | best setting | n | median | mean ± 95% CI | test | Δ vs best [95%] | p | p (Holm) | ≈ best "
             + "| hits | steps to target | evals to target | tuning steps | tuning evals | tuning s | warnings |"), outcome.standardOutput)
-        // best: median of the eight finals 0.50; mean 0.5 ± t₇·s/√8; every run hits at step 20.
-        XCTAssertTrue(lines.contains("| 1 | best | #0 lr=0.01 | 8 | 0.5 | 0.5 ± 0.0167 | 0.51 | - | - | - | yes | 8/8 | 20 | 20 | 40 | 40 | 1 |  |"),
+        // best: median of the eight finals 0.50; mean 0.5 ± t₇·s/√8 (s = 0.02); every run crosses
+        // 0.55 between step 10 (0.6) and step 20 (v): at 10 + 10·(0.6 − 0.55)/(0.6 − v), 15 for the
+        // median v = 0.5 (the median of the interpolated steps, 1 eval per step).
+        XCTAssertTrue(lines.contains("| 1 | best | #0 lr=0.01 | 8 | 0.5 | 0.5 ± 0.0167 | 0.51 | - | - | - | yes | 8/8 | 15 | 15 | 40 | 40 | 1 |  |"),
                       outcome.standardOutput)
         // close − best: ±0.01 on every seed, five up: p = 2·P(Bin(8, ½) ≤ 3) = 0.727; Holm: max(2·2/2⁸, 0.727).
-        XCTAssertTrue(lines.contains { $0.hasPrefix("| 2 | close | #0 lr=0.003 | 8 | 0.51 |") && $0.contains("| 0.73 | 0.73 | yes |") },
+        // Its median crossing: v = 0.51, 10 + 10·0.05/0.09 = 15.56.
+        XCTAssertTrue(lines.contains { $0.hasPrefix("| 2 | close | #0 lr=0.003 | 8 | 0.51 |") && $0.contains("| 0.73 | 0.73 | yes | 8/8 | 15.6 | 15.6 |") },
                       outcome.standardOutput)
         // worse − best = 0.1 on every seed: Δ 0.1 [0.1, 0.1], p = 2/2⁸, Holm 2·2/2⁸; no hit; two evals per tuning step; lr 0.9 at the edge.
         XCTAssertTrue(lines.contains(
             "| 3 | worse | #0 lr=0.9 | 8 | 0.6 | 0.6 ± 0.0167 | 0.61 | 0.1 [0.1, 0.1] | 0.0078 | 0.016 | no | 0/8 | ∞ | ∞ | 40 | 80 | 1 | range edge: lr in [0.0001, 1] |"),
             outcome.standardOutput)
-        XCTAssertTrue(lines.contains("| best | 1 | 1 | 1 |"), "the fastest to the target: " + outcome.standardOutput)
-        XCTAssertTrue(lines.contains("| worse | 0 | 0 | ∞ |"), "never at the target: " + outcome.standardOutput)
+        // Profile: best 1; close's ratio 15.56/15 = 1.037, score (4 − 1.037)/3 = 0.988; worse misses
+        // on every seed, so in every resample too: [0, 0].
+        XCTAssertTrue(lines.contains { $0.hasPrefix("| best | 1 [") && $0.hasSuffix("| 1 [1, 1] | 1 |") }, "the fastest: " + outcome.standardOutput)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("| close | 0.988 [") && $0.hasSuffix("| 1 [1, 1] | 1.04 |") }, outcome.standardOutput)
+        XCTAssertTrue(lines.contains("| worse | 0 [0, 0] | 0 [0, 0] | ∞ |"), "never at the target: " + outcome.standardOutput)
         XCTAssertTrue(lines.contains("| worse | 2 | 40 | 80 | 1 |"), "tuning cost over all problems: " + outcome.standardOutput)
         // The same database always gives the same text.
         let again = try trainlab(["benchmark", "bm", "--db", database, "--format", "markdown"])
