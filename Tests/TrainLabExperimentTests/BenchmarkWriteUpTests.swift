@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import TrainLabStore
+@testable import trainlab
 
 /// The write-up's benchmark block: `benchmark --format markdown` on a database written here with
 /// known figures, tools/update-benchmark-writeup.sh, and results/README.md's committed block
@@ -114,6 +115,19 @@ final class BenchmarkWriteUpTests: XCTestCase {
         // The same database always gives the same text.
         let again = try trainlab(["benchmark", "bm", "--db", database, "--format", "markdown"])
         XCTAssertEqual(again.standardOutput, outcome.standardOutput)
+    }
+
+    func testCompactNumbers() {
+        let cases: [(Double?, Int, String)] = [
+            (4.3e-5, 3, "4.3e-5"), (0.02817, 3, "0.0282"), (0.0078125, 2, "0.0078"), (1, 3, "1"), (15.5556, 3, "15.6"),
+            (1234.5, 3, "1235"), (60468, 3, "60468"), (123_456, 3, "1.23e5"), (-0.01, 3, "-0.01"), (.infinity, 3, "∞"),
+            (-.infinity, 3, "-∞"), (nil, 3, "-"), (.nan, 3, "nan"), (0.0001, 3, "0.0001"),
+        ]
+        for (value, digits, text) in cases {
+            XCTAssertEqual(BenchmarkCommand.compact(value, digits: digits), text, "\(String(describing: value))")
+        }
+        XCTAssertEqual(BenchmarkCommand.markdownTable(header: [("a|b", false), ("n", true)], rows: [["x|y", "1"]]),
+                       ["| a\\|b | n |", "| --- | ---: |", "| x\\|y | 1 |"])
     }
 
     /// The script replaces only what lies between the markers, on a copy of a write-up.
