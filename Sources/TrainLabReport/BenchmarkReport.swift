@@ -180,7 +180,7 @@ extension ReportCharts {
             id: "chart-time-to-target", title: "Time to target: \(target.metric) \(target.metric.contains("loss") ? "≤" : "≥") "
                 + SVG.metricValue(target.value),
             subtitle: "Median over the final runs (paired seeds) of the loss and gradient evaluations until the target was "
-                + "first logged, a run that missed it counted as never (no bar when most missed); right: hits and the "
+                + "reached (interpolated between evaluations), a run that missed it counted as never (no bar when most missed); right: hits and the "
                 + "median training seconds (one shared machine: approximate).",
             valueLabel: "evaluations to target (median)", items: items)
         chart.valueRange = 0...Double.infinity

@@ -85,6 +85,49 @@ public enum BenchmarkSelection {
     public static func counter(_ history: [(step: Int, value: Double)], atStep step: Int) -> Double {
         history.last { $0.step <= step }?.value ?? 0
     }
+
+    /// The cost of reaching `target`, interpolated between evaluations, so that a coarse
+    /// `eval_every` does not round every run up to the next evaluation. With (s₀, v₀) the last
+    /// evaluation that misses the target before the first one that reaches it, (s₁, v₁) (steps
+    /// ascending in `history`), the fraction of that interval at which the target is crossed is
+    ///
+    ///     f = (target − v₀) / (v₁ − v₀)        (in (0, 1]; the metric taken as linear in between)
+    ///
+    /// and the cost is steps s* = s₀ + f·(s₁ − s₀), and each cumulative counter c (`evals`,
+    /// `time`) read at s* by `counter(_:atFractionalStep:)`. A first evaluation that already
+    /// reaches the target, or a non-finite v₀, gives s* = s₁ (nothing to interpolate from).
+    /// nil for a miss. `BenchmarkResults` reports these costs and scores the performance profile
+    /// with them; `select: time_to_target` keeps the first logged step (`stepToTarget`), so a
+    /// spec's selected trials do not change.
+    public static func costToTarget(_ history: [(step: Int, value: Double)], target: Double, direction: MetricDirection,
+                                    evals: [(step: Int, value: Double)], time: [(step: Int, value: Double)])
+        -> (steps: Double, evals: Double, seconds: Double)? {
+        guard let hit = history.firstIndex(where: { direction == .max ? $0.value >= target : $0.value <= target }) else { return nil }
+        var steps = Double(history[hit].step)
+        if hit > 0 {
+            let (miss, reach) = (history[hit - 1], history[hit])
+            if miss.value.isFinite, reach.value != miss.value {
+                let f = min(1, max(0, (target - miss.value) / (reach.value - miss.value)))
+                steps = Double(miss.step) + f * Double(reach.step - miss.step)
+            }
+        }
+        return (steps, counter(evals, atFractionalStep: steps), counter(time, atFractionalStep: steps))
+    }
+
+    /// A cumulative counter at a fractional step: linear between its logged values around
+    /// `step` (the counter is 0 at step 0), its last logged value past the last log.
+    public static func counter(_ history: [(step: Int, value: Double)], atFractionalStep step: Double) -> Double {
+        var previous: (step: Double, value: Double) = (0, 0)
+        for point in history where Double(point.step) > 0 {
+            let x = Double(point.step)
+            if x >= step {
+                return x == previous.step ? point.value
+                    : previous.value + (point.value - previous.value) * (step - previous.step) / (x - previous.step)
+            }
+            previous = (x, point.value)
+        }
+        return previous.value
+    }
 }
 
 /// A protocol trap found after tuning (DeepOBS, Choi et al. 2019): the best trial at the edge of
@@ -217,8 +260,14 @@ public struct BenchmarkResults: Sendable {
         public var testFinals: [Double] = []
         public var testMedian: Double?
         /// Final runs that reached the target, of `finals.count`; the medians over all seeds
-        /// (a miss is ∞) of the steps, loss/gradient evaluations and training seconds to it.
+        /// (a miss is ∞) of the steps, loss/gradient evaluations and training seconds to it,
+        /// interpolated between evaluations (`BenchmarkSelection.costToTarget`).
         public var targetHits = 0
+        /// Per seed (as `seeds`), the interpolated cost to the target; ∞ for a miss. Empty
+        /// without a target.
+        public var stepsToTarget: [Double] = []
+        public var evalsToTarget: [Double] = []
+        public var secondsToTarget: [Double] = []
         public var stepsMedian: Double?
         public var evalsMedian: Double?
         public var secondsMedian: Double?
@@ -235,6 +284,9 @@ public struct BenchmarkResults: Sendable {
         public var warnings: [BenchmarkWarning] = []
         /// Not distinguishable from the best: the best itself, or its Holm-adjusted p ≥ `significanceLevel`.
         public var indistinguishableFromBest = false
+        /// What its tuning runs on this problem cost (as `BenchmarkResults.tuning`, one cell);
+        /// nil when the database holds none.
+        public var tuning: TuningCost?
     }
 
     public struct ProblemResult: Sendable {
@@ -271,6 +323,20 @@ public struct BenchmarkResults: Sendable {
     /// `ratios` are those ratios, one per problem in `problems` order, from which the report
     /// draws ρ(τ).
     public var profile: [(optimizer: String, score: Double, geometricMeanRatio: Double?, ratios: [Double])]
+    /// Per optimizer (as `profile`), the profile score and the share of problems solved (its
+    /// median run reaches the target) with 95% intervals from a paired bootstrap over the final
+    /// seeds (`Statistics.bootstrapPerformanceProfile`); empty without a target.
+    public var profileIntervals: [ProfileInterval] = []
+
+    public struct ProfileInterval: Sendable, Equatable {
+        public var optimizer: String
+        public var score: Double
+        /// [lower, upper]: the 2.5% and 97.5% percentiles over the resamples.
+        public var scoreInterval: [Double]
+        public var solved: Double
+        public var solvedInterval: [Double]
+    }
+
     /// Per optimizer (in first-seen order), what its tuning runs cost on all problems together,
     /// so optimizers can be compared at an equal budget rather than an equal trial count.
     public var tuning: [TuningCost] = []
@@ -286,6 +352,14 @@ public struct BenchmarkResults: Sendable {
         public var steps = 0
         public var evals = 0.0
         public var seconds = 0.0
+
+        /// Counts one more trial that trained `steps` steps.
+        mutating func add(steps: Int, evals: Double, seconds: Double) {
+            trials += 1
+            self.steps += steps
+            self.evals += evals
+            self.seconds += seconds
+        }
     }
 }
 
@@ -411,19 +485,23 @@ extension ResultsStore {
                     var steps: [Double] = [], evals: [Double] = [], seconds: [Double] = []
                     for (_, overview) in runs {
                         let id = overview.run.id
-                        let history = try metrics(runID: id, name: target.metric).map { (step: $0.step, value: $0.value) }
-                        if let step = BenchmarkSelection.stepToTarget(history, target: target.value,
-                                                                      direction: .preferred(for: target.metric)) {
+                        func history(_ name: String) throws -> [(step: Int, value: Double)] {
+                            try metrics(runID: id, name: name).map { (step: $0.step, value: $0.value) }
+                        }
+                        if let cost = BenchmarkSelection.costToTarget(try history(target.metric), target: target.value,
+                                                                      direction: .preferred(for: target.metric),
+                                                                      evals: try history("evals"), time: try history("time")) {
                             result.targetHits += 1
-                            steps.append(Double(step))
-                            evals.append(BenchmarkSelection.counter(try metrics(runID: id, name: "evals").map { ($0.step, $0.value) }, atStep: step))
-                            seconds.append(BenchmarkSelection.counter(try metrics(runID: id, name: "time").map { ($0.step, $0.value) }, atStep: step))
+                            steps.append(cost.steps)
+                            evals.append(cost.evals)
+                            seconds.append(cost.seconds)
                         } else {
                             steps.append(.infinity)
                             evals.append(.infinity)
                             seconds.append(.infinity)
                         }
                     }
+                    (result.stepsToTarget, result.evalsToTarget, result.secondsToTarget) = (steps, evals, seconds)
                     result.stepsMedian = Statistics.median(steps)
                     result.evalsMedian = Statistics.median(evals)
                     result.secondsMedian = Statistics.median(seconds)
@@ -459,6 +537,7 @@ extension ResultsStore {
         }
 
         var profile: [(optimizer: String, score: Double, geometricMeanRatio: Double?, ratios: [Double])] = []
+        var bootstrap: [BenchmarkResults.ProfileInterval] = []
         if target != nil {
             // Cost: median evaluations to target, at least one (a target met at step 0).
             let costs = problems.map { problem in
@@ -470,28 +549,52 @@ extension ResultsStore {
                 let own = ratios.map { $0[s] }
                 profile.append((name, scores[s], Statistics.geometricMean(own), own))
             }
+            // Per problem, each optimizer's evaluations to target by seed, aligned on the
+            // problem's seeds (nil where an optimizer has no run at a seed).
+            let perSeed = problems.map { problem -> [[Double?]] in
+                let seeds = Array(Set(problem.optimizers.flatMap(\.seeds))).sorted()
+                return optimizerNames.map { name in
+                    guard let o = problem.optimizers.first(where: { $0.name == name }) else { return seeds.map { _ in nil } }
+                    let bySeed = Dictionary(zip(o.seeds, o.evalsToTarget), uniquingKeysWith: { a, _ in a })
+                    return seeds.map { bySeed[$0] }
+                }
+            }
+            let intervals = Statistics.bootstrapPerformanceProfile(perSeedCosts: perSeed)
+            for (s, name) in optimizerNames.enumerated() {
+                let solved = Double(costs.filter { $0[s].isFinite }.count) / Double(max(1, costs.count))
+                bootstrap.append(.init(optimizer: name, score: scores[s], scoreInterval: intervals[s].score,
+                                       solved: solved, solvedInterval: intervals[s].solved))
+            }
         }
         var results = BenchmarkResults(experiment: experiment, metric: metric, goal: goal, target: target, problems: problems, profile: profile)
+        results.profileIntervals = bootstrap
         results.selection = first.params["benchmark.select"] ?? "final"
         if let k = first.params["benchmark.selection.top_k"].flatMap(Int.init), let seeds = first.params["benchmark.selection.seeds"].flatMap(Int.init) {
             results.robustSelection = (k, seeds)
         }
         var tuning: [String: BenchmarkResults.TuningCost] = [:]
         var tuningOrder: [String] = []
+        var cellTuning: [BenchmarkCell: BenchmarkResults.TuningCost] = [:]
         // The selection's reruns are tuning compute too: they come out of the same budget.
         let tuningRuns = benchmarkRuns(overviews, role: "tune", metric: metric) + benchmarkRuns(overviews, role: "select", metric: metric)
         for (run, overview) in tuningRuns where overview.run.supersededBy == nil {
             if tuning[run.optimizer] == nil { tuningOrder.append(run.optimizer) }
-            var cost = tuning[run.optimizer] ?? .init(optimizer: run.optimizer)
-            cost.trials += 1
             // The last logged training step is the last trained: logged every log_every, at the end, at a rung.
-            cost.steps += try metrics(runID: overview.run.id, name: "train_loss").last?.step ?? 0
-            cost.evals += overview.summaries["evals"]?.finalValue ?? 0
-            cost.seconds += overview.summaries["time"]?.finalValue ?? 0
-            tuning[run.optimizer] = cost
+            let steps = try metrics(runID: overview.run.id, name: "train_loss").last?.step ?? 0
+            let evals = overview.summaries["evals"]?.finalValue ?? 0
+            let seconds = overview.summaries["time"]?.finalValue ?? 0
+            let cell = BenchmarkCell(problem: run.problem, optimizer: run.optimizer)
+            tuning[run.optimizer, default: .init(optimizer: run.optimizer)].add(steps: steps, evals: evals, seconds: seconds)
+            cellTuning[cell, default: .init(optimizer: run.optimizer)].add(steps: steps, evals: evals, seconds: seconds)
         }
         results.tuning = tuningOrder.map { tuning[$0]! }
         results.tuningCurves = benchmarkTuningCurves(overviews, metric: metric, goal: goal)
+        for p in results.problems.indices {
+            for o in results.problems[p].optimizers.indices {
+                results.problems[p].optimizers[o].tuning =
+                    cellTuning[BenchmarkCell(problem: results.problems[p].name, optimizer: results.problems[p].optimizers[o].name)]
+            }
+        }
         return results
     }
 }

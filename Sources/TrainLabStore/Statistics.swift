@@ -252,6 +252,72 @@ extension Statistics {
         }
     }
 
+    /// The resamples and the generator's seed of `bootstrapPerformanceProfile`: fixed, so a
+    /// database always gives the same intervals.
+    public static let bootstrapResamples = 1000
+    public static let bootstrapSeed: UInt64 = 20_021_111
+
+    /// 95% percentile intervals of the performance-profile score and of the share of problems
+    /// solved, by a paired bootstrap over the final seeds (Efron & Tibshirani 1993, ch. 13).
+    /// `perSeedCosts[p][s][i]`: solver s's cost on problem p at the problem's i-th seed (∞ for
+    /// a miss, nil where s has no run there). Each resample draws, per problem, as many seed
+    /// indices as it has, uniformly with replacement, the same draw for every solver (paired);
+    /// a solver's cost is then max(1, median of its drawn costs), as the profile's, ∞ when it
+    /// drew none; then `performanceProfileScores` and the share of problems with a finite cost.
+    /// The interval is [q(0.025), q(0.975)] of the `resamples` values, q the linear-interpolation
+    /// quantile of the sorted values (R's type 7). Draws: SplitMix64 from `seed`, index =
+    /// next() mod n.
+    public static func bootstrapPerformanceProfile(perSeedCosts: [[[Double?]]], resamples: Int = bootstrapResamples,
+                                                   seed: UInt64 = bootstrapSeed, tauMax: Double = 4)
+        -> [(score: [Double], solved: [Double])] {
+        let solvers = perSeedCosts.first?.count ?? 0
+        guard solvers > 0, resamples > 0 else { return Array(repeating: ([], []), count: solvers) }
+        var generator = SplitMix64(state: seed)
+        var scores = [[Double]](repeating: [], count: solvers)
+        var solved = [[Double]](repeating: [], count: solvers)
+        for _ in 0..<resamples {
+            let costs = perSeedCosts.map { problem -> [Double] in
+                let n = problem.map(\.count).max() ?? 0
+                let draw = (0..<n).map { _ in Int(generator.next() % UInt64(n)) }
+                return problem.map { bySeed in
+                    let values = draw.compactMap { $0 < bySeed.count ? bySeed[$0] : nil }
+                    return values.isEmpty ? .infinity : max(1, median(values) ?? .infinity)
+                }
+            }
+            for (s, score) in performanceProfileScores(costs: costs, tauMax: tauMax).enumerated() {
+                scores[s].append(score)
+                solved[s].append(Double(costs.filter { $0[s].isFinite }.count) / Double(costs.count))
+            }
+        }
+        func interval(_ values: [Double]) -> [Double] {
+            let sorted = values.sorted()
+            return [quantile(sorted, 0.025), quantile(sorted, 0.975)]
+        }
+        return (0..<solvers).map { (interval(scores[$0]), interval(solved[$0])) }
+    }
+
+    /// The q-quantile of ascending `sorted` values by linear interpolation (type 7):
+    /// h = (n − 1)·q, x₍⌊h⌋₎ + (h − ⌊h⌋)(x₍⌊h⌋+1₎ − x₍⌊h⌋₎).
+    static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        let h = Double(sorted.count - 1) * q
+        let lo = Int(h.rounded(.down))
+        guard lo + 1 < sorted.count, sorted[lo + 1] != sorted[lo] else { return sorted[lo] }
+        return sorted[lo] + (h - Double(lo)) * (sorted[lo + 1] - sorted[lo])
+    }
+
+    /// SplitMix64 (Steele, Lea & Flood 2014): a small, fixed generator for the bootstrap.
+    struct SplitMix64 {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
     /// The geometric mean exp(mean log x): ∞ when any value is; nil for no values.
     public static func geometricMean(_ values: [Double]) -> Double? {
         guard !values.isEmpty else { return nil }

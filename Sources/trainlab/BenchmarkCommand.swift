@@ -2,19 +2,27 @@ import Foundation
 import TrainLabSpec
 import TrainLabStore
 
-/// `trainlab benchmark EXPERIMENT [--format table|json] [--db PATH]`: the results of a
+/// `trainlab benchmark EXPERIMENT [--format table|json|markdown] [--db PATH]`: the results of a
 /// `benchmark` spec's runs (`BenchmarkResults`): per problem each optimizer's best setting, its
 /// final metric over the paired seeds, target hits and time to target, rank and a Wilcoxon
-/// signed-rank test against the best; across problems the performance-profile score.
+/// signed-rank test against the best; across problems the performance-profile score. `markdown`
+/// is the write-up's block (results/README.md, tools/update-benchmark-writeup.sh): a function of
+/// the database alone, so the same database always gives the same text.
 enum BenchmarkCommand {
     static func run(_ arguments: inout Arguments) throws {
         let databasePath = try arguments.option("--db") ?? defaultDatabasePath
         let format = try arguments.option("--format") ?? "table"
-        guard format == "table" || format == "json" else { throw UsageError("--format expects table or json, got '\(format)'") }
+        guard ["table", "json", "markdown"].contains(format) else {
+            throw UsageError("--format expects table, json or markdown, got '\(format)'")
+        }
         guard let experiment = arguments.next() else { throw UsageError("benchmark needs an experiment") }
         try arguments.finish()
         let results = try ResultsStore.openForReading(path: databasePath).benchmarkResults(experiment: experiment, defaults: catalogueDefaults)
-        print(format == "json" ? JSONWriter.write(json(results), pretty: true) : table(results))
+        switch format {
+        case "json": print(JSONWriter.write(json(results), pretty: true))
+        case "markdown": print(markdown(results), terminator: "")
+        default: print(table(results))
+        }
     }
 
     /// `{"problems": [{"name", "optimizers": [{"name", "best", "final", "target", "rank", "test", "effect",
@@ -47,7 +55,10 @@ enum BenchmarkCommand {
                         "target": results.target == nil ? .null : object([
                             "hits": .number(Double(o.targetHits)), "n": .number(Double(o.finals.count)),
                             "steps_median": number(o.stepsMedian), "evals_median": number(o.evalsMedian),
-                            "seconds_median": number(o.secondsMedian)]),
+                            "seconds_median": number(o.secondsMedian), "interpolated": .bool(true),
+                            "steps_values": .array(o.stepsToTarget.map { number($0) }),
+                            "evals_values": .array(o.evalsToTarget.map { number($0) }),
+                            "seconds_values": .array(o.secondsToTarget.map { number($0) })]),
                         "rank": .number(Double(o.rank)),
                         "test": o.test.map { test in
                             object(["kind": .string(test.kind.rawValue), "statistic": .number(test.statistic), "p": .number(test.pValue), "p_holm": number(o.pHolm),
@@ -59,6 +70,10 @@ enum BenchmarkCommand {
                                     "upper": number(e.upper), "coverage": .number(e.coverage)])
                         } ?? .null,
                         "indistinguishable_from_best": .bool(o.indistinguishableFromBest),
+                        "tuning": o.tuning.map { t in
+                            object(["trials": .number(Double(t.trials)), "steps": .number(Double(t.steps)),
+                                    "evals": .number(t.evals), "seconds": number(t.seconds)])
+                        } ?? .null,
                         "warnings": .array(o.warnings.map { w in
                             object(["kind": .string(w.kind.rawValue), "key": w.key.map { .string($0) } ?? .null,
                                     "range": w.range.map { .array($0.map { .number($0) }) } ?? .null,
@@ -81,9 +96,17 @@ enum BenchmarkCommand {
             "goal": .string(results.goal.rawValue),
             "target": results.target.map { object(["metric": .string($0.metric), "value": .number($0.value)]) } ?? .null,
             "problems": .array(problems),
-            "profile": .array(results.profile.map {
-                object(["optimizer": .string($0.optimizer), "score": .number($0.score), "geometric_mean_ratio": number($0.geometricMeanRatio)])
+            "profile": .array(results.profile.map { entry in
+                let interval = results.profileIntervals.first { $0.optimizer == entry.optimizer }
+                return object(["optimizer": .string(entry.optimizer), "score": .number(entry.score),
+                               "geometric_mean_ratio": number(entry.geometricMeanRatio),
+                               "score_interval": interval.map { .array($0.scoreInterval.map { number($0) }) } ?? .null,
+                               "solved": number(interval?.solved),
+                               "solved_interval": interval.map { .array($0.solvedInterval.map { number($0) }) } ?? .null])
             }),
+            "profile_bootstrap": results.profile.isEmpty ? .null : object([
+                "resamples": .number(Double(Statistics.bootstrapResamples)), "seed": .number(Double(Statistics.bootstrapSeed)),
+                "level": .number(0.95), "paired_by": .string("seed"), "interval": .string("percentile")]),
             "tuning": .array(results.tuning.map {
                 object(["optimizer": .string($0.optimizer), "trials": .number(Double($0.trials)), "steps": .number(Double($0.steps)),
                         "evals": .number($0.evals), "seconds": number($0.seconds)])
@@ -138,13 +161,20 @@ enum BenchmarkCommand {
         }
         if !results.profile.isEmpty {
             out.append("")
-            out.append("across problems: performance profile of median evaluations to target (Dolan & Moré; area under ρ(τ), τ 1 to 4, in [0, 1])")
+            out.append("across problems: performance profile of median evaluations to target (Dolan & Moré; area under ρ(τ), τ 1 to 4, in [0, 1]); "
+                       + "95% intervals from \(Statistics.bootstrapResamples) paired bootstrap resamples of the final seeds")
+            func interval(_ bounds: [Double]?) -> String {
+                bounds.map { "[" + $0.map { String(format: "%.3f", $0) }.joined(separator: ", ") + "]" } ?? "-"
+            }
             out.append(TextTable(
-                header: ["optimizer", "profile score", "geo. mean ratio to best"],
-                rows: results.profile.sorted { $0.score > $1.score }.map {
-                    [$0.optimizer, String(format: "%.3f", $0.score), formatMetric($0.geometricMeanRatio)]
+                header: ["optimizer", "profile score", "95% interval", "solved", "95% interval", "geo. mean ratio to best"],
+                rows: results.profile.sorted { $0.score > $1.score }.map { entry in
+                    let bootstrap = results.profileIntervals.first { $0.optimizer == entry.optimizer }
+                    return [entry.optimizer, String(format: "%.3f", entry.score), interval(bootstrap?.scoreInterval),
+                            bootstrap.map { String(format: "%.3f", $0.solved) } ?? "-", interval(bootstrap?.solvedInterval),
+                            formatMetric(entry.geometricMeanRatio)]
                 },
-                rightAligned: [1, 2]).rendered())
+                rightAligned: [1, 2, 3, 4, 5]).rendered())
         }
         if !results.tuning.isEmpty {
             out.append("")

@@ -193,10 +193,10 @@ let commandTable: [Command] = [
         ],
         run: BestCommand.run),
     Command(
-        name: "benchmark", synopses: ["benchmark EXPERIMENT [--format table|json] [--db PATH]"],
+        name: "benchmark", synopses: ["benchmark EXPERIMENT [--format table|json|markdown] [--db PATH]"],
         summary: "a benchmark spec's results: per problem each optimizer's best setting, final metric over paired seeds (median, mean ± 95% CI), target hits and time to target, rank, Wilcoxon test against the best; performance-profile scores",
         options: [
-            Option("--format", value: "table|json", help: "a table per problem (default), or one JSON object for scripts"),
+            Option("--format", value: "table|json|markdown", help: "a table per problem (default), one JSON object for scripts, or the write-up's Markdown tables"),
             databaseOption,
         ],
         run: BenchmarkCommand.run),

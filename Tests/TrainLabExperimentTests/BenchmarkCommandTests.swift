@@ -96,7 +96,20 @@ final class BenchmarkCommandTests: XCTestCase {
         XCTAssertEqual((problems[0]["family"] as? [String: Any])?["adjustment"] as? String, "holm")
         let profile = try XCTUnwrap(object["profile"] as? [[String: Any]])
         XCTAssertEqual(profile.count, 2)
-        for entry in profile { XCTAssert((0...1).contains(entry["score"] as? Double ?? -1)) }
+        for entry in profile {
+            XCTAssert((0...1).contains(entry["score"] as? Double ?? -1))
+            let interval = try XCTUnwrap(entry["score_interval"] as? [Double], "the bootstrap interval beside the score")
+            XCTAssertEqual(interval.count, 2)
+            XCTAssert(0 <= interval[0] && interval[0] <= interval[1] && interval[1] <= 1, "\(interval)")
+            XCTAssertEqual((entry["solved_interval"] as? [Double])?.count, 2)
+        }
+        XCTAssertEqual((object["profile_bootstrap"] as? [String: Any])?["resamples"] as? Int, 1000)
+        XCTAssertEqual(target["interpolated"] as? Bool, true)
+        XCTAssertEqual((target["evals_values"] as? [Any])?.count, 2, "one cost per seed")
+        let markdown = try trainlab(["benchmark", "bm", "--format", "markdown"] + db)
+        XCTAssertEqual(markdown.status, 0, markdown.standardError)
+        XCTAssertTrue(markdown.standardOutput.contains("\n### wide\n"), markdown.standardOutput)
+        XCTAssertEqual(try trainlab(["benchmark", "bm", "--format", "html"] + db).status, 2)
 
         let missing = try trainlab(["benchmark", "nothing"] + db)
         XCTAssertEqual(missing.status, 2)

@@ -179,6 +179,75 @@ final class BenchmarkStatisticsTests: XCTestCase {
         XCTAssertEqual(BenchmarkSelection.counter(evals, atStep: 0), 0)
     }
 
+    /// The crossing is interpolated between the last miss and the first hit, and the counters
+    /// are read there (linearly between their logs).
+    func testCostToTargetInterpolatesBetweenEvaluations() throws {
+        let loss: [(step: Int, value: Double)] = [(0, 1), (10, 0.8), (20, 0.4), (30, 0.3)]
+        let evals: [(step: Int, value: Double)] = [(5, 10), (10, 20), (15, 30), (20, 40)]
+        let time: [(step: Int, value: Double)] = [(10, 1), (20, 3)]
+        // f = (0.5 − 0.8)/(0.4 − 0.8) = 0.75: step 17.5; evals 30 + 10·2.5/5 = 35; time 1 + 2·0.75 = 2.5.
+        let cost = try XCTUnwrap(BenchmarkSelection.costToTarget(loss, target: 0.5, direction: .min, evals: evals, time: time))
+        XCTAssertEqual(cost.steps, 17.5, accuracy: 1e-12)
+        XCTAssertEqual(cost.evals, 35, accuracy: 1e-12)
+        XCTAssertEqual(cost.seconds, 2.5, accuracy: 1e-12)
+        let accuracy: [(step: Int, value: Double)] = [(0, 0.3), (10, 0.8), (20, 0.95)]
+        XCTAssertEqual(try XCTUnwrap(BenchmarkSelection.costToTarget(accuracy, target: 0.9, direction: .max, evals: [], time: [])).steps,
+                       10 + 10 * (0.1 / 0.15), accuracy: 1e-12)
+        XCTAssertNil(BenchmarkSelection.costToTarget(accuracy, target: 0.99, direction: .max, evals: [], time: []))
+        // Reached at the first evaluation: nothing to interpolate from.
+        XCTAssertEqual(BenchmarkSelection.costToTarget([(0, 0.2)], target: 0.5, direction: .min, evals: evals, time: time)?.steps, 0)
+        XCTAssertEqual(BenchmarkSelection.costToTarget([(20, 0.2)], target: 0.5, direction: .min, evals: evals, time: time)?.evals, 40)
+        // A NaN before the hit: the hit's step.
+        XCTAssertEqual(BenchmarkSelection.costToTarget([(0, 1), (10, .nan), (20, 0.1)], target: 0.5, direction: .min,
+                                                       evals: [], time: [])?.steps, 20)
+        // Past the last log the counter keeps its last value; 0 before the first.
+        XCTAssertEqual(BenchmarkSelection.counter(evals, atFractionalStep: 25), 40)
+        XCTAssertEqual(BenchmarkSelection.counter(evals, atFractionalStep: 2.5), 5)
+    }
+
+    /// The coarse-evaluation trap: A reaches the target at step 21, B at step 19, evaluated every
+    /// 20 steps. First logged hits give 40 against 20 (a ratio of 2); interpolation 21 and 19.
+    func testInterpolationKeepsTheRatioOfCloseOptimizersNearOne() throws {
+        func history(reachingHalfAt step: Double) -> [(step: Int, value: Double)] {
+            [0, 20, 40].map { ($0, 1 - Double($0) / (2 * step)) }
+        }
+        let counter: [(step: Int, value: Double)] = (1...40).map { ($0, Double($0)) }
+        let a = try XCTUnwrap(BenchmarkSelection.costToTarget(history(reachingHalfAt: 21), target: 0.5, direction: .min, evals: counter, time: []))
+        let b = try XCTUnwrap(BenchmarkSelection.costToTarget(history(reachingHalfAt: 19), target: 0.5, direction: .min, evals: counter, time: []))
+        XCTAssertEqual(a.evals, 21, accuracy: 1e-9)
+        XCTAssertEqual(b.evals, 19, accuracy: 1e-9)
+        XCTAssertEqual(BenchmarkSelection.stepToTarget(history(reachingHalfAt: 21), target: 0.5, direction: .min), 40)
+        XCTAssertEqual(BenchmarkSelection.stepToTarget(history(reachingHalfAt: 19), target: 0.5, direction: .min), 20)
+        XCTAssertEqual(Statistics.performanceRatios(costs: [[a.evals, b.evals]])[0][0], 21.0 / 19, accuracy: 1e-9)
+    }
+
+    /// Without seed noise every resample is the data: degenerate intervals at the point values.
+    func testBootstrapProfileWithoutNoiseIsThePointValue() {
+        let perSeed: [[[Double?]]] = [[Array(repeating: 10, count: 8), Array(repeating: 20, count: 8), Array(repeating: .infinity, count: 8)]]
+        let intervals = Statistics.bootstrapPerformanceProfile(perSeedCosts: perSeed)
+        XCTAssertEqual(intervals.map(\.score), [[1, 1], [2.0 / 3, 2.0 / 3], [0, 0]])
+        XCTAssertEqual(intervals.map(\.solved), [[1, 1], [1, 1], [0, 0]])
+    }
+
+    /// Two solvers whose order depends on the seed: the intervals are proper, inside [0, 1],
+    /// contain the full-sample score, and are the same on every call (fixed generator seed).
+    func testBootstrapProfileIsDeterministicAndCoversTheScore() throws {
+        let a: [Double?] = [10, 12, 30, 11, 9, 28, 10, 13]
+        let b: [Double?] = [20, 11, 12, 21, 10, 12, 25, .infinity]
+        let perSeed: [[[Double?]]] = [[a, b], [b, a]]
+        let first = Statistics.bootstrapPerformanceProfile(perSeedCosts: perSeed)
+        XCTAssertEqual(first.map(\.score), Statistics.bootstrapPerformanceProfile(perSeedCosts: perSeed).map(\.score))
+        XCTAssertNotEqual(first.map(\.score), Statistics.bootstrapPerformanceProfile(perSeedCosts: perSeed, seed: 1).map(\.score))
+        let costs = perSeed.map { $0.map { max(1, Statistics.median($0.map { $0! })!) } }
+        let scores = Statistics.performanceProfileScores(costs: costs)
+        for (s, interval) in first.enumerated() {
+            XCTAssertLessThan(interval.score[0], interval.score[1], "seed noise gives a proper interval")
+            XCTAssert(interval.score[0] >= 0 && interval.score[1] <= 1)
+            XCTAssert((interval.score[0]...interval.score[1]).contains(scores[s]))
+        }
+        XCTAssertEqual(Statistics.quantile([1, 2, 3, 4], 0.25), 1.75, accuracy: 1e-15)
+    }
+
     struct FixtureCase {
         var name: String
         var d: [Double]
