@@ -188,32 +188,45 @@ enum BenchmarkCommand {
         return out.joined(separator: "\n")
     }
 
-    /// Per problem, the expected best after k tuning trials (k = 1, 2, 4, ... and the whole
-    /// budget) and, with several studies, the spread of each study's best.
+    /// A problem's tuning-curve table: the expected best after k trials (k = 1, 2, 4, ... and
+    /// the whole study) per optimizer and, with several studies, each study's best (min,
+    /// median, max); nil when no optimizer has more than one trial. `format` writes a number.
+    static func tuningCurveTable(_ results: BenchmarkResults, problem: String, format: (Double?) -> String)
+        -> (studies: Int, header: [String], rows: [[String]])? {
+        let curves = results.tuningCurves.filter { $0.problem == problem && !$0.expectedBest.isEmpty }
+        guard let longest = curves.map(\.expectedBest.count).max(), longest > 1 else { return nil }
+        var ks: [Int] = []
+        var k = 1
+        while k < longest { ks.append(k); k *= 2 }
+        ks.append(longest)
+        let studies = curves.map(\.studies).max() ?? 1
+        var header = ["optimizer"] + ks.map { "k=\($0)" }
+        if studies > 1 { header.append("study bests (min, median, max)") }
+        let rows = curves.map { curve -> [String] in
+            var row = [curve.optimizer] + ks.map { $0 <= curve.expectedBest.count ? format(curve.expectedBest[$0 - 1]) : "-" }
+            if studies > 1 {
+                let sorted = curve.studyBests.sorted()
+                row.append(sorted.isEmpty ? "-" : "\(format(sorted.first)), \(format(Statistics.median(sorted))), \(format(sorted.last))")
+            }
+            return row
+        }
+        return (studies, header, rows)
+    }
+
+    /// What `tuningCurveTable`'s numbers are, for a heading.
+    static func tuningCurveCaption(_ results: BenchmarkResults, studies: Int) -> String {
+        "expected best final \(results.metric) after k tuning trials (the mean of the best over every k of the "
+            + (studies > 1 ? "\(studies) studies' pooled trials" : "tuning trials") + "; a failed trial counts as the problem's worst completed one)"
+    }
+
+    /// Per problem, its tuning-curve table.
     static func tuningCurvesText(_ results: BenchmarkResults) -> [String] {
         var out: [String] = []
         for problem in results.problems.map(\.name) {
-            let curves = results.tuningCurves.filter { $0.problem == problem && !$0.expectedBest.isEmpty }
-            guard let longest = curves.map(\.expectedBest.count).max(), longest > 1 else { continue }
-            var ks: [Int] = []
-            var k = 1
-            while k < longest { ks.append(k); k *= 2 }
-            ks.append(longest)
-            let studies = curves.map(\.studies).max() ?? 1
+            guard let table = tuningCurveTable(results, problem: problem, format: formatMetric) else { continue }
             out.append("")
-            out.append("problem \(problem): expected best final \(results.metric) after k tuning trials (drawn from the "
-                       + (studies > 1 ? "\(studies) studies' pooled trials" : "tuning trials") + "; a failed trial counts as the problem's worst)")
-            var header = ["optimizer"] + ks.map { "k=\($0)" }
-            if studies > 1 { header.append("study bests (min, median, max)") }
-            let rows = curves.map { curve -> [String] in
-                var row = [curve.optimizer] + ks.map { $0 <= curve.expectedBest.count ? formatMetric(curve.expectedBest[$0 - 1]) : "-" }
-                if studies > 1 {
-                    let sorted = curve.studyBests.sorted()
-                    row.append(sorted.isEmpty ? "-" : "\(formatMetric(sorted.first)), \(formatMetric(Statistics.median(sorted))), \(formatMetric(sorted.last))")
-                }
-                return row
-            }
-            out.append(TextTable(header: header, rows: rows, rightAligned: Set(1..<header.count)).rendered())
+            out.append("problem \(problem): " + tuningCurveCaption(results, studies: table.studies))
+            out.append(TextTable(header: table.header, rows: table.rows, rightAligned: Set(1..<table.header.count)).rendered())
         }
         return out
     }

@@ -24,6 +24,11 @@ extension BenchmarkCommand {
                    + "\(compact(BenchmarkResults.significanceLevel))). To target: hits, median steps and evaluations "
                    + "to the target, interpolated between evaluations (∞: the median run misses it). Tuning: steps, evaluations and seconds of the "
                    + "problem's tuning runs.")
+        if let robust = results.robustSelection {
+            out.append("")
+            out.append("Selection: each problem and optimizer's top \(robust.topK) tuning trials were rerun on \(robust.seeds) more "
+                       + "seed\(robust.seeds == 1 ? "" : "s") and the best mean over their \(robust.seeds + 1) seeds picked; the reruns count in the tuning cost.")
+        }
         for problem in results.problems {
             out.append("")
             out.append("### \(problem.name)")
@@ -58,6 +63,13 @@ extension BenchmarkCommand {
                 return row
             }
             out += markdownTable(header: header, rows: rows)
+            if let table = tuningCurveTable(results, problem: problem.name, format: { compact($0) }) {
+                out.append("")
+                out.append(tuningCurveCaption(results, studies: table.studies).prefix(1).uppercased()
+                           + tuningCurveCaption(results, studies: table.studies).dropFirst() + ":")
+                out.append("")
+                out += markdownTable(header: table.header.enumerated().map { ($0.element, $0.offset > 0) }, rows: table.rows)
+            }
         }
         if !results.profile.isEmpty {
             out.append("")

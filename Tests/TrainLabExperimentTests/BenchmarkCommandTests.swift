@@ -315,7 +315,7 @@ final class BenchmarkCommandTests: XCTestCase {
         XCTAssertEqual(expected[0], all.reduce(0, +) / 8, accuracy: 1e-9, "k = 1: the mean of the pooled trials")
         XCTAssertEqual((curve["study_bests"] as? [Double])?.first ?? .nan, best.summaries["val_loss"]!.finalValue!, accuracy: 1e-12)
         let table = try trainlab(["benchmark", "studies", "--db", database])
-        XCTAssertTrue(table.standardOutput.contains("expected best final val_loss after k tuning trials (drawn from the 2 studies' pooled trials"),
+        XCTAssertTrue(table.standardOutput.contains("expected best final val_loss after k tuning trials (the mean of the best over every k of the 2 studies' pooled trials"),
                       table.standardOutput)
         let tuning = try XCTUnwrap((object["tuning"] as? [[String: Any]])?.first)
         XCTAssertEqual(tuning["trials"] as? Int, 4, "the budget is one study's")
