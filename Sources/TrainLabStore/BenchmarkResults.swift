@@ -318,7 +318,7 @@ public struct BenchmarkResults: Sendable {
     public var target: Target?
     public var problems: [ProblemResult]
     /// Per optimizer (in first-seen order): the performance-profile score over the problems,
-    /// cost = median evaluations to target (τ from 1 to 4), and the geometric mean of its
+    /// cost = median evaluations to target, interpolated (τ from 1 to 4), and the geometric mean of its
     /// time-to-target ratios to the best optimizer of each problem (∞ when it misses one);
     /// `ratios` are those ratios, one per problem in `problems` order, from which the report
     /// draws ρ(τ).
