@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rewrites the benchmark block of the write-up from the results database:
 #   tools/update-benchmark-writeup.sh [DB [WRITEUP]]
-# DB defaults to results/optimizer-benchmark.sqlite, WRITEUP to results/README.md (relative to
+# DB defaults to results/optimizer-benchmark.sqlite (else its committed .xz; a DB ending in .xz is
+# decompressed to a temporary file first), WRITEUP to results/README.md (relative to
 # the repository root when run from anywhere). The text between the lines
 # `<!-- benchmark:begin -->` and `<!-- benchmark:end -->` becomes the output of
 # `trainlab benchmark $EXPERIMENT --db DB --format markdown`; everything else is kept as it is.
@@ -13,6 +14,8 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 db="${1:-$root/results/optimizer-benchmark.sqlite}"
+# The committed database is xz-compressed: without a decompressed copy, read that.
+if [[ $# -eq 0 && ! -f "$db" && -f "$db.xz" ]]; then db="$db.xz"; fi
 writeup="${2:-$root/results/README.md}"
 experiment="${BENCHMARK_EXPERIMENT:-optimizer-benchmark}"
 begin='<!-- benchmark:begin -->'
@@ -41,9 +44,16 @@ else
 fi
 
 block="$(mktemp)"
+plain="$(mktemp --suffix=.sqlite)"
 out="$(mktemp "$(dirname "$writeup")/.update-benchmark-writeup.XXXXXX")"
-trap 'rm -f "$block" "$out"' EXIT
-"${trainlab[@]}" benchmark "$experiment" --db "$db" --format markdown > "$block"
+trap 'rm -f "$block" "$out" "$plain"' EXIT
+if [[ "$db" == *.xz ]]; then
+    xz -dc "$db" > "$plain"
+    db_read="$plain"
+else
+    db_read="$db"
+fi
+"${trainlab[@]}" benchmark "$experiment" --db "$db_read" --format markdown > "$block"
 {
     head -n "$first_begin" "$writeup"
     cat "$block"
