@@ -176,7 +176,7 @@ final class BenchmarkWriteUpTests: XCTestCase {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
             database = folder.appendingPathComponent("optimizer-benchmark.sqlite").path
-            FileManager.default.createFile(atPath: database, contents: nil)
+            XCTAssertTrue(FileManager.default.createFile(atPath: database, contents: nil))
             let process = Process()
             process.executableURL = URL(fileURLWithPath: xz)
             process.arguments = ["-dc", compressed]
