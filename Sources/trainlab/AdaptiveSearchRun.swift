@@ -144,6 +144,13 @@ final class AdaptiveSearchRun: @unchecked Sendable {
     /// The step at which rung `rung` ends.
     func rungStep(_ rung: Int) -> Int { ladder[rung] }
 
+    /// Trial `number`'s estimated cost at rung `rung` (`ShardPlan.cost` of the steps it trains
+    /// there: from the rung before, or from 0 at its first rung), which the rung's shards balance.
+    func rungCost(_ number: Int, rung: Int) -> Double {
+        let from = rung > specs[number].search!.firstRung ? ladder[rung - 1] : 0
+        return ShardPlan.cost(of: specs[number]) * Double(ladder[rung] - from) / Double(max(1, steps))
+    }
+
     /// The most trials, over every bracket, that can be alive at rung `rung`.
     func aliveBound(at rung: Int) -> Int {
         guard rung < ladder.count else { return 0 }

@@ -226,7 +226,10 @@ enum RunCommand {
             candidates += alive[number].map { (number, $0) }
         }
         let candidateSpecs = candidates.map { candidate in candidate.search.map { searches[$0].specs[candidate.index] } ?? allRuns[candidate.index] }
-        let mine = shard.map { ShardPlan(runs: candidateSpecs, shardCount: $0.count).runs(inShard: $0.index) } ?? Array(candidates.indices)
+        let costs = candidates.map { candidate in
+            candidate.search.map { searches[$0].rungCost(candidate.index, rung: rung) } ?? ShardPlan.cost(of: allRuns[candidate.index])
+        }
+        let mine = shard.map { ShardPlan(costs: costs, shardCount: $0.count).runs(inShard: $0.index) } ?? Array(candidates.indices)
         if let shard, !quiet {
             print("rung \(rung), shard \(shard.index) of \(shard.count): \(mine.count) of the \(candidates.count) runs, into \(database)")
         }
