@@ -93,6 +93,32 @@ public enum AdaptiveSearch {
         return nil
     }
 
+    /// Synchronous successive halving of one bracket replayed from recorded results: the trials
+    /// alive at rung `rung`, where `trials` start at `firstRung` and `value(trial, r)` is what a
+    /// trial measured at rung r (nil: diverged, failed or never trained there). Every rung from
+    /// `firstRung` up to `rung − 1` keeps its `promoted` best, as `trainlab run` decides on one
+    /// machine, so a rung trained by separate processes (SLURM array tasks, one job per rung)
+    /// from the merged results of the rungs before it trains the same trials. Empty before
+    /// `firstRung`.
+    public static func alive(at rung: Int, trials: [Int], firstRung: Int, eta: Int, goal: SearchGoal,
+                             value: (_ trial: Int, _ rung: Int) throws -> Double?) rethrows -> [Int] {
+        guard rung >= firstRung else { return [] }
+        var alive = trials
+        for r in firstRung..<rung where !alive.isEmpty {
+            alive = promoted(try alive.map { RungResult(trial: $0, value: try value($0, r)) }, eta: eta, goal: goal)
+        }
+        return alive
+    }
+
+    /// The most trials of a bracket of `trials` starting at `firstRung` that can be alive at
+    /// `rung`: `keepCount` applied once per rung between (fewer when trials diverge).
+    public static func aliveBound(at rung: Int, trials: Int, firstRung: Int, eta: Int) -> Int {
+        guard rung >= firstRung else { return 0 }
+        var count = trials
+        for _ in firstRung..<rung { count = keepCount(count, eta: eta) }
+        return count
+    }
+
     /// One bracket of Hyperband: `trials` new trials start at rung `firstRung` of the ladder
     /// and are halved by successive halving up to its last rung.
     public struct Bracket: Equatable, Sendable {

@@ -26,13 +26,14 @@ extension ResultsStore {
     /// from different sources are all kept, and for every config touched the latest attempt with
     /// a result (completed or diverged, by `finished_at`) supersedes the others, as `finishRun`
     /// does in one database. Everything happens in one transaction: an error or a crash part-way
-    /// leaves this database as it was.
-    public func merge(from sources: [ResultsStore]) throws -> [MergeOutcome] {
+    /// leaves this database as it was. With `configHashes`, only the runs of those configs are
+    /// copied (an adaptive search's rung task takes the trials it trains from the merged database).
+    public func merge(from sources: [ResultsStore], configHashes: Set<String>? = nil) throws -> [MergeOutcome] {
         try locked {
             try database.transaction {
                 var touchedConfigs = Set<String>()
                 let outcomes = try sources.map { source in
-                    try source.locked { try copyRuns(from: source.database, path: source.path, touching: &touchedConfigs) }
+                    try source.locked { try copyRuns(from: source.database, path: source.path, only: configHashes, touching: &touchedConfigs) }
                 }
                 let supersede = try database.prepare("""
                     UPDATE runs SET superseded_by = (
@@ -64,7 +65,8 @@ extension ResultsStore {
     }
 
     /// One source's part of `merge`; the caller holds both locks inside this database's transaction.
-    private func copyRuns(from source: Database, path: String, touching touchedConfigs: inout Set<String>) throws -> MergeOutcome {
+    private func copyRuns(from source: Database, path: String, only configHashes: Set<String>?,
+                          touching touchedConfigs: inout Set<String>) throws -> MergeOutcome {
         var outcome = MergeOutcome(source: path)
         // The ids and the links between runs are this database's own.
         let runColumns = try Self.sharedColumns(of: "runs", from: source, into: database)
@@ -90,6 +92,9 @@ extension ResultsStore {
         while try readRuns.step() {
             let sourceID = readRuns.int64(at: 0)
             func value(_ column: Int) -> SQLiteValue { readRuns.value(at: column + 1) }
+            if let configHashes {
+                guard case .text(let hash) = value(hashColumn), configHashes.contains(hash) else { continue }
+            }
             let here = try findRun.rows([value(uidColumn)]) {
                 (id: $0.int64(at: 0), status: $0.string(at: 1), finishedAt: $0.value(at: 2))
             }.first

@@ -69,7 +69,7 @@ final class AdaptiveSearchRun: @unchecked Sendable {
 
     /// Trains the trials `numbers` to rung `rung` (a pause, or the end at the last rung) and
     /// returns each one's metric there: nil when it diverged, failed or could not be trained.
-    private func trainRung(_ numbers: [Int], rung: Int) -> [Int: Double?] {
+    func trainRung(_ numbers: [Int], rung: Int) -> [Int: Double?] {
         let subset = numbers.map { specs[$0] }
         let pause = ladder[rung] < steps ? ladder[rung] : nil
         let progress = quiet ? nil : SweepProgress(totalSteps: subset.count * steps)
@@ -123,6 +123,134 @@ final class AdaptiveSearchRun: @unchecked Sendable {
         print("search: rung \(rung) (step \(ladder[rung])): \(results.count) trial\(results.count == 1 ? "" : "s") "
               + "(\(results.count - measured) diverged or failed)"
               + (rung + 1 < ladder.count ? ", promoted \(promoted.isEmpty ? "none" : promoted.map { "#\($0)" }.joined(separator: " "))" : ""))
+    }
+
+    // MARK: One rung at a time (`run --rung K`, SLURM's per-rung array jobs)
+
+    /// Why this search cannot be trained one rung at a time by separate processes; nil when it can.
+    static func rungByRungProblem(_ plan: SearchPlan) -> String? {
+        if plan.kind == .tpe {
+            return "TPE proposes each trial from the results of the trials before it, one batch after another, so its trials cannot be split into per-rung array jobs"
+        }
+        if plan.asynchronous {
+            return "asynchronous successive halving (ASHA) promotes a trial as soon as results come in, which needs one process that sees them all; without \"asynchronous\" the rungs are synchronous and can be array jobs"
+        }
+        return nil
+    }
+
+    /// The rungs of the ladder: `run --rung K` takes K in 0..<rungCount.
+    var rungCount: Int { ladder.count }
+
+    /// The step at which rung `rung` ends.
+    func rungStep(_ rung: Int) -> Int { ladder[rung] }
+
+    /// Trial `number`'s estimated cost at rung `rung` (`ShardPlan.cost` of the steps it trains
+    /// there: from the rung before, or from 0 at its first rung), which the rung's shards balance.
+    func rungCost(_ number: Int, rung: Int) -> Double {
+        let from = rung > specs[number].search!.firstRung ? ladder[rung - 1] : 0
+        return ShardPlan.cost(of: specs[number]) * Double(ladder[rung] - from) / Double(max(1, steps))
+    }
+
+    /// The most trials, over every bracket, that can be alive at rung `rung`.
+    func aliveBound(at rung: Int) -> Int {
+        guard rung < ladder.count else { return 0 }
+        let brackets = Dictionary(grouping: specs.indices, by: { specs[$0].search!.bracket })
+        return brackets.values.reduce(0) { total, numbers in
+            total + AdaptiveSearch.aliveBound(at: rung, trials: numbers.count, firstRung: specs[numbers[0]].search!.firstRung, eta: plan.eta)
+        }
+    }
+
+    /// The trials (numbers, by bracket, then trial) alive at rung `rung`: each bracket's trials
+    /// that start there, and those synchronous successive halving promotes through the rungs
+    /// before it from the results `decisions` holds (the merged database of those rungs; nil:
+    /// none yet). The same trials the one-machine search trains at that rung.
+    func alive(at rung: Int, decidingFrom decisions: ResultsStore?) throws -> [Int] {
+        guard rung < ladder.count else { return [] }
+        let recorded = try RecordedTrials(decisions, specs: specs)
+        let brackets = Dictionary(grouping: specs.indices, by: { specs[$0].search!.bracket })
+        var alive: [Int] = []
+        for bracket in brackets.keys.sorted() {
+            let numbers = brackets[bracket]!
+            alive += try AdaptiveSearch.alive(at: rung, trials: numbers, firstRung: specs[numbers[0]].search!.firstRung,
+                                              eta: plan.eta, goal: plan.goal) { trial, r in try recorded.value(trial, rung: r, of: self) }
+        }
+        return alive
+    }
+
+    /// The trials alive at a rung up to `last` that have no result there in `decisions`, with
+    /// the rung and what was found: empty when every rung through `last` is complete. The check
+    /// stops at the first rung with one missing, since the rungs after it cannot be decided.
+    func unfinished(throughRung last: Int, in decisions: ResultsStore) throws -> [(trial: Int, rung: Int, found: String)] {
+        let recorded = try RecordedTrials(decisions, specs: specs)
+        for rung in 0...min(last, ladder.count - 1) {
+            var missing: [(trial: Int, rung: Int, found: String)] = []
+            for trial in try alive(at: rung, decidingFrom: decisions) {
+                guard let run = recorded.run(of: trial) else {
+                    missing.append((trial, rung, "missing"))
+                    continue
+                }
+                let reached = try recorded.reachedRung(of: trial) ?? -1
+                let results: [RunStatus] = rung + 1 < ladder.count ? [.interrupted, .completed, .diverged] : [.completed, .diverged]
+                if reached < rung || (reached == rung && !results.contains(run.status)) {
+                    missing.append((trial, rung, reached < 0 ? run.status.rawValue : "\(run.status.rawValue) at rung \(reached)"))
+                }
+            }
+            if !missing.isEmpty { return missing }
+        }
+        return []
+    }
+
+    /// Trains this process's share `numbers` of rung `rung`'s trials (`alive` of them) and
+    /// prints what became of them.
+    func trainRungShare(_ numbers: [Int], rung: Int, alive: Int) {
+        if !quiet {
+            print("search \(specs[0].search!.group): rung \(rung) (step \(ladder[rung])): \(alive) trial\(alive == 1 ? "" : "s") alive, "
+                  + "\(numbers.count) trained here\(numbers.isEmpty ? "" : ": " + numbers.map { "#\($0)" }.joined(separator: " "))")
+        }
+        guard !numbers.isEmpty else { return }
+        let values = trainRung(numbers, rung: rung)
+        if !quiet {
+            let failed = numbers.filter { (values[$0] ?? nil) == nil }.count
+            print("search: rung \(rung): \(numbers.count - failed) measured, \(failed) diverged or failed")
+        }
+    }
+
+    /// What a database recorded of a search's trials: each one's run (the latest attempt at its
+    /// config by this program version), the rung it reached (`search.rung`), its metric there.
+    private final class RecordedTrials {
+        private let store: ResultsStore?
+        private var runs: [Int: RunRecord] = [:]
+        private var series: [Int: [(step: Int, value: Double)]] = [:]
+
+        init(_ store: ResultsStore?, specs: [ExperimentSpec]) throws {
+            self.store = store
+            guard let store else { return }
+            var latest: [String: RunRecord] = [:]
+            for run in try store.runs() where run.supersededBy == nil && run.programVersion == programVersion {
+                if let hash = run.configHash { latest[hash] = run }  // oldest first: the last is the latest
+            }
+            for (number, spec) in specs.enumerated() {
+                runs[number] = latest[spec.configHash(programVersion: programVersion)]
+            }
+        }
+
+        func run(of trial: Int) -> RunRecord? { runs[trial] }
+
+        func reachedRung(of trial: Int) throws -> Int? {
+            guard let store, let run = runs[trial] else { return nil }
+            return try store.params(runID: run.id)["search.rung"].flatMap { Int($0) }
+        }
+
+        /// The trial's metric at rung `r` as the one-machine search measured it there: nil when it
+        /// did not get there, or ended there diverged or failed; else the latest value at or
+        /// before the rung's step, when finite.
+        func value(_ trial: Int, rung r: Int, of search: AdaptiveSearchRun) throws -> Double? {
+            guard let store, let run = runs[trial], let reached = try reachedRung(of: trial), reached >= r else { return nil }
+            if reached == r && run.status != .interrupted && run.status != .completed { return nil }
+            if series[trial] == nil { series[trial] = try store.metrics(runID: run.id, name: search.plan.metric) }
+            guard let value = series[trial]!.last(where: { $0.step <= search.ladder[r] })?.value, value.isFinite else { return nil }
+            return value
+        }
     }
 
     // MARK: Successive halving, Hyperband

@@ -1,5 +1,6 @@
 import Foundation
 import TrainLabExperiment
+import TrainLabSpec
 import TrainLabStore
 
 /// Which shard of the sweep one `trainlab run` trains: `--shard K/N` (0-based K), or
@@ -66,12 +67,17 @@ enum MergeCommand {
     static func run(_ arguments: inout Arguments) throws {
         var specFiles: [String] = []
         while let file = try arguments.option("--expect") { specFiles.append(file) }
+        let rung = try arguments.intOption("--rung", atLeast: 0)
         guard let output = arguments.next() else { throw UsageError("merge needs the output database and the shard databases") }
         var sources: [String] = []
         while let source = arguments.next() { sources.append(source) }
         try arguments.finish()
         guard !sources.isEmpty else { throw UsageError("merge needs at least one shard database after \(output)") }
-        let expected = try loadAll(specFiles, database: output).flatMap { $0.1 }
+        if rung != nil && specFiles.isEmpty { throw UsageError("--rung R goes with --expect SPEC: which search's rungs to check") }
+        let loaded = try loadAll(specFiles, database: output).flatMap { $0.1 }
+        // An adaptive search's trials are expected to have their results at the rungs the search
+        // trains them to; the plain runs, theirs.
+        let expected = loaded.filter { $0.search == nil }
 
         let outputFile = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath().path
         var missingFiles: [String] = []
@@ -101,10 +107,28 @@ enum MergeCommand {
             let sweep = spec.assignmentSummary.isEmpty ? "" : " [\(spec.assignmentSummary)]"
             unfinished.append("\(spec.name) seed \(spec.seed)\(sweep): \(status.map { $0.rawValue } ?? "missing")")
         }
-        if !specFiles.isEmpty {
+        if !specFiles.isEmpty && (!expected.isEmpty || loaded.allSatisfy { $0.search == nil }) {
             print("\(expected.count - unfinished.count) of \(expected.count) expected runs have a result in \(output)")
-            for line in unfinished { print("not completed: \(line)") }
         }
+        var searches: [String: [ExperimentSpec]] = [:], order: [String] = []
+        for spec in loaded {
+            guard let group = spec.search?.group else { continue }
+            if searches[group] == nil { order.append(group) }
+            searches[group, default: []].append(spec)
+        }
+        for group in order {
+            let search = AdaptiveSearchRun(trials: searches[group]!, store: store, database: output, force: false, quiet: true, jobs: .count(1))
+            let last = min(rung ?? search.rungCount - 1, search.rungCount - 1)
+            let missing = try search.unfinished(throughRung: last, in: store)
+            let trials = missing.map { search.specs[$0.trial] }
+            print("search \(group): " + (missing.isEmpty ? "every trial has its result at rungs 0...\(last)"
+                                                        : "\(missing.count) trial\(missing.count == 1 ? "" : "s") without a result at rung \(missing[0].rung)"))
+            for (found, spec) in zip(missing, trials) {
+                let sweep = spec.assignmentSummary.isEmpty ? "" : " [\(spec.assignmentSummary)]"
+                unfinished.append("\(spec.name) seed \(spec.seed)\(sweep) (trial \(found.trial)) at rung \(found.rung): \(found.found)")
+            }
+        }
+        for line in unfinished { print("not completed: \(line)") }
         if !missingFiles.isEmpty || !unfinished.isEmpty { exit(1) }
     }
 }

@@ -63,7 +63,8 @@ let globalOptions = optionsOfEveryCommand + [Option("--version", help: "the prog
 let commandTable: [Command] = [
     Command(
         name: "run", synopses: ["run SPEC.json... [--db PATH] [--jobs N|auto] [--force] [--quiet]",
-                                "run SPEC.json... --shard K/N|auto [--shards N] [--db PATH] [options]"],
+                                "run SPEC.json... --shard K/N|auto [--shards N] [--db PATH] [options]",
+                                "run SPEC.json... --rung R [--from MERGED.sqlite] [--shard K/N|auto] [--db PATH] [options]"],
         summary: "train every run of the specs (sweeps expanded), metrics to SQLite; or one shard of them",
         options: [
             Option("--db", value: "PATH", help: "the results database (default results/trainlab.sqlite, created with its folder); {shard} is replaced by the shard"),
@@ -72,6 +73,8 @@ let commandTable: [Command] = [
             Option("--quiet", help: "print nothing but errors"),
             Option("--shard", value: "K/N|auto", help: "train shard K (from 0) of N of all the runs, balanced by estimated cost; auto: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX"),
             Option("--shards", value: "N", help: "with --shard auto: the number of shards (needed for an indexed Job's JOB_COMPLETION_INDEX)"),
+            Option("--rung", value: "R", help: "train rung R (from 0) of the specs' successive halving or Hyperband searches: the trials alive there, decided from rungs 0..R-1 in --from (and at rung 0 the plain runs)"),
+            Option("--from", value: "MERGED", help: "with --rung: the merged results of the rungs before, read-only (default: --db itself); the trials trained are copied from it with their state"),
         ],
         run: RunCommand.run),
     Command(
@@ -83,9 +86,10 @@ let commandTable: [Command] = [
         ],
         run: ValidateCommand.run),
     Command(
-        name: "merge", synopses: ["merge OUT.sqlite SHARD.sqlite... [--expect SPEC.json...]"],
+        name: "merge", synopses: ["merge OUT.sqlite SHARD.sqlite... [--expect SPEC.json... [--rung R]]"],
         summary: "copy the shards' runs into OUT (created if missing) under new ids: idempotent, all-or-nothing",
-        options: [Option("--expect", value: "SPEC.json", help: "name the runs of this spec (repeated) that have no result in OUT after the merge (exit 1)")],
+        options: [Option("--expect", value: "SPEC.json", help: "name the runs of this spec (repeated) that have no result in OUT after the merge (exit 1); a search's trials, at the rungs it trains them to"),
+                  Option("--rung", value: "R", help: "with --expect: check a search's rungs 0...R only (a rung job's merge)")],
         run: MergeCommand.run),
     Command(
         name: "slurm",

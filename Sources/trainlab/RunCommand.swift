@@ -104,10 +104,13 @@ enum RunCommand {
         let jobs = try JobsChoice(parsing: arguments.option("--jobs")) ?? .default
         let shardText = try arguments.option("--shard")
         let shardCount = try arguments.intOption("--shards", atLeast: 1)
+        let rung = try arguments.intOption("--rung", atLeast: 0)
+        let decisionsOption = try arguments.option("--from")
         var files: [String] = []
         while let file = arguments.next() { files.append(file) }
         try arguments.finish()
         guard !files.isEmpty else { throw UsageError("run needs at least one spec file") }
+        if rung == nil && decisionsOption != nil { throw UsageError("--from DB goes with --rung K") }
         let shard = try shardText.map { try ShardSelection.parse($0, shards: shardCount, environment: ProcessInfo.processInfo.environment) }
         if shard == nil && shardCount != nil { throw UsageError("--shards N goes with --shard") }
         if shard == nil && databaseOption.contains("{shard}") { throw UsageError("--db \(databaseOption) has {shard} but no --shard is given") }
@@ -117,6 +120,11 @@ enum RunCommand {
         printSignificanceNotes(files, quiet: quiet)
         let allRuns = loaded.flatMap { $0.1 }
         // Every shard expands all the specs and keeps its own part of the same plan.
+        if let rung {
+            try trainOneRung(rung, loaded: loaded, shard: shard, database: database, decisionsPath: decisionsOption,
+                             force: force, quiet: quiet, jobs: jobs)
+            return
+        }
         let runs = shard.map { shard in
             ShardPlan(runs: allRuns, shardCount: shard.count).runs(inShard: shard.index).map { allRuns[$0] }
         } ?? allRuns
@@ -129,7 +137,7 @@ enum RunCommand {
         Interruption.install(onSecondSignal: { _ = try? store.markInterruptedRuns(includingThisProcess: true) })
         // An adaptive search's trials train rung by rung, as its plan decides.
         if shard != nil, runs.contains(where: { $0.search != nil }) {
-            throw UsageError("an adaptive search (sweep_mode successive_halving, hyperband, tpe) decides each rung from all its trials: run it without --shard")
+            throw UsageError("an adaptive search (sweep_mode successive_halving, hyperband, tpe) decides each rung from all its trials: run it without --shard, or one rung at a time with --rung K (as `trainlab slurm` does)")
         }
         let plainRuns = runs.filter { $0.search == nil }
         let progress = quiet ? nil : SweepProgress(totalSteps: plainRuns.reduce(0) { $0 + $1.training.steps }, runs: plainRuns.count)
@@ -188,6 +196,85 @@ enum RunCommand {
             }
         }
         progress?.print("results in \(database)")
+        if failures > 0 { exit(1) }
+    }
+
+    /// `run SPEC... --rung K [--shard ...] [--from MERGED]`: rung K of every adaptive search of
+    /// the specs (successive halving, Hyperband; synchronous), its trials decided from the
+    /// results of rungs 0..<K in MERGED (default: the database written), and at rung 0 the
+    /// specs' plain runs too; with --shard, this shard's part of them. A trial trained here is
+    /// first copied, with its saved training state, from MERGED into the database written, then
+    /// resumed to the rung's step (paused there, or completed at the last rung).
+    static func trainOneRung(_ rung: Int, loaded: [(String, [ExperimentSpec])], shard: ShardSelection?, database: String,
+                             decisionsPath: String?, force: Bool, quiet: Bool, jobs: JobsChoice) throws {
+        let allRuns = loaded.flatMap { $0.1 }
+        for spec in allRuns {
+            guard let plan = spec.search?.plan else { continue }
+            if let problem = AdaptiveSearchRun.rungByRungProblem(plan) {
+                throw UsageError("\(spec.file): --rung: \(problem): run it with `trainlab run` (--jobs N) on one machine")
+            }
+        }
+        guard allRuns.contains(where: { $0.search != nil }) else {
+            throw UsageError("--rung K trains a rung of an adaptive search (sweep_mode successive_halving or hyperband); the specs have none")
+        }
+        let store = try ResultsStore(path: database)
+        try store.markInterruptedRuns()
+        Interruption.install(onSecondSignal: { _ = try? store.markInterruptedRuns(includingThisProcess: true) })
+
+        // The merged results of the rungs before: the database written when it is the same file.
+        let resolved = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
+        var decisions: ResultsStore? = store
+        if let decisionsPath, resolved(decisionsPath) != resolved(database) {
+            if FileManager.default.fileExists(atPath: decisionsPath) {
+                decisions = try ResultsStore(path: decisionsPath, readOnly: true)
+            } else if rung == 0 {
+                decisions = nil
+            } else {
+                throw UsageError("--from \(decisionsPath) does not exist: rung \(rung) is decided from the merged results of rungs 0...\(rung - 1)")
+            }
+        }
+
+        var searches: [AdaptiveSearchRun] = []
+        var groups: [String: Int] = [:]
+        var trialsOf: [[ExperimentSpec]] = []
+        for spec in allRuns {
+            guard let group = spec.search?.group else { continue }
+            if groups[group] == nil { groups[group] = trialsOf.count; trialsOf.append([]) }
+            trialsOf[groups[group]!].append(spec)
+        }
+        for trials in trialsOf {
+            searches.append(AdaptiveSearchRun(trials: trials, store: store, database: database, force: force, quiet: quiet, jobs: jobs))
+        }
+        // Every task decides the same, alone: the rung's runs, then its shard's part of them.
+        var candidates: [(search: Int?, index: Int)] = rung == 0 ? allRuns.indices.filter { allRuns[$0].search == nil }.map { (nil, $0) } : []
+        var alive: [[Int]] = []
+        for (number, search) in searches.enumerated() {
+            alive.append(try search.alive(at: rung, decidingFrom: decisions))
+            candidates += alive[number].map { (number, $0) }
+        }
+        let candidateSpecs = candidates.map { candidate in candidate.search.map { searches[$0].specs[candidate.index] } ?? allRuns[candidate.index] }
+        let costs = candidates.map { candidate in
+            candidate.search.map { searches[$0].rungCost(candidate.index, rung: rung) } ?? ShardPlan.cost(of: allRuns[candidate.index])
+        }
+        let mine = shard.map { ShardPlan(costs: costs, shardCount: $0.count).runs(inShard: $0.index) } ?? Array(candidates.indices)
+        if let shard, !quiet {
+            print("rung \(rung), shard \(shard.index) of \(shard.count): \(mine.count) of the \(candidates.count) runs, into \(database)")
+        }
+        if let decisions, decisions !== store, !mine.isEmpty {
+            let hashes = Set(mine.map { candidateSpecs[$0].configHash(programVersion: programVersion) })
+            _ = try store.merge(from: [decisions], configHashes: hashes)
+        }
+
+        let plainRuns = mine.filter { candidates[$0].search == nil }.map { candidateSpecs[$0] }
+        let progress = quiet ? nil : SweepProgress(totalSteps: plainRuns.reduce(0) { $0 + $1.training.steps }, runs: plainRuns.count)
+        var failures = plainRuns.isEmpty ? 0 : train(RunSession(runs: plainRuns, store: store, database: database, force: force, progress: progress),
+                                                     plan: jobs.plan(for: plainRuns), database: database)
+        for (number, search) in searches.enumerated() where rung < search.rungCount {
+            let share = mine.filter { candidates[$0].search == number }.map { candidates[$0].index }
+            search.trainRungShare(share, rung: rung, alive: alive[number].count)
+            failures += search.failures
+        }
+        if !quiet { print("results in \(database)") }
         if failures > 0 { exit(1) }
     }
 

@@ -100,6 +100,53 @@ final class ClusterSlurmTests: XCTestCase {
         }
     }
 
+    /// A successive-halving search (9 trials, η = 3, rungs at 10, 30 and 90 steps) submitted as
+    /// one array job per rung, each after the previous rung's merge: the last merge leaves the
+    /// same trials, statuses, metrics (bit for bit, `time` aside) and `search.*` params
+    /// (`search.rung`, `search.promoted`, ...) as the synchronous search run on one machine.
+    func testASearchSubmittedAsOneArrayJobPerRungMergesToTheOneMachineSearch() throws {
+        try AdaptiveSearchRunTests.halvingSpec.write(toFile: path("search.json"), atomically: true, encoding: .utf8)
+        let submit = try runTrainlab(["slurm", path("search.json"), "--shards", "2", "--time", "00:10:00",
+                                      "--db", path("out.sqlite"), "-o", path("search.sbatch"), "--submit"],
+                                     in: self, environment: ProcessInfo.processInfo.environment)
+        XCTAssertEqual(submit.status, 0, submit.standardError)
+        // "rung 0 (to step 10): submitted array job 7 (2 tasks) and merge job 8", one line per rung.
+        let lines = submit.standardOutput.split(separator: "\n").filter { $0.hasPrefix("rung ") }
+        let jobs = lines.map { line -> [String] in
+            let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
+            return words.indices.filter { words[$0] == "job" && $0 + 1 < words.count }.map { words[$0 + 1] }
+        }
+        addTeardownBlock {
+            let cancel = Process()
+            cancel.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            cancel.arguments = ["scancel"] + jobs.flatMap { $0 }
+            try? cancel.run()
+            cancel.waitUntilExit()
+        }
+        XCTAssertEqual(jobs.map(\.count), [2, 2, 2], submit.standardOutput)
+        guard jobs.count == 3, jobs.allSatisfy({ $0.count == 2 }) else { return }
+        // Rung 1's array waits for rung 0's merge, which waits for rung 0's array.
+        XCTAssertTrue(jobField("Dependency", of: jobs[1][0]).contains(jobs[0][1]) || jobField("JobState", of: jobs[1][0]) != "PENDING")
+        for (rung, job) in jobs.enumerated() {
+            let state = waitForEnd(ofJob: job[1])
+            XCTAssertEqual(state, "COMPLETED", "rung \(rung)'s merge: "
+                           + ((try? String(contentsOfFile: path("search-rung-\(rung)-merge.sbatch.\(job[1]).log"), encoding: .utf8)) ?? ""))
+        }
+        let one = try runTrainlab(["run", path("search.json"), "--db", path("one.sqlite"), "--quiet"], in: self)
+        XCTAssertEqual(one.status, 0, one.standardError)
+        let merged = try ClusterRungTests.searchResults(path("out.sqlite"))
+        XCTAssertEqual(merged.count, 9)
+        XCTAssertEqual(merged.values.filter { $0.contains("search.promoted=1") }.count, 3, "3 trials at rung 1, one of them at rung 2")
+        XCTAssertEqual(merged, try ClusterRungTests.searchResults(path("one.sqlite")))
+        // Every rung's tasks trained what their rung holds: 9, 3 and 1 trials.
+        let trained = try (0..<3).map { rung in
+            try (0..<(rung == 2 ? 1 : 2)).reduce(0) { count, shard in
+                count + (try ResultsStore(path: path("out-rung-\(rung)-shard-\(shard).sqlite"), readOnly: true).runs().count)
+            }
+        }
+        XCTAssertEqual(trained, [9, 3, 1])
+    }
+
     /// Writes `spec` and submits it with `trainlab slurm --submit` as `shards` array tasks;
     /// returns the array's and the merge's job ids, both cancelled when the test ends.
     private func submit(_ spec: String, shards: Int) throws -> (array: String, merge: String) {

@@ -46,6 +46,31 @@ final class AdaptiveSearchTests: XCTestCase {
         XCTAssertEqual(alive, [0])
     }
 
+    /// The replay a rung job decides from (`trainlab run --rung R`): what each trial recorded at
+    /// the rungs before. 9 trials, η = 3; at rung 0 trial 4 diverged; at rung 1 trial 6 failed.
+    func testTheTrialsAliveAtARungAreReplayedFromTheRecordedRungs() {
+        let recorded: [Int: [Double?]] = [0: [0.9], 1: [0.2, 0.5], 2: [0.5], 3: [0.3, 0.4], 4: [nil], 5: [0.8], 6: [0.1, nil],
+                                          7: [0.6], 8: [0.7]]
+        func value(_ trial: Int, _ rung: Int) -> Double? {
+            rung < recorded[trial]!.count ? recorded[trial]![rung] : nil
+        }
+        let trials = Array(0..<9)
+        XCTAssertEqual(AdaptiveSearch.alive(at: 0, trials: trials, firstRung: 0, eta: 3, goal: .min, value: value), trials)
+        XCTAssertEqual(AdaptiveSearch.alive(at: 1, trials: trials, firstRung: 0, eta: 3, goal: .min, value: value), [1, 3, 6])
+        // Rung 1: 1 (0.5) and 3 (0.4) measured, 6 failed: ⌊3/3⌋ = 1 goes on.
+        XCTAssertEqual(AdaptiveSearch.alive(at: 2, trials: trials, firstRung: 0, eta: 3, goal: .min, value: value), [3])
+        // A Hyperband bracket that starts at rung 1 has no trials at rung 0, all of them at rung 1.
+        XCTAssertEqual(AdaptiveSearch.alive(at: 0, trials: [9, 10], firstRung: 1, eta: 3, goal: .min, value: value), [])
+        XCTAssertEqual(AdaptiveSearch.alive(at: 1, trials: [9, 10], firstRung: 1, eta: 3, goal: .min, value: value), [9, 10])
+        // Nothing measured at rung 0: nothing alive after it, and no rung is asked about.
+        XCTAssertEqual(AdaptiveSearch.alive(at: 2, trials: [4], firstRung: 0, eta: 3, goal: .min) { _, rung in
+            XCTAssertEqual(rung, 0)
+            return nil
+        }, [])
+        XCTAssertEqual((0...3).map { AdaptiveSearch.aliveBound(at: $0, trials: 9, firstRung: 0, eta: 3) }, [9, 3, 1, 1])
+        XCTAssertEqual((0...2).map { AdaptiveSearch.aliveBound(at: $0, trials: 5, firstRung: 1, eta: 3) }, [0, 5, 1])
+    }
+
     func testHyperbandBracketsAreLiEtAlTable1() {
         // R = 81, η = 3 (Li et al. 2018, Table 1): n = 81, 34, 15, 8, 5 at r = 1, 3, 9, 27, 81.
         let brackets = AdaptiveSearch.hyperbandBrackets(rungCount: 5, eta: 3)
