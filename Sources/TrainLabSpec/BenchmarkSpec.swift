@@ -63,19 +63,19 @@ public struct BenchmarkPlan {
 
     /// The range of `key` for `optimizer`'s trial `trial` under `extensions` (the last one of the
     /// key from at or before the trial), else the spec's; nil for a key not searched log-uniformly.
-    public func range(of key: String, optimizer: String, trial: Int, extensions: [RangeExtension]) -> [Double]? {
+    public func range(of key: String, optimizer: String, problem: String? = nil, trial: Int, extensions: [RangeExtension]) -> [Double]? {
         if let widened = extensions.last(where: { $0.key == key && $0.fromTrial <= trial }) { return widened.range }
-        guard case .logUniform(let lo, let hi)? = spaces[optimizer]?.first(where: { $0.key == key })?.distribution else { return nil }
+        guard case .logUniform(let lo, let hi)? = space(of: optimizer, on: problem).first(where: { $0.key == key })?.distribution else { return nil }
         return [lo, hi]
     }
 
     /// The ranges to widen after a round of `optimizer`'s search whose best trial has these
     /// searched `values`: each extendable key in the lowest or highest 1/16 of its current
     /// (log) range, its end a decade out, from trial `fromTrial` on.
-    public func extensions(optimizer: String, bestValues: [String: Double], fromTrial: Int,
+    public func extensions(optimizer: String, problem: String? = nil, bestValues: [String: Double], fromTrial: Int,
                            extensions: [RangeExtension]) -> [RangeExtension] {
         extendableKeys(of: optimizer).compactMap { key in
-            guard let value = bestValues[key], let range = range(of: key, optimizer: optimizer, trial: fromTrial, extensions: extensions),
+            guard let value = bestValues[key], let range = range(of: key, optimizer: optimizer, problem: problem, trial: fromTrial, extensions: extensions),
                   range[1] > range[0], value > 0 else { return nil }
             let position = log(value / range[0]) / log(range[1] / range[0])
             let slack = 1e-9, edge = 1.0 / 16
@@ -172,6 +172,19 @@ public struct BenchmarkPlan {
     private let optimizerSpecs: [String: JSONObject]
     /// Each optimizer's searched keys with their distributions, in file order.
     private let spaces: [String: [(key: String, distribution: Sweep.Distribution)]]
+    /// `problems.NAME.search_space`: per problem and optimizer, searched keys whose distribution
+    /// the problem replaces (as JSON, as the runs record it), e.g. SGD's learning rates below a
+    /// κ = 1000 quadratic's stability limit (Choi et al. 2019 tune each workload's own space).
+    private let problemSpaces: [String: [String: [String: (json: JSONValue, distribution: Sweep.Distribution)]]]
+
+    /// `optimizer`'s searched keys on `problem`, in file order: its own distributions, with those
+    /// `problems.NAME.search_space` replaces. The keys and their order are the optimizer's on every
+    /// problem, so a trial's quantile point is the same everywhere; only its values move.
+    func space(of optimizer: String, on problem: String?) -> [(key: String, distribution: Sweep.Distribution)] {
+        let own = spaces[optimizer] ?? []
+        guard let problem, let replaced = problemSpaces[problem]?[optimizer] else { return own }
+        return own.map { (key: $0.key, distribution: replaced[$0.key]?.distribution ?? $0.distribution) }
+    }
 
     /// Most trials per optimizer and problem, and most seeds.
     public static let maxBudget = 10_000
@@ -229,6 +242,7 @@ public struct BenchmarkPlan {
         var problemOverrides: [String: JSONObject] = [:]
         var problemTargets: [String: TargetSpec] = [:]
         var problemOptimizers: [String: [String]] = [:]
+        var problemSpaces: [String: [String: [String: (json: JSONValue, distribution: Sweep.Distribution)]]] = [:]
         for name in problemsReader.keys {
             let problem = try ObjectReader(problemsReader.value(name)!, path: problemsReader.path(of: name), document: document)
             for key in Self.problemKeys { _ = problem.value(key) }
@@ -239,10 +253,34 @@ public struct BenchmarkPlan {
                 // In benchmark.optimizers order, so tables and runs keep one order on every problem.
                 problemOptimizers[name] = optimizersReader.keys.filter(labels.contains)
             }
+            if let spaceReader = try problem.object("search_space") {
+                let running = problemOptimizers[name] ?? optimizersReader.keys
+                for label in spaceReader.keys {
+                    guard running.contains(label) else {
+                        throw spaceReader.error(label, "expected one of the optimizers that run on problem \(name) (\(running.joined(separator: ", "))), got '\(label)'")
+                    }
+                    let keysReader = try ObjectReader(spaceReader.value(label)!, path: spaceReader.path(of: label), document: document)
+                    let searched = (spaces[label] ?? []).map(\.key)
+                    for key in keysReader.keys {
+                        guard searched.contains(key) else {
+                            throw keysReader.error(key, searched.isEmpty
+                                ? "optimizer \(label) searches nothing: a problem's search_space replaces the distribution of a key benchmark.optimizers.\(label) searches"
+                                : "expected a key benchmark.optimizers.\(label) searches (\(searched.joined(separator: ", "))), got '\(key)'")
+                        }
+                        if case .object(let object)? = keysReader.value(key), object["extend"] != nil {
+                            throw keysReader.error(key, "\"extend\" belongs to the optimizer's own range (benchmark.optimizers.\(label).\(key)); a problem's search_space gives only the distribution")
+                        }
+                        problemSpaces[name, default: [:]][label, default: [:]][key] = (keysReader.value(key)!, try Sweep.distribution(keysReader, key))
+                    }
+                    try keysReader.finish()
+                }
+                try spaceReader.finish()
+            }
             try problem.finish()
             var overrides = problem.object
             overrides["target"] = nil
             overrides["optimizers"] = nil
+            overrides["search_space"] = nil
             problemOverrides[name] = overrides
         }
 
@@ -279,7 +317,7 @@ public struct BenchmarkPlan {
                 throw reader.error("search", expectedSearch)
             }
             try searchReader.finish()
-            adaptive = plan
+            adaptive = plan.seeded(offset: searchSeed)
             search = .random
         } else {
             let searchName = try reader.string("search", default: "random")
@@ -343,6 +381,7 @@ public struct BenchmarkPlan {
         }
         self.optimizerSpecs = optimizerSpecs
         self.spaces = spaces
+        self.problemSpaces = problemSpaces
     }
 
     /// What the seed count allows before anything trains: the smallest two-sided p an exact
@@ -386,8 +425,8 @@ public struct BenchmarkPlan {
     /// The searched settings of `optimizer`, trial by trial: (key, value) for each searched key.
     /// `count` trials of a random search (an adaptive search's, e.g. Hyperband's brackets);
     /// `budget` by default.
-    public func trials(of optimizer: String, count: Int? = nil, study: Int = 0) -> [[(key: String, value: JSONValue)]] {
-        let space = spaces[optimizer] ?? []
+    public func trials(of optimizer: String, on problem: String? = nil, count: Int? = nil, study: Int = 0) -> [[(key: String, value: JSONValue)]] {
+        let space = space(of: optimizer, on: problem)
         guard !space.isEmpty else { return [[]] }
         return quantilePoints(of: optimizer, count: count, study: study).map { point in
             zip(space, point).map { ($0.key, $0.distribution.value(atQuantile: $1)) }
@@ -498,11 +537,14 @@ public struct BenchmarkPlan {
                     continue
                 }
                 if adaptive.kind == .tpe {
-                    let space = spaces[optimizer]!
+                    let space = space(of: optimizer, on: problem)
                     let searchSpace = SearchSpace(paths: space.map { "optimizer." + $0.key }, distributions: space.map(\.distribution))
+                    // The startup trials are random's first points (scrambled with search_seed), so
+                    // TPE and random start from the same trials and another search_seed is another study.
+                    let startupPoints = quantilePoints(of: optimizer, count: adaptive.startup)
                     for number in 0..<adaptive.startup {
-                        let point = space.indices.map { Self.halton(index: number + 1, base: Self.primes[$0 % Self.primes.count]) }
-                        runs.append(try run(problem: problem, optimizer: optimizer, trial: number, seed: nil, point: pointValues(optimizer, point)))
+                        let point = startupPoints[number]
+                        runs.append(try run(problem: problem, optimizer: optimizer, trial: number, seed: nil, point: pointValues(optimizer, on: problem, point)))
                         var trial = SearchTrial(plan: adaptive, group: "\(file): \(problem)/\(optimizer)", trial: number, bracket: 0,
                                                 firstRung: 0, point: point, space: searchSpace)
                         trial.benchmarkCell = (problem, optimizer)
@@ -513,7 +555,7 @@ public struct BenchmarkPlan {
                 let brackets = adaptive.brackets(maxSteps: try steps(of: problem, default: defaultSteps))
                 let count = brackets.reduce(0) { $0 + $1.trials }
                 if count > Self.maxBudget { throw SpecError(file: "", path: adaptive.path, message: "the search starts more than \(Self.maxBudget) trials") }
-                let points = trials(of: optimizer, count: count)
+                let points = trials(of: optimizer, on: problem, count: count)
                 var number = 0
                 for (b, bracket) in brackets.enumerated() {
                     for _ in 0..<bracket.trials {
@@ -544,14 +586,14 @@ public struct BenchmarkPlan {
     }
 
     /// The optimizer's searched keys at quantile coordinates `point`.
-    func pointValues(_ optimizer: String, _ point: [Double]) -> [(key: String, value: JSONValue)] {
-        zip(spaces[optimizer] ?? [], point).map { ($0.key, $0.distribution.value(atQuantile: $1)) }
+    func pointValues(_ optimizer: String, on problem: String, _ point: [Double]) -> [(key: String, value: JSONValue)] {
+        zip(space(of: optimizer, on: problem), point).map { ($0.key, $0.distribution.value(atQuantile: $1)) }
     }
 
     /// A TPE proposal's tuning run: trial `trial` of the problem and optimizer at `point`.
     public func tuneRun(problem: String, optimizer: String, trial: Int, point: [Double]) throws
         -> (spec: JSONValue, assignments: [(path: String, value: JSONValue)]) {
-        try run(problem: problem, optimizer: optimizer, trial: trial, seed: nil, point: pointValues(optimizer, point))
+        try run(problem: problem, optimizer: optimizer, trial: trial, seed: nil, point: pointValues(optimizer, on: problem, point))
     }
 
     /// The problem's training.steps: its override, else the spec's, else `defaultValue`.
@@ -634,7 +676,7 @@ public struct BenchmarkPlan {
         try problems.flatMap { problem in
             try optimizers(on: problem).flatMap { optimizer -> [(spec: JSONValue, assignments: [(path: String, value: JSONValue)])] in
                 guard let trial = bestTrial(problem, optimizer) else { return [] }
-                let point = adaptive?.kind == .tpe ? bestPoint(problem, optimizer).map { pointValues(optimizer, $0) } : nil
+                let point = adaptive?.kind == .tpe ? bestPoint(problem, optimizer).map { pointValues(optimizer, on: problem, $0) } : nil
                 return try finalSeeds.map {
                     try run(problem: problem, optimizer: optimizer, trial: trial, seed: $0, role: "final", point: point,
                             referenceValue: referenceTarget(problem), extensions: extensions(problem, optimizer))
@@ -656,22 +698,23 @@ public struct BenchmarkPlan {
         var optimizerSpec = optimizerSpecs[optimizer]!
         // An adaptive search's trial numbers run past `budget` (Hyperband): its point is random's at that number.
         // Random and Halton points do not depend on the count: only the trial's prefix is made.
-        let space = spaces[optimizer] ?? []
+        let space = space(of: optimizer, on: problem)
         let widened = extensions.filter { $0.fromTrial <= trial }
         let point: [(key: String, value: JSONValue)]
         if let givenPoint {
             point = givenPoint
         } else if !widened.isEmpty {
             // The trial's quantiles through its ranges as widened when it was drawn.
-            let quantiles = quantilePoints(of: optimizer, count: trial + 1)[trial]
+            let quantiles = quantilePoints(of: optimizer, count: trial + 1, study: study)[trial]
             point = zip(space, quantiles).map { entry, u in
-                guard let range = range(of: entry.key, optimizer: optimizer, trial: trial, extensions: widened) else {
+                guard let range = range(of: entry.key, optimizer: optimizer, problem: problem, trial: trial, extensions: widened) else {
                     return (entry.key, entry.distribution.value(atQuantile: u))
                 }
                 return (entry.key, Sweep.Distribution.logUniform(range[0], range[1]).value(atQuantile: u))
             }
         } else {
-            point = search != .grid && !space.isEmpty ? trials(of: optimizer, count: trial + 1, study: study)[trial] : trials(of: optimizer)[trial]
+            point = search != .grid && !space.isEmpty ? trials(of: optimizer, on: problem, count: trial + 1, study: study)[trial]
+                : trials(of: optimizer, on: problem)[trial]
         }
         for (key, value) in point { optimizerSpec[key] = value }
         spec["optimizer"] = .object(optimizerSpec)
@@ -709,7 +752,7 @@ public struct BenchmarkPlan {
                 if let range = widened.last(where: { $0.key == key })?.range {
                     ranges[key] = ["log_uniform": .array(range.map { .number($0) })]
                 } else {
-                    ranges[key] = optimizerSpecs[optimizer]![key]!
+                    ranges[key] = problemSpaces[problem]?[optimizer]?[key]?.json ?? optimizerSpecs[optimizer]![key]!
                 }
             }
             tag["space"] = .object(ranges)

@@ -24,11 +24,19 @@ public struct SearchPlan: Sendable {
     public let metric: String
     public let goal: SearchGoal
     /// Every draw comes from it.
-    public let seed: UInt64
+    public private(set) var seed: UInt64
     /// ASHA: promote as soon as a rung has η results above the cut, not once the rung is done.
     public let asynchronous: Bool
     /// Where the plan sits in the spec (`sweep_mode.successive_halving`), for errors.
     public let path: String
+
+    /// The plan with its seed moved by `offset`: a benchmark's `search_seed` is another study of
+    /// its TPE search, as it is of its random one.
+    func seeded(offset: Int) -> SearchPlan {
+        var plan = self
+        plan.seed = seed &+ UInt64(offset)
+        return plan
+    }
 
     /// Whether trials stop at rungs below the run's steps.
     public var prunes: Bool { minSteps != nil }

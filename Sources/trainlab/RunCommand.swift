@@ -405,7 +405,7 @@ enum RunCommand {
                 for key in plan.extendableKeys(of: cell.optimizer) {
                     values[key] = bestRun.1.params["optimizer." + key].flatMap(Double.init)
                 }
-                let widened = plan.extensions(optimizer: cell.optimizer, bestValues: values, fromTrial: done, extensions: extensions[cell] ?? [])
+                let widened = plan.extensions(optimizer: cell.optimizer, problem: cell.problem, bestValues: values, fromTrial: done, extensions: extensions[cell] ?? [])
                 if widened.isEmpty {
                     settled.insert(cell)
                     counts[cell] = plan.searchTrials

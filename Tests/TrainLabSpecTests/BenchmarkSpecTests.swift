@@ -294,6 +294,55 @@ final class BenchmarkSpecTests: XCTestCase {
         XCTAssertEqual(halton?.path, "benchmark.studies")
     }
 
+    /// `problems.NAME.search_space`: on "wide" Adam's lr is searched in [1e-5, 1e-2]; the trials
+    /// keep their quantile points (trial k sits at the same place in both ranges), the runs record
+    /// the problem's range (what range_edge reads), finals and "easy" keep the optimizer's.
+    func testAProblemsSearchSpaceReplacesARangeOnThatProblemOnly() throws {
+        let text = Self.spec.replacingOccurrences(of: #""wide": {"model""#,
+                                                  with: #""wide": {"search_space": {"adam": {"lr": {"log_uniform": [1e-5, 1e-2]}}}, "model""#)
+        let plan = try plan(text)
+        let runs = try plan.tuneRuns()
+        func lrs(_ problem: String) -> [Double] {
+            runs.filter { member($0.spec, "benchmark.problem") == .string(problem) && member($0.spec, "benchmark.optimizer") == .string("adam") }
+                .map { number(member($0.spec, "optimizer.lr"))! }
+        }
+        let easy = lrs("easy"), wide = lrs("wide")
+        XCTAssertEqual(easy.count, 4)
+        XCTAssertEqual(easy, try self.plan().trials(of: "adam").map { number($0[0].value)! }, "the other problem is unchanged")
+        for (e, w) in zip(easy, wide) {
+            // u = log(lr/lo)/log(hi/lo) is the trial's quantile in both ranges.
+            XCTAssertEqual(log(e / 1e-3) / log(1000), log(w / 1e-5) / log(1000), accuracy: 1e-12)
+        }
+        let wideRun = try XCTUnwrap(runs.first { member($0.spec, "benchmark.problem") == .string("wide") && member($0.spec, "benchmark.optimizer") == .string("adam") })
+        XCTAssertEqual(member(wideRun.spec, "benchmark.space.lr.log_uniform").map { JSONWriter.write($0) }, "[1e-05,0.01]")
+        let finals = try plan.finalRuns { _, optimizer in optimizer == "adam" ? 2 : 0 }
+        let wideFinal = try XCTUnwrap(finals.first { member($0.spec, "benchmark.problem") == .string("wide") && member($0.spec, "benchmark.optimizer") == .string("adam") })
+        XCTAssertEqual(number(member(wideFinal.spec, "optimizer.lr")), wide[2], "the final reruns the problem's trial 2")
+        XCTAssertEqual(plan.range(of: "lr", optimizer: "adam", problem: "wide", trial: 0, extensions: []), [1e-5, 1e-2])
+
+        let unknown = specError { try self.plan(text.replacingOccurrences(of: #"{"adam": {"lr""#, with: #"{"adam": {"eps""#)) }
+        XCTAssertEqual(unknown?.path, "benchmark.problems.wide.search_space.adam.eps")
+        XCTAssertTrue(unknown?.message.contains("expected a key benchmark.optimizers.adam searches (lr)") ?? false, "\(String(describing: unknown))")
+        let unsearched = specError { try self.plan(text.replacingOccurrences(of: #"{"adam": {"lr""#, with: #"{"plain": {"lr""#)) }
+        XCTAssertEqual(unsearched?.path, "benchmark.problems.wide.search_space.plain.lr")
+        let notRunning = specError { try self.plan(text.replacingOccurrences(of: #""search_space""#, with: #""optimizers": ["plain"], "search_space""#)) }
+        XCTAssertEqual(notRunning?.path, "benchmark.problems.wide.search_space.adam")
+    }
+
+    /// TPE's startup trials are random's first points with the benchmark's scrambling, so another
+    /// `search_seed` is another study of TPE too (they were the unscrambled Halton points, the
+    /// same for every seed), and its proposals draw from tpe.seed + search_seed.
+    func testTPEStartsFromRandomsScrambledPoints() throws {
+        let tpe = try plan(Self.spec.replacingOccurrences(of: #""seeds": 3"#, with: #""seeds": 3, "search_seed": 3, "search": {"tpe": {"startup": 2, "seed": 4}}"#))
+        let random = try plan(Self.spec.replacingOccurrences(of: #""seeds": 3"#, with: #""seeds": 3, "search_seed": 3"#))
+        let startup = try tpe.tuneRunsWithSearch(defaultSteps: 20).runs
+            .filter { member($0.spec, "benchmark.problem") == .string("easy") && member($0.spec, "benchmark.optimizer") == .string("adam") }
+        XCTAssertEqual(startup.map { member($0.spec, "optimizer.lr") }, random.trials(of: "adam").prefix(2).map { $0[0].value })
+        XCTAssertNotEqual(startup.map { member($0.spec, "optimizer.lr") }, try plan().trials(of: "adam").prefix(2).map { $0[0].value },
+                          "search_seed 3's points, not seed 0's")
+        XCTAssertEqual(tpe.adaptive?.seed, 7)
+    }
+
     func testBadBenchmarksAreSpecErrors() {
         let noOptimizers = specError { try self.plan(#"{"name": "b", "benchmark": {"problems": {}}}"#) }
         XCTAssertTrue(noOptimizers?.description.contains("benchmark.optimizers") ?? false, "\(String(describing: noOptimizers))")
