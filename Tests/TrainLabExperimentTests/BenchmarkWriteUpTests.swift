@@ -190,5 +190,18 @@ final class BenchmarkWriteUpTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, outcome.standardError)
         XCTAssertEqual(try Self.block(of: writeUp), outcome.standardOutput,
                        "results/README.md's benchmark block is stale: run tools/update-benchmark-writeup.sh")
+
+        // The shipped benchmark falls into none of the search-space traps it checks for.
+        let json = try trainlab(["benchmark", "optimizer-benchmark", "--db", database, "--format", "json"])
+        XCTAssertEqual(json.status, 0, json.standardError)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        let problems = try XCTUnwrap(object["problems"] as? [[String: Any]])
+        XCTAssertEqual(problems.count, 7)
+        for problem in problems {
+            for optimizer in try XCTUnwrap(problem["optimizers"] as? [[String: Any]]) {
+                let warnings = try XCTUnwrap(optimizer["warnings"] as? [Any], "every optimizer carries its warnings")
+                XCTAssertTrue(warnings.isEmpty, "\(problem["name"] ?? "?")/\(optimizer["name"] ?? "?"): \(warnings)")
+            }
+        }
     }
 }
