@@ -297,6 +297,12 @@ public struct BenchmarkResults: Sendable {
         public var optimizers: [OptimizerResult]
         /// The optimizers not distinguishable from the best, in rank order (the best first).
         public var indistinguishableFromBest: [String] { optimizers.filter(\.indistinguishableFromBest).map(\.name) }
+        /// A target that no optimizer's median final run reaches: the problem scores every
+        /// optimizer ∞ in time to target, so it adds nothing to the profile (the trap of a shared
+        /// target on a harder problem; a per-problem or reference target fixes it).
+        public var targetUnreached: Bool {
+            target != nil && !optimizers.isEmpty && !optimizers.contains { ($0.evalsMedian ?? .infinity).isFinite }
+        }
     }
 
     /// The level at which a test tells an optimizer apart from the best.

@@ -82,6 +82,7 @@ enum BenchmarkCommand {
                     ])
                 }),
                 "indistinguishable_from_best": .array(problem.indistinguishableFromBest.map { .string($0) }),
+                "warnings": .array(problem.targetUnreached ? [object(["kind": .string("target_unreached")])] : []),
             ])
         }
         return object([
@@ -154,6 +155,11 @@ enum BenchmarkCommand {
             out.append(TextTable(header: header, rows: rows, rightAligned: [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]).rendered())
             for o in problem.optimizers {
                 for warning in o.warnings { out.append("warning: \(o.name): \(warning.message)") }
+            }
+            if problem.targetUnreached, let target = problem.target {
+                out.append("warning: no optimizer's median final run reaches the target \(target.metric) \(target.metric.lowercased().contains("loss") ? "≤" : "≥") "
+                           + "\(formatMetric(target.value)): the problem adds nothing to the profile; give it its own target "
+                           + "(benchmark.problems.\(problem.name).target) or one from the tuned runs ({\"metric\", \"from\": \"reference\"})")
             }
             out.append("family: the \(max(0, problem.optimizers.count - 1)) tests against the best on this problem, Holm-adjusted; "
                        + "not distinguishable from the best (Holm p ≥ \(BenchmarkResults.significanceLevel)): "

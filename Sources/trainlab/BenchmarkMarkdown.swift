@@ -35,7 +35,8 @@ extension BenchmarkCommand {
             out.append("")
             if let target = problem.target {
                 let relation = MetricDirection.preferred(for: target.metric) == .min ? "≤" : "≥"
-                out.append("Target: `\(target.metric)` \(relation) \(compact(target.value, digits: 4)).")
+                out.append("Target: `\(target.metric)` \(relation) \(compact(target.value, digits: 4))."
+                           + (problem.targetUnreached ? " **No optimizer's median final run reaches it: the problem adds nothing to the profile.**" : ""))
             } else {
                 out.append("No target.")
             }

@@ -124,7 +124,7 @@ final class BenchmarkCommandTests: XCTestCase {
              "model": {"hidden": [4]}, "loss": "cross_entropy",
              "training": {"steps": 8, "batch_size": 32, "eval_every": 8, "log_every": 8},
              "benchmark": {"optimizers": {"sgd": {"kind": "sgd", "lr": {"log_uniform": [1e-6, 1e-5]}}},
-                           "budget": 16, "seeds": 1}}
+                           "budget": 16, "seeds": 1, "target": {"metric": "val_loss", "value": 1e-9}}}
             """)
         let database = URL(fileURLWithPath: spec).deletingLastPathComponent().appendingPathComponent("edge.sqlite").path
         let ran = try trainlab(["run", spec, "--db", database, "--quiet"])
@@ -140,6 +140,15 @@ final class BenchmarkCommandTests: XCTestCase {
         XCTAssertEqual(warnings.first?["kind"] as? String, "range_edge")
         XCTAssertEqual(warnings.first?["key"] as? String, "lr")
         XCTAssertEqual(warnings.first?["range"] as? [Double], [1e-6, 1e-5])
+
+        // A target nothing reaches (val_loss ≤ 1e-9 on blobs after 8 steps) is the other trap:
+        // the problem scores every optimizer ∞ and adds nothing to the profile.
+        let problem = try XCTUnwrap((object["problems"] as? [[String: Any]])?.first)
+        XCTAssertEqual((problem["warnings"] as? [[String: Any]])?.map { $0["kind"] as? String }, ["target_unreached"])
+        let table = try trainlab(["benchmark", "edge", "--db", database])
+        XCTAssertTrue(table.standardOutput.contains("warning: no optimizer's median final run reaches the target val_loss ≤ 1e-09"), table.standardOutput)
+        let markdown = try trainlab(["benchmark", "edge", "--format", "markdown", "--db", database])
+        XCTAssertTrue(markdown.standardOutput.contains("**No optimizer's median final run reaches it"), markdown.standardOutput)
     }
 
     /// `select: "time_to_target"`: the final runs rerun the tuning trial that reached the target

@@ -198,6 +198,7 @@ final class BenchmarkWriteUpTests: XCTestCase {
         let problems = try XCTUnwrap(object["problems"] as? [[String: Any]])
         XCTAssertEqual(problems.count, 7)
         for problem in problems {
+            XCTAssertEqual((problem["warnings"] as? [Any])?.count, 0, "\(problem["name"] ?? "?") reaches its target")
             for optimizer in try XCTUnwrap(problem["optimizers"] as? [[String: Any]]) {
                 let warnings = try XCTUnwrap(optimizer["warnings"] as? [Any], "every optimizer carries its warnings")
                 XCTAssertTrue(warnings.isEmpty, "\(problem["name"] ?? "?")/\(optimizer["name"] ?? "?"): \(warnings)")
