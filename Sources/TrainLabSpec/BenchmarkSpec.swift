@@ -219,7 +219,7 @@ public struct BenchmarkPlan {
             var stripped = optimizer
             for key in optimizer.keys {
                 guard case .object(var object) = optimizer[key]!,
-                      ["uniform", "log_uniform", "int_uniform"].contains(where: { object[$0] != nil }) else { continue }
+                      ["uniform", "log_uniform", "int_uniform", "choice"].contains(where: { object[$0] != nil }) else { continue }
                 if object["extend"] != nil {
                     let options = try ObjectReader(.object(object), path: reader.path(of: key), document: document)
                     if try options.bool("extend") {

@@ -272,17 +272,24 @@ public enum Sweep {
             return .choice(values)
         case .object:
             let spec = try ObjectReader(value, path: sweep.path(of: path), document: sweep.document)
-            let kinds = ["uniform", "log_uniform", "int_uniform"]
+            let kinds = ["uniform", "log_uniform", "int_uniform", "choice"]
             let present = kinds.filter { spec.has($0) }
             guard present.count == 1 else {
                 if present.isEmpty { try spec.finish() }
                 throw spec.error(nil, present.isEmpty
-                    ? "expected one of uniform, log_uniform, int_uniform"
+                    ? "expected one of uniform, log_uniform, int_uniform, choice"
                     : "expected exactly one of \(present.joined(separator: ", "))")
             }
             let kind = present[0]
             let result: Distribution
-            if kind == "int_uniform" {
+            if kind == "choice" {
+                // The object form of a list of values, for where a bare array is a value itself
+                // (a benchmark optimizer's `betas`: {"choice": [[0.9, 0.999], [0.8, 0.99]]}).
+                guard case .array(let values)? = spec.value(kind), !values.isEmpty else {
+                    throw spec.error(kind, "expected a non-empty array of values to choose from")
+                }
+                result = .choice(values)
+            } else if kind == "int_uniform" {
                 let bounds = try spec.intArray(kind, elementRange: -(1 << 52)...(1 << 52))
                 guard bounds.count == 2, bounds[0] <= bounds[1] else {
                     throw spec.error(kind, "expected [lo, hi] with lo <= hi")

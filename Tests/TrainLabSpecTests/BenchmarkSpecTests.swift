@@ -343,6 +343,24 @@ final class BenchmarkSpecTests: XCTestCase {
         XCTAssertEqual(tpe.adaptive?.seed, 7)
     }
 
+    /// `{"choice": [...]}` searches a key whose values are arrays (Adam's betas, which a bare
+    /// array would fix): trial k takes value ⌊u·n⌋ at its quantile u, and the runs record it.
+    func testAChoiceSearchesAdamsBetas() throws {
+        let text = Self.spec.replacingOccurrences(of: #""eps": 1e-7"#, with: #""eps": 1e-7, "betas": {"choice": [[0.9, 0.999], [0.8, 0.99], [0.95, 0.999]]}"#)
+        let plan = try plan(text)
+        let trials = plan.trials(of: "adam")
+        XCTAssertEqual(trials.first?.map(\.key), ["lr", "betas"])
+        let points = plan.quantilePoints(of: "adam")
+        let pairs = ["[0.9,0.999]", "[0.8,0.99]", "[0.95,0.999]"]
+        XCTAssertEqual(trials.map { JSONWriter.write($0[1].value) }, points.map { pairs[min(2, Int($0[1] * 3))] })
+        XCTAssertGreaterThan(Set(trials.map { JSONWriter.write($0[1].value) }).count, 1, "4 trials reach more than one pair")
+        let run = try XCTUnwrap(plan.tuneRuns().first { member($0.spec, "benchmark.optimizer") == .string("adam") })
+        XCTAssertEqual(member(run.spec, "optimizer.betas").map { JSONWriter.write($0) }, JSONWriter.write(trials[0][1].value))
+        XCTAssertNotNil(member(run.spec, "benchmark.space.betas.choice"))
+        let empty = specError { try self.plan(text.replacingOccurrences(of: #"{"choice": [[0.9, 0.999], [0.8, 0.99], [0.95, 0.999]]}"#, with: #"{"choice": []}"#)) }
+        XCTAssertEqual(empty?.path, "benchmark.optimizers.adam.betas.choice")
+    }
+
     func testBadBenchmarksAreSpecErrors() {
         let noOptimizers = specError { try self.plan(#"{"name": "b", "benchmark": {"problems": {}}}"#) }
         XCTAssertTrue(noOptimizers?.description.contains("benchmark.optimizers") ?? false, "\(String(describing: noOptimizers))")
