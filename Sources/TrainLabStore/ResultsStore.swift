@@ -257,11 +257,14 @@ public final class ResultsStore: @unchecked Sendable {
         case resumed(Int64, step: Int, state: [UInt8]?)
         /// The config already completed as this run (same program version).
         case completed(Int64)
+        /// The config already diverged as this run, at `step` (same program version): a result
+        /// like a completed run, and training is deterministic, so a retry would diverge again.
+        case diverged(Int64, step: Int?)
         /// Another live process is training the config as this run.
         case running(Int64)
     }
 
-    /// `beginRun`, unless the config (same hash and program version) completed already (when
+    /// `beginRun`, unless the config (same hash and program version) completed or diverged already (when
     /// `rerunCompleted` is false) or is being trained by another live process: checked and
     /// inserted in one write transaction, so two processes given the same spec never train
     /// one config twice. Tags and notes are not part of the config: a completed run found here
@@ -279,11 +282,12 @@ public final class ResultsStore: @unchecked Sendable {
             try database.transaction {
                 let key: [SQLiteValue] = [.text(configHash), SQLiteValue(programVersion)]
                 if !rerunCompleted, let done = try database.rows("""
-                    SELECT id FROM runs WHERE config_hash = ? AND program_version IS ? AND status = 'completed'
+                    SELECT id, status, diverged_step FROM runs
+                    WHERE config_hash = ? AND program_version IS ? AND status IN ('completed', 'diverged')
                     ORDER BY id DESC LIMIT 1
-                    """, key, { $0.int64(at: 0) }).first {
-                    try insertTags(tags, runID: done)
-                    return .completed(done)
+                    """, key, { ($0.int64(at: 0), $0.string(at: 1), $0.optionalInt(at: 2)) }).first {
+                    try insertTags(tags, runID: done.0)
+                    return done.1 == "diverged" ? .diverged(done.0, step: done.2) : .completed(done.0)
                 }
                 let running = try database.rows("""
                     SELECT id, pid, host FROM runs WHERE config_hash = ? AND program_version IS ? AND status = 'running'

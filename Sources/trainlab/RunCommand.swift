@@ -609,6 +609,11 @@ final class RunSession: @unchecked Sendable {
                 progress?.end(index)
                 progress?.print("\(label): already completed as run \(done), skipped (--force reruns)")
                 return
+            case let .diverged(done, step):
+                lock.withLock { outcomes[index] = RunOutcome(runID: done, status: .diverged, divergedStep: step) }
+                progress?.end(index)
+                progress?.print("\(label): already diverged as run \(done)\(step.map { " at step \($0)" } ?? ""), skipped (--force reruns)")
+                return
             case .running(let other):
                 lock.withLock { outcomes[index] = RunOutcome(runID: other, status: .running, divergedStep: nil) }
                 progress?.end(index)

@@ -333,7 +333,12 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertEqual(try claim("h", nil), .completed(unversioned))
         guard case .started(let forced) = try claim("h", "1", force: true) else { return XCTFail("--force reruns") }
         XCTAssertEqual(try claim("h", "1", force: true), .running(forced))
-        guard case .started = try claim("other", "1") else { return XCTFail("another config") }
+        guard case .started(let other) = try claim("other", "1") else { return XCTFail("another config") }
+        // A diverged run is a result: its config is not trained again (it would diverge at the
+        // same step), unless forced.
+        try store.finishRun(id: other, status: .diverged, divergedStep: 17)
+        XCTAssertEqual(try claim("other", "1"), .diverged(other, step: 17))
+        guard case .started = try claim("other", "1", force: true) else { return XCTFail("--force reruns a diverged config") }
     }
 
     // A full disk (here: SQLite's page limit): the first failed write is thrown and kept, later
