@@ -157,7 +157,7 @@ enum BenchmarkCommand {
                 for warning in o.warnings { out.append("warning: \(o.name): \(warning.message)") }
             }
             if problem.targetUnreached, let target = problem.target {
-                out.append("warning: no optimizer's median final run reaches the target \(target.metric) \(target.metric.lowercased().contains("loss") ? "≤" : "≥") "
+                out.append("warning: no optimizer's median final run reaches the target \(target.metric) \(MetricDirection.preferred(for: target.metric) == .min ? "≤" : "≥") "
                            + "\(formatMetric(target.value)): the problem adds nothing to the profile; give it its own target "
                            + "(benchmark.problems.\(problem.name).target) or one from the tuned runs ({\"metric\", \"from\": \"reference\"})")
             }
