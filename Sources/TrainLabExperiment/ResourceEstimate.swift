@@ -49,18 +49,23 @@ public struct ResourceEstimate {
         let rows = Double(spec.task.trainSize) + Double(spec.task.valSize)
         let data = rows * (group * inputs + (classification ? 1 : outputs))
         // Products: x Wᵀ (k = in), dz W (k = out), dzᵀ x (k = batch rows).
-        let packing = Self.packingBytes(inner: (widths + [batch]).max()!, columns: widths.max()!, precision: spec.training.precision)
+        let packing = Self.packingBytes(inner: (widths + [batch]).max()!, rows: (widths + [batch]).max()!, columns: widths.max()!,
+                                        precision: spec.training.precision)
         bytes = 4 * (parameters * (2 + stateCopies) + activations + data) + packing
     }
 
     /// The GEMM's packing buffers, one set per thread (every core may run one): a KC × NC block
-    /// of B and an MC × KC block of A for the largest product (inner size `inner`, `columns`
-    /// output columns), at `precision` (bf16 pairs take half the words where the CPU has
-    /// AVX512_BF16).
-    static func packingBytes(inner: Double, columns: Double, precision: MatrixPrecision) -> Double {
+    /// of B and an MC × KC block of A for the largest product (inner size `inner`, `rows` × `columns`
+    /// output), at `precision` (bf16 pairs take half the words where the CPU has AVX512_BF16);
+    /// with bf16 also both whole operands of that product, packed once for all threads
+    /// (`SharedPanels`).
+    static func packingBytes(inner: Double, rows: Double, columns: Double, precision: MatrixPrecision) -> Double {
         let k = Int(min(inner, Double(GEMMBlocking.kc))), n = Int(min(columns, Double(GEMMBlocking.nc)))
         let words = PackedMatrix.count(k: k, n: n, precision: precision) + PackedMatrix.count(k: k, n: GEMMBlocking.mc, precision: precision)
-        return 4 * Double(words) * Double(ProcessInfo.processInfo.activeProcessorCount)
+        let perThread = 4 * Double(words) * Double(ProcessInfo.processInfo.activeProcessorCount)
+        guard precision == .bf16 else { return perThread }
+        let wordsPerValue = Double(PackedMatrix.count(k: 2, n: 4096, precision: .bf16)) / (2 * 4096)
+        return perThread + 4 * wordsPerValue * inner * (rows + columns)
     }
 
     /// Query-key entries the attention kernels compute per (batch row, head): blocks of
@@ -106,7 +111,8 @@ public struct ResourceEstimate {
         let kept = keeps ? layers * probabilities : 0
         let activations = tokens * (layers * (12 * d + 3 * h) + 3 * v) + kept
         let rows = (Double(spec.task.trainSize) + Double(spec.task.valSize)) * 2 * t
-        let packing = Self.packingBytes(inner: max(tokens, d, h), columns: max(d, h, v), precision: spec.training.precision)
+        let packing = Self.packingBytes(inner: max(tokens, d, h), rows: max(tokens, d, h), columns: max(d, h, v),
+                                        precision: spec.training.precision)
         bytes = 4 * (parameters * 5 + activations + rows) + packing
     }
 

@@ -89,15 +89,20 @@ public func gemm(
         problem.run(rows: 0..<m, columns: 0..<n)
         return
     }
+    let packed = precision == .bf16 ? SharedPanels(problem, pool: pool) : nil
     let (rowTasks, columnTasks) = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount,
-                                                packsA: transposeA || precision == .bf16)
+                                                packsA: transposeA, packsB: packed == nil)
     let rowPanels = (m + microRows - 1) / microRows
     let columnPanels = (n + microColumns - 1) / microColumns
     pool.parallelFor(rowTasks * columnTasks) { task, _ in
         let tr = task / columnTasks, tc = task % columnTasks
         let rows = min(m, rowPanels * tr / rowTasks * microRows)..<min(m, rowPanels * (tr + 1) / rowTasks * microRows)
         let columns = min(n, columnPanels * tc / columnTasks * microColumns)..<min(n, columnPanels * (tc + 1) / columnTasks * microColumns)
-        problem.run(rows: rows, columns: columns)
+        if let packed {
+            problem.run(rows: rows, columns: columns, packed: packed)
+        } else {
+            problem.run(rows: rows, columns: columns)
+        }
     }
 }
 
@@ -232,7 +237,9 @@ extension ThreadPool {
 /// Splits C into `rowTasks x columnTasks` tiles (at most `threads` of them), minimising the
 /// largest tile's multiply-adds plus its packing traffic (every tile packs its columns of B, and
 /// its rows of A when A is transposed; a row-major A is read in place).
-func gemmPartition(m: Int, n: Int, k: Int, threads: Int, packsA: Bool = true) -> (rows: Int, columns: Int) {
+/// With `packsB` false (the operands were packed once for all tiles, `SharedPanels`) only the
+/// multiply-adds count.
+func gemmPartition(m: Int, n: Int, k: Int, threads: Int, packsA: Bool = true, packsB: Bool = true) -> (rows: Int, columns: Int) {
     let rowPanels = (m + microRows - 1) / microRows
     let columnPanels = (n + microColumns - 1) / microColumns
     var best = (rows: 1, columns: 1)
@@ -242,7 +249,7 @@ func gemmPartition(m: Int, n: Int, k: Int, threads: Int, packsA: Bool = true) ->
         let rows = (rowPanels + rowTasks - 1) / rowTasks * microRows
         let columns = (columnPanels + columnTasks - 1) / columnTasks * microColumns
         // A packed element costs about as much as 4 multiply-adds at full FMA throughput.
-        let packing = 4 * k * (columns + (packsA ? rows * ((columns + GEMMBlocking.nc - 1) / GEMMBlocking.nc) : 0))
+        let packing = packsB ? 4 * k * (columns + (packsA ? rows * ((columns + GEMMBlocking.nc - 1) / GEMMBlocking.nc) : 0)) : 0
         let cost = rows * columns * k + packing
         if cost < bestCost {
             bestCost = cost
@@ -321,14 +328,95 @@ struct GEMMProblem: @unchecked Sendable {
     }
 }
 
+/// A bf16 product's operands rounded and packed once for all the threads that multiply it:
+/// every thread packs a share of the panels, then each multiplies its tile of C from them.
+/// Packed per tile instead (as `GEMMProblem.run(rows:columns:)` does), a column split has every
+/// thread round all of A and a row split all of B, which cost the layer shapes (256 rows)
+/// about a tenth of the bf16 peak on two threads. Layout: for each KC block, op(A)'s MR-row
+/// panels then, in `b`, op(B)'s NR-column panels, as the per-tile packers write them.
+struct SharedPanels: @unchecked Sendable {
+    let a: UnsafeMutableRawPointer, b: UnsafeMutableRawPointer
+    /// Words of one full KC block of each operand.
+    let aBlockWords: Int, bBlockWords: Int
+
+    init(_ problem: GEMMProblem, pool: ThreadPool) {
+        let bf16 = problem.loops.bf16, kc = GEMMBlocking.kc, mr = microRows, nr = problem.loops.gemmColumns
+        let rowPanels = (problem.m + mr - 1) / mr, columnPanels = (problem.n + nr - 1) / nr
+        let blocks = (problem.k + kc - 1) / kc
+        aBlockWords = bf16.packedWords(k: kc, lines: rowPanels * mr)
+        bBlockWords = bf16.packedWords(k: kc, lines: columnPanels * nr)
+        let scratch = ThreadScratch.current
+        let a = UnsafeMutableRawPointer(scratch.sharedA(count: blocks * aBlockWords))
+        let b = UnsafeMutableRawPointer(scratch.sharedB(count: blocks * bBlockWords))
+        (self.a, self.b) = (a, b)
+        // Units of 16 row panels (one MC block) of A and 8 column panels of B, for every KC block.
+        let rowUnits = (rowPanels + 15) / 16, columnUnits = (columnPanels + 7) / 8
+        let (aBlockWords, bBlockWords) = (self.aBlockWords, self.bBlockWords)
+        pool.parallelFor(blocks * (rowUnits + columnUnits)) { unit, _ in
+            let block = unit / (rowUnits + columnUnits), part = unit % (rowUnits + columnUnits)
+            let pc = block * kc, depth = min(kc, problem.k - pc)
+            if part < rowUnits {
+                let i0 = part * 16 * mr, rows = min(16 * mr, problem.m - i0)
+                let source = problem.transposeA ? problem.a + pc * problem.lda + i0 : problem.a + i0 * problem.lda + pc
+                bf16.packA(source, problem.lda, problem.transposeA, rows, depth,
+                           a + 4 * (block * aBlockWords + bf16.packedWords(k: depth, lines: i0)))
+            } else {
+                let j0 = (part - rowUnits) * 8 * nr, columns = min(8 * nr, problem.n - j0)
+                let source = problem.transposeB ? problem.b + j0 * problem.ldb + pc : problem.b + pc * problem.ldb + j0
+                bf16.packB(source, problem.ldb, problem.transposeB, depth, columns,
+                           b + 4 * (block * bBlockWords + bf16.packedWords(k: depth, lines: j0)))
+            }
+        }
+    }
+}
+
+extension GEMMProblem {
+    /// C[rows, columns] from operands packed once (`SharedPanels`), in `run`'s order of blocks,
+    /// so every element's sum is the same. `rows` and `columns` start on panel boundaries.
+    func run(rows: Range<Int>, columns: Range<Int>, packed: SharedPanels) {
+        let bf16 = loops.bf16, microColumns = loops.gemmColumns
+        // Whole panels: NC rounded down to the panel width.
+        let ncBlock = GEMMBlocking.nc / microColumns * microColumns
+        var jc = columns.lowerBound
+        while jc < columns.upperBound {
+            let nc = min(ncBlock, columns.upperBound - jc)
+            var pc = 0
+            while pc < k {
+                let kc = min(GEMMBlocking.kc, k - pc), block = pc / GEMMBlocking.kc
+                let panelStride = bf16.packedWords(k: kc, lines: microColumns)
+                let b = packed.b + 4 * (block * packed.bBlockWords + bf16.packedWords(k: kc, lines: jc))
+                let accumulateBlock = accumulate || pc > 0
+                var ic = rows.lowerBound
+                while ic < rows.upperBound {
+                    let mc = min(GEMMBlocking.mc, rows.upperBound - ic)
+                    let a = packed.a + 4 * (block * packed.aBlockWords + bf16.packedWords(k: kc, lines: ic))
+                    bf16.macroKernel(mc: mc, nc: nc, kc: kc, packedA: a, packedB: b, bPanelStride: panelStride,
+                                     c: c + ic * ldc + jc, ldc: ldc, accumulate: accumulateBlock)
+                    if let epilogue, pc + kc == k {
+                        epilogue.apply(c, ldc: ldc, rows: ic..<(ic + mc), columns: jc..<(jc + nc), loops: loops)
+                    }
+                    ic += mc
+                }
+                pc += kc
+            }
+            jc += nc
+        }
+    }
+}
+
 /// Per-thread packing buffers, grown on demand and kept for the thread's lifetime, so that no
 /// GEMM call allocates once warmed up.
 final class ThreadScratch {
     private var a = Buffer()
     private var b = Buffer()
+    private var sharedAPanels = Buffer()
+    private var sharedBPanels = Buffer()
 
     func packedA(count: Int) -> UnsafeMutablePointer<Float> { a.reserve(count) }
     func packedB(count: Int) -> UnsafeMutablePointer<Float> { b.reserve(count) }
+    /// Whole operands packed for all threads (`SharedPanels`), owned by the calling thread.
+    func sharedA(count: Int) -> UnsafeMutablePointer<Float> { sharedAPanels.reserve(count) }
+    func sharedB(count: Int) -> UnsafeMutablePointer<Float> { sharedBPanels.reserve(count) }
 
     struct Buffer {
         var pointer: UnsafeMutablePointer<Float>? = nil
@@ -347,8 +435,7 @@ final class ThreadScratch {
     }
 
     deinit {
-        free(a.pointer)
-        free(b.pointer)
+        for buffer in [a, b, sharedAPanels, sharedBPanels] { free(buffer.pointer) }
     }
 
     static var current: ThreadScratch {

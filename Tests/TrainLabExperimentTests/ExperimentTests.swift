@@ -102,16 +102,18 @@ final class SpecTests: XCTestCase {
         guard case .object(let config) = fp32.config, case .object(let training)? = config["training"] else { return XCTFail("config") }
         XCTAssertEqual(training["precision"], .string("fp32"), "the default is part of the stored config")
         XCTAssertNotEqual(fp32.configHash(programVersion: "t"), bf16.configHash(programVersion: "t"))
-        let packingFP32 = ResourceEstimate.packingBytes(inner: 1024, columns: 1024, precision: .fp32)
-        let packingBF16 = ResourceEstimate.packingBytes(inner: 1024, columns: 1024, precision: .bf16)
+        let packingFP32 = ResourceEstimate.packingBytes(inner: 1024, rows: 256, columns: 1024, precision: .fp32)
+        let packingBF16 = ResourceEstimate.packingBytes(inner: 1024, rows: 256, columns: 1024, precision: .bf16)
+        // bf16 adds both whole operands of the product, packed once for all threads: 1024 × (256 + 1024) values.
+        let shared = 1024.0 * (256 + 1024) * 4
         if InstructionSet.current == .avx512BF16 {
-            XCTAssertEqual(packingBF16 * 2, packingFP32, "bf16 pairs: half the words")
+            XCTAssertEqual(packingBF16 - shared / 2, packingFP32 / 2, "bf16 pairs: half the words")
         } else {
-            XCTAssertEqual(packingBF16, packingFP32, "the FMA fallback packs bf16 values as Float32")
+            XCTAssertEqual(packingBF16 - shared, packingFP32, "the FMA fallback packs bf16 values as Float32")
         }
         XCTAssertEqual(ResourceEstimate(bf16).bytes - ResourceEstimate(fp32).bytes,
-                       ResourceEstimate.packingBytes(inner: 32, columns: 16, precision: .bf16)
-                       - ResourceEstimate.packingBytes(inner: 32, columns: 16, precision: .fp32))
+                       ResourceEstimate.packingBytes(inner: 32, rows: 32, columns: 16, precision: .bf16)
+                       - ResourceEstimate.packingBytes(inner: 32, rows: 32, columns: 16, precision: .fp32))
     }
 
     /// The causal kernel computes, per head, each 64-row block against the keys up to its last

@@ -118,6 +118,38 @@ final class BF16GEMMTests: XCTestCase {
         }
     }
 
+    /// Operands packed once for all threads (`SharedPanels`, each thread packing a share) give
+    /// every build the model's bits in every tile: tiles that start inside the matrix, partial
+    /// panels, three KC blocks, all four layouts.
+    func testSharedPanelsGiveTheInstructionsBitsInEveryTile() {
+        let (m, n, k) = (20, 70, 1031)
+        let a = pseudoRandom(m * k, seed: 41), b = pseudoRandom(k * n, seed: 42), c0 = pseudoRandom(m * n, seed: 43)
+        let pool = ThreadPool(threads: 3)
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let expected = Self.model(ta: ta, tb: tb, m: m, n: n, k: k, a: a, b: b, c: c0, accumulate: true)
+            for (name, loops) in Self.builds {
+                var c = c0
+                a.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { b in
+                        c.withUnsafeMutableBufferPointer { c in
+                            let problem = GEMMProblem(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.baseAddress!, lda: ta ? m : k,
+                                                      b: b.baseAddress!, ldb: tb ? k : n, c: c.baseAddress!, ldc: n, accumulate: true,
+                                                      precision: .bf16, loops: loops)
+                            let packed = SharedPanels(problem, pool: pool)
+                            let rowSplit = 2 * microRows, columnSplit = loops.gemmColumns
+                            for (rows, columns) in [(0..<rowSplit, 0..<columnSplit), (0..<rowSplit, columnSplit..<n),
+                                                    (rowSplit..<m, 0..<columnSplit), (rowSplit..<m, columnSplit..<n)] {
+                                problem.run(rows: rows, columns: columns, packed: packed)
+                            }
+                        }
+                    }
+                }
+                let differing = zip(c, expected).filter { $0.bitPattern != $1.bitPattern }.count
+                XCTAssertEqual(differing, 0, "\(name): transposes \(ta) \(tb)")
+            }
+        }
+    }
+
     /// A prepacked bf16 B, used by leading blocks (odd k' included, as causal attention does),
     /// gives the bits of the plain bf16 GEMM of that block.
     func testLeadingBlocksOfAPackedBF16Matrix() {
