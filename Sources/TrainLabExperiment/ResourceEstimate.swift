@@ -49,8 +49,8 @@ public struct ResourceEstimate {
         let rows = Double(spec.task.trainSize) + Double(spec.task.valSize)
         let data = rows * (group * inputs + (classification ? 1 : outputs))
         // Products: x Wᵀ (k = in), dz W (k = out), dzᵀ x (k = batch rows).
-        let packing = Self.packingBytes(inner: (widths + [batch]).max()!, rows: (widths + [batch]).max()!, columns: widths.max()!,
-                                        precision: spec.training.precision)
+        let largest = (widths + [batch]).max()!
+        let packing = Self.packingBytes(inner: largest, rows: largest, columns: widths.max()!, precision: spec.training.precision)
         bytes = 4 * (parameters * (2 + stateCopies) + activations + data) + packing
     }
 
@@ -111,8 +111,8 @@ public struct ResourceEstimate {
         let kept = keeps ? layers * probabilities : 0
         let activations = tokens * (layers * (12 * d + 3 * h) + 3 * v) + kept
         let rows = (Double(spec.task.trainSize) + Double(spec.task.valSize)) * 2 * t
-        let packing = Self.packingBytes(inner: max(tokens, d, h), rows: max(tokens, d, h), columns: max(d, h, v),
-                                        precision: spec.training.precision)
+        let largest = max(tokens, d, h)
+        let packing = Self.packingBytes(inner: largest, rows: largest, columns: max(d, h, v), precision: spec.training.precision)
         bytes = 4 * (parameters * 5 + activations + rows) + packing
     }
 

@@ -91,7 +91,7 @@ public func gemm(
     }
     let packed = precision == .bf16 ? SharedPanels(problem, pool: pool) : nil
     let (rowTasks, columnTasks) = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount,
-                                                packsA: transposeA, packsB: packed == nil)
+                                                packsA: transposeA, packsPerTile: packed == nil)
     let rowPanels = (m + microRows - 1) / microRows
     let columnPanels = (n + microColumns - 1) / microColumns
     pool.parallelFor(rowTasks * columnTasks) { task, _ in
@@ -237,9 +237,9 @@ extension ThreadPool {
 /// Splits C into `rowTasks x columnTasks` tiles (at most `threads` of them), minimising the
 /// largest tile's multiply-adds plus its packing traffic (every tile packs its columns of B, and
 /// its rows of A when A is transposed; a row-major A is read in place).
-/// With `packsB` false (the operands were packed once for all tiles, `SharedPanels`) only the
-/// multiply-adds count.
-func gemmPartition(m: Int, n: Int, k: Int, threads: Int, packsA: Bool = true, packsB: Bool = true) -> (rows: Int, columns: Int) {
+/// With `packsPerTile` false (the operands were packed once for all tiles, `SharedPanels`) only
+/// the multiply-adds count.
+func gemmPartition(m: Int, n: Int, k: Int, threads: Int, packsA: Bool = true, packsPerTile: Bool = true) -> (rows: Int, columns: Int) {
     let rowPanels = (m + microRows - 1) / microRows
     let columnPanels = (n + microColumns - 1) / microColumns
     var best = (rows: 1, columns: 1)
@@ -249,7 +249,7 @@ func gemmPartition(m: Int, n: Int, k: Int, threads: Int, packsA: Bool = true, pa
         let rows = (rowPanels + rowTasks - 1) / rowTasks * microRows
         let columns = (columnPanels + columnTasks - 1) / columnTasks * microColumns
         // A packed element costs about as much as 4 multiply-adds at full FMA throughput.
-        let packing = packsB ? 4 * k * (columns + (packsA ? rows * ((columns + GEMMBlocking.nc - 1) / GEMMBlocking.nc) : 0)) : 0
+        let packing = packsPerTile ? 4 * k * (columns + (packsA ? rows * ((columns + GEMMBlocking.nc - 1) / GEMMBlocking.nc) : 0)) : 0
         let cost = rows * columns * k + packing
         if cost < bestCost {
             bestCost = cost
@@ -349,19 +349,20 @@ struct SharedPanels: @unchecked Sendable {
         let a = UnsafeMutableRawPointer(scratch.sharedA(count: blocks * aBlockWords))
         let b = UnsafeMutableRawPointer(scratch.sharedB(count: blocks * bBlockWords))
         (self.a, self.b) = (a, b)
-        // Units of 16 row panels (one MC block) of A and 8 column panels of B, for every KC block.
-        let rowUnits = (rowPanels + 15) / 16, columnUnits = (columnPanels + 7) / 8
+        // Units of one MC block of A's row panels and 8 column panels of B, for every KC block.
+        let unitRows = GEMMBlocking.mc / mr * mr, unitColumns = 8 * nr
+        let rowUnits = (problem.m + unitRows - 1) / unitRows, columnUnits = (problem.n + unitColumns - 1) / unitColumns
         let (aBlockWords, bBlockWords) = (self.aBlockWords, self.bBlockWords)
         pool.parallelFor(blocks * (rowUnits + columnUnits)) { unit, _ in
             let block = unit / (rowUnits + columnUnits), part = unit % (rowUnits + columnUnits)
             let pc = block * kc, depth = min(kc, problem.k - pc)
             if part < rowUnits {
-                let i0 = part * 16 * mr, rows = min(16 * mr, problem.m - i0)
+                let i0 = part * unitRows, rows = min(unitRows, problem.m - i0)
                 let source = problem.transposeA ? problem.a + pc * problem.lda + i0 : problem.a + i0 * problem.lda + pc
                 bf16.packA(source, problem.lda, problem.transposeA, rows, depth,
                            a + 4 * (block * aBlockWords + bf16.packedWords(k: depth, lines: i0)))
             } else {
-                let j0 = (part - rowUnits) * 8 * nr, columns = min(8 * nr, problem.n - j0)
+                let j0 = (part - rowUnits) * unitColumns, columns = min(unitColumns, problem.n - j0)
                 let source = problem.transposeB ? problem.b + j0 * problem.ldb + pc : problem.b + pc * problem.ldb + j0
                 bf16.packB(source, problem.ldb, problem.transposeB, depth, columns,
                            b + 4 * (block * bBlockWords + bf16.packedWords(k: depth, lines: j0)))
