@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Adaptive search against random search on a benchmark spec (issue 23's evidence).
 
-From one benchmark spec it writes three variants, each tuned on `--studies` tuning seeds
+From one benchmark spec it writes the variants, each tuned on `--studies` tuning seeds
 (`search_seed` 0..S-1): random search (the spec's, as `studies`), successive halving over the
-same points (`{"successive_halving": {"min_steps": R, "eta": 3}}`) and TPE (`{"tpe": {"startup":
-K}}`, its startup trials random's first points). Selection reruns are dropped and one final
+same points, one variant per `--ladders` entry R/η (`{"successive_halving": {"min_steps": R,
+"eta": η}}`), and TPE (`{"tpe": {"startup": K}}`, its startup trials random's first points). Selection reruns are dropped and one final
 seed kept, since what is compared is the search itself: per (problem, optimizer) and tuning
 seed, the best trial's metric at the end of training (a trial paused at a rung does not count)
 and the steps all the cell's trials trained. It runs `trainlab run` on each variant (resuming
-what an earlier call left), then prints the comparison as Markdown.
+what an earlier call left), then prints the comparison as Markdown: per (problem, optimizer)
+the medians over the studies, then per problem the optimizers as each search ranks them (the
+comparison a benchmark is run for).
 
-    python3 tools/adaptive-evidence.py experiments/optimizer-benchmark.json --out /tmp/evidence
+    python3 tools/adaptive-evidence.py experiments/optimizer-benchmark.json --out /tmp/evidence --ladders 40/3,40/2
 
 Standard library only; reads the databases with sqlite3.
 """
@@ -24,10 +26,12 @@ import subprocess
 import sys
 
 
-def variants(spec, studies, min_steps, startup, eval_every):
-    """The random, successive-halving and TPE specs, named so their runs never mix."""
+def variants(spec, studies, ladders, startup, eval_every):
+    """(variant, study, spec) for random search, each successive-halving ladder and TPE, named so
+    their runs never mix (the 40/3 ladder's runs keep the name "sh")."""
     out = []
-    for mode in ["random", "sh", "tpe"]:
+    names = ["random"] + [f"sh {r}/{eta}" for r, eta in ladders] + ["tpe"]
+    for mode in names:
         seeds = [0] if mode == "random" else list(range(studies))
         for seed in seeds:
             s = json.loads(json.dumps(spec))
@@ -37,21 +41,24 @@ def variants(spec, studies, min_steps, startup, eval_every):
             b["seeds"] = 1
             b["search_seed"] = seed
             # A rung must fall on an evaluation: problems evaluated more coarsely than the ladder
-            # are evaluated at `eval_every` in every variant, so all three tune the same problems.
+            # are evaluated at `eval_every` in every variant, so all of them tune the same problems.
             for name, problem in b.get("problems", {}).items():
                 training = problem.get("training", {})
                 if training.get("eval_every", 1) % eval_every and training.get("eval_every", 1) > eval_every:
                     training["eval_every"] = eval_every
                     training["log_every"] = min(training.get("log_every", eval_every), eval_every)
                     problem["training"] = training
+            tag = mode
             if mode == "random":
                 b["search"] = "random"
                 b["studies"] = studies
-            elif mode == "sh":
-                b["search"] = {"successive_halving": {"min_steps": min_steps, "eta": 3}}
-            else:
+            elif mode == "tpe":
                 b["search"] = {"tpe": {"startup": startup}}
-            s["name"] = f"{spec['name']}-{mode}-{seed}"
+            else:
+                r, eta = map(int, mode.split()[1].split("/"))
+                b["search"] = {"successive_halving": {"min_steps": r, "eta": eta}}
+                tag = "sh" if (r, eta) == (40, 3) else f"sh-m{r}-e{eta}"
+            s["name"] = f"{spec['name']}-{tag}-{seed}"
             out.append((mode, seed, s))
     return out
 
@@ -93,7 +100,11 @@ def main():
     ap.add_argument("spec")
     ap.add_argument("--out", required=True, help="folder for the variant specs and their databases")
     ap.add_argument("--studies", type=int, default=5)
-    ap.add_argument("--min-steps", type=int, default=40)
+    ap.add_argument("--ladders", default="40/3",
+                    help="successive halving's ladders, min_steps/eta, comma-separated: one variant each")
+    ap.add_argument("--train", default="all",
+                    help="the variants to train: random, sh (every ladder), tpe, comma-separated, or all; "
+                         "the others are read from --out as an earlier call left them")
     ap.add_argument("--startup", type=int, default=5)
     ap.add_argument("--eval-every", type=int, default=20, help="the coarsest evaluation interval a rung can use")
     ap.add_argument("--trainlab", default=".build/release/trainlab")
@@ -101,9 +112,11 @@ def main():
     ap.add_argument("--report-only", action="store_true", help="read the databases, train nothing")
     args = ap.parse_args()
 
+    ladders = [tuple(map(int, x.split("/"))) for x in args.ladders.split(",")]
     spec = json.load(open(args.spec))
     os.makedirs(args.out, exist_ok=True)
-    runs = variants(spec, args.studies, args.min_steps, args.startup, args.eval_every)
+    runs = variants(spec, args.studies, ladders, args.startup, args.eval_every)
+    train = {"random", "sh", "tpe"} if args.train == "all" else set(args.train.split(","))
     base_steps = spec.get("training", {}).get("steps")
     full_steps = {name: p.get("training", {}).get("steps", base_steps)
                   for name, p in spec["benchmark"].get("problems", {"default": {}}).items()}
@@ -113,41 +126,90 @@ def main():
         db = os.path.join(args.out, f"{s['name']}.sqlite")
         with open(path, "w") as f:
             json.dump(s, f, indent=1)
-        if not args.report_only:
+        if not args.report_only and mode.split()[0] in train:
             print(f"== {s['name']}", file=sys.stderr, flush=True)
             subprocess.run([args.trainlab, "run", path, "--db", db, "--jobs", args.jobs, "--quiet"], check=True)
+        if not os.path.exists(db):
+            continue
         for (problem, optimizer, study), value in cells(db, full_steps).items():
             data[(mode, problem, optimizer, study if mode == "random" else seed)] = value
 
     searched = {k: v for k, v in spec["benchmark"]["optimizers"].items()
                 if any(isinstance(x, dict) and ({"log_uniform", "uniform", "choice"} & x.keys()) for x in v.values())}
-    pairs = sorted({(p, o) for (_, p, o, _) in data if o in searched}, key=lambda x: (list(full_steps).index(x[0]), x[1]))
     seeds = range(args.studies)
-    print(f"| problem / optimizer | random: median (min–max) of {args.studies} studies | successive halving | TPE | SH steps / random |")
-    print("| --- | --- | --- | --- | --- |")
-    within = better_tpe = worse_tpe = 0
-    steps = {"random": 0, "sh": 0, "tpe": 0}
+    searched_cells = {(p, o) for (_, p, o, _) in data if o in searched}
+    modes = [m for m in dict.fromkeys(mode for mode, _, _ in runs)
+             if all((m, p, o, s) in data for p, o in searched_cells for s in seeds)]
+    if "random" not in modes:
+        sys.exit(f"no complete random search in {args.out}: train it (--train random)")
+    others = modes[1:]
+    ladders_done = [m for m in others if m.startswith("sh")]
+    pairs = sorted(searched_cells, key=lambda x: (list(full_steps).index(x[0]), x[1]))
+    median = {(m, p, o): statistics.median(data[(m, p, o, s)][0] for s in seeds) for m in modes for p, o in pairs}
+    label = {m: ("TPE" if m == "tpe" else f"SH {m.split()[1]}") for m in others}
+    print(f"| problem / optimizer | random: median (min–max) of {args.studies} studies | "
+          + " | ".join(label[m] for m in others) + " | " + " | ".join(f"{label[m]} steps / random" for m in ladders_done) + " |")
+    print("| --- " * (2 + len(others) + len(ladders_done)) + "|")
+    within = {m: 0 for m in ladders_done}
+    better_tpe = worse_tpe = 0
+    steps = {m: 0 for m in modes}
     for problem, optimizer in pairs:
         r = [data[("random", problem, optimizer, s)][0] for s in seeds]
-        h = [data[("sh", problem, optimizer, s)][0] for s in seeds]
-        t = [data[("tpe", problem, optimizer, s)][0] for s in seeds]
-        st = {m: sum(data[(m, problem, optimizer, s)][1] for s in seeds) for m in steps}
-        for m in steps:
+        st = {m: sum(data[(m, problem, optimizer, s)][1] for s in seeds) for m in modes}
+        for m in modes:
             steps[m] += st[m]
-        rm, hm, tm = statistics.median(r), statistics.median(h), statistics.median(t)
-        ok = hm <= max(r)
-        within += ok
-        better_tpe += tm < rm
-        worse_tpe += tm > rm
-        print(f"| {problem} {optimizer} | {fmt(rm)} ({fmt(min(r))}–{fmt(max(r))}) | {'' if ok else '**'}{fmt(hm)}{'' if ok else '**'} "
-              f"| {'**' if tm < rm else ''}{fmt(tm)}{'**' if tm < rm else ''} | {st['sh'] / st['random']:.0%} |")
+        rm = median[("random", problem, optimizer)]
+        cols = [f"{fmt(rm)} ({fmt(min(r))}–{fmt(max(r))})"]
+        for m in others:
+            v = median[(m, problem, optimizer)]
+            if m == "tpe":
+                better_tpe += v < rm
+                worse_tpe += v > rm
+                cols.append(f"{'**' if v < rm else ''}{fmt(v)}{'**' if v < rm else ''}")
+            else:
+                ok = v <= max(r)
+                within[m] += ok
+                cols.append(f"{'' if ok else '**'}{fmt(v)}{'' if ok else '**'}")
+        cols += [f"{st[m] / st['random']:.0%}" for m in ladders_done]
+        print(f"| {problem} {optimizer} | " + " | ".join(cols) + " |")
     print()
-    print(f"Pairs: {len(pairs)}. Successive halving's median at or below the worst of random's {args.studies} studies "
-          f"(within its tuning-seed noise or better): {within} of {len(pairs)}. TPE's median below random's: {better_tpe}, "
-          f"above: {worse_tpe}, equal: {len(pairs) - better_tpe - worse_tpe}.")
-    print(f"Tuning steps, all pairs and studies: random {steps['random']:,}, successive halving {steps['sh']:,} "
-          f"({steps['sh'] / steps['random']:.0%}), TPE {steps['tpe']:,} ({steps['tpe'] / steps['random']:.0%}).")
+    line = f"Pairs: {len(pairs)}."
+    for m in ladders_done:
+        line += (f" {label[m]}'s median at or below the worst of random's {args.studies} studies "
+                 f"(within its tuning-seed noise or better): {within[m]} of {len(pairs)}.")
+    if "tpe" in modes:
+        line += f" TPE's median below random's: {better_tpe}, above: {worse_tpe}, equal: {len(pairs) - better_tpe - worse_tpe}."
+    print(line)
+    print("Tuning steps, all pairs and studies: random " + f"{steps['random']:,}" + "".join(
+        f", {label[m]} {steps[m]:,} ({steps[m] / steps['random']:.0%})" for m in others) + ".")
 
+    # The comparison a benchmark is for: per problem, the optimizers ordered by their median best
+    # final metric. A search gives random's comparison where it picks random's winner; the
+    # pairwise agreement counts the optimizer pairs it orders as random does.
+    problems = sorted({p for p, _ in pairs}, key=list(full_steps).index)
+    print()
+    print("| problem | random: optimizers, best first | " + " | ".join(label[m] for m in others) + " |")
+    print("| --- " * (2 + len(others)) + "|")
+    same = {m: 0 for m in others}
+    agree = {m: [0, 0] for m in others}
+    for problem in problems:
+        opts = [o for p, o in pairs if p == problem]
+        order = {m: sorted(opts, key=lambda o: (median[(m, problem, o)], o)) for m in modes}
+        cols = [", ".join(order["random"])]
+        pairwise = [(a, b) for i, a in enumerate(opts) for b in opts[i + 1:]]
+        for m in others:
+            agreed = sum((median[("random", problem, a)] < median[("random", problem, b)])
+                         == (median[(m, problem, a)] < median[(m, problem, b)]) for a, b in pairwise)
+            agree[m][0] += agreed
+            agree[m][1] += len(pairwise)
+            won = order[m][0] == order["random"][0]
+            same[m] += won
+            cols.append(f"{'' if won else '**'}{', '.join(order[m])}{'' if won else '**'} ({agreed}/{len(pairwise)} pairs)")
+        print(f"| {problem} | " + " | ".join(cols) + " |")
+    print()
+    print(f"Problems: {len(problems)}. " + " ".join(
+        f"{label[m]} picks random's best optimizer on {same[m]} and orders {agree[m][0]} of {agree[m][1]} optimizer pairs as random does."
+        for m in others))
 
 if __name__ == "__main__":
     main()
