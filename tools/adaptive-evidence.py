@@ -112,7 +112,14 @@ def main():
     ap.add_argument("--report-only", action="store_true", help="read the databases, train nothing")
     args = ap.parse_args()
 
-    ladders = [tuple(map(int, x.split("/"))) for x in args.ladders.split(",")]
+    try:
+        ladders = [tuple(map(int, x.split("/"))) for x in args.ladders.split(",")]
+    except ValueError:
+        ap.error(f"--ladders: expected min_steps/eta pairs such as 40/3,40/2, got {args.ladders!r}")
+    if any(len(l) != 2 or l[0] < 1 or l[1] < 2 for l in ladders):
+        ap.error(f"--ladders: expected min_steps ≥ 1 and eta ≥ 2 in each min_steps/eta, got {args.ladders!r}")
+    if args.train != "all" and not set(args.train.split(",")) <= {"random", "sh", "tpe"}:
+        ap.error(f"--train: expected all or some of random,sh,tpe, got {args.train!r}")
     spec = json.load(open(args.spec))
     os.makedirs(args.out, exist_ok=True)
     runs = variants(spec, args.studies, ladders, args.startup, args.eval_every)
