@@ -591,7 +591,8 @@ public func gemmPackBF16PairsB(
 func swappedPairK(_ slot: Int) -> Int { slot ^ 1 }
 
 /// `gemmPackA` of op(A) rounded to bf16 for the FMA fallback: `kc` rounded up to even, each
-/// k-pair stored odd k first (zeros for a missing odd k).
+/// k-pair stored odd k first (zeros for a missing odd k). The fallback packs a transposed op(A)
+/// so, where each slot is 8 consecutive floats of A; a row-major one with `gemmPackBF16RowsA`.
 @inline(never)
 public func gemmPackBF16SwappedA(
     _ a: UnsafePointer<Float>, lda: Int, transposed: Bool,
@@ -610,25 +611,6 @@ public func gemmPackBF16SwappedA(
                 let p = swappedPairK(slot)
                 store8(p < kc ? roundedBF16x8(a + p * lda + i0) : V8(), out + slot * mr)
             }
-        } else if !transposed && i0 + mr <= mc {
-            let r0 = a + i0 * lda, r1 = r0 + lda, r2 = r1 + lda
-            let r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda
-            var p = 0
-            while p + 8 <= kc {
-                let v0 = roundedBF16x8(r0 + p), v1 = roundedBF16x8(r1 + p), v2 = roundedBF16x8(r2 + p)
-                let v3 = roundedBF16x8(r3 + p), v4 = roundedBF16x8(r4 + p), v5 = roundedBF16x8(r5 + p)
-                for q in 0..<8 {
-                    let o = out + (p + swappedPairK(q)) * mr
-                    o[0] = v0[q]; o[1] = v1[q]; o[2] = v2[q]
-                    o[3] = v3[q]; o[4] = v4[q]; o[5] = v5[q]
-                }
-                p += 8
-            }
-            while p < slots {
-                let k = swappedPairK(p)
-                for r in 0..<mr { out[p * mr + r] = element(i0 + r, k) }
-                p += 1
-            }
         } else {
             for slot in 0..<slots {
                 let p = swappedPairK(slot)
@@ -638,6 +620,52 @@ public func gemmPackBF16SwappedA(
         out += mr * slots
         i0 += mr
     }
+}
+
+/// A row-major op(A)'s rows `0..<mc`, columns `0..<kc`, rounded to bf16 for the FMA fallback,
+/// still row-major, rows `(kc + 1) / 2 * 2` floats apart (a zero after an odd k): k stays in
+/// order and `gemmMacroKernelBF16RowsA` reads each pair odd k first. Rounding 8 floats at a
+/// time with vector stores, where pair-swapped panels (`gemmPackBF16SwappedA`) take a scalar
+/// store per float. Row i starts at i·slots, where the panel of row i would, so tiles index
+/// either layout alike.
+@inline(never)
+public func gemmPackBF16RowsA(
+    _ a: UnsafePointer<Float>, lda: Int, mc: Int, kc: Int, into dst: UnsafeMutablePointer<Float>
+) {
+    let slots = (kc + 1) / 2 * 2
+    for i in 0..<mc {
+        let row = a + i * lda, o = dst + i * slots
+        var p = 0
+        while p + 8 <= kc {
+            store8(roundedBF16x8(row + p), o + p)
+            p += 8
+        }
+        for q in p..<slots { o[q] = q < kc ? bf16Rounded(row[q]) : 0 }
+    }
+}
+
+/// `gemmMacroKernel` over a `gemmPackBF16RowsA` block (`kc` even) and a pair-swapped B
+/// (`gemmPackBF16SwappedB`): step p multiplies B's slot p by A's k = p ^ 1, so each pair adds
+/// its odd k first, as VDPBF16PS does.
+@inline(never)
+public func gemmMacroKernelBF16RowsA(
+    mc: Int, nc: Int, kc: Int,
+    packedA a: UnsafePointer<Float>, packedB: UnsafePointer<Float>, bPanelStride: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    macroKernel(mc: mc, nc: nc, kc: kc, panelA: { i0 in
+        // Rows past the end of a partial panel repeat the last row; their sums are not stored.
+        let last = mc - 1
+        return PairSwappedRowsA(rows: RowMajorPanelA(
+            r0: a + i0 * kc, r1: a + min(i0 + 1, last) * kc, r2: a + min(i0 + 2, last) * kc,
+            r3: a + min(i0 + 3, last) * kc, r4: a + min(i0 + 4, last) * kc, r5: a + min(i0 + 5, last) * kc))
+    }, packedB: packedB, panelStride: bPanelStride, c: c, ldc: ldc, accumulate: accumulate)
+}
+
+/// Six row-major rows read with each k-pair's two values exchanged.
+struct PairSwappedRowsA: MicroPanelA {
+    let rows: RowMajorPanelA
+    @inline(__always) func element(_ p: Int, _ r: Int) -> Float { rows.element(p ^ 1, r) }
 }
 
 /// `gemmPackB` of op(B) rounded to bf16 for the FMA fallback, k-pairs swapped as in

@@ -195,7 +195,7 @@ public func gemm(
             let packedA = scratch.packedA(count: loops.bf16.packedWords(k: k, lines: mcPadded))
             loops.bf16.packA(transposeA ? a + ic : a + ic * lda, lda, transposeA, mc, k, UnsafeMutableRawPointer(packedA))
             loops.bf16.macroKernel(mc: mc, nc: n, kc: k, packedA: packedA, packedB: b.data, bPanelStride: b.panelStride,
-                                   c: c + ic * ldc, ldc: ldc, accumulate: accumulate)
+                                   c: c + ic * ldc, ldc: ldc, accumulate: accumulate, transposedA: transposeA)
         } else if transposeA {
             let packedA = scratch.packedA(count: mcPadded * k)
             loops.packA(a + ic, lda, true, mc, k, packedA)
@@ -305,7 +305,7 @@ struct GEMMProblem: @unchecked Sendable {
                                    UnsafeMutableRawPointer(packedA))
                         bf16.macroKernel(mc: mc, nc: nc, kc: kc, packedA: packedA, packedB: packedB,
                                          bPanelStride: bf16.packedWords(k: kc, lines: microColumns),
-                                         c: c + ic * ldc + jc, ldc: ldc, accumulate: accumulateBlock)
+                                         c: c + ic * ldc + jc, ldc: ldc, accumulate: accumulateBlock, transposedA: transposeA)
                     } else if transposeA {
                         let mcPadded = (mc + microRows - 1) / microRows * microRows
                         let packedA = scratch.packedA(count: mcPadded * kc)
@@ -392,7 +392,7 @@ extension GEMMProblem {
                     let mc = min(GEMMBlocking.mc, rows.upperBound - ic)
                     let a = packed.a + 4 * (block * packed.aBlockWords + bf16.packedWords(k: kc, lines: ic))
                     bf16.macroKernel(mc: mc, nc: nc, kc: kc, packedA: a, packedB: b, bPanelStride: panelStride,
-                                     c: c + ic * ldc + jc, ldc: ldc, accumulate: accumulateBlock)
+                                     c: c + ic * ldc + jc, ldc: ldc, accumulate: accumulateBlock, transposedA: transposeA)
                     if let epilogue, pc + kc == k {
                         epilogue.apply(c, ldc: ldc, rows: ic..<(ic + mc), columns: jc..<(jc + nc), loops: loops)
                     }

@@ -115,11 +115,16 @@ struct HotLoops: Sendable {
         standardNormalBlocks: { MicroKernels.standardNormalBlocks(state: $0, firstBlock: $1, blocks: $2, into: $3) },
         bf16: BF16GEMMLoops(
             kernel: "multiply-add", wordsPerPair: 2,
-            packA: { MicroKernels.gemmPackBF16SwappedA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
+            packA: { $2 ? MicroKernels.gemmPackBF16SwappedA($0, lda: $1, transposed: true, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self))
+                       : MicroKernels.gemmPackBF16RowsA($0, lda: $1, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
             packB: { MicroKernels.gemmPackBF16SwappedB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
-            macroKernel: {
-                MicroKernels.gemmMacroKernel(mc: $0, nc: $1, kc: ($2 + 1) / 2 * 2, packedA: $3.assumingMemoryBound(to: Float.self),
-                                             packedB: $4.assumingMemoryBound(to: Float.self), bPanelStride: $5, c: $6, ldc: $7, accumulate: $8)
+            macroKernel: { mc, nc, kc, a, b, stride, c, ldc, accumulate, transposedA in
+                let slots = (kc + 1) / 2 * 2, a = a.assumingMemoryBound(to: Float.self), b = b.assumingMemoryBound(to: Float.self)
+                if transposedA {
+                    MicroKernels.gemmMacroKernel(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: stride, c: c, ldc: ldc, accumulate: accumulate)
+                } else {
+                    MicroKernels.gemmMacroKernelBF16RowsA(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: stride, c: c, ldc: ldc, accumulate: accumulate)
+                }
             }))
 
     static let avx2 = HotLoops(
@@ -165,11 +170,16 @@ struct HotLoops: Sendable {
         standardNormalBlocks: { MicroKernelsAVX2.standardNormalBlocks(state: $0, firstBlock: $1, blocks: $2, into: $3) },
         bf16: BF16GEMMLoops(
             kernel: "fma", wordsPerPair: 2,
-            packA: { MicroKernelsAVX2.gemmPackBF16SwappedA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
+            packA: { $2 ? MicroKernelsAVX2.gemmPackBF16SwappedA($0, lda: $1, transposed: true, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self))
+                       : MicroKernelsAVX2.gemmPackBF16RowsA($0, lda: $1, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
             packB: { MicroKernelsAVX2.gemmPackBF16SwappedB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
-            macroKernel: {
-                MicroKernelsAVX2.gemmMacroKernel(mc: $0, nc: $1, kc: ($2 + 1) / 2 * 2, packedA: $3.assumingMemoryBound(to: Float.self),
-                                                 packedB: $4.assumingMemoryBound(to: Float.self), bPanelStride: $5, c: $6, ldc: $7, accumulate: $8)
+            macroKernel: { mc, nc, kc, a, b, stride, c, ldc, accumulate, transposedA in
+                let slots = (kc + 1) / 2 * 2, a = a.assumingMemoryBound(to: Float.self), b = b.assumingMemoryBound(to: Float.self)
+                if transposedA {
+                    MicroKernelsAVX2.gemmMacroKernel(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: stride, c: c, ldc: ldc, accumulate: accumulate)
+                } else {
+                    MicroKernelsAVX2.gemmMacroKernelBF16RowsA(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: stride, c: c, ldc: ldc, accumulate: accumulate)
+                }
             }))
 
     /// The AVX2 loops with the GEMM and the FMA probe 512 bits wide. The elementwise loops are
@@ -189,11 +199,16 @@ struct HotLoops: Sendable {
         loops.fmaProbe = { MicroKernelsAVX512.fmaThroughputProbe(iterations: $0, seed: $1) }
         loops.bf16 = BF16GEMMLoops(
             kernel: "fma", wordsPerPair: 2,
-            packA: { MicroKernelsAVX512.gemmPackBF16SwappedA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
+            packA: { $2 ? MicroKernelsAVX512.gemmPackBF16SwappedA($0, lda: $1, transposed: true, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self))
+                       : MicroKernelsAVX512.gemmPackBF16RowsA($0, lda: $1, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
             packB: { MicroKernelsAVX512.gemmPackBF16SwappedB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
-            macroKernel: {
-                MicroKernelsAVX512.gemmMacroKernel(mc: $0, nc: $1, kc: ($2 + 1) / 2 * 2, packedA: $3.assumingMemoryBound(to: Float.self),
-                                                   packedB: $4.assumingMemoryBound(to: Float.self), bPanelStride: $5, c: $6, ldc: $7, accumulate: $8)
+            macroKernel: { mc, nc, kc, a, b, stride, c, ldc, accumulate, transposedA in
+                let slots = (kc + 1) / 2 * 2, a = a.assumingMemoryBound(to: Float.self), b = b.assumingMemoryBound(to: Float.self)
+                if transposedA {
+                    MicroKernelsAVX512.gemmMacroKernel(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: stride, c: c, ldc: ldc, accumulate: accumulate)
+                } else {
+                    MicroKernelsAVX512.gemmMacroKernelBF16RowsA(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: stride, c: c, ldc: ldc, accumulate: accumulate)
+                }
             })
         return loops
     }()
@@ -211,6 +226,7 @@ struct HotLoops: Sendable {
             macroKernel: {
                 trainlab_bf16_macro_kernel($0, $1, ($2 + 1) / 2, $3.assumingMemoryBound(to: UInt32.self),
                                            $4.assumingMemoryBound(to: UInt32.self), $5, $6, $7, $8 ? 1 : 0)
+                _ = $9
             })
         loops.bf16.probe = { iterations, seed in
             var checksum: Float = 0
@@ -237,14 +253,14 @@ struct BF16GEMMLoops: Sendable {
     let packA: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutableRawPointer) -> Void
     /// (b, ldb, transposed, kc, nc, into)
     let packB: @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutableRawPointer) -> Void
-    private let kernelBody: @Sendable (Int, Int, Int, UnsafeRawPointer, UnsafeRawPointer, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void
+    private let kernelBody: @Sendable (Int, Int, Int, UnsafeRawPointer, UnsafeRawPointer, Int, UnsafeMutablePointer<Float>, Int, Bool, Bool) -> Void
     /// The kernel's peak probe: VDPBF16PS chains, or the copy's FMA probe for the fallback.
     var probe: @Sendable (Int, Float) -> (flops: Double, checksum: Float) = { _, _ in (0, 0) }
 
     init(kernel: String, wordsPerPair: Int,
          packA: @escaping @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutableRawPointer) -> Void,
          packB: @escaping @Sendable (UnsafePointer<Float>, Int, Bool, Int, Int, UnsafeMutableRawPointer) -> Void,
-         macroKernel: @escaping @Sendable (Int, Int, Int, UnsafeRawPointer, UnsafeRawPointer, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void) {
+         macroKernel: @escaping @Sendable (Int, Int, Int, UnsafeRawPointer, UnsafeRawPointer, Int, UnsafeMutablePointer<Float>, Int, Bool, Bool) -> Void) {
         (self.kernel, self.wordsPerPair, self.packA, self.packB, self.kernelBody) = (kernel, wordsPerPair, packA, packB, macroKernel)
     }
 
@@ -253,11 +269,12 @@ struct BF16GEMMLoops: Sendable {
     func packedWords(k: Int, lines: Int) -> Int { (k + 1) / 2 * wordsPerPair * lines }
 
     /// C[0..<mc, 0..<nc] (+)= A · B over `kc` steps of packed panels whose B panels sit
-    /// `bPanelStride` words apart, with subnormals flushed.
+    /// `bPanelStride` words apart, with subnormals flushed. `transposedA`: whether `packA` packed
+    /// A from a transposed op(A) (the fallback lays the two out differently).
     func macroKernel(mc: Int, nc: Int, kc: Int, packedA: UnsafeRawPointer, packedB: UnsafeRawPointer, bPanelStride: Int,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, transposedA: Bool) {
         let saved = trainlab_flush_subnormals_begin()
-        kernelBody(mc, nc, kc, packedA, packedB, bPanelStride, c, ldc, accumulate)
+        kernelBody(mc, nc, kc, packedA, packedB, bPanelStride, c, ldc, accumulate, transposedA)
         trainlab_flush_subnormals_end(saved)
     }
 }
