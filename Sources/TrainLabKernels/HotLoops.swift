@@ -239,8 +239,9 @@ struct HotLoops: Sendable {
 
 /// A GEMM over bf16-rounded operands, as one instruction set runs it: packers that round while
 /// they pack, and the macro-kernel that multiplies what they packed. Every copy gives the same
-/// bits: the FMA fallback's packed Float32 layout puts each k-pair odd k first, the order in
-/// which VDPBF16PS adds its two products, and both run with subnormals flushed (`macroKernel`
+/// bits: the FMA fallback multiplies each k-pair odd k first, the order in which VDPBF16PS adds
+/// its two products (B's panels and a transposed A's store the pair swapped; a row-major A stays
+/// in rows that its kernel reads swapped), and both run with subnormals flushed (`macroKernel`
 /// sets MXCSR's FTZ and DAZ around the kernel, which is how VDPBF16PS treats them).
 struct BF16GEMMLoops: Sendable {
     /// `vdpbf16ps` (AVX512_BF16), `fma` (the FP32 micro-kernel on bf16-valued Float32s), or
