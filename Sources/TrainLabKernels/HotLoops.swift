@@ -226,7 +226,7 @@ struct HotLoops: Sendable {
             macroKernel: {
                 trainlab_bf16_macro_kernel($0, $1, ($2 + 1) / 2, $3.assumingMemoryBound(to: UInt32.self),
                                            $4.assumingMemoryBound(to: UInt32.self), $5, $6, $7, $8 ? 1 : 0)
-                _ = $9
+                _ = $9  // transposedA: PairsA packs both layouts of op(A) alike
             })
         loops.bf16.probe = { iterations, seed in
             var checksum: Float = 0
