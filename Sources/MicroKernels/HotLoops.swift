@@ -662,6 +662,37 @@ public func gemmMacroKernelBF16RowsA(
     }, packedB: packedB, panelStride: bPanelStride, c: c, ldc: ldc, accumulate: accumulate)
 }
 
+/// The FMA fallback's A packing: pair-swapped panels for a transposed op(A) (each slot is 8
+/// consecutive floats of A), rounded rows for a row-major one.
+@inline(__always)
+public func gemmPackBF16FallbackA(
+    _ a: UnsafePointer<Float>, lda: Int, transposed: Bool, mc: Int, kc: Int, into dst: UnsafeMutableRawPointer
+) {
+    let dst = dst.assumingMemoryBound(to: Float.self)
+    if transposed {
+        gemmPackBF16SwappedA(a, lda: lda, transposed: true, mc: mc, kc: kc, into: dst)
+    } else {
+        gemmPackBF16RowsA(a, lda: lda, mc: mc, kc: kc, into: dst)
+    }
+}
+
+/// The FMA fallback's macro-kernel over what `gemmPackBF16FallbackA` packed (`transposedA`
+/// says which layout) and `gemmPackBF16SwappedB` panels, `kc` rounded up to even.
+@inline(__always)
+public func gemmMacroKernelBF16Fallback(
+    mc: Int, nc: Int, kc: Int, packedA: UnsafeRawPointer, packedB: UnsafeRawPointer, bPanelStride: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, transposedA: Bool
+) {
+    let slots = (kc + 1) / 2 * 2
+    let a = packedA.assumingMemoryBound(to: Float.self), b = packedB.assumingMemoryBound(to: Float.self)
+    if transposedA {
+        gemmMacroKernel(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: bPanelStride, c: c, ldc: ldc, accumulate: accumulate)
+    } else {
+        gemmMacroKernelBF16RowsA(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: bPanelStride,
+                                 c: c, ldc: ldc, accumulate: accumulate)
+    }
+}
+
 /// Six row-major rows read with each k-pair's two values exchanged.
 struct PairSwappedRowsA: MicroPanelA {
     let rows: RowMajorPanelA

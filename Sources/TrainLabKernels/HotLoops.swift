@@ -115,16 +115,11 @@ struct HotLoops: Sendable {
         standardNormalBlocks: { MicroKernels.standardNormalBlocks(state: $0, firstBlock: $1, blocks: $2, into: $3) },
         bf16: BF16GEMMLoops(
             kernel: "multiply-add", wordsPerPair: 2,
-            packA: { $2 ? MicroKernels.gemmPackBF16SwappedA($0, lda: $1, transposed: true, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self))
-                       : MicroKernels.gemmPackBF16RowsA($0, lda: $1, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
+            packA: { MicroKernels.gemmPackBF16FallbackA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
             packB: { MicroKernels.gemmPackBF16SwappedB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
-            macroKernel: { mc, nc, kc, a, b, stride, c, ldc, accumulate, transposedA in
-                let slots = (kc + 1) / 2 * 2, a = a.assumingMemoryBound(to: Float.self), b = b.assumingMemoryBound(to: Float.self)
-                if transposedA {
-                    MicroKernels.gemmMacroKernel(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: stride, c: c, ldc: ldc, accumulate: accumulate)
-                } else {
-                    MicroKernels.gemmMacroKernelBF16RowsA(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: stride, c: c, ldc: ldc, accumulate: accumulate)
-                }
+            macroKernel: {
+                MicroKernels.gemmMacroKernelBF16Fallback(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, bPanelStride: $5,
+                                                         c: $6, ldc: $7, accumulate: $8, transposedA: $9)
             }))
 
     static let avx2 = HotLoops(
@@ -170,16 +165,11 @@ struct HotLoops: Sendable {
         standardNormalBlocks: { MicroKernelsAVX2.standardNormalBlocks(state: $0, firstBlock: $1, blocks: $2, into: $3) },
         bf16: BF16GEMMLoops(
             kernel: "fma", wordsPerPair: 2,
-            packA: { $2 ? MicroKernelsAVX2.gemmPackBF16SwappedA($0, lda: $1, transposed: true, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self))
-                       : MicroKernelsAVX2.gemmPackBF16RowsA($0, lda: $1, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
+            packA: { MicroKernelsAVX2.gemmPackBF16FallbackA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
             packB: { MicroKernelsAVX2.gemmPackBF16SwappedB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
-            macroKernel: { mc, nc, kc, a, b, stride, c, ldc, accumulate, transposedA in
-                let slots = (kc + 1) / 2 * 2, a = a.assumingMemoryBound(to: Float.self), b = b.assumingMemoryBound(to: Float.self)
-                if transposedA {
-                    MicroKernelsAVX2.gemmMacroKernel(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: stride, c: c, ldc: ldc, accumulate: accumulate)
-                } else {
-                    MicroKernelsAVX2.gemmMacroKernelBF16RowsA(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: stride, c: c, ldc: ldc, accumulate: accumulate)
-                }
+            macroKernel: {
+                MicroKernelsAVX2.gemmMacroKernelBF16Fallback(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, bPanelStride: $5,
+                                                             c: $6, ldc: $7, accumulate: $8, transposedA: $9)
             }))
 
     /// The AVX2 loops with the GEMM and the FMA probe 512 bits wide. The elementwise loops are
@@ -199,16 +189,11 @@ struct HotLoops: Sendable {
         loops.fmaProbe = { MicroKernelsAVX512.fmaThroughputProbe(iterations: $0, seed: $1) }
         loops.bf16 = BF16GEMMLoops(
             kernel: "fma", wordsPerPair: 2,
-            packA: { $2 ? MicroKernelsAVX512.gemmPackBF16SwappedA($0, lda: $1, transposed: true, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self))
-                       : MicroKernelsAVX512.gemmPackBF16RowsA($0, lda: $1, mc: $3, kc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
+            packA: { MicroKernelsAVX512.gemmPackBF16FallbackA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
             packB: { MicroKernelsAVX512.gemmPackBF16SwappedB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5.assumingMemoryBound(to: Float.self)) },
-            macroKernel: { mc, nc, kc, a, b, stride, c, ldc, accumulate, transposedA in
-                let slots = (kc + 1) / 2 * 2, a = a.assumingMemoryBound(to: Float.self), b = b.assumingMemoryBound(to: Float.self)
-                if transposedA {
-                    MicroKernelsAVX512.gemmMacroKernel(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: stride, c: c, ldc: ldc, accumulate: accumulate)
-                } else {
-                    MicroKernelsAVX512.gemmMacroKernelBF16RowsA(mc: mc, nc: nc, kc: slots, packedA: a, packedB: b, bPanelStride: stride, c: c, ldc: ldc, accumulate: accumulate)
-                }
+            macroKernel: {
+                MicroKernelsAVX512.gemmMacroKernelBF16Fallback(mc: $0, nc: $1, kc: $2, packedA: $3, packedB: $4, bPanelStride: $5,
+                                                               c: $6, ldc: $7, accumulate: $8, transposedA: $9)
             })
         return loops
     }()
