@@ -21,9 +21,12 @@ TARGET static inline void store_row(float *c, __m512 lo, __m512 hi, int cols, in
     _mm512_mask_storeu_ps(c + 16, m1, hi);
 }
 
-// One 6 x 32 tile: twelve zmm sums, two B vectors and one A broadcast per step.
-TARGET static inline void micro_kernel(ptrdiff_t kpairs, const uint32_t *a, const uint32_t *b,
-                                       float *c, ptrdiff_t ldc, int rows, int cols, int accumulate) {
+// One 6 x 32 tile: twelve zmm sums, two B vectors and one A broadcast per step. Row r's pair
+// word q is a_r[q * a_step]: a_step is MR in a panel, 1 in a row of pair words.
+TARGET static inline __attribute__((always_inline)) void micro_kernel(
+        ptrdiff_t kpairs, const uint32_t *a0, const uint32_t *a1, const uint32_t *a2, const uint32_t *a3,
+        const uint32_t *a4, const uint32_t *a5, ptrdiff_t a_step, const uint32_t *b,
+        float *c, ptrdiff_t ldc, int rows, int cols, int accumulate) {
     // C is written after the k loop: ask for its lines now (see the FP32 micro-kernel).
     for (int r = 0; r < rows; r++) {
         __builtin_prefetch(c + r * ldc, 1, 3);
@@ -33,14 +36,14 @@ TARGET static inline void micro_kernel(ptrdiff_t kpairs, const uint32_t *a, cons
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (ptrdiff_t q = 0; q < kpairs; q++) {
         __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+        ptrdiff_t o = q * a_step;
         __m512bh s;
-        s = (__m512bh)_mm512_set1_epi32((int)a[0]); c00 = _mm512_dpbf16_ps(c00, s, b0); c01 = _mm512_dpbf16_ps(c01, s, b1);
-        s = (__m512bh)_mm512_set1_epi32((int)a[1]); c10 = _mm512_dpbf16_ps(c10, s, b0); c11 = _mm512_dpbf16_ps(c11, s, b1);
-        s = (__m512bh)_mm512_set1_epi32((int)a[2]); c20 = _mm512_dpbf16_ps(c20, s, b0); c21 = _mm512_dpbf16_ps(c21, s, b1);
-        s = (__m512bh)_mm512_set1_epi32((int)a[3]); c30 = _mm512_dpbf16_ps(c30, s, b0); c31 = _mm512_dpbf16_ps(c31, s, b1);
-        s = (__m512bh)_mm512_set1_epi32((int)a[4]); c40 = _mm512_dpbf16_ps(c40, s, b0); c41 = _mm512_dpbf16_ps(c41, s, b1);
-        s = (__m512bh)_mm512_set1_epi32((int)a[5]); c50 = _mm512_dpbf16_ps(c50, s, b0); c51 = _mm512_dpbf16_ps(c51, s, b1);
-        a += MR;
+        s = (__m512bh)_mm512_set1_epi32((int)a0[o]); c00 = _mm512_dpbf16_ps(c00, s, b0); c01 = _mm512_dpbf16_ps(c01, s, b1);
+        s = (__m512bh)_mm512_set1_epi32((int)a1[o]); c10 = _mm512_dpbf16_ps(c10, s, b0); c11 = _mm512_dpbf16_ps(c11, s, b1);
+        s = (__m512bh)_mm512_set1_epi32((int)a2[o]); c20 = _mm512_dpbf16_ps(c20, s, b0); c21 = _mm512_dpbf16_ps(c21, s, b1);
+        s = (__m512bh)_mm512_set1_epi32((int)a3[o]); c30 = _mm512_dpbf16_ps(c30, s, b0); c31 = _mm512_dpbf16_ps(c31, s, b1);
+        s = (__m512bh)_mm512_set1_epi32((int)a4[o]); c40 = _mm512_dpbf16_ps(c40, s, b0); c41 = _mm512_dpbf16_ps(c41, s, b1);
+        s = (__m512bh)_mm512_set1_epi32((int)a5[o]); c50 = _mm512_dpbf16_ps(c50, s, b0); c51 = _mm512_dpbf16_ps(c51, s, b1);
         b += NR;
     }
     switch (rows) {
@@ -62,7 +65,25 @@ TARGET void trainlab_bf16_macro_kernel(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpa
         int cols = nc - j0 < NR ? (int)(nc - j0) : NR;
         for (ptrdiff_t i0 = 0; i0 < mc; i0 += MR) {
             int rows = mc - i0 < MR ? (int)(mc - i0) : MR;
-            micro_kernel(kpairs, packed_a + i0 * kpairs, b, c + i0 * ldc + j0, ldc, rows, cols, accumulate);
+            const uint32_t *a = packed_a + i0 * kpairs;
+            micro_kernel(kpairs, a, a + 1, a + 2, a + 3, a + 4, a + 5, MR, b, c + i0 * ldc + j0, ldc, rows, cols, accumulate);
+        }
+    }
+}
+
+// As trainlab_bf16_macro_kernel, A in rows of pair words; rows past the end of a partial tile
+// read the last row (their sums are not stored).
+TARGET void trainlab_bf16_macro_kernel_rows(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
+                                            const uint32_t *rows_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
+                                            float *c, ptrdiff_t ldc, int accumulate) {
+    for (ptrdiff_t j0 = 0; j0 < nc; j0 += NR) {
+        const uint32_t *b = packed_b + j0 / NR * b_panel_stride;
+        int cols = nc - j0 < NR ? (int)(nc - j0) : NR;
+        for (ptrdiff_t i0 = 0; i0 < mc; i0 += MR) {
+            int rows = mc - i0 < MR ? (int)(mc - i0) : MR;
+            const uint32_t *r[MR];
+            for (int i = 0; i < MR; i++) r[i] = rows_a + (i0 + (i < rows ? i : rows - 1)) * kpairs;
+            micro_kernel(kpairs, r[0], r[1], r[2], r[3], r[4], r[5], 1, b, c + i0 * ldc + j0, ldc, rows, cols, accumulate);
         }
     }
 }
@@ -101,6 +122,12 @@ void trainlab_bf16_macro_kernel(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
                                 const uint32_t *packed_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
                                 float *c, ptrdiff_t ldc, int accumulate) {
     (void)mc; (void)nc; (void)kpairs; (void)packed_a; (void)packed_b; (void)b_panel_stride; (void)c; (void)ldc; (void)accumulate;
+    __builtin_trap();  // never called: trainlab_bf16_kernel_compiled() is 0
+}
+void trainlab_bf16_macro_kernel_rows(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
+                                     const uint32_t *rows_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
+                                     float *c, ptrdiff_t ldc, int accumulate) {
+    (void)mc; (void)nc; (void)kpairs; (void)rows_a; (void)packed_b; (void)b_panel_stride; (void)c; (void)ldc; (void)accumulate;
     __builtin_trap();  // never called: trainlab_bf16_kernel_compiled() is 0
 }
 double trainlab_bf16_dot_probe(ptrdiff_t iterations, float seed, float *checksum) {

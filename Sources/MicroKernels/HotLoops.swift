@@ -465,62 +465,93 @@ func storeWordRows(
     }
 }
 
-/// Packs rows `0..<mc`, columns `0..<kc` of op(A), rounded to bf16, into MR-row panels of pair
-/// words (`(kc + 1) / 2` words per row and panel; a missing odd k is zero). Layout of `gemmPackA`.
+/// Packs rows `0..<mc`, columns `0..<kc` of a transposed op(A) (A stored (kc, mc)), rounded to
+/// bf16, into MR-row panels of pair words (`(kc + 1) / 2` words per row and panel; a missing odd
+/// k is zero). Layout of `gemmPackA`.
 @inline(never)
 public func gemmPackBF16PairsA(
-    _ a: UnsafePointer<Float>, lda: Int, transposed: Bool,
-    mc: Int, kc: Int, into dst: UnsafeMutableRawPointer
+    _ a: UnsafePointer<Float>, lda: Int, mc: Int, kc: Int, into dst: UnsafeMutableRawPointer
 ) {
     let mr = gemmMR, pairs = (kc + 1) / 2
-    @inline(__always) func element(_ i: Int, _ p: Int) -> Float {
-        i < mc && p < kc ? (transposed ? a[p * lda + i] : a[i * lda + p]) : 0
-    }
     var i0 = 0
     var out = dst
-    while i0 < mc {
-        if transposed && i0 + 8 <= mc {
-            // Each k-pair is two rows of 8 contiguous floats (rows i0 + 6, i0 + 7 exist); the two
-            // extra words land where the next pair (or panel) writes right after.
-            for q in 0..<pairs {
-                let even = bf16RoundedBits(UnsafeRawPointer(a + 2 * q * lda + i0).loadUnaligned(as: SIMD8<UInt32>.self))
-                let odd = 2 * q + 1 < kc
-                    ? bf16RoundedBits(UnsafeRawPointer(a + (2 * q + 1) * lda + i0).loadUnaligned(as: SIMD8<UInt32>.self)) : .zero
-                out.storeBytes(of: odd | (even &>> 16), toByteOffset: q * mr * 4, as: SIMD8<UInt32>.self)
-            }
-        } else if !transposed && i0 + mr <= mc {
-            // Each row's pairs are adjacent floats: 8 pairs of each of the six rows, transposed
-            // (two idle rows) into 8 pair-steps of 6 words. Each step is stored as 8 words whose
-            // last two the next step overwrites; the eighth is stored word by word, so nothing is
-            // written past the panel.
-            let r0 = a + i0 * lda, r1 = r0 + lda, r2 = r1 + lda
-            let r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda
-            var q = 0
-            while 2 * q + 16 <= kc {
-                let t = transposed8x8((bf16PairWords(r0 + 2 * q), bf16PairWords(r1 + 2 * q), bf16PairWords(r2 + 2 * q),
-                                       bf16PairWords(r3 + 2 * q), bf16PairWords(r4 + 2 * q), bf16PairWords(r5 + 2 * q),
-                                       SIMD8<UInt32>(), SIMD8<UInt32>()))
-                storeWordRows(t, out + q * mr * 4, rowWords: mr, lastRowWords: mr)
-                q += 8
-            }
-            while q < pairs {
-                for r in 0..<mr {
-                    let row = a + (i0 + r) * lda
-                    out.storeBytes(of: bf16PairWord(row[2 * q], 2 * q + 1 < kc ? row[2 * q + 1] : 0),
-                                   toByteOffset: (q * mr + r) * 4, as: UInt32.self)
-                }
-                q += 1
-            }
-        } else {
-            for q in 0..<pairs {
-                for r in 0..<mr {
-                    out.storeBytes(of: bf16PairWord(element(i0 + r, 2 * q), element(i0 + r, 2 * q + 1)),
-                                   toByteOffset: (q * mr + r) * 4, as: UInt32.self)
-                }
-            }
+    while i0 + 8 <= mc {
+        // Each k-pair is two rows of 8 contiguous floats; the two extra words land where the next
+        // pair (or panel) writes right after.
+        for q in 0..<pairs {
+            let even = bf16RoundedBits(UnsafeRawPointer(a + 2 * q * lda + i0).loadUnaligned(as: SIMD8<UInt32>.self))
+            let odd = 2 * q + 1 < kc
+                ? bf16RoundedBits(UnsafeRawPointer(a + (2 * q + 1) * lda + i0).loadUnaligned(as: SIMD8<UInt32>.self)) : .zero
+            out.storeBytes(of: odd | (even &>> 16), toByteOffset: q * mr * 4, as: SIMD8<UInt32>.self)
         }
         out += mr * pairs * 4
         i0 += mr
+    }
+    if i0 + mr <= mc {
+        // A full last panel: its 6 columns are the block's last, read as 4 + 2.
+        for q in 0..<pairs {
+            let even = a + 2 * q * lda + i0, odd = even + lda, hasOdd = 2 * q + 1 < kc
+            let e4 = bf16RoundedBits(UnsafeRawPointer(even).loadUnaligned(as: SIMD4<UInt32>.self))
+            let e2 = bf16RoundedBits(UnsafeRawPointer(even + 4).loadUnaligned(as: SIMD2<UInt32>.self))
+            let o4 = hasOdd ? bf16RoundedBits(UnsafeRawPointer(odd).loadUnaligned(as: SIMD4<UInt32>.self)) : .zero
+            let o2 = hasOdd ? bf16RoundedBits(UnsafeRawPointer(odd + 4).loadUnaligned(as: SIMD2<UInt32>.self)) : .zero
+            out.storeBytes(of: o4 | (e4 &>> 16), toByteOffset: q * mr * 4, as: SIMD4<UInt32>.self)
+            out.storeBytes(of: o2 | (e2 &>> 16), toByteOffset: q * mr * 4 + 16, as: SIMD2<UInt32>.self)
+        }
+        out += mr * pairs * 4
+        i0 += mr
+    }
+    if i0 < mc {
+        @inline(__always) func element(_ i: Int, _ p: Int) -> Float { i < mc && p < kc ? a[p * lda + i] : 0 }
+        for q in 0..<pairs {
+            for r in 0..<mr {
+                out.storeBytes(of: bf16PairWord(element(i0 + r, 2 * q), element(i0 + r, 2 * q + 1)),
+                               toByteOffset: (q * mr + r) * 4, as: UInt32.self)
+            }
+        }
+    }
+}
+
+/// A row-major op(A)'s rows `0..<mc`, columns `0..<kc`, rounded to bf16 pairs and still
+/// row-major: row i is its `(kc + 1) / 2` pair words (a zero after an odd k) at word
+/// i·(kc + 1) / 2, where the panel of row i would start, so a block indexes either layout alike.
+/// The VDPBF16PS kernel broadcasts each row's pair word from here
+/// (`trainlab_bf16_macro_kernel_rows`): rounding a row is one pass of 16-float vectors, where
+/// pair-word panels would need a transpose of every 8 × 8 block of words.
+@inline(never)
+public func gemmPackBF16PairRowsA(
+    _ a: UnsafePointer<Float>, lda: Int, mc: Int, kc: Int, into dst: UnsafeMutableRawPointer
+) {
+    let pairs = (kc + 1) / 2
+    for i in 0..<mc {
+        let row = a + i * lda, o = dst + i * pairs * 4
+        var q = 0
+        while 2 * q + 32 <= kc {
+            o.storeBytes(of: bf16PairWords(row + 2 * q), toByteOffset: q * 4, as: SIMD8<UInt32>.self)
+            o.storeBytes(of: bf16PairWords(row + 2 * q + 16), toByteOffset: q * 4 + 32, as: SIMD8<UInt32>.self)
+            q += 16
+        }
+        while 2 * q + 16 <= kc {
+            o.storeBytes(of: bf16PairWords(row + 2 * q), toByteOffset: q * 4, as: SIMD8<UInt32>.self)
+            q += 8
+        }
+        while q < pairs {
+            o.storeBytes(of: bf16PairWord(row[2 * q], 2 * q + 1 < kc ? row[2 * q + 1] : 0), toByteOffset: q * 4, as: UInt32.self)
+            q += 1
+        }
+    }
+}
+
+/// The VDPBF16PS kernel's A packing: pair-word panels for a transposed op(A), pair-word rows
+/// for a row-major one (the two layouts `trainlab_bf16_macro_kernel` and its `_rows` twin read).
+@inline(__always)
+public func gemmPackBF16DotA(
+    _ a: UnsafePointer<Float>, lda: Int, transposed: Bool, mc: Int, kc: Int, into dst: UnsafeMutableRawPointer
+) {
+    if transposed {
+        gemmPackBF16PairsA(a, lda: lda, mc: mc, kc: kc, into: dst)
+    } else {
+        gemmPackBF16PairRowsA(a, lda: lda, mc: mc, kc: kc, into: dst)
     }
 }
 

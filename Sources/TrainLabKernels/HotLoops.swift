@@ -206,12 +206,15 @@ struct HotLoops: Sendable {
                      "the bf16 kernel's tile is the AVX-512 FP32 tile")
         loops.bf16 = BF16GEMMLoops(
             kernel: "vdpbf16ps", wordsPerPair: 1,
-            packA: { MicroKernelsAVX512.gemmPackBF16PairsA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
+            packA: { MicroKernelsAVX512.gemmPackBF16DotA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
             packB: { MicroKernelsAVX512.gemmPackBF16PairsB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
             macroKernel: {
-                trainlab_bf16_macro_kernel($0, $1, ($2 + 1) / 2, $3.assumingMemoryBound(to: UInt32.self),
-                                           $4.assumingMemoryBound(to: UInt32.self), $5, $6, $7, $8 ? 1 : 0)
-                _ = $9  // transposedA: PairsA packs both layouts of op(A) alike
+                let a = $3.assumingMemoryBound(to: UInt32.self), b = $4.assumingMemoryBound(to: UInt32.self)
+                if $9 {
+                    trainlab_bf16_macro_kernel($0, $1, ($2 + 1) / 2, a, b, $5, $6, $7, $8 ? 1 : 0)
+                } else {
+                    trainlab_bf16_macro_kernel_rows($0, $1, ($2 + 1) / 2, a, b, $5, $6, $7, $8 ? 1 : 0)
+                }
             })
         loops.bf16.probe = { iterations, seed in
             var checksum: Float = 0

@@ -7,6 +7,7 @@
 //
 // Packed operands hold bf16 pairs along k, one per 32-bit word, low half the even k:
 //   A panel (MR = 6 rows):     a[q * 6 + r]  = (op(A)[r, 2q], op(A)[r, 2q + 1])
+//   A rows (the _rows kernel): a[r * kpairs + q], the same words row by row
 //   B panel (NR = 32 columns): b[q * 32 + j] = (op(B)[2q, j], op(B)[2q + 1, j])
 // One VDPBF16PS lane adds both products of a pair to its FP32 sum: on this instruction, Intel's
 // definition and the Zen 4 hardware measured here agree on
@@ -30,6 +31,12 @@ int trainlab_bf16_kernel_compiled(void);
 void trainlab_bf16_macro_kernel(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
                                 const uint32_t *packed_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
                                 float *c, ptrdiff_t ldc, int accumulate);
+
+/// As `trainlab_bf16_macro_kernel`, A in rows of pair words (row i at `rows_a + i * kpairs`):
+/// what a row-major op(A) rounds to without a transpose.
+void trainlab_bf16_macro_kernel_rows(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
+                                     const uint32_t *rows_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
+                                     float *c, ptrdiff_t ldc, int accumulate);
 
 /// VDPBF16PS throughput: `iterations` rounds of 12 independent 16-lane dot products (64 flops
 /// each); returns the flops done and writes a checksum (so nothing is optimized away).
