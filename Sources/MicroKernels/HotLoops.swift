@@ -108,6 +108,15 @@ public func gemmPackA(
                 store8(load8(src), out + p * mr)
                 src += lda
             }
+        } else if transposed && rows == mr {
+            // The block's last 6 columns: 4 + 2 floats a k step.
+            var src = a + i0
+            for p in 0..<kc {
+                let o = UnsafeMutableRawPointer(out + p * mr)
+                o.storeBytes(of: UnsafeRawPointer(src).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+                o.storeBytes(of: UnsafeRawPointer(src + 4).loadUnaligned(as: SIMD2<Float>.self), toByteOffset: 16, as: SIMD2<Float>.self)
+                src += lda
+            }
         } else if transposed {
             // op(A)[i0 + r, p] = a[p * lda + i0 + r]: each k step is contiguous.
             for p in 0..<kc {
