@@ -89,9 +89,13 @@ public func gemm(
         problem.run(rows: 0..<m, columns: 0..<n)
         return
     }
-    let packed = precision == .bf16 ? SharedPanels(problem, pool: pool) : nil
-    let (rowTasks, columnTasks) = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount,
-                                                packsA: transposeA, packsPerTile: packed == nil)
+    // bf16 packs A whatever its layout. Shared panels cost a second hand-off to the pool; a
+    // product of one or two column panels (a classifier head) is split by rows anyway, each
+    // thread then rounding only its own rows of A and all of the small B.
+    let perTile = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount, packsA: transposeA || precision == .bf16)
+    let packed = precision == .bf16 && !(perTile.columns == 1 && n <= 2 * microColumns) ? SharedPanels(problem, pool: pool) : nil
+    let (rowTasks, columnTasks) = packed == nil
+        ? perTile : gemmPartition(m: m, n: n, k: k, threads: pool.threadCount, packsPerTile: false)
     let rowPanels = (m + microRows - 1) / microRows
     let columnPanels = (n + microColumns - 1) / microColumns
     pool.parallelFor(rowTasks * columnTasks) { task, _ in

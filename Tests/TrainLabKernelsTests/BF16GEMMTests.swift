@@ -100,9 +100,16 @@ final class BF16GEMMTests: XCTestCase {
         XCTAssertGreaterThan(zip(flushedModel, exact).filter { $0.bitPattern != $1.bitPattern }.count, 0)
     }
 
-    /// bf16 products are bit-identical for 1, 2, 3 and 7 threads, as FP32 ones are.
+    /// bf16 products are bit-identical for 1, 2, 3 and 7 threads, as FP32 ones are: with
+    /// operands packed once for all threads (n = 200) and, for a product of one column panel
+    /// (n = 10, a classifier head), packed by each thread for its own rows.
     func testBitIdenticalAcrossThreadCounts() {
-        let (m, n, k) = (100, 200, 1030)
+        for (m, n, k) in [(100, 200, 1030), (300, 10, 1030)] {
+            checkBitIdenticalAcrossThreadCounts(m: m, n: n, k: k)
+        }
+    }
+
+    private func checkBitIdenticalAcrossThreadCounts(m: Int, n: Int, k: Int) {
         let a = pseudoRandom(m * k, seed: 21), b = pseudoRandom(k * n, seed: 22)
         func run(_ pool: ThreadPool, ta: Bool, tb: Bool) -> [UInt32] {
             var c = pseudoRandom(m * n, seed: 23)
@@ -113,7 +120,8 @@ final class BF16GEMMTests: XCTestCase {
         for (ta, tb) in [(false, false), (true, false), (false, true)] {
             let reference = run(.serial, ta: ta, tb: tb)
             for threads in [2, 3, 7] {
-                XCTAssertEqual(run(ThreadPool(threads: threads), ta: ta, tb: tb), reference, "\(threads) threads, transposes \(ta) \(tb)")
+                XCTAssertEqual(run(ThreadPool(threads: threads), ta: ta, tb: tb), reference,
+                               "\(m)x\(n)x\(k), \(threads) threads, transposes \(ta) \(tb)")
             }
         }
     }
