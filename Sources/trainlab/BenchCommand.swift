@@ -200,7 +200,8 @@ enum MetricsBenchmark {
 /// products' precision measured in the same run; `--windows N` repeats the measured steps N
 /// times and keeps the fastest window's median (printing the spread); `--profile` adds where
 /// forward and backward time goes, op by op. `--precision fp32|bf16` overrides the specs';
-/// `both` times each spec in FP32 and then in bf16 and prints the speed-up.
+/// `both` times each spec in FP32 and in bf16, their windows alternating, and prints the
+/// speed-up (of the fastest windows, and the range over the pairs of windows).
 /// Last, what one save of each config's training state costs, in steps and as the share of the
 /// training time at the automatic checkpoint interval.
 enum TrainBenchmarkCommand {
@@ -241,11 +242,18 @@ enum TrainBenchmarkCommand {
         }
         probePeaks()
         for spec in specs {
-            for precision in precisions {
+            // With both precisions their windows alternate: each pair of windows shares the
+            // machine's load of the moment, so the speed-up compares like with like.
+            let sessions = try precisions.map { precision in
                 let benchmark = TrainingBenchmark(spec: spec, pool: pool, precision: precision)
                 let sink = store.metricsSink(runID: try store.beginRun(experiment: "bench", config: "{}", seed: 0))
-                results.append((try benchmark.run(steps: steps, windows: windows, profile: profile, metrics: sink), benchmark.precision))
+                return (session: try TrainingBenchmark.Session(benchmark, steps: steps, profile: profile, metrics: sink),
+                        precision: benchmark.precision)
             }
+            for _ in 0..<windows {
+                for s in sessions { s.session.measureWindow() }
+            }
+            for s in sessions { results.append((try s.session.finish(), s.precision)) }
         }
         probePeaks()
         print("training step, \(pool.threadCount) thread\(pool.threadCount == 1 ? "" : "s"), \(InstructionSet.current.rawValue) kernels; "
@@ -269,7 +277,13 @@ enum TrainBenchmarkCommand {
         if precisions.count == 2 {
             for pair in stride(from: 0, to: results.count, by: 2) {
                 let (fp32, bf16) = (results[pair].result, results[pair + 1].result)
-                print("\(fp32.name): bf16 step \(format(fp32.medianStepSeconds / bf16.medianStepSeconds, 2))× the FP32 step")
+                let speedUp = "\(fp32.name): bf16 step \(format(fp32.medianStepSeconds / bf16.medianStepSeconds, 2))× the FP32 step"
+                let pairs = zip(fp32.windowMedians, bf16.windowMedians).map { $0 / $1 }
+                if pairs.count > 1 {
+                    print(speedUp + " (fastest windows; window by window \(format(pairs.min()!, 2))–\(format(pairs.max()!, 2))×)")
+                } else {
+                    print(speedUp)
+                }
             }
         }
         print("checkpoint".padding(toLength: 20, withPad: " ", startingAt: 0) + "   state MB   ms/save   steps/save   share at checkpoint_every 0")
