@@ -452,12 +452,11 @@ func transposed8x8<S: SIMDScalar>(
     return v
 }
 
-/// Stores eight rows of 8 words `rowWords` words apart; the last row's first `lastRowWords` only
-/// (word by word), so that a caller whose rows overlap by design writes nothing past its block.
+/// Stores eight rows of 8 words `rowWords` words apart.
 @inline(__always)
 func storeWordRows(
     _ t: (SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>),
-    _ o: UnsafeMutableRawPointer, rowWords: Int, lastRowWords: Int = 8
+    _ o: UnsafeMutableRawPointer, rowWords: Int
 ) {
     let stride = rowWords * 4
     o.storeBytes(of: t.0, toByteOffset: 0, as: SIMD8<UInt32>.self)
@@ -467,11 +466,7 @@ func storeWordRows(
     o.storeBytes(of: t.4, toByteOffset: 4 * stride, as: SIMD8<UInt32>.self)
     o.storeBytes(of: t.5, toByteOffset: 5 * stride, as: SIMD8<UInt32>.self)
     o.storeBytes(of: t.6, toByteOffset: 6 * stride, as: SIMD8<UInt32>.self)
-    if lastRowWords == 8 {
-        o.storeBytes(of: t.7, toByteOffset: 7 * stride, as: SIMD8<UInt32>.self)
-    } else {
-        for w in 0..<lastRowWords { o.storeBytes(of: t.7[w], toByteOffset: 7 * stride + w * 4, as: UInt32.self) }
-    }
+    o.storeBytes(of: t.7, toByteOffset: 7 * stride, as: SIMD8<UInt32>.self)
 }
 
 /// Packs rows `0..<mc`, columns `0..<kc` of a transposed op(A) (A stored (kc, mc)), rounded to
