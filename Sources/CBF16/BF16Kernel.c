@@ -57,35 +57,36 @@ TARGET static inline __attribute__((always_inline)) void micro_kernel(
 }
 
 // Each B micro-panel (in L1) meets every A micro-panel of the block, as in the FP32 macro-kernel.
-TARGET void trainlab_bf16_macro_kernel(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
-                                       const uint32_t *packed_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
-                                       float *c, ptrdiff_t ldc, int accumulate) {
-    for (ptrdiff_t j0 = 0; j0 < nc; j0 += NR) {
-        const uint32_t *b = packed_b + j0 / NR * b_panel_stride;
-        int cols = nc - j0 < NR ? (int)(nc - j0) : NR;
-        for (ptrdiff_t i0 = 0; i0 < mc; i0 += MR) {
-            int rows = mc - i0 < MR ? (int)(mc - i0) : MR;
-            const uint32_t *a = packed_a + i0 * kpairs;
-            micro_kernel(kpairs, a, a + 1, a + 2, a + 3, a + 4, a + 5, MR, b, c + i0 * ldc + j0, ldc, rows, cols, accumulate);
-        }
-    }
-}
-
-// As trainlab_bf16_macro_kernel, A in rows of pair words; rows past the end of a partial tile
+// A in panels, or (`a_rows`) in rows of pair words, where rows past the end of a partial tile
 // read the last row (their sums are not stored).
-TARGET void trainlab_bf16_macro_kernel_rows(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
-                                            const uint32_t *rows_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
-                                            float *c, ptrdiff_t ldc, int accumulate) {
+TARGET static inline __attribute__((always_inline)) void macro_kernel(
+        ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs, const uint32_t *a, int a_rows,
+        const uint32_t *packed_b, ptrdiff_t b_panel_stride, float *c, ptrdiff_t ldc, int accumulate) {
     for (ptrdiff_t j0 = 0; j0 < nc; j0 += NR) {
         const uint32_t *b = packed_b + j0 / NR * b_panel_stride;
         int cols = nc - j0 < NR ? (int)(nc - j0) : NR;
         for (ptrdiff_t i0 = 0; i0 < mc; i0 += MR) {
             int rows = mc - i0 < MR ? (int)(mc - i0) : MR;
             const uint32_t *r[MR];
-            for (int i = 0; i < MR; i++) r[i] = rows_a + (i0 + (i < rows ? i : rows - 1)) * kpairs;
-            micro_kernel(kpairs, r[0], r[1], r[2], r[3], r[4], r[5], 1, b, c + i0 * ldc + j0, ldc, rows, cols, accumulate);
+            for (int i = 0; i < MR; i++) {
+                r[i] = a_rows ? a + (i0 + (i < rows ? i : rows - 1)) * kpairs : a + i0 * kpairs + i;
+            }
+            micro_kernel(kpairs, r[0], r[1], r[2], r[3], r[4], r[5], a_rows ? 1 : MR, b, c + i0 * ldc + j0, ldc, rows, cols,
+                         accumulate);
         }
     }
+}
+
+TARGET void trainlab_bf16_macro_kernel(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
+                                       const uint32_t *packed_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
+                                       float *c, ptrdiff_t ldc, int accumulate) {
+    macro_kernel(mc, nc, kpairs, packed_a, 0, packed_b, b_panel_stride, c, ldc, accumulate);
+}
+
+TARGET void trainlab_bf16_macro_kernel_rows(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
+                                            const uint32_t *rows_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
+                                            float *c, ptrdiff_t ldc, int accumulate) {
+    macro_kernel(mc, nc, kpairs, rows_a, 1, packed_b, b_panel_stride, c, ldc, accumulate);
 }
 
 TARGET double trainlab_bf16_dot_probe(ptrdiff_t iterations, float seed, float *checksum) {
