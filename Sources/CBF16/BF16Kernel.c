@@ -89,6 +89,55 @@ TARGET void trainlab_bf16_macro_kernel_rows(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_
     macro_kernel(mc, nc, kpairs, rows_a, 1, packed_b, b_panel_stride, c, ldc, accumulate);
 }
 
+// 16-float halves of a row, `left` floats from p (zeros past them).
+TARGET static inline __m512 load_masked(const float *p, ptrdiff_t left) {
+    __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+    return _mm512_maskz_loadu_ps(m, p);
+}
+
+// A row's pair words are its floats converted in order: VCVTNE2PS2BF16 of 32 floats is 16 words.
+TARGET void trainlab_bf16_pack_rows(const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t k, uint32_t *dst) {
+    ptrdiff_t pairs = (k + 1) / 2;
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const float *row = a + i * lda;
+        uint32_t *o = dst + i * pairs;
+        ptrdiff_t p = 0;
+        for (; p + 32 <= k; p += 32) {
+            __m512bh r = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(row + p + 16), _mm512_loadu_ps(row + p));
+            _mm512_storeu_si512(o + p / 2, (__m512i)r);
+        }
+        if (p < k) {
+            ptrdiff_t left = k - p, words = (left + 1) / 2;
+            __m512bh r = _mm512_cvtne2ps_pbh(load_masked(row + p + 16, left - 16), load_masked(row + p, left));
+            _mm512_mask_storeu_epi32(o + p / 2, (__mmask16)((1u << words) - 1), (__m512i)r);
+        }
+    }
+}
+
+// Pair q of a column panel is rows 2q and 2q + 1 converted together (the even row in the low
+// 16 bf16 lanes, the odd in the high) and interleaved lane by lane into 16 words per half.
+TARGET void trainlab_bf16_pack_b(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t n, uint32_t *dst) {
+    ptrdiff_t pairs = (k + 1) / 2;
+    short idx[32];
+    for (int j = 0; j < 16; j++) { idx[2 * j] = (short)j; idx[2 * j + 1] = (short)(16 + j); }
+    __m512i interleave = _mm512_loadu_si512(idx);
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += NR) {
+        ptrdiff_t cols = n - j0 < NR ? n - j0 : NR;
+        uint32_t *panel = dst + j0 / NR * pairs * NR;
+        for (ptrdiff_t q = 0; q < pairs; q++) {
+            const float *even = b + 2 * q * ldb + j0, *odd = even + ldb;
+            int has_odd = 2 * q + 1 < k;
+            for (int half = 0; half < 2; half++) {
+                ptrdiff_t left = cols - 16 * half;
+                __m512 e = load_masked(even + 16 * half, left);
+                __m512 o = has_odd ? load_masked(odd + 16 * half, left) : _mm512_setzero_ps();
+                __m512i w = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(o, e));
+                _mm512_storeu_si512(panel + q * NR + 16 * half, w);
+            }
+        }
+    }
+}
+
 TARGET double trainlab_bf16_dot_probe(ptrdiff_t iterations, float seed, float *checksum) {
     // Pairs of small bf16 values (0x3380 is about 6e-8): the sums stay far from overflow.
     __m512bh a = (__m512bh)_mm512_set1_epi32(0x33803380), b = (__m512bh)_mm512_set1_epi32(0x3F803F80);
@@ -123,6 +172,14 @@ void trainlab_bf16_macro_kernel(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
                                 const uint32_t *packed_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
                                 float *c, ptrdiff_t ldc, int accumulate) {
     (void)mc; (void)nc; (void)kpairs; (void)packed_a; (void)packed_b; (void)b_panel_stride; (void)c; (void)ldc; (void)accumulate;
+    __builtin_trap();  // never called: trainlab_bf16_kernel_compiled() is 0
+}
+void trainlab_bf16_pack_rows(const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t k, uint32_t *dst) {
+    (void)a; (void)lda; (void)rows; (void)k; (void)dst;
+    __builtin_trap();  // never called: trainlab_bf16_kernel_compiled() is 0
+}
+void trainlab_bf16_pack_b(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t n, uint32_t *dst) {
+    (void)b; (void)ldb; (void)k; (void)n; (void)dst;
     __builtin_trap();  // never called: trainlab_bf16_kernel_compiled() is 0
 }
 void trainlab_bf16_macro_kernel_rows(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,

@@ -382,8 +382,9 @@ func storeRow(_ lo: GEMMVector, _ hi: GEMMVector, _ c: UnsafeMutablePointer<Floa
 
 // MARK: - bf16 operands
 // With `training.precision` bf16 a GEMM rounds its operands to bfloat16 while it packs them
-// (round to nearest even, as `torch.Tensor.bfloat16()`; NaN to the quiet NaN 0x7FC0; a value
-// whose rounding is subnormal to ±0, as VDPBF16PS reads it) and accumulates in FP32. Two packed
+// (round to nearest even, as `torch.Tensor.bfloat16()`; a NaN quiet, its sign and leading
+// payload kept; a subnormal to ±0: exactly VCVTNEPS2BF16, which the VDPBF16PS build's packers
+// use) and accumulates in FP32. Two packed
 // layouts hold them:
 //  - bf16 pairs, for the VDPBF16PS kernel (CBF16): one 32-bit word per k-pair, the even k in
 //    the low half (A: word q·MR + r of a panel; B: word q·32 + j);
@@ -401,12 +402,12 @@ public let bf16PairColumns = 32
 @inline(__always)
 func bf16RoundedBits<V: SIMD>(_ bits: V) -> V where V.Scalar == UInt32 {
     var r = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) & 0xFFFF_0000
-    // NaN (|x| above infinity's bits): the quiet NaN 0x7FC0.
+    // NaN (|x| above infinity's bits): quiet, its sign and leading payload kept.
     let nan = V.zero &- ((0x7F80_0000 &- (bits & 0x7FFF_FFFF)) &>> 31)
-    r = (r & ~nan) | (nan & 0x7FC0_0000)
-    // A zero exponent field after rounding (a subnormal): ±0.
-    let subnormal = V.zero &- (((r & 0x7F80_0000) &- 1) &>> 31)
-    return r & ~(subnormal & 0x7FFF_FFFF)
+    r = (r & ~nan) | (nan & ((bits | 0x0040_0000) & 0xFFFF_0000))
+    // A zero exponent field (zero or subnormal): ±0.
+    let tiny = V.zero &- (((bits & 0x7F80_0000) &- 1) &>> 31)
+    return r & ~(tiny & 0x7FFF_FFFF)
 }
 
 /// `x` rounded to bf16 (as the packing rounds it), as a Float32.
@@ -516,105 +517,41 @@ public func gemmPackBF16PairsA(
     }
 }
 
-/// A row-major op(A)'s rows `0..<mc`, columns `0..<kc`, rounded to bf16 pairs and still
-/// row-major: row i is its `(kc + 1) / 2` pair words (a zero after an odd k) at word
-/// i·(kc + 1) / 2, where the panel of row i would start, so a block indexes either layout alike.
-/// The VDPBF16PS kernel broadcasts each row's pair word from here
-/// (`trainlab_bf16_macro_kernel_rows`): rounding a row is one pass of 16-float vectors, where
-/// pair-word panels would need a transpose of every 8 × 8 block of words.
-@inline(never)
-public func gemmPackBF16PairRowsA(
-    _ a: UnsafePointer<Float>, lda: Int, mc: Int, kc: Int, into dst: UnsafeMutableRawPointer
-) {
-    let pairs = (kc + 1) / 2
-    for i in 0..<mc {
-        let row = a + i * lda, o = dst + i * pairs * 4
-        var q = 0
-        while 2 * q + 32 <= kc {
-            o.storeBytes(of: bf16PairWords(row + 2 * q), toByteOffset: q * 4, as: SIMD8<UInt32>.self)
-            o.storeBytes(of: bf16PairWords(row + 2 * q + 16), toByteOffset: q * 4 + 32, as: SIMD8<UInt32>.self)
-            q += 16
-        }
-        while 2 * q + 16 <= kc {
-            o.storeBytes(of: bf16PairWords(row + 2 * q), toByteOffset: q * 4, as: SIMD8<UInt32>.self)
-            q += 8
-        }
-        while q < pairs {
-            o.storeBytes(of: bf16PairWord(row[2 * q], 2 * q + 1 < kc ? row[2 * q + 1] : 0), toByteOffset: q * 4, as: UInt32.self)
-            q += 1
-        }
-    }
-}
-
-/// The VDPBF16PS kernel's A packing: pair-word panels for a transposed op(A), pair-word rows
-/// for a row-major one (the two layouts `trainlab_bf16_macro_kernel` and its `_rows` twin read).
-@inline(__always)
-public func gemmPackBF16DotA(
-    _ a: UnsafePointer<Float>, lda: Int, transposed: Bool, mc: Int, kc: Int, into dst: UnsafeMutableRawPointer
-) {
-    if transposed {
-        gemmPackBF16PairsA(a, lda: lda, mc: mc, kc: kc, into: dst)
-    } else {
-        gemmPackBF16PairRowsA(a, lda: lda, mc: mc, kc: kc, into: dst)
-    }
-}
-
-/// Packs rows `0..<kc`, columns `0..<nc` of op(B), rounded to bf16, into 32-column panels of
-/// pair words (`(kc + 1) / 2` words per column and panel). Layout of `gemmPackB`.
+/// Packs rows `0..<kc`, columns `0..<nc` of a transposed op(B) (B stored (nc, kc)), rounded to
+/// bf16, into 32-column panels of pair words (`(kc + 1) / 2` words per column and panel). Layout
+/// of `gemmPackB`. (A row-major B converts in C: `trainlab_bf16_pack_b`.)
 @inline(never)
 public func gemmPackBF16PairsB(
-    _ b: UnsafePointer<Float>, ldb: Int, transposed: Bool,
-    kc: Int, nc: Int, into dst: UnsafeMutableRawPointer
+    _ b: UnsafePointer<Float>, ldb: Int, kc: Int, nc: Int, into dst: UnsafeMutableRawPointer
 ) {
     let nr = bf16PairColumns, pairs = (kc + 1) / 2
-    @inline(__always) func element(_ p: Int, _ j: Int) -> Float {
-        p < kc && j < nc ? (transposed ? b[j * ldb + p] : b[p * ldb + j]) : 0
-    }
+    @inline(__always) func element(_ p: Int, _ j: Int) -> Float { p < kc && j < nc ? b[j * ldb + p] : 0 }
     var j0 = 0
     var out = dst
     while j0 < nc {
         let cols = min(nr, nc - j0)
-        if !transposed && cols == nr {
-            for q in 0..<pairs {
-                let even = b + 2 * q * ldb + j0, odd = even + ldb
-                for half in 0..<2 {
-                    let e = bf16RoundedBits(UnsafeRawPointer(even + 16 * half).loadUnaligned(as: SIMD16<UInt32>.self))
-                    let o = 2 * q + 1 < kc
-                        ? bf16RoundedBits(UnsafeRawPointer(odd + 16 * half).loadUnaligned(as: SIMD16<UInt32>.self)) : .zero
-                    out.storeBytes(of: o | (e &>> 16), toByteOffset: (q * nr + 16 * half) * 4, as: SIMD16<UInt32>.self)
+        // op(B)[p, j] = b[j * ldb + p]: a column's pairs are adjacent floats. 8 columns by
+        // 8 pairs at a time, through an 8 x 8 transpose of the words.
+        var c0 = 0
+        while c0 < nr {
+            var q = 0
+            if c0 + 8 <= cols {
+                while 2 * q + 16 <= kc {
+                    let column = { (c: Int) in bf16PairWords(b + (j0 + c0 + c) * ldb + 2 * q) }
+                    let t = transposed8x8((column(0), column(1), column(2), column(3),
+                                           column(4), column(5), column(6), column(7)))
+                    storeWordRows(t, out + (q * nr + c0) * 4, rowWords: nr)
+                    q += 8
                 }
             }
-        } else if transposed {
-            // op(B)[p, j] = b[j * ldb + p]: a column's pairs are adjacent floats. 8 columns by
-            // 8 pairs at a time, through an 8 x 8 transpose of the words.
-            var c0 = 0
-            while c0 < nr {
-                var q = 0
-                if c0 + 8 <= cols {
-                    while 2 * q + 16 <= kc {
-                        let column = { (c: Int) in bf16PairWords(b + (j0 + c0 + c) * ldb + 2 * q) }
-                        let t = transposed8x8((column(0), column(1), column(2), column(3),
-                                               column(4), column(5), column(6), column(7)))
-                        storeWordRows(t, out + (q * nr + c0) * 4, rowWords: nr)
-                        q += 8
-                    }
-                }
-                while q < pairs {
-                    for c in c0..<(c0 + 8) {
-                        out.storeBytes(of: bf16PairWord(element(2 * q, j0 + c), element(2 * q + 1, j0 + c)),
-                                       toByteOffset: (q * nr + c) * 4, as: UInt32.self)
-                    }
-                    q += 1
-                }
-                c0 += 8
-            }
-        } else {
-            for q in 0..<pairs {
-                for c in 0..<nr {
+            while q < pairs {
+                for c in c0..<(c0 + 8) {
                     out.storeBytes(of: bf16PairWord(element(2 * q, j0 + c), element(2 * q + 1, j0 + c)),
                                    toByteOffset: (q * nr + c) * 4, as: UInt32.self)
                 }
+                q += 1
             }
+            c0 += 8
         }
         out += nr * pairs * 4
         j0 += nr

@@ -49,13 +49,14 @@ public struct GEMMEpilogue {
 /// What a matrix product's operands are rounded to before they are multiplied; sums are FP32 in
 /// both. `bf16`: round to nearest even to bfloat16 (8 significant bits), as
 /// `torch.Tensor.bfloat16()` does, while the GEMM packs them, so tensors stay FP32 everywhere
-/// else; values whose rounding is subnormal become ±0 (as VDPBF16PS reads them), and subnormal
-/// partial sums flush to zero. The products of two bf16 values are exact in FP32.
+/// else; subnormal values become ±0 and a NaN stays a NaN (quiet, sign and leading payload
+/// kept), as VCVTNEPS2BF16 converts, and subnormal partial sums flush to zero. The products of
+/// two bf16 values are exact in FP32.
 public enum MatrixPrecision: String, Sendable, CaseIterable {
     case fp32, bf16
 
-    /// `x` as a bf16 GEMM reads it: rounded to bf16 (nearest even; NaN quiet; a subnormal
-    /// rounding ±0), as a Float32.
+    /// `x` as a bf16 GEMM reads it: rounded to bf16 (nearest even; a NaN quiet; a subnormal
+    /// ±0), as a Float32.
     public static func bf16Rounded(_ x: Float) -> Float { MicroKernels.bf16Rounded(x) }
 }
 

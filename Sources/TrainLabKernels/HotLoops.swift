@@ -206,8 +206,22 @@ struct HotLoops: Sendable {
                      "the bf16 kernel's tile is the AVX-512 FP32 tile")
         loops.bf16 = BF16GEMMLoops(
             kernel: "vdpbf16ps", wordsPerPair: 1,
-            packA: { MicroKernelsAVX512.gemmPackBF16DotA($0, lda: $1, transposed: $2, mc: $3, kc: $4, into: $5) },
-            packB: { MicroKernelsAVX512.gemmPackBF16PairsB($0, ldb: $1, transposed: $2, kc: $3, nc: $4, into: $5) },
+            // Row-major operands convert with VCVTNE2PS2BF16 in C; transposed ones go through
+            // the Swift packers' transposes, which round to the same bits.
+            packA: { a, lda, transposed, mc, kc, dst in
+                if transposed {
+                    MicroKernelsAVX512.gemmPackBF16PairsA(a, lda: lda, mc: mc, kc: kc, into: dst)
+                } else {
+                    trainlab_bf16_pack_rows(a, lda, mc, kc, dst.assumingMemoryBound(to: UInt32.self))
+                }
+            },
+            packB: { b, ldb, transposed, kc, nc, dst in
+                if transposed {
+                    MicroKernelsAVX512.gemmPackBF16PairsB(b, ldb: ldb, kc: kc, nc: nc, into: dst)
+                } else {
+                    trainlab_bf16_pack_b(b, ldb, kc, nc, dst.assumingMemoryBound(to: UInt32.self))
+                }
+            },
             macroKernel: {
                 let a = $3.assumingMemoryBound(to: UInt32.self), b = $4.assumingMemoryBound(to: UInt32.self)
                 if $9 {

@@ -38,6 +38,15 @@ void trainlab_bf16_macro_kernel_rows(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpair
                                      const uint32_t *rows_a, const uint32_t *packed_b, ptrdiff_t b_panel_stride,
                                      float *c, ptrdiff_t ldc, int accumulate);
 
+/// Rows `0..<rows`, columns `0..<k` of a row-major A rounded to pair-word rows (row i at
+/// `dst + i * (k + 1) / 2`) with VCVTNE2PS2BF16: nearest even, a subnormal to ±0, a NaN quiet
+/// with its sign and leading payload (the Swift packers round exactly so).
+void trainlab_bf16_pack_rows(const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t k, uint32_t *dst);
+
+/// Rows `0..<k`, columns `0..<n` of a row-major B rounded the same way into NR-column panels of
+/// pair words (`(k + 1) / 2 * NR` words a panel; columns past n and a missing odd k are zero).
+void trainlab_bf16_pack_b(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t n, uint32_t *dst);
+
 /// VDPBF16PS throughput: `iterations` rounds of 12 independent 16-lane dot products (64 flops
 /// each); returns the flops done and writes a checksum (so nothing is optimized away).
 double trainlab_bf16_dot_probe(ptrdiff_t iterations, float seed, float *checksum);
