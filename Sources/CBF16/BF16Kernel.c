@@ -2,6 +2,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <string.h>
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define MR TRAINLAB_BF16_MR
@@ -138,6 +139,33 @@ TARGET void trainlab_bf16_pack_b(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptr
     }
 }
 
+// A transposed op(A)'s pair q of rows i is two stored rows (2q, 2q + 1) at columns i: converted
+// and interleaved as in trainlab_bf16_pack_b, 48 columns (8 panels) at a time, each panel's 6
+// words then copied to its slot.
+TARGET void trainlab_bf16_pack_a_transposed(const float *a, ptrdiff_t lda, ptrdiff_t mc, ptrdiff_t k, uint32_t *dst) {
+    ptrdiff_t pairs = (k + 1) / 2;
+    short idx[32];
+    for (int j = 0; j < 16; j++) { idx[2 * j] = (short)j; idx[2 * j + 1] = (short)(16 + j); }
+    __m512i interleave = _mm512_loadu_si512(idx);
+    uint32_t words[48];
+    for (ptrdiff_t q = 0; q < pairs; q++) {
+        const float *even = a + 2 * q * lda, *odd = even + lda;
+        int has_odd = 2 * q + 1 < k;
+        for (ptrdiff_t i0 = 0; i0 < mc; i0 += 48) {
+            ptrdiff_t left = mc - i0;
+            for (int v = 0; v < 3; v++) {
+                __m512 e = load_masked(even + i0 + 16 * v, left - 16 * v);
+                __m512 o = has_odd ? load_masked(odd + i0 + 16 * v, left - 16 * v) : _mm512_setzero_ps();
+                _mm512_storeu_si512(words + 16 * v, _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(o, e)));
+            }
+            ptrdiff_t panels = (left + MR - 1) / MR < 8 ? (left + MR - 1) / MR : 8;
+            for (ptrdiff_t p = 0; p < panels; p++) {
+                memcpy(dst + (i0 / MR + p) * pairs * MR + q * MR, words + p * MR, MR * sizeof(uint32_t));
+            }
+        }
+    }
+}
+
 TARGET double trainlab_bf16_dot_probe(ptrdiff_t iterations, float seed, float *checksum) {
     // Pairs of small bf16 values (0x3380 is about 6e-8): the sums stay far from overflow.
     __m512bh a = (__m512bh)_mm512_set1_epi32(0x33803380), b = (__m512bh)_mm512_set1_epi32(0x3F803F80);
@@ -176,6 +204,10 @@ void trainlab_bf16_macro_kernel(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpairs,
 }
 void trainlab_bf16_pack_rows(const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t k, uint32_t *dst) {
     (void)a; (void)lda; (void)rows; (void)k; (void)dst;
+    __builtin_trap();  // never called: trainlab_bf16_kernel_compiled() is 0
+}
+void trainlab_bf16_pack_a_transposed(const float *a, ptrdiff_t lda, ptrdiff_t mc, ptrdiff_t k, uint32_t *dst) {
+    (void)a; (void)lda; (void)mc; (void)k; (void)dst;
     __builtin_trap();  // never called: trainlab_bf16_kernel_compiled() is 0
 }
 void trainlab_bf16_pack_b(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t n, uint32_t *dst) {

@@ -470,53 +470,6 @@ func storeWordRows(
     o.storeBytes(of: t.7, toByteOffset: 7 * stride, as: SIMD8<UInt32>.self)
 }
 
-/// Packs rows `0..<mc`, columns `0..<kc` of a transposed op(A) (A stored (kc, mc)), rounded to
-/// bf16, into MR-row panels of pair words (`(kc + 1) / 2` words per row and panel; a missing odd
-/// k is zero). Layout of `gemmPackA`.
-@inline(never)
-public func gemmPackBF16PairsA(
-    _ a: UnsafePointer<Float>, lda: Int, mc: Int, kc: Int, into dst: UnsafeMutableRawPointer
-) {
-    let mr = gemmMR, pairs = (kc + 1) / 2
-    var i0 = 0
-    var out = dst
-    while i0 + 8 <= mc {
-        // Each k-pair is two rows of 8 contiguous floats; the two extra words land where the next
-        // pair (or panel) writes right after.
-        for q in 0..<pairs {
-            let even = bf16RoundedBits(UnsafeRawPointer(a + 2 * q * lda + i0).loadUnaligned(as: SIMD8<UInt32>.self))
-            let odd = 2 * q + 1 < kc
-                ? bf16RoundedBits(UnsafeRawPointer(a + (2 * q + 1) * lda + i0).loadUnaligned(as: SIMD8<UInt32>.self)) : .zero
-            out.storeBytes(of: odd | (even &>> 16), toByteOffset: q * mr * 4, as: SIMD8<UInt32>.self)
-        }
-        out += mr * pairs * 4
-        i0 += mr
-    }
-    if i0 + mr <= mc {
-        // A full last panel: its 6 columns are the block's last, read as 4 + 2.
-        for q in 0..<pairs {
-            let even = a + 2 * q * lda + i0, odd = even + lda, hasOdd = 2 * q + 1 < kc
-            let e4 = bf16RoundedBits(UnsafeRawPointer(even).loadUnaligned(as: SIMD4<UInt32>.self))
-            let e2 = bf16RoundedBits(UnsafeRawPointer(even + 4).loadUnaligned(as: SIMD2<UInt32>.self))
-            let o4 = hasOdd ? bf16RoundedBits(UnsafeRawPointer(odd).loadUnaligned(as: SIMD4<UInt32>.self)) : .zero
-            let o2 = hasOdd ? bf16RoundedBits(UnsafeRawPointer(odd + 4).loadUnaligned(as: SIMD2<UInt32>.self)) : .zero
-            out.storeBytes(of: o4 | (e4 &>> 16), toByteOffset: q * mr * 4, as: SIMD4<UInt32>.self)
-            out.storeBytes(of: o2 | (e2 &>> 16), toByteOffset: q * mr * 4 + 16, as: SIMD2<UInt32>.self)
-        }
-        out += mr * pairs * 4
-        i0 += mr
-    }
-    if i0 < mc {
-        @inline(__always) func element(_ i: Int, _ p: Int) -> Float { i < mc && p < kc ? a[p * lda + i] : 0 }
-        for q in 0..<pairs {
-            for r in 0..<mr {
-                out.storeBytes(of: bf16PairWord(element(i0 + r, 2 * q), element(i0 + r, 2 * q + 1)),
-                               toByteOffset: (q * mr + r) * 4, as: UInt32.self)
-            }
-        }
-    }
-}
-
 /// Packs rows `0..<kc`, columns `0..<nc` of a transposed op(B) (B stored (nc, kc)), rounded to
 /// bf16, into 32-column panels of pair words (`(kc + 1) / 2` words per column and panel). Layout
 /// of `gemmPackB`. (A row-major B converts in C: `trainlab_bf16_pack_b`.)

@@ -206,11 +206,11 @@ struct HotLoops: Sendable {
                      "the bf16 kernel's tile is the AVX-512 FP32 tile")
         loops.bf16 = BF16GEMMLoops(
             kernel: "vdpbf16ps", wordsPerPair: 1,
-            // Row-major operands convert with VCVTNE2PS2BF16 in C; transposed ones go through
-            // the Swift packers' transposes, which round to the same bits.
+            // Operands convert with VCVTNE2PS2BF16 in C; a transposed B goes through the Swift
+            // packer's 8 x 8 transposes, which rounds to the same bits.
             packA: { a, lda, transposed, mc, kc, dst in
                 if transposed {
-                    MicroKernelsAVX512.gemmPackBF16PairsA(a, lda: lda, mc: mc, kc: kc, into: dst)
+                    trainlab_bf16_pack_a_transposed(a, lda, mc, kc, dst.assumingMemoryBound(to: UInt32.self))
                 } else {
                     trainlab_bf16_pack_rows(a, lda, mc, kc, dst.assumingMemoryBound(to: UInt32.self))
                 }

@@ -47,6 +47,11 @@ void trainlab_bf16_pack_rows(const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrd
 /// pair words (`(k + 1) / 2 * NR` words a panel; columns past n and a missing odd k are zero).
 void trainlab_bf16_pack_b(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t n, uint32_t *dst);
 
+/// Rows `0..<mc`, columns `0..<k` of a transposed op(A) (A stored (k, mc), `lda` apart) rounded
+/// the same way into MR-row panels of pair words (`(k + 1) / 2 * MR` words a panel; rows past
+/// mc and a missing odd k are zero).
+void trainlab_bf16_pack_a_transposed(const float *a, ptrdiff_t lda, ptrdiff_t mc, ptrdiff_t k, uint32_t *dst);
+
 /// VDPBF16PS throughput: `iterations` rounds of 12 independent 16-lane dot products (64 flops
 /// each); returns the flops done and writes a checksum (so nothing is optimized away).
 double trainlab_bf16_dot_probe(ptrdiff_t iterations, float seed, float *checksum);
