@@ -166,6 +166,52 @@ TARGET void trainlab_bf16_pack_a_transposed(const float *a, ptrdiff_t lda, ptrdi
     }
 }
 
+// The transpose of 16 rows of 16 words, in four rounds that swap the off-diagonal b × b blocks
+// of every 2b × 2b block (b = 8, 4, 2, 1), two VPERMT2D a pair of rows.
+TARGET static inline void transpose16x16(__m512i r[16]) {
+    for (int b = 8; b >= 1; b /= 2) {
+        int low[16], high[16];
+        for (int j = 0; j < 16; j++) {
+            low[j] = (j & b) ? 16 + j - b : j;
+            high[j] = (j & b) ? 16 + j : j + b;
+        }
+        __m512i take_low = _mm512_loadu_si512(low), take_high = _mm512_loadu_si512(high);
+        for (int i = 0; i < 16; i++) {
+            if (i & b) continue;
+            __m512i x = r[i], y = r[i + b];
+            r[i] = _mm512_permutex2var_epi32(x, take_low, y);
+            r[i + b] = _mm512_permutex2var_epi32(x, take_high, y);
+        }
+    }
+}
+
+// A transposed op(B)'s column j is stored row j, its pairs adjacent: 16 pairs of 16 columns are
+// converted a column at a time and transposed into 16 panel rows.
+TARGET void trainlab_bf16_pack_b_transposed(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t n, uint32_t *dst) {
+    ptrdiff_t pairs = (k + 1) / 2;
+    for (ptrdiff_t j0 = 0; j0 < n; j0 += NR) {
+        ptrdiff_t cols = n - j0 < NR ? n - j0 : NR;
+        uint32_t *panel = dst + j0 / NR * pairs * NR;
+        for (ptrdiff_t q0 = 0; q0 < pairs; q0 += 16) {
+            ptrdiff_t left = k - 2 * q0, steps = pairs - q0 < 16 ? pairs - q0 : 16;
+            for (int half = 0; half < 2; half++) {
+                __m512i r[16];
+                for (int c = 0; c < 16; c++) {
+                    ptrdiff_t column = 16 * half + c;
+                    if (column < cols) {
+                        const float *p = b + (j0 + column) * ldb + 2 * q0;
+                        r[c] = (__m512i)_mm512_cvtne2ps_pbh(load_masked(p + 16, left - 16), load_masked(p, left));
+                    } else {
+                        r[c] = _mm512_setzero_si512();
+                    }
+                }
+                transpose16x16(r);
+                for (ptrdiff_t t = 0; t < steps; t++) _mm512_storeu_si512(panel + (q0 + t) * NR + 16 * half, r[t]);
+            }
+        }
+    }
+}
+
 TARGET double trainlab_bf16_dot_probe(ptrdiff_t iterations, float seed, float *checksum) {
     // Pairs of small bf16 values (0x3380 is about 6e-8): the sums stay far from overflow.
     __m512bh a = (__m512bh)_mm512_set1_epi32(0x33803380), b = (__m512bh)_mm512_set1_epi32(0x3F803F80);
@@ -208,6 +254,10 @@ void trainlab_bf16_pack_rows(const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrd
 }
 void trainlab_bf16_pack_a_transposed(const float *a, ptrdiff_t lda, ptrdiff_t mc, ptrdiff_t k, uint32_t *dst) {
     (void)a; (void)lda; (void)mc; (void)k; (void)dst;
+    __builtin_trap();  // never called: trainlab_bf16_kernel_compiled() is 0
+}
+void trainlab_bf16_pack_b_transposed(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t n, uint32_t *dst) {
+    (void)b; (void)ldb; (void)k; (void)n; (void)dst;
     __builtin_trap();  // never called: trainlab_bf16_kernel_compiled() is 0
 }
 void trainlab_bf16_pack_b(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t n, uint32_t *dst) {

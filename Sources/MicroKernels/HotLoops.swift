@@ -384,17 +384,14 @@ func storeRow(_ lo: GEMMVector, _ hi: GEMMVector, _ c: UnsafeMutablePointer<Floa
 // With `training.precision` bf16 a GEMM rounds its operands to bfloat16 while it packs them
 // (round to nearest even, as `torch.Tensor.bfloat16()`; a NaN quiet, its sign and leading
 // payload kept; a subnormal to ±0: exactly VCVTNEPS2BF16, which the VDPBF16PS build's packers
-// use) and accumulates in FP32. Two packed
-// layouts hold them:
-//  - bf16 pairs, for the VDPBF16PS kernel (CBF16): one 32-bit word per k-pair, the even k in
-//    the low half (A: word q·MR + r of a panel; B: word q·32 + j);
+// use) and accumulates in FP32. Two packed layouts hold them:
+//  - bf16 pairs, for the VDPBF16PS kernel, packed by CBF16's VCVTNE2PS2BF16 packers: one 32-bit
+//    word per k-pair, the even k in the low half (A: word q·MR + r of a panel, or q of a row;
+//    B: word q·32 + j);
 //  - Float32, for the FMA fallback: the rounded values in the FP32 panel layout, k padded to
 //    even and each pair stored odd k first, so the FP32 micro-kernel's chain of FMAs adds the
 //    exact products in the order VDPBF16PS does (the same bits, with MXCSR's FTZ and DAZ set
 //    around it as the instruction behaves).
-
-/// Columns of a bf16-pair B panel: the VDPBF16PS kernel's two zmm registers.
-public let bf16PairColumns = 32
 
 /// The Float32 bits of the bf16 rounding of `bits` (low 16 bits zero). Masks come from wrapping
 /// subtractions rather than lane comparisons, which Swift's generic SIMD compares do not always
@@ -414,19 +411,6 @@ func bf16RoundedBits<V: SIMD>(_ bits: V) -> V where V.Scalar == UInt32 {
 @inline(__always)
 public func bf16Rounded(_ x: Float) -> Float {
     Float(bitPattern: bf16RoundedBits(SIMD2<UInt32>(repeating: x.bitPattern))[0])
-}
-
-/// One bf16-pair word: `even`'s bf16 in the low half, `odd`'s in the high half.
-@inline(__always)
-func bf16PairWord(_ even: Float, _ odd: Float) -> UInt32 {
-    bf16Rounded(odd).bitPattern | (bf16Rounded(even).bitPattern &>> 16)
-}
-
-/// Pair words of the 8 (even, odd) pairs in 16 consecutive floats.
-@inline(__always)
-func bf16PairWords(_ p: UnsafePointer<Float>) -> SIMD8<UInt32> {
-    let r = bf16RoundedBits(UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt32>.self))
-    return r.oddHalf | (r.evenHalf &>> 16)
 }
 
 @inline(__always)
@@ -451,64 +435,6 @@ func transposed8x8<S: SIMDScalar>(
         v = (p0.evenHalf, p1.evenHalf, p2.evenHalf, p3.evenHalf, p0.oddHalf, p1.oddHalf, p2.oddHalf, p3.oddHalf)
     }
     return v
-}
-
-/// Stores eight rows of 8 words `rowWords` words apart.
-@inline(__always)
-func storeWordRows(
-    _ t: (SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>),
-    _ o: UnsafeMutableRawPointer, rowWords: Int
-) {
-    let stride = rowWords * 4
-    o.storeBytes(of: t.0, toByteOffset: 0, as: SIMD8<UInt32>.self)
-    o.storeBytes(of: t.1, toByteOffset: stride, as: SIMD8<UInt32>.self)
-    o.storeBytes(of: t.2, toByteOffset: 2 * stride, as: SIMD8<UInt32>.self)
-    o.storeBytes(of: t.3, toByteOffset: 3 * stride, as: SIMD8<UInt32>.self)
-    o.storeBytes(of: t.4, toByteOffset: 4 * stride, as: SIMD8<UInt32>.self)
-    o.storeBytes(of: t.5, toByteOffset: 5 * stride, as: SIMD8<UInt32>.self)
-    o.storeBytes(of: t.6, toByteOffset: 6 * stride, as: SIMD8<UInt32>.self)
-    o.storeBytes(of: t.7, toByteOffset: 7 * stride, as: SIMD8<UInt32>.self)
-}
-
-/// Packs rows `0..<kc`, columns `0..<nc` of a transposed op(B) (B stored (nc, kc)), rounded to
-/// bf16, into 32-column panels of pair words (`(kc + 1) / 2` words per column and panel). Layout
-/// of `gemmPackB`. (A row-major B converts in C: `trainlab_bf16_pack_b`.)
-@inline(never)
-public func gemmPackBF16PairsB(
-    _ b: UnsafePointer<Float>, ldb: Int, kc: Int, nc: Int, into dst: UnsafeMutableRawPointer
-) {
-    let nr = bf16PairColumns, pairs = (kc + 1) / 2
-    @inline(__always) func element(_ p: Int, _ j: Int) -> Float { p < kc && j < nc ? b[j * ldb + p] : 0 }
-    var j0 = 0
-    var out = dst
-    while j0 < nc {
-        let cols = min(nr, nc - j0)
-        // op(B)[p, j] = b[j * ldb + p]: a column's pairs are adjacent floats. 8 columns by
-        // 8 pairs at a time, through an 8 x 8 transpose of the words.
-        var c0 = 0
-        while c0 < nr {
-            var q = 0
-            if c0 + 8 <= cols {
-                while 2 * q + 16 <= kc {
-                    let column = { (c: Int) in bf16PairWords(b + (j0 + c0 + c) * ldb + 2 * q) }
-                    let t = transposed8x8((column(0), column(1), column(2), column(3),
-                                           column(4), column(5), column(6), column(7)))
-                    storeWordRows(t, out + (q * nr + c0) * 4, rowWords: nr)
-                    q += 8
-                }
-            }
-            while q < pairs {
-                for c in c0..<(c0 + 8) {
-                    out.storeBytes(of: bf16PairWord(element(2 * q, j0 + c), element(2 * q + 1, j0 + c)),
-                                   toByteOffset: (q * nr + c) * 4, as: UInt32.self)
-                }
-                q += 1
-            }
-            c0 += 8
-        }
-        out += nr * pairs * 4
-        j0 += nr
-    }
 }
 
 /// The k a swapped-pair slot holds: slot 2q holds k = 2q + 1, slot 2q + 1 holds k = 2q.

@@ -202,12 +202,11 @@ struct HotLoops: Sendable {
     /// packing memory) and the dot-product kernel of CBF16, which gives the FMA fallback's bits.
     static let avx512BF16: HotLoops = {
         var loops = avx512
-        precondition(MicroKernelsAVX512.gemmNR == MicroKernelsAVX512.bf16PairColumns && MicroKernelsAVX512.gemmMR == Int(TRAINLAB_BF16_MR),
+        precondition(MicroKernelsAVX512.gemmNR == Int(TRAINLAB_BF16_NR) && MicroKernelsAVX512.gemmMR == Int(TRAINLAB_BF16_MR),
                      "the bf16 kernel's tile is the AVX-512 FP32 tile")
         loops.bf16 = BF16GEMMLoops(
             kernel: "vdpbf16ps", wordsPerPair: 1,
-            // Operands convert with VCVTNE2PS2BF16 in C; a transposed B goes through the Swift
-            // packer's 8 x 8 transposes, which rounds to the same bits.
+            // Operands convert with VCVTNE2PS2BF16 in C, to the bits the Swift packers round to.
             packA: { a, lda, transposed, mc, kc, dst in
                 if transposed {
                     trainlab_bf16_pack_a_transposed(a, lda, mc, kc, dst.assumingMemoryBound(to: UInt32.self))
@@ -217,7 +216,7 @@ struct HotLoops: Sendable {
             },
             packB: { b, ldb, transposed, kc, nc, dst in
                 if transposed {
-                    MicroKernelsAVX512.gemmPackBF16PairsB(b, ldb: ldb, kc: kc, nc: nc, into: dst)
+                    trainlab_bf16_pack_b_transposed(b, ldb, kc, nc, dst.assumingMemoryBound(to: UInt32.self))
                 } else {
                     trainlab_bf16_pack_b(b, ldb, kc, nc, dst.assumingMemoryBound(to: UInt32.self))
                 }

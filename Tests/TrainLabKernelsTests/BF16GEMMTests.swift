@@ -185,8 +185,8 @@ final class BF16GEMMTests: XCTestCase {
         }
     }
 
-    /// The VDPBF16PS build's packers (VCVTNE2PS2BF16 in C for row-major operands, the Swift
-    /// transposes for transposed ones) write the model's rounding of every bit pattern: random
+    /// The VDPBF16PS build's packers (VCVTNE2PS2BF16 in C, both layouts of each operand) write
+    /// the Swift model's rounding (which the FMA fallback packs with) of every bit pattern: random
     /// normals, subnormals (±0), infinities and NaNs (quiet, sign and leading payload kept), odd
     /// k, a partial panel of each operand.
     func testPairPackersRoundEveryBitPatternAsTheModel() throws {

@@ -52,6 +52,10 @@ void trainlab_bf16_pack_b(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t 
 /// mc and a missing odd k are zero).
 void trainlab_bf16_pack_a_transposed(const float *a, ptrdiff_t lda, ptrdiff_t mc, ptrdiff_t k, uint32_t *dst);
 
+/// Rows `0..<k`, columns `0..<n` of a transposed op(B) (B stored (n, k), `ldb` apart) rounded the
+/// same way into the panels of `trainlab_bf16_pack_b`.
+void trainlab_bf16_pack_b_transposed(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t n, uint32_t *dst);
+
 /// VDPBF16PS throughput: `iterations` rounds of 12 independent 16-lane dot products (64 flops
 /// each); returns the flops done and writes a checksum (so nothing is optimized away).
 double trainlab_bf16_dot_probe(ptrdiff_t iterations, float seed, float *checksum);
