@@ -39,7 +39,7 @@ void trainlab_bf16_macro_kernel_rows(ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kpair
                                      float *c, ptrdiff_t ldc, int accumulate);
 
 /// Rows `0..<rows`, columns `0..<k` of a row-major A rounded to pair-word rows (row i at
-/// `dst + i * (k + 1) / 2`) with VCVTNE2PS2BF16: nearest even, a subnormal to ±0, a NaN quiet
+/// `dst + i * ((k + 1) / 2)`) with VCVTNE2PS2BF16: nearest even, a subnormal to ±0, a NaN quiet
 /// with its sign and leading payload (the Swift packers round exactly so).
 void trainlab_bf16_pack_rows(const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t k, uint32_t *dst);
 
