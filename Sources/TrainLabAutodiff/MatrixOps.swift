@@ -60,6 +60,50 @@ extension Tape {
         return y
     }
 
+    /// Linear layers that read one input, as one op: y_s (R, out_s) = x (R, in) W_sᵀ + b_s, each
+    /// with the bits of `linear` (attention's q, k and v; a gated FFN's gate and up). With bf16 on
+    /// several threads x is rounded and packed once for all of them, forward and for the weight
+    /// gradients, as in PyTorch's fused in-projection but with each W_s its own parameter.
+    ///   db_s += Σ_rows dy_s,  dW_s += dy_sᵀ x,  dx += dy_s W_s (the last layer's first, as `linear`s would add them)
+    public func linears(_ x: Variable, _ layers: [(weight: Variable, bias: Variable?)]) -> [Variable] {
+        let sx = shape(x)
+        precondition(sx.count == 2, "linears: input \(sx) is not a matrix")
+        let rows = sx[0], inputs = sx[1]
+        let widths = layers.map { layer in
+            let sw = shape(layer.weight)
+            precondition(sw.count == 2 && sw[1] == inputs, "linears: input \(sx) and weight \(sw) (out, in) do not match")
+            if let b = layer.bias { precondition(shape(b) == [sw[0]], "linears: bias \(shape(b)) for \(sw[0]) outputs") }
+            return sw[0]
+        }
+        let made = outputs(shapes: widths.map { [rows, $0] }, inputs: [x] + layers.flatMap { [$0.weight] + ($0.bias.map { [$0] } ?? []) },
+                           op: "linears \(rows)x(\(widths.map(String.init).joined(separator: "+")))x\(inputs)")
+        let parts = zip(layers, made).map { layer, output in
+            GEMMPart(operand: value(layer.weight).data, ld: inputs, size: output.1.shape[1], c: output.1.data, ldc: output.1.shape[1],
+                     epilogue: layer.bias.map { GEMMEpilogue(bias: value($0).data, activation: nil, derivative: nil) })
+        }
+        gemm(transposeB: true, m: rows, k: inputs, a: value(x).data, lda: inputs, columnParts: parts, precision: precision, pool: pool)
+        onBackward(made.map(\.0)) { [unowned self] dys in
+            var weightGradients: [GEMMPart] = []
+            for (s, dy) in zip(layers.indices, dys).reversed() {
+                guard let dy else { continue }
+                let layer = layers[s], width = widths[s]
+                if let bias = layer.bias, let db = gradientSlot(bias) {
+                    VectorKernels.columnSums(dy.data, rows: rows, columns: width, into: db.tensor.data, accumulate: !db.overwrite, pool: pool)
+                }
+                if let (dx, overwrite) = gradientSlot(x) {
+                    gemm(m: rows, n: inputs, k: width, a: dy.data, lda: width, b: value(layer.weight).data, ldb: inputs,
+                         c: dx.data, ldc: inputs, accumulate: !overwrite, precision: precision, pool: pool)
+                }
+                if let (dw, overwrite) = gradientSlot(layer.weight) {
+                    weightGradients.append(GEMMPart(operand: dy.data, ld: width, size: width, c: dw.data, ldc: inputs, accumulate: !overwrite))
+                }
+            }
+            gemm(transposeA: true, n: inputs, k: rows, rowParts: weightGradients, b: value(x).data, ldb: inputs,
+                 precision: precision, pool: pool)
+        }
+        return made.map(\.0)
+    }
+
     /// Batched C[i] = op(A[i]) · op(B[i]) over the leading dimension of 3-D tensors (attention).
     public func batchedMatmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) -> Variable {
         let sa = shape(a), sb = shape(b)

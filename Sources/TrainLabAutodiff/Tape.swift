@@ -35,6 +35,8 @@ public final class Tape {
     /// Nodes whose gradient buffer must not be handed on (`retainGradient`).
     private var retainsGradient: [Bool] = []
     private var backwards: [((Tensor) -> Void)?] = []
+    /// Backwards of ops with several outputs, on their last node (`onBackward(_:_:)` for a list).
+    private var jointBackwards: [(() -> Void)?] = []
     private var arena: [Tensor] = []
     private var arenaCursor = 0
     private var views: [Tensor] = []
@@ -65,6 +67,7 @@ public final class Tape {
         parameters.removeAll(keepingCapacity: true)
         retainsGradient.removeAll(keepingCapacity: true)
         backwards.removeAll(keepingCapacity: true)
+        jointBackwards.removeAll(keepingCapacity: true)
         arenaCursor = 0
         viewCursor = 0
     }
@@ -126,16 +129,24 @@ public final class Tape {
         closeForwardOp()
         if let profile {
             for id in stride(from: output.id, through: 0, by: -1) {
-                guard let backward = backwards[id], let dy = gradients[id] else { continue }
                 let start = OpProfile.now()
-                backward(dy)
+                if let joint = jointBackwards[id] {
+                    joint()
+                } else if let backward = backwards[id], let dy = gradients[id] {
+                    backward(dy)
+                } else {
+                    continue
+                }
                 profile.add(opNames[id].isEmpty ? "(recorded before profiling)" : opNames[id], backward: OpProfile.now() - start)
             }
             return
         }
         for id in stride(from: output.id, through: 0, by: -1) {
-            guard let backward = backwards[id], let dy = gradients[id] else { continue }
-            backward(dy)
+            if let joint = jointBackwards[id] {
+                joint()
+            } else if let backward = backwards[id], let dy = gradients[id] {
+                backward(dy)
+            }
         }
     }
 
@@ -167,6 +178,23 @@ public final class Tape {
         return (node, value)
     }
 
+    /// The nodes of an op with several outputs, made one after another; `op` names them once in
+    /// a profile (their backward runs on the last, `onBackward(_:_:)` for a list).
+    func outputs(shapes: [[Int]], inputs: [Variable], op: @autoclosure () -> String) -> [(Variable, Tensor)] {
+        let tracks = inputs.contains { tracksGradient[$0.id] }
+        let made = shapes.map { shape in
+            let value = take(shape)
+            return (append(value, gradient: nil, tracks: tracks), value)
+        }
+        if profile != nil, let last = made.last {
+            let name = op()
+            closeForwardOp()
+            opNames[last.0.id] = name
+            openOp = (name, OpProfile.now())
+        }
+        return made
+    }
+
     /// A new node whose value is a view of `x`'s elements with another shape (reshape).
     func outputViewing(_ x: Variable, shape: [Int], op: @autoclosure () -> String = #function) -> Variable {
         let (node, _) = output(shape: shape, from: [x], op: op(), value: view(values[x.id], shape: shape))
@@ -184,6 +212,19 @@ public final class Tape {
     /// Records how `v`'s gradient flows to its inputs; skipped when `v` tracks no gradient.
     func onBackward(_ v: Variable, _ body: @escaping (_ dy: Tensor) -> Void) {
         if tracksGradient[v.id] { backwards[v.id] = body }
+    }
+
+    /// Records the backward of an op with several outputs, `nodes`, made one after another with
+    /// no op between them: it runs once, when the sweep reaches the last (every consumer of each
+    /// has run by then), with each node's gradient (nil for one that got none), unless none got one.
+    func onBackward(_ nodes: [Variable], _ body: @escaping (_ dys: [Tensor?]) -> Void) {
+        guard let last = nodes.last, nodes.contains(where: { tracksGradient[$0.id] }) else { return }
+        precondition(zip(nodes, nodes.dropFirst()).allSatisfy { $1.id == $0.id + 1 },
+                     "onBackward: the outputs of one op are consecutive nodes")
+        jointBackwards[last.id] = { [unowned self] in
+            let dys = nodes.map { gradients[$0.id] }
+            if dys.contains(where: { $0 != nil }) { body(dys) }
+        }
     }
 
     /// The gradient buffer of `v` to add (+=) into, zero-filled on first use in this step; nil
@@ -262,6 +303,7 @@ public final class Tape {
         parameters.append(nil)
         retainsGradient.append(false)
         backwards.append(nil)
+        jointBackwards.append(nil)
         opNames.append("")
         return Variable(id: values.count - 1)
     }

@@ -111,8 +111,10 @@ public struct ResourceEstimate {
         let kept = keeps ? layers * probabilities : 0
         let activations = tokens * (layers * (12 * d + 3 * h) + 3 * v) + kept
         let rows = (Double(spec.task.trainSize) + Double(spec.task.valSize)) * 2 * t
-        let largest = max(tokens, d, h)
-        let packing = Self.packingBytes(inner: largest, rows: largest, columns: max(d, h, v), precision: spec.training.precision)
+        // q, k, v (and gate, up) are multiplied as one product (`Tape.linears`): their widths add.
+        let projections = max(heads * hd + 2 * kvHeads * hd, (gated - 1) * h)
+        let largest = max(tokens, d, projections)
+        let packing = Self.packingBytes(inner: largest, rows: largest, columns: max(d, projections, v), precision: spec.training.precision)
         bytes = 4 * (parameters * 5 + activations + rows) + packing
     }
 

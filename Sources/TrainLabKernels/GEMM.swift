@@ -77,36 +77,84 @@ public func gemm(
     precision: MatrixPrecision = .fp32,
     pool: ThreadPool = .shared
 ) {
-    if m == 0 || n == 0 { return }
-    if k == 0 {
-        if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
-        epilogue?.apply(c, ldc: ldc, rows: 0..<m, columns: 0..<n, loops: HotLoops.current)
-        return
-    }
-    let problem = GEMMProblem(
+    GEMMProblem(
         transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-        a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, epilogue: epilogue, precision: precision)
-    if m * n * k < GEMMBlocking.parallelThreshold || pool.threadCount == 1 {
-        problem.run(rows: 0..<m, columns: 0..<n)
+        a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, epilogue: epilogue, precision: precision
+    ).run(pool: pool)
+}
+
+/// One of several products that share an operand (`gemm(m:k:a:lda:columnParts:)`,
+/// `gemm(n:k:rowParts:b:ldb:)`): its own operand, its block of C and what `gemm` would be given
+/// for it alone.
+public struct GEMMPart {
+    public let operand: UnsafePointer<Float>, ld: Int
+    /// Its product's columns (sharing A) or rows (sharing B).
+    public let size: Int
+    public let c: UnsafeMutablePointer<Float>, ldc: Int
+    public let accumulate: Bool
+    public let epilogue: GEMMEpilogue?
+
+    public init(operand: UnsafePointer<Float>, ld: Int, size: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                accumulate: Bool = false, epilogue: GEMMEpilogue? = nil) {
+        (self.operand, self.ld, self.size, self.c, self.ldc, self.accumulate, self.epilogue) = (operand, ld, size, c, ldc, accumulate, epilogue)
+    }
+}
+
+/// C_s (M, N_s) (+)= op(A) · op(B_s) for every part s (B_s its `operand`), each with the bits of
+/// its own `gemm`: q, k and v of attention, gate and up of a gated FFN. With bf16 on several
+/// threads A is rounded and packed once for all parts, and they share one hand-off to the pool.
+public func gemm(
+    transposeA: Bool = false, transposeB: Bool = false, m: Int, k: Int,
+    a: UnsafePointer<Float>, lda: Int, columnParts parts: [GEMMPart],
+    precision: MatrixPrecision = .fp32, pool: ThreadPool = .shared
+) {
+    gemmParts(parts.map {
+        GEMMProblem(transposeA: transposeA, transposeB: transposeB, m: m, n: $0.size, k: k, a: a, lda: lda, b: $0.operand, ldb: $0.ld,
+                    c: $0.c, ldc: $0.ldc, accumulate: $0.accumulate, epilogue: $0.epilogue, precision: precision)
+    }, sharesA: true, pool: pool)
+}
+
+/// C_s (M_s, N) (+)= op(A_s) · op(B) for every part s (A_s its `operand`), each with the bits of
+/// its own `gemm`: the weight gradients of linear layers that read one input. With bf16 on
+/// several threads B is rounded and packed once for all parts.
+public func gemm(
+    transposeA: Bool = false, transposeB: Bool = false, n: Int, k: Int,
+    rowParts parts: [GEMMPart], b: UnsafePointer<Float>, ldb: Int,
+    precision: MatrixPrecision = .fp32, pool: ThreadPool = .shared
+) {
+    gemmParts(parts.map {
+        GEMMProblem(transposeA: transposeA, transposeB: transposeB, m: $0.size, n: n, k: k, a: $0.operand, lda: $0.ld, b: b, ldb: ldb,
+                    c: $0.c, ldc: $0.ldc, accumulate: $0.accumulate, epilogue: $0.epilogue, precision: precision)
+    }, sharesA: false, pool: pool)
+}
+
+/// Products sharing A (`sharesA`) or B, as one: their panels side by side in one `SharedPanels`
+/// and every thread's tile cut at the parts' edges. Only bf16 packs A, so elsewhere (and on one
+/// thread) they run one after another, which gives the same bits.
+func gemmParts(_ parts: [GEMMProblem], sharesA: Bool, pool: ThreadPool) {
+    let parts = parts.filter { $0.m > 0 && $0.n > 0 }
+    let multiplyAdds = parts.reduce(0) { $0 + $1.m * $1.n * $1.k }
+    guard parts.count > 1, parts[0].precision == .bf16, parts[0].k > 0, pool.threadCount > 1,
+          multiplyAdds >= GEMMBlocking.parallelThreshold else {
+        for part in parts { part.run(pool: pool) }
         return
     }
-    // bf16 packs A whatever its layout. Shared panels cost a second hand-off to the pool; a
-    // product of one or two column panels (a classifier head) is split by rows anyway, each
-    // thread then rounding only its own rows of A and all of the small B.
-    let perTile = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount, packsA: transposeA || precision == .bf16)
-    let packed = precision == .bf16 && !(perTile.columns == 1 && n <= 2 * microColumns) ? SharedPanels(problem, pool: pool) : nil
-    let (rowTasks, columnTasks) = packed == nil
-        ? perTile : gemmPartition(m: m, n: n, k: k, threads: pool.threadCount, packsPerTile: false)
-    let rowPanels = (m + microRows - 1) / microRows
-    let columnPanels = (n + microColumns - 1) / microColumns
+    let packed = SharedPanels(parts, sharesA: sharesA, pool: pool)
+    let (rowTasks, columnTasks) = gemmPartition(m: packed.rows, n: packed.columns, k: parts[0].k, threads: pool.threadCount,
+                                                packsPerTile: false)
+    let microColumns = parts[0].loops.gemmColumns
+    let rowPanels = packed.rows / microRows, columnPanels = packed.columns / microColumns
     pool.parallelFor(rowTasks * columnTasks) { task, _ in
         let tr = task / columnTasks, tc = task % columnTasks
-        let rows = min(m, rowPanels * tr / rowTasks * microRows)..<min(m, rowPanels * (tr + 1) / rowTasks * microRows)
-        let columns = min(n, columnPanels * tc / columnTasks * microColumns)..<min(n, columnPanels * (tc + 1) / columnTasks * microColumns)
-        if let packed {
-            problem.run(rows: rows, columns: columns, packed: packed)
-        } else {
-            problem.run(rows: rows, columns: columns)
+        let rows = (rowPanels * tr / rowTasks * microRows)..<(rowPanels * (tr + 1) / rowTasks * microRows)
+        let columns = (columnPanels * tc / columnTasks * microColumns)..<(columnPanels * (tc + 1) / columnTasks * microColumns)
+        for (s, part) in parts.enumerated() {
+            let rowBase = packed.rowBases[s], columnBase = packed.columnBases[s]
+            let i0 = max(rows.lowerBound - rowBase, 0), i1 = min(rows.upperBound - rowBase, part.m)
+            let j0 = max(columns.lowerBound - columnBase, 0), j1 = min(columns.upperBound - columnBase, part.n)
+            if i0 < i1 && j0 < j1 {
+                part.run(rows: i0..<i1, columns: j0..<j1, packed: packed.part(s))
+            }
         }
     }
 }
@@ -333,6 +381,42 @@ struct GEMMProblem: @unchecked Sendable {
     }
 }
 
+extension GEMMProblem {
+    /// The whole product, on `pool`'s threads (`gemm`).
+    func run(pool: ThreadPool) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            epilogue?.apply(c, ldc: ldc, rows: 0..<m, columns: 0..<n, loops: loops)
+            return
+        }
+        if m * n * k < GEMMBlocking.parallelThreshold || pool.threadCount == 1 {
+            run(rows: 0..<m, columns: 0..<n)
+            return
+        }
+        // bf16 packs A whatever its layout. Shared panels cost a second hand-off to the pool; a
+        // product of one or two column panels (a classifier head) is split by rows anyway, each
+        // thread then rounding only its own rows of A and all of the small B.
+        let microColumns = loops.gemmColumns
+        let perTile = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount, packsA: transposeA || precision == .bf16)
+        let packed = precision == .bf16 && !(perTile.columns == 1 && n <= 2 * microColumns) ? SharedPanels(self, pool: pool) : nil
+        let (rowTasks, columnTasks) = packed == nil
+            ? perTile : gemmPartition(m: m, n: n, k: k, threads: pool.threadCount, packsPerTile: false)
+        let rowPanels = (m + microRows - 1) / microRows
+        let columnPanels = (n + microColumns - 1) / microColumns
+        pool.parallelFor(rowTasks * columnTasks) { task, _ in
+            let tr = task / columnTasks, tc = task % columnTasks
+            let rows = min(m, rowPanels * tr / rowTasks * microRows)..<min(m, rowPanels * (tr + 1) / rowTasks * microRows)
+            let columns = min(n, columnPanels * tc / columnTasks * microColumns)..<min(n, columnPanels * (tc + 1) / columnTasks * microColumns)
+            if let packed {
+                run(rows: rows, columns: columns, packed: packed)
+            } else {
+                run(rows: rows, columns: columns)
+            }
+        }
+    }
+}
+
 /// A bf16 product's operands rounded and packed once for all the threads that multiply it:
 /// every thread packs a share of the panels, then each multiplies its tile of C from them.
 /// Packed per tile instead (as `GEMMProblem.run(rows:columns:)` does), a column split has every
@@ -343,36 +427,69 @@ struct SharedPanels: @unchecked Sendable {
     let a: UnsafeMutableRawPointer, b: UnsafeMutableRawPointer
     /// Words of one full KC block of each operand.
     let aBlockWords: Int, bBlockWords: Int
+    /// Rows of A's panels and columns of B's (whole panels; all parts').
+    let rows: Int, columns: Int
+    /// Where each part's rows of A and columns of B start in the panels.
+    let rowBases: [Int], columnBases: [Int]
+    /// The part whose panels `run(rows:columns:packed:)` reads.
+    private(set) var rowBase = 0, columnBase = 0
 
-    init(_ problem: GEMMProblem, pool: ThreadPool) {
+    init(_ problem: GEMMProblem, pool: ThreadPool) { self.init([problem], sharesA: true, pool: pool) }
+
+    /// The panels of products that share A (`sharesA`) or B: the shared operand once (the first
+    /// part's), each part's own one after the last, from a whole panel.
+    init(_ parts: [GEMMProblem], sharesA: Bool, pool: ThreadPool) {
+        let problem = parts[0]
         let bf16 = problem.loops.bf16, kc = GEMMBlocking.kc, mr = microRows, nr = problem.loops.gemmColumns
-        let rowPanels = (problem.m + mr - 1) / mr, columnPanels = (problem.n + nr - 1) / nr
+        func panelled(_ lines: Int, _ width: Int) -> Int { (lines + width - 1) / width * width }
+        var rowBases: [Int] = [], columnBases: [Int] = [], rows = 0, columns = 0
+        for part in parts {
+            precondition(part.k == problem.k && (sharesA ? part.m == problem.m : part.n == problem.n),
+                         "SharedPanels: parts of different shapes share an operand")
+            rowBases.append(sharesA ? 0 : rows)
+            columnBases.append(sharesA ? columns : 0)
+            rows = sharesA ? panelled(part.m, mr) : rows + panelled(part.m, mr)
+            columns = sharesA ? columns + panelled(part.n, nr) : panelled(part.n, nr)
+        }
+        (self.rows, self.columns, self.rowBases, self.columnBases) = (rows, columns, rowBases, columnBases)
         let blocks = (problem.k + kc - 1) / kc
-        aBlockWords = bf16.packedWords(k: kc, lines: rowPanels * mr)
-        bBlockWords = bf16.packedWords(k: kc, lines: columnPanels * nr)
+        aBlockWords = bf16.packedWords(k: kc, lines: rows)
+        bBlockWords = bf16.packedWords(k: kc, lines: columns)
         let scratch = ThreadScratch.current
         let a = UnsafeMutableRawPointer(scratch.sharedA(count: blocks * aBlockWords))
         let b = UnsafeMutableRawPointer(scratch.sharedB(count: blocks * bBlockWords))
         (self.a, self.b) = (a, b)
-        // Units of one MC block of A's row panels and 8 column panels of B, for every KC block.
+        // Units of one MC block of a part's row panels and of 8 of its column panels, for every
+        // KC block: (part, first row or column).
         let unitRows = GEMMBlocking.mc / mr * mr, unitColumns = 8 * nr
-        let rowUnits = (problem.m + unitRows - 1) / unitRows, columnUnits = (problem.n + unitColumns - 1) / unitColumns
+        var units: [(part: Int, first: Int, ofA: Bool)] = []
+        for (s, part) in parts.enumerated() {
+            if s == 0 || !sharesA { units += stride(from: 0, to: part.m, by: unitRows).map { (s, $0, true) } }
+            if s == 0 || sharesA { units += stride(from: 0, to: part.n, by: unitColumns).map { (s, $0, false) } }
+        }
         let (aBlockWords, bBlockWords) = (self.aBlockWords, self.bBlockWords)
-        pool.parallelFor(blocks * (rowUnits + columnUnits)) { unit, _ in
-            let block = unit / (rowUnits + columnUnits), part = unit % (rowUnits + columnUnits)
-            let pc = block * kc, depth = min(kc, problem.k - pc)
-            if part < rowUnits {
-                let i0 = part * unitRows, rows = min(unitRows, problem.m - i0)
-                let source = problem.transposeA ? problem.a + pc * problem.lda + i0 : problem.a + i0 * problem.lda + pc
-                bf16.packA(source, problem.lda, problem.transposeA, rows, depth,
-                           a + 4 * (block * aBlockWords + bf16.packedWords(k: depth, lines: i0)))
+        pool.parallelFor(blocks * units.count) { task, _ in
+            let block = task / units.count, unit = units[task % units.count], part = parts[unit.part]
+            let pc = block * kc, depth = min(kc, part.k - pc)
+            if unit.ofA {
+                let i0 = unit.first, count = min(unitRows, part.m - i0)
+                let source = part.transposeA ? part.a + pc * part.lda + i0 : part.a + i0 * part.lda + pc
+                bf16.packA(source, part.lda, part.transposeA, count, depth,
+                           a + 4 * (block * aBlockWords + bf16.packedWords(k: depth, lines: rowBases[unit.part] + i0)))
             } else {
-                let j0 = (part - rowUnits) * unitColumns, columns = min(unitColumns, problem.n - j0)
-                let source = problem.transposeB ? problem.b + j0 * problem.ldb + pc : problem.b + pc * problem.ldb + j0
-                bf16.packB(source, problem.ldb, problem.transposeB, depth, columns,
-                           b + 4 * (block * bBlockWords + bf16.packedWords(k: depth, lines: j0)))
+                let j0 = unit.first, count = min(unitColumns, part.n - j0)
+                let source = part.transposeB ? part.b + j0 * part.ldb + pc : part.b + pc * part.ldb + j0
+                bf16.packB(source, part.ldb, part.transposeB, depth, count,
+                           b + 4 * (block * bBlockWords + bf16.packedWords(k: depth, lines: columnBases[unit.part] + j0)))
             }
         }
+    }
+
+    /// The same panels, read as part `s`'s operands.
+    func part(_ s: Int) -> SharedPanels {
+        var view = self
+        (view.rowBase, view.columnBase) = (rowBases[s], columnBases[s])
+        return view
     }
 }
 
@@ -390,12 +507,12 @@ extension GEMMProblem {
             while pc < k {
                 let kc = min(GEMMBlocking.kc, k - pc), block = pc / GEMMBlocking.kc
                 let panelStride = bf16.packedWords(k: kc, lines: microColumns)
-                let b = packed.b + 4 * (block * packed.bBlockWords + bf16.packedWords(k: kc, lines: jc))
+                let b = packed.b + 4 * (block * packed.bBlockWords + bf16.packedWords(k: kc, lines: packed.columnBase + jc))
                 let accumulateBlock = accumulate || pc > 0
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {
                     let mc = min(GEMMBlocking.mc, rows.upperBound - ic)
-                    let a = packed.a + 4 * (block * packed.aBlockWords + bf16.packedWords(k: kc, lines: ic))
+                    let a = packed.a + 4 * (block * packed.aBlockWords + bf16.packedWords(k: kc, lines: packed.rowBase + ic))
                     bf16.macroKernel(mc: mc, nc: nc, kc: kc, packedA: a, packedB: b, bPanelStride: panelStride,
                                      c: c + ic * ldc + jc, ldc: ldc, accumulate: accumulateBlock, transposedA: transposeA)
                     if let epilogue, pc + kc == k {

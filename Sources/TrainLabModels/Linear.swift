@@ -32,4 +32,10 @@ public final class Linear {
     public func callAsFunction(_ x: Variable, on tape: Tape, activation: UnaryMap? = nil) -> Variable {
         tape.linear(x, weight: tape.parameter(weight), bias: bias.map { tape.parameter($0) }, activation: activation)
     }
+
+    /// Several layers of one input x, as one op (`Tape.linears`): each output has the bits of
+    /// the layer's own call, and a bf16 x is rounded once for all of them.
+    public static func apply(_ layers: [Linear], to x: Variable, on tape: Tape) -> [Variable] {
+        tape.linears(x, layers.map { (tape.parameter($0.weight), $0.bias.map { tape.parameter($0) }) })
+    }
 }

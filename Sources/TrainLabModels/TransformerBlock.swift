@@ -78,9 +78,10 @@ public final class SelfAttention {
 
     // x (B·T, C) -> (B·T, C)
     func callAsFunction(_ x: Variable, batch: Int, length: Int, on tape: Tape) -> Variable {
-        var q = tape.reshape(query(x, on: tape), to: [batch, length, heads, headSize])
-        var k = tape.reshape(key(x, on: tape), to: [batch, length, kvHeads, headSize])
-        let v = tape.reshape(value(x, on: tape), to: [batch, length, kvHeads, headSize])
+        let projected = Linear.apply([query, key, value], to: x, on: tape)
+        var q = tape.reshape(projected[0], to: [batch, length, heads, headSize])
+        var k = tape.reshape(projected[1], to: [batch, length, kvHeads, headSize])
+        let v = tape.reshape(projected[2], to: [batch, length, kvHeads, headSize])
         if let rotaryBase {
             q = tape.rotaryEmbedding(q, base: rotaryBase)
             k = tape.rotaryEmbedding(k, base: rotaryBase)
@@ -117,10 +118,13 @@ public final class FeedForward {
     func callAsFunction(_ x: Variable, on tape: Tape) -> Variable {
         let act = activation.activation
         let hidden: Variable
-        if let gate, let map = act.map {
-            hidden = tape.gatedUnary(map, gate: gate(x, on: tape), up: up(x, on: tape))
-        } else if let gate {
-            hidden = tape.multiply(act(gate(x, on: tape), on: tape), up(x, on: tape))
+        if let gate {
+            let projected = Linear.apply([gate, up], to: x, on: tape)
+            if let map = act.map {
+                hidden = tape.gatedUnary(map, gate: projected[0], up: projected[1])
+            } else {
+                hidden = tape.multiply(act(projected[0], on: tape), projected[1])
+            }
         } else {
             hidden = act(up(x, on: tape), on: tape)
         }

@@ -158,6 +158,51 @@ final class BF16GEMMTests: XCTestCase {
         }
     }
 
+    /// Products that share an operand (`gemmParts`: q, k, v from one input) give every part the
+    /// model's bits for its own product: widths of a full, a partial and a panel-crossing panel
+    /// side by side, so tiles cut through parts; two KC blocks (odd k); one part accumulating.
+    func testPartsSharingAnOperandGiveTheirOwnBits() {
+        let k = 523, sizes = [32, 7, 45], other = 20
+        let pool = ThreadPool(threads: 3)
+        for sharesA in [true, false] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                // The shared operand (A: other × k, or B: k × other), each part's own one and C.
+                let shared = pseudoRandom(other * k, seed: 51)
+                let own = sizes.enumerated().map { pseudoRandom($1 * k, seed: 60 + UInt64($0)) }
+                let c0 = sizes.enumerated().map { pseudoRandom($1 * other, seed: 70 + UInt64($0)) }
+                let expected = sizes.indices.map { s in
+                    sharesA
+                        ? Self.model(ta: ta, tb: tb, m: other, n: sizes[s], k: k, a: shared, b: own[s], c: c0[s], accumulate: s == 1)
+                        : Self.model(ta: ta, tb: tb, m: sizes[s], n: other, k: k, a: own[s], b: shared, c: c0[s], accumulate: s == 1)
+                }
+                // Raw buffers: the parts' pointers outlive any one closure.
+                func buffer(_ values: [Float]) -> UnsafeMutableBufferPointer<Float> {
+                    let made = UnsafeMutableBufferPointer<Float>.allocate(capacity: values.count)
+                    _ = made.initialize(from: values)
+                    return made
+                }
+                let sharedBuffer = buffer(shared), ownBuffers = own.map(buffer)
+                defer { ([sharedBuffer] + ownBuffers).forEach { $0.deallocate() } }
+                for (name, loops) in Self.builds {
+                    let c = c0.map(buffer)
+                    defer { c.forEach { $0.deallocate() } }
+                    let problems = sizes.indices.map { s in
+                        let (m, n) = sharesA ? (other, sizes[s]) : (sizes[s], other)
+                        let (a, b) = sharesA ? (sharedBuffer, ownBuffers[s]) : (ownBuffers[s], sharedBuffer)
+                        return GEMMProblem(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.baseAddress!, lda: ta ? m : k,
+                                           b: b.baseAddress!, ldb: tb ? k : n, c: c[s].baseAddress!, ldc: n, accumulate: s == 1,
+                                           precision: .bf16, loops: loops)
+                    }
+                    gemmParts(problems, sharesA: sharesA, pool: pool)
+                    for s in sizes.indices {
+                        let differing = zip(c[s], expected[s]).filter { $0.bitPattern != $1.bitPattern }.count
+                        XCTAssertEqual(differing, 0, "\(name): sharing \(sharesA ? "A" : "B"), transposes \(ta) \(tb), part \(s)")
+                    }
+                }
+            }
+        }
+    }
+
     /// A prepacked bf16 B, used by leading blocks (odd k' included, as causal attention does),
     /// gives the bits of the plain bf16 GEMM of that block.
     func testLeadingBlocksOfAPackedBF16Matrix() {
