@@ -58,7 +58,7 @@ public struct ResourceEstimate {
     /// of B and an MC × KC block of A for the largest product (inner size `inner`, `rows` × `columns`
     /// output), at `precision` (bf16 pairs take half the words where the CPU has AVX512_BF16);
     /// with bf16 also both whole operands of that product, packed once for all threads
-    /// (`SharedPanels`).
+    /// (`BF16Tiles`).
     static func packingBytes(inner: Double, rows: Double, columns: Double, precision: MatrixPrecision) -> Double {
         let k = Int(min(inner, Double(GEMMBlocking.kc))), n = Int(min(columns, Double(GEMMBlocking.nc)))
         let words = PackedMatrix.count(k: k, n: n, precision: precision) + PackedMatrix.count(k: k, n: GEMMBlocking.mc, precision: precision)

@@ -128,9 +128,8 @@ public func gemm(
     }, sharesA: false, pool: pool)
 }
 
-/// Products sharing A (`sharesA`) or B, as one: their panels side by side in one `SharedPanels`
-/// and every thread's tile cut at the parts' edges. Only bf16 packs A, so elsewhere (and on one
-/// thread) they run one after another, which gives the same bits.
+/// Products sharing A (`sharesA`) or B, as one (`BF16Tiles`). Only bf16 packs A, so elsewhere
+/// (and on one thread) they run one after another, which gives the same bits.
 func gemmParts(_ parts: [GEMMProblem], sharesA: Bool, pool: ThreadPool) {
     let parts = parts.filter { $0.m > 0 && $0.n > 0 }
     let multiplyAdds = parts.reduce(0) { $0 + $1.m * $1.n * $1.k }
@@ -139,24 +138,7 @@ func gemmParts(_ parts: [GEMMProblem], sharesA: Bool, pool: ThreadPool) {
         for part in parts { part.run(pool: pool) }
         return
     }
-    let packed = SharedPanels(parts, sharesA: sharesA, pool: pool)
-    let (rowTasks, columnTasks) = gemmPartition(m: packed.rows, n: packed.columns, k: parts[0].k, threads: pool.threadCount,
-                                                packsPerTile: false)
-    let microColumns = parts[0].loops.gemmColumns
-    let rowPanels = packed.rows / microRows, columnPanels = packed.columns / microColumns
-    pool.parallelFor(rowTasks * columnTasks) { task, _ in
-        let tr = task / columnTasks, tc = task % columnTasks
-        let rows = (rowPanels * tr / rowTasks * microRows)..<(rowPanels * (tr + 1) / rowTasks * microRows)
-        let columns = (columnPanels * tc / columnTasks * microColumns)..<(columnPanels * (tc + 1) / columnTasks * microColumns)
-        for (s, part) in parts.enumerated() {
-            let rowBase = packed.rowBases[s], columnBase = packed.columnBases[s]
-            let i0 = max(rows.lowerBound - rowBase, 0), i1 = min(rows.upperBound - rowBase, part.m)
-            let j0 = max(columns.lowerBound - columnBase, 0), j1 = min(columns.upperBound - columnBase, part.n)
-            if i0 < i1 && j0 < j1 {
-                part.run(rows: i0..<i1, columns: j0..<j1, packed: packed.part(s))
-            }
-        }
-    }
+    BF16Tiles(parts, sharesA: sharesA, pool: pool).run(pool: pool)
 }
 
 /// `batch` independent GEMMs whose operands sit `strideA`, `strideB`, `strideC` floats apart
@@ -290,14 +272,15 @@ extension ThreadPool {
 /// Splits C into `rowTasks x columnTasks` tiles (at most `threads` of them), minimising the
 /// largest tile's multiply-adds plus its packing traffic (every tile packs its columns of B, and
 /// its rows of A when A is transposed; a row-major A is read in place).
-/// With `packsPerTile` false (the operands were packed once for all tiles, `SharedPanels`) only
-/// the multiply-adds count.
-func gemmPartition(m: Int, n: Int, k: Int, threads: Int, packsA: Bool = true, packsPerTile: Bool = true) -> (rows: Int, columns: Int) {
+/// With `packsPerTile` false (`BF16Tiles`: an operand several tiles read is packed once for all
+/// of them) only the multiply-adds count, ties going to more row tasks when `preferRows`.
+func gemmPartition(m: Int, n: Int, k: Int, threads: Int, packsA: Bool = true, packsPerTile: Bool = true,
+                   preferRows: Bool = false) -> (rows: Int, columns: Int) {
     let rowPanels = (m + microRows - 1) / microRows
     let columnPanels = (n + microColumns - 1) / microColumns
     var best = (rows: 1, columns: 1)
     var bestCost = Int.max
-    for rowTasks in 1...threads where rowTasks <= rowPanels {
+    for rowTasks in preferRows ? Array((1...threads).reversed()) : Array(1...threads) where rowTasks <= rowPanels {
         let columnTasks = min(threads / rowTasks, columnPanels)
         let rows = (rowPanels + rowTasks - 1) / rowTasks * microRows
         let columns = (columnPanels + columnTasks - 1) / columnTasks * microColumns
@@ -394,89 +377,98 @@ extension GEMMProblem {
             run(rows: 0..<m, columns: 0..<n)
             return
         }
-        // bf16 packs A whatever its layout. Shared panels cost a second hand-off to the pool; a
-        // product of one or two column panels (a classifier head) is split by rows anyway, each
-        // thread then rounding only its own rows of A and all of the small B.
+        if precision == .bf16 {
+            BF16Tiles([self], sharesA: true, pool: pool).run(pool: pool)
+            return
+        }
         let microColumns = loops.gemmColumns
-        let perTile = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount, packsA: transposeA || precision == .bf16)
-        let packed = precision == .bf16 && !(perTile.columns == 1 && n <= 2 * microColumns) ? SharedPanels(self, pool: pool) : nil
-        let (rowTasks, columnTasks) = packed == nil
-            ? perTile : gemmPartition(m: m, n: n, k: k, threads: pool.threadCount, packsPerTile: false)
+        let (rowTasks, columnTasks) = gemmPartition(m: m, n: n, k: k, threads: pool.threadCount, packsA: transposeA)
         let rowPanels = (m + microRows - 1) / microRows
         let columnPanels = (n + microColumns - 1) / microColumns
         pool.parallelFor(rowTasks * columnTasks) { task, _ in
             let tr = task / columnTasks, tc = task % columnTasks
             let rows = min(m, rowPanels * tr / rowTasks * microRows)..<min(m, rowPanels * (tr + 1) / rowTasks * microRows)
             let columns = min(n, columnPanels * tc / columnTasks * microColumns)..<min(n, columnPanels * (tc + 1) / columnTasks * microColumns)
-            if let packed {
-                run(rows: rows, columns: columns, packed: packed)
-            } else {
-                run(rows: rows, columns: columns)
-            }
+            run(rows: rows, columns: columns)
         }
     }
 }
 
-/// A bf16 product's operands rounded and packed once for all the threads that multiply it:
-/// every thread packs a share of the panels, then each multiplies its tile of C from them.
-/// Packed per tile instead (as `GEMMProblem.run(rows:columns:)` does), a column split has every
-/// thread round all of A and a row split all of B, which cost the layer shapes (256 rows)
-/// about a tenth of the bf16 peak on two threads. Layout: for each KC block, op(A)'s MR-row
-/// panels then, in `b`, op(B)'s NR-column panels, as the per-tile packers write them.
-struct SharedPanels: @unchecked Sendable {
-    let a: UnsafeMutableRawPointer, b: UnsafeMutableRawPointer
-    /// Words of one full KC block of each operand.
-    let aBlockWords: Int, bBlockWords: Int
-    /// Rows of A's panels and columns of B's (whole panels; all parts').
-    let rows: Int, columns: Int
-    /// Where each part's rows of A and columns of B start in the panels.
+/// A bf16 product, or products that share an operand (`gemmParts`), on several threads. The
+/// threads split C into tiles (all parts' panels side by side); an operand that several tiles
+/// read is rounded and packed once for all of them before they multiply (the shared panels), one
+/// that only a tile reads is packed by that tile's thread block by block as it multiplies, still
+/// in cache. The larger operand is the private one: packed before, rounding it would be a pass
+/// over memory that no multiply hides (for the Transformer's 2048-row activations about a tenth
+/// of the bf16 peak). Packed by every tile instead, a column split would have every thread
+/// round all of A, a row split all of B. Layout of the shared panels: for each KC block, op(A)'s
+/// MR-row panels in `a` and op(B)'s NR-column panels in `b`, each part's from a whole panel, as
+/// the per-tile packers write them.
+struct BF16Tiles: @unchecked Sendable {
+    let parts: [GEMMProblem]
+    /// Whether the parts share A (each its own B) or B (each its own A).
+    let sharesA: Bool
+    /// Where each part's rows of A and columns of B start among all parts' (whole panels).
     let rowBases: [Int], columnBases: [Int]
-    /// The part whose panels `run(rows:columns:packed:)` reads.
-    private(set) var rowBase = 0, columnBase = 0
+    /// All parts' rows and columns (whole panels).
+    let rows: Int, columns: Int
+    let rowTasks: Int, columnTasks: Int
+    /// The shared panels of A and of B; nil: every tile packs that operand itself.
+    let a: UnsafeMutableRawPointer?, b: UnsafeMutableRawPointer?
+    /// Words of one full KC block of each operand's shared panels.
+    let aBlockWords: Int, bBlockWords: Int
 
-    init(_ problem: GEMMProblem, pool: ThreadPool) { self.init([problem], sharesA: true, pool: pool) }
-
-    /// The panels of products that share A (`sharesA`) or B: the shared operand once (the first
-    /// part's), each part's own one after the last, from a whole panel.
-    init(_ parts: [GEMMProblem], sharesA: Bool, pool: ThreadPool) {
+    /// Partitions the product among `pool`'s threads and packs the shared operands; `holds`
+    /// (tests) overrides which operands are shared.
+    init(_ parts: [GEMMProblem], sharesA: Bool, pool: ThreadPool, holds: (a: Bool, b: Bool)? = nil) {
         let problem = parts[0]
         let bf16 = problem.loops.bf16, kc = GEMMBlocking.kc, mr = microRows, nr = problem.loops.gemmColumns
         func panelled(_ lines: Int, _ width: Int) -> Int { (lines + width - 1) / width * width }
         var rowBases: [Int] = [], columnBases: [Int] = [], rows = 0, columns = 0
         for part in parts {
             precondition(part.k == problem.k && (sharesA ? part.m == problem.m : part.n == problem.n),
-                         "SharedPanels: parts of different shapes share an operand")
+                         "BF16Tiles: parts of different shapes share an operand")
             rowBases.append(sharesA ? 0 : rows)
             columnBases.append(sharesA ? columns : 0)
             rows = sharesA ? panelled(part.m, mr) : rows + panelled(part.m, mr)
             columns = sharesA ? columns + panelled(part.n, nr) : panelled(part.n, nr)
         }
-        (self.rows, self.columns, self.rowBases, self.columnBases) = (rows, columns, rowBases, columnBases)
+        (self.parts, self.sharesA, self.rowBases, self.columnBases, self.rows, self.columns) =
+            (parts, sharesA, rowBases, columnBases, rows, columns)
+        let aLines = sharesA ? problem.m : parts.reduce(0) { $0 + $1.m }
+        let bLines = sharesA ? parts.reduce(0) { $0 + $1.n } : problem.n
+        (rowTasks, columnTasks) = gemmPartition(m: rows, n: columns, k: problem.k, threads: pool.threadCount,
+                                                packsPerTile: false, preferRows: aLines >= bLines)
+        // A classifier head's B (one or two panels) is rounded by every thread: cheaper than a
+        // second hand-off to the pool.
+        let skinny = parts.count == 1 && columnTasks == 1 && problem.n <= 2 * nr
+        let (holdsA, holdsB) = holds ?? (columnTasks > 1, rowTasks > 1 && !skinny)
         let blocks = (problem.k + kc - 1) / kc
         aBlockWords = bf16.packedWords(k: kc, lines: rows)
         bBlockWords = bf16.packedWords(k: kc, lines: columns)
         let scratch = ThreadScratch.current
-        let a = UnsafeMutableRawPointer(scratch.sharedA(count: blocks * aBlockWords))
-        let b = UnsafeMutableRawPointer(scratch.sharedB(count: blocks * bBlockWords))
+        let a = holdsA ? UnsafeMutableRawPointer(scratch.sharedA(count: blocks * aBlockWords)) : nil
+        let b = holdsB ? UnsafeMutableRawPointer(scratch.sharedB(count: blocks * bBlockWords)) : nil
         (self.a, self.b) = (a, b)
         // Units of one MC block of a part's row panels and of 8 of its column panels, for every
-        // KC block: (part, first row or column).
+        // KC block: (part, first row or column, of A).
         let unitRows = GEMMBlocking.mc / mr * mr, unitColumns = 8 * nr
         var units: [(part: Int, first: Int, ofA: Bool)] = []
         for (s, part) in parts.enumerated() {
-            if s == 0 || !sharesA { units += stride(from: 0, to: part.m, by: unitRows).map { (s, $0, true) } }
-            if s == 0 || sharesA { units += stride(from: 0, to: part.n, by: unitColumns).map { (s, $0, false) } }
+            if holdsA && (s == 0 || !sharesA) { units += stride(from: 0, to: part.m, by: unitRows).map { (s, $0, true) } }
+            if holdsB && (s == 0 || sharesA) { units += stride(from: 0, to: part.n, by: unitColumns).map { (s, $0, false) } }
         }
+        if units.isEmpty { return }
         let (aBlockWords, bBlockWords) = (self.aBlockWords, self.bBlockWords)
         pool.parallelFor(blocks * units.count) { task, _ in
             let block = task / units.count, unit = units[task % units.count], part = parts[unit.part]
             let pc = block * kc, depth = min(kc, part.k - pc)
-            if unit.ofA {
+            if unit.ofA, let a {
                 let i0 = unit.first, count = min(unitRows, part.m - i0)
                 let source = part.transposeA ? part.a + pc * part.lda + i0 : part.a + i0 * part.lda + pc
                 bf16.packA(source, part.lda, part.transposeA, count, depth,
                            a + 4 * (block * aBlockWords + bf16.packedWords(k: depth, lines: rowBases[unit.part] + i0)))
-            } else {
+            } else if let b {
                 let j0 = unit.first, count = min(unitColumns, part.n - j0)
                 let source = part.transposeB ? part.b + j0 * part.ldb + pc : part.b + pc * part.ldb + j0
                 bf16.packB(source, part.ldb, part.transposeB, depth, count,
@@ -485,44 +477,102 @@ struct SharedPanels: @unchecked Sendable {
         }
     }
 
-    /// The same panels, read as part `s`'s operands.
-    func part(_ s: Int) -> SharedPanels {
-        var view = self
-        (view.rowBase, view.columnBase) = (rowBases[s], columnBases[s])
-        return view
+    /// Every tile of the partition, one task each.
+    func run(pool: ThreadPool) {
+        let rowPanels = rows / microRows, columnPanels = columns / parts[0].loops.gemmColumns, nr = parts[0].loops.gemmColumns
+        let (rowTasks, columnTasks) = (self.rowTasks, self.columnTasks)
+        pool.parallelFor(rowTasks * columnTasks) { task, _ in
+            let tr = task / columnTasks, tc = task % columnTasks
+            run(rows: (rowPanels * tr / rowTasks * microRows)..<(rowPanels * (tr + 1) / rowTasks * microRows),
+                columns: (columnPanels * tc / columnTasks * nr)..<(columnPanels * (tc + 1) / columnTasks * nr))
+        }
     }
-}
 
-extension GEMMProblem {
-    /// C[rows, columns] from operands packed once (`SharedPanels`), in `run`'s order of blocks,
-    /// so every element's sum is the same. `rows` and `columns` start on panel boundaries.
-    func run(rows: Range<Int>, columns: Range<Int>, packed: SharedPanels) {
-        let bf16 = loops.bf16, microColumns = loops.gemmColumns
+    /// The tile `rows` × `columns` of all parts' C (starting on panel boundaries), in the order
+    /// of blocks `GEMMProblem.run(rows:columns:)` uses: NC columns, KC steps, MC rows; every
+    /// element's sum is the same.
+    func run(rows: Range<Int>, columns: Range<Int>) {
+        let loops = parts[0].loops, bf16 = loops.bf16, nr = loops.gemmColumns, k = parts[0].k
+        let scratch = ThreadScratch.current
+        func panelled(_ lines: Int) -> Int { (lines + nr - 1) / nr * nr }
         // Whole panels: NC rounded down to the panel width.
-        let ncBlock = GEMMBlocking.nc / microColumns * microColumns
+        let ncBlock = GEMMBlocking.nc / nr * nr
         var jc = columns.lowerBound
         while jc < columns.upperBound {
-            let nc = min(ncBlock, columns.upperBound - jc)
+            let chunk = jc..<min(jc + ncBlock, columns.upperBound)
+            var pieces: [(part: Int, rows: Range<Int>, columns: Range<Int>)] = []
+            for (s, part) in parts.enumerated() {
+                let i0 = max(rows.lowerBound - rowBases[s], 0), i1 = min(rows.upperBound - rowBases[s], part.m)
+                let j0 = max(chunk.lowerBound - columnBases[s], 0), j1 = min(chunk.upperBound - columnBases[s], part.n)
+                if i0 < i1 && j0 < j1 { pieces.append((s, i0..<i1, j0..<j1)) }
+            }
+            jc = chunk.upperBound
+            if pieces.isEmpty { continue }
             var pc = 0
             while pc < k {
                 let kc = min(GEMMBlocking.kc, k - pc), block = pc / GEMMBlocking.kc
-                let panelStride = bf16.packedWords(k: kc, lines: microColumns)
-                let b = packed.b + 4 * (block * packed.bBlockWords + bf16.packedWords(k: kc, lines: packed.columnBase + jc))
-                let accumulateBlock = accumulate || pc > 0
-                var ic = rows.lowerBound
-                while ic < rows.upperBound {
-                    let mc = min(GEMMBlocking.mc, rows.upperBound - ic)
-                    let a = packed.a + 4 * (block * packed.aBlockWords + bf16.packedWords(k: kc, lines: packed.rowBase + ic))
-                    bf16.macroKernel(mc: mc, nc: nc, kc: kc, packedA: a, packedB: b, bPanelStride: panelStride,
-                                     c: c + ic * ldc + jc, ldc: ldc, accumulate: accumulateBlock, transposedA: transposeA)
-                    if let epilogue, pc + kc == k {
-                        epilogue.apply(c, ldc: ldc, rows: ic..<(ic + mc), columns: jc..<(jc + nc), loops: loops)
+                // Each piece's B panels: shared, or packed here (once when the parts share B).
+                var bPanels: [UnsafeRawPointer] = []
+                if let b {
+                    bPanels = pieces.map {
+                        UnsafeRawPointer(b + 4 * (block * bBlockWords + bf16.packedWords(k: kc, lines: columnBases[$0.part] + $0.columns.lowerBound)))
                     }
-                    ic += mc
+                } else {
+                    let sources = sharesA ? pieces : [pieces[0]]
+                    let packed = UnsafeMutableRawPointer(scratch.packedB(count: sources.reduce(0) {
+                        $0 + bf16.packedWords(k: kc, lines: panelled($1.columns.count))
+                    }))
+                    var offset = 0
+                    for piece in sources {
+                        let part = parts[piece.part], j0 = piece.columns.lowerBound
+                        bf16.packB(part.transposeB ? part.b + j0 * part.ldb + pc : part.b + pc * part.ldb + j0, part.ldb,
+                                   part.transposeB, kc, piece.columns.count, packed + 4 * offset)
+                        bPanels.append(UnsafeRawPointer(packed + 4 * offset))
+                        offset += bf16.packedWords(k: kc, lines: panelled(piece.columns.count))
+                    }
+                    if !sharesA { bPanels = Array(repeating: bPanels[0], count: pieces.count) }
+                }
+                // A's panels of MC rows of part s: shared, or packed here.
+                func aPanels(_ s: Int, rows ic: Int, _ mc: Int) -> UnsafeRawPointer {
+                    if let a { return UnsafeRawPointer(a + 4 * (block * aBlockWords + bf16.packedWords(k: kc, lines: rowBases[s] + ic))) }
+                    let part = parts[s]
+                    let packed = scratch.packedA(count: bf16.packedWords(k: kc, lines: (mc + microRows - 1) / microRows * microRows))
+                    bf16.packA(part.transposeA ? part.a + pc * part.lda + ic : part.a + ic * part.lda + pc, part.lda, part.transposeA,
+                               mc, kc, UnsafeMutableRawPointer(packed))
+                    return UnsafeRawPointer(packed)
+                }
+                func multiply(_ s: Int, rows ic: Int, _ mc: Int, columns: Range<Int>, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer) {
+                    let part = parts[s]
+                    bf16.macroKernel(mc: mc, nc: columns.count, kc: kc, packedA: a, packedB: b,
+                                     bPanelStride: bf16.packedWords(k: kc, lines: nr),
+                                     c: part.c + ic * part.ldc + columns.lowerBound, ldc: part.ldc,
+                                     accumulate: part.accumulate || pc > 0, transposedA: part.transposeA)
+                    if let epilogue = part.epilogue, pc + kc == k {
+                        epilogue.apply(part.c, ldc: part.ldc, rows: ic..<(ic + mc), columns: columns, loops: loops)
+                    }
+                }
+                if sharesA {
+                    // The pieces have the same rows: each block of A serves all of them.
+                    let pieceRows = pieces[0].rows
+                    var ic = pieceRows.lowerBound
+                    while ic < pieceRows.upperBound {
+                        let mc = min(GEMMBlocking.mc, pieceRows.upperBound - ic)
+                        let a = aPanels(pieces[0].part, rows: ic, mc)
+                        for (piece, b) in zip(pieces, bPanels) { multiply(piece.part, rows: ic, mc, columns: piece.columns, a, b) }
+                        ic += mc
+                    }
+                } else {
+                    for (piece, b) in zip(pieces, bPanels) {
+                        var ic = piece.rows.lowerBound
+                        while ic < piece.rows.upperBound {
+                            let mc = min(GEMMBlocking.mc, piece.rows.upperBound - ic)
+                            multiply(piece.part, rows: ic, mc, columns: piece.columns, aPanels(piece.part, rows: ic, mc), b)
+                            ic += mc
+                        }
+                    }
                 }
                 pc += kc
             }
-            jc += nc
         }
     }
 }
@@ -537,7 +587,7 @@ final class ThreadScratch {
 
     func packedA(count: Int) -> UnsafeMutablePointer<Float> { a.reserve(count) }
     func packedB(count: Int) -> UnsafeMutablePointer<Float> { b.reserve(count) }
-    /// Whole operands packed for all threads (`SharedPanels`), owned by the calling thread.
+    /// Whole operands packed for all threads (`BF16Tiles`), owned by the calling thread.
     func sharedA(count: Int) -> UnsafeMutablePointer<Float> { sharedAPanels.reserve(count) }
     func sharedB(count: Int) -> UnsafeMutablePointer<Float> { sharedBPanels.reserve(count) }
 

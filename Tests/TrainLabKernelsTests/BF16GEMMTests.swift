@@ -126,41 +126,44 @@ final class BF16GEMMTests: XCTestCase {
         }
     }
 
-    /// Operands packed once for all threads (`SharedPanels`, each thread packing a share) give
-    /// every build the model's bits in every tile: tiles that start inside the matrix, partial
-    /// panels, three KC blocks, all four layouts.
-    func testSharedPanelsGiveTheInstructionsBitsInEveryTile() {
+    /// Tiles of a bf16 product on several threads (`BF16Tiles`) give every build the model's
+    /// bits: each operand shared (packed once, each thread packing a share) or packed by the tile
+    /// itself, tiles that start inside the matrix, partial panels, three KC blocks, all four layouts.
+    func testTilesGiveTheInstructionsBitsWhateverTheyShare() {
         let (m, n, k) = (20, 70, 1031)
         let a = pseudoRandom(m * k, seed: 41), b = pseudoRandom(k * n, seed: 42), c0 = pseudoRandom(m * n, seed: 43)
         let pool = ThreadPool(threads: 3)
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let expected = Self.model(ta: ta, tb: tb, m: m, n: n, k: k, a: a, b: b, c: c0, accumulate: true)
             for (name, loops) in Self.builds {
-                var c = c0
-                a.withUnsafeBufferPointer { a in
-                    b.withUnsafeBufferPointer { b in
-                        c.withUnsafeMutableBufferPointer { c in
-                            let problem = GEMMProblem(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.baseAddress!, lda: ta ? m : k,
-                                                      b: b.baseAddress!, ldb: tb ? k : n, c: c.baseAddress!, ldc: n, accumulate: true,
-                                                      precision: .bf16, loops: loops)
-                            let packed = SharedPanels(problem, pool: pool)
-                            let rowSplit = 2 * microRows, columnSplit = loops.gemmColumns
-                            for (rows, columns) in [(0..<rowSplit, 0..<columnSplit), (0..<rowSplit, columnSplit..<n),
-                                                    (rowSplit..<m, 0..<columnSplit), (rowSplit..<m, columnSplit..<n)] {
-                                problem.run(rows: rows, columns: columns, packed: packed)
+                for holds in [(a: true, b: true), (a: true, b: false), (a: false, b: true), (a: false, b: false)] {
+                    var c = c0
+                    a.withUnsafeBufferPointer { a in
+                        b.withUnsafeBufferPointer { b in
+                            c.withUnsafeMutableBufferPointer { c in
+                                let problem = GEMMProblem(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.baseAddress!, lda: ta ? m : k,
+                                                          b: b.baseAddress!, ldb: tb ? k : n, c: c.baseAddress!, ldc: n, accumulate: true,
+                                                          precision: .bf16, loops: loops)
+                                let tiles = BF16Tiles([problem], sharesA: true, pool: pool, holds: holds)
+                                let rowSplit = 2 * microRows, columnSplit = loops.gemmColumns
+                                for (rows, columns) in [(0..<rowSplit, 0..<columnSplit), (0..<rowSplit, columnSplit..<tiles.columns),
+                                                        (rowSplit..<tiles.rows, 0..<columnSplit), (rowSplit..<tiles.rows, columnSplit..<tiles.columns)] {
+                                    tiles.run(rows: rows, columns: columns)
+                                }
                             }
                         }
                     }
+                    let differing = zip(c, expected).filter { $0.bitPattern != $1.bitPattern }.count
+                    XCTAssertEqual(differing, 0, "\(name): transposes \(ta) \(tb), shared A \(holds.a), shared B \(holds.b)")
                 }
-                let differing = zip(c, expected).filter { $0.bitPattern != $1.bitPattern }.count
-                XCTAssertEqual(differing, 0, "\(name): transposes \(ta) \(tb)")
             }
         }
     }
 
     /// Products that share an operand (`gemmParts`: q, k, v from one input) give every part the
     /// model's bits for its own product: widths of a full, a partial and a panel-crossing panel
-    /// side by side, so tiles cut through parts; two KC blocks (odd k); one part accumulating.
+    /// side by side, so tiles cut through parts; two KC blocks (odd k); one part accumulating;
+    /// each operand shared or packed by the tiles.
     func testPartsSharingAnOperandGiveTheirOwnBits() {
         let k = 523, sizes = [32, 7, 45], other = 20
         let pool = ThreadPool(threads: 3)
@@ -183,20 +186,28 @@ final class BF16GEMMTests: XCTestCase {
                 }
                 let sharedBuffer = buffer(shared), ownBuffers = own.map(buffer)
                 defer { ([sharedBuffer] + ownBuffers).forEach { $0.deallocate() } }
+                let holdings: [(a: Bool, b: Bool)?] = [nil, (true, true), (true, false), (false, true), (false, false)]
                 for (name, loops) in Self.builds {
-                    let c = c0.map(buffer)
-                    defer { c.forEach { $0.deallocate() } }
-                    let problems = sizes.indices.map { s in
-                        let (m, n) = sharesA ? (other, sizes[s]) : (sizes[s], other)
-                        let (a, b) = sharesA ? (sharedBuffer, ownBuffers[s]) : (ownBuffers[s], sharedBuffer)
-                        return GEMMProblem(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.baseAddress!, lda: ta ? m : k,
-                                           b: b.baseAddress!, ldb: tb ? k : n, c: c[s].baseAddress!, ldc: n, accumulate: s == 1,
-                                           precision: .bf16, loops: loops)
-                    }
-                    gemmParts(problems, sharesA: sharesA, pool: pool)
-                    for s in sizes.indices {
-                        let differing = zip(c[s], expected[s]).filter { $0.bitPattern != $1.bitPattern }.count
-                        XCTAssertEqual(differing, 0, "\(name): sharing \(sharesA ? "A" : "B"), transposes \(ta) \(tb), part \(s)")
+                    for holds in holdings {
+                        let c = c0.map(buffer)
+                        defer { c.forEach { $0.deallocate() } }
+                        let problems = sizes.indices.map { s in
+                            let (m, n) = sharesA ? (other, sizes[s]) : (sizes[s], other)
+                            let (a, b) = sharesA ? (sharedBuffer, ownBuffers[s]) : (ownBuffers[s], sharedBuffer)
+                            return GEMMProblem(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.baseAddress!, lda: ta ? m : k,
+                                               b: b.baseAddress!, ldb: tb ? k : n, c: c[s].baseAddress!, ldc: n, accumulate: s == 1,
+                                               precision: .bf16, loops: loops)
+                        }
+                        if let holds {
+                            BF16Tiles(problems, sharesA: sharesA, pool: pool, holds: holds).run(pool: pool)
+                        } else {
+                            gemmParts(problems, sharesA: sharesA, pool: pool)
+                        }
+                        for s in sizes.indices {
+                            let differing = zip(c[s], expected[s]).filter { $0.bitPattern != $1.bitPattern }.count
+                            XCTAssertEqual(differing, 0, "\(name): sharing \(sharesA ? "A" : "B"), transposes \(ta) \(tb), part \(s), "
+                                           + (holds.map { "shared A \($0.a), shared B \($0.b)" } ?? "as gemm splits it"))
+                        }
                     }
                 }
             }
