@@ -244,50 +244,59 @@ final class BF16GEMMTests: XCTestCase {
     /// The VDPBF16PS build's packers (VCVTNE2PS2BF16 in C, both layouts of each operand) write
     /// the Swift model's rounding (which the FMA fallback packs with) of every bit pattern: random
     /// normals, subnormals (±0), infinities and NaNs (quiet, sign and leading payload kept), odd
-    /// k, a partial panel of each operand.
+    /// and even k, a partial panel of each operand padded with zeros, and a transposed A past its
+    /// first group of 48 columns.
     func testPairPackersRoundEveryBitPatternAsTheModel() throws {
         try XCTSkipUnless(InstructionSet.supportedByCPU().contains(.avx512BF16), "this CPU has no AVX512_BF16")
         let bf16 = HotLoops.avx512BF16.bf16
-        let (rows, depth) = (13, 37), pairs = (depth + 1) / 2
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        let bits: [UInt32] = (0..<(rows * depth * 4)).map { i in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            let v = UInt32(truncatingIfNeeded: state >> 32)
-            switch i % 4 {
-            case 1: return v & 0x807F_FFFF        // zero or subnormal
-            case 2: return v | 0x7F80_0000        // infinity or NaN
-            default: return v
-            }
-        }
-        let values = bits.map { Float(bitPattern: $0) }
-        func half(_ x: Float) -> UInt32 { MatrixPrecision.bf16Rounded(x).bitPattern >> 16 }
-        /// Pair word q of line `line` of op(X) (lines × depth); `element(line, p)` reads op(X).
-        func word(_ element: (Int, Int) -> Float, _ line: Int, _ q: Int) -> UInt32 {
-            half(element(line, 2 * q)) | (2 * q + 1 < depth ? half(element(line, 2 * q + 1)) << 16 : 0)
-        }
-        var packed = [UInt32](repeating: 0xDEAD_BEEF, count: 64 * pairs * 2)
-        for transposed in [false, true] {
-            // A: (rows × depth) as op(A); stored (depth × rows) when transposed.
-            let opA = { (i: Int, p: Int) in transposed ? values[p * rows + i] : values[i * depth + p] }
-            values.withUnsafeBufferPointer { v in
-                packed.withUnsafeMutableBytes { bf16.packA(v.baseAddress!, transposed ? rows : depth, transposed, rows, depth, $0.baseAddress!) }
-            }
-            for i in 0..<rows {
-                for q in 0..<pairs {
-                    let at = transposed ? i / microRows * pairs * microRows + q * microRows + i % microRows : i * pairs + q
-                    XCTAssertEqual(packed[at], word(opA, i, q), String(format: "A transposed \(transposed), row \(i), pair \(q): %08x", packed[at]))
+        // 61 and 100 rows: a transposed A packs 48 columns (8 panels) at a time, then a partial group.
+        for (rows, depth) in [(13, 37), (61, 36), (100, 17)] {
+            let pairs = (depth + 1) / 2
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(rows)
+            let bits: [UInt32] = (0..<(max(rows, 45) * depth)).map { i in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                let v = UInt32(truncatingIfNeeded: state >> 32)
+                switch i % 4 {
+                case 1: return v & 0x807F_FFFF        // zero or subnormal
+                case 2: return v | 0x7F80_0000        // infinity or NaN
+                default: return v
                 }
             }
-            // B: (depth × 45) as op(B), one full and one partial 32-column panel.
-            let columns = 45
-            let opB = { (j: Int, p: Int) in transposed ? values[j * depth + p] : values[p * columns + j] }
-            values.withUnsafeBufferPointer { v in
-                packed.withUnsafeMutableBytes { bf16.packB(v.baseAddress!, transposed ? depth : columns, transposed, depth, columns, $0.baseAddress!) }
+            let values = bits.map { Float(bitPattern: $0) }
+            func half(_ x: Float) -> UInt32 { MatrixPrecision.bf16Rounded(x).bitPattern >> 16 }
+            /// Pair word q of line `line` of op(X) (lines × depth); `element(line, p)` reads op(X).
+            func word(_ element: (Int, Int) -> Float, _ line: Int, _ q: Int) -> UInt32 {
+                half(element(line, 2 * q)) | (2 * q + 1 < depth ? half(element(line, 2 * q + 1)) << 16 : 0)
             }
-            for j in 0..<columns {
-                for q in 0..<pairs {
-                    let at = j / 32 * pairs * 32 + q * 32 + j % 32
-                    XCTAssertEqual(packed[at], word(opB, j, q), String(format: "B transposed \(transposed), column \(j), pair \(q): %08x", packed[at]))
+            for transposed in [false, true] {
+                var packed = [UInt32](repeating: 0xDEAD_BEEF, count: 128 * pairs)
+                // A: (rows × depth) as op(A); stored (depth × rows) when transposed.
+                let opA = { (i: Int, p: Int) in transposed ? values[p * rows + i] : values[i * depth + p] }
+                values.withUnsafeBufferPointer { v in
+                    packed.withUnsafeMutableBytes { bf16.packA(v.baseAddress!, transposed ? rows : depth, transposed, rows, depth, $0.baseAddress!) }
+                }
+                // A transposed is in panels of 6 rows, the last padded with zero rows.
+                let paddedRows = transposed ? (rows + microRows - 1) / microRows * microRows : rows
+                for i in 0..<paddedRows {
+                    for q in 0..<pairs {
+                        let at = transposed ? i / microRows * pairs * microRows + q * microRows + i % microRows : i * pairs + q
+                        XCTAssertEqual(packed[at], i < rows ? word(opA, i, q) : 0,
+                                       String(format: "A \(rows)×\(depth) transposed \(transposed), row \(i), pair \(q): %08x", packed[at]))
+                    }
+                }
+                // B: (depth × 45) as op(B), one full and one partial 32-column panel (zero columns after 45).
+                let columns = 45
+                packed = [UInt32](repeating: 0xDEAD_BEEF, count: 128 * pairs)
+                let opB = { (j: Int, p: Int) in transposed ? values[j * depth + p] : values[p * columns + j] }
+                values.withUnsafeBufferPointer { v in
+                    packed.withUnsafeMutableBytes { bf16.packB(v.baseAddress!, transposed ? depth : columns, transposed, depth, columns, $0.baseAddress!) }
+                }
+                for j in 0..<64 {
+                    for q in 0..<pairs {
+                        let at = j / 32 * pairs * 32 + q * 32 + j % 32
+                        XCTAssertEqual(packed[at], j < columns ? word(opB, j, q) : 0,
+                                       String(format: "B \(depth) deep, transposed \(transposed), column \(j), pair \(q): %08x", packed[at]))
+                    }
                 }
             }
         }
