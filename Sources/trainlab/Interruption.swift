@@ -10,12 +10,21 @@ import Glibc
 /// check (building a large data set) never traps the user.
 ///
 /// The handler only counts and writes a byte to a pipe (both async-signal-safe); a watcher
-/// thread reads the pipe and does the rest outside the handler.
+/// thread reads the pipe and does the rest outside the handler. The count and the pipe's end
+/// live in raw memory, not in `static var`s: the handler runs on whichever thread the signal
+/// interrupts, and Swift's exclusivity checks track a thread's accesses to a variable, so a
+/// signal that landed inside that thread's read of the count (every step polls `requested`)
+/// made the handler's write a "simultaneous access", which aborts the process (SIGABRT).
 enum Interruption {
-    nonisolated(unsafe) private static var signalCount: sig_atomic_t = 0
-    nonisolated(unsafe) private static var wakeUp: Int32 = -1
+    /// [signals seen, the pipe's write end]; made before any handler is installed.
+    nonisolated(unsafe) private static let shared: UnsafeMutablePointer<Int32> = {
+        let words = UnsafeMutablePointer<Int32>.allocate(capacity: 2)
+        words.initialize(repeating: -1, count: 2)
+        words[0] = 0
+        return words
+    }()
 
-    static var requested: Bool { signalCount != 0 }
+    static var requested: Bool { shared[0] != 0 }
     /// Set on the watcher thread just before a second signal's exit, while other threads may
     /// still be inside SQLite: the exit then leaves the WAL as it is (nothing is lost).
     nonisolated(unsafe) static var stoppingAtOnce = false
@@ -23,12 +32,14 @@ enum Interruption {
     static func install(onSecondSignal: (@Sendable () -> Void)? = nil) {
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else { return }
-        wakeUp = ends[1]
+        let shared = Interruption.shared
+        shared[1] = ends[1]
         for number in [SIGINT, SIGTERM, SIGHUP, SIGUSR1] {
             signal(number) { _ in
-                Interruption.signalCount += 1
+                let shared = Interruption.shared
+                shared[0] &+= 1
                 var byte: UInt8 = 1
-                _ = write(Interruption.wakeUp, &byte, 1)
+                _ = write(shared[1], &byte, 1)
             }
         }
         let readEnd = ends[0]
