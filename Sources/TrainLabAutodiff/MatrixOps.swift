@@ -98,8 +98,13 @@ extension Tape {
                     weightGradients.append(GEMMPart(operand: dy.data, ld: width, size: width, c: dw.data, ldc: inputs, accumulate: !overwrite))
                 }
             }
-            gemm(transposeA: true, n: inputs, k: rows, rowParts: weightGradients, b: value(x).data, ldb: inputs,
-                 precision: precision, pool: pool)
+            // Tied weights (one parameter in two layers) add into one gradient: one product after
+            // the other then, as separate layers would.
+            let distinct = Set(weightGradients.map(\.c)).count == weightGradients.count
+            for parts in distinct ? [weightGradients] : weightGradients.map({ [$0] }) {
+                gemm(transposeA: true, n: inputs, k: rows, rowParts: parts, b: value(x).data, ldb: inputs,
+                     precision: precision, pool: pool)
+            }
         }
         return made.map(\.0)
     }

@@ -187,7 +187,7 @@ public final class Tape {
             return (append(value, gradient: nil, tracks: tracks), value)
         }
         if profile != nil, let last = made.last {
-            let name = op()
+            let name = op()  // as given: `shortName` would cut a name such as "linears 8x(4+2)x3" at its "("
             closeForwardOp()
             opNames[last.0.id] = name
             openOp = (name, OpProfile.now())

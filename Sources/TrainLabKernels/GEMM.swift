@@ -85,7 +85,7 @@ public func gemm(
 
 /// One of several products that share an operand (`gemm(m:k:a:lda:columnParts:)`,
 /// `gemm(n:k:rowParts:b:ldb:)`): its own operand, its block of C and what `gemm` would be given
-/// for it alone.
+/// for it alone. The parts' blocks of C must not overlap (they are computed at once).
 public struct GEMMPart {
     public let operand: UnsafePointer<Float>, ld: Int
     /// Its product's columns (sharing A) or rows (sharing B).
@@ -274,16 +274,17 @@ extension ThreadPool {
 /// its rows of A when A is transposed; a row-major A is read in place).
 /// With `packsPerTile` false (`BF16Tiles`: an operand several tiles read is packed once for all
 /// of them) only the multiply-adds count, ties going to more row tasks when `preferRows`.
+/// `panelWidth`: the columns of a panel of the hot loops that will run it.
 func gemmPartition(m: Int, n: Int, k: Int, threads: Int, packsA: Bool = true, packsPerTile: Bool = true,
-                   preferRows: Bool = false) -> (rows: Int, columns: Int) {
+                   preferRows: Bool = false, panelWidth: Int = microColumns) -> (rows: Int, columns: Int) {
     let rowPanels = (m + microRows - 1) / microRows
-    let columnPanels = (n + microColumns - 1) / microColumns
+    let columnPanels = (n + panelWidth - 1) / panelWidth
     var best = (rows: 1, columns: 1)
     var bestCost = Int.max
     for rowTasks in preferRows ? Array((1...threads).reversed()) : Array(1...threads) where rowTasks <= rowPanels {
         let columnTasks = min(threads / rowTasks, columnPanels)
         let rows = (rowPanels + rowTasks - 1) / rowTasks * microRows
-        let columns = (columnPanels + columnTasks - 1) / columnTasks * microColumns
+        let columns = (columnPanels + columnTasks - 1) / columnTasks * panelWidth
         // A packed element costs about as much as 4 multiply-adds at full FMA throughput.
         let packing = packsPerTile ? 4 * k * (columns + (packsA ? rows * ((columns + GEMMBlocking.nc - 1) / GEMMBlocking.nc) : 0)) : 0
         let cost = rows * columns * k + packing
@@ -438,14 +439,14 @@ struct BF16Tiles: @unchecked Sendable {
         let aLines = sharesA ? problem.m : parts.reduce(0) { $0 + $1.m }
         let bLines = sharesA ? parts.reduce(0) { $0 + $1.n } : problem.n
         (rowTasks, columnTasks) = gemmPartition(m: rows, n: columns, k: problem.k, threads: pool.threadCount,
-                                                packsPerTile: false, preferRows: aLines >= bLines)
+                                                packsPerTile: false, preferRows: aLines >= bLines, panelWidth: nr)
         // A classifier head's B (one or two panels) is rounded by every thread: cheaper than a
         // second hand-off to the pool.
         let skinny = parts.count == 1 && columnTasks == 1 && problem.n <= 2 * nr
         let (holdsA, holdsB) = holds ?? (columnTasks > 1, rowTasks > 1 && !skinny)
         let blocks = (problem.k + kc - 1) / kc
-        aBlockWords = bf16.packedWords(k: kc, lines: rows)
-        bBlockWords = bf16.packedWords(k: kc, lines: columns)
+        aBlockWords = bf16.packedWords(k: min(kc, problem.k), lines: rows)
+        bBlockWords = bf16.packedWords(k: min(kc, problem.k), lines: columns)
         let scratch = ThreadScratch.current
         let a = holdsA ? UnsafeMutableRawPointer(scratch.sharedA(count: blocks * aBlockWords)) : nil
         let b = holdsB ? UnsafeMutableRawPointer(scratch.sharedB(count: blocks * bBlockWords)) : nil

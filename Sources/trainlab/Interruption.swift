@@ -35,11 +35,14 @@ enum Interruption {
         let shared = Interruption.shared
         shared[1] = ends[1]
         for number in [SIGINT, SIGTERM, SIGHUP, SIGUSR1] {
+            // `shared` is made above, so the handler's access takes swift_once's fast path only.
             signal(number) { _ in
+                let saved = errno
                 let shared = Interruption.shared
                 shared[0] &+= 1
                 var byte: UInt8 = 1
                 _ = write(shared[1], &byte, 1)
+                errno = saved
             }
         }
         let readEnd = ends[0]
