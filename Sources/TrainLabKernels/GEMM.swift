@@ -440,10 +440,12 @@ struct BF16Tiles: @unchecked Sendable {
         let bLines = sharesA ? parts.reduce(0) { $0 + $1.n } : problem.n
         (rowTasks, columnTasks) = gemmPartition(m: rows, n: columns, k: problem.k, threads: pool.threadCount,
                                                 packsPerTile: false, preferRows: aLines >= bLines, panelWidth: nr)
-        // A classifier head's B (one or two panels) is rounded by every thread: cheaper than a
-        // second hand-off to the pool.
+        // An operand too small to be worth a second hand-off to the pool (a classifier head's B
+        // of one or two panels, a small MLP's layers) is rounded by every tile that reads it.
         let skinny = parts.count == 1 && columnTasks == 1 && problem.n <= 2 * nr
-        let (holdsA, holdsB) = holds ?? (columnTasks > 1, rowTasks > 1 && !skinny)
+        let small = 8192
+        let (holdsA, holdsB) = holds ?? (columnTasks > 1 && aLines * problem.k >= small,
+                                         rowTasks > 1 && bLines * problem.k >= small && !skinny)
         let blocks = (problem.k + kc - 1) / kc
         aBlockWords = bf16.packedWords(k: min(kc, problem.k), lines: rows)
         bBlockWords = bf16.packedWords(k: min(kc, problem.k), lines: columns)
@@ -451,9 +453,12 @@ struct BF16Tiles: @unchecked Sendable {
         let a = holdsA ? UnsafeMutableRawPointer(scratch.sharedA(count: blocks * aBlockWords)) : nil
         let b = holdsB ? UnsafeMutableRawPointer(scratch.sharedB(count: blocks * bBlockWords)) : nil
         (self.a, self.b) = (a, b)
-        // Units of one MC block of a part's row panels and of 8 of its column panels, for every
-        // KC block: (part, first row or column, of A).
-        let unitRows = GEMMBlocking.mc / mr * mr, unitColumns = 8 * nr
+        // Units of up to one MC block of a part's row panels and up to 8 of its column panels
+        // (fewer when that gives every thread a share), for every KC block: (part, first row
+        // or column, of A).
+        let threads = pool.threadCount
+        let unitRows = max(1, min(GEMMBlocking.mc / mr, rows / mr / threads)) * mr
+        let unitColumns = max(1, min(8, columns / nr / threads)) * nr
         var units: [(part: Int, first: Int, ofA: Bool)] = []
         for (s, part) in parts.enumerated() {
             if holdsA && (s == 0 || !sharesA) { units += stride(from: 0, to: part.m, by: unitRows).map { (s, $0, true) } }
