@@ -169,13 +169,15 @@ public final class Tape {
         for i in inputs where tracksGradient[i.id] { tracks = true }
         let value = given ?? take(shape)
         let node = append(value, gradient: nil, tracks: tracks)
-        if profile != nil {
-            let name = OpProfile.shortName(op())
-            closeForwardOp()
-            opNames[node.id] = name
-            openOp = (name, OpProfile.now())
-        }
+        if profile != nil { openForwardOp(OpProfile.shortName(op()), at: node) }
         return (node, value)
+    }
+
+    /// Starts timing the forward of the op whose (last) output is `node`, under `name`.
+    private func openForwardOp(_ name: String, at node: Variable) {
+        closeForwardOp()
+        opNames[node.id] = name
+        openOp = (name, OpProfile.now())
     }
 
     /// The nodes of an op with several outputs, made one after another; `op` names them once in
@@ -186,12 +188,8 @@ public final class Tape {
             let value = take(shape)
             return (append(value, gradient: nil, tracks: tracks), value)
         }
-        if profile != nil, let last = made.last {
-            let name = op()  // as given: `shortName` would cut a name such as "linears 8x(4+2)x3" at its "("
-            closeForwardOp()
-            opNames[last.0.id] = name
-            openOp = (name, OpProfile.now())
-        }
+        // The name as given: `shortName` would cut one such as "linears 8x(4+2)x3" at its "(".
+        if profile != nil, let last = made.last { openForwardOp(op(), at: last.0) }
         return made
     }
 

@@ -281,7 +281,8 @@ func gemmPartition(m: Int, n: Int, k: Int, threads: Int, packsA: Bool = true, pa
     let columnPanels = (n + panelWidth - 1) / panelWidth
     var best = (rows: 1, columns: 1)
     var bestCost = Int.max
-    for rowTasks in preferRows ? Array((1...threads).reversed()) : Array(1...threads) where rowTasks <= rowPanels {
+    for rowTasks in stride(from: preferRows ? threads : 1, through: preferRows ? 1 : threads, by: preferRows ? -1 : 1)
+    where rowTasks <= rowPanels {
         let columnTasks = min(threads / rowTasks, columnPanels)
         let rows = (rowPanels + rowTasks - 1) / rowTasks * microRows
         let columns = (columnPanels + columnTasks - 1) / columnTasks * panelWidth
