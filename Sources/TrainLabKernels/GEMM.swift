@@ -419,12 +419,15 @@ struct BF16Tiles: @unchecked Sendable {
     let a: UnsafeMutableRawPointer?, b: UnsafeMutableRawPointer?
     /// Words of one full KC block of each operand's shared panels.
     let aBlockWords: Int, bBlockWords: Int
+    /// The parts' bf16 hot loops and their panel width.
+    let bf16: BF16GEMMLoops, nr: Int
 
     /// Partitions the product among `pool`'s threads and packs the shared operands; `holds`
     /// (tests) overrides which operands are shared.
     init(_ parts: [GEMMProblem], sharesA: Bool, pool: ThreadPool, holds: (a: Bool, b: Bool)? = nil) {
         let problem = parts[0]
         let bf16 = problem.loops.bf16, kc = GEMMBlocking.kc, mr = microRows, nr = problem.loops.gemmColumns
+        (self.bf16, self.nr) = (bf16, nr)
         func panelled(_ lines: Int, _ width: Int) -> Int { (lines + width - 1) / width * width }
         var rowBases: [Int] = [], columnBases: [Int] = [], rows = 0, columns = 0
         for part in parts {
@@ -486,7 +489,7 @@ struct BF16Tiles: @unchecked Sendable {
 
     /// Every tile of the partition, one task each.
     func run(pool: ThreadPool) {
-        let rowPanels = rows / microRows, columnPanels = columns / parts[0].loops.gemmColumns, nr = parts[0].loops.gemmColumns
+        let rowPanels = rows / microRows, columnPanels = columns / nr, nr = self.nr
         let (rowTasks, columnTasks) = (self.rowTasks, self.columnTasks)
         pool.parallelFor(rowTasks * columnTasks) { task, _ in
             let tr = task / columnTasks, tc = task % columnTasks
@@ -497,83 +500,96 @@ struct BF16Tiles: @unchecked Sendable {
 
     /// The tile `rows` × `columns` of all parts' C (starting on panel boundaries), in the order
     /// of blocks `GEMMProblem.run(rows:columns:)` uses: NC columns, KC steps, MC rows; every
-    /// element's sum is the same.
+    /// element's sum is the same. Allocates nothing and copies no `GEMMProblem` (each copy
+    /// retains its hot loops' dozens of closures): a 64³ product takes a few microseconds.
     func run(rows: Range<Int>, columns: Range<Int>) {
-        let loops = parts[0].loops, bf16 = loops.bf16, nr = loops.gemmColumns, k = parts[0].k
+        let bf16 = self.bf16, nr = self.nr, k = parts[0].k, count = parts.count
         let scratch = ThreadScratch.current
         func panelled(_ lines: Int) -> Int { (lines + nr - 1) / nr * nr }
+        /// Part s's rows and columns in this tile and the column chunk, nil where it has none.
+        func piece(_ s: Int, _ chunk: Range<Int>) -> (rows: Range<Int>, columns: Range<Int>)? {
+            let i0 = max(rows.lowerBound - rowBases[s], 0), i1 = min(rows.upperBound - rowBases[s], parts[s].m)
+            let j0 = max(chunk.lowerBound - columnBases[s], 0), j1 = min(chunk.upperBound - columnBases[s], parts[s].n)
+            return i0 < i1 && j0 < j1 ? (i0..<i1, j0..<j1) : nil
+        }
         // Whole panels: NC rounded down to the panel width.
         let ncBlock = GEMMBlocking.nc / nr * nr
         var jc = columns.lowerBound
         while jc < columns.upperBound {
             let chunk = jc..<min(jc + ncBlock, columns.upperBound)
-            var pieces: [(part: Int, rows: Range<Int>, columns: Range<Int>)] = []
-            for (s, part) in parts.enumerated() {
-                let i0 = max(rows.lowerBound - rowBases[s], 0), i1 = min(rows.upperBound - rowBases[s], part.m)
-                let j0 = max(chunk.lowerBound - columnBases[s], 0), j1 = min(chunk.upperBound - columnBases[s], part.n)
-                if i0 < i1 && j0 < j1 { pieces.append((s, i0..<i1, j0..<j1)) }
-            }
             jc = chunk.upperBound
-            if pieces.isEmpty { continue }
+            guard let first = (0..<count).first(where: { piece($0, chunk) != nil }) else { continue }
             var pc = 0
             while pc < k {
                 let kc = min(GEMMBlocking.kc, k - pc), block = pc / GEMMBlocking.kc
-                // Each piece's B panels: shared, or packed here (once when the parts share B).
-                var bPanels: [UnsafeRawPointer] = []
-                if let b {
-                    bPanels = pieces.map {
-                        UnsafeRawPointer(b + 4 * (block * bBlockWords + bf16.packedWords(k: kc, lines: columnBases[$0.part] + $0.columns.lowerBound)))
+                // B's panels packed here when not shared: each piece's when the parts share A
+                // (laid out one after another), else the first piece's, which all read.
+                var packed: UnsafeMutableRawPointer? = nil
+                if b == nil {
+                    var words = 0
+                    for s in first..<(sharesA ? count : first + 1) {
+                        if let piece = piece(s, chunk) { words += bf16.packedWords(k: kc, lines: panelled(piece.columns.count)) }
                     }
-                } else {
-                    let sources = sharesA ? pieces : [pieces[0]]
-                    let packed = UnsafeMutableRawPointer(scratch.packedB(count: sources.reduce(0) {
-                        $0 + bf16.packedWords(k: kc, lines: panelled($1.columns.count))
-                    }))
+                    let buffer = UnsafeMutableRawPointer(scratch.packedB(count: words))
                     var offset = 0
-                    for piece in sources {
-                        let part = parts[piece.part], j0 = piece.columns.lowerBound
-                        bf16.packB(part.transposeB ? part.b + j0 * part.ldb + pc : part.b + pc * part.ldb + j0, part.ldb,
-                                   part.transposeB, kc, piece.columns.count, packed + 4 * offset)
-                        bPanels.append(UnsafeRawPointer(packed + 4 * offset))
+                    for s in first..<(sharesA ? count : first + 1) {
+                        guard let piece = piece(s, chunk) else { continue }
+                        let j0 = piece.columns.lowerBound, ldb = parts[s].ldb, transposed = parts[s].transposeB
+                        bf16.packB(transposed ? parts[s].b + j0 * ldb + pc : parts[s].b + pc * ldb + j0, ldb, transposed,
+                                   kc, piece.columns.count, buffer + 4 * offset)
                         offset += bf16.packedWords(k: kc, lines: panelled(piece.columns.count))
                     }
-                    if !sharesA { bPanels = Array(repeating: bPanels[0], count: pieces.count) }
+                    packed = buffer
                 }
                 // A's panels of MC rows of part s: shared, or packed here.
                 func aPanels(_ s: Int, rows ic: Int, _ mc: Int) -> UnsafeRawPointer {
                     if let a { return UnsafeRawPointer(a + 4 * (block * aBlockWords + bf16.packedWords(k: kc, lines: rowBases[s] + ic))) }
-                    let part = parts[s]
-                    let packed = scratch.packedA(count: bf16.packedWords(k: kc, lines: (mc + microRows - 1) / microRows * microRows))
-                    bf16.packA(part.transposeA ? part.a + pc * part.lda + ic : part.a + ic * part.lda + pc, part.lda, part.transposeA,
-                               mc, kc, UnsafeMutableRawPointer(packed))
-                    return UnsafeRawPointer(packed)
+                    let panels = scratch.packedA(count: bf16.packedWords(k: kc, lines: (mc + microRows - 1) / microRows * microRows))
+                    let lda = parts[s].lda, transposed = parts[s].transposeA
+                    bf16.packA(transposed ? parts[s].a + pc * lda + ic : parts[s].a + ic * lda + pc, lda, transposed,
+                               mc, kc, UnsafeMutableRawPointer(panels))
+                    return UnsafeRawPointer(panels)
                 }
                 func multiply(_ s: Int, rows ic: Int, _ mc: Int, columns: Range<Int>, _ a: UnsafeRawPointer, _ b: UnsafeRawPointer) {
-                    let part = parts[s]
+                    let c = parts[s].c, ldc = parts[s].ldc
                     bf16.macroKernel(mc: mc, nc: columns.count, kc: kc, packedA: a, packedB: b,
                                      bPanelStride: bf16.packedWords(k: kc, lines: nr),
-                                     c: part.c + ic * part.ldc + columns.lowerBound, ldc: part.ldc,
-                                     accumulate: part.accumulate || pc > 0, transposedA: part.transposeA)
-                    if let epilogue = part.epilogue, pc + kc == k {
-                        epilogue.apply(part.c, ldc: part.ldc, rows: ic..<(ic + mc), columns: columns, loops: loops)
+                                     c: c + ic * ldc + columns.lowerBound, ldc: ldc,
+                                     accumulate: parts[s].accumulate || pc > 0, transposedA: parts[s].transposeA)
+                    if let epilogue = parts[s].epilogue, pc + kc == k {
+                        epilogue.apply(c, ldc: ldc, rows: ic..<(ic + mc), columns: columns, loops: parts[s].loops)
                     }
+                }
+                // Piece s's B panels, `offset` words into what was packed here.
+                func bPanels(_ s: Int, _ piece: (rows: Range<Int>, columns: Range<Int>), offset: Int) -> UnsafeRawPointer {
+                    if let b {
+                        return UnsafeRawPointer(b + 4 * (block * bBlockWords + bf16.packedWords(k: kc, lines: columnBases[s] + piece.columns.lowerBound)))
+                    }
+                    return UnsafeRawPointer(packed! + 4 * offset)
                 }
                 if sharesA {
                     // The pieces have the same rows: each block of A serves all of them.
-                    let pieceRows = pieces[0].rows
+                    let pieceRows = piece(first, chunk)!.rows
                     var ic = pieceRows.lowerBound
                     while ic < pieceRows.upperBound {
                         let mc = min(GEMMBlocking.mc, pieceRows.upperBound - ic)
-                        let a = aPanels(pieces[0].part, rows: ic, mc)
-                        for (piece, b) in zip(pieces, bPanels) { multiply(piece.part, rows: ic, mc, columns: piece.columns, a, b) }
+                        let a = aPanels(first, rows: ic, mc)
+                        var offset = 0
+                        for s in first..<count {
+                            guard let piece = piece(s, chunk) else { continue }
+                            multiply(s, rows: ic, mc, columns: piece.columns, a, bPanels(s, piece, offset: offset))
+                            offset += bf16.packedWords(k: kc, lines: panelled(piece.columns.count))
+                        }
                         ic += mc
                     }
                 } else {
-                    for (piece, b) in zip(pieces, bPanels) {
+                    for s in first..<count {
+                        guard let piece = piece(s, chunk) else { continue }
+                        let b = bPanels(s, piece, offset: 0)
                         var ic = piece.rows.lowerBound
                         while ic < piece.rows.upperBound {
                             let mc = min(GEMMBlocking.mc, piece.rows.upperBound - ic)
-                            multiply(piece.part, rows: ic, mc, columns: piece.columns, aPanels(piece.part, rows: ic, mc), b)
+                            multiply(s, rows: ic, mc, columns: piece.columns, aPanels(s, rows: ic, mc), b)
                             ic += mc
                         }
                     }
