@@ -75,6 +75,9 @@ public final class Tape {
     /// Tensors the arena holds (for tests and the allocation report).
     public var arenaSize: Int { arena.count }
 
+    /// Floats the arena holds: a step's values, gradients and scratch, once it has run.
+    public var arenaFloats: Int { arena.reduce(0) { $0 + $1.count } }
+
     /// The arena's buffers, in allocation order (for tests of buffer reuse).
     var arenaBuffers: [UnsafeMutablePointer<Float>] { arena.map(\.data) }
 

@@ -7,15 +7,18 @@ import TrainLabKernels
 /// What a run will cost, estimated from the spec alone (nothing is built): `trainlab validate`
 /// prints it, and a run that would not fit in memory is refused before it starts.
 ///   FLOPs per step ≈ 6 · B · Σ in·out  (forward 2, backward 4 per multiply-add of each layer)
-///   memory ≈ 4 bytes · (P · (2 + optimizer state) + 8 · B · Σ widths + rows · (input + target))
+///   memory ≈ 4 bytes · (P · (2 + optimizer state) + B · tape floats per sample + rows · (input + target))
 ///            + GEMM packing buffers per thread
-/// where 8 · B · Σ widths covers each layer's values, gradients and intermediates in the arena.
+/// where the tape's floats (each node's value and gradient, kept derivatives; the model's own
+/// count, `MLP.tapeFloatsPerSample`, `Transformer.tapeFloatsPerToken`) are its arena's size.
 /// Computed in floating point: every size is range-checked, but their products may pass Int.max.
 public struct ResourceEstimate {
     /// The parameter count, saturated at Int.max (such a run is refused for its memory anyway).
     public let parameters: Int
     public let flopsPerStep: Double
     public let bytes: Double
+    /// Of `bytes`: a training step's values, gradients and scratch (the tape's arena).
+    public let activationBytes: Double
 
     public init(_ spec: ExperimentSpec) {
         if let settings = spec.model.transformer {
@@ -45,13 +48,16 @@ public struct ResourceEstimate {
         let batch = Double(min(spec.training.batchSize, spec.task.trainSize)) * group
         flopsPerStep = 6 * batch * multiplyAdds
         let stateCopies = Double(Catalogue.optimizerStateCount(spec.optimizerKind) ?? 2)
-        let activations = 8 * batch * widths.reduce(0, +)
+        let activations = batch * Double(MLP.tapeFloatsPerSample(
+            inputs: Int(inputs), hidden: spec.model.hidden, outputs: Int(outputs), norm: spec.model.norm,
+            placement: spec.model.placement, residual: spec.model.residual, activation: spec.model.activation))
         let rows = Double(spec.task.trainSize) + Double(spec.task.valSize)
         let data = rows * (group * inputs + (classification ? 1 : outputs))
         // Products: x Wᵀ (k = in), dz W (k = out), dzᵀ x (k = batch rows).
         let largest = (widths + [batch]).max()!
         let packing = Self.packingBytes(inner: largest, rows: largest, columns: widths.max()!, precision: spec.training.precision)
-        bytes = 4 * (parameters * (2 + stateCopies) + activations + data) + packing
+        activationBytes = 4 * activations
+        bytes = 4 * (parameters * (2 + stateCopies) + data) + activationBytes + packing
     }
 
     /// The GEMM's packing buffers, one set per thread (every core may run one): a KC × NC block
@@ -97,7 +103,7 @@ public struct ResourceEstimate {
         let heads = Double(c.heads), kvHeads = Double(c.resolvedKVHeads), layers = Double(c.layers)
         let v = Double(c.vocab), t = Double(length)
         let gated: Double = if case .gated = c.activation { 3 } else { 2 }
-        let perLayer = d * heads * hd + 2 * d * kvHeads * hd + heads * hd * d + gated * d * h
+        let matrixParameters = d * heads * hd + 2 * d * kvHeads * hd + heads * hd * d + gated * d * h
         let parameters = Transformer.parameterShapes(c).reduce(0.0) { $0 + $1.count }
         self.parameters = Self.saturatingInt(parameters)
         let batch = Double(min(spec.training.batchSize, spec.task.trainSize))
@@ -106,16 +112,17 @@ public struct ResourceEstimate {
         let probabilities = batch * heads * t * t
         let keeps = probabilities <= Double(AttentionKernels.keptProbabilityLimit)
         let attentionProducts: Double = keeps ? 12 : 14
-        flopsPerStep = 6 * tokens * (layers * perLayer + v * d)
+        flopsPerStep = 6 * tokens * (layers * matrixParameters + v * d)
             + attentionProducts * batch * layers * heads * Self.attentionEntries(length: length, causal: c.causal) * hd
         let kept = keeps ? layers * probabilities : 0
-        let activations = tokens * (layers * (12 * d + 3 * h) + 3 * v) + kept
+        let activations = tokens * Double(Transformer.tapeFloatsPerToken(c)) + kept
         let rows = (Double(spec.task.trainSize) + Double(spec.task.valSize)) * 2 * t
         // q, k, v (and gate, up) are multiplied as one product (`Tape.linears`): their widths add.
         let projections = max(heads * hd + 2 * kvHeads * hd, (gated - 1) * h)
         let largest = max(tokens, d, projections)
         let packing = Self.packingBytes(inner: largest, rows: largest, columns: max(d, projections, v), precision: spec.training.precision)
-        bytes = 4 * (parameters * 5 + activations + rows) + packing
+        activationBytes = 4 * activations
+        bytes = 4 * (parameters * 5 + rows) + activationBytes + packing
     }
 
     /// `x` (≥ 0) as an Int, Int.max when it does not fit.
