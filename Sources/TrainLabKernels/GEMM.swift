@@ -489,7 +489,7 @@ struct BF16Tiles: @unchecked Sendable {
 
     /// Every tile of the partition, one task each.
     func run(pool: ThreadPool) {
-        let rowPanels = rows / microRows, columnPanels = columns / nr, nr = self.nr
+        let rowPanels = rows / microRows, columnPanels = columns / nr
         let (rowTasks, columnTasks) = (self.rowTasks, self.columnTasks)
         pool.parallelFor(rowTasks * columnTasks) { task, _ in
             let tr = task / columnTasks, tc = task % columnTasks
