@@ -127,7 +127,7 @@ extension Transformer {
     /// rotated copies with RoPE), the attention output, its projection, the FFN (gate, up and
     /// their product; or up and its activation) and the down projection, two residual sums;
     /// then the embedding (plus positions), the final norm and the logits with their softmax.
-    /// Each node a value and a gradient. Within about 15% of the arena (tested).
+    /// Each node a value and a gradient. Within about 10% of the arena (tested).
     public static func tapeFloatsPerToken(_ config: TransformerConfig) -> Int {
         let d = config.dModel, q = config.heads * config.headSize, kv = 2 * config.resolvedKVHeads * config.headSize
         let h = config.resolvedFFNHidden
