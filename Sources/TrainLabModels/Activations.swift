@@ -14,11 +14,21 @@ public protocol Activation: Sendable {
     var parameters: [Parameter] { get }
     /// The one elementwise map this activation is, when it is one (gated units then fuse it).
     var map: UnaryMap? { get }
+    /// Floats per unit its own ops keep on a training step's tape when it runs as ops of its own
+    /// (their values, gradients and kept derivatives; not its input's). `validate`'s memory
+    /// estimate counts these; a test checks them against the arena for every catalogue entry.
+    var tapeFloatsPerUnit: Int { get }
 }
 
 extension Activation {
     public var parameters: [Parameter] { [] }
     public var map: UnaryMap? { nil }
+    /// One map is one node: its value and gradient, and f'(x) where the forward stores it.
+    public var tapeFloatsPerUnit: Int { map?.storesDerivative == true ? 3 : 2 }
+
+    /// The map a linear layer's GEMM applies to its output in the same pass (f'(z) stored, or
+    /// read from y), so act(Linear(x)) is one op; nil when the activation runs as its own ops.
+    public var fusedMap: UnaryMap? { map.flatMap { $0.storesDerivative || $0.derivativeFromOutput ? $0 : nil } }
 }
 
 /// max(x, 0).
@@ -63,6 +73,8 @@ public struct LeakyReLU: Activation {
     public init(negativeSlope: Float = 0.01) { self.negativeSlope = negativeSlope }
     public var name: String { "leaky_relu" }
     public var nonlinearity: Initializer.Nonlinearity { .leakyRelu }
+    /// Five nodes of a value and a gradient; the sum hands its gradient buffer on.
+    public var tapeFloatsPerUnit: Int { 9 }
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable {
         tape.add(tape.relu(x), tape.scale(tape.relu(tape.scale(x, by: -1)), by: -negativeSlope))
     }
@@ -83,6 +95,8 @@ public struct GELU: Activation {
         case .sigmoid: nil
         }
     }
+    /// The sigmoid form is three nodes (scale, σ, product) of a value and a gradient.
+    public var tapeFloatsPerUnit: Int { approximate == .sigmoid ? 6 : 3 }
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable {
         switch approximate {
         case .none: tape.unary(.gelu, x)
@@ -104,6 +118,8 @@ public final class Swish: Activation, @unchecked Sendable {
     public var name: String { "swish" }
     public var nonlinearity: Initializer.Nonlinearity { .relu }
     public var parameters: [Parameter] { learnedBeta.map { [$0] } ?? [] }
+    /// Three nodes (scale, σ, product) of a value and a gradient.
+    public var tapeFloatsPerUnit: Int { 6 }
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable {
         let scaled = learnedBeta.map { tape.scale(x, by: tape.parameter($0)) } ?? tape.scale(x, by: beta)
         return tape.multiply(x, tape.sigmoid(scaled))
@@ -115,5 +131,6 @@ public struct Identity: Activation {
     public init() {}
     public var name: String { "identity" }
     public var nonlinearity: Initializer.Nonlinearity { .linear }
+    public var tapeFloatsPerUnit: Int { 0 }
     public func callAsFunction(_ x: Variable, on tape: Tape) -> Variable { x }
 }

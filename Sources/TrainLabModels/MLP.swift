@@ -100,7 +100,7 @@ public final class MLP: Model {
             }
             let norm = layer.norm
             // act(Linear(x)) is one fused op when the activation is a map the GEMM can apply.
-            let fused = activation.map.flatMap { $0.storesDerivative || $0.derivativeFromOutput ? $0 : nil }
+            let fused = activation.fusedMap
             func block(_ input: Variable) -> Variable {
                 if let fused { return layer.linear(input, on: tape, activation: fused) }
                 return activation(layer.linear(input, on: tape), on: tape)

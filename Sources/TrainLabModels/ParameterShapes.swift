@@ -88,13 +88,13 @@ extension Transformer {
 
 // MARK: - Tape footprint
 
-/// Floats a unary map's layer keeps per unit on the tape for a training step: its value and
-/// gradient, the pre-activation gradient of a fused linear layer, and f'(z) where the forward
-/// stores it. An unfused activation (no map, or LeakyReLU, Swish) keeps more than the 5 counted
-/// here: 0.5-0.7x of its arena was measured, not yet calibrated.
-private func activatedFloats(_ activation: any Activation) -> Int {
-    guard let map = activation.map, map.storesDerivative || map.derivativeFromOutput else { return 5 }
-    return map.storesDerivative ? 4 : 3
+/// Floats a hidden layer's activation keeps per unit on the tape for a training step. Fused into
+/// the linear layer: its value and gradient, the pre-activation gradient, and f'(z) where the
+/// forward stores it. Otherwise the linear output's value and gradient, then the activation's
+/// own ops.
+private func activatedFloats(_ activation: any Activation, fused: Bool) -> Int {
+    if fused, let map = activation.fusedMap { return map.storesDerivative ? 4 : 3 }
+    return 2 + activation.tapeFloatsPerUnit
 }
 
 /// Floats a norm keeps per feature: its value and gradient (BatchNorm also its normalized input
@@ -110,15 +110,18 @@ private func normFloats(_ norm: NormalizationKind) -> Int {
 extension MLP {
     /// Floats the tape's arena holds per sample once a training step has run (values,
     /// gradients, kept derivatives; what `init` and `forward` build, counted without building
-    /// them): the resource estimate's activations. Within about 10% of the arena for fused
-    /// activations and every norm (tested); an unfused activation is under-counted.
+    /// them): the resource estimate's activations. Within about 10% of the arena for every
+    /// catalogue activation, norm and placement (tested).
     public static func tapeFloatsPerSample(inputs: Int, hidden: [Int], outputs: Int, norm: NormalizationKind,
                                            placement: NormPlacement, residual: Bool, activation: any Activation) -> Int {
         geometry(inputs: inputs, hidden: hidden, outputs: outputs, placement: placement, residual: residual)
             .reduce(inputs + 4 * outputs) { total, layer in
-                total + (layer.isHidden ? activatedFloats(activation) * layer.outputs : 0)
+                // `forward` fuses act(Linear(x)) unless a norm sits between them (post and
+                // deepnorm outside residual blocks); deepnorm scales the skip path, one more node.
+                let normBetween = norm != .none && layer.hasNorm && placement != .pre && !layer.isResidual
+                return total + (layer.isHidden ? activatedFloats(activation, fused: !normBetween) * layer.outputs : 0)
                     + (layer.hasNorm ? normFloats(norm) * layer.normWidth : 0)
-                    + (layer.isResidual ? 2 * layer.outputs : 0)
+                    + (layer.isResidual ? (placement == .deepnorm ? 4 : 2) * layer.outputs : 0)
             }
     }
 }
@@ -135,7 +138,7 @@ extension Transformer {
         let h = config.resolvedFFNHidden
         let feedForward: Int = switch config.activation {
         case .gated: 6 * h
-        case .plain(let activation): (activation.map?.storesDerivative == true ? 5 : 4) * h  // unfused: up, then f
+        case .plain(let activation): (2 + activation.tapeFloatsPerUnit) * h  // up, then f's own ops
         }
         let rotary = config.positional == .rope ? 2 * (q + kv / 2) : 0
         let norms = 2 * normFloats(config.norm) * d
