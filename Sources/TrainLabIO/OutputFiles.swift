@@ -12,12 +12,18 @@ public struct ProtectedPaths: Sendable {
     /// Protects the database at `path` and the files SQLite keeps beside it.
     public mutating func protectDatabase(_ path: String) {
         for suffix in ["", "-wal", "-shm", "-journal"] {
-            entries.append((Self.canonical(path + suffix), "the results database\(suffix.isEmpty ? "" : "'s \(suffix) file")"))
+            protect(path + suffix, as: "the results database\(suffix.isEmpty ? "" : "'s \(suffix) file")")
         }
     }
 
+    /// Protects `path` and, when it is a symbolic link, the file it leads to: reading a spec
+    /// through a link reads its target, which a write to the target's own name would replace.
     public mutating func protect(_ path: String, as what: String) {
         entries.append((Self.canonical(path), what))
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        if let target = realpath(path, &buffer).map({ String(cString: $0) }), target != entries.last!.path {
+            entries.append((target, what))
+        }
     }
 
     /// Why nothing may be written at `path`, or nil when it may.

@@ -30,6 +30,16 @@ final class OutputPathTests: XCTestCase {
                 XCTAssertTrue(outcome.standardError.contains(reason), outcome.standardError)
             }
         }
+        // Run through a symbolic link, a spec whose save_final names the link's target is refused
+        // too: the audit of 2026-12-08 found the spec replaced by its weights, exit 0.
+        let linked = try spec(saveFinal: "SELF")
+        let alias = dir.appendingPathComponent("alias.json").path
+        try FileManager.default.createSymbolicLink(atPath: alias, withDestinationPath: linked)
+        let throughLink = try runTrainlab(["run", alias, "--db", database, "--quiet"], in: self)
+        XCTAssertEqual(throughLink.status, 2, throughLink.standardError)
+        XCTAssertTrue(throughLink.standardError.contains("it is a spec being run"), throughLink.standardError)
+        XCTAssertTrue(try String(contentsOfFile: linked, encoding: .utf8).hasPrefix("{"), "the spec is still JSON")
+
         let export = try runTrainlab(["export", "o", "-o", database, "--db", database], in: self)
         XCTAssertEqual(export.status, 2, export.standardError)
         XCTAssertTrue(export.standardError.contains("will not write"), export.standardError)
