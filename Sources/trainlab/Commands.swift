@@ -81,7 +81,7 @@ let commandTable: [Command] = [
         name: "validate", synopses: ["validate SPEC.json... [--db PATH] [--shards N]"],
         summary: "parse, check and expand the specs; print the runs with size estimates; train nothing",
         options: [
-            Option("--db", value: "PATH", help: "the database the runs would write, which no weights file may overwrite (default results/trainlab.sqlite)"),
+            Option("--db", value: "PATH", help: "the database the runs would write: say which runs are done there already (run skips them), which resume and which train; no weights file may overwrite it (default results/trainlab.sqlite, not read)"),
             Option("--shards", value: "N", help: "also print which runs each of N shards trains and its estimated time"),
         ],
         run: ValidateCommand.run),

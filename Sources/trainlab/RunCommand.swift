@@ -10,13 +10,35 @@ import TrainLabIO
 /// overwrite; `--shards N` prints how `run --shard K/N` would split the runs.
 enum ValidateCommand {
     static func run(_ arguments: inout Arguments) throws {
-        let database = try arguments.option("--db") ?? defaultDatabasePath
+        let givenDatabase = try arguments.option("--db")
+        let database = givenDatabase ?? defaultDatabasePath
         let shardCount = try arguments.intOption("--shards", atLeast: 1)
         var files: [String] = []
         while let file = arguments.next() { files.append(file) }
         try arguments.finish()
         guard !files.isEmpty else { throw UsageError("validate needs at least one spec file") }
         let specs = try loadAll(files, database: database)
+        // With --db, what `run` would do with each run: skip it, resume it, or train it.
+        let store = try givenDatabase.flatMap { path in
+            FileManager.default.fileExists(atPath: path) ? try ResultsStore(path: path, readOnly: true) : nil
+        }
+        if let givenDatabase, store == nil { print("\(givenDatabase): no database yet; every run would train") }
+        var tally = (done: 0, resumes: 0, running: 0)
+        func prior(_ spec: ExperimentSpec) throws -> String {
+            guard let store, let found = try store.priorRun(configHash: spec.configHash(programVersion: programVersion),
+                                                           programVersion: programVersion) else { return "" }
+            switch found.status {
+            case "completed", "diverged":
+                tally.done += 1
+                return "; \(found.status) already as run \(found.id), skipped"
+            case "running":
+                tally.running += 1
+                return "; running as run \(found.id) (skipped while its process lives)"
+            default:
+                tally.resumes += 1
+                return "; interrupted as run \(found.id), resumes " + (found.savedStep.map { "after step \($0)" } ?? "from the start")
+            }
+        }
         for (file, runs) in specs {
             print("\(file): \(runs.count) run\(runs.count == 1 ? "" : "s")")
             for (i, spec) in runs.enumerated() {
@@ -29,8 +51,13 @@ enum ValidateCommand {
                       + "\(model), \(spec.loss.name)\(spec.trainsOnOneHotTargets ? " on one-hot class targets" : ""), \(spec.optimizerKind) lr \(ExperimentSpec.compact(.number(spec.lr))), "
                       + "\(spec.training.steps) steps × batch \(spec.training.batchSize), \(spec.training.precision.rawValue) products; "
                       + "\(estimate.parameters) parameters, "
-                      + "\(format(estimate.flopsPerStep / 1e6, 1)) MFLOP/step, ~\(ResourceEstimate.format(estimate.bytes))\(sweep)")
+                      + "\(format(estimate.flopsPerStep / 1e6, 1)) MFLOP/step, ~\(ResourceEstimate.format(estimate.bytes))\(sweep)\(try prior(spec))")
             }
+        }
+        if let givenDatabase, store != nil {
+            let total = specs.reduce(0) { $0 + $1.1.count }
+            print("\(givenDatabase): \(tally.done) of \(total) run\(total == 1 ? "" : "s") done already (--force reruns them), "
+                  + "\(tally.resumes) to resume, \(tally.running) running, \(total - tally.done - tally.resumes - tally.running) to train")
         }
         for (file, runs) in specs {
             var shown = Set<String>()

@@ -107,6 +107,34 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(quiet.standardOutput + quiet.standardError, "")
     }
 
+    /// `validate --db` says what `run` would do with each run (the contract's "which runs are
+    /// done already"): seed 0 trained before is skipped, seed 1 would train.
+    func testValidateWithTheDatabaseSaysWhichRunsAreDone() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-done-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func spec(seeds: String) throws -> String {
+            let path = folder.appendingPathComponent("s\(seeds.count).json").path
+            try #"{"name": "done", "task": {"kind": "spirals", "train_size": 64, "val_size": 0}, "model": {"hidden": [4]}, "loss": "cross_entropy", "optimizer": "sgd", "training": {"steps": 3}, "sweep": {"seed": \#(seeds)}}"#
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let database = folder.appendingPathComponent("r.sqlite").path
+        let fresh = try runTrainlab(["validate", try spec(seeds: "[0, 1]"), "--db", database], in: self)
+        XCTAssertEqual(fresh.status, 0, fresh.standardError)
+        XCTAssertTrue(fresh.standardOutput.hasPrefix("\(database): no database yet; every run would train\n"), fresh.standardOutput)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: database), "validate creates no database")
+
+        XCTAssertEqual(try runTrainlab(["run", try spec(seeds: "[0]"), "--db", database, "--quiet"], in: self).status, 0)
+        let outcome = try runTrainlab(["validate", try spec(seeds: "[0, 1]"), "--db", database], in: self)
+        XCTAssertEqual(outcome.status, 0, outcome.standardError)
+        let lines = outcome.standardOutput.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 4, outcome.standardOutput)
+        XCTAssertTrue(lines[1].hasSuffix("[seed=0]; completed already as run 1, skipped"), lines[1])
+        XCTAssertTrue(lines[2].hasSuffix("[seed=1]"), lines[2])
+        XCTAssertEqual(lines[3], "\(database): 1 of 2 runs done already (--force reruns them), 0 to resume, 0 running, 1 to train")
+    }
+
     /// docs/command-line.md's usage block is what `trainlab --help` prints.
     func testReadmeShowsTheUsage() throws {
         let readme = try String(contentsOf: URL(fileURLWithPath: #filePath)
