@@ -31,14 +31,23 @@ public final class ThreadPool: @unchecked Sendable {
     /// The most threads a pool takes (a larger request is capped).
     public static let maximumThreads = 256
 
-    /// `TRAINLAB_THREADS` when set to a positive integer (at most `maximumThreads`), else the
-    /// available cores.
+    /// `TRAINLAB_THREADS` when set to a positive integer (at most `maximumThreads`; anything
+    /// else is `environmentProblem`), else the available cores.
     public static func defaultThreadCount() -> Int {
         if let text = ProcessInfo.processInfo.environment["TRAINLAB_THREADS"],
            let n = Int(text.trimmingCharacters(in: .whitespaces)), n > 0 {
             return min(n, maximumThreads)
         }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// Why `TRAINLAB_THREADS` cannot be honoured (not a positive integer), or nil when it is
+    /// unset, empty or one: the command line refuses it before anything runs, as it refuses a
+    /// bad `TRAINLAB_ISA`, rather than fall back to every core unannounced.
+    public static var environmentProblem: String? {
+        guard let text = ProcessInfo.processInfo.environment["TRAINLAB_THREADS"], !text.isEmpty else { return nil }
+        if let n = Int(text.trimmingCharacters(in: .whitespaces)), n > 0 { return nil }
+        return "TRAINLAB_THREADS: expected a positive integer (kernel threads), got '\(text)'"
     }
 
     private static let sharedLock = Mutex<ThreadPool?>(nil)

@@ -36,7 +36,7 @@ do {
         print(usage, terminator: "")
         exit(2)
     }
-    if let problem = InstructionSet.environmentProblem {
+    if let problem = InstructionSet.environmentProblem ?? ThreadPool.environmentProblem {
         FileHandle.standardError.write(Data("trainlab: \(problem)\n".utf8))
         exit(2)
     }

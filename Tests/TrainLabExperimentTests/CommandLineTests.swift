@@ -38,6 +38,18 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(portable.status, 0, portable.standardError)
     }
 
+    /// A TRAINLAB_THREADS that is not a positive integer used to fall back to every core, silently.
+    func testBadThreadCountInTheEnvironmentIsABadInput() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let spec = root.appendingPathComponent("experiments/quickstart.json").path
+        for bad in ["banana", "0", "-2", "1.5"] {
+            let outcome = try runTrainlab(["validate", spec], in: self, environment: ["TRAINLAB_THREADS": bad])
+            XCTAssertEqual(outcome.status, 2, bad)
+            XCTAssertEqual(outcome.standardError, "trainlab: TRAINLAB_THREADS: expected a positive integer (kernel threads), got '\(bad)'\n")
+        }
+        XCTAssertEqual(try runTrainlab(["validate", spec], in: self, environment: ["TRAINLAB_THREADS": "1"]).status, 0)
+    }
+
     func testEveryCommandAnswersHelpAndListsItsOptionsInItsUsageLines() throws {
         for command in commandTable {
             let outcome = try trainlab([command.name, "--help"])
