@@ -218,12 +218,12 @@ enum Catalogue {
         "step": .init("lr·gamma^⌊t/step_size⌋") { r, _ in .step(stepSize: try r.int("step_size", range: 1...Int.max), gamma: try r.double("gamma", default: 0.1, range: 0...1)) },
         "exponential": .init("lr·gamma^t") { r, _ in .exponential(gamma: try r.double("gamma", range: 0...1)) },
         "cosine": .init("eta_min + (lr − eta_min)(1 + cos(πt/steps))/2") { r, _ in .cosine(minLR: try r.double("eta_min", default: 0, range: 0...1e6)) },
-        "warmup_cosine": .init("linear warmup over warmup_steps, then cosine to eta_min") { r, steps in
+        "warmup_cosine": .init("linear warmup over warmup_steps (default steps/10: 100 of the default 1000 steps), then cosine to eta_min") { r, steps in
             .warmupCosine(warmupSteps: try r.int("warmup_steps", default: max(1, steps / 10), range: 1...Int.max),
                           minLR: try r.double("eta_min", default: 0, range: 0...1e6))
         },
-        "linear_warmup": .init("lr·min(1, t/warmup_steps)") { r, steps in .linearWarmup(warmupSteps: try r.int("warmup_steps", default: max(1, steps / 10), range: 1...Int.max)) },
-        "inverse_sqrt": .init("linear warmup, then lr·√(warmup_steps/t)") { r, steps in .inverseSqrt(warmupSteps: try r.int("warmup_steps", default: max(1, steps / 10), range: 1...Int.max)) },
+        "linear_warmup": .init("lr·min(1, t/warmup_steps); warmup_steps default steps/10 (100 of the default 1000 steps)") { r, steps in .linearWarmup(warmupSteps: try r.int("warmup_steps", default: max(1, steps / 10), range: 1...Int.max)) },
+        "inverse_sqrt": .init("linear warmup, then lr·√(warmup_steps/t); warmup_steps default steps/10 (100 of the default 1000 steps)") { r, steps in .inverseSqrt(warmupSteps: try r.int("warmup_steps", default: max(1, steps / 10), range: 1...Int.max)) },
     ]
 
     static let initializers: [String: CatalogueEntry<@Sendable (ObjectReader) throws -> Initializer>] = [

@@ -11,7 +11,7 @@ import TrainLabIO
 /// relative to the spec's folder. Loaded once per spec file.
 struct FileTask {
     /// The catalogue's line for `task.kind: "file"`.
-    static let doc = "NumPy .npy files: train_inputs, train_targets, optional val_inputs, val_targets (see the README)"
+    static let doc = "NumPy .npy files: train_inputs, train_targets, optional val_inputs, val_targets (docs/specs.md)"
 
     let data: TaskData
     let paths: [String]
