@@ -3,6 +3,7 @@ import TrainLabReport
 import TrainLabStore
 import TrainLabExperiment
 import TrainLabIO
+import TrainLabSpec
 
 /// `trainlab report EXPERIMENT [-o FILE] [--db PATH|GLOB] [--by KEY...] [--metric NAME] [--smooth A]
 /// [--format html|svg] [--chart C] [--problem P] [--watch [SECONDS]]`: an experiment's charts and
@@ -177,11 +178,14 @@ enum ReportCommand {
         return svg
     }
 
-    /// `EXPERIMENT.html` (or `.svg`) in the current folder, characters other than letters,
-    /// digits, `-`, `_` and `.` replaced by `_`, cut to the longest experiment name a spec may
-    /// give (a longer name, from an older database, would pass the file system's limit).
+    /// `EXPERIMENT.html` (or `.svg`) in the current folder: letters and digits of any script,
+    /// `-`, `_` and `.` kept, anything else replaced by `_`, cut to 200 bytes (the file system's
+    /// limit is 255). Where a character was replaced or the name cut, 8 hex digits of the name's
+    /// SHA-256 follow, so two names (`日本語`, `中文字`; `a b`, `a/b`) never share a file.
     static func defaultFileName(experiment: String, format: String) -> String {
-        let safe = String(experiment.prefix(ExperimentSpec.maximumNameLength).map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" })
+        var safe = String(experiment.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
+        while safe.utf8.count > 200 { safe.removeLast() }
+        if safe != experiment { safe += "-" + Digest.sha256Hex(experiment).prefix(8) }
         return (safe.isEmpty || safe.hasPrefix(".") ? "report" + safe : safe) + "." + format
     }
 }

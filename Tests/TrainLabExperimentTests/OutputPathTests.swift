@@ -55,4 +55,36 @@ final class OutputPathTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: pointedTo, encoding: .utf8), "keep me")
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: link)[.type] as? FileAttributeType, .typeRegular)
     }
+
+    /// A report's default file name keeps letters of any script and tells names apart that
+    /// share their safe characters: `日本語` and `中文字` both wrote `___.html` (audit, 2026-12-08).
+    func testDefaultReportNamesNeverCollide() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trainlab-names-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let database = dir.appendingPathComponent("n.sqlite").path
+        let names = ["日本語", "中文字", "a b", "a_b"]
+        for (i, name) in names.enumerated() {
+            let spec = dir.appendingPathComponent("s\(i).json").path
+            try #"{"name": "\#(name)", "task": {"kind": "blobs", "train_size": 16, "val_size": 0}, "model": {"hidden": [4]}, "loss": "cross_entropy", "optimizer": "sgd", "training": {"steps": 2}}"#
+                .write(toFile: spec, atomically: true, encoding: .utf8)
+            XCTAssertEqual(try runTrainlab(["run", spec, "--db", database, "--quiet"], in: self).status, 0, name)
+        }
+        for name in names {
+            let process = Process()
+            process.executableURL = trainlabBinary
+            process.arguments = ["report", name, "--db", database]
+            process.currentDirectoryURL = dir
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            addTeardownBlock { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, name)
+        }
+        let reports = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".html") }.sorted()
+        XCTAssertEqual(reports.count, 4, "\(reports)")
+        XCTAssertTrue(reports.contains("日本語.html") && reports.contains("中文字.html") && reports.contains("a_b.html"), "\(reports)")
+        XCTAssertTrue(reports.contains { $0.hasPrefix("a_b-") && $0.count == "a_b-12345678.html".count }, "a b: the safe name and a digest, \(reports)")
+    }
 }
