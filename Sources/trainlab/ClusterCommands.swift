@@ -177,8 +177,15 @@ enum StatusCommand {
         let runs = try store.runs().filter { $0.supersededBy == nil }
         func count(_ statuses: RunStatus...) -> Int { runs.filter { statuses.contains($0.status) }.count }
         let live = runs.filter(\.isLive)
+        // An adaptive search leaves the trials it stopped `interrupted` at their rung (a later
+        // run may train them on): a result of the search, not work lost.
+        let paused = try runs.filter { run in
+            guard run.status == .interrupted else { return false }
+            return try store.params(runID: run.id)["search.rung"] != nil
+        }.count
         print("\(file): \(runs.count) run\(runs.count == 1 ? "" : "s"): \(count(.completed, .diverged)) done, "
-              + "\(live.count) running, \(count(.failed)) failed, \(count(.interrupted) + runs.filter(\.isOrphaned).count) interrupted")
+              + "\(live.count) running, \(count(.failed)) failed, \(count(.interrupted) - paused + runs.filter(\.isOrphaned).count) interrupted"
+              + (paused > 0 ? ", \(paused) stopped by a search at their rung" : ""))
         for run in live {
             print("  run \(run.id) \(run.experiment): "
                   + progressLine(run, params: try store.params(runID: run.id), summaries: try store.summaries(runID: run.id)))

@@ -266,6 +266,10 @@ extension AdaptiveSearchRunTests {
         let survivor = try XCTUnwrap(try ResultsStore(path: database, readOnly: true).runs().first { $0.status == .completed })
         let show = try runTrainlab(["show", String(survivor.id), "--db", database], in: self)
         XCTAssertTrue(show.standardOutput.contains("completed (rung 2, 90 steps)"), show.standardOutput)
+
+        // `status` counts the stopped trials apart from work lost to an interruption.
+        let status = try runTrainlab(["status", database], in: self)
+        XCTAssertEqual(status.standardOutput, "\(database): 9 runs: 1 done, 0 running, 0 failed, 0 interrupted, 8 stopped by a search at their rung\n")
     }
 
     static let benchmarkSpec = """
