@@ -10,6 +10,29 @@ enum SlurmCommand {
     /// the run in progress to reach its next step and save.
     static let warningSeconds = 120
 
+    /// sbatch's `--time` forms (minutes, minutes:seconds, hours:minutes:seconds, days-hours,
+    /// days-hours:minutes, days-hours:minutes:seconds; UNLIMITED or INFINITE): checked here, as
+    /// sbatch would refuse the script only once it is submitted.
+    static func isSlurmTime(_ text: String) -> Bool {
+        if ["UNLIMITED", "INFINITE"].contains(text.uppercased()) { return true }
+        func number(_ part: Substring, below limit: Int = Int.max) -> Bool {
+            !part.isEmpty && part.count <= 6 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) && Int(part)! < limit
+        }
+        let dayAndClock = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        let clock = dayAndClock.last!.split(separator: ":", omittingEmptySubsequences: false)
+        if dayAndClock.count == 2 {
+            // D-HH[:MM[:SS]]
+            return number(dayAndClock[0]) && (1...3).contains(clock.count) && number(clock[0], below: 24)
+                && clock.dropFirst().allSatisfy { number($0, below: 60) }
+        }
+        switch clock.count {
+        case 1: return number(clock[0])
+        case 2: return number(clock[0]) && number(clock[1], below: 60)
+        case 3: return number(clock[0]) && number(clock[1], below: 60) && number(clock[2], below: 60)
+        default: return false
+        }
+    }
+
     static func run(_ arguments: inout Arguments) throws {
         guard let shardCount = try arguments.intOption("--shards", atLeast: 1) else { throw UsageError("slurm needs --shards N") }
         let cpusPerTask = try arguments.intOption("--cpus-per-task", atLeast: 1) ?? 1
@@ -27,6 +50,9 @@ enum SlurmCommand {
         guard !database.contains("{shard}") else { throw UsageError("--db is the merged database; the shards' names are made from it") }
         for directive in directives where directive.contains(where: { $0.isWhitespace || $0 == "'" }) {
             throw UsageError("--\(directive.dropFirst(2)): a value without spaces or quotes expected")
+        }
+        if let time = directives.first(where: { $0.hasPrefix("--time=") })?.dropFirst(7), !isSlurmTime(String(time)) {
+            throw UsageError("--time \(time): expected sbatch's forms, MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED")
         }
         // A bad spec stops here, not in N tasks on the cluster.
         let specs = try loadAll(files, database: database)

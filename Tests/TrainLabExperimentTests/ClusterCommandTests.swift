@@ -130,6 +130,20 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertTrue(shardLines[3].hasPrefix("  shard 3: 1 run (4), "), String(shardLines[3]))
     }
 
+    /// A --time sbatch would refuse on submission is refused here (it used to be written as is).
+    func testSlurmTimeIsOneOfSbatchsForms() throws {
+        let spec = try writeSweep(seeds: 2)
+        for bad in ["abc", "-5", "99:99", "1-24", "1:2:3:4"] {
+            let outcome = try trainlab(["slurm", spec, "--shards", "2", "--time", bad, "-o", path("bad.sbatch")])
+            XCTAssertEqual(outcome.status, 2, bad)
+            XCTAssertTrue(outcome.standardError.contains("--time \(bad): expected sbatch's forms"), outcome.standardError)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("bad.sbatch")))
+        for good in ["30", "30:00", "1:30:00", "2-12", "2-12:30", "2-12:30:00", "UNLIMITED"] {
+            XCTAssertTrue(SlurmCommand.isSlurmTime(good), good)
+        }
+    }
+
     func testSlurmScriptsRunAsAnArrayTaskAndAMergeJobWould() throws {
         let spec = try writeSweep(seeds: 2)
         let outcome = try trainlab(["slurm", spec, "--shards", "2", "--time", "00:10:00", "--partition", "debug",
