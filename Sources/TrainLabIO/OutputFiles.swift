@@ -19,11 +19,9 @@ public struct ProtectedPaths: Sendable {
     /// Protects `path` and, when it is a symbolic link, the file it leads to: reading a spec
     /// through a link reads its target, which a write to the target's own name would replace.
     public mutating func protect(_ path: String, as what: String) {
-        entries.append((Self.canonical(path), what))
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        if let target = realpath(path, &buffer).map({ String(cString: $0) }), target != entries.last!.path {
-            entries.append((target, what))
-        }
+        let canonical = Self.canonical(path)
+        entries.append((canonical, what))
+        if let target = Self.resolved(path), target != canonical { entries.append((target, what)) }
     }
 
     /// Why nothing may be written at `path`, or nil when it may.
@@ -42,9 +40,13 @@ public struct ProtectedPaths: Sendable {
     static func canonical(_ path: String) -> String {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
+        return ((resolved(folder) ?? folder) as NSString).appendingPathComponent(url.lastPathComponent)
+    }
+
+    /// realpath(3): every symbolic link and `..` resolved; nil when `path` does not exist.
+    private static func resolved(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let resolved = realpath(folder, &buffer).map { String(cString: $0) } ?? folder
-        return (resolved as NSString).appendingPathComponent(url.lastPathComponent)
+        return realpath(path, &buffer).map { String(cString: $0) }
     }
 }
 

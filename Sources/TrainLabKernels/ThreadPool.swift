@@ -34,10 +34,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// `TRAINLAB_THREADS` when set to a positive integer (at most `maximumThreads`; anything
     /// else is `environmentProblem`), else the available cores.
     public static func defaultThreadCount() -> Int {
-        if let text = ProcessInfo.processInfo.environment["TRAINLAB_THREADS"],
-           let n = Int(text.trimmingCharacters(in: .whitespaces)), n > 0 {
-            return min(n, maximumThreads)
-        }
+        if let n = environmentThreads.count { return min(n, maximumThreads) }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }
 
@@ -45,9 +42,15 @@ public final class ThreadPool: @unchecked Sendable {
     /// unset, empty or one: the command line refuses it before anything runs, as it refuses a
     /// bad `TRAINLAB_ISA`, rather than fall back to every core unannounced.
     public static var environmentProblem: String? {
-        guard let text = ProcessInfo.processInfo.environment["TRAINLAB_THREADS"], !text.isEmpty else { return nil }
-        if let n = Int(text.trimmingCharacters(in: .whitespaces)), n > 0 { return nil }
+        let (text, count) = environmentThreads
+        guard let text, !text.isEmpty, count == nil else { return nil }
         return "TRAINLAB_THREADS: expected a positive integer (kernel threads), got '\(text)'"
+    }
+
+    /// `TRAINLAB_THREADS` as set, and the positive integer it names (nil when it names none).
+    private static var environmentThreads: (text: String?, count: Int?) {
+        let text = ProcessInfo.processInfo.environment["TRAINLAB_THREADS"]
+        return (text, text.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0 > 0 ? $0 : nil })
     }
 
     private static let sharedLock = Mutex<ThreadPool?>(nil)

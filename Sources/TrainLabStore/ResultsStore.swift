@@ -311,7 +311,7 @@ public final class ResultsStore: @unchecked Sendable {
     /// What `claimRun` would find for a config, without claiming it (`validate --db`): its
     /// completed or diverged run, else a running one, else the interrupted attempt it would
     /// resume with the step of its saved state; nil when the config has no run yet.
-    public func priorRun(configHash: String, programVersion: String?) throws -> (id: Int64, status: String, savedStep: Int?)? {
+    public func priorRun(configHash: String, programVersion: String?) throws -> (id: Int64, status: RunStatus, savedStep: Int?)? {
         try locked {
             let key: [SQLiteValue] = [.text(configHash), SQLiteValue(programVersion)]
             return try database.rows("""
@@ -319,7 +319,7 @@ public final class ResultsStore: @unchecked Sendable {
                 WHERE r.config_hash = ? AND r.program_version IS ? AND r.status IN ('completed', 'diverged', 'running', 'interrupted')
                 ORDER BY CASE r.status WHEN 'completed' THEN 0 WHEN 'diverged' THEN 0 WHEN 'running' THEN 1 ELSE 2 END, r.id DESC
                 LIMIT 1
-                """, key) { ($0.int64(at: 0), $0.string(at: 1), $0.optionalInt(at: 2)) }.first
+                """, key) { ($0.int64(at: 0), RunStatus(rawValue: $0.string(at: 1)) ?? .interrupted, $0.optionalInt(at: 2)) }.first
         }
     }
 

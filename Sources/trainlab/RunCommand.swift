@@ -28,13 +28,13 @@ enum ValidateCommand {
             guard let store, let found = try store.priorRun(configHash: spec.configHash(programVersion: programVersion),
                                                            programVersion: programVersion) else { return "" }
             switch found.status {
-            case "completed", "diverged":
+            case .completed, .diverged:
                 tally.done += 1
-                return "; \(found.status) already as run \(found.id), skipped"
-            case "running":
+                return "; \(found.status.rawValue) already as run \(found.id), skipped"
+            case .running:
                 tally.running += 1
                 return "; running as run \(found.id) (skipped while its process lives)"
-            default:
+            case .interrupted, .failed:
                 tally.resumes += 1
                 return "; interrupted as run \(found.id), resumes " + (found.savedStep.map { "after step \($0)" } ?? "from the start")
             }

@@ -18,19 +18,12 @@ enum SlurmCommand {
         func number(_ part: Substring, below limit: Int = Int.max) -> Bool {
             !part.isEmpty && part.count <= 6 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) && Int(part)! < limit
         }
+        // [D-]first[:MM[:SS]]: the first part is hours after a day count, else unbounded.
         let dayAndClock = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         let clock = dayAndClock.last!.split(separator: ":", omittingEmptySubsequences: false)
-        if dayAndClock.count == 2 {
-            // D-HH[:MM[:SS]]
-            return number(dayAndClock[0]) && (1...3).contains(clock.count) && number(clock[0], below: 24)
-                && clock.dropFirst().allSatisfy { number($0, below: 60) }
-        }
-        switch clock.count {
-        case 1: return number(clock[0])
-        case 2: return number(clock[0]) && number(clock[1], below: 60)
-        case 3: return number(clock[0]) && number(clock[1], below: 60) && number(clock[2], below: 60)
-        default: return false
-        }
+        let days = dayAndClock.count == 2
+        return (!days || number(dayAndClock[0])) && (1...3).contains(clock.count)
+            && number(clock[0], below: days ? 24 : Int.max) && clock.dropFirst().allSatisfy { number($0, below: 60) }
     }
 
     static func run(_ arguments: inout Arguments) throws {
@@ -38,7 +31,11 @@ enum SlurmCommand {
         let cpusPerTask = try arguments.intOption("--cpus-per-task", atLeast: 1) ?? 1
         var directives: [String] = []
         for name in ["--time", "--partition", "--mem", "--account"] {
-            if let value = try arguments.option(name) { directives.append("\(name)=\(value)") }
+            guard let value = try arguments.option(name) else { continue }
+            if name == "--time", !isSlurmTime(value) {
+                throw UsageError("--time \(value): expected sbatch's forms, MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED")
+            }
+            directives.append("\(name)=\(value)")
         }
         let database = try arguments.option("--db") ?? defaultDatabasePath
         let scriptOption = try arguments.option("-o") ?? arguments.option("--output")
@@ -50,9 +47,6 @@ enum SlurmCommand {
         guard !database.contains("{shard}") else { throw UsageError("--db is the merged database; the shards' names are made from it") }
         for directive in directives where directive.contains(where: { $0.isWhitespace || $0 == "'" }) {
             throw UsageError("--\(directive.dropFirst(2)): a value without spaces or quotes expected")
-        }
-        if let time = directives.first(where: { $0.hasPrefix("--time=") })?.dropFirst(7), !isSlurmTime(String(time)) {
-            throw UsageError("--time \(time): expected sbatch's forms, MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED")
         }
         // A bad spec stops here, not in N tasks on the cluster.
         let specs = try loadAll(files, database: database)
